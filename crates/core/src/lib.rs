@@ -1,0 +1,151 @@
+//! Sejf's use-cases: people, companies, deals and activities, sign-in, and the one authorisation
+//! function every one of them passes through. Ports (`ports::Store`, [`Clock`]) are implemented
+//! elsewhere; this crate knows neither axum nor sqlx.
+//!
+//! Invariants: plaintext personal data exists only in memory between decryption and the
+//! caller; every record read or written here went through [`authz::authorize`]; errors carry no
+//! personal value.
+
+pub mod auth;
+pub mod authz;
+pub mod keys;
+pub mod page;
+pub mod people;
+pub mod ports;
+pub mod records;
+
+use std::sync::Arc;
+
+use sejf_domain::ValidationErrors;
+use sejf_domain::records::Pipeline;
+use sejf_domain::values::{CountryCode, CurrencyCode};
+
+pub use authz::Actor;
+pub use keys::Keyring;
+pub use ports::{Store, StoreError};
+
+/// Installation-wide settings the use-cases need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Region for phone numbers written without a country code.
+    pub default_region: CountryCode,
+    /// Currency of a deal amount given without one.
+    pub default_currency: CurrencyCode,
+    pub pipeline: Pipeline,
+    /// A session unused this long ends (seconds).
+    pub session_idle_secs: i64,
+    /// A session ends this long after sign-in whatever its use (seconds).
+    pub session_absolute_secs: i64,
+}
+
+impl Settings {
+    /// Sejf's defaults: Polish region and currency, the standard pipeline, 30-minute idle and
+    /// 12-hour absolute session lifetimes.
+    pub fn standard() -> Self {
+        Self {
+            default_region: CountryCode::PL,
+            default_currency: CurrencyCode::PLN,
+            pipeline: Pipeline::default(),
+            session_idle_secs: 30 * 60,
+            session_absolute_secs: 12 * 3600,
+        }
+    }
+}
+
+/// Time, passed in so tests and the composition root decide what "now" is.
+pub trait Clock: Send + Sync + 'static {
+    /// Unix time in microseconds.
+    fn now_micros(&self) -> i64;
+}
+
+/// The operating system's clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_micros(&self) -> i64 {
+        let now = time::OffsetDateTime::now_utc();
+        (now.unix_timestamp_nanos() / 1000) as i64
+    }
+}
+
+/// Errors of the use-cases, mapped once to HTTP statuses and CLI exit codes at the edges.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("invalid username or password")]
+    BadCredentials,
+    /// Absent, or present but not visible to the caller: the two must look the same.
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Validation(#[from] ValidationErrors),
+    #[error("this update needs an If-Match header with the record's ETag")]
+    PreconditionRequired,
+    #[error("the record changed since it was read (ETag mismatch)")]
+    PreconditionFailed,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A ciphertext or wrapped key failed authentication: tampering or misplaced data.
+    #[error("integrity check failed: {0}")]
+    Integrity(String),
+    #[error("storage unavailable: {0}")]
+    Storage(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => CoreError::Conflict(m),
+            StoreError::Reference(m) => CoreError::Validation(ValidationErrors::single("reference", m)),
+            StoreError::SchemaTooNew(m) | StoreError::Backend(m) => CoreError::Storage(m),
+        }
+    }
+}
+
+impl From<sejf_crypto::CryptoError> for CoreError {
+    fn from(e: sejf_crypto::CryptoError) -> Self {
+        match e {
+            sejf_crypto::CryptoError::Integrity | sejf_crypto::CryptoError::Format(_) => CoreError::Integrity(e.to_string()),
+            other => CoreError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The application: store, keys, settings and clock, shared by every request.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub keys: Keyring,
+    pub settings: Settings,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    /// Opens the key hierarchy over `store` (creating index keys on first use).
+    pub async fn new(
+        store: Arc<dyn Store>,
+        master: sejf_crypto::MasterKey,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, CoreError> {
+        let keys = Keyring::open(store.as_ref(), master).await?;
+        Ok(Self { store, keys, settings, clock })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_micros()
+    }
+}
+
+/// Formats unix microseconds as RFC 3339 (UTC).
+pub fn rfc3339(micros: i64) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}

@@ -1,0 +1,446 @@
+//! People (data subjects): every personal field encrypted under the person's own key, bound to
+//! its table, column, record and subject; blind indexes for e-mail, phone, national id and name
+//! tokens; the owner/unit rules of `authz`; optimistic concurrency by version.
+
+use sejf_crypto::{FieldContext, Key32, decrypt_field, encrypt_field};
+use sejf_domain::people::{AddressRaw, PersonData, PersonRaw, parse_tags};
+use sejf_domain::values::{Email, Phone, name_tokens};
+use sejf_domain::{ValidationErrors, values};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::authz::{Action, Actor, Permit, Resource, authorize, visibility};
+use crate::keys::IndexField;
+use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
+use crate::ports::{BidxColumn, EncryptedPerson, ListQuery, NewPerson, PersonRow, RecordKind, StoredPerson};
+use crate::{App, CoreError};
+
+const TABLE: &str = "people";
+/// Subject keys are not rotated yet; every field blob names key version 1.
+const SUBJECT_KEY_VERSION: u32 = 1;
+
+/// What a client asks to store: the personal fields as text, and where the record belongs.
+#[derive(Debug, Clone, Default)]
+pub struct PersonInput {
+    pub raw: PersonRaw,
+    pub tags: Vec<String>,
+    pub owner_id: Option<Uuid>,
+    pub unit: Option<String>,
+    pub company_id: Option<Uuid>,
+}
+
+/// A decrypted person as the caller may see it.
+#[derive(Debug, Clone)]
+pub struct PersonView {
+    pub id: Uuid,
+    pub fields: PersonRaw,
+    pub tags: Vec<String>,
+    pub owner_id: Uuid,
+    pub unit: String,
+    pub company_id: Option<Uuid>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Filters of `GET /people`.
+#[derive(Debug, Clone, Default)]
+pub struct PeopleFilter {
+    pub owner: Option<Uuid>,
+    pub unit: Option<String>,
+    pub tag: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// `POST /people/search`: every given criterion must match.
+#[derive(Debug, Clone, Default)]
+pub struct SearchCriteria {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub national_id: Option<String>,
+    pub name: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AddressBlob {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    street: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<String>,
+}
+
+fn ctx<'a>(column: &'a str, id: &'a str) -> FieldContext<'a> {
+    FieldContext { table: TABLE, column, record_id: id, subject_id: id }
+}
+
+fn seal(key: &Key32, id: &str, column: &str, value: &Option<String>) -> Result<Option<Vec<u8>>, CoreError> {
+    value.as_ref().map(|v| encrypt_field(key, SUBJECT_KEY_VERSION, &ctx(column, id), v.as_bytes())).transpose().map_err(Into::into)
+}
+
+fn open(key: &Key32, id: &str, column: &str, blob: &Option<Vec<u8>>) -> Result<Option<String>, CoreError> {
+    let Some(blob) = blob else { return Ok(None) };
+    let plain =
+        decrypt_field(key, &ctx(column, id), blob).map_err(|e| CoreError::Integrity(format!("person {id}, field {column}: {e}")))?;
+    String::from_utf8(plain.to_vec()).map(Some).map_err(|_| CoreError::Integrity(format!("person {id}, field {column}: not UTF-8")))
+}
+
+/// Encrypts validated personal fields (as text) for person `id`.
+fn seal_person(key: &Key32, id: &str, raw: &PersonRaw) -> Result<EncryptedPerson, CoreError> {
+    let address = raw
+        .address
+        .as_ref()
+        .map(|a| {
+            serde_json::to_string(&AddressBlob {
+                street: a.street.clone(),
+                city: a.city.clone(),
+                postal_code: a.postal_code.clone(),
+                country: a.country.clone(),
+            })
+        })
+        .transpose()
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok(EncryptedPerson {
+        first_name: seal(key, id, "first_name", &raw.first_name)?,
+        last_name: seal(key, id, "last_name", &raw.last_name)?,
+        email: seal(key, id, "email", &raw.email)?,
+        phone: seal(key, id, "phone", &raw.phone)?,
+        national_id: seal(key, id, "national_id", &raw.national_id)?,
+        birth_date: seal(key, id, "birth_date", &raw.birth_date)?,
+        address: seal(key, id, "address", &address)?,
+        notes: seal(key, id, "notes", &raw.notes)?,
+    })
+}
+
+fn open_person(key: &Key32, id: &str, enc: &EncryptedPerson) -> Result<PersonRaw, CoreError> {
+    let address = open(key, id, "address", &enc.address)?
+        .map(|json| serde_json::from_str::<AddressBlob>(&json))
+        .transpose()
+        .map_err(|_| CoreError::Integrity(format!("person {id}, field address: malformed")))?
+        .map(|a| AddressRaw { street: a.street, city: a.city, postal_code: a.postal_code, country: a.country });
+    Ok(PersonRaw {
+        first_name: open(key, id, "first_name", &enc.first_name)?,
+        last_name: open(key, id, "last_name", &enc.last_name)?,
+        email: open(key, id, "email", &enc.email)?,
+        phone: open(key, id, "phone", &enc.phone)?,
+        national_id: open(key, id, "national_id", &enc.national_id)?,
+        birth_date: open(key, id, "birth_date", &enc.birth_date)?,
+        address,
+        notes: open(key, id, "notes", &enc.notes)?,
+    })
+}
+
+/// Search normal form of a national id: upper-case letters and digits only.
+fn normalise_national_id(s: &str) -> String {
+    s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// A validated person ready to be sealed.
+pub struct Prepared {
+    data: PersonData,
+    tags: Vec<String>,
+    owner_id: Uuid,
+    unit: String,
+    company_id: Option<Uuid>,
+}
+
+impl App {
+    /// Validates an input and decides where the record belongs, without writing anything.
+    pub async fn prepare_person(&self, actor: &Actor, input: &PersonInput) -> Result<Prepared, CoreError> {
+        let mut errs = ValidationErrors::default();
+        let data = PersonData::parse(&input.raw, self.settings.default_region).map_err(|e| errs.0.extend(e.0)).ok();
+        let tags = parse_tags(&input.tags).map_err(|e| errs.0.extend(e.0)).ok();
+        let placement = self.placement(actor, input.owner_id, input.unit.as_deref()).await;
+        let (owner_id, unit) = match placement {
+            Ok(p) => p,
+            Err(CoreError::Validation(e)) => {
+                errs.0.extend(e.0);
+                (actor.user_id, String::new())
+            }
+            Err(other) => return Err(other),
+        };
+        if let Some(company) = input.company_id
+            && !self.record_visible(actor, RecordKind::Company, company).await?
+        {
+            errs.push("company_id", "no such company");
+        }
+        errs.into_result(())?;
+        let (Some(data), Some(tags)) = (data, tags) else {
+            return Err(CoreError::Internal("validation passed without data".into()));
+        };
+        let _permit = authorize(actor, Action::Create, Resource { owner_id, unit: &unit })
+            .map_err(|_| CoreError::Forbidden(format!("you may not create records for this owner in unit {unit}")))?;
+        Ok(Prepared { data, tags: tags.iter().map(|t| t.as_str().to_string()).collect(), owner_id, unit, company_id: input.company_id })
+    }
+
+    /// The owner and unit of a new record: the caller and their first unit unless named.
+    pub(crate) async fn placement(&self, actor: &Actor, owner: Option<Uuid>, unit: Option<&str>) -> Result<(Uuid, String), CoreError> {
+        let (owner_id, owner_units) = match owner {
+            None => (actor.user_id, actor.units.clone()),
+            Some(id) if id == actor.user_id => (id, actor.units.clone()),
+            Some(id) => match self.store.user_by_id(id).await? {
+                Some(u) if !u.disabled => (u.id, u.units),
+                _ => return Err(ValidationErrors::single("owner_id", "no such active user").into()),
+            },
+        };
+        let unit = match unit {
+            Some(u) => {
+                let slug = values::UnitSlug::parse(u).map_err(|e| ValidationErrors::single("unit", e.0))?;
+                if !owner_units.iter().any(|x| x == slug.as_str()) {
+                    return Err(ValidationErrors::single("unit", "the owner does not belong to this unit").into());
+                }
+                slug.as_str().to_string()
+            }
+            None => owner_units.first().cloned().ok_or_else(|| ValidationErrors::single("unit", "the owner belongs to no unit"))?,
+        };
+        Ok((owner_id, unit))
+    }
+
+    fn build_row(&self, id: Uuid, p: &Prepared, key: &Key32, now: i64, version: i64, created_at: i64) -> Result<PersonRow, CoreError> {
+        let ids = id.to_string();
+        let raw = p.data.to_raw();
+        let keys = &self.keys;
+        let mut names = Vec::new();
+        for part in [&raw.first_name, &raw.last_name].into_iter().flatten() {
+            for t in name_tokens(part) {
+                let b = keys.bidx(IndexField::Name, &t);
+                if !names.contains(&b) {
+                    names.push(b);
+                }
+            }
+        }
+        Ok(PersonRow {
+            id,
+            owner_id: p.owner_id,
+            unit: p.unit.clone(),
+            company_id: p.company_id,
+            version,
+            created_at,
+            updated_at: now,
+            enc: seal_person(key, &ids, &raw)?,
+            tags: p.tags.clone(),
+            email_bidx: p.data.email.as_ref().map(|e| keys.bidx(IndexField::Email, &e.normalized())),
+            phone_bidx: p.data.phone.as_ref().map(|ph| keys.bidx(IndexField::Phone, ph.as_str())),
+            national_id_bidx: p.data.national_id.as_ref().map(|n| keys.bidx(IndexField::NationalId, &n.normalized())),
+            name_bidx: names,
+        })
+    }
+
+    /// Seals a prepared person under a fresh subject key.
+    pub fn seal_new_person(&self, p: &Prepared) -> Result<NewPerson, CoreError> {
+        let id = Uuid::now_v7();
+        let (key, wrapped) = self.keys.new_subject_key(id)?;
+        let now = self.now();
+        Ok(NewPerson { row: self.build_row(id, p, &key, now, 1, now)?, wrapped_key: wrapped, master_version: self.keys.master().version() })
+    }
+
+    pub async fn create_person(&self, actor: &Actor, input: &PersonInput) -> Result<PersonView, CoreError> {
+        let prepared = self.prepare_person(actor, input).await?;
+        let new = self.seal_new_person(&prepared)?;
+        let view = PersonView {
+            id: new.row.id,
+            fields: prepared.data.to_raw(),
+            tags: new.row.tags.clone(),
+            owner_id: new.row.owner_id,
+            unit: new.row.unit.clone(),
+            company_id: new.row.company_id,
+            version: 1,
+            created_at: new.row.created_at,
+            updated_at: new.row.updated_at,
+        };
+        self.store.person_insert(new).await?;
+        Ok(view)
+    }
+
+    /// Inserts many prepared people in one transaction.
+    pub async fn insert_people(&self, prepared: &[Prepared]) -> Result<usize, CoreError> {
+        let batch = prepared.iter().map(|p| self.seal_new_person(p)).collect::<Result<Vec<_>, _>>()?;
+        let n = batch.len();
+        self.store.people_insert_batch(batch).await?;
+        Ok(n)
+    }
+
+    /// Decryption needs the [`Permit`] of a read decision: no path decrypts unauthorised.
+    fn decrypt(&self, stored: &StoredPerson, _permit: &Permit) -> Result<PersonView, CoreError> {
+        let row = &stored.row;
+        let wrapped = stored.wrapped_key.as_ref().ok_or(CoreError::NotFound)?;
+        let key = self.keys.open_subject_key(row.id, wrapped)?;
+        Ok(PersonView {
+            id: row.id,
+            fields: open_person(&key, &row.id.to_string(), &row.enc)?,
+            tags: row.tags.clone(),
+            owner_id: row.owner_id,
+            unit: row.unit.clone(),
+            company_id: row.company_id,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    /// A person the caller may read; absent and invisible look the same.
+    async fn visible_person(&self, actor: &Actor, action: Action, id: Uuid) -> Result<(StoredPerson, Permit), CoreError> {
+        let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
+        let permit = authorize(actor, action, Resource { owner_id: stored.row.owner_id, unit: &stored.row.unit })
+            .map_err(|_| CoreError::NotFound)?;
+        Ok((stored, permit))
+    }
+
+    pub async fn person(&self, actor: &Actor, id: Uuid) -> Result<PersonView, CoreError> {
+        let (stored, permit) = self.visible_person(actor, Action::Read, id).await?;
+        self.decrypt(&stored, &permit)
+    }
+
+    /// Replaces a person's fields if `expected_version` is current.
+    pub async fn update_person(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        expected_version: Option<i64>,
+        input: &PersonInput,
+    ) -> Result<PersonView, CoreError> {
+        let expected = expected_version.ok_or(CoreError::PreconditionRequired)?;
+        let (stored, _permit) = self.visible_person(actor, Action::Update, id).await?;
+        if stored.row.version != expected {
+            return Err(CoreError::PreconditionFailed);
+        }
+        let prepared = self.prepare_person(actor, input).await?;
+        let wrapped = stored.wrapped_key.as_ref().ok_or(CoreError::NotFound)?;
+        let key = self.keys.open_subject_key(id, wrapped)?;
+        let row = self.build_row(id, &prepared, &key, self.now(), expected + 1, stored.row.created_at)?;
+        let view = PersonView {
+            id,
+            fields: prepared.data.to_raw(),
+            tags: row.tags.clone(),
+            owner_id: row.owner_id,
+            unit: row.unit.clone(),
+            company_id: row.company_id,
+            version: expected + 1,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        };
+        if !self.store.person_update(row, expected).await? {
+            return Err(CoreError::PreconditionFailed);
+        }
+        Ok(view)
+    }
+
+    /// Deletes a person, their activities and their key.
+    pub async fn delete_person(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
+        let _permit = self.visible_person(actor, Action::Delete, id).await?;
+        if self.store.person_delete(id).await? { Ok(()) } else { Err(CoreError::NotFound) }
+    }
+
+    fn list_query(
+        &self,
+        actor: &Actor,
+        owner: Option<Uuid>,
+        unit: Option<String>,
+        tag: Option<String>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<ListQuery, CoreError> {
+        Ok(ListQuery {
+            visibility: visibility(actor),
+            owner,
+            unit,
+            tag: tag.map(|t| t.trim().to_lowercase()),
+            after: decode_cursor(cursor)?,
+            limit: check_limit(limit)? + 1,
+        })
+    }
+
+    /// Decrypts what the caller may read from a fetched page; the extra row tells if more exist.
+    fn page_of(&self, actor: &Actor, mut rows: Vec<StoredPerson>, limit: u32) -> Result<(Vec<PersonView>, Option<Uuid>, bool), CoreError> {
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let last = rows.last().map(|r| r.row.id);
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Ok(permit) = authorize(actor, Action::Read, Resource { owner_id: r.row.owner_id, unit: &r.row.unit })
+                && r.wrapped_key.is_some()
+            {
+                items.push(self.decrypt(r, &permit)?);
+            }
+        }
+        Ok((items, last, more))
+    }
+
+    pub async fn list_people(&self, actor: &Actor, f: &PeopleFilter) -> Result<Page<PersonView>, CoreError> {
+        let q = self.list_query(actor, f.owner, f.unit.clone(), f.tag.clone(), f.cursor.as_deref(), f.limit)?;
+        let limit = q.limit - 1;
+        let rows = self.store.people_list(q).await?;
+        let (items, last, more) = self.page_of(actor, rows, limit)?;
+        Ok(Page { items, next_cursor: if more { last.map(encode_cursor) } else { None } })
+    }
+
+    /// Exact search on blind indexes; candidates are decrypted and false positives dropped.
+    pub async fn search_people(&self, actor: &Actor, c: &SearchCriteria) -> Result<Page<PersonView>, CoreError> {
+        let mut errs = ValidationErrors::default();
+        let email = c.email.as_deref().and_then(|e| Email::parse(e).map_err(|x| errs.push("email", x.0)).ok()).map(|e| e.normalized());
+        let phone = c
+            .phone
+            .as_deref()
+            .and_then(|p| Phone::parse(p, self.settings.default_region).map_err(|x| errs.push("phone", x.0)).ok())
+            .map(|p| p.as_str().to_string());
+        let national_id = c.national_id.as_deref().map(normalise_national_id).filter(|n| !n.is_empty());
+        if c.national_id.is_some() && national_id.is_none() {
+            errs.push("national_id", "must contain letters or digits");
+        }
+        let tokens = c.name.as_deref().map(name_tokens).unwrap_or_default();
+        if c.name.is_some() && tokens.is_empty() {
+            errs.push("name", "must contain at least one letter or digit");
+        }
+        if email.is_none() && phone.is_none() && national_id.is_none() && tokens.is_empty() && errs.is_empty() {
+            errs.push("email", "give at least one of email, phone, national_id, name");
+        }
+        errs.into_result(())?;
+
+        let (column, value) = if let Some(e) = &email {
+            (BidxColumn::Email, self.keys.bidx(IndexField::Email, e))
+        } else if let Some(n) = &national_id {
+            (BidxColumn::NationalId, self.keys.bidx(IndexField::NationalId, n))
+        } else if let Some(p) = &phone {
+            (BidxColumn::Phone, self.keys.bidx(IndexField::Phone, p))
+        } else {
+            let longest = tokens.iter().max_by_key(|t| t.len()).cloned().unwrap_or_default();
+            (BidxColumn::NameToken, self.keys.bidx(IndexField::Name, &longest))
+        };
+        let matches = |v: &PersonView| {
+            let f = &v.fields;
+            email.as_ref().is_none_or(|e| f.email.as_deref().map(str::to_lowercase).as_ref() == Some(e))
+                && phone.as_ref().is_none_or(|p| f.phone.as_ref() == Some(p))
+                && national_id.as_ref().is_none_or(|n| f.national_id.as_deref().map(normalise_national_id).as_ref() == Some(n))
+                && (tokens.is_empty() || {
+                    let have: Vec<String> = [&f.first_name, &f.last_name].into_iter().flatten().flat_map(|s| name_tokens(s)).collect();
+                    tokens.iter().all(|t| have.contains(t))
+                })
+        };
+
+        let mut q = self.list_query(actor, None, None, None, c.cursor.as_deref(), c.limit)?;
+        let limit = q.limit - 1;
+        let mut items = Vec::new();
+        // Candidates come in id order; keep fetching until the page is full or they run out.
+        loop {
+            let rows = self.store.people_by_bidx(column, value, q.clone()).await?;
+            let (views, last, more) = self.page_of(actor, rows, limit)?;
+            for v in views.into_iter().filter(|v| matches(v)) {
+                if items.len() == limit as usize {
+                    let next = items.last().map(|x: &PersonView| encode_cursor(x.id));
+                    return Ok(Page { items, next_cursor: next });
+                }
+                items.push(v);
+            }
+            if !more {
+                return Ok(Page { items, next_cursor: None });
+            }
+            q.after = last;
+        }
+    }
+}

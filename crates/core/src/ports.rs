@@ -1,0 +1,221 @@
+//! Ports: what the use-cases need from storage, as a trait the `sejf-store` crate implements.
+//!
+//! The store sees only ciphertexts, wrapped keys and blind indexes: never a key or a plaintext
+//! personal value. Each method is one atomic unit of work (its own transaction).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use uuid::Uuid;
+
+/// A boxed future, so the store can be used as `Arc<dyn Store>`.
+pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (e.g. a user name that exists).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A referenced record does not exist (foreign key).
+    #[error("reference: {0}")]
+    Reference(String),
+    /// The schema in the database is newer than this binary knows.
+    #[error("{0}")]
+    SchemaTooNew(String),
+    /// Anything else the database reported. The text names no personal value.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// What a key-store row holds: a key wrapped by the master key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Subject,
+    Unit,
+    Index,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Subject => "subject",
+            KeyKind::Unit => "unit",
+            KeyKind::Index => "index",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub units: Vec<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub token_hash: Vec<u8>,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub expires_at: i64,
+}
+
+/// Encrypted personal fields of a person, one blob per column.
+#[derive(Debug, Clone, Default)]
+pub struct EncryptedPerson {
+    pub first_name: Option<Vec<u8>>,
+    pub last_name: Option<Vec<u8>>,
+    pub email: Option<Vec<u8>>,
+    pub phone: Option<Vec<u8>>,
+    pub national_id: Option<Vec<u8>>,
+    pub birth_date: Option<Vec<u8>>,
+    pub address: Option<Vec<u8>>,
+    pub notes: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PersonRow {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub unit: String,
+    pub company_id: Option<Uuid>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub enc: EncryptedPerson,
+    pub tags: Vec<String>,
+    pub email_bidx: Option<i64>,
+    pub phone_bidx: Option<i64>,
+    pub national_id_bidx: Option<i64>,
+    pub name_bidx: Vec<i64>,
+}
+
+/// A person with the wrapped subject key that opens it (absent if the key was destroyed).
+#[derive(Debug, Clone)]
+pub struct StoredPerson {
+    pub row: PersonRow,
+    pub wrapped_key: Option<Vec<u8>>,
+}
+
+/// A new person with its freshly wrapped subject key.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    pub row: PersonRow,
+    pub wrapped_key: Vec<u8>,
+    pub master_version: u32,
+}
+
+/// Which exact-match blind index a search uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BidxColumn {
+    Email,
+    Phone,
+    NationalId,
+    NameToken,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Company,
+    Deal,
+    Activity,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Company => "companies",
+            RecordKind::Deal => "deals",
+            RecordKind::Activity => "activities",
+        }
+    }
+}
+
+/// A company, deal or activity: plaintext links and non-personal attributes (JSON), and one
+/// encrypted payload with its free text.
+#[derive(Debug, Clone)]
+pub struct RecordRow {
+    pub kind: RecordKind,
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub unit: String,
+    pub person_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub deal_id: Option<Uuid>,
+    pub attrs: String,
+    pub payload: Vec<u8>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Who may be listed: the visibility rule of `authz`, in a form the store turns into SQL.
+#[derive(Debug, Clone)]
+pub struct Visibility {
+    /// Everything (admins).
+    pub all: bool,
+    /// Records owned by this user.
+    pub owner: Uuid,
+    /// Also records in the units this user belongs to (managers).
+    pub member_units: bool,
+}
+
+/// Filters and cursor of a list. Empty strings mean "no filter".
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub visibility: Visibility,
+    pub owner: Option<Uuid>,
+    pub unit: Option<String>,
+    pub tag: Option<String>,
+    /// Only ids strictly greater than this (ids are UUIDv7: creation order).
+    pub after: Option<Uuid>,
+    pub limit: u32,
+}
+
+pub trait Store: Send + Sync + 'static {
+    // Key store.
+    fn key_get<'a>(&'a self, kind: KeyKind, id: &'a str) -> Fut<'a, Option<Vec<u8>>>;
+    /// Inserts a wrapped key unless one exists (several servers may race); never overwrites.
+    fn key_insert_if_absent<'a>(&'a self, kind: KeyKind, id: &'a str, master_version: u32, wrapped: &'a [u8]) -> Fut<'a, ()>;
+
+    // Users, units and sessions.
+    fn user_create(&self, user: UserRow) -> Fut<'_, ()>;
+    fn user_by_name<'a>(&'a self, username: &'a str) -> Fut<'a, Option<UserRow>>;
+    fn user_by_id(&self, id: Uuid) -> Fut<'_, Option<UserRow>>;
+    fn users_list(&self) -> Fut<'_, Vec<UserRow>>;
+    fn user_set_password<'a>(&'a self, id: Uuid, password_hash: &'a str) -> Fut<'a, bool>;
+    fn user_set_disabled(&self, id: Uuid, disabled: bool) -> Fut<'_, bool>;
+    fn user_set_role<'a>(&'a self, id: Uuid, role: &'a str) -> Fut<'a, bool>;
+    fn session_create(&self, session: SessionRow) -> Fut<'_, ()>;
+    fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>>;
+    fn session_touch(&self, id: Uuid, last_seen: i64) -> Fut<'_, ()>;
+    fn session_delete(&self, id: Uuid) -> Fut<'_, ()>;
+    fn sessions_delete_for_user(&self, user_id: Uuid) -> Fut<'_, u64>;
+
+    // People.
+    fn person_insert(&self, person: NewPerson) -> Fut<'_, ()>;
+    /// Inserts many people in one transaction: all or nothing.
+    fn people_insert_batch(&self, people: Vec<NewPerson>) -> Fut<'_, ()>;
+    fn person_get(&self, id: Uuid) -> Fut<'_, Option<StoredPerson>>;
+    /// Replaces a person's fields if its version is still `expected_version`; false otherwise.
+    fn person_update(&self, row: PersonRow, expected_version: i64) -> Fut<'_, bool>;
+    /// Deletes a person, their activities and their subject key. False if absent.
+    fn person_delete(&self, id: Uuid) -> Fut<'_, bool>;
+    fn people_list(&self, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
+    fn people_by_bidx(&self, column: BidxColumn, value: i64, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
+    /// Every person id in creation order, after a cursor (for export).
+    fn people_count(&self) -> Fut<'_, i64>;
+
+    // Companies, deals, activities.
+    fn record_insert(&self, row: RecordRow) -> Fut<'_, ()>;
+    fn record_get(&self, kind: RecordKind, id: Uuid) -> Fut<'_, Option<RecordRow>>;
+    fn record_update(&self, row: RecordRow, expected_version: i64) -> Fut<'_, bool>;
+    fn record_delete(&self, kind: RecordKind, id: Uuid) -> Fut<'_, bool>;
+    fn records_list(&self, kind: RecordKind, query: ListQuery) -> Fut<'_, Vec<RecordRow>>;
+}

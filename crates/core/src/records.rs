@@ -1,0 +1,378 @@
+//! Companies, deals and activities: one generic path for the three kinds. Non-personal
+//! attributes (stage, amount, due date…) are kept as plaintext JSON for filtering; free text
+//! (company name, VAT id, website, deal title, activity body) is one encrypted payload under the
+//! unit's key, or for an activity about a person, under that person's key, so erasing the person
+//! shreds it too.
+
+use sejf_crypto::{FieldContext, Key32, decrypt_field, encrypt_field};
+use sejf_domain::ValidationErrors;
+use sejf_domain::people::format_date;
+use sejf_domain::records::{ActivityData, ActivityRaw, CompanyData, CompanyRaw, DealData, DealRaw, format_amount};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::authz::{Action, Actor, Permit, Resource, authorize, visibility};
+use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
+use crate::ports::{ListQuery, RecordKind, RecordRow};
+use crate::{App, CoreError, Settings};
+
+const KEY_VERSION: u32 = 1;
+
+/// Placement and links shared by the three kinds.
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    pub owner_id: Option<Uuid>,
+    pub unit: Option<String>,
+    pub person_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub deal_id: Option<Uuid>,
+}
+
+/// A stored record, decrypted: `attrs` and `payload` are the kind's own fields.
+#[derive(Debug, Clone)]
+pub struct RecordView<A, P> {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub unit: String,
+    pub person_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub deal_id: Option<Uuid>,
+    pub attrs: A,
+    pub payload: P,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One kind of record: how its input is validated and split into attributes and payload.
+pub trait Kind: Send + Sync + 'static {
+    const KIND: RecordKind;
+    type Raw: Send + Sync;
+    type Attrs: Serialize + DeserializeOwned + Send + Sync;
+    type Payload: Serialize + DeserializeOwned + Send + Sync;
+    /// Which links the kind has (others must be absent).
+    const LINKS: (bool, bool, bool);
+    fn split(raw: &Self::Raw, settings: &Settings) -> Result<(Self::Attrs, Self::Payload), ValidationErrors>;
+}
+
+pub struct Company;
+pub struct Deal;
+pub struct Activity;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct NoAttrs {}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CompanyPayload {
+    pub name: String,
+    pub vat_id: Option<String>,
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DealAttrs {
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    pub stage: String,
+    pub expected_close: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DealPayload {
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActivityAttrs {
+    pub kind: String,
+    pub due_at: Option<String>,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActivityPayload {
+    pub body: Option<String>,
+}
+
+impl Kind for Company {
+    const KIND: RecordKind = RecordKind::Company;
+    const LINKS: (bool, bool, bool) = (false, false, false);
+    type Raw = CompanyRaw;
+    type Attrs = NoAttrs;
+    type Payload = CompanyPayload;
+    fn split(raw: &CompanyRaw, _: &Settings) -> Result<(NoAttrs, CompanyPayload), ValidationErrors> {
+        let d = CompanyData::parse(raw)?;
+        Ok((NoAttrs {}, CompanyPayload { name: d.name, vat_id: d.vat_id.map(|v| v.as_str().to_string()), website: d.website }))
+    }
+}
+
+impl Kind for Deal {
+    const KIND: RecordKind = RecordKind::Deal;
+    const LINKS: (bool, bool, bool) = (true, true, false);
+    type Raw = DealRaw;
+    type Attrs = DealAttrs;
+    type Payload = DealPayload;
+    fn split(raw: &DealRaw, s: &Settings) -> Result<(DealAttrs, DealPayload), ValidationErrors> {
+        let d = DealData::parse(raw, &s.pipeline, s.default_currency)?;
+        Ok((
+            DealAttrs {
+                amount: d.amount_minor.map(format_amount),
+                currency: d.currency.map(|c| c.as_str().to_string()),
+                stage: d.stage,
+                expected_close: d.expected_close.map(format_date),
+            },
+            DealPayload { title: d.title },
+        ))
+    }
+}
+
+impl Kind for Activity {
+    const KIND: RecordKind = RecordKind::Activity;
+    const LINKS: (bool, bool, bool) = (true, false, true);
+    type Raw = ActivityRaw;
+    type Attrs = ActivityAttrs;
+    type Payload = ActivityPayload;
+    fn split(raw: &ActivityRaw, _: &Settings) -> Result<(ActivityAttrs, ActivityPayload), ValidationErrors> {
+        let d = ActivityData::parse(raw)?;
+        Ok((
+            ActivityAttrs { kind: d.kind.as_str().to_string(), due_at: d.due_at.and_then(|t| t.format(&Rfc3339).ok()), done: d.done },
+            ActivityPayload { body: d.body },
+        ))
+    }
+}
+
+/// Filters of a record list.
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    pub owner: Option<Uuid>,
+    pub unit: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// The key a record's payload is sealed with, and the subject it is bound to ("" for a unit).
+enum PayloadKey {
+    Unit(Arc<Key32>),
+    Subject(Key32, String),
+}
+
+impl PayloadKey {
+    fn key(&self) -> &Key32 {
+        match self {
+            PayloadKey::Unit(k) => k,
+            PayloadKey::Subject(k, _) => k,
+        }
+    }
+    fn subject(&self) -> &str {
+        match self {
+            PayloadKey::Unit(_) => "",
+            PayloadKey::Subject(_, s) => s,
+        }
+    }
+}
+
+impl App {
+    async fn payload_key(&self, kind: RecordKind, unit: &str, person: Option<Uuid>) -> Result<PayloadKey, CoreError> {
+        match (kind, person) {
+            (RecordKind::Activity, Some(pid)) => {
+                let stored = self.store.person_get(pid).await?.ok_or(CoreError::NotFound)?;
+                let wrapped = stored.wrapped_key.ok_or(CoreError::NotFound)?;
+                Ok(PayloadKey::Subject(self.keys.open_subject_key(pid, &wrapped)?, pid.to_string()))
+            }
+            _ => Ok(PayloadKey::Unit(self.keys.unit_key(self.store.as_ref(), unit).await?)),
+        }
+    }
+
+    /// Whether `id` of `kind` exists and the caller may read it.
+    pub(crate) async fn record_visible(&self, actor: &Actor, kind: RecordKind, id: Uuid) -> Result<bool, CoreError> {
+        Ok(match self.store.record_get(kind, id).await? {
+            Some(r) => authorize(actor, Action::Read, Resource { owner_id: r.owner_id, unit: &r.unit }).is_ok(),
+            None => false,
+        })
+    }
+
+    async fn person_visible(&self, actor: &Actor, id: Uuid) -> Result<bool, CoreError> {
+        Ok(match self.store.person_get(id).await? {
+            Some(p) => authorize(actor, Action::Read, Resource { owner_id: p.row.owner_id, unit: &p.row.unit }).is_ok(),
+            None => false,
+        })
+    }
+
+    /// Validates links: each must name a record the caller can see, and only the kind's links.
+    async fn check_links<K: Kind>(&self, actor: &Actor, l: &Links, errs: &mut ValidationErrors) -> Result<(), CoreError> {
+        let (p, c, d) = K::LINKS;
+        for (given, allowed, field) in [(l.person_id, p, "person_id"), (l.company_id, c, "company_id"), (l.deal_id, d, "deal_id")] {
+            if given.is_some() && !allowed {
+                errs.push(field, format!("{} have no {field}", K::KIND.as_str()));
+            }
+        }
+        if let Some(id) = l.person_id.filter(|_| p)
+            && !self.person_visible(actor, id).await?
+        {
+            errs.push("person_id", "no such person");
+        }
+        if let Some(id) = l.company_id.filter(|_| c)
+            && !self.record_visible(actor, RecordKind::Company, id).await?
+        {
+            errs.push("company_id", "no such company");
+        }
+        if let Some(id) = l.deal_id.filter(|_| d)
+            && !self.record_visible(actor, RecordKind::Deal, id).await?
+        {
+            errs.push("deal_id", "no such deal");
+        }
+        Ok(())
+    }
+
+    /// Validates and seals a record; `existing` is (id, version, created_at) for an update.
+    async fn seal_record<K: Kind>(
+        &self,
+        actor: &Actor,
+        raw: &K::Raw,
+        links: &Links,
+        existing: Option<(Uuid, i64, i64)>,
+    ) -> Result<(RecordRow, Permit), CoreError> {
+        let mut errs = ValidationErrors::default();
+        let split = K::split(raw, &self.settings).map_err(|e| errs.0.extend(e.0)).ok();
+        let placement = match self.placement(actor, links.owner_id, links.unit.as_deref()).await {
+            Ok(p) => Some(p),
+            Err(CoreError::Validation(e)) => {
+                errs.0.extend(e.0);
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        self.check_links::<K>(actor, links, &mut errs).await?;
+        errs.into_result(())?;
+        let (Some((attrs, payload)), Some((owner_id, unit))) = (split, placement) else {
+            return Err(CoreError::Internal("validation passed without data".into()));
+        };
+        let action = if existing.is_some() { Action::Update } else { Action::Create };
+        let permit = authorize(actor, action, Resource { owner_id, unit: &unit })
+            .map_err(|_| CoreError::Forbidden(format!("you may not place records for this owner in unit {unit}")))?;
+        let now = self.now();
+        let (id, version, created_at) = existing.map(|(id, v, c)| (id, v + 1, c)).unwrap_or((Uuid::now_v7(), 1, now));
+        let pk = self.payload_key(K::KIND, &unit, links.person_id).await?;
+        let ids = id.to_string();
+        let plain = serde_json::to_vec(&payload).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let ctx = FieldContext { table: K::KIND.as_str(), column: "payload", record_id: &ids, subject_id: pk.subject() };
+        let row = RecordRow {
+            kind: K::KIND,
+            id,
+            owner_id,
+            unit,
+            person_id: links.person_id,
+            company_id: links.company_id,
+            deal_id: links.deal_id,
+            attrs: serde_json::to_string(&attrs).map_err(|e| CoreError::Internal(e.to_string()))?,
+            payload: encrypt_field(pk.key(), KEY_VERSION, &ctx, &plain)?,
+            version,
+            created_at,
+            updated_at: now,
+        };
+        Ok((row, permit))
+    }
+
+    /// Decryption needs the [`Permit`] of a decision on this record.
+    async fn open_record<K: Kind>(&self, row: RecordRow, _permit: &Permit) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        let pk = self.payload_key(K::KIND, &row.unit, row.person_id.filter(|_| K::KIND == RecordKind::Activity)).await?;
+        let ids = row.id.to_string();
+        let ctx = FieldContext { table: K::KIND.as_str(), column: "payload", record_id: &ids, subject_id: pk.subject() };
+        let plain =
+            decrypt_field(pk.key(), &ctx, &row.payload).map_err(|e| CoreError::Integrity(format!("{} {ids}: {e}", K::KIND.as_str())))?;
+        let payload =
+            serde_json::from_slice(&plain).map_err(|_| CoreError::Integrity(format!("{} {ids}: malformed payload", K::KIND.as_str())))?;
+        let attrs = serde_json::from_str(&row.attrs)
+            .map_err(|_| CoreError::Integrity(format!("{} {ids}: malformed attributes", K::KIND.as_str())))?;
+        Ok(RecordView {
+            id: row.id,
+            owner_id: row.owner_id,
+            unit: row.unit,
+            person_id: row.person_id,
+            company_id: row.company_id,
+            deal_id: row.deal_id,
+            attrs,
+            payload,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
+    async fn visible_record(&self, actor: &Actor, kind: RecordKind, action: Action, id: Uuid) -> Result<(RecordRow, Permit), CoreError> {
+        let row = self.store.record_get(kind, id).await?.ok_or(CoreError::NotFound)?;
+        let permit = authorize(actor, action, Resource { owner_id: row.owner_id, unit: &row.unit }).map_err(|_| CoreError::NotFound)?;
+        Ok((row, permit))
+    }
+
+    pub async fn create_record<K: Kind>(
+        &self,
+        actor: &Actor,
+        raw: &K::Raw,
+        links: &Links,
+    ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        let (row, permit) = self.seal_record::<K>(actor, raw, links, None).await?;
+        self.store.record_insert(row.clone()).await?;
+        self.open_record::<K>(row, &permit).await
+    }
+
+    pub async fn record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        let (row, permit) = self.visible_record(actor, K::KIND, Action::Read, id).await?;
+        self.open_record::<K>(row, &permit).await
+    }
+
+    pub async fn update_record<K: Kind>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        expected: Option<i64>,
+        raw: &K::Raw,
+        links: &Links,
+    ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        let expected = expected.ok_or(CoreError::PreconditionRequired)?;
+        let (current, _) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
+        if current.version != expected {
+            return Err(CoreError::PreconditionFailed);
+        }
+        let (row, permit) = self.seal_record::<K>(actor, raw, links, Some((id, expected, current.created_at))).await?;
+        if !self.store.record_update(row.clone(), expected).await? {
+            return Err(CoreError::PreconditionFailed);
+        }
+        self.open_record::<K>(row, &permit).await
+    }
+
+    pub async fn delete_record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
+        let _permit = self.visible_record(actor, K::KIND, Action::Delete, id).await?;
+        if self.store.record_delete(K::KIND, id).await? { Ok(()) } else { Err(CoreError::NotFound) }
+    }
+
+    pub async fn list_records<K: Kind>(
+        &self,
+        actor: &Actor,
+        f: &RecordFilter,
+    ) -> Result<Page<RecordView<K::Attrs, K::Payload>>, CoreError> {
+        let limit = check_limit(f.limit)?;
+        let q = ListQuery {
+            visibility: visibility(actor),
+            owner: f.owner,
+            unit: f.unit.clone(),
+            tag: None,
+            after: decode_cursor(f.cursor.as_deref())?,
+            limit: limit + 1,
+        };
+        let mut rows = self.store.records_list(K::KIND, q).await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let last = rows.last().map(|r| r.id);
+        let mut items = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Ok(permit) = authorize(actor, Action::Read, Resource { owner_id: r.owner_id, unit: &r.unit }) {
+                items.push(self.open_record::<K>(r, &permit).await?);
+            }
+        }
+        Ok(Page { items, next_cursor: if more { last.map(encode_cursor) } else { None } })
+    }
+}

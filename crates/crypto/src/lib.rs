@@ -1,0 +1,80 @@
+//! Sejf's cryptography: key types, the sealed master key, key wrapping, the field envelope,
+//! blind indexes, password hashes and session tokens.
+//!
+//! Invariants: key material never implements `Debug`, `Clone` or `Serialize` and is zeroised on
+//! drop; every ciphertext is bound by associated data to where it lives, so a blob moved to
+//! another row, column or subject fails to decrypt with [`CryptoError::Integrity`] and never
+//! yields wrong plaintext. Randomness comes only from [`random`], the one place that asks the
+//! operating system.
+
+pub mod bidx;
+pub mod field;
+pub mod master;
+pub mod password;
+pub mod random;
+pub mod token;
+
+pub use bidx::BlindIndexKey;
+pub use field::{FieldContext, decrypt_field, encrypt_field};
+pub use master::{MasterKey, SealedMasterKey};
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Errors of this layer. None of them carries key material or plaintext.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// A ciphertext failed authentication: it was changed, truncated or moved to another place.
+    #[error("integrity check failed: the ciphertext was altered or does not belong here")]
+    Integrity,
+    /// A ciphertext or key file has a format this version does not read.
+    #[error("unsupported format: {0}")]
+    Format(&'static str),
+    /// The passphrase did not open the sealed master key.
+    #[error("wrong passphrase: the master key could not be unsealed")]
+    WrongPassphrase,
+    /// Password hashing failed (parameters, or a malformed stored hash).
+    #[error("password hashing failed: {0}")]
+    Password(String),
+    /// The operating system's random source failed.
+    #[error("the system random source failed")]
+    Random,
+}
+
+/// A 256-bit symmetric key. It cannot be printed, cloned or serialised, and is wiped on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct Key32([u8; 32]);
+
+impl Key32 {
+    /// A fresh random key.
+    pub fn generate() -> Result<Self, CryptoError> {
+        let mut k = [0u8; 32];
+        random::fill(&mut k)?;
+        Ok(Self(k))
+    }
+
+    /// Takes ownership of raw key bytes (e.g. from an unwrapped blob).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    pub(crate) fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Makes an independent copy. Deliberately not `Clone`, so copies are visible in review.
+    pub fn duplicate(&self) -> Self {
+        Self(self.0)
+    }
+}
+
+/// Encodes associated-data parts unambiguously: a domain label, then each part length-prefixed.
+pub(crate) fn associated_data(label: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut ad = Vec::with_capacity(label.len() + parts.iter().map(|p| p.len() + 4).sum::<usize>());
+    ad.extend_from_slice(label);
+    for part in parts {
+        let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+        ad.extend_from_slice(&len.to_be_bytes());
+        ad.extend_from_slice(part);
+    }
+    ad
+}

@@ -1,0 +1,164 @@
+//! People (data subjects): the unvalidated form a client sends, and the validated form Sejf
+//! stores. `PersonData::parse` is the only way to get the latter, so a stored person always has
+//! a syntactically valid e-mail, an E.164 phone and a checked national id consistent with the
+//! birth date.
+
+use time::Date;
+use time::macros::format_description;
+
+use crate::ValidationErrors;
+use crate::values::{CountryCode, Email, Invalid, NationalId, Phone, Tag, check_text};
+
+pub const MAX_NAME: usize = 100;
+pub const MAX_NOTES: usize = 10_000;
+pub const MAX_STREET: usize = 200;
+pub const MAX_CITY: usize = 100;
+pub const MAX_POSTAL: usize = 16;
+pub const MAX_TAGS: usize = 32;
+
+/// A postal address as the client sent it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressRaw {
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+}
+
+/// A person's personal fields as text, before validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonRaw {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub national_id: Option<String>,
+    pub birth_date: Option<String>,
+    pub address: Option<AddressRaw>,
+    pub notes: Option<String>,
+}
+
+/// A validated postal address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<CountryCode>,
+}
+
+/// A person's validated personal fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonData {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
+    pub national_id: Option<NationalId>,
+    pub birth_date: Option<Date>,
+    pub address: Option<Address>,
+    pub notes: Option<String>,
+}
+
+/// ISO 8601 calendar date, `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<Date, Invalid> {
+    Date::parse(s.trim(), format_description!("[year]-[month]-[day]")).map_err(|_| Invalid("must be a date in the form YYYY-MM-DD".into()))
+}
+
+pub fn format_date(d: Date) -> String {
+    d.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
+}
+
+/// A trimmed text field; empty means absent.
+fn text(errs: &mut ValidationErrors, field: &str, v: &Option<String>, max: usize) -> Option<String> {
+    let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+    match check_text(v, max) {
+        Ok(()) => Some(v.to_string()),
+        Err(e) => {
+            errs.push(field, e.0);
+            None
+        }
+    }
+}
+
+fn parsed<T>(errs: &mut ValidationErrors, field: &str, v: Option<&str>, f: impl FnOnce(&str) -> Result<T, Invalid>) -> Option<T> {
+    let v = v.map(str::trim).filter(|s| !s.is_empty())?;
+    match f(v) {
+        Ok(x) => Some(x),
+        Err(e) => {
+            errs.push(field, e.0);
+            None
+        }
+    }
+}
+
+impl PersonData {
+    /// Validates a whole person. `region` is the default region for national phone numbers.
+    pub fn parse(raw: &PersonRaw, region: CountryCode) -> Result<Self, ValidationErrors> {
+        let mut errs = ValidationErrors::default();
+        let first_name = text(&mut errs, "first_name", &raw.first_name, MAX_NAME);
+        let last_name = text(&mut errs, "last_name", &raw.last_name, MAX_NAME);
+        if first_name.is_none() && last_name.is_none() && errs.is_empty() {
+            errs.push("last_name", "a person needs a first or a last name");
+        }
+        let email = parsed(&mut errs, "email", raw.email.as_deref(), Email::parse);
+        let phone = parsed(&mut errs, "phone", raw.phone.as_deref(), |s| Phone::parse(s, region));
+        let address = raw.address.as_ref().and_then(|a| {
+            let addr = Address {
+                street: text(&mut errs, "address.street", &a.street, MAX_STREET),
+                city: text(&mut errs, "address.city", &a.city, MAX_CITY),
+                postal_code: text(&mut errs, "address.postal_code", &a.postal_code, MAX_POSTAL),
+                country: parsed(&mut errs, "address.country", a.country.as_deref(), CountryCode::parse),
+            };
+            let empty = addr.street.is_none() && addr.city.is_none() && addr.postal_code.is_none() && addr.country.is_none();
+            (!empty).then_some(addr)
+        });
+        let country = address.as_ref().and_then(|a| a.country);
+        let national_id = parsed(&mut errs, "national_id", raw.national_id.as_deref(), |s| NationalId::parse(s, country));
+        let birth_date = parsed(&mut errs, "birth_date", raw.birth_date.as_deref(), parse_date);
+        if let (Some(id), Some(bd)) = (&national_id, birth_date)
+            && let Some(encoded) = id.birth_date()
+            && encoded != bd
+        {
+            errs.push("birth_date", "does not match the birth date encoded in the PESEL");
+        }
+        let notes = text(&mut errs, "notes", &raw.notes, MAX_NOTES);
+        errs.into_result(PersonData { first_name, last_name, email, phone, national_id, birth_date, address, notes })
+    }
+
+    /// Back to text, for patching and for export.
+    pub fn to_raw(&self) -> PersonRaw {
+        PersonRaw {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.email.as_ref().map(|e| e.as_str().to_string()),
+            phone: self.phone.as_ref().map(|p| p.as_str().to_string()),
+            national_id: self.national_id.as_ref().map(|n| n.as_str().to_string()),
+            birth_date: self.birth_date.map(format_date),
+            address: self.address.as_ref().map(|a| AddressRaw {
+                street: a.street.clone(),
+                city: a.city.clone(),
+                postal_code: a.postal_code.clone(),
+                country: a.country.map(|c| c.as_str().to_string()),
+            }),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// Validates a list of tags: at most [`MAX_TAGS`], each a valid [`Tag`], duplicates dropped.
+pub fn parse_tags(raw: &[String]) -> Result<Vec<Tag>, ValidationErrors> {
+    let mut errs = ValidationErrors::default();
+    if raw.len() > MAX_TAGS {
+        errs.push("tags", format!("at most {MAX_TAGS} tags"));
+    }
+    let mut out: Vec<Tag> = Vec::new();
+    for (i, t) in raw.iter().enumerate() {
+        match Tag::parse(t) {
+            Ok(t) if !out.contains(&t) => out.push(t),
+            Ok(_) => {}
+            Err(e) => errs.push(format!("tags[{i}]"), e.0),
+        }
+    }
+    errs.into_result(out)
+}

@@ -1,0 +1,453 @@
+//! Wire types of the HTTP API (DESIGN.md's contract): separate from domain types, with unknown
+//! fields refused and OpenAPI schemas derived from the code.
+
+use sejf_core::people::{PersonInput, PersonView};
+use sejf_core::records::{ActivityAttrs, ActivityPayload, CompanyPayload, DealAttrs, DealPayload, Links, NoAttrs, RecordView};
+use sejf_core::rfc3339;
+use sejf_domain::people::{AddressRaw, PersonRaw};
+use sejf_domain::records::{ActivityRaw, CompanyRaw, DealRaw};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressDto {
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+}
+
+/// A person as sent to `POST /people` (and, merged, by `PATCH`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonIn {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    /// Normalised to E.164; national numbers use the configured default region.
+    pub phone: Option<String>,
+    /// PESEL for Polish residents (checksum and birth date checked).
+    pub national_id: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    pub address: Option<AddressDto>,
+    pub company_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PersonOut {
+    pub id: Uuid,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub national_id: Option<String>,
+    pub birth_date: Option<String>,
+    pub address: Option<AddressDto>,
+    pub company_id: Option<Uuid>,
+    pub owner_id: Uuid,
+    pub unit: String,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl PersonIn {
+    pub fn into_input(self) -> PersonInput {
+        PersonInput {
+            raw: PersonRaw {
+                first_name: self.first_name,
+                last_name: self.last_name,
+                email: self.email,
+                phone: self.phone,
+                national_id: self.national_id,
+                birth_date: self.birth_date,
+                address: self.address.map(|a| AddressRaw {
+                    street: a.street,
+                    city: a.city,
+                    postal_code: a.postal_code,
+                    country: a.country,
+                }),
+                notes: self.notes,
+            },
+            tags: self.tags,
+            owner_id: self.owner_id,
+            unit: self.unit,
+            company_id: self.company_id,
+        }
+    }
+
+    /// The input that would recreate a stored person (the base of a merge patch).
+    pub fn from_view(v: &PersonView) -> Self {
+        let f = v.fields.clone();
+        Self {
+            first_name: f.first_name,
+            last_name: f.last_name,
+            email: f.email,
+            phone: f.phone,
+            national_id: f.national_id,
+            birth_date: f.birth_date,
+            address: f.address.map(|a| AddressDto { street: a.street, city: a.city, postal_code: a.postal_code, country: a.country }),
+            company_id: v.company_id,
+            owner_id: Some(v.owner_id),
+            unit: Some(v.unit.clone()),
+            tags: v.tags.clone(),
+            notes: f.notes,
+        }
+    }
+}
+
+impl From<PersonView> for PersonOut {
+    fn from(v: PersonView) -> Self {
+        let f = v.fields;
+        Self {
+            id: v.id,
+            first_name: f.first_name,
+            last_name: f.last_name,
+            email: f.email,
+            phone: f.phone,
+            national_id: f.national_id,
+            birth_date: f.birth_date,
+            address: f.address.map(|a| AddressDto { street: a.street, city: a.city, postal_code: a.postal_code, country: a.country }),
+            company_id: v.company_id,
+            owner_id: v.owner_id,
+            unit: v.unit,
+            tags: v.tags,
+            notes: f.notes,
+            created_at: rfc3339(v.created_at),
+            updated_at: rfc3339(v.updated_at),
+        }
+    }
+}
+
+/// `GET /people` query.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PeopleQuery {
+    pub owner: Option<Uuid>,
+    pub unit: Option<String>,
+    pub tag: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 500, default 50.
+    pub limit: Option<u32>,
+}
+
+/// `GET /companies|deals|activities` query.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RecordQuery {
+    pub owner: Option<Uuid>,
+    pub unit: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// `POST /people/search`: personal data travels in the body, never in a URL.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchIn {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub national_id: Option<String>,
+    /// One or more name tokens; case and diacritics are ignored.
+    pub name: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListOut<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    pub username: String,
+    pub password: String,
+    /// A TOTP code (accepted once MFA is enrolled).
+    pub totp: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginOut {
+    pub token: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeOut {
+    pub id: Uuid,
+    pub username: String,
+    pub role: String,
+    pub units: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: Uuid,
+    pub username: String,
+    pub role: String,
+    pub units: Vec<String>,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserIn {
+    pub username: String,
+    pub role: String,
+    #[serde(default)]
+    pub units: Vec<String>,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyIn {
+    pub name: Option<String>,
+    /// NIP (checksum checked) or an EU VAT id with its country prefix.
+    pub vat_id: Option<String>,
+    pub website: Option<String>,
+    pub unit: Option<String>,
+    pub owner_id: Option<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanyOut {
+    pub id: Uuid,
+    pub name: String,
+    pub vat_id: Option<String>,
+    pub website: Option<String>,
+    pub unit: String,
+    pub owner_id: Uuid,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A money amount: a JSON number or a decimal string, at most two decimals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AmountIn {
+    Number(serde_json::Number),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DealIn {
+    pub title: Option<String>,
+    #[schema(value_type = Option<f64>)]
+    pub amount: Option<AmountIn>,
+    /// ISO 4217; defaults to the installation's currency when an amount is given.
+    pub currency: Option<String>,
+    pub stage: Option<String>,
+    pub person_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub owner_id: Option<Uuid>,
+    pub unit: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub expected_close: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DealOut {
+    pub id: Uuid,
+    pub title: String,
+    #[schema(value_type = Option<f64>)]
+    pub amount: Option<serde_json::Number>,
+    pub currency: Option<String>,
+    pub stage: String,
+    pub person_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub owner_id: Uuid,
+    pub unit: String,
+    pub expected_close: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityIn {
+    /// note, call, email, meeting or task.
+    pub kind: Option<String>,
+    pub person_id: Option<Uuid>,
+    pub deal_id: Option<Uuid>,
+    pub body: Option<String>,
+    /// RFC 3339 date-time.
+    pub due_at: Option<String>,
+    pub done: Option<bool>,
+    pub owner_id: Option<Uuid>,
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityOut {
+    pub id: Uuid,
+    pub kind: String,
+    pub person_id: Option<Uuid>,
+    pub deal_id: Option<Uuid>,
+    pub body: Option<String>,
+    pub due_at: Option<String>,
+    pub done: bool,
+    pub owner_id: Uuid,
+    pub unit: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Maps one kind of record between the wire and the use-cases.
+pub trait RecordApi: Send + Sync + 'static {
+    type K: sejf_core::records::Kind;
+    type In: serde::de::DeserializeOwned + Serialize + Send;
+    type Out: Serialize + Send;
+    fn split(input: Self::In) -> (<Self::K as sejf_core::records::Kind>::Raw, Links);
+    fn out(v: View<Self::K>) -> Self::Out;
+    fn to_in(v: &View<Self::K>) -> Self::In;
+}
+
+pub type View<K> = RecordView<<K as sejf_core::records::Kind>::Attrs, <K as sejf_core::records::Kind>::Payload>;
+
+pub struct CompanyApi;
+pub struct DealApi;
+pub struct ActivityApi;
+
+fn links(owner_id: Option<Uuid>, unit: Option<String>, person_id: Option<Uuid>, company_id: Option<Uuid>, deal_id: Option<Uuid>) -> Links {
+    Links { owner_id, unit, person_id, company_id, deal_id }
+}
+
+impl RecordApi for CompanyApi {
+    type K = sejf_core::records::Company;
+    type In = CompanyIn;
+    type Out = CompanyOut;
+    fn split(i: CompanyIn) -> (CompanyRaw, Links) {
+        (CompanyRaw { name: i.name, vat_id: i.vat_id, website: i.website }, links(i.owner_id, i.unit, None, None, None))
+    }
+    fn out(v: RecordView<NoAttrs, CompanyPayload>) -> CompanyOut {
+        CompanyOut {
+            id: v.id,
+            name: v.payload.name,
+            vat_id: v.payload.vat_id,
+            website: v.payload.website,
+            unit: v.unit,
+            owner_id: v.owner_id,
+            created_at: rfc3339(v.created_at),
+            updated_at: rfc3339(v.updated_at),
+        }
+    }
+    fn to_in(v: &RecordView<NoAttrs, CompanyPayload>) -> CompanyIn {
+        CompanyIn {
+            name: Some(v.payload.name.clone()),
+            vat_id: v.payload.vat_id.clone(),
+            website: v.payload.website.clone(),
+            unit: Some(v.unit.clone()),
+            owner_id: Some(v.owner_id),
+        }
+    }
+}
+
+fn amount_number(s: &str) -> Option<serde_json::Number> {
+    if let Ok(i) = s.parse::<i64>() {
+        return Some(i.into());
+    }
+    s.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
+}
+
+impl RecordApi for DealApi {
+    type K = sejf_core::records::Deal;
+    type In = DealIn;
+    type Out = DealOut;
+    fn split(i: DealIn) -> (DealRaw, Links) {
+        let amount = i.amount.map(|a| match a {
+            AmountIn::Number(n) => n.to_string(),
+            AmountIn::Text(s) => s,
+        });
+        (
+            DealRaw { title: i.title, amount, currency: i.currency, stage: i.stage, expected_close: i.expected_close },
+            links(i.owner_id, i.unit, i.person_id, i.company_id, None),
+        )
+    }
+    fn out(v: RecordView<DealAttrs, DealPayload>) -> DealOut {
+        DealOut {
+            id: v.id,
+            title: v.payload.title,
+            amount: v.attrs.amount.as_deref().and_then(amount_number),
+            currency: v.attrs.currency,
+            stage: v.attrs.stage,
+            person_id: v.person_id,
+            company_id: v.company_id,
+            owner_id: v.owner_id,
+            unit: v.unit,
+            expected_close: v.attrs.expected_close,
+            created_at: rfc3339(v.created_at),
+            updated_at: rfc3339(v.updated_at),
+        }
+    }
+    fn to_in(v: &RecordView<DealAttrs, DealPayload>) -> DealIn {
+        DealIn {
+            title: Some(v.payload.title.clone()),
+            amount: v.attrs.amount.clone().map(AmountIn::Text),
+            currency: v.attrs.currency.clone(),
+            stage: Some(v.attrs.stage.clone()),
+            person_id: v.person_id,
+            company_id: v.company_id,
+            owner_id: Some(v.owner_id),
+            unit: Some(v.unit.clone()),
+            expected_close: v.attrs.expected_close.clone(),
+        }
+    }
+}
+
+impl RecordApi for ActivityApi {
+    type K = sejf_core::records::Activity;
+    type In = ActivityIn;
+    type Out = ActivityOut;
+    fn split(i: ActivityIn) -> (ActivityRaw, Links) {
+        (
+            ActivityRaw { kind: i.kind, body: i.body, due_at: i.due_at, done: i.done },
+            links(i.owner_id, i.unit, i.person_id, None, i.deal_id),
+        )
+    }
+    fn out(v: RecordView<ActivityAttrs, ActivityPayload>) -> ActivityOut {
+        ActivityOut {
+            id: v.id,
+            kind: v.attrs.kind,
+            person_id: v.person_id,
+            deal_id: v.deal_id,
+            body: v.payload.body,
+            due_at: v.attrs.due_at,
+            done: v.attrs.done,
+            owner_id: v.owner_id,
+            unit: v.unit,
+            created_at: rfc3339(v.created_at),
+            updated_at: rfc3339(v.updated_at),
+        }
+    }
+    fn to_in(v: &RecordView<ActivityAttrs, ActivityPayload>) -> ActivityIn {
+        ActivityIn {
+            kind: Some(v.attrs.kind.clone()),
+            person_id: v.person_id,
+            deal_id: v.deal_id,
+            body: v.payload.body.clone(),
+            due_at: v.attrs.due_at.clone(),
+            done: Some(v.attrs.done),
+            owner_id: Some(v.owner_id),
+            unit: Some(v.unit.clone()),
+        }
+    }
+}

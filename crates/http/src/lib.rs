@@ -1,0 +1,142 @@
+//! Sejf's HTTP edge: the axum routers of the public and admin listeners, problem+json errors,
+//! security headers, body-size and time limits, and the OpenAPI document generated from the
+//! handlers.
+//!
+//! Invariants: no route reads or writes a record without an authenticated [`auth::Authed`]
+//! caller (only `/healthz` and the API description need none); no log line carries a request
+//! body, a query string or a decrypted value.
+
+pub mod auth;
+pub mod dto;
+pub mod extract;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use sejf_core::App;
+
+use crate::dto::{ActivityApi, CompanyApi, DealApi};
+use crate::problem::Problem;
+
+/// Limits of the HTTP edge.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_body_bytes: 256 * 1024, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// The public listener's router.
+pub fn public_router(app: Arc<App>, limits: Limits) -> Router {
+    let api = Router::new()
+        .route("/api/v1/auth/login", post(routes::session::login))
+        .route("/api/v1/auth/logout", post(routes::session::logout))
+        .route("/api/v1/me", get(routes::session::me))
+        .route("/api/v1/people", get(routes::people::list).post(routes::people::create))
+        .route("/api/v1/people/search", post(routes::people::search))
+        .route("/api/v1/people/{id}", get(routes::people::get).patch(routes::people::patch).delete(routes::people::delete))
+        .merge(routes::records::routes::<CompanyApi>("companies"))
+        .merge(routes::records::routes::<DealApi>("deals"))
+        .merge(routes::records::routes::<ActivityApi>("activities"));
+    finish(api.merge(openapi::router()), app, limits)
+}
+
+/// The admin listener's router: user administration, never on the public listener.
+pub fn admin_router(app: Arc<App>, limits: Limits) -> Router {
+    let api = Router::new()
+        .route("/api/v1/users", get(routes::admin::list).post(routes::admin::create))
+        .route("/api/v1/me", get(routes::session::me));
+    finish(api, app, limits)
+}
+
+fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits) -> Router {
+    api.route("/healthz", get(healthz))
+        .route("/api/v1/healthz", get(healthz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn(move |req, next| timeout(limits.request_timeout, req, next)))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(access_log))
+}
+
+async fn healthz() -> Response {
+    routes::json_response(StatusCode::OK, &dto_health())
+}
+
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+}
+
+fn dto_health() -> Health {
+    Health { status: "ok" }
+}
+
+async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", "no such route")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this route does not accept this method")
+}
+
+async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "Request timed out", "the request took too long and was abandoned")
+                .into_response()
+        }
+    }
+}
+
+/// Headers that keep browsers from sniffing, framing, caching or leaking referrers.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let docs = req.uri().path().starts_with("/api/v1/docs");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let csp = if docs {
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+    } else {
+        "default-src 'none'; frame-ancestors 'none'"
+    };
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+        (HeaderName::from_static("cross-origin-resource-policy"), "same-origin"),
+        (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    res
+}
+
+/// One line per request: method, route template (never the raw path or query), status, time.
+async fn access_log(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let start = Instant::now();
+    let res = next.run(req).await;
+    tracing::info!(%method, route, status = res.status().as_u16(), micros = start.elapsed().as_micros() as u64, "request");
+    res
+}

@@ -1,0 +1,148 @@
+//! RFC 9457 problem details: the one error shape of the HTTP API. Every error leaving the
+//! server is a [`Problem`] with a stable `type` (`/problems/<code>`), and for bad input the
+//! fields at fault. Causes are logged, never sent; nothing here contains a personal value.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sejf_core::CoreError;
+use sejf_domain::{FieldError, ValidationErrors};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error answer; boxed so results stay small on the happy path.
+#[derive(Debug)]
+pub struct Problem(Box<ProblemBody>);
+
+/// An `application/problem+json` body.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemBody {
+    /// A URI reference naming the kind of problem, stable across versions.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The first field at fault, when the problem is about input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Every field at fault, with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    retry_after: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self(Box::new(ProblemBody {
+            kind: format!("/problems/{code}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            field: None,
+            errors: Vec::new(),
+            retry_after: None,
+        }))
+    }
+
+    /// The body, for inspection.
+    pub fn body(&self) -> &ProblemBody {
+        &self.0
+    }
+
+    /// A problem about one input field.
+    pub fn field(status: StatusCode, code: &str, title: &str, field: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        let mut p = Self::new(status, code, title, format!("{field}: {detail}"));
+        p.0.field = Some(field.to_string());
+        p.0.errors.push(FieldError { field: field.to_string(), reason: detail });
+        p
+    }
+
+    pub fn validation(errs: ValidationErrors) -> Self {
+        let mut p = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid input", errs.to_string());
+        p.0.field = errs.0.first().map(|e| e.field.clone());
+        p.0.errors = errs.0;
+        p
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", "no such resource")
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Authentication required", "send a valid bearer token")
+    }
+}
+
+impl From<CoreError> for Problem {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Unauthenticated => Problem::unauthenticated(),
+            CoreError::BadCredentials => {
+                Problem::new(StatusCode::UNAUTHORIZED, "bad-credentials", "Sign-in failed", "invalid username or password")
+            }
+            CoreError::NotFound => Problem::not_found(),
+            CoreError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", m),
+            CoreError::Validation(v) => Problem::validation(v),
+            CoreError::PreconditionRequired => Problem::field(
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "If-Match required",
+                "If-Match",
+                "send the ETag of the record you read",
+            ),
+            CoreError::PreconditionFailed => Problem::field(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "The record changed",
+                "If-Match",
+                "the record changed since you read it; read it again and retry",
+            ),
+            CoreError::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", m),
+            CoreError::Integrity(m) => {
+                tracing::error!(error = %m, "integrity failure");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "integrity",
+                    "Integrity check failed",
+                    "stored data failed its integrity check and was not returned; an administrator has been told",
+                )
+            }
+            CoreError::Storage(m) => {
+                tracing::error!(error = %m, "storage failure");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Service unavailable",
+                    "storage is unavailable; try again later",
+                )
+            }
+            CoreError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error", "an internal error occurred")
+            }
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry = self.0.retry_after;
+        let body = serde_json::to_vec(&*self.0).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = retry
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}
+
+/// Handlers return this: a response or a problem.
+pub type ApiResult<T> = Result<T, Problem>;

@@ -1,0 +1,54 @@
+//! The admin API (users), served only on the admin listener. Only `admin` may use it.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use sejf_core::auth::UserInfo;
+use sejf_core::{Actor, App, rfc3339};
+use sejf_domain::ValidationErrors;
+use sejf_domain::roles::Role;
+
+use super::json_response;
+use crate::auth::Authed;
+use crate::dto::{ListOut, UserIn, UserOut};
+use crate::extract::Json;
+use crate::problem::{ApiResult, Problem, ProblemBody};
+
+fn require_admin(actor: &Actor) -> Result<(), Problem> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", "only administrators may manage users"))
+    }
+}
+
+fn out(u: UserInfo) -> UserOut {
+    UserOut {
+        id: u.id,
+        username: u.username,
+        role: u.role.as_str().to_string(),
+        units: u.units,
+        disabled: u.disabled,
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+/// List users (admin listener only).
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = ListOut<UserOut>)), security(("bearer" = [])))]
+pub async fn list(State(app): State<Arc<App>>, Authed(actor): Authed) -> ApiResult<Response> {
+    require_admin(&actor)?;
+    let items = app.users().await?.into_iter().map(out).collect();
+    Ok(json_response(StatusCode::OK, &ListOut { items, next_cursor: None }))
+}
+
+/// Create a user (admin listener only).
+#[utoipa::path(post, path = "/api/v1/users", tag = "admin", request_body = UserIn,
+    responses((status = 201, body = UserOut), (status = 409, body = ProblemBody), (status = 422, body = ProblemBody)), security(("bearer" = [])))]
+pub async fn create(State(app): State<Arc<App>>, Authed(actor): Authed, Json(body): Json<UserIn>) -> ApiResult<Response> {
+    require_admin(&actor)?;
+    let role: Role = body.role.parse().map_err(|e: String| Problem::validation(ValidationErrors::single("role", e)))?;
+    let user = app.create_user(&body.username, role, &body.units, &body.password).await?;
+    Ok(json_response(StatusCode::CREATED, &out(user)))
+}

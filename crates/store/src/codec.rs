@@ -1,0 +1,103 @@
+//! Portable encodings shared by every table, and the bind values of a list query.
+//!
+//! Invariants: a UUID is stored as its hyphenated lower-case text (what `Uuid`'s `Display`
+//! writes), so text order is creation order for UUIDv7; a boolean as 0 or 1; "no filter" as the
+//! empty string. Decoding never echoes the value it failed on (see `error`).
+
+use sejf_core::ports::{ListQuery, StoreError};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Decode, Row, Type};
+use uuid::Uuid;
+
+use crate::error;
+
+/// A query over the `Any` driver whose SQL is owned by the query itself.
+pub(crate) type AnyQuery = Query<'static, Any, AnyArguments>;
+
+/// Reads column `idx`, mapping a missing or mistyped value to a corruption error naming `column`.
+pub(crate) fn get<'r, T>(row: &'r AnyRow, idx: usize, column: &'static str) -> Result<T, StoreError>
+where
+    T: Decode<'r, Any> + Type<Any>,
+{
+    row.try_get::<T, _>(idx).map_err(|_| error::corrupt(column))
+}
+
+/// Reads a UUID stored as text.
+pub(crate) fn uuid(row: &AnyRow, idx: usize, column: &'static str) -> Result<Uuid, StoreError> {
+    let text: &str = get(row, idx, column)?;
+    Uuid::parse_str(text).map_err(|_| error::corrupt(column))
+}
+
+/// Reads an optional UUID stored as text.
+pub(crate) fn opt_uuid(row: &AnyRow, idx: usize, column: &'static str) -> Result<Option<Uuid>, StoreError> {
+    let text: Option<&str> = get(row, idx, column)?;
+    text.map(|t| Uuid::parse_str(t).map_err(|_| error::corrupt(column))).transpose()
+}
+
+/// Reads a 0/1 boolean.
+pub(crate) fn boolean(row: &AnyRow, idx: usize, column: &'static str) -> Result<bool, StoreError> {
+    match get::<i64>(row, idx, column)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(error::corrupt(column)),
+    }
+}
+
+/// The text form of an optional UUID, for binding.
+pub(crate) fn opt_uuid_text(id: Option<Uuid>) -> Option<String> {
+    id.map(|id| id.to_string())
+}
+
+/// The bind values of a list query, in the order the list SQL of `people_sql` and `records`
+/// numbers them.
+pub(crate) struct ListBinds {
+    all: i64,
+    viewer: String,
+    member_units: i64,
+    owner: String,
+    unit: String,
+    tag: String,
+    after: String,
+    limit: i64,
+}
+
+impl ListBinds {
+    pub(crate) fn new(query: &ListQuery) -> ListBinds {
+        ListBinds {
+            all: i64::from(query.visibility.all),
+            viewer: query.visibility.owner.to_string(),
+            member_units: i64::from(query.visibility.member_units),
+            owner: query.owner.map(|o| o.to_string()).unwrap_or_default(),
+            unit: query.unit.clone().unwrap_or_default(),
+            tag: query.tag.clone().unwrap_or_default(),
+            // Every stored id is greater than the empty string: no cursor means from the start.
+            after: query.after.map(|a| a.to_string()).unwrap_or_default(),
+            limit: i64::from(query.limit),
+        }
+    }
+
+    /// Binds `$1 all, $2 viewer, $3 member_units, $4 owner, $5 unit, $6 tag, $7 after, $8 limit`.
+    pub(crate) fn bind_with_tag(&self, q: AnyQuery) -> AnyQuery {
+        q.bind(self.all)
+            .bind(self.viewer.as_str())
+            .bind(self.member_units)
+            .bind(self.owner.as_str())
+            .bind(self.unit.as_str())
+            .bind(self.tag.as_str())
+            .bind(self.after.as_str())
+            .bind(self.limit)
+    }
+
+    /// Binds `$1 all, $2 viewer, $3 member_units, $4 owner, $5 unit, $6 after, $7 limit`: the
+    /// tables without tags. (An unused placeholder would break SQLite's parameter numbering.)
+    pub(crate) fn bind_without_tag(&self, q: AnyQuery) -> AnyQuery {
+        q.bind(self.all)
+            .bind(self.viewer.as_str())
+            .bind(self.member_units)
+            .bind(self.owner.as_str())
+            .bind(self.unit.as_str())
+            .bind(self.after.as_str())
+            .bind(self.limit)
+    }
+}

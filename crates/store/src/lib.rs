@@ -1,0 +1,291 @@
+//! The storage adapter: `sejf-core`'s [`Store`] port over sqlx's `Any` driver, for SQLite (the
+//! embedded default) and PostgreSQL (for several servers over one database).
+//!
+//! Invariants this crate keeps:
+//! - One query path for both engines. Every SQL string is a `&'static str` known at compile time
+//!   and every value is bound (`$1, $2, …` work on both engines), so no runtime data ever becomes
+//!   SQL text. The only dialect differences are the migration trees and how a write transaction
+//!   begins (see [`Backend`]).
+//! - Portable types only: ids are hyphenated lower-case UUID text, booleans 0/1 integers, times
+//!   unix microseconds, ciphertexts blobs. Optional filters are bound as the empty string, never as
+//!   an untyped NULL (PostgreSQL cannot infer its type).
+//! - The store never sees a key or a plaintext personal value, and its error texts never carry a
+//!   bound value (see `error`).
+//! - Each [`Store`] method is one transaction: it happens entirely or not at all.
+
+mod codec;
+mod error;
+mod keys;
+mod migrate;
+mod people;
+mod people_batch;
+mod people_sql;
+mod records;
+mod url;
+mod users;
+
+pub mod testing;
+
+use std::time::Duration;
+
+use sejf_core::ports::{
+    BidxColumn, Fut, KeyKind, ListQuery, NewPerson, PersonRow, RecordKind, RecordRow, SessionRow, Store, StoreError, StoredPerson, UserRow,
+};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, Transaction};
+use uuid::Uuid;
+
+pub use url::{redact_url, sqlite_url};
+
+/// Pool size for SQLite: one writer at a time anyway, a few readers alongside it in WAL mode.
+pub const SQLITE_MAX_CONNECTIONS: u32 = 8;
+/// Pool size for PostgreSQL: per server process; several servers share one database.
+pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+
+/// Every pooled SQLite connection gets these before use. `busy_timeout` comes first so that the
+/// others wait for a lock too: it makes a second writer wait instead of failing at once. WAL
+/// lets readers run beside the writer; foreign keys are off by default in SQLite and erasure
+/// relies on their cascades; `synchronous=NORMAL` is durable across application crashes in WAL
+/// mode and much faster than FULL.
+const SQLITE_PRAGMAS: [&str; 4] =
+    ["PRAGMA busy_timeout=5000", "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"];
+
+/// The database engine behind a [`SqlStore`], chosen by the URL's scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The engine a URL names, or an error for any other scheme (the URL is not echoed: it may
+    /// hold a password).
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        let scheme = url.split_once(':').map(|(scheme, _)| scheme).unwrap_or("");
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(StoreError::Backend("unsupported database URL: expected sqlite:// or postgres://".to_owned())),
+        }
+    }
+
+    /// The statement that opens a transaction that will write. SQLite's plain `BEGIN` takes its
+    /// write lock only at the first write, and a reader that later writes can then fail with
+    /// SQLITE_BUSY no matter the busy timeout; `BEGIN IMMEDIATE` takes the lock up front (and
+    /// waits for it), which also serialises concurrent migrators.
+    fn begin_write(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+
+    /// The statement that opens a read-only transaction whose statements all see one snapshot
+    /// (a page of people and their tags must agree). SQLite's deferred transaction reads one
+    /// snapshot already; PostgreSQL needs REPEATABLE READ for that.
+    fn begin_read(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+}
+
+/// The sqlx implementation of [`Store`]. Cloning is cheap: clones share one pool.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Connects with the default pool size for the engine and brings the schema up to date.
+    /// Fails with [`StoreError::SchemaTooNew`] (having changed nothing) when the database was
+    /// migrated by a newer Sejf.
+    pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+        let max = match Backend::from_url(url)? {
+            Backend::Sqlite => SQLITE_MAX_CONNECTIONS,
+            Backend::Postgres => POSTGRES_MAX_CONNECTIONS,
+        };
+        SqlStore::connect_with(url, max).await
+    }
+
+    /// As [`SqlStore::connect`], with at most `max_connections` pooled connections (at least 1).
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<SqlStore, StoreError> {
+        let backend = Backend::from_url(url)?;
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // The check is on the live connection, not the URL we were given, so a pool
+                    // can never apply SQLite pragmas to another engine.
+                    if conn.backend_name() == "SQLite" {
+                        for pragma in SQLITE_PRAGMAS {
+                            sqlx::query(pragma).persistent(false).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(error::connect)?;
+        let store = SqlStore { pool, backend };
+        if let Err(e) = migrate::run(&store).await {
+            store.pool.close().await;
+            return Err(e);
+        }
+        Ok(store)
+    }
+
+    /// Which engine this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The newest schema version this binary knows.
+    pub fn schema_version_known() -> i64 {
+        migrate::latest_version()
+    }
+
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        migrate::current_version(&self.pool).await
+    }
+
+    /// Closes every pooled connection; waits for the ones in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The pool, for callers that need SQL of their own (tests, backups). The invariants of this
+    /// crate (literal SQL, bound values) are then theirs to keep.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Opens a transaction that will write (see [`Backend::begin_write`]).
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        self.pool.begin_with(self.backend.begin_write()).await.map_err(error::db("begin transaction"))
+    }
+
+    /// Opens a read-only transaction over one snapshot (see [`Backend::begin_read`]).
+    async fn begin_read(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        self.pool.begin_with(self.backend.begin_read()).await.map_err(error::db("begin transaction"))
+    }
+}
+
+impl Store for SqlStore {
+    fn key_get<'a>(&'a self, kind: KeyKind, id: &'a str) -> Fut<'a, Option<Vec<u8>>> {
+        Box::pin(keys::get(self, kind, id))
+    }
+
+    fn key_insert_if_absent<'a>(&'a self, kind: KeyKind, id: &'a str, master_version: u32, wrapped: &'a [u8]) -> Fut<'a, ()> {
+        Box::pin(keys::insert_if_absent(self, kind, id, master_version, wrapped))
+    }
+
+    fn user_create(&self, user: UserRow) -> Fut<'_, ()> {
+        Box::pin(users::create(self, user))
+    }
+
+    fn user_by_name<'a>(&'a self, username: &'a str) -> Fut<'a, Option<UserRow>> {
+        Box::pin(users::by_name(self, username))
+    }
+
+    fn user_by_id(&self, id: Uuid) -> Fut<'_, Option<UserRow>> {
+        Box::pin(users::by_id(self, id))
+    }
+
+    fn users_list(&self) -> Fut<'_, Vec<UserRow>> {
+        Box::pin(users::list(self))
+    }
+
+    fn user_set_password<'a>(&'a self, id: Uuid, password_hash: &'a str) -> Fut<'a, bool> {
+        Box::pin(users::set_password(self, id, password_hash))
+    }
+
+    fn user_set_disabled(&self, id: Uuid, disabled: bool) -> Fut<'_, bool> {
+        Box::pin(users::set_disabled(self, id, disabled))
+    }
+
+    fn user_set_role<'a>(&'a self, id: Uuid, role: &'a str) -> Fut<'a, bool> {
+        Box::pin(users::set_role(self, id, role))
+    }
+
+    fn session_create(&self, session: SessionRow) -> Fut<'_, ()> {
+        Box::pin(users::session_create(self, session))
+    }
+
+    fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>> {
+        Box::pin(users::session_by_hash(self, token_hash))
+    }
+
+    fn session_touch(&self, id: Uuid, last_seen: i64) -> Fut<'_, ()> {
+        Box::pin(users::session_touch(self, id, last_seen))
+    }
+
+    fn session_delete(&self, id: Uuid) -> Fut<'_, ()> {
+        Box::pin(users::session_delete(self, id))
+    }
+
+    fn sessions_delete_for_user(&self, user_id: Uuid) -> Fut<'_, u64> {
+        Box::pin(users::sessions_delete_for_user(self, user_id))
+    }
+
+    fn person_insert(&self, person: NewPerson) -> Fut<'_, ()> {
+        Box::pin(people_batch::insert_one(self, person))
+    }
+
+    fn people_insert_batch(&self, people: Vec<NewPerson>) -> Fut<'_, ()> {
+        Box::pin(people_batch::insert_batch(self, people))
+    }
+
+    fn person_get(&self, id: Uuid) -> Fut<'_, Option<StoredPerson>> {
+        Box::pin(people::get(self, id))
+    }
+
+    fn person_update(&self, row: PersonRow, expected_version: i64) -> Fut<'_, bool> {
+        Box::pin(people::update(self, row, expected_version))
+    }
+
+    fn person_delete(&self, id: Uuid) -> Fut<'_, bool> {
+        Box::pin(people::delete(self, id))
+    }
+
+    /// A page of visible people in id (creation) order, with their tags and name tokens.
+    fn people_list(&self, query: ListQuery) -> Fut<'_, Vec<StoredPerson>> {
+        Box::pin(people::list(self, None, query))
+    }
+
+    /// As `people_list`, restricted to people whose blind index `column` equals `value`.
+    fn people_by_bidx(&self, column: BidxColumn, value: i64, query: ListQuery) -> Fut<'_, Vec<StoredPerson>> {
+        Box::pin(people::list(self, Some((column, value)), query))
+    }
+
+    fn people_count(&self) -> Fut<'_, i64> {
+        Box::pin(people::count(self))
+    }
+
+    fn record_insert(&self, row: RecordRow) -> Fut<'_, ()> {
+        Box::pin(records::insert(self, row))
+    }
+
+    fn record_get(&self, kind: RecordKind, id: Uuid) -> Fut<'_, Option<RecordRow>> {
+        Box::pin(records::get(self, kind, id))
+    }
+
+    fn record_update(&self, row: RecordRow, expected_version: i64) -> Fut<'_, bool> {
+        Box::pin(records::update(self, row, expected_version))
+    }
+
+    fn record_delete(&self, kind: RecordKind, id: Uuid) -> Fut<'_, bool> {
+        Box::pin(records::delete(self, kind, id))
+    }
+
+    fn records_list(&self, kind: RecordKind, query: ListQuery) -> Fut<'_, Vec<RecordRow>> {
+        Box::pin(records::list(self, kind, query))
+    }
+}

@@ -1,0 +1,230 @@
+//! A tiny forward-only migration runner (sqlx's `migrate` feature is not used: it cannot embed two
+//! dialect trees behind one `Any` pool, nor refuse a newer schema the way we want).
+//!
+//! Invariants:
+//! - The SQLite and PostgreSQL trees hold the same versions with the same names (a test reads
+//!   both directories), so a database of either engine at version N has the same tables.
+//! - Each migration and its `schema_migrations` row commit in one transaction: a crash leaves the
+//!   database at the previous version, never half-way.
+//! - Concurrent migrators (several servers starting at once) are serialised: PostgreSQL takes a
+//!   transaction-scoped advisory lock, SQLite begins with `BEGIN IMMEDIATE` (its write lock); each
+//!   re-reads the version after taking the lock, so no migration runs twice.
+//! - A database whose version is newer than this binary knows is refused before anything changes.
+
+use sejf_core::ports::StoreError;
+use sqlx::AnyPool;
+use sqlx::{Any, Transaction};
+
+use crate::{Backend, SqlStore, error};
+
+/// One migration file, embedded at compile time.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    pub(crate) version: i64,
+    /// The file name without `.sql`: `NNNN_name`.
+    pub(crate) stem: &'static str,
+    pub(crate) sql: &'static str,
+}
+
+impl Migration {
+    /// The name part of the file name, recorded in `schema_migrations`.
+    fn name(&self) -> &'static str {
+        self.stem.split_once('_').map(|(_, name)| name).unwrap_or(self.stem)
+    }
+}
+
+/// Lists the migrations once for both trees; version N's file is
+/// `migrations/{sqlite,postgres}/STEM.sql` (a test checks that STEM starts with N as `{:04}`).
+macro_rules! migrations {
+    ($($version:literal => $stem:literal,)*) => {
+        const SQLITE: &[Migration] = &[$(Migration {
+            version: $version,
+            stem: $stem,
+            sql: include_str!(concat!("../../../migrations/sqlite/", $stem, ".sql")),
+        },)*];
+        const POSTGRES: &[Migration] = &[$(Migration {
+            version: $version,
+            stem: $stem,
+            sql: include_str!(concat!("../../../migrations/postgres/", $stem, ".sql")),
+        },)*];
+    };
+}
+
+migrations! {
+    1 => "0001_initial",
+}
+
+/// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.
+const PG_MIGRATION_LOCK: i64 = 0x5345_4a46_4d49_4752;
+
+const CREATE_BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+)";
+
+const CURRENT_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+
+// The time a migration was applied comes from the database clock: the runner has no clock of its
+// own, and the two engines spell "now in microseconds" differently.
+const RECORD_SQLITE: &str = "INSERT INTO schema_migrations (version, name, applied_at) \
+     VALUES ($1, $2, CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER))";
+const RECORD_POSTGRES: &str = "INSERT INTO schema_migrations (version, name, applied_at) \
+     VALUES ($1, $2, CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT))";
+
+/// The newest version this binary knows.
+pub(crate) fn latest_version() -> i64 {
+    SQLITE.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+fn tree(backend: Backend) -> &'static [Migration] {
+    match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    }
+}
+
+/// Brings the schema up to [`latest_version`], or refuses a newer one.
+pub(crate) async fn run(store: &SqlStore) -> Result<(), StoreError> {
+    let latest = latest_version();
+    for migration in tree(store.backend) {
+        let mut tx = store.begin_write().await?;
+        let current = lock_and_read_version(store.backend, &mut tx).await?;
+        if current > latest {
+            rollback(tx).await?;
+            return Err(StoreError::SchemaTooNew(format!(
+                "the database schema is version {current} but this sejf knows only up to \
+                 {latest}; upgrade sejf"
+            )));
+        }
+        if current >= migration.version {
+            // Applied already (perhaps by another server a moment ago).
+            rollback(tx).await?;
+            continue;
+        }
+        for statement in statements(migration.sql) {
+            sqlx::query(statement).persistent(false).execute(&mut *tx).await.map_err(error::verbose("migration"))?;
+        }
+        let record = match store.backend {
+            Backend::Sqlite => RECORD_SQLITE,
+            Backend::Postgres => RECORD_POSTGRES,
+        };
+        sqlx::query(record)
+            .bind(migration.version)
+            .bind(migration.name())
+            .execute(&mut *tx)
+            .await
+            .map_err(error::verbose("migration bookkeeping"))?;
+        tx.commit().await.map_err(error::verbose("migration commit"))?;
+        tracing::info!(version = migration.version, name = migration.name(), "applied migration");
+    }
+    Ok(())
+}
+
+/// Takes the migration lock and reads the version under it, creating the bookkeeping table on a
+/// fresh database (inside the transaction, so a refused run leaves nothing behind).
+async fn lock_and_read_version(backend: Backend, tx: &mut Transaction<'static, Any>) -> Result<i64, StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(PG_MIGRATION_LOCK)
+            .execute(&mut **tx)
+            .await
+            .map_err(error::verbose("migration lock"))?;
+    }
+    sqlx::query(CREATE_BOOKKEEPING).persistent(false).execute(&mut **tx).await.map_err(error::verbose("migration bookkeeping"))?;
+    sqlx::query_scalar(CURRENT_VERSION).persistent(false).fetch_one(&mut **tx).await.map_err(error::verbose("schema version"))
+}
+
+async fn rollback(tx: Transaction<'static, Any>) -> Result<(), StoreError> {
+    tx.rollback().await.map_err(error::verbose("migration rollback"))
+}
+
+/// The version the database is at (0 before the first migration).
+pub(crate) async fn current_version(pool: &AnyPool) -> Result<i64, StoreError> {
+    sqlx::query_scalar(CURRENT_VERSION).fetch_one(pool).await.map_err(error::verbose("schema version"))
+}
+
+/// Splits a migration file into statements at lines that end with `;` (comment lines never end
+/// a statement). Slices of the embedded `'static` text stay `'static`, so each statement is
+/// still compile-time SQL and needs no `AssertSqlSafe`.
+fn statements(sql: &'static str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in sql.split_inclusive('\n') {
+        offset += line.len();
+        let trimmed = line.trim();
+        if !trimmed.starts_with("--") && trimmed.ends_with(';') {
+            push_statement(&mut out, &sql[start..offset]);
+            start = offset;
+        }
+    }
+    push_statement(&mut out, &sql[start..]);
+    out
+}
+
+fn push_statement(out: &mut Vec<&'static str>, chunk: &'static str) {
+    let chunk = chunk.trim();
+    let chunk = chunk.strip_suffix(';').unwrap_or(chunk);
+    let has_code = chunk.lines().any(|l| {
+        let l = l.trim();
+        !l.is_empty() && !l.starts_with("--")
+    });
+    if has_code {
+        out.push(chunk);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn files(dialect: &str) -> Vec<String> {
+        let dir = format!("{}/../../migrations/{dialect}", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        names
+    }
+
+    fn embedded(tree: &[Migration]) -> Vec<String> {
+        tree.iter().map(|m| format!("{:04}_{}.sql", m.version, m.name())).collect()
+    }
+
+    #[test]
+    fn trees_are_in_lockstep() {
+        let sqlite = files("sqlite");
+        let postgres = files("postgres");
+        assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres differ");
+        assert_eq!(embedded(SQLITE), sqlite, "a migration file is not embedded (migrate.rs)");
+        assert_eq!(embedded(POSTGRES), postgres, "a migration file is not embedded (migrate.rs)");
+    }
+
+    #[test]
+    fn versions_count_up_from_one() {
+        for (i, m) in SQLITE.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+        }
+        assert_eq!(latest_version(), SQLITE.len() as i64);
+    }
+
+    #[test]
+    fn both_trees_have_the_same_statements() {
+        for (s, p) in SQLITE.iter().zip(POSTGRES) {
+            let s = statements(s.sql);
+            let p = statements(p.sql);
+            assert_eq!(s.len(), p.len());
+            for (s, p) in s.iter().zip(&p) {
+                // The same kind of statement on the same object, in the same order.
+                let head = |x: &str| x.lines().find(|l| !l.trim().starts_with("--")).unwrap().split('(').next().unwrap().trim().to_owned();
+                assert_eq!(head(s), head(p));
+            }
+        }
+    }
+
+    #[test]
+    fn splitter_ignores_comments_and_blank_tails() {
+        let got = statements("-- a comment;\nCREATE TABLE a (\n  x INTEGER\n);\n\n-- tail comment\nCREATE INDEX i ON a (x);\n-- end\n");
+        assert_eq!(got, vec!["-- a comment;\nCREATE TABLE a (\n  x INTEGER\n)", "-- tail comment\nCREATE INDEX i ON a (x)"]);
+    }
+}

@@ -1,0 +1,186 @@
+//! People (data subjects): reads, optimistic updates, erasure and lists. Inserts live in
+//! `people_batch`, the bulk-import path.
+//!
+//! Invariants:
+//! - A person's tags and name tokens always match their row: they are replaced in the same
+//!   transaction as the row, and read from the same snapshot.
+//! - An update applies only over the version the caller read (optimistic concurrency); a stale
+//!   version changes nothing.
+//! - Deleting a person deletes their activities and their subject key in the same transaction:
+//!   after a commit, no ciphertext of theirs can be opened (crypto-shredding).
+//! - Tags and name tokens come back sorted and without duplicates.
+
+use std::collections::HashMap;
+
+use sejf_core::ports::{BidxColumn, EncryptedPerson, ListQuery, PersonRow, StoreError, StoredPerson};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
+use uuid::Uuid;
+
+use crate::codec::{self, ListBinds};
+use crate::people_batch::{insert_tags, insert_tokens};
+use crate::people_sql::{self as sql, PageSql};
+use crate::{SqlStore, error};
+
+pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<StoredPerson>, StoreError> {
+    let id_text = id.to_string();
+    let mut tx = store.begin_read().await?;
+    let row = sqlx::query(sql::GET).bind(id_text.as_str()).fetch_optional(&mut *tx).await.map_err(error::db("person get"))?;
+    let Some(row) = row else {
+        tx.rollback().await.map_err(error::db("person get"))?;
+        return Ok(None);
+    };
+    let mut person = decode_person(&row)?;
+    let tags = sqlx::query(sql::GET_TAGS).bind(id_text.as_str()).fetch_all(&mut *tx).await.map_err(error::db("person tags"))?;
+    for tag in &tags {
+        person.row.tags.push(codec::get(tag, 1, "person_tags.tag")?);
+    }
+    let tokens = sqlx::query(sql::GET_TOKENS).bind(id_text.as_str()).fetch_all(&mut *tx).await.map_err(error::db("person name tokens"))?;
+    for token in &tokens {
+        person.row.name_bidx.push(codec::get(token, 1, "person_name_tokens.token")?);
+    }
+    tx.rollback().await.map_err(error::db("person get"))?;
+    Ok(Some(person))
+}
+
+/// Replaces the row's fields, tags and name tokens if the stored version is `expected_version`;
+/// the stored version becomes `expected_version + 1`. `created_at` is never changed; the caller
+/// sets `updated_at`.
+pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i64) -> Result<bool, StoreError> {
+    let id_text = row.id.to_string();
+    let enc = &row.enc;
+    let mut tx = store.begin_write().await?;
+    let done = sqlx::query(sql::UPDATE)
+        .bind(id_text.as_str())
+        .bind(row.owner_id.to_string())
+        .bind(row.unit.as_str())
+        .bind(codec::opt_uuid_text(row.company_id))
+        .bind(row.updated_at)
+        .bind(enc.first_name.as_deref())
+        .bind(enc.last_name.as_deref())
+        .bind(enc.email.as_deref())
+        .bind(enc.phone.as_deref())
+        .bind(enc.national_id.as_deref())
+        .bind(enc.birth_date.as_deref())
+        .bind(enc.address.as_deref())
+        .bind(enc.notes.as_deref())
+        .bind(row.email_bidx)
+        .bind(row.phone_bidx)
+        .bind(row.national_id_bidx)
+        .bind(expected_version)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db("person update"))?;
+    if done.rows_affected() == 0 {
+        tx.rollback().await.map_err(error::db("person update"))?;
+        return Ok(false);
+    }
+    replace_indexes(&mut tx, &id_text, &row).await?;
+    tx.commit().await.map_err(error::db("person update"))?;
+    Ok(true)
+}
+
+async fn replace_indexes(tx: &mut Transaction<'static, Any>, id_text: &str, row: &PersonRow) -> Result<(), StoreError> {
+    for (statement, context) in [(sql::DELETE_TAGS, "person tags"), (sql::DELETE_TOKENS, "person name tokens")] {
+        sqlx::query(statement).bind(id_text).execute(&mut **tx).await.map_err(error::db(context))?;
+    }
+    let tags: Vec<(&str, &str)> = row.tags.iter().map(|t| (id_text, t.as_str())).collect();
+    insert_tags(tx, &tags).await?;
+    let tokens: Vec<(&str, i64)> = row.name_bidx.iter().map(|t| (id_text, *t)).collect();
+    insert_tokens(tx, &tokens).await
+}
+
+/// Deletes the person, their activities (and, by cascade, tags and name tokens; deals only lose
+/// the link) and their subject key. False, with nothing changed, if there is no such person.
+pub(crate) async fn delete(store: &SqlStore, id: Uuid) -> Result<bool, StoreError> {
+    let id_text = id.to_string();
+    let mut tx = store.begin_write().await?;
+    sqlx::query(sql::DELETE_ACTIVITIES).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete activities"))?;
+    let done = sqlx::query(sql::DELETE).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete"))?;
+    if done.rows_affected() == 0 {
+        tx.rollback().await.map_err(error::db("person delete"))?;
+        return Ok(false);
+    }
+    sqlx::query(sql::DELETE_KEY).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete key"))?;
+    tx.commit().await.map_err(error::db("person delete"))?;
+    Ok(true)
+}
+
+/// A page of visible people in id order, optionally restricted to one blind-index value, with
+/// tags and name tokens loaded.
+pub(crate) async fn list(store: &SqlStore, bidx: Option<(BidxColumn, i64)>, query: ListQuery) -> Result<Vec<StoredPerson>, StoreError> {
+    let (statements, value): (&PageSql, Option<i64>) = match bidx {
+        None => (&sql::LIST, None),
+        Some((column, value)) => (sql::by_bidx(column), Some(value)),
+    };
+    let binds = ListBinds::new(&query);
+    let bind = |sql: &'static str| {
+        let q = binds.bind_with_tag(sqlx::query(sql));
+        match value {
+            Some(v) => q.bind(v),
+            None => q,
+        }
+    };
+    let mut tx = store.begin_read().await?;
+    let rows = bind(statements.rows).fetch_all(&mut *tx).await.map_err(error::db("people list"))?;
+    let mut people = Vec::with_capacity(rows.len());
+    let mut position = HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let person = decode_person(row)?;
+        position.insert(person.row.id, i);
+        people.push(person);
+    }
+    if !people.is_empty() {
+        let tags = bind(statements.tags).fetch_all(&mut *tx).await.map_err(error::db("people list tags"))?;
+        for tag in &tags {
+            let id = codec::uuid(tag, 0, "person_tags.person_id")?;
+            if let Some(&i) = position.get(&id) {
+                people[i].row.tags.push(codec::get(tag, 1, "person_tags.tag")?);
+            }
+        }
+        let tokens = bind(statements.tokens).fetch_all(&mut *tx).await.map_err(error::db("people list name tokens"))?;
+        for token in &tokens {
+            let id = codec::uuid(token, 0, "person_name_tokens.person_id")?;
+            if let Some(&i) = position.get(&id) {
+                people[i].row.name_bidx.push(codec::get(token, 1, "person_name_tokens.token")?);
+            }
+        }
+    }
+    tx.rollback().await.map_err(error::db("people list"))?;
+    Ok(people)
+}
+
+pub(crate) async fn count(store: &SqlStore) -> Result<i64, StoreError> {
+    sqlx::query_scalar(sql::COUNT).fetch_one(&store.pool).await.map_err(error::db("people count"))
+}
+
+/// Decodes the columns of `people_sql::person_select!`; tags and name tokens are left empty.
+fn decode_person(row: &AnyRow) -> Result<StoredPerson, StoreError> {
+    Ok(StoredPerson {
+        row: PersonRow {
+            id: codec::uuid(row, 0, "people.id")?,
+            owner_id: codec::uuid(row, 1, "people.owner_id")?,
+            unit: codec::get(row, 2, "people.unit")?,
+            company_id: codec::opt_uuid(row, 3, "people.company_id")?,
+            version: codec::get(row, 4, "people.version")?,
+            created_at: codec::get(row, 5, "people.created_at")?,
+            updated_at: codec::get(row, 6, "people.updated_at")?,
+            enc: EncryptedPerson {
+                first_name: codec::get(row, 7, "people.first_name")?,
+                last_name: codec::get(row, 8, "people.last_name")?,
+                email: codec::get(row, 9, "people.email")?,
+                phone: codec::get(row, 10, "people.phone")?,
+                national_id: codec::get(row, 11, "people.national_id")?,
+                birth_date: codec::get(row, 12, "people.birth_date")?,
+                address: codec::get(row, 13, "people.address")?,
+                notes: codec::get(row, 14, "people.notes")?,
+            },
+            tags: Vec::new(),
+            email_bidx: codec::get(row, 15, "people.email_bidx")?,
+            phone_bidx: codec::get(row, 16, "people.phone_bidx")?,
+            national_id_bidx: codec::get(row, 17, "people.national_id_bidx")?,
+            name_bidx: Vec::new(),
+        },
+        wrapped_key: codec::get(row, 18, "keystore.wrapped")?,
+    })
+}

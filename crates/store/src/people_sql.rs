@@ -1,0 +1,101 @@
+//! The SQL of the people tables, as compile-time literals.
+//!
+//! A list is three statements over one snapshot: the page of people, their tags, their name
+//! tokens. The last two select by `person_id IN (<the page query>)`, repeating the page's filter
+//! text via `macro_rules!` + `concat!`, so a page costs three round trips whatever its size
+//! instead of one per person, and no id list has to be spliced into SQL.
+//!
+//! Parameter numbering of every list statement (see `codec::ListBinds::bind_with_tag`):
+//! `$1` all (0/1), `$2` the viewer's user id, `$3` member_units (0/1), `$4` owner filter, `$5`
+//! unit filter, `$6` tag filter, `$7` cursor (ids strictly greater), `$8` limit, and for the
+//! blind-index searches `$9` the index value.
+
+use sejf_core::ports::BidxColumn;
+
+/// The person columns every read decodes, in the order `people::decode_person` expects; the
+/// wrapped subject key comes last from the LEFT JOIN on the key store.
+macro_rules! person_select {
+    () => {
+        "SELECT p.id, p.owner_id, p.unit, p.company_id, p.version, p.created_at, p.updated_at, \
+         p.first_name, p.last_name, p.email, p.phone, p.national_id, p.birth_date, p.address, \
+         p.notes, p.email_bidx, p.phone_bidx, p.national_id_bidx, k.wrapped \
+         FROM people p LEFT JOIN keystore k ON k.kind = 'subject' AND k.id = p.id "
+    };
+}
+
+/// The visibility rule of `authz` and the list filters. Visible: everything (`$1`), or owned by
+/// the viewer, or (for managers, `$3`) in a unit the viewer belongs to.
+macro_rules! people_filter {
+    () => {
+        "WHERE ($1 = 1 OR p.owner_id = $2 OR ($3 = 1 AND EXISTS (\
+             SELECT 1 FROM user_units uu WHERE uu.user_id = $2 AND uu.unit = p.unit))) \
+         AND ($4 = '' OR p.owner_id = $4) \
+         AND ($5 = '' OR p.unit = $5) \
+         AND ($6 = '' OR EXISTS (\
+             SELECT 1 FROM person_tags ft WHERE ft.person_id = p.id AND ft.tag = $6)) \
+         AND p.id > $7"
+    };
+}
+
+/// The three statements of one kind of list.
+pub(crate) struct PageSql {
+    pub(crate) rows: &'static str,
+    pub(crate) tags: &'static str,
+    pub(crate) tokens: &'static str,
+}
+
+macro_rules! page_sql {
+    ($extra:literal) => {
+        PageSql {
+            rows: concat!(person_select!(), people_filter!(), $extra, " ORDER BY p.id LIMIT $8"),
+            tags: concat!(
+                "SELECT t.person_id, t.tag FROM person_tags t WHERE t.person_id IN (\
+                 SELECT p.id FROM people p ",
+                people_filter!(),
+                $extra,
+                " ORDER BY p.id LIMIT $8) ORDER BY t.person_id, t.tag"
+            ),
+            tokens: concat!(
+                "SELECT n.person_id, n.token FROM person_name_tokens n WHERE n.person_id IN (\
+                 SELECT p.id FROM people p ",
+                people_filter!(),
+                $extra,
+                " ORDER BY p.id LIMIT $8) ORDER BY n.person_id, n.token"
+            ),
+        }
+    };
+}
+
+pub(crate) const LIST: PageSql = page_sql!("");
+const BY_EMAIL: PageSql = page_sql!(" AND p.email_bidx = $9");
+const BY_PHONE: PageSql = page_sql!(" AND p.phone_bidx = $9");
+const BY_NATIONAL_ID: PageSql = page_sql!(" AND p.national_id_bidx = $9");
+const BY_NAME_TOKEN: PageSql = page_sql!(" AND p.id IN (SELECT nt.person_id FROM person_name_tokens nt WHERE nt.token = $9)");
+
+/// The statements of a blind-index search.
+pub(crate) fn by_bidx(column: BidxColumn) -> &'static PageSql {
+    match column {
+        BidxColumn::Email => &BY_EMAIL,
+        BidxColumn::Phone => &BY_PHONE,
+        BidxColumn::NationalId => &BY_NATIONAL_ID,
+        BidxColumn::NameToken => &BY_NAME_TOKEN,
+    }
+}
+
+pub(crate) const GET: &str = concat!(person_select!(), "WHERE p.id = $1");
+pub(crate) const GET_TAGS: &str = "SELECT person_id, tag FROM person_tags WHERE person_id = $1 ORDER BY tag";
+pub(crate) const GET_TOKENS: &str = "SELECT person_id, token FROM person_name_tokens WHERE person_id = $1 ORDER BY token";
+
+pub(crate) const UPDATE: &str = "UPDATE people SET owner_id = $2, unit = $3, company_id = $4, \
+     version = version + 1, updated_at = $5, first_name = $6, last_name = $7, email = $8, \
+     phone = $9, national_id = $10, birth_date = $11, address = $12, notes = $13, \
+     email_bidx = $14, phone_bidx = $15, national_id_bidx = $16 \
+     WHERE id = $1 AND version = $17";
+pub(crate) const DELETE_TAGS: &str = "DELETE FROM person_tags WHERE person_id = $1";
+pub(crate) const DELETE_TOKENS: &str = "DELETE FROM person_name_tokens WHERE person_id = $1";
+
+pub(crate) const DELETE_ACTIVITIES: &str = "DELETE FROM activities WHERE person_id = $1";
+pub(crate) const DELETE: &str = "DELETE FROM people WHERE id = $1";
+pub(crate) const DELETE_KEY: &str = "DELETE FROM keystore WHERE kind = 'subject' AND id = $1";
+
+pub(crate) const COUNT: &str = "SELECT COUNT(*) FROM people";

@@ -1,0 +1,185 @@
+//! Users, their business units, and sessions.
+//!
+//! Invariants: a user's units come back in the order they were given (the first is the default
+//! unit of what the user creates), and creating a user creates any unit it names that does not
+//! exist yet, in the same transaction. Sessions are found by the hash of their token only: the
+//! token itself never reaches the store.
+
+use sejf_core::ports::{SessionRow, StoreError, UserRow};
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::{SqlStore, codec, error};
+
+const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, role, disabled, \
+     created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+const INSERT_UNIT: &str = "INSERT INTO units (slug, created_at) VALUES ($1, $2) \
+     ON CONFLICT DO NOTHING";
+const INSERT_USER_UNIT: &str = "INSERT INTO user_units (user_id, unit, ord) VALUES ($1, $2, $3)";
+
+/// One row per (user, unit), units in order; a user without units has one row with a NULL unit.
+macro_rules! user_select {
+    () => {
+        "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.created_at, uu.unit \
+         FROM users u LEFT JOIN user_units uu ON uu.user_id = u.id "
+    };
+}
+const USER_BY_NAME: &str = concat!(user_select!(), "WHERE u.username = $1 ORDER BY uu.ord");
+const USER_BY_ID: &str = concat!(user_select!(), "WHERE u.id = $1 ORDER BY uu.ord");
+const USERS_LIST: &str = concat!(user_select!(), "ORDER BY u.username, u.id, uu.ord");
+
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
+const SET_DISABLED: &str = "UPDATE users SET disabled = $2 WHERE id = $1";
+const SET_ROLE: &str = "UPDATE users SET role = $2 WHERE id = $1";
+
+const INSERT_SESSION: &str = "INSERT INTO sessions (id, user_id, token_hash, created_at, \
+     last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+const SESSION_BY_HASH: &str = "SELECT id, user_id, token_hash, created_at, last_seen, \
+     expires_at FROM sessions WHERE token_hash = $1";
+const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen = $2 WHERE id = $1";
+const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
+const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+
+/// Creates the user, the units it names that do not exist yet (stamped with the user's
+/// `created_at`), and its memberships. A taken user name is a [`StoreError::Conflict`]. A unit
+/// named twice is kept once, at its first position.
+pub(crate) async fn create(store: &SqlStore, user: UserRow) -> Result<(), StoreError> {
+    let id = user.id.to_string();
+    let mut tx = store.begin_write().await?;
+    sqlx::query(INSERT_USER)
+        .bind(id.as_str())
+        .bind(user.username.as_str())
+        .bind(user.password_hash.as_str())
+        .bind(user.role.as_str())
+        .bind(i64::from(user.disabled))
+        .bind(user.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db("user create"))?;
+    let mut seen: Vec<&str> = Vec::with_capacity(user.units.len());
+    for unit in &user.units {
+        if seen.contains(&unit.as_str()) {
+            continue;
+        }
+        sqlx::query(INSERT_UNIT).bind(unit.as_str()).bind(user.created_at).execute(&mut *tx).await.map_err(error::db("unit create"))?;
+        sqlx::query(INSERT_USER_UNIT)
+            .bind(id.as_str())
+            .bind(unit.as_str())
+            .bind(seen.len() as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db("user unit"))?;
+        seen.push(unit);
+    }
+    tx.commit().await.map_err(error::db("user create"))
+}
+
+pub(crate) async fn by_name(store: &SqlStore, username: &str) -> Result<Option<UserRow>, StoreError> {
+    let rows = sqlx::query(USER_BY_NAME).bind(username).fetch_all(&store.pool).await.map_err(error::db("user by name"))?;
+    Ok(group(&rows)?.pop())
+}
+
+pub(crate) async fn by_id(store: &SqlStore, id: Uuid) -> Result<Option<UserRow>, StoreError> {
+    let rows = sqlx::query(USER_BY_ID).bind(id.to_string()).fetch_all(&store.pool).await.map_err(error::db("user by id"))?;
+    Ok(group(&rows)?.pop())
+}
+
+/// Every user, ordered by user name, with their units.
+pub(crate) async fn list(store: &SqlStore) -> Result<Vec<UserRow>, StoreError> {
+    let rows = sqlx::query(USERS_LIST).fetch_all(&store.pool).await.map_err(error::db("users list"))?;
+    group(&rows)
+}
+
+/// Folds consecutive rows of one user (as `user_select!` orders them) into one [`UserRow`].
+fn group(rows: &[AnyRow]) -> Result<Vec<UserRow>, StoreError> {
+    let mut users: Vec<UserRow> = Vec::new();
+    for row in rows {
+        let id = codec::uuid(row, 0, "users.id")?;
+        let unit: Option<String> = codec::get(row, 6, "user_units.unit")?;
+        if users.last().is_none_or(|last| last.id != id) {
+            users.push(UserRow {
+                id,
+                username: codec::get(row, 1, "users.username")?,
+                password_hash: codec::get(row, 2, "users.password_hash")?,
+                role: codec::get(row, 3, "users.role")?,
+                disabled: codec::boolean(row, 4, "users.disabled")?,
+                units: Vec::new(),
+                created_at: codec::get(row, 5, "users.created_at")?,
+            });
+        }
+        if let (Some(unit), Some(user)) = (unit, users.last_mut()) {
+            user.units.push(unit);
+        }
+    }
+    Ok(users)
+}
+
+pub(crate) async fn set_password(store: &SqlStore, id: Uuid, password_hash: &str) -> Result<bool, StoreError> {
+    set(store, SET_PASSWORD, id, password_hash, "user set password").await
+}
+
+pub(crate) async fn set_role(store: &SqlStore, id: Uuid, role: &str) -> Result<bool, StoreError> {
+    set(store, SET_ROLE, id, role, "user set role").await
+}
+
+pub(crate) async fn set_disabled(store: &SqlStore, id: Uuid, disabled: bool) -> Result<bool, StoreError> {
+    let done = sqlx::query(SET_DISABLED)
+        .bind(id.to_string())
+        .bind(i64::from(disabled))
+        .execute(&store.pool)
+        .await
+        .map_err(error::db("user set disabled"))?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Runs a one-column user update; true if the user exists.
+async fn set(store: &SqlStore, sql: &'static str, id: Uuid, value: &str, context: &'static str) -> Result<bool, StoreError> {
+    let done = sqlx::query(sql).bind(id.to_string()).bind(value).execute(&store.pool).await.map_err(error::db(context))?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(crate) async fn session_create(store: &SqlStore, s: SessionRow) -> Result<(), StoreError> {
+    sqlx::query(INSERT_SESSION)
+        .bind(s.id.to_string())
+        .bind(s.user_id.to_string())
+        .bind(s.token_hash.as_slice())
+        .bind(s.created_at)
+        .bind(s.last_seen)
+        .bind(s.expires_at)
+        .execute(&store.pool)
+        .await
+        .map_err(error::db("session create"))?;
+    Ok(())
+}
+
+pub(crate) async fn session_by_hash(store: &SqlStore, token_hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {
+    let row = sqlx::query(SESSION_BY_HASH).bind(token_hash).fetch_optional(&store.pool).await.map_err(error::db("session by hash"))?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    Ok(Some(SessionRow {
+        id: codec::uuid(&row, 0, "sessions.id")?,
+        user_id: codec::uuid(&row, 1, "sessions.user_id")?,
+        token_hash: codec::get(&row, 2, "sessions.token_hash")?,
+        created_at: codec::get(&row, 3, "sessions.created_at")?,
+        last_seen: codec::get(&row, 4, "sessions.last_seen")?,
+        expires_at: codec::get(&row, 5, "sessions.expires_at")?,
+    }))
+}
+
+pub(crate) async fn session_touch(store: &SqlStore, id: Uuid, last_seen: i64) -> Result<(), StoreError> {
+    sqlx::query(TOUCH_SESSION).bind(id.to_string()).bind(last_seen).execute(&store.pool).await.map_err(error::db("session touch"))?;
+    Ok(())
+}
+
+pub(crate) async fn session_delete(store: &SqlStore, id: Uuid) -> Result<(), StoreError> {
+    sqlx::query(DELETE_SESSION).bind(id.to_string()).execute(&store.pool).await.map_err(error::db("session delete"))?;
+    Ok(())
+}
+
+/// Deletes every session of a user (sign-out everywhere); returns how many there were.
+pub(crate) async fn sessions_delete_for_user(store: &SqlStore, user_id: Uuid) -> Result<u64, StoreError> {
+    let done =
+        sqlx::query(DELETE_USER_SESSIONS).bind(user_id.to_string()).execute(&store.pool).await.map_err(error::db("sessions delete"))?;
+    Ok(done.rows_affected())
+}

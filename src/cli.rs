@@ -1,0 +1,334 @@
+//! The command line (DESIGN.md's CLI contract). Exit codes: 0 success, 1 failure, 2 usage
+//! error; an error is one line on stderr.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sejf_domain::roles::Role;
+
+use crate::config::{CONFIG_FILE, DEFAULT_CONFIG};
+use crate::keyfile::{self, PassphraseSource};
+use crate::serve::{self, Location};
+
+#[derive(Debug, Parser)]
+#[command(name = "sejf", version, about = "Sejf: a CRM whose first promise is that customer data stays safe")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The data directory: master key, configuration and (by default) the SQLite database.
+    #[arg(long, global = true, env = "SEJF_DATA_DIR", default_value = "./sejf-data")]
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://…) instead of SQLite in the data directory.
+    #[arg(long, global = true, env = "SEJF_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Read the master-key passphrase from this file (else SEJF_PASSPHRASE, else a prompt).
+    #[arg(long, global = true)]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a data directory, sealed master key, schema and the first admin user.
+    Init,
+    /// Run the server.
+    Serve {
+        /// Public listener.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Admin listener (users); defaults to loopback next to the public port.
+        #[arg(long)]
+        admin_listen: Option<SocketAddr>,
+    },
+    /// A throwaway instance with synthetic customers and one user per role.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// How many synthetic people to create.
+        #[arg(long, default_value_t = 1000)]
+        people: usize,
+    },
+    /// User administration.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Import people from a CSV file (validated whole before anything is written).
+    Import {
+        file: PathBuf,
+        /// Import the valid rows and report the others, instead of importing nothing.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Owner of the imported people (default: the first admin).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Business unit of the imported people (default: the owner's first unit).
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// Export people.
+    Export {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Write to this file (created with mode 0600) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is generated and printed once unless --password-stdin.
+    Add {
+        name: String,
+        #[arg(long)]
+        role: Role,
+        /// Business unit (repeatable); created if it does not exist.
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+    /// Disable a user and end all their sessions.
+    Disable { name: String },
+    /// Change a user's role and end their sessions.
+    SetRole { name: String, role: Role },
+    /// Set a new password (generated unless --password-stdin) and end all sessions.
+    ResetPassword {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+/// Entry point: parse, run, map errors to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
+    init_logging(serving);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.lines().next().unwrap_or("failed"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SEJF_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("SEJF_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let loc = Location {
+        data_dir: cli.global.data_dir,
+        database_url: cli.global.database_url.filter(|u| !u.is_empty()),
+        passphrase: PassphraseSource { file: cli.global.passphrase_file, given: None },
+    };
+    match cli.command {
+        Command::Init => init(&loc).await,
+        Command::Serve { listen, admin_listen } => serve::run(serve::open(&loc).await?, listen, admin_listen).await,
+        Command::Demo { listen, people } => crate::demo::run(listen, people).await,
+        Command::User(cmd) => user(&loc, cmd).await,
+        Command::Import { file, skip_invalid, owner, unit } => {
+            let opened = serve::open(&loc).await?;
+            crate::csvio::import(&opened.app, &file, skip_invalid, owner.as_deref(), unit.as_deref()).await
+        }
+        Command::Export { format: ExportFormat::Csv, out } => {
+            let opened = serve::open(&loc).await?;
+            crate::csvio::export(&opened.app, out.as_deref()).await
+        }
+    }
+}
+
+/// `sejf init`: refuses a non-empty data directory; cleans up after itself on failure.
+pub async fn init(loc: &Location) -> Result<(), String> {
+    init_quiet(loc, true).await.map(|_| ())
+}
+
+/// Creates an installation; returns the admin password. Prints it when `print` is set.
+pub async fn init_quiet(loc: &Location, print: bool) -> Result<String, String> {
+    let dir = &loc.data_dir;
+    if serve::is_nonempty_dir(dir) {
+        return Err(format!("refusing to initialise: {} exists and is not empty", dir.display()));
+    }
+    let created = !dir.exists();
+    create_private_dir(dir)?;
+    let result = init_inner(loc, print).await;
+    if result.is_err() {
+        // Leave nothing half-made behind: the next `init` must be able to start afresh.
+        if created {
+            let _ = std::fs::remove_dir_all(dir);
+        } else if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    result
+}
+
+async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
+    let (master, cfg) = keyfile::create(&loc.data_dir, &loc.passphrase)?;
+    let mut text = String::from(DEFAULT_CONFIG);
+    if let (Some(p), Some(f)) = (&cfg.key_provider, &cfg.master_key_fingerprint) {
+        text.push_str(&format!("\nkey_provider = \"{p}\"\nmaster_key_fingerprint = \"{f}\"\n"));
+    }
+    keyfile::write_private(&loc.data_dir.join(CONFIG_FILE), text.as_bytes())?;
+    let url = loc.database_url();
+    if loc.database_url.is_none() {
+        // Create the database file private (0600) before SQLite opens it.
+        keyfile::write_private(&loc.data_dir.join(crate::config::DB_FILE), b"")?;
+    }
+    let store = sejf_store::SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
+    let app = sejf_core::App::new(std::sync::Arc::new(store.clone()), master, cfg.settings()?, std::sync::Arc::new(sejf_core::SystemClock))
+        .await
+        .map_err(|e| e.to_string())?;
+    if !app.users().await.map_err(|e| e.to_string())?.is_empty() {
+        return Err("the database already holds a Sejf installation; use a fresh database".into());
+    }
+    let (password, generated) = match std::env::var("SEJF_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (sejf_crypto::token::password(20).map_err(|e| e.to_string())?, true),
+    };
+    app.create_user("admin", Role::Admin, &[], &password).await.map_err(|e| e.to_string())?;
+    store.close().await;
+    if print {
+        println!("initialised Sejf in {} (database: {})", loc.data_dir.display(), sejf_store::redact_url(&url));
+        if generated {
+            println!("admin user: admin");
+            println!("admin password (shown once): {password}");
+        } else {
+            println!("admin user: admin (password from SEJF_ADMIN_PASSWORD)");
+        }
+    }
+    Ok(password)
+}
+
+fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot protect {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+fn read_password_stdin() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let p = line.trim_end_matches(['\n', '\r']).to_string();
+    if p.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    Ok(p)
+}
+
+async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
+    let opened = serve::open(loc).await?;
+    let app = &opened.app;
+    let fail = |e: sejf_core::CoreError| e.to_string();
+    match cmd {
+        UserCommand::Add { name, role, units, password_stdin } => {
+            let (pw, generated) = if password_stdin {
+                (read_password_stdin()?, false)
+            } else {
+                (sejf_crypto::token::password(20).map_err(|e| e.to_string())?, true)
+            };
+            let u = app.create_user(&name, role, &units, &pw).await.map_err(fail)?;
+            println!("added user {} ({}, units: {})", u.username, u.role, u.units.join(","));
+            if generated {
+                println!("password (shown once): {pw}");
+            }
+        }
+        UserCommand::List { format } => {
+            let users = app.users().await.map_err(fail)?;
+            match format {
+                ListFormat::Json => {
+                    let rows: Vec<_> = users
+                        .iter()
+                        .map(|u| {
+                            serde_json::json!({"id": u.id, "username": u.username, "role": u.role.as_str(), "units": u.units,
+                                "disabled": u.disabled, "created_at": sejf_core::rfc3339(u.created_at)})
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?);
+                }
+                ListFormat::Text => {
+                    println!("{:<24} {:<8} {:<9} UNITS", "USERNAME", "ROLE", "STATUS");
+                    for u in users {
+                        let status = if u.disabled { "disabled" } else { "active" };
+                        println!("{:<24} {:<8} {:<9} {}", u.username, u.role.as_str(), status, u.units.join(","));
+                    }
+                }
+            }
+        }
+        UserCommand::Disable { name } => {
+            app.disable_user(&name).await.map_err(|e| not_found_user(e, &name))?;
+            println!("disabled {name}; their sessions have ended");
+        }
+        UserCommand::SetRole { name, role } => {
+            app.set_role(&name, role).await.map_err(|e| not_found_user(e, &name))?;
+            println!("{name} is now {role}; their sessions have ended");
+        }
+        UserCommand::ResetPassword { name, password_stdin } => {
+            let (pw, generated) = if password_stdin {
+                (read_password_stdin()?, false)
+            } else {
+                (sejf_crypto::token::password(20).map_err(|e| e.to_string())?, true)
+            };
+            app.reset_password(&name, &pw).await.map_err(|e| not_found_user(e, &name))?;
+            println!("password of {name} changed; their sessions have ended");
+            if generated {
+                println!("new password (shown once): {pw}");
+            }
+        }
+    }
+    opened.store.close().await;
+    Ok(())
+}
+
+fn not_found_user(e: sejf_core::CoreError, name: &str) -> String {
+    match e {
+        sejf_core::CoreError::NotFound => format!("no user named {name}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,127 @@
+//! `sejf demo`: a throwaway installation in a temporary directory with one user per role,
+//! synthetic people, companies, deals and activities, served until Ctrl-C and then deleted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sejf_core::records::{Activity, Company, Deal, Links};
+use sejf_core::{Actor, App};
+use sejf_domain::records::{ActivityRaw, CompanyRaw, DealRaw};
+use sejf_domain::roles::Role;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::keyfile::PassphraseSource;
+use crate::serve::{self, Location};
+use crate::synth::{COMPANIES, Synth};
+
+/// The demo's users: name, role, units.
+const USERS: &[(&str, Role, &[&str])] = &[
+    ("manager", Role::Manager, &["north"]),
+    ("sales", Role::Sales, &["north"]),
+    ("sales-south", Role::Sales, &["south"]),
+    ("support", Role::Support, &["north"]),
+    ("auditor", Role::Auditor, &["main"]),
+    ("dpo", Role::Dpo, &["main"]),
+];
+
+/// Removes the demo directory however the demo ends.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub async fn run(listen: SocketAddr, people: usize) -> Result<(), String> {
+    let dir = std::env::temp_dir().join(format!("sejf-demo-{}", Uuid::new_v4().simple()));
+    let _cleanup = TempDir(dir.clone());
+    let passphrase = sejf_crypto::token::password(32).map_err(|e| e.to_string())?;
+    let loc = Location {
+        data_dir: dir.clone(),
+        database_url: None,
+        passphrase: PassphraseSource { file: None, given: Some(Zeroizing::new(passphrase)) },
+    };
+    let admin_pw = crate::cli::init_quiet(&loc, false).await?;
+    let opened = serve::open(&loc).await?;
+    let app = opened.app.clone();
+
+    let mut credentials = vec![("admin".to_string(), Role::Admin, admin_pw)];
+    let mut actors = Vec::new();
+    for (name, role, units) in USERS {
+        let pw = sejf_crypto::token::password(20).map_err(|e| e.to_string())?;
+        let units: Vec<String> = units.iter().map(|u| u.to_string()).collect();
+        let u = app.create_user(name, *role, &units, &pw).await.map_err(|e| e.to_string())?;
+        actors.push(Actor { user_id: u.id, username: u.username, role: u.role, units: u.units, session_id: Uuid::nil() });
+        credentials.push((name.to_string(), *role, pw));
+    }
+    eprintln!("creating {people} synthetic people with companies, deals and activities…");
+    populate(&app, &actors, people).await?;
+
+    println!("Sejf demo: throwaway data in {} (deleted on exit)", dir.display());
+    println!("Users (passwords are shown once):");
+    for (name, role, pw) in &credentials {
+        println!("  {name:<12} {:<8} {pw}", role.as_str());
+    }
+    println!(
+        "Sign in:  curl -s -X POST http://{listen}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"username\":\"sales\",\"password\":\"…\"}}'"
+    );
+    println!("API docs: http://{listen}/api/v1/docs");
+    serve::run(opened, listen, None).await
+}
+
+/// Fills the demo with people owned by the sales and manager users, and their records.
+async fn populate(app: &Arc<App>, actors: &[Actor], people: usize) -> Result<(), String> {
+    let owners: Vec<&Actor> = actors.iter().filter(|a| matches!(a.role, Role::Sales | Role::Manager)).collect();
+    let mut synth = Synth::new(0x5e1f);
+    let mut prepared = Vec::new();
+    for i in 0..people {
+        let owner = owners[i % owners.len()];
+        let p = synth.person(i);
+        let input = sejf_core::people::PersonInput { raw: p.raw, tags: p.tags, ..Default::default() };
+        prepared.push(app.prepare_person(owner, &input).await.map_err(|e| e.to_string())?);
+        if prepared.len() == 1000 {
+            app.insert_people(&std::mem::take(&mut prepared)).await.map_err(|e| e.to_string())?;
+        }
+    }
+    app.insert_people(&prepared).await.map_err(|e| e.to_string())?;
+
+    for owner in &owners {
+        let filter = sejf_core::people::PeopleFilter { owner: Some(owner.user_id), limit: Some(60), ..Default::default() };
+        let mine = app.list_people(owner, &filter).await.map_err(|e| e.to_string())?.items;
+        let mut companies = Vec::new();
+        for (i, name) in COMPANIES.iter().enumerate() {
+            let raw = CompanyRaw {
+                name: Some(format!("{name} ({})", owner.username)),
+                website: Some(format!("https://example.com/c{i}")),
+                vat_id: None,
+            };
+            companies.push(app.create_record::<Company>(owner, &raw, &Links::default()).await.map_err(|e| e.to_string())?.id);
+        }
+        let stages = app.settings.pipeline.stages().to_vec();
+        for (i, person) in mine.iter().enumerate().take(30) {
+            let deal = DealRaw {
+                title: Some(format!("Licences for {}", COMPANIES[i % COMPANIES.len()])),
+                amount: Some(format!("{}.{:02}", 1000 + synth.below(90_000), synth.below(100))),
+                currency: None,
+                stage: Some(stages[i % stages.len()].clone()),
+                expected_close: Some(format!("2027-{:02}-{:02}", 1 + i % 12, 1 + i % 28)),
+            };
+            let links = Links { person_id: Some(person.id), company_id: Some(companies[i % companies.len()]), ..Default::default() };
+            let d = app.create_record::<Deal>(owner, &deal, &links).await.map_err(|e| e.to_string())?;
+            for (k, kind) in ["call", "note", "task"].iter().enumerate() {
+                let act = ActivityRaw {
+                    kind: Some(kind.to_string()),
+                    body: Some(format!("Follow-up {} about the offer", k + 1)),
+                    due_at: (*kind == "task").then(|| format!("2027-01-{:02}T09:00:00Z", 1 + i % 28)),
+                    done: Some(k == 0),
+                };
+                let links = Links { person_id: Some(person.id), deal_id: Some(d.id), ..Default::default() };
+                app.create_record::<Activity>(owner, &act, &links).await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,110 @@
+//! Where the master key comes from: the passphrase-sealed `master.key` (default) or the
+//! `SEJF_MASTER_KEY` environment variable. The passphrase comes from `SEJF_PASSPHRASE`,
+//! `--passphrase-file`, or a prompt on a terminal, in that order.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use sejf_crypto::{MasterKey, SealedMasterKey};
+use zeroize::Zeroizing;
+
+use crate::config::ConfigFile;
+
+pub const KEY_FILE: &str = "master.key";
+pub const MIN_PASSPHRASE: usize = 12;
+
+/// How the passphrase is given.
+#[derive(Debug, Clone, Default)]
+pub struct PassphraseSource {
+    pub file: Option<std::path::PathBuf>,
+    /// A passphrase the process already holds (the demo makes its own).
+    pub given: Option<Zeroizing<String>>,
+}
+
+impl PassphraseSource {
+    /// Reads the passphrase; `confirm` asks twice on a terminal (for `init`).
+    pub fn read(&self, confirm: bool) -> Result<Zeroizing<String>, String> {
+        if let Some(p) = &self.given {
+            return Ok(p.clone());
+        }
+        if let Ok(p) = std::env::var("SEJF_PASSPHRASE") {
+            return Ok(Zeroizing::new(p));
+        }
+        if let Some(f) = &self.file {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read passphrase file {}: {e}", f.display()))?;
+            return Ok(Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string()));
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err("no passphrase: set SEJF_PASSPHRASE, pass --passphrase-file, or run on a terminal".into());
+        }
+        let first = Zeroizing::new(rpassword::prompt_password("Passphrase: ").map_err(|e| format!("cannot read passphrase: {e}"))?);
+        if confirm {
+            let again =
+                Zeroizing::new(rpassword::prompt_password("Passphrase again: ").map_err(|e| format!("cannot read passphrase: {e}"))?);
+            if *first != *again {
+                return Err("the passphrases differ".into());
+            }
+        }
+        Ok(first)
+    }
+}
+
+fn env_key() -> Option<Zeroizing<String>> {
+    std::env::var("SEJF_MASTER_KEY").ok().map(Zeroizing::new)
+}
+
+/// Creates the master key of a new installation; returns the config lines that record how.
+pub fn create(data_dir: &Path, source: &PassphraseSource) -> Result<(MasterKey, ConfigFile), String> {
+    let mut cfg = ConfigFile::default();
+    if let Some(b64) = env_key() {
+        let key = MasterKey::from_base64(1, &b64).map_err(|e| format!("SEJF_MASTER_KEY: {e}"))?;
+        cfg.key_provider = Some("env".into());
+        cfg.master_key_fingerprint = Some(key.fingerprint());
+        return Ok((key, cfg));
+    }
+    let pass = source.read(true)?;
+    if pass.chars().count() < MIN_PASSPHRASE {
+        return Err(format!("the passphrase must be at least {MIN_PASSPHRASE} characters"));
+    }
+    let key = MasterKey::generate(1).map_err(|e| e.to_string())?;
+    let sealed = key.seal(&pass).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&sealed).map_err(|e| e.to_string())?;
+    write_private(&data_dir.join(KEY_FILE), json.as_bytes())?;
+    Ok((key, cfg))
+}
+
+/// Opens the master key of an existing installation.
+pub fn open(data_dir: &Path, cfg: &ConfigFile, source: &PassphraseSource) -> Result<MasterKey, String> {
+    if cfg.key_provider.as_deref() == Some("env") {
+        let b64 = env_key().ok_or("this installation takes its master key from SEJF_MASTER_KEY, which is not set")?;
+        let key = MasterKey::from_base64(1, &b64).map_err(|e| format!("SEJF_MASTER_KEY: {e}"))?;
+        if cfg.master_key_fingerprint.as_deref().is_some_and(|f| f != key.fingerprint()) {
+            return Err("SEJF_MASTER_KEY is not this installation's master key".into());
+        }
+        return Ok(key);
+    }
+    let path = data_dir.join(KEY_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            format!("no master key at {}: is this a Sejf data directory? (run `sejf init` first)", path.display())
+        } else {
+            format!("cannot read {}: {e}", path.display())
+        }
+    })?;
+    let sealed: SealedMasterKey = serde_json::from_str(&text).map_err(|e| format!("{} is not a sealed master key: {e}", path.display()))?;
+    let pass = source.read(false)?;
+    MasterKey::unseal(&sealed, &pass).map_err(|e| e.to_string())
+}
+
+/// Writes a file readable by its owner only (0600), refusing to replace an existing one.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

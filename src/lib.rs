@@ -1,0 +1,11 @@
+//! The composition root of Sejf: command line, configuration, key loading, server start-up,
+//! demo data and CSV import/export. It wires the crates together and owns the process's
+//! clock, randomness and environment.
+
+pub mod cli;
+pub mod config;
+pub mod csvio;
+pub mod demo;
+pub mod keyfile;
+pub mod serve;
+pub mod synth;

@@ -1,0 +1,95 @@
+//! The CLI contract: init, users, import with a validation report, export, exit codes.
+
+use crate::harness::{BIN, Backend, Install, contains_ci, files_under};
+use crate::on_both;
+
+on_both!(import_validates_everything_first_and_export_round_trips, init_and_user_commands);
+
+const GOOD: &str = "first_name,last_name,email,phone,national_id,birth_date,city,country,tags,notes\n\
+Łukasz,Żółć,lukasz@example.pl,601 234 567,44051401359,1944-05-14,Łódź,PL,vip;newsletter,=HYPERLINK(\"x\")\n\
+Anna,Nowak,anna@example.pl,+48 601 000 111,,,Kraków,PL,,\n";
+
+async fn import_validates_everything_first_and_export_round_trips(backend: Backend) {
+    let install = Install::new(backend).await;
+    let csv = install.root.join("people.csv");
+    std::fs::write(&csv, format!("{GOOD}Bad,Pesel,bad@example.pl,601 000 222,44051401358,,,,,\nNo,Email,not-an-email,,,,,,,\n")).unwrap();
+    let out = install.cli(&["import", csv.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 4, national_id"), "{err}");
+    assert!(err.contains("line 5, email"), "{err}");
+    assert!(err.lines().last().unwrap().contains("nothing was imported"), "{err}");
+    assert!(!err.contains("44051401358") && !err.contains("not-an-email"), "the report never echoes values");
+
+    let out = install.cli(&["import", csv.to_str().unwrap(), "--skip-invalid"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 people (2 invalid rows skipped)"));
+
+    let exported = install.root.join("export.csv");
+    let out = install.cli(&["export", "--format", "csv", "--out", exported.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.contains("Łukasz,Żółć,lukasz@example.pl,'+48601234567,44051401359,1944-05-14"), "{text}");
+    assert!(text.contains("'=HYPERLINK"), "formulas are neutralised: {text}");
+    assert!(text.contains("'+48601000111"), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&exported).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // The export imports back unchanged, and plaintext still never reaches the data dir.
+    let again = install.cli(&["import", exported.to_str().unwrap()], None);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let out = install.cli(&["export"], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("lukasz@example.pl").count(), 2);
+    assert_eq!(text.matches("'=HYPERLINK").count(), 2);
+    if backend == Backend::Sqlite {
+        std::fs::remove_file(&exported).unwrap();
+        std::fs::remove_file(&csv).unwrap();
+        for f in files_under(&install.data_dir) {
+            assert!(!contains_ci(&std::fs::read(&f).unwrap(), "lukasz@example.pl"), "{}", f.display());
+        }
+    }
+}
+
+async fn init_and_user_commands(backend: Backend) {
+    let install = Install::new(backend).await;
+    // init refuses an existing data directory and changes nothing.
+    let out = install.cli(&["init"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = std::fs::metadata(install.data_dir.join("master.key")).unwrap();
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
+    }
+    // Usage errors exit 2.
+    let out = install.cli(&["user", "add", "x", "--role", "emperor"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = std::process::Command::new(BIN).arg("no-such-verb").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // Generated passwords are printed once; units are created.
+    let out = install.cli(&["user", "add", "kasia", "--role", "manager", "--unit", "pl-waw", "--unit", "north"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let pw = stdout.lines().find_map(|l| l.strip_prefix("password (shown once): ")).unwrap().to_string();
+    let out = install.cli(&["user", "add", "kasia", "--role", "sales", "--password-stdin"], Some("a-long-password-123\n"));
+    assert_eq!(out.status.code(), Some(1), "duplicate user");
+    let out = install.cli(&["user", "add", "tomek", "--role", "sales", "--password-stdin"], Some("short\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+    let out = install.cli(&["user", "set-role", "kasia", "sales"], None);
+    assert!(out.status.success());
+    let out = install.cli(&["user", "list", "--format", "json"], None);
+    let users: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kasia = users.as_array().unwrap().iter().find(|u| u["username"] == "kasia").unwrap();
+    assert_eq!(kasia["role"], "sales");
+    assert_eq!(kasia["units"], serde_json::json!(["pl-waw", "north"]));
+    let server = install.serve();
+    let t = server.login("kasia", &pw).await;
+    assert_eq!(server.call("GET", "/me", &t, None).await.body["role"], "sales");
+    let out = install.cli(&["user", "disable", "nobody"], None);
+    assert_eq!(out.status.code(), Some(1));
+}

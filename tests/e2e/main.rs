@@ -1,0 +1,12 @@
+//! End-to-end tests: the real `sejf` binary, driven through its CLI and HTTP contract, on
+//! SQLite and (when `SEJF_TEST_DATABASE_URL` is set) PostgreSQL. One test binary, many modules.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod harness;
+
+mod access;
+mod cli;
+mod people;
+mod records;
+mod security;
