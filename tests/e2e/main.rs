@@ -7,6 +7,7 @@ mod harness;
 
 mod access;
 mod cli;
+mod cluster;
 mod people;
 mod records;
 mod security;
