@@ -125,7 +125,20 @@ pub enum ListFormat {
 
 /// Entry point: parse, run, map errors to exit codes.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line, as every Sejf error; `--help` has the rest.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid usage");
+            eprintln!("{first} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
     let serving = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
     init_logging(serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -27,12 +27,13 @@ impl PassphraseSource {
         if let Some(p) = &self.given {
             return Ok(p.clone());
         }
-        if let Ok(p) = std::env::var("SEJF_PASSPHRASE") {
-            return Ok(Zeroizing::new(p));
-        }
+        // An explicit flag wins over the environment.
         if let Some(f) = &self.file {
             let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read passphrase file {}: {e}", f.display()))?;
             return Ok(Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string()));
+        }
+        if let Ok(p) = std::env::var("SEJF_PASSPHRASE") {
+            return Ok(Zeroizing::new(p));
         }
         if !std::io::stdin().is_terminal() {
             return Err("no passphrase: set SEJF_PASSPHRASE, pass --passphrase-file, or run on a terminal".into());
@@ -75,6 +76,10 @@ pub fn create(data_dir: &Path, source: &PassphraseSource) -> Result<(MasterKey, 
 
 /// Opens the master key of an existing installation.
 pub fn open(data_dir: &Path, cfg: &ConfigFile, source: &PassphraseSource) -> Result<MasterKey, String> {
+    match cfg.key_provider.as_deref() {
+        None | Some("passphrase") | Some("env") => {}
+        Some(other) => return Err(format!("config key_provider: unknown provider {other:?} (expected passphrase or env)")),
+    }
     if cfg.key_provider.as_deref() == Some("env") {
         let b64 = env_key().ok_or("this installation takes its master key from SEJF_MASTER_KEY, which is not set")?;
         let key = MasterKey::from_base64(1, &b64).map_err(|e| format!("SEJF_MASTER_KEY: {e}"))?;

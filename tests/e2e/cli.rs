@@ -68,6 +68,7 @@ async fn init_and_user_commands(backend: Backend) {
     // Usage errors exit 2.
     let out = install.cli(&["user", "add", "x", "--role", "emperor"], None);
     assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1, "one line: {}", String::from_utf8_lossy(&out.stderr));
     let out = std::process::Command::new(BIN).arg("no-such-verb").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     // Generated passwords are printed once; units are created.

@@ -37,10 +37,22 @@ pub fn json_problem(path: &str, err: &serde_json::Error) -> Problem {
             } else {
                 path.to_string()
             };
-            let reason = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            let reason = safe_reason(msg.split(" at line ").next().unwrap_or(&msg));
             let field = if field.is_empty() || field == "." { "body".to_string() } else { field };
             Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", "Invalid field", &field, reason)
         }
+    }
+}
+
+/// serde's messages quote the offending value ("invalid type: string \"jan@…\""), which may
+/// be personal data: keep only what was expected.
+fn safe_reason(msg: &str) -> String {
+    if msg.starts_with("unknown field") || msg.starts_with("missing field") || msg.starts_with("duplicate field") {
+        return msg.to_string();
+    }
+    match msg.split_once("expected ") {
+        Some((_, expected)) => format!("has the wrong type or value; expected {expected}"),
+        None => "has the wrong type or value".to_string(),
     }
 }
 
@@ -117,8 +129,23 @@ fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, Problem> {
             .or_else(|| reason.split(':').next().filter(|f| !f.contains(' ')))
             .unwrap_or("query")
             .to_string();
+        let reason = if reason.starts_with("unknown field") { reason.clone() } else { "has an invalid value".to_string() };
         Problem::field(StatusCode::BAD_REQUEST, "bad-query", "Bad query parameter", &field, reason)
     })
+}
+
+/// A record id in the path. Anything that is not a UUID names no record: 404, like any
+/// other id that does not exist (and the refused text is never echoed).
+pub struct Id(pub uuid::Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| Problem::not_found())?;
+        uuid::Uuid::parse_str(&raw).map(Id).map_err(|_| Problem::not_found())
+    }
 }
 
 /// The version named by `If-Match` (our ETags are `"<version>"`), if any.

@@ -4,8 +4,10 @@
 //! Invariants this crate keeps:
 //! - One query path for both engines. Every SQL string is a `&'static str` known at compile time
 //!   and every value is bound (`$1, $2, …` work on both engines), so no runtime data ever becomes
-//!   SQL text. The only dialect differences are the migration trees and how a write transaction
-//!   begins (see [`Backend`]).
+//!   SQL text. (The one exception is `testing`, which names a generated test database in
+//!   `CREATE DATABASE`.) The dialect differences are few and each sits in one place: the
+//!   migration trees, how transactions begin (see [`Backend`]), and the placeholder style of the
+//!   bulk inserts (see `people_batch`).
 //! - Portable types only: ids are hyphenated lower-case UUID text, booleans 0/1 integers, times
 //!   unix microseconds, ciphertexts blobs. Optional filters are bound as the empty string, never as
 //!   an untyped NULL (PostgreSQL cannot infer its type).
@@ -47,9 +49,15 @@ pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 /// others wait for a lock too: it makes a second writer wait instead of failing at once. WAL
 /// lets readers run beside the writer; foreign keys are off by default in SQLite and erasure
 /// relies on their cascades; `synchronous=NORMAL` is durable across application crashes in WAL
-/// mode and much faster than FULL.
-const SQLITE_PRAGMAS: [&str; 4] =
-    ["PRAGMA busy_timeout=5000", "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"];
+/// mode and much faster than FULL; `secure_delete` overwrites deleted content, so a deleted
+/// person's wrapped key and ciphertexts do not linger in free pages.
+const SQLITE_PRAGMAS: [&str; 5] = [
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA secure_delete=ON",
+];
 
 /// The database engine behind a [`SqlStore`], chosen by the URL's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

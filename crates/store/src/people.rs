@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::codec::{self, ListBinds};
 use crate::people_batch::{insert_tags, insert_tokens};
 use crate::people_sql::{self as sql, PageSql};
-use crate::{SqlStore, error};
+use crate::{Backend, SqlStore, error};
 
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<StoredPerson>, StoreError> {
     let id_text = id.to_string();
@@ -75,19 +75,19 @@ pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i
         tx.rollback().await.map_err(error::db("person update"))?;
         return Ok(false);
     }
-    replace_indexes(&mut tx, &id_text, &row).await?;
+    replace_indexes(&mut tx, store.backend, &id_text, &row).await?;
     tx.commit().await.map_err(error::db("person update"))?;
     Ok(true)
 }
 
-async fn replace_indexes(tx: &mut Transaction<'static, Any>, id_text: &str, row: &PersonRow) -> Result<(), StoreError> {
+async fn replace_indexes(tx: &mut Transaction<'static, Any>, backend: Backend, id_text: &str, row: &PersonRow) -> Result<(), StoreError> {
     for (statement, context) in [(sql::DELETE_TAGS, "person tags"), (sql::DELETE_TOKENS, "person name tokens")] {
         sqlx::query(statement).bind(id_text).execute(&mut **tx).await.map_err(error::db(context))?;
     }
     let tags: Vec<(&str, &str)> = row.tags.iter().map(|t| (id_text, t.as_str())).collect();
-    insert_tags(tx, &tags).await?;
+    insert_tags(tx, backend, &tags).await?;
     let tokens: Vec<(&str, i64)> = row.name_bidx.iter().map(|t| (id_text, *t)).collect();
-    insert_tokens(tx, &tokens).await
+    insert_tokens(tx, backend, &tokens).await
 }
 
 /// Deletes the person, their activities (and, by cascade, tags and name tokens; deals only lose

@@ -6,6 +6,12 @@
 //! are `&'static str` like any literal, contain no runtime data, and every value is bound. Each
 //! size is one prepared statement, cached per connection.
 //!
+//! The one dialect difference is the placeholder style. PostgreSQL needs `$1, $2, …`. SQLite
+//! accepts those too, but sqlx then looks up every parameter's name, and SQLite's name lookup
+//! scans the parameter list, so binding a statement of n numbered parameters costs O(n²): at 1152
+//! parameters that was most of the import time. Anonymous `?` placeholders skip the lookup, so
+//! SQLite gets those (bound in the same left-to-right order).
+//!
 //! Invariants: a batch is all or nothing (one transaction; one bad row, e.g. a duplicate id,
 //! rolls back every row); each person's subject key, row, tags and name tokens are written
 //! together; duplicate tags or tokens of one person are stored once.
@@ -14,10 +20,24 @@ use sejf_core::ports::{NewPerson, StoreError};
 use sqlx::{Any, Transaction};
 
 use crate::codec::{self, AnyQuery};
-use crate::{SqlStore, error};
+use crate::{Backend, SqlStore, error};
 
-/// A multi-row statement and the number of rows it inserts.
-type MultiRow = (usize, &'static str);
+/// A multi-row statement in both placeholder styles, and the number of rows it inserts.
+#[derive(Debug, Clone, Copy)]
+struct MultiRow {
+    rows: usize,
+    numbered: &'static str,
+    anonymous: &'static str,
+}
+
+impl MultiRow {
+    fn sql(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Postgres => self.numbered,
+            Backend::Sqlite => self.anonymous,
+        }
+    }
+}
 
 pub(crate) async fn insert_one(store: &SqlStore, person: NewPerson) -> Result<(), StoreError> {
     insert_batch(store, vec![person]).await
@@ -33,37 +53,39 @@ pub(crate) async fn insert_batch(store: &SqlStore, people: Vec<NewPerson>) -> Re
     let tokens: Vec<(&str, i64)> = rows.iter().flat_map(|(id, p)| p.row.name_bidx.iter().map(move |t| (*id, *t))).collect();
 
     let mut tx = store.begin_write().await?;
-    insert_chunked(&mut tx, &KEY_INSERTS, &rows, bind_key, "person key insert").await?;
-    insert_chunked(&mut tx, &PERSON_INSERTS, &rows, bind_person, "person insert").await?;
-    insert_tags(&mut tx, &tags).await?;
-    insert_tokens(&mut tx, &tokens).await?;
+    let backend = store.backend;
+    insert_chunked(&mut tx, backend, &KEY_INSERTS, &rows, bind_key, "person key insert").await?;
+    insert_chunked(&mut tx, backend, &PERSON_INSERTS, &rows, bind_person, "person insert").await?;
+    insert_tags(&mut tx, backend, &tags).await?;
+    insert_tokens(&mut tx, backend, &tokens).await?;
     tx.commit().await.map_err(error::db("person insert"))
 }
 
 /// Inserts `(person id, tag)` pairs, skipping pairs already present.
-pub(crate) async fn insert_tags(tx: &mut Transaction<'static, Any>, tags: &[(&str, &str)]) -> Result<(), StoreError> {
-    insert_chunked(tx, &TAG_INSERTS, tags, |q, (id, tag)| q.bind(*id).bind(*tag), "person tags").await
+pub(crate) async fn insert_tags(tx: &mut Transaction<'static, Any>, backend: Backend, tags: &[(&str, &str)]) -> Result<(), StoreError> {
+    insert_chunked(tx, backend, &TAG_INSERTS, tags, |q, (id, tag)| q.bind(*id).bind(*tag), "person tags").await
 }
 
 /// Inserts `(person id, name token)` pairs, skipping pairs already present.
-pub(crate) async fn insert_tokens(tx: &mut Transaction<'static, Any>, tokens: &[(&str, i64)]) -> Result<(), StoreError> {
-    insert_chunked(tx, &TOKEN_INSERTS, tokens, |q, (id, token)| q.bind(*token).bind(*id), "person name tokens").await
+pub(crate) async fn insert_tokens(tx: &mut Transaction<'static, Any>, backend: Backend, tokens: &[(&str, i64)]) -> Result<(), StoreError> {
+    insert_chunked(tx, backend, &TOKEN_INSERTS, tokens, |q, (id, token)| q.bind(*token).bind(*id), "person name tokens").await
 }
 
 /// Inserts `items` with the largest statements first; the last statement must insert one row,
 /// so every item is written.
 async fn insert_chunked<T>(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     statements: &[MultiRow],
     items: &[T],
     bind: impl Fn(AnyQuery, &T) -> AnyQuery,
     context: &'static str,
 ) -> Result<(), StoreError> {
     let mut rest = items;
-    for &(size, sql) in statements {
-        while rest.len() >= size {
-            let (chunk, tail) = rest.split_at(size);
-            let mut query = sqlx::query(sql);
+    for statement in statements {
+        while rest.len() >= statement.rows {
+            let (chunk, tail) = rest.split_at(statement.rows);
+            let mut query = sqlx::query(statement.sql(backend));
             for item in chunk {
                 query = bind(query, item);
             }
@@ -120,13 +142,15 @@ const TOKEN_HEAD: &str = "INSERT INTO person_name_tokens (token, person_id) VALU
 const PAIR_COLS: usize = 2;
 const SKIP_DUPLICATES: &str = " ON CONFLICT DO NOTHING";
 
-/// Defines a `const` holding a multi-row insert statement of `rows` rows.
+/// Defines a `const` [`MultiRow`] of `rows` rows, in both placeholder styles.
 macro_rules! multi_row {
     ($name:ident = $head:expr, $row_prefix:expr, $cols:expr, $rows:expr, $tail:expr) => {
         const $name: MultiRow = {
-            const LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail);
-            const BYTES: [u8; LEN] = build_sql::<LEN>($head, $row_prefix, $cols, $rows, $tail);
-            ($rows, ascii(&BYTES))
+            const NUMBERED_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, true);
+            const NUMBERED: [u8; NUMBERED_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, true);
+            const ANONYMOUS_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, false);
+            const ANONYMOUS: [u8; ANONYMOUS_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, false);
+            MultiRow { rows: $rows, numbered: ascii(&NUMBERED), anonymous: ascii(&ANONYMOUS) }
         };
     };
 }
@@ -161,12 +185,13 @@ const fn digits(mut n: usize) -> usize {
     d
 }
 
-/// The length of `head (prefix$1, $2, …), (prefix$k, …)… tail`.
-const fn sql_len(head: &str, prefix: &str, cols: usize, rows: usize, tail: &str) -> usize {
+/// The length of what [`build_sql`] writes.
+const fn sql_len(head: &str, prefix: &str, cols: usize, rows: usize, tail: &str, numbered: bool) -> usize {
     let mut len = head.len() + tail.len();
     let mut n = 1;
     while n <= cols * rows {
-        len += 1 + digits(n); // "$n"
+        // "$n" or "?"
+        len += if numbered { 1 + digits(n) } else { 1 };
         n += 1;
     }
     // Per row: "(" prefix ")" and ", " between its placeholders; ", " between rows.
@@ -174,8 +199,9 @@ const fn sql_len(head: &str, prefix: &str, cols: usize, rows: usize, tail: &str)
     len
 }
 
-/// Writes `head (prefix$1, $2, …), (prefix$k, …)… tail` into an array of exactly `N` bytes.
-const fn build_sql<const N: usize>(head: &str, prefix: &str, cols: usize, rows: usize, tail: &str) -> [u8; N] {
+/// Writes `head (prefix$1, $2, …), (prefix$k, …)… tail` (with `?` for every `$n` when not
+/// `numbered`) into an array of exactly `N` bytes.
+const fn build_sql<const N: usize>(head: &str, prefix: &str, cols: usize, rows: usize, tail: &str, numbered: bool) -> [u8; N] {
     let mut out = [0u8; N];
     let mut at = copy(&mut out, 0, head.as_bytes());
     let mut n = 1;
@@ -191,17 +217,21 @@ const fn build_sql<const N: usize>(head: &str, prefix: &str, cols: usize, rows: 
             if col > 0 {
                 at = copy(&mut out, at, b", ");
             }
-            at = copy(&mut out, at, b"$");
-            // The digits of n, most significant first.
-            let d = digits(n);
-            let mut i = 0;
-            let mut rest = n;
-            while i < d {
-                out[at + d - 1 - i] = b'0' + (rest % 10) as u8;
-                rest /= 10;
-                i += 1;
+            if numbered {
+                at = copy(&mut out, at, b"$");
+                // The digits of n, most significant first.
+                let d = digits(n);
+                let mut i = 0;
+                let mut rest = n;
+                while i < d {
+                    out[at + d - 1 - i] = b'0' + (rest % 10) as u8;
+                    rest /= 10;
+                    i += 1;
+                }
+                at += d;
+            } else {
+                at = copy(&mut out, at, b"?");
             }
-            at += d;
             n += 1;
             col += 1;
         }
@@ -239,27 +269,32 @@ mod tests {
     #[test]
     fn generated_statements_are_well_formed() {
         assert_eq!(
-            KEY_1.1,
-            "INSERT INTO keystore (kind, id, master_version, wrapped, created_at) VALUES \
-             ('subject', $1, $2, $3, $4)"
+            KEY_1.numbered,
+            "INSERT INTO keystore (kind, id, master_version, wrapped, created_at) VALUES ('subject', $1, $2, $3, $4)"
         );
+        assert_eq!(KEY_1.anonymous, "INSERT INTO keystore (kind, id, master_version, wrapped, created_at) VALUES ('subject', ?, ?, ?, ?)");
+        let pairs = |f: &dyn Fn(usize) -> String| (0..16).map(f).collect::<Vec<_>>().join(", ");
         assert_eq!(
-            TAG_16.1,
+            TAG_16.numbered,
             format!(
                 "INSERT INTO person_tags (person_id, tag) VALUES {} ON CONFLICT DO NOTHING",
-                (0..16).map(|r| format!("(${}, ${})", 2 * r + 1, 2 * r + 2)).collect::<Vec<_>>().join(", ")
+                pairs(&|r| format!("(${}, ${})", 2 * r + 1, 2 * r + 2))
             )
         );
-        let last = format!("${})", 64 * PERSON_COLS);
-        assert!(PERSON_64.1.ends_with(&last));
-        assert!(!PERSON_64.1.contains('\0'));
+        assert_eq!(
+            TAG_16.anonymous,
+            format!("INSERT INTO person_tags (person_id, tag) VALUES {} ON CONFLICT DO NOTHING", pairs(&|_| "(?, ?)".to_owned()))
+        );
+        assert!(PERSON_64.numbered.ends_with(&format!("${})", 64 * PERSON_COLS)));
+        assert_eq!(PERSON_64.anonymous.matches('?').count(), 64 * PERSON_COLS);
+        assert!(!PERSON_64.numbered.contains('\0') && !PERSON_64.anonymous.contains('\0'));
     }
 
     #[test]
     fn every_chunk_list_ends_with_a_single_row() {
         for list in [KEY_INSERTS, PERSON_INSERTS, TAG_INSERTS, TOKEN_INSERTS] {
-            assert_eq!(list[list.len() - 1].0, 1);
-            assert!(list.windows(2).all(|w| w[0].0 > w[1].0));
+            assert_eq!(list[list.len() - 1].rows, 1);
+            assert!(list.windows(2).all(|w| w[0].rows > w[1].rows));
         }
     }
 }

@@ -671,6 +671,8 @@ async fn connections_are_configured(db: &TestDb) {
         assert_eq!(busy, 5000);
         let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut **conn).await.unwrap();
         assert_eq!(sync, 1, "NORMAL");
+        let secure: i64 = sqlx::query_scalar("PRAGMA secure_delete").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!(secure, 1, "deleted content is overwritten");
     }
 }
 

@@ -50,5 +50,10 @@ pub async fn create(State(app): State<Arc<App>>, Authed(actor): Authed, Json(bod
     require_admin(&actor)?;
     let role: Role = body.role.parse().map_err(|e: String| Problem::validation(ValidationErrors::single("role", e)))?;
     let user = app.create_user(&body.username, role, &body.units, &body.password).await?;
-    Ok(json_response(StatusCode::CREATED, &out(user)))
+    let location = format!("/api/v1/users/{}", user.username);
+    let mut res = json_response(StatusCode::CREATED, &out(user));
+    if let Ok(v) = axum::http::HeaderValue::from_str(&location) {
+        res.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    Ok(res)
 }

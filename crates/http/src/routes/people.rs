@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use sejf_core::App;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{json_response, patched, record_response};
 use crate::auth::Authed;
 use crate::dto::{ListOut, PeopleQuery, PersonIn, PersonOut, SearchIn};
-use crate::extract::{Json, Query, if_match};
+use crate::extract::{Id, Json, Query, if_match};
 use crate::problem::{ApiResult, ProblemBody};
 
 fn location(id: Uuid) -> Option<String> {
@@ -33,7 +33,7 @@ pub async fn create(State(app): State<Arc<App>>, Authed(actor): Authed, Json(bod
 /// Read a person.
 #[utoipa::path(get, path = "/api/v1/people/{id}", tag = "people", params(("id" = Uuid, Path)),
     responses((status = 200, body = PersonOut), (status = 404, body = ProblemBody)), security(("bearer" = [])))]
-pub async fn get(State(app): State<Arc<App>>, Authed(actor): Authed, Path(id): Path<Uuid>) -> ApiResult<Response> {
+pub async fn get(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id) -> ApiResult<Response> {
     let view = app.person(&actor, id).await?;
     let version = view.version;
     Ok(record_response(StatusCode::OK, &PersonOut::from(view), version, None))
@@ -46,7 +46,7 @@ pub async fn get(State(app): State<Arc<App>>, Authed(actor): Authed, Path(id): P
 pub async fn patch(
     State(app): State<Arc<App>>,
     Authed(actor): Authed,
-    Path(id): Path<Uuid>,
+    Id(id): Id,
     headers: HeaderMap,
     Json(patch): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
@@ -65,7 +65,7 @@ pub async fn patch(
 /// Delete a person, their activities and their key.
 #[utoipa::path(delete, path = "/api/v1/people/{id}", tag = "people", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404, body = ProblemBody)), security(("bearer" = [])))]
-pub async fn delete(State(app): State<Arc<App>>, Authed(actor): Authed, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+pub async fn delete(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id) -> ApiResult<StatusCode> {
     app.delete_person(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

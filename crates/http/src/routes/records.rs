@@ -4,18 +4,17 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use sejf_core::App;
 use sejf_core::records::RecordFilter;
-use uuid::Uuid;
 
 use super::{json_response, patched, record_response};
 use crate::auth::Authed;
 use crate::dto::{ListOut, RecordApi, RecordQuery};
-use crate::extract::{Json, Query, if_match};
+use crate::extract::{Id, Json, Query, if_match};
 use crate::problem::ApiResult;
 
 /// The five routes of one kind, mounted at `/api/v1/{base}`.
@@ -36,7 +35,7 @@ async fn create<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed
     Ok(record_response(StatusCode::CREATED, &A::out(view), version, Some(format!("/api/v1/{}/{id}", kind_name::<A>()))))
 }
 
-async fn read<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed, Path(id): Path<Uuid>) -> ApiResult<Response> {
+async fn read<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id) -> ApiResult<Response> {
     let view = app.record::<A::K>(&actor, id).await?;
     let version = view.version;
     Ok(record_response(StatusCode::OK, &A::out(view), version, None))
@@ -45,7 +44,7 @@ async fn read<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed, 
 async fn patch<A: RecordApi>(
     State(app): State<Arc<App>>,
     Authed(actor): Authed,
-    Path(id): Path<Uuid>,
+    Id(id): Id,
     headers: HeaderMap,
     Json(patch): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
@@ -62,7 +61,7 @@ async fn patch<A: RecordApi>(
     Ok(record_response(StatusCode::OK, &A::out(view), version, None))
 }
 
-async fn delete<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+async fn delete<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id) -> ApiResult<StatusCode> {
     app.delete_record::<A::K>(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
