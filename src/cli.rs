@@ -109,6 +109,8 @@ pub enum UserCommand {
     Disable { name: String },
     /// Change a user's role and end their sessions.
     SetRole { name: String, role: Role },
+    /// Lift a sign-in lock earned by repeated failures.
+    Unlock { name: String },
     /// Set a new password (generated unless --password-stdin) and end all sessions.
     ResetPassword {
         name: String,
@@ -317,6 +319,11 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
         UserCommand::Disable { name } => {
             app.disable_user(&name).await.map_err(|e| not_found_user(e, &name))?;
             println!("disabled {name}; their sessions have ended");
+        }
+        UserCommand::Unlock { name } => {
+            app.user(&name).await.map_err(|e| not_found_user(e, &name))?;
+            app.unlock(&name).await.map_err(fail)?;
+            println!("{name} may sign in again");
         }
         UserCommand::SetRole { name, role } => {
             app.set_role(&name, role).await.map_err(|e| not_found_user(e, &name))?;

@@ -29,6 +29,12 @@ pub struct ConfigFile {
     pub session_absolute_hours: Option<i64>,
     pub max_body_kib: Option<usize>,
     pub request_timeout_secs: Option<u64>,
+    /// Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client.
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Sign-in failures per account name within a minute before a lock (default 10).
+    pub login_max_failures: Option<i64>,
+    /// Minutes of the first sign-in lock; each further lock doubles, up to a day (default 15).
+    pub login_lock_minutes: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,18 +79,40 @@ impl ConfigFile {
             }
             s.session_absolute_secs = h * 3600;
         }
+        if let Some(n) = self.login_max_failures {
+            if !(3..=1000).contains(&n) {
+                return Err("config login_max_failures: must be 3 to 1000".into());
+            }
+            s.throttle.account_failures = n;
+            s.throttle.address_failures = n.saturating_mul(3);
+        }
+        if let Some(m) = self.login_lock_minutes {
+            if !(1..=24 * 60).contains(&m) {
+                return Err("config login_lock_minutes: must be 1 to 1440".into());
+            }
+            s.throttle.lock_secs = m * 60;
+        }
         Ok(s)
     }
 
-    pub fn limits(&self) -> sejf_http::Limits {
+    pub fn limits(&self) -> Result<sejf_http::Limits, String> {
         let mut l = sejf_http::Limits::default();
         if let Some(k) = self.max_body_kib {
-            l.max_body_bytes = k.clamp(1, 64 * 1024) * 1024;
+            if !(1..=64 * 1024).contains(&k) {
+                return Err("config max_body_kib: must be 1 to 65536".into());
+            }
+            l.max_body_bytes = k * 1024;
         }
         if let Some(t) = self.request_timeout_secs {
-            l.request_timeout = std::time::Duration::from_secs(t.clamp(1, 3600));
+            if !(1..=3600).contains(&t) {
+                return Err("config request_timeout_secs: must be 1 to 3600".into());
+            }
+            l.request_timeout = std::time::Duration::from_secs(t);
         }
-        l
+        for p in self.trusted_proxies.iter().flatten() {
+            l.trusted_proxies.0.push(p.parse().map_err(|e| format!("config trusted_proxies: {e}"))?);
+        }
+        Ok(l)
     }
 }
 
@@ -107,4 +135,12 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # HTTP limits.
 # max_body_kib = 256
 # request_timeout_secs = 30
+
+# Reverse proxies whose X-Forwarded-For header names the client (addresses or CIDR blocks).
+# trusted_proxies = ["127.0.0.1"]
+
+# Sign-in throttling: failures per account name within a minute before a lock (an address gets
+# three times as many), and the first lock in minutes; each further lock doubles, up to a day.
+# login_max_failures = 10
+# login_lock_minutes = 15
 "#;

@@ -43,6 +43,7 @@ pub async fn open(loc: &Location) -> Result<Opened, String> {
     }
     let config = ConfigFile::load(&loc.data_dir).map_err(|e| e.to_string())?;
     let settings = config.settings()?;
+    config.limits()?;
     let master = keyfile::open(&loc.data_dir, &config, &loc.passphrase)?;
     let url = loc.database_url();
     let store = SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
@@ -61,7 +62,7 @@ pub async fn run(opened: Opened, listen: SocketAddr, admin: Option<SocketAddr>) 
     let public = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let admin_addr = admin.unwrap_or_else(|| default_admin_addr(listen));
     let admin_listener = TcpListener::bind(admin_addr).await.map_err(|e| format!("cannot listen on {admin_addr} (admin): {e}"))?;
-    let limits = opened.config.limits();
+    let limits = opened.config.limits()?;
     let public_addr = public.local_addr().map_err(|e| e.to_string())?;
     let admin_bound = admin_listener.local_addr().map_err(|e| e.to_string())?;
     {
@@ -71,8 +72,8 @@ pub async fn run(opened: Opened, listen: SocketAddr, admin: Option<SocketAddr>) 
         let _ = out.flush();
     }
     tracing::info!(%public_addr, %admin_bound, backend = ?opened.store.backend(), "serving");
-    let public_app = sejf_http::public_router(opened.app.clone(), limits);
-    let admin_app = sejf_http::admin_router(opened.app.clone(), limits);
+    let public_app = sejf_http::public_router(opened.app.clone(), &limits).into_make_service_with_connect_info::<SocketAddr>();
+    let admin_app = sejf_http::admin_router(opened.app.clone(), &limits).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut rx2 = rx.clone();
     let mut rx1 = rx;

@@ -11,3 +11,4 @@ mod cluster;
 mod people;
 mod records;
 mod security;
+mod sessions;

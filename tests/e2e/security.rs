@@ -14,6 +14,7 @@ on_both!(
     sign_in_and_tokens,
     wrong_passphrase_changes_nothing,
     newer_schema_is_refused,
+    throttling_and_own_sessions_over_http,
 );
 
 const SECRETS: [&str; 7] = [
@@ -264,4 +265,45 @@ async fn newer_schema_is_refused(backend: Backend) {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("9999") && stderr.contains("upgrade"), "{stderr}");
+}
+
+async fn throttling_and_own_sessions_over_http(backend: Backend) {
+    let install = Install::new(backend).await;
+    let pw = install.add_user("olek", "sales", &["north"]);
+    let server = install.serve();
+    // Two sessions; each sees both and knows which is its own; one ends the other.
+    let t1 = server.login("olek", &pw).await;
+    let t2 = server.login("olek", &pw).await;
+    let list = server.call("GET", "/auth/sessions", &t1, None).await;
+    assert_eq!(list.status, 200);
+    let items = list.body["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
+    let other = items.iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_string();
+    assert_eq!(server.call("DELETE", &format!("/auth/sessions/{other}"), &t1, None).await.status, 204);
+    server.call("GET", "/me", &t2, None).await.assert_problem(401, None);
+    // Someone else's session id is simply not found.
+    let admin = server.admin_token().await;
+    let admin_session = server.call("GET", "/auth/sessions", &admin, None).await.body["items"][0]["id"].as_str().unwrap().to_string();
+    server.call("DELETE", &format!("/auth/sessions/{admin_session}"), &t1, None).await.assert_problem(404, None);
+    assert_eq!(server.call("GET", "/me", &admin, None).await.status, 200);
+
+    // Ten failures lock the account: 429 with Retry-After, even for the right password.
+    let login = |p: &str| {
+        let server = &server;
+        let body = json!({"username": "olek", "password": p});
+        async move { crate::harness::Resp::from(server.client.post(server.url("/auth/login")).json(&body).send().await.unwrap()).await }
+    };
+    for _ in 0..10 {
+        login("wrong-password-1234").await.assert_problem(401, None);
+    }
+    let locked = login(&pw).await;
+    locked.assert_problem(429, None);
+    let retry: u64 = locked.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!(retry > 800 && retry <= 900, "about 15 minutes: {retry}");
+    // Existing sessions are unaffected; an administrator lifts the lock.
+    assert_eq!(server.call("GET", "/me", &t1, None).await.status, 200);
+    let out = install.cli(&["user", "unlock", "olek"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(login(&pw).await.status, 200);
 }

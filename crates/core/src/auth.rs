@@ -8,9 +8,48 @@ use sejf_domain::roles::Role;
 use sejf_domain::values::UnitSlug;
 use uuid::Uuid;
 
+use std::net::IpAddr;
+
 use crate::authz::Actor;
-use crate::ports::{SessionRow, UserRow};
+use crate::ports::{SessionRow, ThrottleRow, UserRow};
 use crate::{App, CoreError};
+
+/// Brute-force limits: failures within a window earn a lock that doubles each time.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlePolicy {
+    /// Failures per account name within the window before it locks.
+    pub account_failures: i64,
+    /// Failures per client address within the window before it locks.
+    pub address_failures: i64,
+    pub window_secs: i64,
+    /// The first lock; each further lock doubles, up to `max_lock_secs`.
+    pub lock_secs: i64,
+    pub max_lock_secs: i64,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self { account_failures: 10, address_failures: 30, window_secs: 60, lock_secs: 15 * 60, max_lock_secs: 24 * 3600 }
+    }
+}
+
+fn account_key(username: &str) -> String {
+    format!("user:{}", username.to_lowercase())
+}
+
+fn address_key(addr: IpAddr) -> String {
+    format!("addr:{addr}")
+}
+
+/// One of the caller's sessions, as `GET /auth/sessions` shows it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub created_at: i64,
+    pub last_seen: i64,
+    pub expires_at: i64,
+    pub current: bool,
+}
 
 /// Only the session's touch time is written, at most this often, so reads stay reads.
 const TOUCH_EVERY_MICROS: i64 = 60 * 1_000_000;
@@ -77,8 +116,94 @@ async fn hash_blocking(pw: String) -> Result<String, CoreError> {
 }
 
 impl App {
-    /// Checks a user name and password and opens a session.
-    pub async fn login(&self, username: &str, pw: &str) -> Result<Login, CoreError> {
+    /// Checks a user name and password and opens a session. Failures are counted per account
+    /// name and per client address; a locked key answers [`CoreError::Throttled`] whether or not
+    /// the account exists and whether or not the password is right.
+    pub async fn login(&self, username: &str, pw: &str, client: IpAddr) -> Result<Login, CoreError> {
+        let now = self.now();
+        let keys = [account_key(username), address_key(client)];
+        for key in &keys {
+            if let Some(row) = self.store.throttle_get(key).await?
+                && row.locked_until > now
+            {
+                return Err(CoreError::Throttled { retry_after_secs: (row.locked_until - now + 999_999) / 1_000_000 });
+            }
+        }
+        match self.check_password(username, pw).await {
+            Ok(user) => {
+                self.store.throttle_clear(&keys[0]).await?;
+                self.open_session(&user).await
+            }
+            Err(CoreError::BadCredentials) => {
+                let policy = self.settings.throttle;
+                let account = self.record_failure(&keys[0], policy.account_failures, now).await?;
+                let address = self.record_failure(&keys[1], policy.address_failures, now).await?;
+                if account || address {
+                    tracing::warn!(client = %client, "sign-in locked after repeated failures");
+                }
+                Err(CoreError::BadCredentials)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Counts a failure under `key`; true if it just earned a lock.
+    async fn record_failure(&self, key: &str, threshold: i64, now: i64) -> Result<bool, CoreError> {
+        let p = self.settings.throttle;
+        let mut row = self.store.throttle_get(key).await?.unwrap_or(ThrottleRow {
+            key: key.to_string(),
+            failures: 0,
+            window_start: now,
+            locked_until: 0,
+            locks: 0,
+        });
+        if now - row.window_start > p.window_secs * 1_000_000 {
+            row.failures = 0;
+            row.window_start = now;
+        }
+        row.failures += 1;
+        let locked = row.failures >= threshold;
+        if locked {
+            let secs = p.lock_secs.saturating_mul(1i64 << row.locks.clamp(0, 20)).min(p.max_lock_secs);
+            row.locked_until = now + secs * 1_000_000;
+            row.locks += 1;
+            row.failures = 0;
+            row.window_start = now;
+        }
+        self.store.throttle_put(row).await?;
+        Ok(locked)
+    }
+
+    /// Lifts a lock on an account name (an administrator's remedy for a user locked out).
+    pub async fn unlock(&self, username: &str) -> Result<(), CoreError> {
+        Ok(self.store.throttle_clear(&account_key(username)).await?)
+    }
+
+    /// The caller's sessions.
+    pub async fn sessions(&self, actor: &Actor) -> Result<Vec<SessionInfo>, CoreError> {
+        let rows = self.store.sessions_for_user(actor.user_id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|s| SessionInfo {
+                id: s.id,
+                created_at: s.created_at,
+                last_seen: s.last_seen,
+                expires_at: s.expires_at,
+                current: s.id == actor.session_id,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's own sessions; another user's session id is "not found".
+    pub async fn end_session(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
+        let mine = self.store.sessions_for_user(actor.user_id).await?;
+        if !mine.iter().any(|s| s.id == id) {
+            return Err(CoreError::NotFound);
+        }
+        Ok(self.store.session_delete(id).await?)
+    }
+
+    async fn check_password(&self, username: &str, pw: &str) -> Result<UserRow, CoreError> {
         let user = self.store.user_by_name(username).await?;
         let pw_owned = pw.to_string();
         let ok = match &user {
@@ -92,10 +217,13 @@ impl App {
                 .await
                 .map_err(|e| CoreError::Internal(e.to_string()))?,
         };
-        let user = match user {
-            Some(u) if ok && !u.disabled => u,
-            _ => return Err(CoreError::BadCredentials),
-        };
+        match user {
+            Some(u) if ok && !u.disabled => Ok(u),
+            _ => Err(CoreError::BadCredentials),
+        }
+    }
+
+    async fn open_session(&self, user: &UserRow) -> Result<Login, CoreError> {
         let now = self.now();
         let token = token::generate()?;
         let expires_at = now + self.settings.session_absolute_secs * 1_000_000;

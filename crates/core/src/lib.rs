@@ -36,6 +36,7 @@ pub struct Settings {
     pub session_idle_secs: i64,
     /// A session ends this long after sign-in whatever its use (seconds).
     pub session_absolute_secs: i64,
+    pub throttle: auth::ThrottlePolicy,
 }
 
 impl Settings {
@@ -48,6 +49,7 @@ impl Settings {
             pipeline: Pipeline::default(),
             session_idle_secs: 30 * 60,
             session_absolute_secs: 12 * 3600,
+            throttle: auth::ThrottlePolicy::default(),
         }
     }
 }
@@ -75,6 +77,9 @@ pub enum CoreError {
     Unauthenticated,
     #[error("invalid username or password")]
     BadCredentials,
+    /// Too many failed sign-ins for this account or address; try again later.
+    #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: i64 },
     /// Absent, or present but not visible to the caller: the two must look the same.
     #[error("not found")]
     NotFound,

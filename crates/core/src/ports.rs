@@ -66,6 +66,17 @@ pub struct SessionRow {
     pub expires_at: i64,
 }
 
+/// Sign-in failures counted under one key (`user:<name>` or `addr:<ip>`), and its lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleRow {
+    pub key: String,
+    pub failures: i64,
+    pub window_start: i64,
+    pub locked_until: i64,
+    /// How many locks this key has earned since its last success: each doubles the next.
+    pub locks: i64,
+}
+
 /// Encrypted personal fields of a person, one blob per column.
 #[derive(Debug, Clone, Default)]
 pub struct EncryptedPerson {
@@ -197,6 +208,12 @@ pub trait Store: Send + Sync + 'static {
     fn session_touch(&self, id: Uuid, last_seen: i64) -> Fut<'_, ()>;
     fn session_delete(&self, id: Uuid) -> Fut<'_, ()>;
     fn sessions_delete_for_user(&self, user_id: Uuid) -> Fut<'_, u64>;
+    /// A user's sessions, newest first.
+    fn sessions_for_user(&self, user_id: Uuid) -> Fut<'_, Vec<SessionRow>>;
+    fn throttle_get<'a>(&'a self, key: &'a str) -> Fut<'a, Option<ThrottleRow>>;
+    /// Inserts or replaces the row of `row.key`.
+    fn throttle_put(&self, row: ThrottleRow) -> Fut<'_, ()>;
+    fn throttle_clear<'a>(&'a self, key: &'a str) -> Fut<'a, ()>;
 
     // People.
     fn person_insert(&self, person: NewPerson) -> Fut<'_, ()>;
@@ -209,7 +226,7 @@ pub trait Store: Send + Sync + 'static {
     fn person_delete(&self, id: Uuid) -> Fut<'_, bool>;
     fn people_list(&self, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
     fn people_by_bidx(&self, column: BidxColumn, value: i64, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
-    /// Every person id in creation order, after a cursor (for export).
+    /// How many people are stored (for progress bars).
     fn people_count(&self) -> Fut<'_, i64>;
 
     // Companies, deals, activities.

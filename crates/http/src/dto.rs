@@ -189,6 +189,16 @@ pub struct LoginOut {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct SessionOut {
+    pub id: Uuid,
+    pub created_at: String,
+    pub last_seen: String,
+    pub expires_at: String,
+    /// The session of the token making this request.
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MeOut {
     pub id: Uuid,
     pub username: String,

@@ -7,6 +7,7 @@
 //! body, a query string or a decrypted value.
 
 pub mod auth;
+pub mod client;
 pub mod dto;
 pub mod extract;
 pub mod openapi;
@@ -27,24 +28,28 @@ use sejf_core::App;
 use crate::dto::{ActivityApi, CompanyApi, DealApi};
 use crate::problem::Problem;
 
-/// Limits of the HTTP edge.
-#[derive(Debug, Clone, Copy)]
+/// Limits and network trust of the HTTP edge.
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: client::TrustedProxies,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_body_bytes: 256 * 1024, request_timeout: Duration::from_secs(30) }
+        Self { max_body_bytes: 256 * 1024, request_timeout: Duration::from_secs(30), trusted_proxies: client::TrustedProxies::default() }
     }
 }
 
 /// The public listener's router.
-pub fn public_router(app: Arc<App>, limits: Limits) -> Router {
+pub fn public_router(app: Arc<App>, limits: &Limits) -> Router {
     let api = Router::new()
         .route("/api/v1/auth/login", post(routes::session::login))
         .route("/api/v1/auth/logout", post(routes::session::logout))
+        .route("/api/v1/auth/sessions", get(routes::session::sessions))
+        .route("/api/v1/auth/sessions/{id}", axum::routing::delete(routes::session::end_session))
         .route("/api/v1/me", get(routes::session::me))
         .route("/api/v1/people", get(routes::people::list).post(routes::people::create))
         .route("/api/v1/people/search", post(routes::people::search))
@@ -52,25 +57,27 @@ pub fn public_router(app: Arc<App>, limits: Limits) -> Router {
         .merge(routes::records::routes::<CompanyApi>("companies"))
         .merge(routes::records::routes::<DealApi>("deals"))
         .merge(routes::records::routes::<ActivityApi>("activities"));
-    finish(api.merge(openapi::router()), app, limits)
+    finish(api.merge(openapi::router()), app, limits.clone())
 }
 
 /// The admin listener's router: user administration, never on the public listener.
-pub fn admin_router(app: Arc<App>, limits: Limits) -> Router {
+pub fn admin_router(app: Arc<App>, limits: &Limits) -> Router {
     let api = Router::new()
         .route("/api/v1/users", get(routes::admin::list).post(routes::admin::create))
         .route("/api/v1/me", get(routes::session::me));
-    finish(api, app, limits)
+    finish(api, app, limits.clone())
 }
 
 fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits) -> Router {
+    let timeout_after = limits.request_timeout;
     api.route("/healthz", get(healthz))
         .route("/api/v1/healthz", get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(middleware::from_fn(move |req, next| timeout(limits.request_timeout, req, next)))
+        .layer(middleware::from_fn(move |req, next| timeout(timeout_after, req, next)))
+        .layer(axum::Extension(limits.trusted_proxies))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(access_log))
 }

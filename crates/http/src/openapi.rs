@@ -28,7 +28,7 @@ impl Modify for Bearer {
 #[openapi(
     info(title = "Sejf", description = "A CRM whose first promise is that customer data stays safe."),
     paths(
-        session::login, session::logout, session::me,
+        session::login, session::logout, session::me, session::sessions, session::end_session,
         people::create, people::get, people::patch, people::delete, people::list, people::search,
         records::companies_doc::list, records::companies_doc::create, records::companies_doc::read,
         records::companies_doc::patch, records::companies_doc::delete,
@@ -38,7 +38,7 @@ impl Modify for Bearer {
         records::activities_doc::patch, records::activities_doc::delete,
         admin::list, admin::create,
     ),
-    components(schemas(ProblemBody, PersonIn, PersonOut, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, UserIn, UserOut,
+    components(schemas(ProblemBody, PersonIn, PersonOut, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, UserIn, UserOut,
         CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut)),
     modifiers(&Bearer),
 )]

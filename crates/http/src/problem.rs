@@ -85,6 +85,16 @@ impl From<CoreError> for Problem {
                 Problem::new(StatusCode::UNAUTHORIZED, "bad-credentials", "Sign-in failed", "invalid username or password")
             }
             CoreError::NotFound => Problem::not_found(),
+            CoreError::Throttled { retry_after_secs } => {
+                let mut p = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "throttled",
+                    "Too many failed sign-ins",
+                    format!("too many failed sign-ins; try again in {retry_after_secs} s"),
+                );
+                p.0.retry_after = Some(retry_after_secs.max(1) as u64);
+                p
+            }
             CoreError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", m),
             CoreError::Validation(v) => Problem::validation(v),
             CoreError::PreconditionRequired => Problem::field(

@@ -23,6 +23,7 @@ mod people;
 mod people_batch;
 mod people_sql;
 mod records;
+mod throttle;
 mod url;
 mod users;
 
@@ -31,7 +32,8 @@ pub mod testing;
 use std::time::Duration;
 
 use sejf_core::ports::{
-    BidxColumn, Fut, KeyKind, ListQuery, NewPerson, PersonRow, RecordKind, RecordRow, SessionRow, Store, StoreError, StoredPerson, UserRow,
+    BidxColumn, Fut, KeyKind, ListQuery, NewPerson, PersonRow, RecordKind, RecordRow, SessionRow, Store, StoreError, StoredPerson,
+    ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -241,6 +243,22 @@ impl Store for SqlStore {
 
     fn sessions_delete_for_user(&self, user_id: Uuid) -> Fut<'_, u64> {
         Box::pin(users::sessions_delete_for_user(self, user_id))
+    }
+
+    fn sessions_for_user(&self, user_id: Uuid) -> Fut<'_, Vec<SessionRow>> {
+        Box::pin(users::sessions_for_user(self, user_id))
+    }
+
+    fn throttle_get<'a>(&'a self, key: &'a str) -> Fut<'a, Option<ThrottleRow>> {
+        Box::pin(throttle::get(self, key))
+    }
+
+    fn throttle_put(&self, row: ThrottleRow) -> Fut<'_, ()> {
+        Box::pin(throttle::put(self, row))
+    }
+
+    fn throttle_clear<'a>(&'a self, key: &'a str) -> Fut<'a, ()> {
+        Box::pin(throttle::clear(self, key))
     }
 
     fn person_insert(&self, person: NewPerson) -> Fut<'_, ()> {

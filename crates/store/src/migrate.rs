@@ -52,6 +52,7 @@ macro_rules! migrations {
 
 migrations! {
     1 => "0001_initial",
+    2 => "0002_login_throttle",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

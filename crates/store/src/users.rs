@@ -34,6 +34,8 @@ const SET_ROLE: &str = "UPDATE users SET role = $2 WHERE id = $1";
 
 const INSERT_SESSION: &str = "INSERT INTO sessions (id, user_id, token_hash, created_at, \
      last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+const SESSIONS_OF_USER: &str =
+    "SELECT id, user_id, token_hash, created_at, last_seen, expires_at FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC";
 const SESSION_BY_HASH: &str = "SELECT id, user_id, token_hash, created_at, last_seen, \
      expires_at FROM sessions WHERE token_hash = $1";
 const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen = $2 WHERE id = $1";
@@ -154,17 +156,25 @@ pub(crate) async fn session_create(store: &SqlStore, s: SessionRow) -> Result<()
 
 pub(crate) async fn session_by_hash(store: &SqlStore, token_hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {
     let row = sqlx::query(SESSION_BY_HASH).bind(token_hash).fetch_optional(&store.pool).await.map_err(error::db("session by hash"))?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    Ok(Some(SessionRow {
-        id: codec::uuid(&row, 0, "sessions.id")?,
-        user_id: codec::uuid(&row, 1, "sessions.user_id")?,
-        token_hash: codec::get(&row, 2, "sessions.token_hash")?,
-        created_at: codec::get(&row, 3, "sessions.created_at")?,
-        last_seen: codec::get(&row, 4, "sessions.last_seen")?,
-        expires_at: codec::get(&row, 5, "sessions.expires_at")?,
-    }))
+    row.as_ref().map(session_row).transpose()
+}
+
+/// A user's sessions, newest first.
+pub(crate) async fn sessions_for_user(store: &SqlStore, user_id: Uuid) -> Result<Vec<SessionRow>, StoreError> {
+    let rows =
+        sqlx::query(SESSIONS_OF_USER).bind(user_id.to_string()).fetch_all(&store.pool).await.map_err(error::db("sessions of user"))?;
+    rows.iter().map(session_row).collect()
+}
+
+fn session_row(row: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
+    Ok(SessionRow {
+        id: codec::uuid(row, 0, "sessions.id")?,
+        user_id: codec::uuid(row, 1, "sessions.user_id")?,
+        token_hash: codec::get(row, 2, "sessions.token_hash")?,
+        created_at: codec::get(row, 3, "sessions.created_at")?,
+        last_seen: codec::get(row, 4, "sessions.last_seen")?,
+        expires_at: codec::get(row, 5, "sessions.expires_at")?,
+    })
 }
 
 pub(crate) async fn session_touch(store: &SqlStore, id: Uuid, last_seen: i64) -> Result<(), StoreError> {

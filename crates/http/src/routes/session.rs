@@ -9,15 +9,17 @@ use sejf_core::{App, rfc3339};
 
 use super::json_response;
 use crate::auth::Authed;
-use crate::dto::{LoginIn, LoginOut, MeOut};
-use crate::extract::Json;
+use crate::client::ClientAddr;
+use crate::dto::{ListOut, LoginIn, LoginOut, MeOut, SessionOut};
+use crate::extract::{Id, Json};
 use crate::problem::{ApiResult, ProblemBody};
 
 /// Sign in with a user name and password; answers an opaque bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
-    responses((status = 200, body = LoginOut), (status = 401, body = ProblemBody)))]
-pub async fn login(State(app): State<Arc<App>>, Json(body): Json<LoginIn>) -> ApiResult<Response> {
-    let login = app.login(&body.username, &body.password).await?;
+    responses((status = 200, body = LoginOut), (status = 401, body = ProblemBody),
+              (status = 429, body = ProblemBody, description = "Too many failures for this account or address; see Retry-After")))]
+pub async fn login(State(app): State<Arc<App>>, ClientAddr(client): ClientAddr, Json(body): Json<LoginIn>) -> ApiResult<Response> {
+    let login = app.login(&body.username, &body.password, client).await?;
     Ok(json_response(StatusCode::OK, &LoginOut { token: login.token, expires_at: rfc3339(login.expires_at) }))
 }
 
@@ -35,4 +37,30 @@ pub async fn me(Authed(actor): Authed) -> ApiResult<Response> {
         StatusCode::OK,
         &MeOut { id: actor.user_id, username: actor.username, role: actor.role.as_str().to_string(), units: actor.units },
     ))
+}
+
+/// The caller's own sessions.
+#[utoipa::path(get, path = "/api/v1/auth/sessions", tag = "auth", responses((status = 200, body = ListOut<SessionOut>)), security(("bearer" = [])))]
+pub async fn sessions(State(app): State<Arc<App>>, Authed(actor): Authed) -> ApiResult<Response> {
+    let items = app
+        .sessions(&actor)
+        .await?
+        .into_iter()
+        .map(|s| SessionOut {
+            id: s.id,
+            created_at: rfc3339(s.created_at),
+            last_seen: rfc3339(s.last_seen),
+            expires_at: rfc3339(s.expires_at),
+            current: s.current,
+        })
+        .collect();
+    Ok(json_response(StatusCode::OK, &ListOut { items, next_cursor: None }))
+}
+
+/// End one of the caller's own sessions.
+#[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", params(("id" = uuid::Uuid, Path)),
+    responses((status = 204), (status = 404, body = ProblemBody)), security(("bearer" = [])))]
+pub async fn end_session(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id) -> ApiResult<StatusCode> {
+    app.end_session(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
