@@ -1,1 +1,840 @@
-fn main() {}
+//! The HTTP API under load: the real `sejf` server against a bare-axum plaintext baseline.
+//!
+//! Sejf: runs the built binary (`sejf init`, `sejf user add sales --role sales --unit north
+//! --password-stdin`, `sejf import` of `SEJF_BENCH_HTTP_PEOPLE` synthetic people, default
+//! 100,000, owned by `sales`), starts `sejf serve --listen 127.0.0.1:0`, signs in as `sales`
+//! (password, then TOTP enrolment and a second sign-in with a code when the account must enrol), and
+//! drives it with `SEJF_BENCH_HTTP_CLIENTS` (default 32) concurrent keep-alive clients, each its
+//! own `reqwest::Client`, for `SEJF_BENCH_HTTP_SECS` (default 10) seconds per scenario after
+//! `SEJF_BENCH_HTTP_WARMUP_SECS` (default 2) unrecorded seconds:
+//! - `GET /api/v1/people/{id}` of random ids (collected from `GET /api/v1/people?limit=500`);
+//! - `POST /api/v1/people/search {email}` of random known e-mails;
+//! - `POST /api/v1/people` of unique synthetic people.
+//!
+//! It reports req/s, latency percentiles, errors, the server's CPU time per request (from
+//! /proc: the whole `sejf serve` process; for the baseline, its own runtime's and SQLite
+//! connections' threads), the load generator's CPU per request, and the server's resident memory
+//! (VmRSS and its peak VmHWM) after seeding and after the load.
+//!
+//! Baseline: a bare axum server started in this process (its own tokio runtime) on 127.0.0.1:0
+//! over a plaintext SQLite copy of the same people (same rows, same table shape, same pool size
+//! and pragmas; see `benches/common`), with no authentication, no crypto, no policy, no access
+//! log: `GET /people/{id}` runs `SELECT … FROM people WHERE id = $1`, search runs `SELECT … WHERE
+//! email = $1`, `POST /people` inserts the row as given (no validation). Driven by the same load
+//! generator.
+//!
+//! The load generator, the server and the baseline all share the machine's cores: on a 2-core
+//! machine the client takes a large share of the CPU, so these figures understate what a
+//! dedicated server would do. Measurements, not tests: nothing here asserts a time.
+//!
+//! Run: `cargo bench --bench http` (about 2–3 minutes at the defaults). The server logs at its
+//! default level (`info`, one access-log line per request) to a file in the temporary directory;
+//! set `SEJF_BENCH_SERVER_LOG=warn` to measure without the access log. The temporary directory is
+//! deleted at the end, and the server is killed even if the bench panics.
+
+// Benches abort on setup failure: a failed step has no measurement worth reporting.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Json, Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use common::{BATCH, PlainDb, PlainPerson, TempDir, env_usize, mib, ms, percentile};
+use sejf::synth::{Synth, SynthPerson};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const SEED: u64 = 0x5e1f_be4c;
+const PASSPHRASE: &str = "benchmark passphrase, not a secret";
+const ADMIN_PASSWORD: &str = "benchmark admin password";
+const SALES_PASSWORD: &str = "benchmark sales password";
+const UNIT: &str = "north";
+/// No client sends more than this many requests in one scenario, whatever the duration.
+const MAX_REQUESTS_PER_CLIENT: usize = 5_000_000;
+/// Synthetic people created by `POST` get indexes from here on, so their e-mails are unique.
+const POST_INDEX_BASE: usize = 1_000_000_000;
+const POST_INDEX_STRIDE: usize = 10_000_000;
+/// How long a CLI step (init, user add, import) may take before the bench gives up.
+const CLI_TIME_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Get,
+    Search,
+    Post,
+}
+
+impl Kind {
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Get => "GET /people/{id}",
+            Kind::Search => "POST /people/search {email}",
+            Kind::Post => "POST /people",
+        }
+    }
+}
+
+/// Where and what the load generator sends.
+struct Target {
+    base: String,
+    prefix: &'static str,
+    token: Option<String>,
+    ids: Arc<Vec<String>>,
+    emails: Arc<Vec<String>>,
+}
+
+struct LoadResult {
+    ok: u64,
+    errors: u64,
+    secs: f64,
+    latencies: Vec<Duration>,
+    first_error: Option<String>,
+    /// Every request of the scenario, warm-up included (the CPU figures cover them all).
+    all_requests: u64,
+    /// CPU seconds the server under test used during the scenario (warm-up included).
+    server_cpu: f64,
+    /// CPU seconds this process's load generator used (its tokio workers).
+    client_cpu: f64,
+}
+
+impl LoadResult {
+    fn rps(&self) -> f64 {
+        self.ok as f64 / self.secs
+    }
+
+    fn p(&self, p: f64) -> Duration {
+        percentile(&self.latencies, p)
+    }
+
+    /// Server CPU time per request, in microseconds.
+    fn server_us(&self) -> f64 {
+        1e6 * self.server_cpu / self.all_requests.max(1) as f64
+    }
+
+    fn client_us(&self) -> f64 {
+        1e6 * self.client_cpu / self.all_requests.max(1) as f64
+    }
+}
+
+/// Where the CPU time of the server under test is read: a whole process (`sejf serve`), or the
+/// threads of this process whose names start with one of the prefixes (the in-process baseline:
+/// its runtime's workers and its SQLite connection threads).
+#[derive(Clone, Copy)]
+enum CpuProbe {
+    Process(u32),
+    Threads(&'static [&'static str]),
+}
+
+/// Thread-name prefixes of the baseline server (names are cut to 15 bytes by Linux).
+const BASELINE_THREADS: &[&str] = &["baseline-worker", "sqlx-sqlite-wor"];
+/// Thread-name prefix of this process's main tokio runtime: the load generator.
+const CLIENT_THREADS: &[&str] = &["load-generator"];
+
+/// (comm, utime + stime in clock ticks) of a /proc stat file.
+fn stat_ticks(path: &str) -> Option<(String, u64)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (open, close) = (text.find('(')?, text.rfind(')')?);
+    let comm = text[open + 1..close].to_string();
+    // After the comm: state is field 3; utime and stime are fields 14 and 15.
+    let rest: Vec<&str> = text[close + 1..].split_whitespace().collect();
+    let utime: u64 = rest.get(11)?.parse().ok()?;
+    let stime: u64 = rest.get(12)?.parse().ok()?;
+    Some((comm, utime + stime))
+}
+
+/// Clock ticks per second for /proc times (`getconf CLK_TCK`, almost always 100).
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
+        .unwrap_or(100.0)
+}
+
+/// CPU seconds used so far by what `probe` names.
+fn cpu_secs(probe: CpuProbe, ticks: f64) -> f64 {
+    let total: u64 = match probe {
+        CpuProbe::Process(pid) => stat_ticks(&format!("/proc/{pid}/stat")).map(|(_, t)| t).unwrap_or(0),
+        CpuProbe::Threads(prefixes) => std::fs::read_dir("/proc/self/task")
+            .map(|dir| {
+                dir.flatten()
+                    .filter_map(|e| stat_ticks(&format!("{}/stat", e.path().display())))
+                    .filter(|(comm, _)| prefixes.iter().any(|p| comm.starts_with(p)))
+                    .map(|(_, t)| t)
+                    .sum()
+            })
+            .unwrap_or(0),
+    };
+    total as f64 / ticks
+}
+
+/// The `sejf serve` child process; killed when dropped (also when the bench panics).
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Ask politely (SIGTERM: graceful shutdown), then insist.
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `sejf` command on the bench's data directory, with its secrets in its own environment.
+fn sejf(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sejf"));
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .env("SEJF_PASSPHRASE", PASSPHRASE)
+        .env("SEJF_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env_remove("SEJF_MASTER_KEY")
+        .env_remove("SEJF_DATABASE_URL")
+        .env_remove("SEJF_LOG_FORMAT");
+    match std::env::var("SEJF_BENCH_SERVER_LOG") {
+        Ok(level) => cmd.env("SEJF_LOG", level),
+        Err(_) => cmd.env_remove("SEJF_LOG"),
+    };
+    cmd
+}
+
+/// Runs a CLI step to completion (bounded by [`CLI_TIME_LIMIT`]); returns its standard output.
+fn run_cli(tmp: &Path, data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let out_path = tmp.join(format!("cli-{}.out", args[0]));
+    let err_path = tmp.join(format!("cli-{}.err", args[0]));
+    let mut child = sejf(data_dir)
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(std::fs::File::create(&out_path).expect("cli stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("cli stderr file"))
+        .spawn()
+        .expect("run sejf");
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin pipe");
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    let deadline = Instant::now() + CLI_TIME_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for sejf") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("sejf {args:?} took longer than {CLI_TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+    if !status.success() {
+        let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+        panic!("sejf {args:?} failed ({status}): {err}");
+    }
+    out
+}
+
+/// Starts `sejf serve` on a free loopback port and waits for its `listening on` line.
+fn start_server(tmp: &Path, data_dir: &Path) -> Server {
+    let log = tmp.join("server.log");
+    let mut child = sejf(data_dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("server log file"))
+        .spawn()
+        .expect("start sejf serve");
+    let stdout = child.stdout.take().expect("server stdout");
+    let mut server = Server { child, addr: String::new() };
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads the server's few stdout lines until it exits (EOF), so its pipe never fills.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("listening on http://") {
+                let _ = tx.send(addr.trim().to_string());
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(addr) => {
+            server.addr = addr;
+            server
+        }
+        Err(_) => {
+            drop(server);
+            panic!("sejf serve did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        }
+    }
+}
+
+/// (VmRSS, VmHWM) of a process in bytes.
+fn memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|r| r.split_whitespace().next()?.parse::<u64>().ok()).unwrap_or(0) * 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn person_body(p: SynthPerson) -> Value {
+    let r = p.raw;
+    let a = r.address.unwrap_or_default();
+    json!({
+        "first_name": r.first_name, "last_name": r.last_name, "email": r.email, "phone": r.phone,
+        "national_id": r.national_id, "birth_date": r.birth_date,
+        "address": {"street": a.street, "city": a.city, "postal_code": a.postal_code, "country": a.country},
+        "tags": p.tags, "notes": r.notes,
+    })
+}
+
+/// One client: its own connection (keep-alive), requests back to back until `end`. Records the
+/// requests that started at or after `measure_from`.
+async fn client_loop(
+    w: usize,
+    target: Arc<Target>,
+    kind: Kind,
+    measure_from: Instant,
+    end: Instant,
+) -> (Vec<Duration>, u64, u64, Option<String>, u64) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client");
+    let mut rng = Synth::new(SEED ^ (0xc11e_0000 + w as u64));
+    let mut bodies = Synth::new(SEED ^ (0xb0d1_0000 + w as u64));
+    let (mut latencies, mut ok, mut errors, mut first_error) = (Vec::with_capacity(100_000), 0u64, 0u64, None);
+    let base = &target.base;
+    let prefix = target.prefix;
+    let mut all = 0u64;
+    for k in 0..MAX_REQUESTS_PER_CLIENT {
+        let request = match kind {
+            Kind::Get => client.get(format!("{base}{prefix}/people/{}", target.ids[rng.below(target.ids.len())])),
+            Kind::Search => {
+                client.post(format!("{base}{prefix}/people/search")).json(&json!({"email": target.emails[rng.below(target.emails.len())]}))
+            }
+            Kind::Post => {
+                client.post(format!("{base}{prefix}/people")).json(&person_body(bodies.person(POST_INDEX_BASE + w * POST_INDEX_STRIDE + k)))
+            }
+        };
+        let request = match &target.token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        };
+        let t0 = Instant::now();
+        if t0 >= end {
+            break;
+        }
+        let result = match request.send().await {
+            Ok(resp) => {
+                let status = resp.status();
+                match resp.bytes().await {
+                    Ok(_) if status.is_success() => Ok(()),
+                    Ok(body) => Err(format!("{status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]))),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        let took = t0.elapsed();
+        all += 1;
+        if t0 >= measure_from {
+            match result {
+                Ok(()) => {
+                    ok += 1;
+                    latencies.push(took);
+                }
+                Err(e) => {
+                    errors += 1;
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    (latencies, ok, errors, first_error, all)
+}
+
+/// Runs one scenario with `clients` concurrent clients; `server` names where the server under
+/// test spends its CPU.
+async fn load(target: &Arc<Target>, kind: Kind, clients: usize, warmup: Duration, measure: Duration, server: CpuProbe) -> LoadResult {
+    let ticks = clock_ticks();
+    let (server_before, client_before) = (cpu_secs(server, ticks), cpu_secs(CpuProbe::Threads(CLIENT_THREADS), ticks));
+    let measure_from = Instant::now() + warmup;
+    let end = measure_from + measure;
+    let tasks: Vec<_> = (0..clients).map(|w| tokio::spawn(client_loop(w, target.clone(), kind, measure_from, end))).collect();
+    let mut result = LoadResult {
+        ok: 0,
+        errors: 0,
+        secs: 0.0,
+        latencies: Vec::new(),
+        first_error: None,
+        all_requests: 0,
+        server_cpu: 0.0,
+        client_cpu: 0.0,
+    };
+    for t in tasks {
+        let (lat, ok, errors, first_error, all) = t.await.expect("client task");
+        result.latencies.extend(lat);
+        result.ok += ok;
+        result.errors += errors;
+        result.all_requests += all;
+        if result.first_error.is_none() {
+            result.first_error = first_error;
+        }
+    }
+    // Until the last request finished: slightly longer than `measure`, so req/s is not flattered.
+    result.secs = measure_from.elapsed().as_secs_f64();
+    result.server_cpu = cpu_secs(server, ticks) - server_before;
+    result.client_cpu = cpu_secs(CpuProbe::Threads(CLIENT_THREADS), ticks) - client_before;
+    result.latencies.sort_unstable();
+    result
+}
+
+fn report(who: &str, kind: Kind, r: &LoadResult) {
+    println!(
+        "{who:<9} {:<28} {:>9.0} req/s  p50 {:>9}  p90 {:>9}  p99 {:>9}  max {:>9}  ({} ok, {} errors)",
+        kind.label(),
+        r.rps(),
+        ms(r.p(50.0)),
+        ms(r.p(90.0)),
+        ms(r.p(99.0)),
+        ms(r.p(100.0)),
+        r.ok,
+        r.errors
+    );
+    println!(
+        "          CPU per request: server {:.0} µs, load generator {:.0} µs ({} requests incl. warm-up)",
+        r.server_us(),
+        r.client_us(),
+        r.all_requests
+    );
+    if let Some(e) = &r.first_error {
+        println!("          first error: {e}");
+    }
+}
+
+/// The e-mails of `count` random people among the first `n` synthetic ones.
+fn known_emails(n: usize, count: usize) -> Vec<String> {
+    let mut rng = Synth::new(SEED ^ 0xe_0a11);
+    let mut wanted: Vec<usize> = (0..count).map(|_| rng.below(n)).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut synth = Synth::new(SEED);
+    let mut out = Vec::with_capacity(wanted.len());
+    let mut next = wanted.iter().peekable();
+    for i in 0..n {
+        let Some(&&want) = next.peek() else { break };
+        let p = synth.person(i);
+        if i == want {
+            out.push(p.raw.email.expect("synthetic people have e-mails"));
+            next.next();
+        }
+    }
+    out
+}
+
+/// `POST path` with a JSON body (and a bearer token), expecting success and a JSON answer.
+async fn post_json(client: &reqwest::Client, url: String, token: Option<&str>, body: Value) -> Value {
+    let request = client.post(&url).json(&body);
+    let request = match token {
+        Some(t) => request.bearer_auth(t),
+        None => request,
+    };
+    let resp = request.send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    assert!(status.is_success(), "POST {url}: {status}: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("POST {url}: not JSON ({e}): {text}"))
+}
+
+/// Signs `sales` in as a person would: password; if the account must still enrol TOTP (the
+/// default policy), enrol with the secret the server hands out, confirm with the current code
+/// and sign in again with the next one. Returns a full bearer token.
+async fn sign_in(client: &reqwest::Client, base: &str) -> String {
+    let login = format!("{base}/api/v1/auth/login");
+    let first = post_json(client, login.clone(), None, json!({"username": "sales", "password": SALES_PASSWORD})).await;
+    let token = first["token"].as_str().expect("token").to_string();
+    if first["mfa"].as_str() != Some("enroll") {
+        return token;
+    }
+    let enrolled = post_json(client, format!("{base}/api/v1/auth/mfa/enroll"), Some(&token), json!({})).await;
+    let secret = sejf_crypto::totp::base32_decode(enrolled["secret"].as_str().expect("secret")).expect("base32 secret");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let step = sejf_crypto::totp::step_of(now);
+    let code = sejf_crypto::totp::code_at(&secret, step);
+    post_json(client, format!("{base}/api/v1/auth/mfa/confirm"), Some(&token), json!({"code": code})).await;
+    // A code is accepted once: sign in with the next step's (the server accepts one step either side).
+    let next = sejf_crypto::totp::code_at(&secret, step + 1);
+    let full = post_json(client, login, None, json!({"username": "sales", "password": SALES_PASSWORD, "totp": next})).await;
+    full["token"].as_str().expect("token").to_string()
+}
+
+/// Every id `GET /api/v1/people?limit=500` pages through (bounded in pages and time).
+async fn collect_ids(base: &str, token: &str, n: usize) -> Vec<String> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut ids = Vec::with_capacity(n);
+    let mut cursor: Option<String> = None;
+    for _ in 0..n / 500 + 2 {
+        let mut url = format!("{base}/api/v1/people?limit=500");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value =
+            client.get(url).bearer_auth(token).send().await.expect("list").error_for_status().expect("list").json().await.expect("list");
+        for item in page["items"].as_array().expect("items") {
+            ids.push(item["id"].as_str().expect("id").to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) if Instant::now() < deadline => cursor = Some(c.to_string()),
+            _ => break,
+        }
+    }
+    ids
+}
+
+// ---- The plaintext baseline server ----------------------------------------------------------
+
+#[derive(serde::Deserialize)]
+struct PlainIn {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    national_id: Option<String>,
+    birth_date: Option<String>,
+    address: Option<Value>,
+    #[serde(default)]
+    tags: Vec<String>,
+    notes: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SearchIn {
+    email: String,
+}
+
+#[derive(Clone)]
+struct PlainState {
+    db: PlainDb,
+    owner: String,
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+}
+
+async fn plain_get(State(s): State<PlainState>, UrlPath(id): UrlPath<Uuid>) -> Response {
+    match s.db.by_id(&id.to_string()).await {
+        Ok(Some(row)) => match common::person_json(&row) {
+            Ok(v) => Json(v).into_response(),
+            Err(e) => internal(e),
+        },
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn plain_search(State(s): State<PlainState>, Json(q): Json<SearchIn>) -> Response {
+    match s.db.by_email(&q.email.to_lowercase()).await {
+        Ok(rows) => match rows.iter().map(common::person_json).collect::<Result<Vec<_>, _>>() {
+            Ok(items) => Json(json!({"items": items, "next_cursor": null})).into_response(),
+            Err(e) => internal(e),
+        },
+        Err(e) => internal(e),
+    }
+}
+
+async fn plain_post(State(s): State<PlainState>, Json(p): Json<PlainIn>) -> Response {
+    let mut tokens: Vec<String> = Vec::new();
+    for part in [&p.first_name, &p.last_name].into_iter().flatten() {
+        for t in sejf_domain::values::name_tokens(part) {
+            if !tokens.contains(&t) {
+                tokens.push(t);
+            }
+        }
+    }
+    let person = PlainPerson {
+        id: Uuid::now_v7().to_string(),
+        owner_id: s.owner.clone(),
+        unit: UNIT.to_string(),
+        created_at: common::now_micros(),
+        first_name: p.first_name,
+        last_name: p.last_name,
+        email: p.email,
+        phone: p.phone,
+        national_id: p.national_id,
+        birth_date: p.birth_date,
+        address: p.address.map(|a| a.to_string()),
+        notes: p.notes,
+        tags: p.tags,
+        name_tokens: tokens,
+    };
+    match s.db.insert_batch(std::slice::from_ref(&person)).await {
+        Ok(()) => (
+            StatusCode::CREATED,
+            Json(json!({
+                "id": person.id, "owner_id": person.owner_id, "unit": person.unit, "first_name": person.first_name,
+                "last_name": person.last_name, "email": person.email, "phone": person.phone, "national_id": person.national_id,
+                "birth_date": person.birth_date, "address": person.address, "notes": person.notes, "tags": person.tags,
+            })),
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// The baseline server, on its own tokio runtime (like a separate process would have); stopped
+/// and joined when dropped.
+struct Baseline {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Baseline {
+    fn start(db_path: PathBuf, owner: String) -> Baseline {
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            // Named apart from the load generator's workers, so their CPU time can be told apart.
+            let rt =
+                tokio::runtime::Builder::new_multi_thread().thread_name("baseline-worker").enable_all().build().expect("baseline runtime");
+            rt.block_on(async move {
+                let db = PlainDb::connect(&db_path).await.expect("baseline db");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("baseline listener");
+                addr_tx.send(listener.local_addr().expect("baseline address")).expect("send address");
+                let app = Router::new()
+                    .route("/people", post(plain_post))
+                    .route("/people/search", post(plain_search))
+                    .route("/people/{id}", get(plain_get))
+                    .with_state(PlainState { db: db.clone(), owner });
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .expect("baseline serve");
+                db.close().await;
+            });
+        });
+        let addr = addr_rx.recv_timeout(Duration::from_secs(60)).expect("baseline server did not start");
+        Baseline { addr, stop: Some(stop), thread: Some(thread) }
+    }
+}
+
+impl Drop for Baseline {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Fills the plaintext database with the same `n` synthetic people as the CSV.
+async fn build_plain_db(path: &Path, owner: &str, n: usize) {
+    let db = PlainDb::create(path, owner, UNIT).await.expect("plaintext db");
+    let mut synth = Synth::new(SEED);
+    let now = common::now_micros();
+    let mut batch = Vec::with_capacity(BATCH);
+    for i in 0..n {
+        let p = synth.person(i);
+        batch.push(PlainPerson::from_raw(&p.raw, &p.tags, owner, UNIT, now).expect("synthetic people are valid"));
+        if batch.len() == BATCH || i + 1 == n {
+            db.insert_batch(&batch).await.expect("plaintext insert");
+            batch.clear();
+        }
+    }
+    db.close().await;
+}
+
+// ---- main ---------------------------------------------------------------------------------
+
+fn main() {
+    // `cargo test --all-targets` runs this binary without `--bench`: say how to run it and stop.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("benches/http.rs is a benchmark: run it with `cargo bench --bench http`");
+        return;
+    }
+    let people = env_usize("SEJF_BENCH_HTTP_PEOPLE", 100_000);
+    let clients = env_usize("SEJF_BENCH_HTTP_CLIENTS", 32);
+    let secs = Duration::from_secs(env_usize("SEJF_BENCH_HTTP_SECS", 10) as u64);
+    let warmup = Duration::from_secs(env_usize("SEJF_BENCH_HTTP_WARMUP_SECS", 2) as u64);
+    let log_level = std::env::var("SEJF_BENCH_SERVER_LOG").unwrap_or_else(|_| "info (the default)".into());
+    println!("http bench: {people} people, {clients} concurrent keep-alive clients, {warmup:?} warm-up + {secs:?} per scenario");
+    println!("machine: {}; load average at start: {}", common::machine(), common::loadavg());
+    println!("NOTE: the load generator, the server and the baseline share these cores; the client's CPU is not the server's.");
+    println!("server log level: {log_level}");
+
+    let tmp = TempDir::new("sejf-bench-http");
+    let data_dir = tmp.path().join("data");
+    let rt = tokio::runtime::Builder::new_multi_thread().thread_name("load-generator").enable_all().build().expect("tokio runtime");
+
+    // ---- Seed Sejf through its CLI ----
+    eprintln!("sejf init, user add, writing {people} synthetic people…");
+    run_cli(tmp.path(), &data_dir, &["init"], None);
+    run_cli(
+        tmp.path(),
+        &data_dir,
+        &["user", "add", "sales", "--role", "sales", "--unit", UNIT, "--password-stdin"],
+        Some(&format!("{SALES_PASSWORD}\n")),
+    );
+    let csv = tmp.path().join("people.csv");
+    sejf::csvio::write_synthetic(&csv, people, SEED).expect("synthetic CSV");
+    eprintln!("sejf import…");
+    let t = Instant::now();
+    let import_out = run_cli(tmp.path(), &data_dir, &["import", csv.to_str().expect("UTF-8 path"), "--owner", "sales"], None);
+    println!("seeded with `sejf import` in {:.1} s: {}", t.elapsed().as_secs_f64(), import_out.trim());
+
+    let server = start_server(tmp.path(), &data_dir);
+    let base = format!("http://{}", server.addr);
+    println!("sejf serve pid {} on {base}", server.pid());
+    let emails = Arc::new(known_emails(people, 10_000));
+
+    let (sejf_results, mem_seeded, mem_after) = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let token = sign_in(&client, &base).await;
+        eprintln!("collecting ids…");
+        let ids = collect_ids(&base, &token, people).await;
+        println!("collected {} ids with GET /api/v1/people?limit=500", ids.len());
+        let mem_seeded = memory(server.pid());
+        // Sanity checks (not timed): one read and one search answer what they should.
+        let one: Value = client
+            .get(format!("{base}/api/v1/people/{}", ids[0]))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("get");
+        assert_eq!(one["id"].as_str(), Some(ids[0].as_str()), "GET returned another person: {one}");
+        let found: Value = client
+            .post(format!("{base}/api/v1/people/search"))
+            .bearer_auth(&token)
+            .json(&json!({"email": emails[0]}))
+            .send()
+            .await
+            .expect("search")
+            .json()
+            .await
+            .expect("search");
+        assert_eq!(found["items"].as_array().map(Vec::len), Some(1), "search by e-mail should find one person: {found}");
+
+        let target =
+            Arc::new(Target { base: base.clone(), prefix: "/api/v1", token: Some(token), ids: Arc::new(ids), emails: emails.clone() });
+        let mut results = Vec::new();
+        for kind in [Kind::Get, Kind::Search, Kind::Post] {
+            eprintln!("sejf: {} …", kind.label());
+            let r = load(&target, kind, clients, warmup, secs, CpuProbe::Process(server.pid())).await;
+            report("sejf", kind, &r);
+            results.push((kind, r));
+        }
+        (results, mem_seeded, memory(server.pid()))
+    });
+    println!(
+        "sejf server memory: after seeding VmRSS {} ; after load VmRSS {}, peak VmHWM {}",
+        mib(mem_seeded.0),
+        mib(mem_after.0),
+        mib(mem_after.1)
+    );
+    drop(server);
+
+    // ---- Plaintext baseline ----
+    eprintln!("building the plaintext copy…");
+    let plain_path = tmp.path().join("plain.db");
+    let owner = Uuid::now_v7().to_string();
+    let plain_ids = rt.block_on(async {
+        build_plain_db(&plain_path, &owner, people).await;
+        let db = PlainDb::connect(&plain_path).await.expect("plaintext db");
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM people ORDER BY id").fetch_all(&db.pool).await.expect("ids");
+        db.close().await;
+        ids
+    });
+    let baseline = Baseline::start(plain_path.clone(), owner);
+    let target = Arc::new(Target { base: format!("http://{}", baseline.addr), prefix: "", token: None, ids: Arc::new(plain_ids), emails });
+    let plain_results = rt.block_on(async {
+        let mut results = Vec::new();
+        for kind in [Kind::Get, Kind::Search, Kind::Post] {
+            eprintln!("baseline: {} …", kind.label());
+            let r = load(&target, kind, clients, warmup, secs, CpuProbe::Threads(BASELINE_THREADS)).await;
+            report("baseline", kind, &r);
+            results.push((kind, r));
+        }
+        results
+    });
+    drop(baseline);
+
+    println!();
+    println!("load average at end: {}", common::loadavg());
+    println!("## Summary ({people} people, {clients} clients, {} s per scenario)", secs.as_secs());
+    println!();
+    println!("| scenario | Sejf req/s | Sejf p50 / p99 | baseline req/s | baseline p50 / p99 | Sejf/baseline | target |");
+    println!("|---|---:|---:|---:|---:|---:|---|");
+    for ((kind, s), (_, b)) in sejf_results.iter().zip(&plain_results) {
+        let target = match kind {
+            Kind::Get => ">= 10,000 req/s and >= 60% of baseline",
+            Kind::Search => "p99 <= 5 ms at 32 clients",
+            Kind::Post => ">= 5,000 req/s",
+        };
+        println!(
+            "| {} | {:.0} | {} / {} | {:.0} | {} / {} | {:.0}% | {target} |",
+            kind.label(),
+            s.rps(),
+            ms(s.p(50.0)),
+            ms(s.p(99.0)),
+            b.rps(),
+            ms(b.p(50.0)),
+            ms(b.p(99.0)),
+            100.0 * s.rps() / b.rps()
+        );
+    }
+    println!();
+    println!("| scenario | Sejf server CPU/request | baseline server CPU/request | load generator CPU/request (Sejf run / baseline run) |");
+    println!("|---|---:|---:|---:|");
+    for ((kind, s), (_, b)) in sejf_results.iter().zip(&plain_results) {
+        println!(
+            "| {} | {:.0} µs | {:.0} µs | {:.0} µs / {:.0} µs |",
+            kind.label(),
+            s.server_us(),
+            b.server_us(),
+            s.client_us(),
+            b.client_us()
+        );
+    }
+    println!();
+    println!("| server memory (sejf) | VmRSS |");
+    println!("|---|---:|");
+    println!("| after seeding {people} people, before load | {} |", mib(mem_seeded.0));
+    println!("| after load | {} (peak {}) |", mib(mem_after.0), mib(mem_after.1));
+}

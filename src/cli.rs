@@ -47,6 +47,16 @@ pub enum Command {
         /// Admin listener (users); defaults to loopback next to the public port.
         #[arg(long)]
         admin_listen: Option<SocketAddr>,
+        /// Serve TLS (1.2 and 1.3) on both listeners with this PEM certificate chain; reloaded on
+        /// SIGHUP and when the file changes.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Require admin clients to present a certificate issued by this PEM CA (mTLS); needs --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        admin_client_ca: Option<PathBuf>,
     },
     /// A throwaway instance with synthetic customers and one user per role.
     Demo {
@@ -72,6 +82,12 @@ pub enum Command {
         #[arg(long)]
         unit: Option<String>,
     },
+    /// API tokens for service accounts.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Access policies: validate them, ask them, and see who can do what.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Export people.
     Export {
         #[arg(long, value_enum, default_value = "csv")]
@@ -97,9 +113,14 @@ pub enum UserCommand {
         /// Business unit (repeatable); created if it does not exist.
         #[arg(long = "unit")]
         units: Vec<String>,
-        #[arg(long)]
+        #[arg(long, conflicts_with = "service")]
         password_stdin: bool,
+        /// A service account for an integration: no password, API tokens only (sejf token create).
+        #[arg(long)]
+        service: bool,
     },
+    /// Remove a user's TOTP and recovery codes and end their sessions; they enrol again.
+    ResetMfa { name: String },
     /// List users.
     List {
         #[arg(long, value_enum, default_value = "text")]
@@ -116,6 +137,57 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate the policy file (or FILE) against the schema.
+    Check { file: Option<PathBuf> },
+    /// Ask whether USER may do ACTION on RESOURCE (a record id, user:NAME or system); prints
+    /// the decision and the policies that made it.
+    Test {
+        #[arg(long)]
+        user: String,
+        /// read, create, update, delete, reveal, read_field:CLASS, manage_users, set_role, …
+        #[arg(long)]
+        action: String,
+        /// A field name (e.g. national_id) or class, with --action read or reveal.
+        #[arg(long)]
+        field: Option<String>,
+        #[arg(long)]
+        resource: String,
+        /// The purpose given with a reveal.
+        #[arg(long)]
+        purpose: Option<String>,
+    },
+    /// List the roles that can do ACTION (on their own, team or other units' records).
+    WhoCan {
+        #[arg(long)]
+        action: String,
+        /// A field name (e.g. national_id) or class, with --action read or reveal.
+        #[arg(long)]
+        field: Option<String>,
+    },
+    /// Print the built-in default policies (to start an edited set from).
+    Default,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token to a service account; it is printed once and stored only hashed.
+    Create {
+        /// The service account.
+        user: String,
+        /// What the token may do (repeatable): people:read, people:write, companies:…, deals:…, activities:…
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+        /// A name to recognise it by.
+        #[arg(long, default_value = "")]
+        name: String,
     },
 }
 
@@ -178,9 +250,37 @@ async fn run(cli: Cli) -> Result<(), String> {
     };
     match cli.command {
         Command::Init => init(&loc).await,
-        Command::Serve { listen, admin_listen } => serve::run(serve::open(&loc).await?, listen, admin_listen).await,
+        Command::Serve { listen, admin_listen, tls_cert, tls_key, admin_client_ca } => {
+            // Check the TLS files before the key is opened or anything is bound.
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(crate::tls::Tls::load(&crate::tls::TlsFiles { cert, key, admin_client_ca })?),
+                _ => None,
+            };
+            let opts = serve::ServeOptions { listen, admin: admin_listen, tls };
+            serve::run(serve::open(&loc).await?, opts, || {}).await
+        }
         Command::Demo { listen, people } => crate::demo::run(listen, people).await,
         Command::User(cmd) => user(&loc, cmd).await,
+        Command::Policy(PolicyCommand::Check { file }) => crate::policyfile::check(&loc.data_dir, file.as_deref()),
+        Command::Policy(PolicyCommand::WhoCan { action, field }) => crate::policyfile::who_can(&loc.data_dir, &action, field.as_deref()),
+        Command::Policy(PolicyCommand::Default) => {
+            print!("{}", sejf_policy::PolicyEngine::DEFAULT_POLICIES);
+            Ok(())
+        }
+        Command::Policy(PolicyCommand::Test { user, action, field, resource, purpose }) => {
+            let opened = serve::open(&loc).await?;
+            let r = crate::policyfile::test(&opened.app, &user, &action, field.as_deref(), &resource, purpose).await;
+            opened.store.close().await;
+            r
+        }
+        Command::Token(TokenCommand::Create { user, scopes, days, name }) => {
+            let opened = serve::open(&loc).await?;
+            let (token, expires) = opened.app.issue_api_token(&user, &scopes, days, &name).await.map_err(|e| e.to_string())?;
+            println!("token for {user} (shown once; expires {}):", sejf_core::rfc3339(expires));
+            println!("{token}");
+            opened.store.close().await;
+            Ok(())
+        }
         Command::Import { file, skip_invalid, owner, unit } => {
             let opened = serve::open(&loc).await?;
             crate::csvio::import(&opened.app, &file, skip_invalid, owner.as_deref(), unit.as_deref()).await
@@ -226,6 +326,7 @@ async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
         text.push_str(&format!("\nkey_provider = \"{p}\"\nmaster_key_fingerprint = \"{f}\"\n"));
     }
     keyfile::write_private(&loc.data_dir.join(CONFIG_FILE), text.as_bytes())?;
+    keyfile::write_private(&crate::policyfile::path(&loc.data_dir), sejf_policy::PolicyEngine::DEFAULT_POLICIES.as_bytes())?;
     let url = loc.database_url();
     if loc.database_url.is_none() {
         // Create the database file private (0600) before SQLite opens it.
@@ -282,7 +383,20 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
     let app = &opened.app;
     let fail = |e: sejf_core::CoreError| e.to_string();
     match cmd {
-        UserCommand::Add { name, role, units, password_stdin } => {
+        UserCommand::Add { name, role, units, service: true, .. } => {
+            let u = app.create_service_account(&name, role, &units).await.map_err(fail)?;
+            println!(
+                "added service account {} ({}, units: {}); issue it a token with `sejf token create`",
+                u.username,
+                u.role,
+                u.units.join(",")
+            );
+        }
+        UserCommand::ResetMfa { name } => {
+            app.reset_mfa(&name).await.map_err(|e| not_found_user(e, &name))?;
+            println!("TOTP of {name} removed; their sessions have ended and they enrol again at next sign-in");
+        }
+        UserCommand::Add { name, role, units, password_stdin, service: false } => {
             let (pw, generated) = if password_stdin {
                 (read_password_stdin()?, false)
             } else {
@@ -302,16 +416,24 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
                         .iter()
                         .map(|u| {
                             serde_json::json!({"id": u.id, "username": u.username, "role": u.role.as_str(), "units": u.units,
-                                "disabled": u.disabled, "created_at": sejf_core::rfc3339(u.created_at)})
+                                "disabled": u.disabled, "service": u.service, "mfa_enabled": u.mfa_enabled,
+                                "created_at": sejf_core::rfc3339(u.created_at)})
                         })
                         .collect();
                     println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?);
                 }
                 ListFormat::Text => {
-                    println!("{:<24} {:<8} {:<9} UNITS", "USERNAME", "ROLE", "STATUS");
+                    println!("{:<24} {:<8} {:<9} {:<8} UNITS", "USERNAME", "ROLE", "STATUS", "MFA");
                     for u in users {
                         let status = if u.disabled { "disabled" } else { "active" };
-                        println!("{:<24} {:<8} {:<9} {}", u.username, u.role.as_str(), status, u.units.join(","));
+                        let mfa = if u.service {
+                            "service"
+                        } else if u.mfa_enabled {
+                            "totp"
+                        } else {
+                            "pending"
+                        };
+                        println!("{:<24} {:<8} {:<9} {:<8} {}", u.username, u.role.as_str(), status, mfa, u.units.join(","));
                     }
                 }
             }

@@ -12,7 +12,6 @@ use sejf_core::people::{PeopleFilter, PersonInput, Prepared};
 use sejf_core::{Actor, App};
 use sejf_domain::people::{AddressRaw, PersonData, PersonRaw, parse_tags};
 use sejf_domain::roles::Role;
-use uuid::Uuid;
 
 /// The columns of Sejf's people CSV, in export order. `tags` are separated by `;`.
 pub const COLUMNS: [&str; 12] =
@@ -103,7 +102,7 @@ async fn owner_actor(app: &App, owner: Option<&str>) -> Result<Actor, String> {
     if u.disabled {
         return Err(format!("--owner: {} is disabled", u.username));
     }
-    Ok(Actor { user_id: u.id, username: u.username, role: u.role, units: u.units, session_id: Uuid::nil() })
+    Ok(Actor::for_user(&u))
 }
 
 /// Statistics of an import.
@@ -137,7 +136,9 @@ pub async fn import_file(
     report: bool,
 ) -> Result<ImportStats, String> {
     let start = Instant::now();
-    let actor = owner_actor(app, owner).await?;
+    // The operator (who holds the master key) imports; the people belong to the owner.
+    let owner = owner_actor(app, owner).await?;
+    let operator = Actor::operator();
     let placement_unit = unit.map(str::to_string);
 
     // Pass 1: validate every row; nothing is written.
@@ -193,7 +194,8 @@ pub async fn import_file(
         }
         let mut input = Row { cols: &cols, rec: &rec }.input();
         input.unit = placement_unit.clone();
-        let prepared = app.prepare_person(&actor, &input).await.map_err(|e| format!("line {line}: {e}"))?;
+        input.owner_id = Some(owner.user_id);
+        let prepared = app.prepare_person(&operator, &input).await.map_err(|e| format!("line {line}: {e}"))?;
         batch.push(prepared);
         if batch.len() == BATCH {
             imported += flush(app, std::mem::take(&mut batch), &mut pending).await?;
@@ -236,7 +238,7 @@ async fn flush(
 
 /// `sejf export --format csv`: every person, as the operator holding the master key.
 pub async fn export(app: &Arc<App>, out: Option<&Path>) -> Result<(), String> {
-    let operator = Actor { user_id: Uuid::nil(), username: "cli-export".into(), role: Role::Admin, units: vec![], session_id: Uuid::nil() };
+    let operator = Actor::operator();
     let sink: Box<dyn Write> = match out {
         Some(p) => {
             let mut opts = std::fs::OpenOptions::new();

@@ -45,7 +45,9 @@ pub async fn run(listen: SocketAddr, people: usize) -> Result<(), String> {
         passphrase: PassphraseSource { file: None, given: Some(Zeroizing::new(passphrase)) },
     };
     let admin_pw = crate::cli::init_quiet(&loc, false).await?;
-    let opened = serve::open(&loc).await?;
+    // The demo is for trying Sejf out: signing in with a password alone is allowed here, and
+    // only here. It says so on every start.
+    let opened = serve::open_with(&loc, |s| s.mfa_required = false).await?;
     let app = opened.app.clone();
 
     let mut credentials = vec![("admin".to_string(), Role::Admin, admin_pw)];
@@ -54,13 +56,14 @@ pub async fn run(listen: SocketAddr, people: usize) -> Result<(), String> {
         let pw = sejf_crypto::token::password(20).map_err(|e| e.to_string())?;
         let units: Vec<String> = units.iter().map(|u| u.to_string()).collect();
         let u = app.create_user(name, *role, &units, &pw).await.map_err(|e| e.to_string())?;
-        actors.push(Actor { user_id: u.id, username: u.username, role: u.role, units: u.units, session_id: Uuid::nil() });
+        actors.push(Actor::for_user(&u));
         credentials.push((name.to_string(), *role, pw));
     }
     eprintln!("creating {people} synthetic people with companies, deals and activities…");
     populate(&app, &actors, people).await?;
 
     println!("Sejf demo: throwaway data in {} (deleted on exit)", dir.display());
+    println!("WARNING: multi-factor sign-in is switched OFF in this demo; `sejf serve` always requires TOTP.");
     println!("Users (passwords are shown once):");
     for (name, role, pw) in &credentials {
         println!("  {name:<12} {:<8} {pw}", role.as_str());
@@ -69,7 +72,7 @@ pub async fn run(listen: SocketAddr, people: usize) -> Result<(), String> {
         "Sign in:  curl -s -X POST http://{listen}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"username\":\"sales\",\"password\":\"…\"}}'"
     );
     println!("API docs: http://{listen}/api/v1/docs");
-    serve::run(opened, listen, None).await
+    serve::run(opened, serve::ServeOptions::plain(listen, None), || {}).await
 }
 
 /// Fills the demo with people owned by the sales and manager users, and their records.

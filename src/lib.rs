@@ -7,5 +7,7 @@ pub mod config;
 pub mod csvio;
 pub mod demo;
 pub mod keyfile;
+pub mod policyfile;
 pub mod serve;
 pub mod synth;
+pub mod tls;

@@ -1,17 +1,30 @@
 //! Opening an installation (config, master key, database, key hierarchy) and serving it on the
-//! public and admin listeners until Ctrl-C or SIGTERM.
+//! public and admin listeners, over plain HTTP or TLS (src/tls.rs), until Ctrl-C or SIGTERM.
+//! SIGHUP reloads what can change without a restart: the TLS certificate and, through the
+//! caller's hook, other state.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use sejf_core::{App, SystemClock};
 use sejf_store::SqlStore;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
 use crate::config::{ConfigFile, DB_FILE};
 use crate::keyfile::{self, PassphraseSource};
+use crate::tls::{self, CertStore, Tls};
 
 /// Where the installation lives; shared by every command.
 #[derive(Debug, Clone)]
@@ -38,16 +51,24 @@ pub struct Opened {
 /// Opens an existing installation. The master key is opened before the database is touched,
 /// so a wrong passphrase changes nothing.
 pub async fn open(loc: &Location) -> Result<Opened, String> {
+    open_with(loc, |_| {}).await
+}
+
+/// [`open`], with a last word on the settings (the demo switches MFA off).
+pub async fn open_with(loc: &Location, tweak: impl FnOnce(&mut sejf_core::Settings)) -> Result<Opened, String> {
     if !loc.data_dir.join(keyfile::KEY_FILE).exists() && !loc.data_dir.join(crate::config::CONFIG_FILE).exists() {
         return Err(format!("{} is not a Sejf data directory (run `sejf init` first)", loc.data_dir.display()));
     }
     let config = ConfigFile::load(&loc.data_dir).map_err(|e| e.to_string())?;
-    let settings = config.settings()?;
+    let mut settings = config.settings()?;
+    tweak(&mut settings);
     config.limits()?;
     let master = keyfile::open(&loc.data_dir, &config, &loc.passphrase)?;
     let url = loc.database_url();
     let store = SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
     let app = App::new(Arc::new(store.clone()), master, settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+    // The installation's policies, validated against the schema before anything is served.
+    app.set_policy(crate::policyfile::load(&loc.data_dir)?);
     Ok(Opened { app: Arc::new(app), config, store })
 }
 
@@ -57,47 +78,196 @@ pub fn default_admin_addr(public: SocketAddr) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-/// Binds both listeners, prints their addresses, and serves until shutdown.
-pub async fn run(opened: Opened, listen: SocketAddr, admin: Option<SocketAddr>) -> Result<(), String> {
+/// How to serve: addresses, and TLS when `--tls-cert`/`--tls-key` were given.
+#[derive(Debug)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// The admin listener; by default loopback next to the public port.
+    pub admin: Option<SocketAddr>,
+    /// Without it both listeners speak plain HTTP, exactly as before TLS existed.
+    pub tls: Option<Tls>,
+}
+
+impl ServeOptions {
+    /// Plain HTTP on both listeners.
+    pub fn plain(listen: SocketAddr, admin: Option<SocketAddr>) -> Self {
+        Self { listen, admin, tls: None }
+    }
+}
+
+/// Binds both listeners, prints their addresses, and serves until Ctrl-C or SIGTERM. On SIGHUP
+/// the TLS certificate is reloaded (as it is when its files change) and `on_reload` is called
+/// for any other state that can be reloaded without a restart.
+pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send + Sync + 'static) -> Result<(), String> {
+    let ServeOptions { listen, admin, tls } = opts;
+    // Catch SIGHUP before anyone can learn our address: unhandled, it would end the process.
+    let reload_signal = ReloadSignal::new()?;
     let public = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let admin_addr = admin.unwrap_or_else(|| default_admin_addr(listen));
     let admin_listener = TcpListener::bind(admin_addr).await.map_err(|e| format!("cannot listen on {admin_addr} (admin): {e}"))?;
-    let limits = opened.config.limits()?;
+    let mut limits = opened.config.limits()?;
+    limits.hsts = tls.is_some();
     let public_addr = public.local_addr().map_err(|e| e.to_string())?;
     let admin_bound = admin_listener.local_addr().map_err(|e| e.to_string())?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on http://{public_addr}");
-        let _ = writeln!(out, "admin listening on http://{admin_bound}");
+        let _ = writeln!(out, "listening on {scheme}://{public_addr}");
+        let _ = writeln!(out, "admin listening on {scheme}://{admin_bound}");
         let _ = out.flush();
     }
-    tracing::info!(%public_addr, %admin_bound, backend = ?opened.store.backend(), "serving");
-    let public_app = sejf_http::public_router(opened.app.clone(), &limits).into_make_service_with_connect_info::<SocketAddr>();
-    let admin_app = sejf_http::admin_router(opened.app.clone(), &limits).into_make_service_with_connect_info::<SocketAddr>();
+    match &tls {
+        Some(t) => tracing::info!(%public_addr, %admin_bound, backend = ?opened.store.backend(), certificate = %t.certs.fingerprint(),
+            admin_client_certificates = t.admin_mtls, "serving over TLS"),
+        None => tracing::info!(%public_addr, %admin_bound, backend = ?opened.store.backend(), "serving"),
+    }
+    let public_app = sejf_http::public_router(opened.app.clone(), &limits);
+    let admin_app = sejf_http::admin_router(opened.app.clone(), &limits);
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let mut rx2 = rx.clone();
-    let mut rx1 = rx;
-    let a = tokio::spawn(async move {
-        axum::serve(public, public_app)
-            .with_graceful_shutdown(async move {
-                let _ = rx1.wait_for(|s| *s).await;
-            })
-            .await
-    });
-    let b = tokio::spawn(async move {
-        axum::serve(admin_listener, admin_app)
-            .with_graceful_shutdown(async move {
-                let _ = rx2.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let reloader = tokio::spawn(reload_loop(reload_signal, tls.as_ref().map(|t| t.certs.clone()), on_reload, rx.clone()));
+    let (a, b) = match tls {
+        Some(t) => (
+            tokio::spawn(serve_tls(public, public_app, TlsAcceptor::from(t.public), rx.clone())),
+            tokio::spawn(serve_tls(admin_listener, admin_app, TlsAcceptor::from(t.admin), rx)),
+        ),
+        None => (tokio::spawn(serve_plain(public, public_app, rx.clone())), tokio::spawn(serve_plain(admin_listener, admin_app, rx))),
+    };
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = tx.send(true);
     let _ = a.await;
     let _ = b.await;
+    let _ = reloader.await;
     opened.store.close().await;
     Ok(())
+}
+
+async fn serve_plain(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await;
+    if let Err(e) = served {
+        tracing::error!(error = %e, "listener failed");
+    }
+}
+
+/// The TLS accept loop: each connection gets its own task, a bounded handshake, and HTTP/1.1
+/// served by hyper with the peer address as `ConnectInfo` (so `ClientAddr` works as over plain
+/// HTTP). A failing connection is logged at debug and never ends the loop.
+async fn serve_tls(listener: TcpListener, router: Router, acceptor: TlsAcceptor, mut stop: watch::Receiver<bool>) {
+    let make = router.into_make_service_with_connect_info::<SocketAddr>();
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => break,
+        };
+        let Ok(service) = make.clone().oneshot(peer).await;
+        let acceptor = acceptor.clone();
+        let watcher = graceful.watcher();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let handshake = tokio::time::timeout(tls::HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+            let stream = tokio::select! {
+                done = handshake => match done {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                },
+                () = stopped(&mut stop) => return,
+            };
+            let conn =
+                http1::Builder::new().timer(TokioTimer::new()).serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            if let Err(e) = watcher.watch(conn).await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Resolves once shutdown has begun (the watch guard is dropped before anything else awaits).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// SIGHUP, where there is such a thing.
+struct ReloadSignal {
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+}
+
+impl ReloadSignal {
+    fn new() -> Result<Self, String> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
+            Ok(Self { hup })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            if self.hup.recv().await.is_some() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await
+    }
+}
+
+/// Reloads on SIGHUP (the certificate, then `on_reload`) and, every
+/// [`tls::RELOAD_CHECK_INTERVAL`], the certificate when its files changed. A certificate that
+/// fails to load is refused with a log line; the one in use stays.
+async fn reload_loop(mut signal: ReloadSignal, certs: Option<Arc<CertStore>>, on_reload: impl Fn(), mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + tls::RELOAD_CHECK_INTERVAL, tls::RELOAD_CHECK_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stopped(&mut stop) => break,
+            () = signal.recv() => {
+                tracing::info!("SIGHUP: reloading");
+                if let Some(c) = &certs {
+                    report_reload(c.reload());
+                }
+                on_reload();
+            }
+            _ = tick.tick(), if certs.is_some() => {
+                if let Some(result) = certs.as_ref().and_then(|c| c.reload_if_changed()) {
+                    report_reload(result);
+                }
+            }
+        }
+    }
+}
+
+fn report_reload(result: Result<String, String>) {
+    match result {
+        Ok(fingerprint) => tracing::info!(certificate = %fingerprint, "TLS certificate reloaded"),
+        Err(e) => tracing::error!(error = %e, "new TLS certificate refused; still serving the previous one"),
+    }
 }
 
 async fn shutdown_signal() {

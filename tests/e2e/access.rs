@@ -1,73 +1,268 @@
-//! The authorisation rule until policies arrive: a record's owner, managers of its unit and
-//! admins; everyone else gets 404 (never 403) and never sees it in lists or searches.
+//! The access matrix of DESIGN.md, over HTTP: for each role × own/team/other-unit record ×
+//! route, the answer and the field classes shown; plus creation rules, data walls between units,
+//! reveal with a purpose, and user administration limits.
 
-use serde_json::json;
+use std::collections::HashMap;
 
-use crate::harness::{Backend, Install, person};
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, Install, Server};
 use crate::on_both;
 
-on_both!(owners_managers_and_admins_only);
+on_both!(the_access_matrix, reveal_needs_a_purpose_and_a_permission, units_are_data_walls_and_roles_are_guarded);
 
-async fn owners_managers_and_admins_only(backend: Backend) {
-    let install = Install::new(backend).await;
-    let pa = install.add_user("ala", "sales", &["north"]);
-    let pb = install.add_user("bob", "sales", &["north"]);
-    let pm = install.add_user("maja", "manager", &["north"]);
-    let ps = install.add_user("sven", "manager", &["south"]);
-    let server = install.serve();
-    let (ta, tb, tm, ts, tadmin) = (
-        server.login("ala", &pa).await,
-        server.login("bob", &pb).await,
-        server.login("maja", &pm).await,
-        server.login("sven", &ps).await,
-        server.admin_token().await,
-    );
-    let r = server.call("POST", "/people", &ta, Some(person("Celina", "Prywatna", "celina@example.pl", "601 333 444", None))).await;
-    assert_eq!(r.status, 201);
-    assert_eq!(r.body["unit"], "north");
-    let id = r.body["id"].as_str().unwrap().to_string();
-    let etag = r.etag();
-    let path = format!("/people/{id}");
+const ROLES: [&str; 6] = ["admin", "manager", "sales", "support", "auditor", "dpo"];
+const RELATIONS: [&str; 3] = ["own", "team", "other"];
 
-    for (who, t, sees) in [
-        ("owner", &ta, true),
-        ("teammate", &tb, false),
-        ("unit manager", &tm, true),
-        ("other manager", &ts, false),
-        ("admin", &tadmin, true),
-    ] {
-        let got = server.call("GET", &path, t, None).await;
-        if sees {
-            assert_eq!(got.status, 200, "{who} should read");
-        } else {
-            got.assert_problem(404, None);
-            let patch = server.call_with("PATCH", &server.url(&path), t, Some(json!({"last_name": "X"})), &[("if-match", &etag)]).await;
-            patch.assert_problem(404, None);
-            server.call("DELETE", &path, t, None).await.assert_problem(404, None);
-            let list = server.call("GET", "/people", t, None).await;
-            assert!(list.body["items"].as_array().unwrap().is_empty(), "{who} must not list it");
-            let found = server.call("POST", "/people/search", t, Some(json!({"email": "celina@example.pl"}))).await;
-            assert!(found.body["items"].as_array().unwrap().is_empty(), "{who} must not find it");
-            // Linking to it is refused as if it did not exist.
-            let deal = server.call("POST", "/deals", t, Some(json!({"title": "Sneaky", "person_id": id}))).await;
-            deal.assert_problem(422, Some("person_id"));
+/// What a role may do with a person record, by relation: (read, personal, sensitive, write).
+fn expected(role: &str, relation: &str) -> (bool, bool, bool, bool) {
+    let (own, team, other) = match role {
+        "admin" => ((true, false, false, false), (true, false, false, false), (true, false, false, false)),
+        "manager" => ((true, true, true, true), (true, true, true, true), (false, false, false, false)),
+        "sales" => ((true, true, true, true), (true, true, false, false), (false, false, false, false)),
+        "support" => ((true, true, false, false), (true, true, false, false), (false, false, false, false)),
+        "auditor" => ((true, false, false, false), (true, false, false, false), (true, false, false, false)),
+        "dpo" => ((true, true, true, false), (true, true, true, false), (true, true, true, false)),
+        _ => unreachable!(),
+    };
+    match relation {
+        "own" => own,
+        "team" => team,
+        _ => other,
+    }
+}
+
+struct World {
+    tokens: HashMap<&'static str, String>,
+    /// (role, relation) → (person id to read/patch, person id to delete, unique email, national id)
+    records: HashMap<(&'static str, &'static str), (String, String, String, String)>,
+}
+
+fn pesel(n: usize) -> String {
+    // Valid PESELs of people born 1980-01-01..28 with serial n.
+    let mut s = format!("8001{:02}{:03}1", 1 + n % 28, n % 1000);
+    let w = [1u32, 3, 7, 9, 1, 3, 7, 9, 1, 3];
+    let sum: u32 = s.bytes().zip(w).map(|(b, w)| u32::from(b - b'0') * w).sum();
+    s.push(char::from(b'0' + ((10 - sum % 10) % 10) as u8));
+    s
+}
+
+async fn world(install: &Install, server: &Server) -> World {
+    let mut tokens = HashMap::new();
+    let mut ids: HashMap<&str, Value> = HashMap::new();
+    for role in ROLES {
+        let pw = if role == "admin" { crate::harness::ADMIN_PASSWORD.to_string() } else { install.add_user(role, role, &["north"]) };
+        let t = server.login(role, &pw).await;
+        ids.insert(role, server.call("GET", "/me", &t, None).await.body["id"].clone());
+        tokens.insert(role, t);
+    }
+    // The admin user of `init` lives in unit "main"; move it to north for a comparable matrix.
+    let pw = install.add_user("mate", "sales", &["north"]);
+    let mate = server.login("mate", &pw).await;
+    let pw = install.add_user("far", "manager", &["south"]);
+    let far = server.login("far", &pw).await;
+    let boss = tokens["manager"].clone();
+    let mut records = HashMap::new();
+    let mut n = 0;
+    for role in ROLES {
+        for relation in RELATIONS {
+            let mut pair = Vec::new();
+            for purpose in ["use", "delete"] {
+                n += 1;
+                let email = format!("{role}-{relation}-{purpose}@example.pl");
+                let id_no = pesel(n);
+                let mut body = json!({"first_name": "Tajna", "last_name": format!("Osoba{n}"), "email": email,
+                    "phone": format!("+48 601 000 {n:03}"), "national_id": id_no, "notes": "poufne", "birth_date": format!("1980-01-{:02}", 1 + n % 28)});
+                let (token, owner) = match relation {
+                    "own" => (&boss, ids[role].clone()),
+                    "team" => (&mate, Value::Null),
+                    _ => (&far, Value::Null),
+                };
+                if !owner.is_null() {
+                    body["owner_id"] = owner;
+                    body["unit"] = json!(if role == "admin" { "main" } else { "north" });
+                }
+                // The admin lives in "main": its own records are created there by the operator path.
+                let r = if role == "admin" && relation == "own" {
+                    create_as_operator(install, &body).await
+                } else {
+                    let r = server.call("POST", "/people", token, Some(body)).await;
+                    assert_eq!(r.status, 201, "creating {role}/{relation}: {}", r.body);
+                    r.body["id"].as_str().unwrap().to_string()
+                };
+                pair.push((r, email, id_no));
+            }
+            let (use_id, email, id_no) = pair.remove(0);
+            records.insert((role, relation), (use_id, pair.remove(0).0, email, id_no));
         }
     }
-    // A sales rep cannot place records in a unit they do not belong to, nor give them away.
-    let r = server.call("POST", "/people", &ta, Some(json!({"first_name": "Z", "unit": "south"}))).await;
-    r.assert_problem(422, Some("unit"));
-    let bob_id = server.call("GET", "/me", &tb, None).await.body["id"].clone();
-    let r = server.call("POST", "/people", &ta, Some(json!({"first_name": "Z", "owner_id": bob_id}))).await;
-    assert_eq!(r.status, 403, "{}", r.body);
-    // The unit's manager may assign to a team member.
-    let r = server.call("POST", "/people", &tm, Some(json!({"first_name": "Z", "owner_id": bob_id}))).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(server.call("GET", "/people", &tb, None).await.body["items"].as_array().unwrap().len(), 1);
-    // Companies follow the same rule.
-    let c = server.call("POST", "/companies", &ta, Some(json!({"name": "Ala Sp. z o.o."}))).await;
-    assert_eq!(c.status, 201);
-    let cid = c.body["id"].as_str().unwrap();
-    server.call("GET", &format!("/companies/{cid}"), &tb, None).await.assert_problem(404, None);
-    assert_eq!(server.call("GET", &format!("/companies/{cid}"), &tm, None).await.status, 200);
-    assert!(server.call("GET", "/companies", &ts, None).await.body["items"].as_array().unwrap().is_empty());
+    World { tokens, records }
+}
+
+/// Records owned by the admin are created through `sejf import --owner admin` (admins may not
+/// create people through the API).
+async fn create_as_operator(install: &Install, body: &Value) -> String {
+    let csv = install.root.join(format!("{}.csv", uuid::Uuid::new_v4().simple()));
+    std::fs::write(
+        &csv,
+        format!(
+            "first_name,last_name,email,phone,national_id,birth_date,notes\n{},{},{},{},{},{},{}\n",
+            body["first_name"].as_str().unwrap(),
+            body["last_name"].as_str().unwrap(),
+            body["email"].as_str().unwrap(),
+            body["phone"].as_str().unwrap(),
+            body["national_id"].as_str().unwrap(),
+            body["birth_date"].as_str().unwrap(),
+            body["notes"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let out = install.cli(&["import", csv.to_str().unwrap(), "--owner", "admin"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The id is looked up later by e-mail, as the dpo (who reads every unit).
+    String::new()
+}
+
+async fn the_access_matrix(backend: Backend) {
+    let install = Install::new(backend).await;
+    let server = install.serve();
+    let w = world(&install, &server).await;
+    let dpo = w.tokens["dpo"].clone();
+    let mut checked = 0;
+    for role in ROLES {
+        let t = &w.tokens[role];
+        let listed: Vec<String> = {
+            let r = server.call("GET", "/people?limit=500", t, None).await;
+            assert_eq!(r.status, 200);
+            r.body["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_string()).collect()
+        };
+        for relation in RELATIONS {
+            let (mut id, del_id, email, id_no) = w.records[&(role, relation)].clone();
+            if id.is_empty() {
+                // Created by import: look it up as the dpo, who reads every unit.
+                let r = server.call("POST", "/people/search", &dpo, Some(json!({"email": email}))).await;
+                id = r.body["items"][0]["id"].as_str().unwrap().to_string();
+            }
+            let (read, personal, sensitive, write) = expected(role, relation);
+            let what = format!("{role} on a {relation} record");
+            let got = server.call("GET", &format!("/people/{id}"), t, None).await;
+            if !read {
+                got.assert_problem(404, None);
+                assert!(!listed.contains(&id), "{what}: listed");
+            } else {
+                assert_eq!(got.status, 200, "{what}: {}", got.body);
+                assert!(listed.contains(&id), "{what}: not listed");
+                let b = &got.body;
+                assert_eq!(b["email"] == email, personal, "{what}: e-mail shown = {personal}? {b}");
+                if !personal {
+                    assert!(b["email"].as_str().unwrap().ends_with("***@example.pl"), "{what}: {b}");
+                    assert_eq!(b["last_name"].as_str().unwrap().len(), 4, "{what}: masked name {b}");
+                }
+                assert_eq!(b["national_id"] == id_no, sensitive, "{what}: national id shown = {sensitive}? {b}");
+                assert_eq!(b["notes"] == "poufne", sensitive, "{what}: notes shown = {sensitive}? {b}");
+                if !sensitive {
+                    assert_eq!(b["national_id"].as_str(), Some(format!("*******{}", &id_no[7..]).as_str()), "{what}: {b}");
+                    assert!(b["notes"].is_null() && b["birth_date"].is_null(), "{what}");
+                    assert!(b["masked"].as_array().unwrap().iter().any(|m| m == "national_id"), "{what}");
+                }
+            }
+            // Search by a value confirms it only to those who may read that field.
+            let by_email = server.call("POST", "/people/search", t, Some(json!({"email": email}))).await;
+            assert_eq!(by_email.body["items"].as_array().unwrap().len(), usize::from(read && personal), "{what}: search by e-mail");
+            let by_id = server.call("POST", "/people/search", t, Some(json!({"national_id": id_no}))).await;
+            assert_eq!(by_id.body["items"].as_array().unwrap().len(), usize::from(read && sensitive), "{what}: search by PESEL");
+            // Writes: allowed, forbidden (readable), or not found (invisible).
+            let etag = if read { got.etag() } else { "\"1\"".to_string() };
+            let patch = server
+                .call_with("PATCH", &server.url(&format!("/people/{id}")), t, Some(json!({"tags": ["x"]})), &[("if-match", &etag)])
+                .await;
+            let want = if write {
+                200
+            } else if read {
+                403
+            } else {
+                404
+            };
+            assert_eq!(patch.status, want, "{what}: PATCH {}", patch.body);
+            let mut del_id = del_id;
+            if del_id.is_empty() {
+                let del_email = email.replace("-use@", "-delete@");
+                let r = server.call("POST", "/people/search", &dpo, Some(json!({"email": del_email}))).await;
+                del_id = r.body["items"][0]["id"].as_str().unwrap().to_string();
+            }
+            let del = server.call("DELETE", &format!("/people/{del_id}"), t, None).await;
+            let want = if write {
+                204
+            } else if read {
+                403
+            } else {
+                404
+            };
+            assert_eq!(del.status, want, "{what}: DELETE {}", del.body);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 18);
+}
+
+async fn reveal_needs_a_purpose_and_a_permission(backend: Backend) {
+    let install = Install::new(backend).await;
+    let server = install.serve();
+    let pa = install.add_user("ala", "sales", &["north"]);
+    let pb = install.add_user("bob", "sales", &["north"]);
+    let ps = install.add_user("sam", "support", &["north"]);
+    let (ta, tb, ts) = (server.login("ala", &pa).await, server.login("bob", &pb).await, server.login("sam", &ps).await);
+    let r = server.call("POST", "/people", &ta, Some(json!({"first_name": "Jan", "national_id": "44051401359", "notes": "VIP"}))).await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    // Bob (same team) sees the PESEL masked; revealing needs a purpose.
+    assert_eq!(server.call("GET", &format!("/people/{id}"), &tb, None).await.body["national_id"], "*******1359");
+    let path = format!("/people/{id}/reveal");
+    server.call("POST", &path, &tb, Some(json!({"fields": ["national_id"], "purpose": ""}))).await.assert_problem(422, Some("purpose"));
+    server
+        .call("POST", &path, &tb, Some(json!({"fields": ["shoe_size"], "purpose": "contract"})))
+        .await
+        .assert_problem(422, Some("fields"));
+    let ok = server.call("POST", &path, &tb, Some(json!({"fields": ["national_id"], "purpose": "contract signature"}))).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["national_id"], "44051401359");
+    assert!(ok.body["notes"].is_null(), "only what was asked is revealed");
+    // Support may never reveal sensitive fields.
+    server.call("POST", &path, &ts, Some(json!({"fields": ["national_id"], "purpose": "customer called"}))).await.assert_problem(403, None);
+}
+
+async fn units_are_data_walls_and_roles_are_guarded(backend: Backend) {
+    let install = Install::new(backend).await;
+    let server = install.serve();
+    let pn = install.add_user("nora", "sales", &["north"]);
+    let ps = install.add_user("sven", "sales", &["south"]);
+    let (tn, ts) = (server.login("nora", &pn).await, server.login("sven", &ps).await);
+    let r = server
+        .call("POST", "/people", &tn, Some(json!({"first_name": "Ukryta", "last_name": "Północna", "email": "north@example.pl"})))
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    // South cannot find, read, infer (search, list, link) or touch it.
+    server.call("GET", &format!("/people/{id}"), &ts, None).await.assert_problem(404, None);
+    assert!(server.call("GET", "/people", &ts, None).await.body["items"].as_array().unwrap().is_empty());
+    assert!(server.call("POST", "/people/search", &ts, Some(json!({"name": "ukryta"}))).await.body["items"].as_array().unwrap().is_empty());
+    server.call("POST", "/deals", &ts, Some(json!({"title": "Sneaky", "person_id": id}))).await.assert_problem(422, Some("person_id"));
+    // Sales may not place records in another unit, nor give them to someone else.
+    server.call("POST", "/people", &tn, Some(json!({"first_name": "Z", "unit": "south"}))).await.assert_problem(422, Some("unit"));
+    let sven_id = server.call("GET", "/me", &ts, None).await.body["id"].clone();
+    server.call("POST", "/people", &tn, Some(json!({"first_name": "Z", "owner_id": sven_id}))).await.assert_problem(403, None);
+    // Admins manage users on the admin listener, but nobody changes their own role.
+    let admin = server.admin_token().await;
+    let url = |u: &str| format!("{}/api/v1/users/{u}", server.admin);
+    let me = server.call_with("PATCH", &url("admin"), &admin, Some(json!({"role": "manager"})), &[]).await;
+    me.assert_problem(403, None);
+    let promoted = server.call_with("PATCH", &url("nora"), &admin, Some(json!({"role": "manager"})), &[]).await;
+    assert_eq!(promoted.status, 200, "{}", promoted.body);
+    assert_eq!(promoted.body["role"], "manager");
+    server.call("GET", "/me", &tn, None).await.assert_problem(401, None);
+    // A non-admin cannot use the admin API at all.
+    server.call_with("GET", &format!("{}/api/v1/users", server.admin), &ts, None, &[]).await.assert_problem(403, None);
+    // The admin sees that records exist, never their personal data.
+    let seen = server.call("GET", &format!("/people/{id}"), &admin, None).await;
+    assert_eq!(seen.status, 200);
+    assert_eq!(seen.body["email"], "n***@example.pl");
+    server.call("POST", "/people", &admin, Some(json!({"first_name": "Z"}))).await.assert_problem(403, None);
 }

@@ -76,7 +76,7 @@ async fn init_and_user_commands(backend: Backend) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let pw = stdout.lines().find_map(|l| l.strip_prefix("password (shown once): ")).unwrap().to_string();
-    let out = install.cli(&["user", "add", "kasia", "--role", "sales", "--password-stdin"], Some("a-long-password-123\n"));
+    let out = install.cli(&["user", "add", "kasia", "--role", "sales", "--password-stdin"], Some("marble-otter-58-lagoon\n"));
     assert_eq!(out.status.code(), Some(1), "duplicate user");
     let out = install.cli(&["user", "add", "tomek", "--role", "sales", "--password-stdin"], Some("short\n"));
     assert_eq!(out.status.code(), Some(1));

@@ -15,7 +15,7 @@ async fn two_servers_on_one_postgres_agree() {
     }
     let install = Install::new(Backend::Postgres).await;
     let (a, b) = (install.serve(), install.serve());
-    let ta = a.admin_token().await;
+    let ta = a.staff_token(&install).await;
     // A token issued by one server works on the other: sessions live in the database.
     let created = a.call("POST", "/people", &ta, Some(person("Wspólna", "Osoba", "shared@example.pl", "601 777 888", None))).await;
     assert_eq!(created.status, 201);

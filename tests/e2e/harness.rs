@@ -1,14 +1,16 @@
 //! `TestApp`: a fresh installation (temp data dir; SQLite file or a fresh PostgreSQL database)
 //! and a running `sejf serve` on 127.0.0.1:0, with helpers to sign in and call the API.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
 pub const PASSPHRASE: &str = "test passphrase, long enough";
-pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const ADMIN_PASSWORD: &str = "admin: quartz-lantern-31-meadow";
 pub const BIN: &str = env!("CARGO_BIN_EXE_sejf");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +48,35 @@ pub struct Install {
     pub root: PathBuf,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// TOTP secrets and recovery codes of the users the tests enrolled, shared by every server.
+    pub mfa: Authenticators,
+}
+
+/// What a user's authenticator app and printed recovery codes would hold.
+#[derive(Debug, Clone, Default)]
+pub struct Authenticator {
+    pub secret: Vec<u8>,
+    pub last_step: i64,
+    pub recovery: Vec<String>,
+}
+
+pub type Authenticators = Arc<Mutex<HashMap<String, Authenticator>>>;
+
+pub fn now_step() -> i64 {
+    sejf_crypto::totp::step_of(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64)
+}
+
+impl Authenticator {
+    /// A code never used before: the next TOTP step within the ±1 window, else a recovery code.
+    pub fn next_code(&mut self) -> String {
+        let step = (now_step() - 1).max(self.last_step + 1);
+        if step <= now_step() + 1 {
+            self.last_step = step;
+            sejf_crypto::totp::code_at(&self.secret, step)
+        } else {
+            self.recovery.pop().expect("out of recovery codes")
+        }
+    }
 }
 
 impl Install {
@@ -59,7 +90,7 @@ impl Install {
                 Some(sejf_store::testing::fresh_postgres_database(&base).await.unwrap())
             }
         };
-        let me = Self { root, data_dir, database_url };
+        let me = Self { root, data_dir, database_url, mfa: Authenticators::default() };
         let out = me.cli(&["init"], None);
         assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
         me
@@ -94,7 +125,7 @@ impl Install {
 
     /// Adds a user with a known password; returns it.
     pub fn add_user(&self, name: &str, role: &str, units: &[&str]) -> String {
-        let password = format!("{name}-password-0123");
+        let password = format!("{name}: tangerine-piano-7-orbit");
         let mut args = vec!["user", "add", name, "--role", role, "--password-stdin"];
         for u in units {
             args.push("--unit");
@@ -107,6 +138,11 @@ impl Install {
 
     pub fn serve(&self) -> Server {
         Server::start(self)
+    }
+
+    /// `sejf serve` with extra arguments (TLS files, …) after `--listen 127.0.0.1:0`.
+    pub fn serve_with(&self, args: &[&str]) -> Server {
+        Server::start_with(self, args)
     }
 }
 
@@ -127,6 +163,7 @@ impl Drop for Install {
 
 /// A running `sejf serve`; killed on drop. Its log goes to a file outside the data dir.
 pub struct Server {
+    pub mfa: Authenticators,
     pub child: Option<Child>,
     pub base: String,
     pub admin: String,
@@ -135,8 +172,12 @@ pub struct Server {
 
 impl Server {
     fn start(install: &Install) -> Self {
+        Self::start_with(install, &[])
+    }
+
+    fn start_with(install: &Install, extra: &[&str]) -> Self {
         let log = install.root.join(format!("server-{}.log", uuid::Uuid::new_v4().simple()));
-        let mut c = install.command(&["serve", "--listen", "127.0.0.1:0"]);
+        let mut c = install.command(&[&["serve", "--listen", "127.0.0.1:0"], extra].concat());
         c.env("SEJF_LOG", "debug").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(std::fs::File::create(&log).unwrap());
         let mut child = c.spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -155,7 +196,7 @@ impl Server {
         }
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Self { child: Some(child), base: base.unwrap(), admin: admin.unwrap(), client: reqwest::Client::new() }
+        Self { mfa: install.mfa.clone(), child: Some(child), base: base.unwrap(), admin: admin.unwrap(), client: reqwest::Client::new() }
     }
 
     /// Stops the server with SIGTERM and waits for it (so the WAL is checkpointed).
@@ -170,11 +211,42 @@ impl Server {
         format!("{}/api/v1{path}", self.base)
     }
 
+    /// Signs in as a user would: the first time, enrol TOTP with the enrolment token; then sign
+    /// in with a fresh code. Returns a full token.
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let res =
-            self.client.post(self.url("/auth/login")).json(&json!({"username": username, "password": password})).send().await.unwrap();
-        assert_eq!(res.status(), 200, "login of {username} failed");
-        res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+        let known = self.mfa.lock().unwrap().contains_key(username);
+        if !known {
+            let first = self.post_login(json!({"username": username, "password": password})).await;
+            assert_eq!(first.status, 200, "login of {username} failed: {}", first.body);
+            assert_eq!(first.body["mfa"], "enroll", "a password alone must only allow enrolment");
+            let enrol_token = first.body["token"].as_str().unwrap().to_string();
+            let e = self.call("POST", "/auth/mfa/enroll", &enrol_token, None).await;
+            assert_eq!(e.status, 200, "{}", e.body);
+            let secret = sejf_crypto::totp::base32_decode(e.body["secret"].as_str().unwrap()).unwrap();
+            let step = now_step();
+            let code = sejf_crypto::totp::code_at(&secret, step);
+            let c = self.call("POST", "/auth/mfa/confirm", &enrol_token, Some(json!({"code": code}))).await;
+            assert_eq!(c.status, 200, "{}", c.body);
+            let recovery = c.body["recovery_codes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+            self.mfa.lock().unwrap().insert(username.to_string(), Authenticator { secret, last_step: step, recovery });
+        }
+        let code = self.mfa.lock().unwrap().get_mut(username).unwrap().next_code();
+        let res = self.post_login(json!({"username": username, "password": password, "totp": code})).await;
+        assert_eq!(res.status, 200, "login of {username} failed: {}", res.body);
+        assert!(res.body.get("mfa").is_none());
+        res.body["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn post_login(&self, body: Value) -> Resp {
+        Resp::from(self.client.post(self.url("/auth/login")).json(&body).send().await.unwrap()).await
+    }
+
+    /// A manager of unit "main" (created on first use): the role that works with customer
+    /// data in most tests, since administrators read none.
+    pub async fn staff_token(&self, install: &Install) -> String {
+        let exists = self.mfa.lock().unwrap().contains_key("mgr");
+        let password = if exists { "mgr: tangerine-piano-7-orbit".to_string() } else { install.add_user("mgr", "manager", &["main"]) };
+        self.login("mgr", &password).await
     }
 
     pub async fn admin_token(&self) -> String {

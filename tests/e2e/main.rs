@@ -5,6 +5,8 @@
 
 mod harness;
 
+mod mfa;
+
 mod access;
 mod cli;
 mod cluster;
@@ -12,3 +14,4 @@ mod people;
 mod records;
 mod security;
 mod sessions;
+mod tls;

@@ -10,7 +10,7 @@ on_both!(people_crud_with_etags, people_list_pages_and_filters, people_search_fi
 async fn people_crud_with_etags(backend: Backend) {
     let install = Install::new(backend).await;
     let server = install.serve();
-    let t = server.admin_token().await;
+    let t = server.staff_token(&install).await;
 
     let created =
         server.call("POST", "/people", &t, Some(person("Jan", "Kowalski", "jan@example.com", "601 234 567", Some("44051401359")))).await;
@@ -57,7 +57,7 @@ async fn people_crud_with_etags(backend: Backend) {
 async fn people_list_pages_and_filters(backend: Backend) {
     let install = Install::new(backend).await;
     let server = install.serve();
-    let t = server.admin_token().await;
+    let t = server.staff_token(&install).await;
     let mut ids = Vec::new();
     for i in 0..7 {
         let mut p = person("Anna", &format!("Nowak{i}"), &format!("anna{i}@example.com"), &format!("+48 601 000 00{i}"), None);
@@ -100,7 +100,7 @@ async fn people_list_pages_and_filters(backend: Backend) {
 async fn people_search_finds_exactly_the_right_people(backend: Backend) {
     let install = Install::new(backend).await;
     let server = install.serve();
-    let t = server.admin_token().await;
+    let t = server.staff_token(&install).await;
     let mk = |f: &str, l: &str, e: &str, p: &str, id: Option<&str>| person(f, l, e, p, id);
     let people = [
         mk("Łukasz", "Żółć", "lukasz.zolc@example.pl", "601 111 222", Some("44051401359")),

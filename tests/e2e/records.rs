@@ -10,7 +10,7 @@ on_both!(companies_deals_activities);
 async fn companies_deals_activities(backend: Backend) {
     let install = Install::new(backend).await;
     let server = install.serve();
-    let t = server.admin_token().await;
+    let t = server.staff_token(&install).await;
 
     server
         .call("POST", "/companies", &t, Some(json!({"name": "Bad NIP", "vat_id": "5260250275"})))

@@ -8,6 +8,49 @@ use sejf_domain::roles::Role;
 use uuid::Uuid;
 
 use crate::ports::Visibility;
+use sejf_policy::PolicyEngine;
+
+/// What a token may do: everything its user may (`Full`), only enrol TOTP (`Enroll`), or, for
+/// an integration's API token, what its scopes name (`Api`), within its account's rights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Full,
+    Enroll,
+    Api(Vec<String>),
+    /// The CLI run by whoever holds the master key (import, export): the policies' `Operator`.
+    Operator,
+}
+
+impl Scope {
+    pub fn to_stored(&self) -> String {
+        match self {
+            Scope::Full => "full".into(),
+            Scope::Enroll => "enroll".into(),
+            Scope::Api(s) => format!("api {}", s.join(" ")),
+            Scope::Operator => "operator".into(),
+        }
+    }
+
+    pub fn from_stored(s: &str) -> Option<Self> {
+        match s {
+            "full" => Some(Scope::Full),
+            "enroll" => Some(Scope::Enroll),
+            _ => s.strip_prefix("api ").map(|rest| Scope::Api(rest.split_whitespace().map(str::to_string).collect())),
+        }
+    }
+
+    /// Whether this token may `action` records of `kind` (e.g. "people").
+    pub fn permits(&self, kind: &str, action: Action) -> bool {
+        match self {
+            Scope::Full | Scope::Operator => true,
+            Scope::Enroll => false,
+            Scope::Api(scopes) => {
+                let need = if action == Action::Read { "read" } else { "write" };
+                scopes.iter().any(|s| s.split_once(':') == Some((kind, need)))
+            }
+        }
+    }
+}
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -17,9 +60,34 @@ pub struct Actor {
     pub role: Role,
     pub units: Vec<String>,
     pub session_id: Uuid,
+    pub scope: Scope,
 }
 
 impl Actor {
+    /// A user acting outside any HTTP session (the CLI acting for them: import, demo data).
+    pub fn for_user(u: &crate::users::UserInfo) -> Self {
+        Self {
+            user_id: u.id,
+            username: u.username.clone(),
+            role: u.role,
+            units: u.units.clone(),
+            session_id: Uuid::nil(),
+            scope: Scope::Full,
+        }
+    }
+
+    /// The CLI operator (holds the master key): import and export act as this principal.
+    pub fn operator() -> Self {
+        Self {
+            user_id: Uuid::nil(),
+            username: "operator".into(),
+            role: Role::Admin,
+            units: vec![],
+            session_id: Uuid::nil(),
+            scope: Scope::Operator,
+        }
+    }
+
     /// The unit a new record goes to when the caller names none.
     pub fn home_unit(&self) -> Option<&str> {
         self.units.first().map(String::as_str)
@@ -34,11 +102,46 @@ pub enum Action {
     Delete,
 }
 
+impl Action {
+    fn policy(self) -> sejf_policy::Action {
+        match self {
+            Action::Read => sejf_policy::Action::Read,
+            Action::Create => sejf_policy::Action::Create,
+            Action::Update => sejf_policy::Action::Update,
+            Action::Delete => sejf_policy::Action::Delete,
+        }
+    }
+}
+
 /// The facts about a record that authorisation looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Resource<'a> {
+    /// "people", "companies", "deals" or "activities" (the API-token scope's prefix).
+    pub kind: &'a str,
+    /// The record's id (nil for a record not yet created).
+    pub id: Uuid,
     pub owner_id: Uuid,
     pub unit: &'a str,
+    /// The owner's units, when the owner is not the caller (creating for a team member).
+    pub owner_units: &'a [String],
+}
+
+impl Resource<'_> {
+    fn policy(&self) -> sejf_policy::Resource {
+        let kind = match self.kind {
+            "companies" => sejf_policy::RecordKind::Company,
+            "deals" => sejf_policy::RecordKind::Deal,
+            "activities" => sejf_policy::RecordKind::Activity,
+            _ => sejf_policy::RecordKind::Person,
+        };
+        sejf_policy::Resource::Record {
+            kind,
+            id: self.id,
+            owner: self.owner_id,
+            owner_units: self.owner_units.to_vec(),
+            unit: self.unit.to_string(),
+        }
+    }
 }
 
 /// Proof that a decision allowed an action on a resource.
@@ -52,50 +155,93 @@ pub struct Permit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Denied;
 
-/// The single authorisation decision.
-pub fn authorize(actor: &Actor, action: Action, resource: Resource<'_>) -> Result<Permit, Denied> {
-    let allowed = match actor.role {
-        Role::Admin => true,
-        Role::Manager => actor.units.iter().any(|u| u == resource.unit) || resource.owner_id == actor.user_id,
-        _ => resource.owner_id == actor.user_id && (action != Action::Create || actor.units.iter().any(|u| u == resource.unit)),
-    };
-    if allowed { Ok(Permit { _private: () }) } else { Err(Denied) }
+/// Which field classes of a record the caller may read: public, personal, sensitive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldAccess(pub [bool; 3]);
+
+impl FieldAccess {
+    pub const ALL: FieldAccess = FieldAccess([true; 3]);
+
+    pub fn can(&self, class: sejf_policy::FieldClass) -> bool {
+        self.0[match class {
+            sejf_policy::FieldClass::Public => 0,
+            sejf_policy::FieldClass::Personal => 1,
+            sejf_policy::FieldClass::Sensitive => 2,
+        }]
+    }
 }
 
-/// The records `actor` may list, as the store's SQL filter. Must agree with [`authorize`]; the
-/// use-cases still call `authorize` on every listed record.
+/// The policy principal of an actor.
+pub fn principal(actor: &Actor) -> sejf_policy::Principal {
+    if actor.scope == Scope::Operator {
+        return sejf_policy::Principal::Operator;
+    }
+    sejf_policy::Principal::User { id: actor.user_id, role: actor.role, units: actor.units.clone() }
+}
+
+/// The single authorisation decision: the API token's scope, then the Cedar policies (deny
+/// wins). Every record read or written in Sejf passes here.
+pub fn authorize(engine: &PolicyEngine, actor: &Actor, action: Action, resource: Resource<'_>) -> Result<Permit, Denied> {
+    if !actor.scope.permits(resource.kind, action) {
+        return Err(Denied);
+    }
+    let decision = engine.decide(&principal(actor), action.policy(), &resource.policy(), &sejf_policy::Context::default());
+    if !decision.errors.is_empty() {
+        tracing::warn!(errors = ?decision.errors, "policy evaluation errors (denied)");
+    }
+    if decision.allowed { Ok(Permit { _private: () }) } else { Err(Denied) }
+}
+
+/// Whether `record` may be read at all, and which of its field classes.
+pub fn field_access(engine: &PolicyEngine, actor: &Actor, resource: Resource<'_>) -> (bool, FieldAccess) {
+    if !actor.scope.permits(resource.kind, Action::Read) {
+        return (false, FieldAccess([false; 3]));
+    }
+    let (read, classes) = engine.record_view(&principal(actor), &resource.policy());
+    (read, FieldAccess(classes))
+}
+
+/// Whether the caller may reveal a masked field of `class` for `purpose`.
+pub fn may_reveal(engine: &PolicyEngine, actor: &Actor, resource: Resource<'_>, class: sejf_policy::FieldClass, purpose: &str) -> bool {
+    let ctx = sejf_policy::Context { purpose: Some(purpose.to_string()) };
+    actor.scope.permits(resource.kind, Action::Read)
+        && engine.decide(&principal(actor), sejf_policy::Action::Reveal(class), &resource.policy(), &ctx).allowed
+}
+
+/// Refuses the whole operation when the caller's token lacks the scope for it (API tokens);
+/// this says nothing about any record, so it is a 403, not a 404.
+pub fn require_scope(actor: &Actor, kind: &str, action: Action) -> Result<(), crate::CoreError> {
+    match &actor.scope {
+        Scope::Enroll => Err(crate::CoreError::MfaEnrollmentRequired),
+        scope if scope.permits(kind, action) => Ok(()),
+        _ => {
+            let need = if action == Action::Read { "read" } else { "write" };
+            Err(crate::CoreError::Forbidden(format!("this API token lacks the scope {kind}:{need}")))
+        }
+    }
+}
+
+/// A superset of the records `actor` may list, as the store's SQL filter: every unit for roles
+/// whose default policies reach across units (admin, auditor, dpo) and for the operator; the
+/// caller's own records and their units' records for the others. The use-cases still ask the
+/// policies about every listed record, so a stricter policy only shortens the list.
 pub fn visibility(actor: &Actor) -> Visibility {
-    Visibility { all: actor.role == Role::Admin, owner: actor.user_id, member_units: actor.role == Role::Manager }
+    let all = actor.scope == Scope::Operator || matches!(actor.role, Role::Admin | Role::Auditor | Role::Dpo);
+    Visibility { all, owner: actor.user_id, member_units: true }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn actor(role: Role, units: &[&str]) -> Actor {
-        Actor {
-            user_id: Uuid::now_v7(),
-            username: "u".into(),
-            role,
-            units: units.iter().map(|s| s.to_string()).collect(),
-            session_id: Uuid::now_v7(),
-        }
-    }
-
     #[test]
-    fn owner_unit_manager_and_admin_only() {
-        let sales = actor(Role::Sales, &["north"]);
-        let other = Uuid::now_v7();
-        let own = Resource { owner_id: sales.user_id, unit: "north" };
-        let theirs = Resource { owner_id: other, unit: "north" };
-        assert!(authorize(&sales, Action::Read, own).is_ok());
-        assert!(authorize(&sales, Action::Read, theirs).is_err());
-        let mgr = actor(Role::Manager, &["north"]);
-        assert!(authorize(&mgr, Action::Update, theirs).is_ok());
-        assert!(authorize(&mgr, Action::Read, Resource { owner_id: other, unit: "south" }).is_err());
-        assert!(authorize(&actor(Role::Admin, &[]), Action::Delete, theirs).is_ok());
-        assert!(authorize(&actor(Role::Support, &["north"]), Action::Read, theirs).is_err());
-        // Creating into a unit one does not belong to is refused even as owner.
-        assert!(authorize(&sales, Action::Create, Resource { owner_id: sales.user_id, unit: "south" }).is_err());
+    fn api_scopes_are_per_kind_and_direction() {
+        let s = Scope::Api(vec!["people:read".into(), "deals:write".into()]);
+        assert!(s.permits("people", Action::Read));
+        assert!(!s.permits("people", Action::Update));
+        assert!(s.permits("deals", Action::Create));
+        assert!(!s.permits("deals", Action::Read));
+        assert!(!Scope::Enroll.permits("people", Action::Read));
+        assert_eq!(Scope::from_stored(&s.to_stored()), Some(s));
     }
 }

@@ -81,11 +81,17 @@ impl Keyring {
 
     /// The data key of a business unit, created on first use.
     pub async fn unit_key(&self, store: &dyn Store, unit: &str) -> Result<Arc<Key32>, CoreError> {
-        if let Some(k) = self.units.read().map_err(|_| CoreError::Internal("key cache poisoned".into()))?.get(unit) {
+        self.named_key(store, KeyKind::Unit, unit).await
+    }
+
+    /// A unit or system key, created on first use and cached (such keys are never replaced).
+    pub async fn named_key(&self, store: &dyn Store, kind: KeyKind, id: &str) -> Result<Arc<Key32>, CoreError> {
+        let cache_id = format!("{}/{id}", kind.as_str());
+        if let Some(k) = self.units.read().map_err(|_| CoreError::Internal("key cache poisoned".into()))?.get(&cache_id) {
             return Ok(k.clone());
         }
-        let key = Arc::new(get_or_create(store, &self.master, KeyKind::Unit, unit).await?);
-        self.units.write().map_err(|_| CoreError::Internal("key cache poisoned".into()))?.insert(unit.to_string(), key.clone());
+        let key = Arc::new(get_or_create(store, &self.master, kind, id).await?);
+        self.units.write().map_err(|_| CoreError::Internal("key cache poisoned".into()))?.insert(cache_id, key.clone());
         Ok(key)
     }
 }

@@ -9,10 +9,12 @@
 pub mod auth;
 pub mod authz;
 pub mod keys;
+pub mod mfa;
 pub mod page;
 pub mod people;
 pub mod ports;
 pub mod records;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -37,6 +39,8 @@ pub struct Settings {
     /// A session ends this long after sign-in whatever its use (seconds).
     pub session_absolute_secs: i64,
     pub throttle: auth::ThrottlePolicy,
+    /// TOTP is mandatory for every account. Only `sejf demo` turns this off, and says so.
+    pub mfa_required: bool,
 }
 
 impl Settings {
@@ -50,6 +54,7 @@ impl Settings {
             session_idle_secs: 30 * 60,
             session_absolute_secs: 12 * 3600,
             throttle: auth::ThrottlePolicy::default(),
+            mfa_required: true,
         }
     }
 }
@@ -77,6 +82,12 @@ pub enum CoreError {
     Unauthenticated,
     #[error("invalid username or password")]
     BadCredentials,
+    /// The password was right; the account has TOTP and no code was given.
+    #[error("a TOTP code is required")]
+    MfaRequired,
+    /// The token may only enrol TOTP.
+    #[error("enrol TOTP first: this token may only call /auth/mfa/enroll and /auth/mfa/confirm")]
+    MfaEnrollmentRequired,
     /// Too many failed sign-ins for this account or address; try again later.
     #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: i64 },
@@ -121,12 +132,14 @@ impl From<sejf_crypto::CryptoError> for CoreError {
     }
 }
 
-/// The application: store, keys, settings and clock, shared by every request.
+/// The application: store, keys, policies, settings and clock, shared by every request.
 pub struct App {
     pub store: Arc<dyn Store>,
     pub keys: Keyring,
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
+    /// The policy set in force; replaced whole on reload (requests in flight keep theirs).
+    policy: std::sync::RwLock<Arc<sejf_policy::PolicyEngine>>,
 }
 
 impl App {
@@ -138,7 +151,25 @@ impl App {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, CoreError> {
         let keys = Keyring::open(store.as_ref(), master).await?;
-        Ok(Self { store, keys, settings, clock })
+        let policy = sejf_policy::PolicyEngine::default_set().map_err(|e| CoreError::Internal(format!("built-in policies: {e}")))?;
+        Ok(Self { store, keys, settings, clock, policy: std::sync::RwLock::new(Arc::new(policy)) })
+    }
+
+    /// The policy set in force.
+    pub fn policy(&self) -> Arc<sejf_policy::PolicyEngine> {
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts a validated policy set in force for every request from now on.
+    pub fn set_policy(&self, engine: sejf_policy::PolicyEngine) {
+        let mut slot = match self.policy.write() {
+            Ok(p) => p,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Arc::new(engine);
     }
 
     pub fn now(&self) -> i64 {

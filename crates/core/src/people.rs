@@ -9,11 +9,12 @@ use sejf_domain::{ValidationErrors, values};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::authz::{Action, Actor, Permit, Resource, authorize, visibility};
+use crate::authz::{Action, Actor, FieldAccess, Permit, Resource, authorize, field_access, may_reveal, visibility};
 use crate::keys::IndexField;
 use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
 use crate::ports::{BidxColumn, EncryptedPerson, ListQuery, NewPerson, PersonRow, RecordKind, StoredPerson};
 use crate::{App, CoreError};
+use sejf_policy::FieldClass;
 
 const TABLE: &str = "people";
 /// Subject keys are not rotated yet; every field blob names key version 1.
@@ -41,6 +42,70 @@ pub struct PersonView {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Fields shown masked or left out because the caller may not read their class.
+    pub masked: Vec<&'static str>,
+}
+
+/// The class of each personal field (DESIGN.md: public, personal, sensitive).
+pub const FIELD_CLASSES: [(&str, FieldClass); 8] = [
+    ("first_name", FieldClass::Personal),
+    ("last_name", FieldClass::Personal),
+    ("email", FieldClass::Personal),
+    ("phone", FieldClass::Personal),
+    ("address", FieldClass::Personal),
+    ("national_id", FieldClass::Sensitive),
+    ("birth_date", FieldClass::Sensitive),
+    ("notes", FieldClass::Sensitive),
+];
+
+/// `j***@example.com`: the first letter and the domain.
+fn mask_email(e: &str) -> String {
+    match e.split_once('@') {
+        Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
+        None => "***".into(),
+    }
+}
+
+/// `*******1234`: the last four characters.
+fn mask_tail(v: &str) -> String {
+    let chars: Vec<char> = v.chars().collect();
+    let keep = chars.len().saturating_sub(4);
+    format!("*******{}", chars[keep..].iter().collect::<String>())
+}
+
+/// `J***`: the initial.
+fn mask_name(v: &str) -> String {
+    format!("{}***", v.chars().next().unwrap_or('*'))
+}
+
+impl PersonView {
+    /// Masks (or leaves out) every field whose class the caller may not read.
+    pub fn masked_for(mut self, access: FieldAccess) -> Self {
+        self.mask_except(access, &[]);
+        self
+    }
+
+    fn mask_except(&mut self, access: FieldAccess, revealed: &[&str]) {
+        let f = &mut self.fields;
+        for (name, class) in FIELD_CLASSES {
+            if access.can(class) || revealed.contains(&name) {
+                continue;
+            }
+            let present = match name {
+                "first_name" => f.first_name.as_mut().map(|v| *v = mask_name(v)).is_some(),
+                "last_name" => f.last_name.as_mut().map(|v| *v = mask_name(v)).is_some(),
+                "email" => f.email.as_mut().map(|v| *v = mask_email(v)).is_some(),
+                "phone" => f.phone.as_mut().map(|v| *v = mask_tail(v)).is_some(),
+                "national_id" => f.national_id.as_mut().map(|v| *v = mask_tail(v)).is_some(),
+                "address" => f.address.take().is_some(),
+                "birth_date" => f.birth_date.take().is_some(),
+                _ => f.notes.take().is_some(),
+            };
+            if present {
+                self.masked.push(name);
+            }
+        }
+    }
 }
 
 /// Filters of `GET /people`.
@@ -153,15 +218,16 @@ pub struct Prepared {
 impl App {
     /// Validates an input and decides where the record belongs, without writing anything.
     pub async fn prepare_person(&self, actor: &Actor, input: &PersonInput) -> Result<Prepared, CoreError> {
+        crate::authz::require_scope(actor, "people", Action::Create)?;
         let mut errs = ValidationErrors::default();
         let data = PersonData::parse(&input.raw, self.settings.default_region).map_err(|e| errs.0.extend(e.0)).ok();
         let tags = parse_tags(&input.tags).map_err(|e| errs.0.extend(e.0)).ok();
         let placement = self.placement(actor, input.owner_id, input.unit.as_deref()).await;
-        let (owner_id, unit) = match placement {
+        let (owner_id, unit, owner_units) = match placement {
             Ok(p) => p,
             Err(CoreError::Validation(e)) => {
                 errs.0.extend(e.0);
-                (actor.user_id, String::new())
+                (actor.user_id, String::new(), Vec::new())
             }
             Err(other) => return Err(other),
         };
@@ -174,13 +240,24 @@ impl App {
         let (Some(data), Some(tags)) = (data, tags) else {
             return Err(CoreError::Internal("validation passed without data".into()));
         };
-        let _permit = authorize(actor, Action::Create, Resource { owner_id, unit: &unit })
-            .map_err(|_| CoreError::Forbidden(format!("you may not create records for this owner in unit {unit}")))?;
+        let _permit = authorize(
+            &self.policy(),
+            actor,
+            Action::Create,
+            Resource { kind: "people", id: Uuid::nil(), owner_id, unit: &unit, owner_units: &owner_units },
+        )
+        .map_err(|_| CoreError::Forbidden(format!("you may not create records for this owner in unit {unit}")))?;
         Ok(Prepared { data, tags: tags.iter().map(|t| t.as_str().to_string()).collect(), owner_id, unit, company_id: input.company_id })
     }
 
     /// The owner and unit of a new record: the caller and their first unit unless named.
-    pub(crate) async fn placement(&self, actor: &Actor, owner: Option<Uuid>, unit: Option<&str>) -> Result<(Uuid, String), CoreError> {
+    /// The owner and unit of a new record, and the owner's units (for the create decision).
+    pub(crate) async fn placement(
+        &self,
+        actor: &Actor,
+        owner: Option<Uuid>,
+        unit: Option<&str>,
+    ) -> Result<(Uuid, String, Vec<String>), CoreError> {
         let (owner_id, owner_units) = match owner {
             None => (actor.user_id, actor.units.clone()),
             Some(id) if id == actor.user_id => (id, actor.units.clone()),
@@ -199,7 +276,7 @@ impl App {
             }
             None => owner_units.first().cloned().ok_or_else(|| ValidationErrors::single("unit", "the owner belongs to no unit"))?,
         };
-        Ok((owner_id, unit))
+        Ok((owner_id, unit, owner_units))
     }
 
     fn build_row(&self, id: Uuid, p: &Prepared, key: &Key32, now: i64, version: i64, created_at: i64) -> Result<PersonRow, CoreError> {
@@ -253,9 +330,11 @@ impl App {
             version: 1,
             created_at: new.row.created_at,
             updated_at: new.row.updated_at,
+            masked: Vec::new(),
         };
+        let access = self.access_to(actor, &new.row).1;
         self.store.person_insert(new).await?;
-        Ok(view)
+        Ok(view.masked_for(access))
     }
 
     /// Inserts many prepared people in one transaction.
@@ -281,20 +360,74 @@ impl App {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            masked: Vec::new(),
         })
+    }
+
+    /// Whether the caller may read this person, and which field classes.
+    fn access_to(&self, actor: &Actor, row: &PersonRow) -> (bool, FieldAccess) {
+        field_access(
+            &self.policy(),
+            actor,
+            Resource { kind: "people", id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
+        )
     }
 
     /// A person the caller may read; absent and invisible look the same.
     async fn visible_person(&self, actor: &Actor, action: Action, id: Uuid) -> Result<(StoredPerson, Permit), CoreError> {
         let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
-        let permit = authorize(actor, action, Resource { owner_id: stored.row.owner_id, unit: &stored.row.unit })
-            .map_err(|_| CoreError::NotFound)?;
+        let res = Resource { kind: "people", id: stored.row.id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+        let permit = self.decide_on_visible(actor, action, res)?;
         Ok((stored, permit))
     }
 
     pub async fn person(&self, actor: &Actor, id: Uuid) -> Result<PersonView, CoreError> {
+        crate::authz::require_scope(actor, "people", Action::Read)?;
         let (stored, permit) = self.visible_person(actor, Action::Read, id).await?;
+        let access = self.access_to(actor, &stored.row).1;
+        Ok(self.decrypt(&stored, &permit)?.masked_for(access))
+    }
+
+    /// The unmasked current record, for merging a patch; needs the right to update it.
+    pub async fn person_for_update(&self, actor: &Actor, id: Uuid) -> Result<PersonView, CoreError> {
+        crate::authz::require_scope(actor, "people", Action::Update)?;
+        let (stored, permit) = self.visible_person(actor, Action::Update, id).await?;
         self.decrypt(&stored, &permit)
+    }
+
+    /// Shows masked fields for a stated purpose, where the policies allow revealing them.
+    /// Unknown field names are refused; a field the caller may not reveal is a 403 naming it.
+    pub async fn reveal_person(&self, actor: &Actor, id: Uuid, fields: &[String], purpose: &str) -> Result<PersonView, CoreError> {
+        crate::authz::require_scope(actor, "people", Action::Read)?;
+        let mut errs = ValidationErrors::default();
+        if purpose.trim().chars().count() < 3 {
+            errs.push("purpose", "say why you need to see these fields");
+        }
+        if fields.is_empty() {
+            errs.push("fields", "name at least one field to reveal");
+        }
+        let mut wanted = Vec::new();
+        for f in fields {
+            match FIELD_CLASSES.iter().find(|(n, _)| n == f) {
+                Some(entry) => wanted.push(*entry),
+                None => errs.push("fields", "unknown field; expected personal fields such as national_id, birth_date, email"),
+            }
+        }
+        errs.into_result(())?;
+        let (stored, permit) = self.visible_person(actor, Action::Read, id).await?;
+        let access = self.access_to(actor, &stored.row).1;
+        let policy = self.policy();
+        let res = Resource { kind: "people", id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+        for (name, class) in &wanted {
+            if !access.can(*class) && !may_reveal(&policy, actor, res, *class, purpose) {
+                return Err(CoreError::Forbidden(format!("you may not reveal {name} of this person")));
+            }
+        }
+        let names: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
+        tracing::info!(user = %actor.username, person = %id, fields = ?names, "reveal");
+        let mut view = self.decrypt(&stored, &permit)?;
+        view.mask_except(access, &names);
+        Ok(view)
     }
 
     /// Replaces a person's fields if `expected_version` is current.
@@ -305,6 +438,7 @@ impl App {
         expected_version: Option<i64>,
         input: &PersonInput,
     ) -> Result<PersonView, CoreError> {
+        crate::authz::require_scope(actor, "people", Action::Update)?;
         let expected = expected_version.ok_or(CoreError::PreconditionRequired)?;
         let (stored, _permit) = self.visible_person(actor, Action::Update, id).await?;
         if stored.row.version != expected {
@@ -324,15 +458,18 @@ impl App {
             version: expected + 1,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            masked: Vec::new(),
         };
+        let access = self.access_to(actor, &row).1;
         if !self.store.person_update(row, expected).await? {
             return Err(CoreError::PreconditionFailed);
         }
-        Ok(view)
+        Ok(view.masked_for(access))
     }
 
     /// Deletes a person, their activities and their key.
     pub async fn delete_person(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
+        crate::authz::require_scope(actor, "people", Action::Delete)?;
         let _permit = self.visible_person(actor, Action::Delete, id).await?;
         if self.store.person_delete(id).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
@@ -357,31 +494,44 @@ impl App {
     }
 
     /// Decrypts what the caller may read from a fetched page; the extra row tells if more exist.
-    fn page_of(&self, actor: &Actor, mut rows: Vec<StoredPerson>, limit: u32) -> Result<(Vec<PersonView>, Option<Uuid>, bool), CoreError> {
+    /// Each readable row, unmasked, with what the caller may see of it.
+    #[allow(clippy::type_complexity)]
+    fn page_of(
+        &self,
+        actor: &Actor,
+        mut rows: Vec<StoredPerson>,
+        limit: u32,
+    ) -> Result<(Vec<(PersonView, FieldAccess)>, Option<Uuid>, bool), CoreError> {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let last = rows.last().map(|r| r.row.id);
         let mut items = Vec::with_capacity(rows.len());
+        let policy = self.policy();
         for r in &rows {
-            if let Ok(permit) = authorize(actor, Action::Read, Resource { owner_id: r.row.owner_id, unit: &r.row.unit })
+            let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+            if let Ok(permit) = authorize(&policy, actor, Action::Read, res)
                 && r.wrapped_key.is_some()
             {
-                items.push(self.decrypt(r, &permit)?);
+                let access = field_access(&policy, actor, res).1;
+                items.push((self.decrypt(r, &permit)?, access));
             }
         }
         Ok((items, last, more))
     }
 
     pub async fn list_people(&self, actor: &Actor, f: &PeopleFilter) -> Result<Page<PersonView>, CoreError> {
+        crate::authz::require_scope(actor, "people", Action::Read)?;
         let q = self.list_query(actor, f.owner, f.unit.clone(), f.tag.clone(), f.cursor.as_deref(), f.limit)?;
         let limit = q.limit - 1;
         let rows = self.store.people_list(q).await?;
         let (items, last, more) = self.page_of(actor, rows, limit)?;
+        let items = items.into_iter().map(|(v, access)| v.masked_for(access)).collect();
         Ok(Page { items, next_cursor: if more { last.map(encode_cursor) } else { None } })
     }
 
     /// Exact search on blind indexes; candidates are decrypted and false positives dropped.
     pub async fn search_people(&self, actor: &Actor, c: &SearchCriteria) -> Result<Page<PersonView>, CoreError> {
+        crate::authz::require_scope(actor, "people", Action::Read)?;
         let mut errs = ValidationErrors::default();
         let email = c.email.as_deref().and_then(|e| Email::parse(e).map_err(|x| errs.push("email", x.0)).ok()).map(|e| e.normalized());
         let phone = c
@@ -412,6 +562,12 @@ impl App {
             let longest = tokens.iter().max_by_key(|t| t.len()).cloned().unwrap_or_default();
             (BidxColumn::NameToken, self.keys.bidx(IndexField::Name, &longest))
         };
+        // A criterion only matches a record whose field the caller may read: searching must not
+        // confirm a value the caller could not see.
+        let readable = |a: &FieldAccess| {
+            ((email.is_none() && phone.is_none() && tokens.is_empty()) || a.can(FieldClass::Personal))
+                && (national_id.is_none() || a.can(FieldClass::Sensitive))
+        };
         let matches = |v: &PersonView| {
             let f = &v.fields;
             email.as_ref().is_none_or(|e| f.email.as_deref().map(str::to_lowercase).as_ref() == Some(e))
@@ -430,12 +586,12 @@ impl App {
         loop {
             let rows = self.store.people_by_bidx(column, value, q.clone()).await?;
             let (views, last, more) = self.page_of(actor, rows, limit)?;
-            for v in views.into_iter().filter(|v| matches(v)) {
+            for (v, access) in views.into_iter().filter(|(v, a)| readable(a) && matches(v)) {
                 if items.len() == limit as usize {
                     let next = items.last().map(|x: &PersonView| encode_cursor(x.id));
                     return Ok(Page { items, next_cursor: next });
                 }
-                items.push(v);
+                items.push(v.masked_for(access));
             }
             if !more {
                 return Ok(Page { items, next_cursor: None });

@@ -33,6 +33,8 @@ pub enum KeyKind {
     Subject,
     Unit,
     Index,
+    /// Keys of the installation itself (e.g. the one sealing TOTP secrets).
+    System,
 }
 
 impl KeyKind {
@@ -41,6 +43,7 @@ impl KeyKind {
             KeyKind::Subject => "subject",
             KeyKind::Unit => "unit",
             KeyKind::Index => "index",
+            KeyKind::System => "system",
         }
     }
 }
@@ -54,6 +57,18 @@ pub struct UserRow {
     pub disabled: bool,
     pub units: Vec<String>,
     pub created_at: i64,
+    /// A service account: signs in only with API tokens, never with a password.
+    pub service: bool,
+    /// TOTP is enrolled and confirmed.
+    pub mfa_enabled: bool,
+}
+
+/// A user's TOTP state: secrets are encrypted blobs; the last accepted step stops replays.
+#[derive(Debug, Clone, Default)]
+pub struct MfaRow {
+    pub secret: Option<Vec<u8>>,
+    pub pending: Option<Vec<u8>>,
+    pub last_step: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +79,10 @@ pub struct SessionRow {
     pub created_at: i64,
     pub last_seen: i64,
     pub expires_at: i64,
+    /// `full`, `enroll` (may only enrol TOTP), or `api <scope>…` for an integration token.
+    pub scope: String,
+    /// A name for an API token, shown in lists.
+    pub label: String,
 }
 
 /// Sign-in failures counted under one key (`user:<name>` or `addr:<ip>`), and its lock.
@@ -210,6 +229,16 @@ pub trait Store: Send + Sync + 'static {
     fn sessions_delete_for_user(&self, user_id: Uuid) -> Fut<'_, u64>;
     /// A user's sessions, newest first.
     fn sessions_for_user(&self, user_id: Uuid) -> Fut<'_, Vec<SessionRow>>;
+    fn mfa_get(&self, user_id: Uuid) -> Fut<'_, MfaRow>;
+    fn mfa_set_pending(&self, user_id: Uuid, pending: Option<Vec<u8>>) -> Fut<'_, ()>;
+    /// Activates TOTP: the secret, the step just used, and fresh recovery-code digests, at once.
+    fn mfa_enable(&self, user_id: Uuid, secret: Vec<u8>, step: i64, recovery_hashes: Vec<Vec<u8>>) -> Fut<'_, ()>;
+    /// Records `step` as used if it is newer than the last one; false means a replay.
+    fn mfa_use_step(&self, user_id: Uuid, step: i64) -> Fut<'_, bool>;
+    /// Marks an unused recovery code used; false if unknown or already used.
+    fn recovery_code_use<'a>(&'a self, user_id: Uuid, hash: &'a [u8], now: i64) -> Fut<'a, bool>;
+    /// Removes TOTP and recovery codes (an administrator's reset).
+    fn mfa_reset(&self, user_id: Uuid) -> Fut<'_, ()>;
     fn throttle_get<'a>(&'a self, key: &'a str) -> Fut<'a, Option<ThrottleRow>>;
     /// Inserts or replaces the row of `row.key`.
     fn throttle_put(&self, row: ThrottleRow) -> Fut<'_, ()>;

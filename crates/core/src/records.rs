@@ -175,6 +175,19 @@ impl PayloadKey {
 }
 
 impl App {
+    /// The decision on an existing record: refused reads are "not found" (existence must not
+    /// leak); a refused write on a record the caller can read is "forbidden".
+    pub(crate) fn decide_on_visible(&self, actor: &Actor, action: Action, res: Resource<'_>) -> Result<Permit, CoreError> {
+        let policy = self.policy();
+        authorize(&policy, actor, action, res).map_err(|_| {
+            if action != Action::Read && authorize(&policy, actor, Action::Read, res).is_ok() {
+                CoreError::Forbidden(format!("your role may not {} this record", format!("{action:?}").to_lowercase()))
+            } else {
+                CoreError::NotFound
+            }
+        })
+    }
+
     async fn payload_key(&self, kind: RecordKind, unit: &str, person: Option<Uuid>) -> Result<PayloadKey, CoreError> {
         match (kind, person) {
             (RecordKind::Activity, Some(pid)) => {
@@ -189,14 +202,26 @@ impl App {
     /// Whether `id` of `kind` exists and the caller may read it.
     pub(crate) async fn record_visible(&self, actor: &Actor, kind: RecordKind, id: Uuid) -> Result<bool, CoreError> {
         Ok(match self.store.record_get(kind, id).await? {
-            Some(r) => authorize(actor, Action::Read, Resource { owner_id: r.owner_id, unit: &r.unit }).is_ok(),
+            Some(r) => authorize(
+                &self.policy(),
+                actor,
+                Action::Read,
+                Resource { kind: kind.as_str(), id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] },
+            )
+            .is_ok(),
             None => false,
         })
     }
 
     async fn person_visible(&self, actor: &Actor, id: Uuid) -> Result<bool, CoreError> {
         Ok(match self.store.person_get(id).await? {
-            Some(p) => authorize(actor, Action::Read, Resource { owner_id: p.row.owner_id, unit: &p.row.unit }).is_ok(),
+            Some(p) => authorize(
+                &self.policy(),
+                actor,
+                Action::Read,
+                Resource { kind: "people", id: p.row.id, owner_id: p.row.owner_id, unit: &p.row.unit, owner_units: &[] },
+            )
+            .is_ok(),
             None => false,
         })
     }
@@ -247,12 +272,23 @@ impl App {
         };
         self.check_links::<K>(actor, links, &mut errs).await?;
         errs.into_result(())?;
-        let (Some((attrs, payload)), Some((owner_id, unit))) = (split, placement) else {
+        let (Some((attrs, payload)), Some((owner_id, unit, owner_units))) = (split, placement) else {
             return Err(CoreError::Internal("validation passed without data".into()));
         };
         let action = if existing.is_some() { Action::Update } else { Action::Create };
-        let permit = authorize(actor, action, Resource { owner_id, unit: &unit })
-            .map_err(|_| CoreError::Forbidden(format!("you may not place records for this owner in unit {unit}")))?;
+        let permit = authorize(
+            &self.policy(),
+            actor,
+            action,
+            Resource {
+                kind: K::KIND.as_str(),
+                id: existing.map(|e| e.0).unwrap_or_default(),
+                owner_id,
+                unit: &unit,
+                owner_units: &owner_units,
+            },
+        )
+        .map_err(|_| CoreError::Forbidden(format!("you may not place records for this owner in unit {unit}")))?;
         let now = self.now();
         let (id, version, created_at) = existing.map(|(id, v, c)| (id, v + 1, c)).unwrap_or((Uuid::now_v7(), 1, now));
         let pk = self.payload_key(K::KIND, &unit, links.person_id).await?;
@@ -304,7 +340,11 @@ impl App {
 
     async fn visible_record(&self, actor: &Actor, kind: RecordKind, action: Action, id: Uuid) -> Result<(RecordRow, Permit), CoreError> {
         let row = self.store.record_get(kind, id).await?.ok_or(CoreError::NotFound)?;
-        let permit = authorize(actor, action, Resource { owner_id: row.owner_id, unit: &row.unit }).map_err(|_| CoreError::NotFound)?;
+        let permit = self.decide_on_visible(
+            actor,
+            action,
+            Resource { kind: kind.as_str(), id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
+        )?;
         Ok((row, permit))
     }
 
@@ -314,12 +354,14 @@ impl App {
         raw: &K::Raw,
         links: &Links,
     ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Create)?;
         let (row, permit) = self.seal_record::<K>(actor, raw, links, None).await?;
         self.store.record_insert(row.clone()).await?;
         self.open_record::<K>(row, &permit).await
     }
 
     pub async fn record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Read)?;
         let (row, permit) = self.visible_record(actor, K::KIND, Action::Read, id).await?;
         self.open_record::<K>(row, &permit).await
     }
@@ -332,6 +374,7 @@ impl App {
         raw: &K::Raw,
         links: &Links,
     ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Update)?;
         let expected = expected.ok_or(CoreError::PreconditionRequired)?;
         let (current, _) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
         if current.version != expected {
@@ -345,6 +388,7 @@ impl App {
     }
 
     pub async fn delete_record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
+        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Delete)?;
         let _permit = self.visible_record(actor, K::KIND, Action::Delete, id).await?;
         if self.store.record_delete(K::KIND, id).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
@@ -354,6 +398,7 @@ impl App {
         actor: &Actor,
         f: &RecordFilter,
     ) -> Result<Page<RecordView<K::Attrs, K::Payload>>, CoreError> {
+        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Read)?;
         let limit = check_limit(f.limit)?;
         let q = ListQuery {
             visibility: visibility(actor),
@@ -369,7 +414,12 @@ impl App {
         let last = rows.last().map(|r| r.id);
         let mut items = Vec::with_capacity(rows.len());
         for r in rows {
-            if let Ok(permit) = authorize(actor, Action::Read, Resource { owner_id: r.owner_id, unit: &r.unit }) {
+            if let Ok(permit) = authorize(
+                &self.policy(),
+                actor,
+                Action::Read,
+                Resource { kind: K::KIND.as_str(), id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] },
+            ) {
                 items.push(self.open_record::<K>(r, &permit).await?);
             }
         }

@@ -13,6 +13,7 @@ pub mod master;
 pub mod password;
 pub mod random;
 pub mod token;
+pub mod totp;
 
 pub use bidx::BlindIndexKey;
 pub use field::{FieldContext, decrypt_field, encrypt_field};

@@ -6,17 +6,49 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use sejf_core::{Actor, App};
+use sejf_core::authz::Scope;
+use sejf_core::{Actor, App, CoreError};
 
 use crate::problem::Problem;
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request, with a fully signed-in (or API) token.
 pub struct Authed(pub Actor);
+
+/// A caller who may be half-way through sign-in: a full token or an enrolment token. Only the
+/// TOTP enrolment routes and logout take this.
+pub struct Enrolling(pub Actor);
 
 impl FromRequestParts<Arc<App>> for Authed {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let actor = bearer_actor(parts, app).await?;
+        if actor.scope == Scope::Enroll {
+            return Err(CoreError::MfaEnrollmentRequired.into());
+        }
+        Ok(Authed(actor))
+    }
+}
+
+impl FromRequestParts<Arc<App>> for Enrolling {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let actor = bearer_actor(parts, app).await?;
+        if matches!(actor.scope, Scope::Api(_)) {
+            return Err(Problem::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                "API tokens do not sign in interactively",
+            ));
+        }
+        Ok(Enrolling(actor))
+    }
+}
+
+async fn bearer_actor(parts: &mut Parts, app: &Arc<App>) -> Result<Actor, Problem> {
+    {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -27,6 +59,6 @@ impl FromRequestParts<Arc<App>> for Authed {
             .ok_or_else(Problem::unauthenticated)?;
         let actor = app.authenticate(token).await.map_err(Problem::from)?;
         parts.extensions.insert(actor.clone());
-        Ok(Authed(actor))
+        Ok(actor)
     }
 }

@@ -59,6 +59,20 @@ pub struct PersonOut {
     pub notes: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Fields masked or left out because the caller may not read their class; see
+    /// `POST /people/{id}/reveal`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
+}
+
+/// `POST /people/{id}/reveal`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevealIn {
+    /// Field names, e.g. ["national_id", "birth_date"].
+    pub fields: Vec<String>,
+    /// Why: recorded with the access.
+    pub purpose: String,
 }
 
 impl PersonIn {
@@ -125,6 +139,7 @@ impl From<PersonView> for PersonOut {
             notes: f.notes,
             created_at: rfc3339(v.created_at),
             updated_at: rfc3339(v.updated_at),
+            masked: v.masked.iter().map(|m| m.to_string()).collect(),
         }
     }
 }
@@ -186,6 +201,30 @@ pub struct LoginIn {
 pub struct LoginOut {
     pub token: String,
     pub expires_at: String,
+    /// "enroll" when the account must still enrol TOTP: the token can then only enrol.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollOut {
+    /// Scan this in an authenticator app.
+    pub otpauth_uri: String,
+    /// The shared secret in base32, for typing by hand.
+    pub secret: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmIn {
+    /// The current 6-digit code.
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfirmOut {
+    /// Ten single-use codes for when the authenticator is lost; shown once.
+    pub recovery_codes: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -214,6 +253,16 @@ pub struct UserOut {
     pub units: Vec<String>,
     pub disabled: bool,
     pub created_at: String,
+    pub service: bool,
+    pub mfa_enabled: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub role: Option<String>,
+    /// `true` disables the user and ends their sessions.
+    pub disabled: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -148,6 +148,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     }
 }
 
+/// A user name in the path; anything that is not a valid user name is simply not found.
+pub struct Username(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Username {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| Problem::not_found())?;
+        sejf_core::users::check_username(&raw).map(|()| Username(raw)).map_err(|_| Problem::not_found())
+    }
+}
+
 /// The version named by `If-Match` (our ETags are `"<version>"`), if any.
 pub fn if_match(parts: &axum::http::HeaderMap) -> Result<Option<i64>, Problem> {
     let Some(v) = parts.get(header::IF_MATCH) else { return Ok(None) };

@@ -35,11 +35,18 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: client::TrustedProxies,
+    /// Send `Strict-Transport-Security` (only when this listener speaks TLS).
+    pub hsts: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_body_bytes: 256 * 1024, request_timeout: Duration::from_secs(30), trusted_proxies: client::TrustedProxies::default() }
+        Self {
+            max_body_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(30),
+            trusted_proxies: client::TrustedProxies::default(),
+            hsts: false,
+        }
     }
 }
 
@@ -48,11 +55,14 @@ pub fn public_router(app: Arc<App>, limits: &Limits) -> Router {
     let api = Router::new()
         .route("/api/v1/auth/login", post(routes::session::login))
         .route("/api/v1/auth/logout", post(routes::session::logout))
+        .route("/api/v1/auth/mfa/enroll", post(routes::session::mfa_enroll))
+        .route("/api/v1/auth/mfa/confirm", post(routes::session::mfa_confirm))
         .route("/api/v1/auth/sessions", get(routes::session::sessions))
         .route("/api/v1/auth/sessions/{id}", axum::routing::delete(routes::session::end_session))
         .route("/api/v1/me", get(routes::session::me))
         .route("/api/v1/people", get(routes::people::list).post(routes::people::create))
         .route("/api/v1/people/search", post(routes::people::search))
+        .route("/api/v1/people/{id}/reveal", post(routes::people::reveal))
         .route("/api/v1/people/{id}", get(routes::people::get).patch(routes::people::patch).delete(routes::people::delete))
         .merge(routes::records::routes::<CompanyApi>("companies"))
         .merge(routes::records::routes::<DealApi>("deals"))
@@ -64,12 +74,14 @@ pub fn public_router(app: Arc<App>, limits: &Limits) -> Router {
 pub fn admin_router(app: Arc<App>, limits: &Limits) -> Router {
     let api = Router::new()
         .route("/api/v1/users", get(routes::admin::list).post(routes::admin::create))
+        .route("/api/v1/users/{username}", axum::routing::patch(routes::admin::patch))
         .route("/api/v1/me", get(routes::session::me));
     finish(api, app, limits.clone())
 }
 
 fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits) -> Router {
     let timeout_after = limits.request_timeout;
+    let hsts = limits.hsts;
     api.route("/healthz", get(healthz))
         .route("/api/v1/healthz", get(healthz))
         .fallback(not_found)
@@ -78,7 +90,7 @@ fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn(move |req, next| timeout(timeout_after, req, next)))
         .layer(axum::Extension(limits.trusted_proxies))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(move |req, next| security_headers(hsts, req, next)))
         .layer(middleware::from_fn(access_log))
 }
 
@@ -113,8 +125,9 @@ async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
     }
 }
 
-/// Headers that keep browsers from sniffing, framing, caching or leaking referrers.
-async fn security_headers(req: Request, next: Next) -> Response {
+/// Headers that keep browsers from sniffing, framing, caching or leaking referrers, and, over
+/// TLS, from ever falling back to plain HTTP (HSTS).
+async fn security_headers(hsts: bool, req: Request, next: Next) -> Response {
     let docs = req.uri().path().starts_with("/api/v1/docs");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
@@ -134,6 +147,9 @@ async fn security_headers(req: Request, next: Next) -> Response {
         (HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"),
     ] {
         h.insert(name, HeaderValue::from_static(value));
+    }
+    if hsts {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     res
 }

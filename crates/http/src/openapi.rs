@@ -28,17 +28,17 @@ impl Modify for Bearer {
 #[openapi(
     info(title = "Sejf", description = "A CRM whose first promise is that customer data stays safe."),
     paths(
-        session::login, session::logout, session::me, session::sessions, session::end_session,
-        people::create, people::get, people::patch, people::delete, people::list, people::search,
+        session::login, session::logout, session::me, session::sessions, session::end_session, session::mfa_enroll, session::mfa_confirm,
+        people::create, people::get, people::patch, people::delete, people::list, people::search, people::reveal,
         records::companies_doc::list, records::companies_doc::create, records::companies_doc::read,
         records::companies_doc::patch, records::companies_doc::delete,
         records::deals_doc::list, records::deals_doc::create, records::deals_doc::read,
         records::deals_doc::patch, records::deals_doc::delete,
         records::activities_doc::list, records::activities_doc::create, records::activities_doc::read,
         records::activities_doc::patch, records::activities_doc::delete,
-        admin::list, admin::create,
+        admin::list, admin::create, admin::patch,
     ),
-    components(schemas(ProblemBody, PersonIn, PersonOut, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, UserIn, UserOut,
+    components(schemas(ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch,
         CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut)),
     modifiers(&Bearer),
 )]

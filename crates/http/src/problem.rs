@@ -85,6 +85,19 @@ impl From<CoreError> for Problem {
                 Problem::new(StatusCode::UNAUTHORIZED, "bad-credentials", "Sign-in failed", "invalid username or password")
             }
             CoreError::NotFound => Problem::not_found(),
+            CoreError::MfaRequired => Problem::field(
+                StatusCode::UNAUTHORIZED,
+                "mfa-required",
+                "TOTP code required",
+                "totp",
+                "this account signs in with a TOTP code (or a recovery code)",
+            ),
+            CoreError::MfaEnrollmentRequired => Problem::new(
+                StatusCode::FORBIDDEN,
+                "mfa-enrollment-required",
+                "Enrol TOTP first",
+                "this token may only enrol TOTP: POST /api/v1/auth/mfa/enroll, then /api/v1/auth/mfa/confirm",
+            ),
             CoreError::Throttled { retry_after_secs } => {
                 let mut p = Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -18,6 +18,7 @@
 mod codec;
 mod error;
 mod keys;
+mod mfa;
 mod migrate;
 mod people;
 mod people_batch;
@@ -32,7 +33,7 @@ pub mod testing;
 use std::time::Duration;
 
 use sejf_core::ports::{
-    BidxColumn, Fut, KeyKind, ListQuery, NewPerson, PersonRow, RecordKind, RecordRow, SessionRow, Store, StoreError, StoredPerson,
+    BidxColumn, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow, RecordKind, RecordRow, SessionRow, Store, StoreError, StoredPerson,
     ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
@@ -247,6 +248,30 @@ impl Store for SqlStore {
 
     fn sessions_for_user(&self, user_id: Uuid) -> Fut<'_, Vec<SessionRow>> {
         Box::pin(users::sessions_for_user(self, user_id))
+    }
+
+    fn mfa_get(&self, user_id: Uuid) -> Fut<'_, MfaRow> {
+        Box::pin(mfa::get(self, user_id))
+    }
+
+    fn mfa_set_pending(&self, user_id: Uuid, pending: Option<Vec<u8>>) -> Fut<'_, ()> {
+        Box::pin(mfa::set_pending(self, user_id, pending))
+    }
+
+    fn mfa_enable(&self, user_id: Uuid, secret: Vec<u8>, step: i64, recovery_hashes: Vec<Vec<u8>>) -> Fut<'_, ()> {
+        Box::pin(mfa::enable(self, user_id, secret, step, recovery_hashes))
+    }
+
+    fn mfa_use_step(&self, user_id: Uuid, step: i64) -> Fut<'_, bool> {
+        Box::pin(mfa::use_step(self, user_id, step))
+    }
+
+    fn recovery_code_use<'a>(&'a self, user_id: Uuid, hash: &'a [u8], now: i64) -> Fut<'a, bool> {
+        Box::pin(mfa::use_code(self, user_id, hash, now))
+    }
+
+    fn mfa_reset(&self, user_id: Uuid) -> Fut<'_, ()> {
+        Box::pin(mfa::reset(self, user_id))
     }
 
     fn throttle_get<'a>(&'a self, key: &'a str) -> Fut<'a, Option<ThrottleRow>> {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{SqlStore, codec, error};
 
 const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, role, disabled, \
-     created_at) VALUES ($1, $2, $3, $4, $5, $6)";
+     created_at, service) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const INSERT_UNIT: &str = "INSERT INTO units (slug, created_at) VALUES ($1, $2) \
      ON CONFLICT DO NOTHING";
 const INSERT_USER_UNIT: &str = "INSERT INTO user_units (user_id, unit, ord) VALUES ($1, $2, $3)";
@@ -20,7 +20,8 @@ const INSERT_USER_UNIT: &str = "INSERT INTO user_units (user_id, unit, ord) VALU
 /// One row per (user, unit), units in order; a user without units has one row with a NULL unit.
 macro_rules! user_select {
     () => {
-        "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.created_at, uu.unit \
+        "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.created_at, uu.unit, u.service, \
+         CAST(CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) \
          FROM users u LEFT JOIN user_units uu ON uu.user_id = u.id "
     };
 }
@@ -33,11 +34,11 @@ const SET_DISABLED: &str = "UPDATE users SET disabled = $2 WHERE id = $1";
 const SET_ROLE: &str = "UPDATE users SET role = $2 WHERE id = $1";
 
 const INSERT_SESSION: &str = "INSERT INTO sessions (id, user_id, token_hash, created_at, \
-     last_seen, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
-const SESSIONS_OF_USER: &str =
-    "SELECT id, user_id, token_hash, created_at, last_seen, expires_at FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC";
+     last_seen, expires_at, scope, label) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const SESSIONS_OF_USER: &str = "SELECT id, user_id, token_hash, created_at, last_seen, expires_at, scope, label \
+     FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC";
 const SESSION_BY_HASH: &str = "SELECT id, user_id, token_hash, created_at, last_seen, \
-     expires_at FROM sessions WHERE token_hash = $1";
+     expires_at, scope, label FROM sessions WHERE token_hash = $1";
 const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen = $2 WHERE id = $1";
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
 const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
@@ -55,6 +56,7 @@ pub(crate) async fn create(store: &SqlStore, user: UserRow) -> Result<(), StoreE
         .bind(user.role.as_str())
         .bind(i64::from(user.disabled))
         .bind(user.created_at)
+        .bind(i64::from(user.service))
         .execute(&mut *tx)
         .await
         .map_err(error::db("user create"))?;
@@ -107,6 +109,8 @@ fn group(rows: &[AnyRow]) -> Result<Vec<UserRow>, StoreError> {
                 disabled: codec::boolean(row, 4, "users.disabled")?,
                 units: Vec::new(),
                 created_at: codec::get(row, 5, "users.created_at")?,
+                service: codec::boolean(row, 7, "users.service")?,
+                mfa_enabled: codec::boolean(row, 8, "users.totp_secret")?,
             });
         }
         if let (Some(unit), Some(user)) = (unit, users.last_mut()) {
@@ -148,6 +152,8 @@ pub(crate) async fn session_create(store: &SqlStore, s: SessionRow) -> Result<()
         .bind(s.created_at)
         .bind(s.last_seen)
         .bind(s.expires_at)
+        .bind(s.scope.as_str())
+        .bind(s.label.as_str())
         .execute(&store.pool)
         .await
         .map_err(error::db("session create"))?;
@@ -174,6 +180,8 @@ fn session_row(row: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
         created_at: codec::get(row, 3, "sessions.created_at")?,
         last_seen: codec::get(row, 4, "sessions.last_seen")?,
         expires_at: codec::get(row, 5, "sessions.expires_at")?,
+        scope: codec::get(row, 6, "sessions.scope")?,
+        label: codec::get(row, 7, "sessions.label")?,
     })
 }
 

@@ -10,7 +10,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use sejf_core::ports::{BidxColumn, KeyKind, RecordKind, RecordRow, SessionRow, Store, StoreError, UserRow, Visibility};
+use sejf_core::ports::{BidxColumn, KeyKind, RecordKind, RecordRow, SessionRow, Store, StoreError, ThrottleRow, UserRow, Visibility};
 use sejf_store::{Backend, SqlStore};
 use support::{TestDb, new_person, new_record, new_user, query_for};
 use uuid::Uuid;
@@ -63,6 +63,8 @@ conformance!(
     connections_are_configured,
     concurrent_writers_all_succeed,
     errors_never_carry_values,
+    mfa_steps_and_recovery_codes_are_used_once,
+    throttle_rows_and_session_lists,
 );
 
 async fn count(store: &SqlStore, sql: &'static str) -> i64 {
@@ -178,6 +180,8 @@ async fn sessions(db: &TestDb) {
         created_at: 10,
         last_seen: 10,
         expires_at: 1_000,
+        scope: "full".into(),
+        label: String::new(),
     };
     let one = session(1);
     s.session_create(one.clone()).await.unwrap();
@@ -719,4 +723,60 @@ async fn errors_never_carry_values(db: &TestDb) {
     sqlx::query("UPDATE users SET disabled = 7 WHERE id = $1").bind(user.id.to_string()).execute(s.pool()).await.unwrap();
     let err = s.user_by_id(user.id).await.unwrap_err();
     assert_eq!(err.to_string(), "database error: unexpected value in column users.disabled");
+}
+
+async fn mfa_steps_and_recovery_codes_are_used_once(db: &TestDb) {
+    let s = &db.store;
+    let user = new_user("totp", &["north"]);
+    s.user_create(user.clone()).await.unwrap();
+    assert!(!s.user_by_id(user.id).await.unwrap().unwrap().mfa_enabled);
+    s.mfa_set_pending(user.id, Some(vec![1, 2, 3])).await.unwrap();
+    assert_eq!(s.mfa_get(user.id).await.unwrap().pending, Some(vec![1, 2, 3]));
+    s.mfa_enable(user.id, vec![9; 40], 100, vec![vec![7; 32], vec![8; 32]]).await.unwrap();
+    let m = s.mfa_get(user.id).await.unwrap();
+    assert_eq!((m.secret, m.pending, m.last_step), (Some(vec![9; 40]), None, 100));
+    assert!(s.user_by_name("totp").await.unwrap().unwrap().mfa_enabled);
+    assert!(!s.mfa_use_step(user.id, 100).await.unwrap(), "a used step is a replay");
+    assert!(!s.mfa_use_step(user.id, 99).await.unwrap());
+    assert!(s.mfa_use_step(user.id, 101).await.unwrap());
+    assert!(s.recovery_code_use(user.id, &[7; 32], 5).await.unwrap());
+    assert!(!s.recovery_code_use(user.id, &[7; 32], 6).await.unwrap(), "a recovery code works once");
+    assert!(!s.recovery_code_use(user.id, &[6; 32], 6).await.unwrap());
+    s.mfa_reset(user.id).await.unwrap();
+    assert!(s.mfa_get(user.id).await.unwrap().secret.is_none());
+    assert!(!s.recovery_code_use(user.id, &[8; 32], 7).await.unwrap(), "codes go with a reset");
+    assert!(!s.user_by_id(user.id).await.unwrap().unwrap().mfa_enabled);
+}
+
+async fn throttle_rows_and_session_lists(db: &TestDb) {
+    let s = &db.store;
+    assert!(s.throttle_get("user:x").await.unwrap().is_none());
+    let row = ThrottleRow { key: "user:x".into(), failures: 3, window_start: 10, locked_until: 0, locks: 0 };
+    s.throttle_put(row.clone()).await.unwrap();
+    assert_eq!(s.throttle_get("user:x").await.unwrap(), Some(row.clone()));
+    let locked = ThrottleRow { failures: 0, locked_until: 99, locks: 1, ..row };
+    s.throttle_put(locked.clone()).await.unwrap();
+    assert_eq!(s.throttle_get("user:x").await.unwrap(), Some(locked));
+    s.throttle_clear("user:x").await.unwrap();
+    assert!(s.throttle_get("user:x").await.unwrap().is_none());
+
+    let user = new_user("lister", &["north"]);
+    s.user_create(user.clone()).await.unwrap();
+    for (i, scope) in ["full", "enroll", "api people:read"].iter().enumerate() {
+        s.session_create(SessionRow {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            token_hash: vec![40 + i as u8; 32],
+            created_at: 10 + i as i64,
+            last_seen: 10,
+            expires_at: 1_000,
+            scope: scope.to_string(),
+            label: format!("l{i}"),
+        })
+        .await
+        .unwrap();
+    }
+    let list = s.sessions_for_user(user.id).await.unwrap();
+    assert_eq!(list.iter().map(|x| x.scope.as_str()).collect::<Vec<_>>(), ["api people:read", "enroll", "full"], "newest first");
+    assert_eq!(list[0].label, "l2");
 }

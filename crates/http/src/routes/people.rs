@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{json_response, patched, record_response};
 use crate::auth::Authed;
-use crate::dto::{ListOut, PeopleQuery, PersonIn, PersonOut, SearchIn};
+use crate::dto::{ListOut, PeopleQuery, PersonIn, PersonOut, RevealIn, SearchIn};
 use crate::extract::{Id, Json, Query, if_match};
 use crate::problem::{ApiResult, ProblemBody};
 
@@ -51,7 +51,8 @@ pub async fn patch(
     Json(patch): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
     let expected = if_match(&headers)?;
-    let current = app.person(&actor, id).await?;
+    // The merge base is the unmasked record (the caller may update fields they cannot read).
+    let current = app.person_for_update(&actor, id).await?;
     let Some(expected) = expected else { return Err(sejf_core::CoreError::PreconditionRequired.into()) };
     if expected != current.version {
         return Err(sejf_core::CoreError::PreconditionFailed.into());
@@ -92,4 +93,14 @@ pub async fn search(State(app): State<Arc<App>>, Authed(actor): Authed, Json(s):
         .await?;
     let out = ListOut { items: page.items.into_iter().map(PersonOut::from).collect(), next_cursor: page.next_cursor };
     Ok(json_response(StatusCode::OK, &out))
+}
+
+/// Reveal masked fields for a stated purpose, where the policies allow it (recorded).
+#[utoipa::path(post, path = "/api/v1/people/{id}/reveal", tag = "people", params(("id" = Uuid, Path)), request_body = RevealIn,
+    responses((status = 200, body = PersonOut), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+              (status = 422, body = ProblemBody)), security(("bearer" = [])))]
+pub async fn reveal(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id, Json(body): Json<RevealIn>) -> ApiResult<Response> {
+    let view = app.reveal_person(&actor, id, &body.fields, &body.purpose).await?;
+    let version = view.version;
+    Ok(record_response(StatusCode::OK, &PersonOut::from(view), version, None))
 }

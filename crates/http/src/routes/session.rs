@@ -8,9 +8,9 @@ use axum::response::Response;
 use sejf_core::{App, rfc3339};
 
 use super::json_response;
-use crate::auth::Authed;
+use crate::auth::{Authed, Enrolling};
 use crate::client::ClientAddr;
-use crate::dto::{ListOut, LoginIn, LoginOut, MeOut, SessionOut};
+use crate::dto::{ConfirmIn, ConfirmOut, EnrollOut, ListOut, LoginIn, LoginOut, MeOut, SessionOut};
 use crate::extract::{Id, Json};
 use crate::problem::{ApiResult, ProblemBody};
 
@@ -19,13 +19,14 @@ use crate::problem::{ApiResult, ProblemBody};
     responses((status = 200, body = LoginOut), (status = 401, body = ProblemBody),
               (status = 429, body = ProblemBody, description = "Too many failures for this account or address; see Retry-After")))]
 pub async fn login(State(app): State<Arc<App>>, ClientAddr(client): ClientAddr, Json(body): Json<LoginIn>) -> ApiResult<Response> {
-    let login = app.login(&body.username, &body.password, client).await?;
-    Ok(json_response(StatusCode::OK, &LoginOut { token: login.token, expires_at: rfc3339(login.expires_at) }))
+    let login = app.login(&body.username, &body.password, body.totp.as_deref(), client).await?;
+    let mfa = login.must_enroll.then(|| "enroll".to_string());
+    Ok(json_response(StatusCode::OK, &LoginOut { token: login.token, expires_at: rfc3339(login.expires_at), mfa }))
 }
 
 /// End this session: the token stops working at once.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)), security(("bearer" = [])))]
-pub async fn logout(State(app): State<Arc<App>>, Authed(actor): Authed) -> ApiResult<StatusCode> {
+pub async fn logout(State(app): State<Arc<App>>, Enrolling(actor): Enrolling) -> ApiResult<StatusCode> {
     app.logout(&actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -63,4 +64,22 @@ pub async fn sessions(State(app): State<Arc<App>>, Authed(actor): Authed) -> Api
 pub async fn end_session(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id) -> ApiResult<StatusCode> {
     app.end_session(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Start TOTP enrolment: answers the secret as an otpauth URI and in base32.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/enroll", tag = "auth",
+    responses((status = 200, body = EnrollOut), (status = 409, body = ProblemBody)), security(("bearer" = [])))]
+pub async fn mfa_enroll(State(app): State<Arc<App>>, Enrolling(actor): Enrolling) -> ApiResult<Response> {
+    let e = app.mfa_enroll(&actor).await?;
+    Ok(json_response(StatusCode::OK, &EnrollOut { otpauth_uri: e.otpauth_uri, secret: e.secret }))
+}
+
+/// Confirm TOTP with a current code; answers ten recovery codes, shown once. Sign in again
+/// with a code to get a full token.
+#[utoipa::path(post, path = "/api/v1/auth/mfa/confirm", tag = "auth", request_body = ConfirmIn,
+    responses((status = 200, body = ConfirmOut), (status = 422, body = ProblemBody), (status = 409, body = ProblemBody)),
+    security(("bearer" = [])))]
+pub async fn mfa_confirm(State(app): State<Arc<App>>, Enrolling(actor): Enrolling, Json(body): Json<ConfirmIn>) -> ApiResult<Response> {
+    let recovery_codes = app.mfa_confirm(&actor, &body.code).await?;
+    Ok(json_response(StatusCode::OK, &ConfirmOut { recovery_codes }))
 }

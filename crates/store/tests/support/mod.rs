@@ -74,6 +74,8 @@ pub fn new_user(name: &str, units: &[&str]) -> UserRow {
         disabled: false,
         units: units.iter().map(|u| (*u).to_owned()).collect(),
         created_at: T0,
+        service: false,
+        mfa_enabled: false,
     }
 }
 

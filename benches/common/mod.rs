@@ -1,0 +1,383 @@
+//! Shared by the `import` and `http` benches (not a bench target itself): the plaintext SQLite
+//! baseline, latency percentiles, self-deleting temporary directories and machine facts.
+//!
+//! The plaintext baseline has the shape of Sejf's people tables (`people`, `person_tags`,
+//! `person_name_tokens`, with the same indexes, foreign keys and journal pragmas) but stores
+//! personal fields as TEXT and name tokens as text, has no key store, and does no encryption, no
+//! blind-index HMACs, no authorisation. It is what the same CRM would cost without its security,
+//! so the benches can report Sejf next to it measured in the same run on the same machine.
+
+// Each bench uses a different part of this module.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sejf_domain::people::{PersonData, PersonRaw, parse_tags};
+use sejf_domain::values::{CountryCode, name_tokens};
+use sqlx::AnyPool;
+use sqlx::Row;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use uuid::Uuid;
+
+/// Rows per transaction of the CSV import (`sejf::csvio`'s private `BATCH`, repeated here).
+pub const BATCH: usize = 2_000;
+
+/// The performance-relevant pragmas Sejf's store sets on every SQLite connection (its private
+/// `SQLITE_PRAGMAS`), without `secure_delete=ON`, a security measure the baseline does not take.
+const PRAGMAS: [&str; 4] = ["PRAGMA busy_timeout=5000", "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"];
+
+/// The same tables as `migrations/sqlite/0001_initial.sql` for people, with TEXT instead of
+/// ciphertext BLOBs, a plaintext e-mail/phone/national-id index instead of blind indexes, and
+/// name tokens as text.
+const SCHEMA: [&str; 13] = [
+    "CREATE TABLE units (slug TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL) STRICT",
+    "CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, username TEXT NOT NULL UNIQUE) STRICT",
+    "CREATE TABLE people (id TEXT PRIMARY KEY NOT NULL, owner_id TEXT NOT NULL REFERENCES users (id), \
+     unit TEXT NOT NULL REFERENCES units (slug), company_id TEXT, version INTEGER NOT NULL, \
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, first_name TEXT, last_name TEXT, email TEXT, \
+     phone TEXT, national_id TEXT, birth_date TEXT, address TEXT, notes TEXT) STRICT",
+    "CREATE INDEX people_email ON people (email)",
+    "CREATE INDEX people_phone ON people (phone)",
+    "CREATE INDEX people_national_id ON people (national_id)",
+    "CREATE INDEX people_owner ON people (owner_id)",
+    "CREATE INDEX people_unit ON people (unit)",
+    "CREATE INDEX people_company ON people (company_id)",
+    "CREATE TABLE person_tags (person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE, tag TEXT NOT NULL, \
+     PRIMARY KEY (person_id, tag)) STRICT",
+    "CREATE INDEX person_tags_tag ON person_tags (tag)",
+    "CREATE TABLE person_name_tokens (token TEXT NOT NULL, person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE, \
+     PRIMARY KEY (token, person_id)) STRICT",
+    "CREATE INDEX person_name_tokens_person ON person_name_tokens (person_id)",
+];
+
+/// The person columns the baseline reads, in [`person_json`]'s order.
+pub const PERSON_COLUMNS: &str = "id, owner_id, unit, company_id, version, created_at, updated_at, first_name, last_name, \
+     email, phone, national_id, birth_date, address, notes";
+pub const GET_BY_ID: &str = "SELECT id, owner_id, unit, company_id, version, created_at, updated_at, first_name, last_name, \
+     email, phone, national_id, birth_date, address, notes FROM people WHERE id = $1";
+pub const GET_BY_EMAIL: &str = "SELECT id, owner_id, unit, company_id, version, created_at, updated_at, first_name, last_name, \
+     email, phone, national_id, birth_date, address, notes FROM people WHERE email = $1 ORDER BY id LIMIT 51";
+
+const PERSON_COLS: usize = 15;
+
+/// A validated, normalised person in plaintext.
+#[derive(Debug, Clone)]
+pub struct PlainPerson {
+    pub id: String,
+    pub owner_id: String,
+    pub unit: String,
+    pub created_at: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub national_id: Option<String>,
+    pub birth_date: Option<String>,
+    /// The address as JSON text, as Sejf serialises it before encrypting.
+    pub address: Option<String>,
+    pub notes: Option<String>,
+    pub tags: Vec<String>,
+    pub name_tokens: Vec<String>,
+}
+
+impl PlainPerson {
+    /// Validates and normalises with Sejf's own domain rules (`PersonData::parse`,
+    /// `parse_tags`, `name_tokens`), so the baseline stores the same values, but in clear.
+    pub fn from_raw(raw: &PersonRaw, tags: &[String], owner_id: &str, unit: &str, now: i64) -> Result<Self, String> {
+        let data = PersonData::parse(raw, CountryCode::PL).map_err(|e| format!("invalid person: {e:?}"))?;
+        let tags = parse_tags(tags).map_err(|e| format!("invalid tags: {e:?}"))?;
+        let r = data.to_raw();
+        let mut tokens: Vec<String> = Vec::new();
+        for part in [&r.first_name, &r.last_name].into_iter().flatten() {
+            for t in name_tokens(part) {
+                if !tokens.contains(&t) {
+                    tokens.push(t);
+                }
+            }
+        }
+        let address = r.address.as_ref().map(|a| {
+            let mut m = serde_json::Map::new();
+            for (k, v) in [("street", &a.street), ("city", &a.city), ("postal_code", &a.postal_code), ("country", &a.country)] {
+                if let Some(v) = v {
+                    m.insert(k.to_string(), serde_json::Value::String(v.clone()));
+                }
+            }
+            serde_json::Value::Object(m).to_string()
+        });
+        Ok(Self {
+            id: Uuid::now_v7().to_string(),
+            owner_id: owner_id.to_string(),
+            unit: unit.to_string(),
+            created_at: now,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: data.email.as_ref().map(|e| e.normalized()),
+            phone: r.phone,
+            national_id: r.national_id,
+            birth_date: r.birth_date,
+            address,
+            notes: r.notes,
+            tags: tags.iter().map(|t| t.as_str().to_string()).collect(),
+            name_tokens: tokens,
+        })
+    }
+}
+
+/// Multi-row insert statements of the given sizes, largest first (the last inserts one row), as
+/// Sejf's `people_batch` builds them. Built from constants only; every value is bound.
+fn multi_row(head: &str, cols: usize, sizes: &[usize], tail: &str) -> Vec<(usize, Arc<str>)> {
+    sizes
+        .iter()
+        .map(|&rows| {
+            let mut sql = String::from(head);
+            let mut n = 1;
+            for r in 0..rows {
+                if r > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for c in 0..cols {
+                    if c > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("${n}"));
+                    n += 1;
+                }
+                sql.push(')');
+            }
+            sql.push_str(tail);
+            (rows, Arc::from(sql))
+        })
+        .collect()
+}
+
+/// The plaintext baseline database.
+#[derive(Clone)]
+pub struct PlainDb {
+    pub pool: AnyPool,
+    people_sql: Arc<Vec<(usize, Arc<str>)>>,
+    tags_sql: Arc<Vec<(usize, Arc<str>)>>,
+    tokens_sql: Arc<Vec<(usize, Arc<str>)>>,
+}
+
+impl PlainDb {
+    /// Creates the database file at `path` with the baseline schema, and one owner and unit.
+    pub async fn create(path: &Path, owner_id: &str, unit: &str) -> Result<PlainDb, String> {
+        let db = PlainDb::connect(path).await?;
+        for stmt in SCHEMA {
+            sqlx::query(stmt).execute(&db.pool).await.map_err(|e| format!("plaintext schema: {e}"))?;
+        }
+        sqlx::query("INSERT INTO units (slug, created_at) VALUES ($1, 0)").bind(unit).execute(&db.pool).await.map_err(|e| e.to_string())?;
+        sqlx::query("INSERT INTO users (id, username) VALUES ($1, 'owner')")
+            .bind(owner_id)
+            .execute(&db.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(db)
+    }
+
+    /// Opens (creating if missing) the database file at `path` with Sejf's pool size and pragmas.
+    pub async fn connect(path: &Path) -> Result<PlainDb, String> {
+        sqlx::any::install_default_drivers();
+        let url = sejf_store::sqlite_url(path);
+        let pool = AnyPoolOptions::new()
+            .max_connections(sejf_store::SQLITE_MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    for pragma in PRAGMAS {
+                        sqlx::query(pragma).persistent(false).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|e| format!("plaintext db: {e}"))?;
+        let head = format!("INSERT INTO people ({PERSON_COLUMNS}) VALUES ");
+        let skip = " ON CONFLICT DO NOTHING";
+        Ok(PlainDb {
+            pool,
+            people_sql: Arc::new(multi_row(&head, PERSON_COLS, &[64, 8, 1], "")),
+            tags_sql: Arc::new(multi_row("INSERT INTO person_tags (person_id, tag) VALUES ", 2, &[256, 16, 1], skip)),
+            tokens_sql: Arc::new(multi_row("INSERT INTO person_name_tokens (token, person_id) VALUES ", 2, &[256, 16, 1], skip)),
+        })
+    }
+
+    /// Inserts people, their tags and name tokens in one write transaction (`BEGIN IMMEDIATE`, as
+    /// Sejf's store does on SQLite), with the same multi-row statement sizes as Sejf.
+    pub async fn insert_batch(&self, people: &[PlainPerson]) -> Result<(), String> {
+        if people.is_empty() {
+            return Ok(());
+        }
+        let tags: Vec<(&str, &str)> = people.iter().flat_map(|p| p.tags.iter().map(move |t| (p.id.as_str(), t.as_str()))).collect();
+        let tokens: Vec<(&str, &str)> =
+            people.iter().flat_map(|p| p.name_tokens.iter().map(move |t| (t.as_str(), p.id.as_str()))).collect();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| e.to_string())?;
+        let mut rest = people;
+        for (size, sql) in self.people_sql.iter() {
+            while rest.len() >= *size {
+                let (chunk, tail) = rest.split_at(*size);
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for p in chunk {
+                    q = q
+                        .bind(p.id.as_str())
+                        .bind(p.owner_id.as_str())
+                        .bind(p.unit.as_str())
+                        .bind(None::<&str>)
+                        .bind(1_i64)
+                        .bind(p.created_at)
+                        .bind(p.created_at)
+                        .bind(p.first_name.as_deref())
+                        .bind(p.last_name.as_deref())
+                        .bind(p.email.as_deref())
+                        .bind(p.phone.as_deref())
+                        .bind(p.national_id.as_deref())
+                        .bind(p.birth_date.as_deref())
+                        .bind(p.address.as_deref())
+                        .bind(p.notes.as_deref());
+                }
+                q.execute(&mut *tx).await.map_err(|e| format!("plaintext people insert: {e}"))?;
+                rest = tail;
+            }
+        }
+        for (pairs, statements) in [(&tags, &self.tags_sql), (&tokens, &self.tokens_sql)] {
+            let mut rest: &[(&str, &str)] = pairs;
+            for (size, sql) in statements.iter() {
+                while rest.len() >= *size {
+                    let (chunk, tail) = rest.split_at(*size);
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                    for (a, b) in chunk {
+                        q = q.bind(*a).bind(*b);
+                    }
+                    q.execute(&mut *tx).await.map_err(|e| format!("plaintext tags/tokens insert: {e}"))?;
+                    rest = tail;
+                }
+            }
+        }
+        tx.commit().await.map_err(|e| e.to_string())
+    }
+
+    pub async fn by_id(&self, id: &str) -> Result<Option<AnyRow>, String> {
+        sqlx::query(GET_BY_ID).bind(id).fetch_optional(&self.pool).await.map_err(|e| e.to_string())
+    }
+
+    pub async fn by_email(&self, email: &str) -> Result<Vec<AnyRow>, String> {
+        sqlx::query(GET_BY_EMAIL).bind(email).fetch_all(&self.pool).await.map_err(|e| e.to_string())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// A row of [`GET_BY_ID`] / [`GET_BY_EMAIL`] as JSON, the address parsed back into an object.
+pub fn person_json(row: &AnyRow) -> Result<serde_json::Value, sqlx::Error> {
+    let text = |i: usize| row.try_get::<Option<String>, _>(i);
+    let address = text(13)?.and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok());
+    Ok(serde_json::json!({
+        "id": row.try_get::<String, _>(0)?,
+        "owner_id": row.try_get::<String, _>(1)?,
+        "unit": row.try_get::<String, _>(2)?,
+        "company_id": text(3)?,
+        "version": row.try_get::<i64, _>(4)?,
+        "created_at": row.try_get::<i64, _>(5)?,
+        "updated_at": row.try_get::<i64, _>(6)?,
+        "first_name": text(7)?,
+        "last_name": text(8)?,
+        "email": text(9)?,
+        "phone": text(10)?,
+        "national_id": text(11)?,
+        "birth_date": text(12)?,
+        "address": address,
+        "notes": text(14)?,
+    }))
+}
+
+/// A temporary directory removed (with everything in it) when dropped, also on a panic.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("{prefix}-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path).expect("create temporary directory");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The total size of the files under `path` (not following symbolic links).
+pub fn dir_size(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => stack.push(entry.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+/// The nearest-rank percentile `p` (0–100) of sorted latencies.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Milliseconds with two decimals, for tables.
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// A positive integer from the environment, or `default`.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v.trim().replace('_', "").parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a positive integer")),
+        Err(_) => default,
+    }
+}
+
+/// What the machine is, for the report: cores, CPU model, memory.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_string()));
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib: u64 =
+        meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|r| r.split_whitespace().next()?.parse().ok()).unwrap_or(0);
+    format!("{cores} cores, {}, {:.1} GiB RAM", model.unwrap_or_else(|| "unknown CPU".into()), mem_kib as f64 / (1024.0 * 1024.0))
+}
+
+/// Unix microseconds now.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+/// The 1, 5 and 15-minute load averages: other work on the machine skews every figure.
+pub fn loadavg() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,159 @@
+//! Mandatory TOTP (RFC 6238) and recovery codes, and API tokens for service accounts.
+//!
+//! The TOTP secret is encrypted under a key from the key store, bound to the user and column; a
+//! code is accepted once (the last accepted step is stored, and only later steps pass); ten
+//! single-use recovery codes are shown once and stored as salted SHA-256 digests.
+
+use sejf_crypto::{FieldContext, decrypt_field, encrypt_field, random, totp};
+use sejf_domain::ValidationErrors;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::authz::{Actor, Scope};
+use crate::ports::{KeyKind, UserRow};
+use crate::{App, CoreError};
+
+const ISSUER: &str = "Sejf";
+const RECOVERY_CODES: usize = 10;
+const TOTP_KEY: &str = "totp";
+
+/// What `POST /auth/mfa/enroll` answers.
+#[derive(Debug)]
+pub struct Enrolment {
+    pub otpauth_uri: String,
+    /// Base32, for typing into an authenticator app by hand.
+    pub secret: String,
+}
+
+/// The scopes an API token may carry: `<records>:<read|write>`.
+pub const API_SCOPES: [&str; 8] = [
+    "people:read",
+    "people:write",
+    "companies:read",
+    "companies:write",
+    "deals:read",
+    "deals:write",
+    "activities:read",
+    "activities:write",
+];
+
+fn recovery_hash(user_id: Uuid, code: &str) -> Vec<u8> {
+    let normalised: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
+    let mut h = Sha256::new();
+    h.update(b"sejf-recovery-v1");
+    h.update(user_id.as_bytes());
+    h.update(normalised.as_bytes());
+    h.finalize().to_vec()
+}
+
+/// A recovery code: 10 characters of an unambiguous alphabet (≈ 50 bits), shown as xxxxx-xxxxx.
+fn new_recovery_code() -> Result<String, CoreError> {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut s = String::with_capacity(11);
+    for i in 0..10 {
+        if i == 5 {
+            s.push('-');
+        }
+        s.push(char::from(ALPHABET[random::below(ALPHABET.len() as u32)? as usize]));
+    }
+    Ok(s)
+}
+
+impl App {
+    fn totp_ctx<'a>(column: &'a str, user: &'a str) -> FieldContext<'a> {
+        FieldContext { table: "users", column, record_id: user, subject_id: "" }
+    }
+
+    async fn totp_key(&self) -> Result<std::sync::Arc<sejf_crypto::Key32>, CoreError> {
+        self.keys.named_key(self.store.as_ref(), KeyKind::System, TOTP_KEY).await
+    }
+
+    /// Starts (or restarts) TOTP enrolment: a fresh secret, pending until confirmed.
+    pub async fn mfa_enroll(&self, actor: &Actor) -> Result<Enrolment, CoreError> {
+        let user = self.store.user_by_id(actor.user_id).await?.ok_or(CoreError::Unauthenticated)?;
+        if user.mfa_enabled {
+            return Err(CoreError::Conflict("TOTP is already enrolled; an administrator can reset it (sejf user reset-mfa)".into()));
+        }
+        let secret = random::bytes::<20>()?;
+        let key = self.totp_key().await?;
+        let uid = user.id.to_string();
+        let sealed = encrypt_field(&key, 1, &Self::totp_ctx("totp_pending", &uid), &secret)?;
+        self.store.mfa_set_pending(user.id, Some(sealed)).await?;
+        Ok(Enrolment { otpauth_uri: totp::otpauth_uri(ISSUER, &user.username, &secret), secret: totp::base32(&secret) })
+    }
+
+    /// Confirms enrolment with a current code; answers the ten recovery codes, shown once.
+    pub async fn mfa_confirm(&self, actor: &Actor, code: &str) -> Result<Vec<String>, CoreError> {
+        let mfa = self.store.mfa_get(actor.user_id).await?;
+        let pending = mfa.pending.ok_or_else(|| CoreError::Conflict("no enrolment in progress; POST /auth/mfa/enroll first".into()))?;
+        let key = self.totp_key().await?;
+        let uid = actor.user_id.to_string();
+        let secret = decrypt_field(&key, &Self::totp_ctx("totp_pending", &uid), &pending)?;
+        let step = totp::matching_step(&secret, code, self.now() / 1_000_000)
+            .ok_or_else(|| ValidationErrors::single("code", "is not the current code of this secret"))?;
+        let codes = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect::<Result<Vec<_>, _>>()?;
+        let hashes = codes.iter().map(|c| recovery_hash(actor.user_id, c)).collect();
+        let sealed = encrypt_field(&key, 1, &Self::totp_ctx("totp_secret", &uid), &secret)?;
+        self.store.mfa_enable(actor.user_id, sealed, step, hashes).await?;
+        // The enrolment token has done its one job; signing in now needs a code.
+        if actor.scope == Scope::Enroll {
+            self.store.session_delete(actor.session_id).await?;
+        }
+        Ok(codes)
+    }
+
+    /// Checks a TOTP code (once per step) or an unused recovery code.
+    pub(crate) async fn check_second_factor(&self, user: &UserRow, code: &str) -> Result<(), CoreError> {
+        let looks_like_totp = code.len() == totp::DIGITS as usize && code.bytes().all(|b| b.is_ascii_digit());
+        if !looks_like_totp {
+            return if self.store.recovery_code_use(user.id, &recovery_hash(user.id, code), self.now()).await? {
+                Ok(())
+            } else {
+                Err(CoreError::BadCredentials)
+            };
+        }
+        let mfa = self.store.mfa_get(user.id).await?;
+        let sealed = mfa.secret.ok_or(CoreError::BadCredentials)?;
+        let key = self.totp_key().await?;
+        let uid = user.id.to_string();
+        let secret = decrypt_field(&key, &Self::totp_ctx("totp_secret", &uid), &sealed)?;
+        match totp::matching_step(&secret, code, self.now() / 1_000_000) {
+            // The conditional update refuses a step already used: a replayed code fails.
+            Some(step) if step > mfa.last_step && self.store.mfa_use_step(user.id, step).await? => Ok(()),
+            _ => Err(CoreError::BadCredentials),
+        }
+    }
+
+    /// Removes a user's TOTP and recovery codes and ends their sessions; they enrol anew.
+    pub async fn reset_mfa(&self, username: &str) -> Result<(), CoreError> {
+        let u = self.user(username).await?;
+        self.store.mfa_reset(u.id).await?;
+        self.store.sessions_delete_for_user(u.id).await?;
+        Ok(())
+    }
+
+    /// Issues an API token to a service account: shown once, stored hashed, with scopes and an
+    /// absolute expiry. Every use acts as, and is attributed to, that account.
+    pub async fn issue_api_token(&self, username: &str, scopes: &[String], days: i64, label: &str) -> Result<(String, i64), CoreError> {
+        let u = self.user(username).await?;
+        if !u.service {
+            return Err(CoreError::Conflict("API tokens belong to service accounts (sejf user add NAME --service)".into()));
+        }
+        let mut errs = ValidationErrors::default();
+        if scopes.is_empty() {
+            errs.push("scope", format!("give at least one of: {}", API_SCOPES.join(", ")));
+        }
+        for s in scopes {
+            if !API_SCOPES.contains(&s.as_str()) {
+                errs.push("scope", format!("unknown scope; expected one of: {}", API_SCOPES.join(", ")));
+            }
+        }
+        if !(1..=366).contains(&days) {
+            errs.push("expires_days", "must be 1 to 366");
+        }
+        errs.into_result(())?;
+        let expires_at = self.now() + days * 86_400 * 1_000_000;
+        let (token, _) = self.issue_token(u.id, &Scope::Api(scopes.to_vec()), label, expires_at).await?;
+        Ok((token, expires_at))
+    }
+}

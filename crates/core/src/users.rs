@@ -1,0 +1,213 @@
+//! User administration: creation with a password policy (length, zxcvbn strength, not the
+//! user's own name), service accounts for integrations, and the changes that end every session
+//! of a user at once (disable, new password, new role, MFA reset).
+
+use sejf_domain::ValidationErrors;
+use sejf_domain::roles::Role;
+use sejf_domain::values::UnitSlug;
+use uuid::Uuid;
+
+use crate::ports::UserRow;
+
+use crate::{App, CoreError};
+pub use sejf_policy::Action as PolicyAction;
+
+pub const MIN_PASSWORD: usize = 12;
+pub const MAX_PASSWORD: usize = 128;
+/// zxcvbn's scale: 3 is "safely unguessable: moderate protection from offline attacks".
+pub const MIN_STRENGTH: u8 = 3;
+
+/// The unit of a user created without one.
+pub const DEFAULT_UNIT: &str = "main";
+
+/// A user as administrators see it (no hash).
+#[derive(Debug, Clone)]
+pub struct UserInfo {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub units: Vec<String>,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub service: bool,
+    pub mfa_enabled: bool,
+}
+
+impl UserInfo {
+    pub(crate) fn from_row(row: &UserRow) -> Result<Self, CoreError> {
+        Ok(Self {
+            id: row.id,
+            username: row.username.clone(),
+            role: row.role.parse().map_err(CoreError::Internal)?,
+            units: row.units.clone(),
+            disabled: row.disabled,
+            created_at: row.created_at,
+            service: row.service,
+            mfa_enabled: row.mfa_enabled,
+        })
+    }
+}
+
+/// A user name: 1 to 64 characters of lower-case letters, digits, '.', '_', '-' or '@'.
+pub fn check_username(name: &str) -> Result<(), ValidationErrors> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok { Ok(()) } else { Err(ValidationErrors::single("username", "must be 1 to 64 characters: a-z, 0-9, '.', '_', '-', '@'")) }
+}
+
+/// 12 to 128 characters, not the user name (nor the user name with a few characters around it),
+/// and strong enough by zxcvbn (score ≥ 3) with the user name as a known word.
+pub fn check_password(pw: &str, username: &str) -> Result<(), ValidationErrors> {
+    let n = pw.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        return Err(ValidationErrors::single("password", format!("must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")));
+    }
+    let lower = pw.to_lowercase();
+    let local = username.split('@').next().unwrap_or(username);
+    if lower == username || lower == local || (local.len() >= 4 && lower.contains(local) && n < local.len() + 6) {
+        return Err(ValidationErrors::single("password", "must not be the user name or e-mail"));
+    }
+    let strength = zxcvbn::zxcvbn(pw, &[username, local, "sejf"]);
+    if u8::from(strength.score()) < MIN_STRENGTH {
+        return Err(ValidationErrors::single("password", "is too easy to guess; use a longer passphrase of unrelated words"));
+    }
+    Ok(())
+}
+
+async fn hash_blocking(pw: String) -> Result<String, CoreError> {
+    tokio::task::spawn_blocking(move || sejf_crypto::password::hash(&pw))
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+        .map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+fn unit_slugs(units: &[String]) -> Result<Vec<String>, ValidationErrors> {
+    let mut errs = ValidationErrors::default();
+    let mut slugs: Vec<String> = Vec::new();
+    for u in units {
+        match UnitSlug::parse(u) {
+            Ok(s) if !slugs.iter().any(|x| x == s.as_str()) => slugs.push(s.as_str().to_string()),
+            Ok(_) => {}
+            Err(e) => errs.push("unit", e.0),
+        }
+    }
+    if slugs.is_empty() {
+        slugs.push(DEFAULT_UNIT.to_string());
+    }
+    errs.into_result(slugs)
+}
+
+impl App {
+    /// Asks the policies about a non-record action (user administration, keys, metrics,
+    /// audit); refused is a 403 naming the action.
+    pub fn authorize_system(&self, actor: &crate::Actor, action: sejf_policy::Action) -> Result<(), CoreError> {
+        if matches!(actor.scope, crate::authz::Scope::Enroll | crate::authz::Scope::Api(_)) {
+            return Err(CoreError::Forbidden(format!("this token may not {}", action.name())));
+        }
+        let d = self.policy().decide(&crate::authz::principal(actor), action, &sejf_policy::Resource::System, &Default::default());
+        if d.allowed { Ok(()) } else { Err(CoreError::Forbidden(format!("your role may not {}", action.name()))) }
+    }
+
+    /// Changes a user's role on behalf of `actor`: the policies decide (nobody changes their
+    /// own role), and the user's sessions end.
+    pub async fn change_role(&self, actor: &crate::Actor, username: &str, role: Role) -> Result<UserInfo, CoreError> {
+        let target = self.user(username).await?;
+        let d = self.policy().decide(
+            &crate::authz::principal(actor),
+            sejf_policy::Action::SetRole,
+            &sejf_policy::Resource::User { id: target.id },
+            &Default::default(),
+        );
+        if !d.allowed {
+            return Err(CoreError::Forbidden(if target.id == actor.user_id {
+                "nobody may change their own role".to_string()
+            } else {
+                "your role may not change roles".to_string()
+            }));
+        }
+        self.set_role(username, role).await?;
+        self.user(username).await
+    }
+
+    /// Creates a user. Units that do not exist yet are created.
+    pub async fn create_user(&self, username: &str, role: Role, units: &[String], pw: &str) -> Result<UserInfo, CoreError> {
+        check_username(username)?;
+        check_password(pw, username)?;
+        let slugs = unit_slugs(units)?;
+        let hash = hash_blocking(pw.to_string()).await?;
+        self.insert_user(username, role, slugs, hash, false).await
+    }
+
+    /// Creates a service account: it has a role and units but no password; it acts only
+    /// through API tokens (see `issue_api_token`).
+    pub async fn create_service_account(&self, username: &str, role: Role, units: &[String]) -> Result<UserInfo, CoreError> {
+        check_username(username)?;
+        let slugs = unit_slugs(units)?;
+        // "!" is no PHC string: no password ever verifies against it.
+        self.insert_user(username, role, slugs, "!".into(), true).await
+    }
+
+    async fn insert_user(
+        &self,
+        username: &str,
+        role: Role,
+        units: Vec<String>,
+        hash: String,
+        service: bool,
+    ) -> Result<UserInfo, CoreError> {
+        let row = UserRow {
+            id: Uuid::now_v7(),
+            username: username.to_string(),
+            password_hash: hash,
+            role: role.as_str().to_string(),
+            disabled: false,
+            units,
+            created_at: self.now(),
+            service,
+            mfa_enabled: false,
+        };
+        self.store.user_create(row.clone()).await.map_err(|e| match e {
+            crate::StoreError::Conflict(_) => CoreError::Conflict("a user with this name exists".into()),
+            other => other.into(),
+        })?;
+        UserInfo::from_row(&row)
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserInfo>, CoreError> {
+        self.store.users_list().await?.iter().map(UserInfo::from_row).collect()
+    }
+
+    pub async fn user(&self, username: &str) -> Result<UserInfo, CoreError> {
+        let row = self.store.user_by_name(username).await?.ok_or(CoreError::NotFound)?;
+        UserInfo::from_row(&row)
+    }
+
+    /// Disables a user and ends all their sessions at once.
+    pub async fn disable_user(&self, username: &str) -> Result<(), CoreError> {
+        let u = self.user(username).await?;
+        self.store.user_set_disabled(u.id, true).await?;
+        self.store.sessions_delete_for_user(u.id).await?;
+        Ok(())
+    }
+
+    /// Sets a new password and ends all the user's sessions.
+    pub async fn reset_password(&self, username: &str, pw: &str) -> Result<(), CoreError> {
+        let u = self.user(username).await?;
+        if u.service {
+            return Err(CoreError::Conflict("a service account has no password; issue it an API token".into()));
+        }
+        check_password(pw, username)?;
+        let hash = hash_blocking(pw.to_string()).await?;
+        self.store.user_set_password(u.id, &hash).await?;
+        self.store.sessions_delete_for_user(u.id).await?;
+        Ok(())
+    }
+
+    pub async fn set_role(&self, username: &str, role: Role) -> Result<(), CoreError> {
+        let u = self.user(username).await?;
+        self.store.user_set_role(u.id, role.as_str()).await?;
+        self.store.sessions_delete_for_user(u.id).await?;
+        Ok(())
+    }
+}

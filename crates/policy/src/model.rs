@@ -1,0 +1,309 @@
+//! The vocabulary of an authorisation question: who asks ([`Principal`]), to do what ([`Action`]),
+//! to which thing ([`Resource`]), and in which circumstances ([`Context`]), plus the answer
+//! ([`Decision`]).
+//!
+//! These types mirror `policies/sejf.cedarschema` one to one. Every name they print (`as_str`,
+//! `name`) is the exact Cedar identifier of the schema, and every `FromStr` accepts exactly
+//! what the matching `as_str`/`Display` prints, so the CLI (`sejf policy test`) and the engine
+//! cannot disagree about spelling.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sejf_domain::roles::Role;
+use uuid::Uuid;
+
+/// The class of a record's fields, which decides who may read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldClass {
+    /// Ids, owner, unit, tags, links, timestamps; every field of companies, deals, activities.
+    Public,
+    /// First and last name, e-mail, phone, address.
+    Personal,
+    /// National id (PESEL), birth date, notes.
+    Sensitive,
+}
+
+impl FieldClass {
+    /// In the order of the array `PolicyEngine::record_view` answers with.
+    pub const ALL: [FieldClass; 3] = [FieldClass::Public, FieldClass::Personal, FieldClass::Sensitive];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldClass::Public => "public",
+            FieldClass::Personal => "personal",
+            FieldClass::Sensitive => "sensitive",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            FieldClass::Public => 0,
+            FieldClass::Personal => 1,
+            FieldClass::Sensitive => 2,
+        }
+    }
+}
+
+impl fmt::Display for FieldClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FieldClass {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FieldClass::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| "unknown field class; expected one of public, personal, sensitive".to_string())
+    }
+}
+
+/// What the caller wants to do. Field actions carry the class they are about, because Cedar
+/// sees one `read_field`/`reveal` action with the class in its context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Read,
+    Create,
+    Update,
+    Delete,
+    ReadField(FieldClass),
+    /// Unmask a field of this class that `ReadField` would mask; may need a purpose.
+    Reveal(FieldClass),
+    ManageUsers,
+    SetRole,
+    ManageKeys,
+    ReadMetrics,
+    ReadAudit,
+    Gdpr,
+}
+
+impl Action {
+    /// Every action the schema declares, field actions once per class.
+    pub const ALL: [Action; 16] = [
+        Action::Read,
+        Action::Create,
+        Action::Update,
+        Action::Delete,
+        Action::ReadField(FieldClass::Public),
+        Action::ReadField(FieldClass::Personal),
+        Action::ReadField(FieldClass::Sensitive),
+        Action::Reveal(FieldClass::Public),
+        Action::Reveal(FieldClass::Personal),
+        Action::Reveal(FieldClass::Sensitive),
+        Action::ManageUsers,
+        Action::SetRole,
+        Action::ManageKeys,
+        Action::ReadMetrics,
+        Action::ReadAudit,
+        Action::Gdpr,
+    ];
+
+    /// The Cedar action id (`Sejf::Action::"<name>"`); the class of a field action is not part
+    /// of it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::ReadField(_) => "read_field",
+            Action::Reveal(_) => "reveal",
+            Action::ManageUsers => "manage_users",
+            Action::SetRole => "set_role",
+            Action::ManageKeys => "manage_keys",
+            Action::ReadMetrics => "read_metrics",
+            Action::ReadAudit => "read_audit",
+            Action::Gdpr => "gdpr",
+        }
+    }
+
+    /// The field class a field action is about.
+    pub fn class(self) -> Option<FieldClass> {
+        match self {
+            Action::ReadField(c) | Action::Reveal(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Index of [`Self::name`] in [`ACTION_IDS`], the engine's table of pre-built action uids.
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Action::Read => 0,
+            Action::Create => 1,
+            Action::Update => 2,
+            Action::Delete => 3,
+            Action::ReadField(_) => 4,
+            Action::Reveal(_) => 5,
+            Action::ManageUsers => 6,
+            Action::SetRole => 7,
+            Action::ManageKeys => 8,
+            Action::ReadMetrics => 9,
+            Action::ReadAudit => 10,
+            Action::Gdpr => 11,
+        }
+    }
+
+    /// Which kinds of resource the schema lets this action apply to. The engine checks this
+    /// before asking Cedar, so a mismatched question is a clear error instead of a policy
+    /// evaluation error; a unit test keeps it in step with the schema.
+    pub(crate) fn applies_to(self, resource: &Resource) -> bool {
+        let record = matches!(resource, Resource::Record { .. });
+        let system = matches!(resource, Resource::System);
+        match self {
+            Action::Read | Action::Create | Action::Update | Action::Delete | Action::ReadField(_) | Action::Reveal(_) => record,
+            Action::ManageUsers | Action::ManageKeys | Action::ReadMetrics | Action::ReadAudit => system,
+            Action::SetRole => matches!(resource, Resource::User { .. }),
+            Action::Gdpr => record || system,
+        }
+    }
+}
+
+/// The Cedar action ids, in [`Action::index`] order.
+pub(crate) const ACTION_IDS: [&str; 12] = [
+    "read",
+    "create",
+    "update",
+    "delete",
+    "read_field",
+    "reveal",
+    "manage_users",
+    "set_role",
+    "manage_keys",
+    "read_metrics",
+    "read_audit",
+    "gdpr",
+];
+
+/// `read`, `read_field:sensitive`, `reveal:personal`, `manage_users`, …
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.class() {
+            Some(class) => write!(f, "{}:{}", self.name(), class),
+            None => f.write_str(self.name()),
+        }
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (name, class) = match s.split_once(':') {
+            Some((name, class)) => (name, Some(class.parse::<FieldClass>()?)),
+            None => (s, None),
+        };
+        let action = match (name, class) {
+            ("read_field", Some(c)) => Action::ReadField(c),
+            ("reveal", Some(c)) => Action::Reveal(c),
+            ("read_field" | "reveal", None) => {
+                return Err(format!("`{name}` needs a field class: `{name}:public`, `{name}:personal` or `{name}:sensitive`"));
+            }
+            (name, None) => Action::ALL.into_iter().find(|a| a.class().is_none() && a.name() == name).ok_or_else(unknown_action)?,
+            (_, Some(_)) => return Err(unknown_action()),
+        };
+        Ok(action)
+    }
+}
+
+fn unknown_action() -> String {
+    "unknown action; expected one of read, create, update, delete, read_field:CLASS, reveal:CLASS, manage_users, set_role, \
+     manage_keys, read_metrics, read_audit, gdpr"
+        .to_string()
+}
+
+/// Who asks.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A signed-in user: one role, one or more business units (slugs).
+    User { id: Uuid, role: Role, units: Vec<String> },
+    /// The CLI run by whoever holds the master key (import, export); not a user account.
+    Operator,
+}
+
+/// What the question is about.
+#[derive(Debug, Clone)]
+pub enum Resource {
+    /// A record. For `create` it is the record as it would be stored. `owner_units` are the
+    /// owner's business units (policies such as "a manager may create a record for a member of
+    /// their unit" need them); when the owner is the caller the caller's own units are used.
+    Record { kind: RecordKind, id: Uuid, owner: Uuid, owner_units: Vec<String>, unit: String },
+    /// A user account (the target of `set_role`).
+    User { id: Uuid },
+    /// Everything that is not a record or a user: keys, metrics, the audit log, the user list.
+    System,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Person,
+    Company,
+    Deal,
+    Activity,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 4] = [RecordKind::Person, RecordKind::Company, RecordKind::Deal, RecordKind::Activity];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Person => "person",
+            RecordKind::Company => "company",
+            RecordKind::Deal => "deal",
+            RecordKind::Activity => "activity",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            RecordKind::Person => 0,
+            RecordKind::Company => 1,
+            RecordKind::Deal => 2,
+            RecordKind::Activity => 3,
+        }
+    }
+}
+
+impl fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RecordKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RecordKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| "unknown record kind; expected one of person, company, deal, activity".to_string())
+    }
+}
+
+/// Circumstances of the request that policies may look at.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Why the caller wants to see masked data (for `reveal`). Surrounding whitespace is
+    /// ignored, so a purpose of spaces counts as none.
+    pub purpose: Option<String>,
+}
+
+/// The answer. `allowed` is true only when some permit applied, no forbid applied, and (by
+/// Cedar's semantics) a policy whose evaluation failed was skipped, so an error never allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// `@id`s of the policies that decided: the permits that allowed, or the forbids that
+    /// denied; empty when nothing applied (default deny). Sorted.
+    pub policies: Vec<String>,
+    /// Evaluation errors, each naming its policy; also a question the schema does not allow
+    /// (an action on the wrong kind of resource).
+    pub errors: Vec<String>,
+}
+
+impl Decision {
+    pub(crate) fn refused(error: String) -> Self {
+        Decision { allowed: false, policies: Vec::new(), errors: vec![error] }
+    }
+}

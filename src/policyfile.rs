@@ -1,0 +1,136 @@
+//! The policy file of an installation (`policies.cedar` in the data directory, written by
+//! `init` from the built-in default), its loading and reloading, and `sejf policy`.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use sejf_core::App;
+use sejf_core::people::FIELD_CLASSES;
+use sejf_policy::{Action, Context, FieldClass, PolicyEngine, Principal, RecordKind, Resource};
+use uuid::Uuid;
+
+pub const POLICY_FILE: &str = "policies.cedar";
+
+pub fn path(data_dir: &Path) -> PathBuf {
+    data_dir.join(POLICY_FILE)
+}
+
+/// The installation's policies: its file when present, else the built-in default.
+pub fn load(data_dir: &Path) -> Result<PolicyEngine, String> {
+    let p = path(data_dir);
+    if p.exists() {
+        PolicyEngine::load(&p).map_err(|e| format!("{}: {e}", p.display()))
+    } else {
+        PolicyEngine::default_set().map_err(|e| e.to_string())
+    }
+}
+
+/// Re-reads the policy file; a file that fails validation is refused and the policies in
+/// force stay. Called on SIGHUP.
+pub fn reload(app: &App, data_dir: &Path) {
+    match load(data_dir) {
+        Ok(engine) => {
+            let n = engine.policy_ids().len();
+            app.set_policy(engine);
+            tracing::info!(policies = n, "policies reloaded");
+        }
+        Err(e) => tracing::error!(error = %e, "policy reload refused; the previous policies stay in force"),
+    }
+}
+
+/// `sejf policy check [FILE]`.
+pub fn check(data_dir: &Path, file: Option<&Path>) -> Result<(), String> {
+    let engine = match file {
+        Some(f) => PolicyEngine::load(f).map_err(|e| format!("{}: {e}", f.display()))?,
+        None => load(data_dir)?,
+    };
+    let shown = file.map(|f| f.display().to_string()).unwrap_or_else(|| {
+        let p = path(data_dir);
+        if p.exists() { p.display().to_string() } else { "built-in default policies".into() }
+    });
+    println!("ok: {shown}: {} policies, valid against the schema", engine.policy_ids().len());
+    Ok(())
+}
+
+/// The action a field name and an action word mean: `read` + `national_id` is `read_field:sensitive`.
+pub fn action_for(action: &str, field: Option<&str>) -> Result<Action, String> {
+    match field {
+        None => Action::from_str(action),
+        Some(f) => {
+            let class = match FIELD_CLASSES.iter().find(|(n, _)| *n == f) {
+                Some((_, c)) => *c,
+                None => FieldClass::from_str(f).unwrap_or(FieldClass::Public),
+            };
+            match action {
+                "read" | "read_field" => Ok(Action::ReadField(class)),
+                "reveal" => Ok(Action::Reveal(class)),
+                _ => Err(format!("--field goes with --action read or reveal, not {action}")),
+            }
+        }
+    }
+}
+
+/// `sejf policy who-can --action A [--field F]`.
+pub fn who_can(data_dir: &Path, action: &str, field: Option<&str>) -> Result<(), String> {
+    let engine = load(data_dir)?;
+    let action = action_for(action, field)?;
+    let roles = engine.who_can(action);
+    if roles.is_empty() {
+        println!("nobody may {action}");
+    }
+    for (role, relations) in roles {
+        println!("{role}: {}", relations.join(", "));
+    }
+    Ok(())
+}
+
+/// `sejf policy test --user U --action A --resource R [--purpose P]`: prints the decision and
+/// the policies that made it. R is a record id, `user:NAME`, or `system`.
+pub async fn test(app: &App, user: &str, action: &str, field: Option<&str>, resource: &str, purpose: Option<String>) -> Result<(), String> {
+    let u = app.user(user).await.map_err(|_| format!("no user named {user}"))?;
+    let principal = Principal::User { id: u.id, role: u.role, units: u.units.clone() };
+    let action = action_for(action, field)?;
+    let resource = if resource == "system" {
+        Resource::System
+    } else if let Some(name) = resource.strip_prefix("user:") {
+        Resource::User { id: app.user(name).await.map_err(|_| format!("no user named {name}"))?.id }
+    } else {
+        let id = Uuid::parse_str(resource).map_err(|_| "--resource: a record id, user:NAME or system".to_string())?;
+        record(app, id).await?
+    };
+    let d = app.policy().decide(&principal, action, &resource, &Context { purpose });
+    println!("{}", if d.allowed { "allow" } else { "deny" });
+    if d.policies.is_empty() {
+        println!("no policy applied (default deny)");
+    }
+    for p in &d.policies {
+        println!("policy: {p}");
+    }
+    for e in &d.errors {
+        println!("error: {e}");
+    }
+    Ok(())
+}
+
+async fn record(app: &App, id: Uuid) -> Result<Resource, String> {
+    let store = app.store.as_ref();
+    if let Some(p) = store.person_get(id).await.map_err(|e| e.to_string())? {
+        let owner_units = owner_units(app, p.row.owner_id).await;
+        return Ok(Resource::Record { kind: RecordKind::Person, id, owner: p.row.owner_id, owner_units, unit: p.row.unit });
+    }
+    for (kind, rk) in [
+        (sejf_core::ports::RecordKind::Company, RecordKind::Company),
+        (sejf_core::ports::RecordKind::Deal, RecordKind::Deal),
+        (sejf_core::ports::RecordKind::Activity, RecordKind::Activity),
+    ] {
+        if let Some(r) = store.record_get(kind, id).await.map_err(|e| e.to_string())? {
+            let owner_units = owner_units(app, r.owner_id).await;
+            return Ok(Resource::Record { kind: rk, id, owner: r.owner_id, owner_units, unit: r.unit });
+        }
+    }
+    Err(format!("no record with id {id}"))
+}
+
+async fn owner_units(app: &App, owner: Uuid) -> Vec<String> {
+    app.store.user_by_id(owner).await.ok().flatten().map(|u| u.units).unwrap_or_default()
+}
