@@ -257,7 +257,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 _ => None,
             };
             let opts = serve::ServeOptions { listen, admin: admin_listen, tls };
-            serve::run(serve::open(&loc).await?, opts, || {}).await
+            let opened = serve::open(&loc).await?;
+            let (app, dir) = (opened.app.clone(), loc.data_dir.clone());
+            serve::run(opened, opts, move || crate::policyfile::reload(&app, &dir)).await
         }
         Command::Demo { listen, people } => crate::demo::run(listen, people).await,
         Command::User(cmd) => user(&loc, cmd).await,

@@ -35,6 +35,8 @@ pub struct ConfigFile {
     pub login_max_failures: Option<i64>,
     /// Minutes of the first sign-in lock; each further lock doubles, up to a day (default 15).
     pub login_lock_minutes: Option<i64>,
+    /// Per-role client-address allowlists: `role_networks = { admin = ["10.0.0.0/8"] }`.
+    pub role_networks: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,15 @@ impl ConfigFile {
             }
             s.throttle.lock_secs = m * 60;
         }
+        for (role, blocks) in self.role_networks.iter().flatten() {
+            let role: sejf_domain::roles::Role = role.parse().map_err(|e| format!("config role_networks: {e}"))?;
+            let parsed = blocks
+                .iter()
+                .map(|b| b.parse::<sejf_domain::net::Cidr>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("config role_networks.{role}: {e}"))?;
+            s.role_networks.insert(role, parsed);
+        }
         Ok(s)
     }
 
@@ -143,4 +154,8 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # three times as many), and the first lock in minutes; each further lock doubles, up to a day.
 # login_max_failures = 10
 # login_lock_minutes = 15
+
+# Roles that may sign in and work only from these networks (addresses or CIDR blocks). A role
+# not listed may connect from anywhere.
+# role_networks = { admin = ["127.0.0.1", "10.0.0.0/8"], auditor = ["10.20.0.0/16"] }
 "#;

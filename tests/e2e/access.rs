@@ -266,3 +266,82 @@ async fn units_are_data_walls_and_roles_are_guarded(backend: Backend) {
     assert_eq!(seen.body["email"], "n***@example.pl");
     server.call("POST", "/people", &admin, Some(json!({"first_name": "Z"}))).await.assert_problem(403, None);
 }
+
+on_both!(policies_are_files_checked_tested_and_reloaded, roles_are_held_to_their_networks);
+
+async fn policies_are_files_checked_tested_and_reloaded(backend: Backend) {
+    let install = Install::new(backend).await;
+    let policy_file = install.data_dir.join("policies.cedar");
+    assert!(policy_file.exists(), "init writes the default policies into the data directory");
+    let out = install.cli(&["policy", "check"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let who = install.cli(&["policy", "who-can", "--action", "read", "--field", "national_id"], None);
+    let who = String::from_utf8_lossy(&who.stdout).to_string();
+    assert!(who.contains("manager: own, team") && who.contains("sales: own") && who.contains("dpo: own, team, other"), "{who}");
+    assert!(!who.contains("admin") && !who.contains("support") && !who.contains("auditor"), "{who}");
+    let bad = install.root.join("bad.cedar");
+    std::fs::write(&bad, "permit (principal, action == Sejf::Action::\"fly\", resource);").unwrap();
+    let out = install.cli(&["policy", "check", bad.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+
+    let pw = install.add_user("ida", "sales", &["north"]);
+    let server = install.serve();
+    let t = server.login("ida", &pw).await;
+    let r = server.call("POST", "/people", &t, Some(json!({"first_name": "Ewa", "national_id": "44051401359"}))).await;
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let test = install.cli(&["policy", "test", "--user", "ida", "--action", "read", "--field", "national_id", "--resource", &id], None);
+    let text = String::from_utf8_lossy(&test.stdout).to_string();
+    assert!(text.starts_with("allow") && text.contains("policy: "), "{text}");
+    let test = install.cli(&["policy", "test", "--user", "ida", "--action", "manage_users", "--resource", "system"], None);
+    assert!(String::from_utf8_lossy(&test.stdout).starts_with("deny"));
+
+    // An invalid edit is refused on SIGHUP and the old set stays; a valid one takes effect.
+    let pid = server.child.as_ref().unwrap().id().to_string();
+    let hup = || std::process::Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    std::fs::write(&policy_file, "this is not cedar").unwrap();
+    hup();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(server.call("GET", &format!("/people/{id}"), &t, None).await.body["national_id"], "44051401359");
+    let stricter = format!(
+        "{}\n@id(\"no-sensitive-for-sales\")\nforbid (principal in Sejf::Role::\"sales\", action == Sejf::Action::\"read_field\", resource)\nwhen {{ context.class == Sejf::FieldClass::\"sensitive\" }};\n",
+        sejf_policy::PolicyEngine::DEFAULT_POLICIES
+    );
+    std::fs::write(&policy_file, stricter).unwrap();
+    hup();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(server.call("GET", &format!("/people/{id}"), &t, None).await.body["national_id"], "*******1359", "the forbid wins");
+}
+
+async fn roles_are_held_to_their_networks(backend: Backend) {
+    let install = Install::new(backend).await;
+    let pw_s = install.add_user("sia", "sales", &["north"]);
+    let pw_m = install.add_user("max", "manager", &["north"]);
+    let cfg = install.data_dir.join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("\ntrusted_proxies = [\"127.0.0.1\"]\nrole_networks = { sales = [\"10.0.0.0/8\"] }\n");
+    std::fs::write(&cfg, text).unwrap();
+    let server = install.serve();
+    // Managers may work from anywhere; sales only from 10/8 (here: via the trusted proxy).
+    let tm = server.login("max", &pw_m).await;
+    assert_eq!(server.call("GET", "/me", &tm, None).await.status, 200);
+    let r = server.post_login(json!({"username": "sia", "password": pw_s})).await;
+    r.assert_problem(403, None);
+    assert!(r.body["type"].as_str().unwrap().ends_with("/network-not-allowed"));
+    let via = server
+        .client
+        .post(server.url("/auth/login"))
+        .header("x-forwarded-for", "10.1.2.3")
+        .json(&json!({"username": "sia", "password": pw_s}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(via.status(), 200, "from 10.1.2.3 through the proxy");
+    let token: serde_json::Value = via.json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_string();
+    // The token itself is refused from outside the network.
+    let outside = server.call("POST", "/auth/mfa/enroll", &token, None).await;
+    outside.assert_problem(403, None);
+    let inside = server.call_with("POST", &server.url("/auth/mfa/enroll"), &token, None, &[("x-forwarded-for", "10.1.2.3")]).await;
+    assert_eq!(inside.status, 200, "{}", inside.body);
+}

@@ -38,18 +38,18 @@ async fn sessions_end_when_idle_or_too_old() {
     // Idle: 29 minutes of silence is fine, 31 is not.
     let token = app.login("ida", "ida: juniper-cobalt-64-ferry", None, LOCAL).await.unwrap().token;
     advance(29);
-    assert_eq!(app.authenticate(&token).await.unwrap().username, "ida");
+    assert_eq!(app.authenticate(&token, LOCAL).await.unwrap().username, "ida");
     advance(31);
-    assert!(matches!(app.authenticate(&token).await, Err(CoreError::Unauthenticated)));
+    assert!(matches!(app.authenticate(&token, LOCAL).await, Err(CoreError::Unauthenticated)));
 
     // Absolute: used every 20 minutes, a session still ends 12 hours after sign-in.
     let token = app.login("ida", "ida: juniper-cobalt-64-ferry", None, LOCAL).await.unwrap().token;
     for _ in 0..35 {
         advance(20);
-        assert!(app.authenticate(&token).await.is_ok(), "an active session stays alive");
+        assert!(app.authenticate(&token, LOCAL).await.is_ok(), "an active session stays alive");
     }
     advance(20);
-    assert!(matches!(app.authenticate(&token).await, Err(CoreError::Unauthenticated)), "12 h after sign-in it ends");
+    assert!(matches!(app.authenticate(&token, LOCAL).await, Err(CoreError::Unauthenticated)), "12 h after sign-in it ends");
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -88,6 +88,11 @@ impl App {
             other => other,
         };
         match checked {
+            Ok(user) if !self.network_allows(&user.role, client) => {
+                // Only after both factors: an outsider learns nothing about the password here.
+                tracing::warn!(user = %user.username, role = %user.role, client = %client, "sign-in refused: role not allowed from this network");
+                Err(CoreError::NetworkNotAllowed)
+            }
             Ok(user) => {
                 self.store.throttle_clear(&keys[0]).await?;
                 let enroll = !user.mfa_enabled && self.settings.mfa_required;
@@ -192,9 +197,16 @@ impl App {
         Ok((token, id))
     }
 
+    /// Whether a user of `role` may act from `client` (per-role network allowlists).
+    fn network_allows(&self, role: &str, client: IpAddr) -> bool {
+        let Ok(role) = role.parse::<sejf_domain::roles::Role>() else { return false };
+        self.settings.role_networks.get(&role).is_none_or(|blocks| blocks.iter().any(|b| b.contains(client)))
+    }
+
     /// Resolves a bearer token to its caller, enforcing idle and absolute expiry (API tokens
-    /// have no idle limit: integrations call rarely, and their tokens expire absolutely).
-    pub async fn authenticate(&self, bearer: &str) -> Result<Actor, CoreError> {
+    /// have no idle limit: integrations call rarely, and their tokens expire absolutely) and the
+    /// role's network allowlist.
+    pub async fn authenticate(&self, bearer: &str, client: IpAddr) -> Result<Actor, CoreError> {
         let session = self.store.session_by_hash(&token::hash(bearer)).await?.ok_or(CoreError::Unauthenticated)?;
         let scope = Scope::from_stored(&session.scope).ok_or(CoreError::Unauthenticated)?;
         let now = self.now();
@@ -206,6 +218,10 @@ impl App {
         let user = self.store.user_by_id(session.user_id).await?.ok_or(CoreError::Unauthenticated)?;
         if user.disabled {
             return Err(CoreError::Unauthenticated);
+        }
+        if !self.network_allows(&user.role, client) {
+            tracing::warn!(user = %user.username, client = %client, "token refused: role not allowed from this network");
+            return Err(CoreError::NetworkNotAllowed);
         }
         if now - session.last_seen > TOUCH_EVERY_MICROS {
             self.store.session_touch(session.id, now).await?;

@@ -41,6 +41,8 @@ pub struct Settings {
     pub throttle: auth::ThrottlePolicy,
     /// TOTP is mandatory for every account. Only `sejf demo` turns this off, and says so.
     pub mfa_required: bool,
+    /// Roles that may only sign in and use their tokens from these address blocks.
+    pub role_networks: std::collections::HashMap<sejf_domain::roles::Role, Vec<sejf_domain::net::Cidr>>,
 }
 
 impl Settings {
@@ -55,6 +57,7 @@ impl Settings {
             session_absolute_secs: 12 * 3600,
             throttle: auth::ThrottlePolicy::default(),
             mfa_required: true,
+            role_networks: std::collections::HashMap::new(),
         }
     }
 }
@@ -85,6 +88,9 @@ pub enum CoreError {
     /// The password was right; the account has TOTP and no code was given.
     #[error("a TOTP code is required")]
     MfaRequired,
+    /// The account's role may not be used from the client's network.
+    #[error("your role may not sign in from this network")]
+    NetworkNotAllowed,
     /// The token may only enrol TOTP.
     #[error("enrol TOTP first: this token may only call /auth/mfa/enroll and /auth/mfa/confirm")]
     MfaEnrollmentRequired,

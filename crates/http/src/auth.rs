@@ -49,6 +49,7 @@ impl FromRequestParts<Arc<App>> for Enrolling {
 
 async fn bearer_actor(parts: &mut Parts, app: &Arc<App>) -> Result<Actor, Problem> {
     {
+        let crate::client::ClientAddr(client) = crate::client::ClientAddr::from_request_parts(parts, app).await?;
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -56,8 +57,9 @@ async fn bearer_actor(parts: &mut Parts, app: &Arc<App>) -> Result<Actor, Proble
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(Problem::unauthenticated)?;
-        let actor = app.authenticate(token).await.map_err(Problem::from)?;
+            .ok_or_else(Problem::unauthenticated)?
+            .to_string();
+        let actor = app.authenticate(&token, client).await.map_err(Problem::from)?;
         parts.extensions.insert(actor.clone());
         Ok(actor)
     }

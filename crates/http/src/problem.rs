@@ -92,6 +92,12 @@ impl From<CoreError> for Problem {
                 "totp",
                 "this account signs in with a TOTP code (or a recovery code)",
             ),
+            CoreError::NetworkNotAllowed => Problem::new(
+                StatusCode::FORBIDDEN,
+                "network-not-allowed",
+                "Not from this network",
+                "your role may not sign in or work from this network address",
+            ),
             CoreError::MfaEnrollmentRequired => Problem::new(
                 StatusCode::FORBIDDEN,
                 "mfa-enrollment-required",

@@ -10,7 +10,8 @@
 //! - default deny: anything no policy permits is denied, and a `forbid` beats any `permit`;
 //! - an evaluation error never allows (Cedar skips the failing policy; the error is reported);
 //! - every policy has a unique `@id`, and decisions name the policies that made them by it;
-//! - this crate does no I/O except [`PolicyEngine::load`], and keeps no state between calls.
+//! - this crate does no I/O except [`PolicyEngine::load`]; the only state kept between calls
+//!   is the memo of `record_view` answers, which cannot change an answer (see `memo`).
 
 mod engine;
 mod load;

@@ -67,13 +67,10 @@ enum Name {
 
 impl Memo {
     pub(crate) fn new(policies: &PolicySet) -> Self {
-        let literals = policies
-            .policies()
-            .map(|p| p.to_json().ok())
-            .try_fold(HashSet::new(), |mut all, json| {
-                collect_strings(&json?, &mut all);
-                Some(all)
-            });
+        let literals = policies.policies().map(|p| p.to_json().ok()).try_fold(HashSet::new(), |mut all, json| {
+            collect_strings(&json?, &mut all);
+            Some(all)
+        });
         Memo { literals, views: RwLock::new(HashMap::new()) }
     }
 

@@ -166,7 +166,9 @@ fn the_memo_gives_the_answers_cedar_gives() {
     let rename_user = |u: Uuid| if u == COLLEAGUE { u } else { Uuid::from_u128(u.as_u128() + 0x1000) };
     let rename = |p: &Principal, r: &Resource| {
         let p = match p {
-            Principal::User { id, role, units } => Principal::User { id: rename_user(*id), role: *role, units: units.iter().map(rename_unit).collect() },
+            Principal::User { id, role, units } => {
+                Principal::User { id: rename_user(*id), role: *role, units: units.iter().map(rename_unit).collect() }
+            }
             Principal::Operator => Principal::Operator,
         };
         let Resource::Record { kind, id, owner, owner_units, unit } = r else { unreachable!() };
@@ -184,8 +186,14 @@ fn the_memo_gives_the_answers_cedar_gives() {
         for &owner in &users {
             for owner_units in &unit_sets {
                 for unit in pool {
-                    let kind = if asked % 2 == 0 { RecordKind::Person } else { RecordKind::Deal };
-                    let resource = Resource::Record { kind, id: Uuid::from_u128(0x10_0000 + asked), owner, owner_units: owner_units.clone(), unit: unit.into() };
+                    let kind = if asked.is_multiple_of(2) { RecordKind::Person } else { RecordKind::Deal };
+                    let resource = Resource::Record {
+                        kind,
+                        id: Uuid::from_u128(0x10_0000 + asked),
+                        owner,
+                        owner_units: owner_units.clone(),
+                        unit: unit.into(),
+                    };
                     let remembered = engine.record_view(principal, &resource);
                     assert_eq!(remembered, engine.record_view_uncached(principal, &resource), "{principal:?} {resource:?}");
                     // The renamed twin is answered from the memo, and Cedar agrees.
