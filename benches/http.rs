@@ -7,7 +7,8 @@
 //! drives it with `SEJF_BENCH_HTTP_CLIENTS` (default 32) concurrent keep-alive clients, each its
 //! own `reqwest::Client`, for `SEJF_BENCH_HTTP_SECS` (default 10) seconds per scenario after
 //! `SEJF_BENCH_HTTP_WARMUP_SECS` (default 2) unrecorded seconds:
-//! - `GET /api/v1/people/{id}` of random ids (collected from `GET /api/v1/people?limit=500`);
+//! - `GET /api/v1/people/{id}` of random ids (the first `SEJF_BENCH_HTTP_IDS`, default 100,000,
+//!   collected from `GET /api/v1/people?limit=500`);
 //! - `POST /api/v1/people/search {email}` of random known e-mails;
 //! - `POST /api/v1/people` of unique synthetic people.
 //!
@@ -496,7 +497,7 @@ async fn sign_in(client: &reqwest::Client, base: &str) -> String {
     full["token"].as_str().expect("token").to_string()
 }
 
-/// Every id `GET /api/v1/people?limit=500` pages through (bounded in pages and time).
+/// The first `n` ids `GET /api/v1/people?limit=500` pages through (bounded in pages and time).
 async fn collect_ids(base: &str, token: &str, n: usize) -> Vec<String> {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -511,6 +512,10 @@ async fn collect_ids(base: &str, token: &str, n: usize) -> Vec<String> {
             client.get(url).bearer_auth(token).send().await.expect("list").error_for_status().expect("list").json().await.expect("list");
         for item in page["items"].as_array().expect("items") {
             ids.push(item["id"].as_str().expect("id").to_string());
+        }
+        if ids.len() >= n {
+            ids.truncate(n);
+            break;
         }
         match page["next_cursor"].as_str() {
             Some(c) if Instant::now() < deadline => cursor = Some(c.to_string()),
@@ -688,6 +693,8 @@ fn main() {
     }
     let people = env_usize("SEJF_BENCH_HTTP_PEOPLE", 100_000);
     let clients = env_usize("SEJF_BENCH_HTTP_CLIENTS", 32);
+    // GETs pick among the first this-many people (collecting all of a million takes minutes).
+    let max_ids = env_usize("SEJF_BENCH_HTTP_IDS", 100_000);
     let secs = Duration::from_secs(env_usize("SEJF_BENCH_HTTP_SECS", 10) as u64);
     let warmup = Duration::from_secs(env_usize("SEJF_BENCH_HTTP_WARMUP_SECS", 2) as u64);
     let log_level = std::env::var("SEJF_BENCH_SERVER_LOG").unwrap_or_else(|_| "info (the default)".into());
@@ -725,7 +732,7 @@ fn main() {
         let client = reqwest::Client::new();
         let token = sign_in(&client, &base).await;
         eprintln!("collecting ids…");
-        let ids = collect_ids(&base, &token, people).await;
+        let ids = collect_ids(&base, &token, people.min(max_ids)).await;
         println!("collected {} ids with GET /api/v1/people?limit=500", ids.len());
         let mem_seeded = memory(server.pid());
         // Sanity checks (not timed): one read and one search answer what they should.
@@ -777,7 +784,11 @@ fn main() {
     let plain_ids = rt.block_on(async {
         build_plain_db(&plain_path, &owner, people).await;
         let db = PlainDb::connect(&plain_path).await.expect("plaintext db");
-        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM people ORDER BY id").fetch_all(&db.pool).await.expect("ids");
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM people ORDER BY id LIMIT $1")
+            .bind(people.min(max_ids) as i64)
+            .fetch_all(&db.pool)
+            .await
+            .expect("ids");
         db.close().await;
         ids
     });

@@ -85,6 +85,9 @@ pub enum Command {
     /// API tokens for service accounts.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Access policies: validate them, ask them, and see who can do what.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -138,6 +141,48 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the chain, tree, signatures and witness; exit 1 naming the first bad `seq N`.
+    Verify,
+    /// Seal now: sign a checkpoint of every event so far (the server does this periodically).
+    Seal,
+    /// Print an inclusion proof of event SEQ against the latest checkpoint (JSON).
+    Prove { seq: i64 },
+    /// Check an inclusion proof without the database.
+    CheckProof {
+        /// The proof file (JSON, as `prove` prints it).
+        file: PathBuf,
+        /// The audit public key to trust (base64); without it only self-consistency is checked.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Print the audit public key (base64), to pin in verifiers.
+    PublicKey,
+    /// Export events for a SIEM, from a sequence number on.
+    Export {
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: AuditFormat,
+        /// Only events after this sequence number (for incremental export).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+    },
+    /// Print the latest events, and with --follow keep printing new ones.
+    Tail {
+        #[arg(long, short = 'n', default_value_t = 20)]
+        lines: i64,
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AuditFormat {
+    Jsonl,
+    /// RFC 5424 syslog lines.
+    Syslog,
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +308,13 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Demo { listen, people } => crate::demo::run(listen, people).await,
         Command::User(cmd) => user(&loc, cmd).await,
+        Command::Audit(AuditCommand::CheckProof { file, key }) => crate::auditcli::check_proof(&file, key.as_deref()),
+        Command::Audit(cmd) => {
+            let opened = serve::open(&loc).await?;
+            let r = crate::auditcli::run(&opened, cmd).await;
+            opened.store.close().await;
+            r
+        }
         Command::Policy(PolicyCommand::Check { file }) => crate::policyfile::check(&loc.data_dir, file.as_deref()),
         Command::Policy(PolicyCommand::WhoCan { action, field }) => crate::policyfile::who_can(&loc.data_dir, &action, field.as_deref()),
         Command::Policy(PolicyCommand::Default) => {

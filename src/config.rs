@@ -35,6 +35,8 @@ pub struct ConfigFile {
     pub login_max_failures: Option<i64>,
     /// Minutes of the first sign-in lock; each further lock doubles, up to a day (default 15).
     pub login_lock_minutes: Option<i64>,
+    /// Seconds between signed audit checkpoints (default 10).
+    pub audit_seal_secs: Option<u64>,
     /// Per-role client-address allowlists: `role_networks = { admin = ["10.0.0.0/8"] }`.
     pub role_networks: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
@@ -154,6 +156,9 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # three times as many), and the first lock in minutes; each further lock doubles, up to a day.
 # login_max_failures = 10
 # login_lock_minutes = 15
+
+# Seconds between signed audit checkpoints (also written to audit-witness.jsonl).
+# audit_seal_secs = 10
 
 # Roles that may sign in and work only from these networks (addresses or CIDR blocks). A role
 # not listed may connect from anywhere.

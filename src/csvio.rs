@@ -198,11 +198,11 @@ pub async fn import_file(
         let prepared = app.prepare_person(&operator, &input).await.map_err(|e| format!("line {line}: {e}"))?;
         batch.push(prepared);
         if batch.len() == BATCH {
-            imported += flush(app, std::mem::take(&mut batch), &mut pending).await?;
+            imported += flush(app, &operator, std::mem::take(&mut batch), &mut pending).await?;
             bar.set_position(imported as u64);
         }
     }
-    imported += flush(app, batch, &mut pending).await?;
+    imported += flush(app, &operator, batch, &mut pending).await?;
     if let Some(p) = pending.take() {
         imported += p.await.map_err(|e| e.to_string())??;
     }
@@ -214,6 +214,7 @@ pub async fn import_file(
 /// this batch's insert. Returns how many rows the finished previous insert wrote.
 async fn flush(
     app: &Arc<App>,
+    operator: &Actor,
     batch: Vec<Prepared>,
     pending: &mut Option<tokio::task::JoinHandle<Result<usize, String>>>,
 ) -> Result<usize, String> {
@@ -228,9 +229,10 @@ async fn flush(
     };
     let sealed = sealing.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
     let inserter = app.clone();
+    let events = app.creation_events(operator, &sealed);
     *pending = Some(tokio::spawn(async move {
         let n = sealed.len();
-        inserter.store.people_insert_batch(sealed).await.map_err(|e| e.to_string())?;
+        inserter.store.people_insert_batch(sealed, events).await.map_err(|e| e.to_string())?;
         Ok(n)
     }));
     Ok(done)

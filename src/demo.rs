@@ -86,10 +86,10 @@ async fn populate(app: &Arc<App>, actors: &[Actor], people: usize) -> Result<(),
         let input = sejf_core::people::PersonInput { raw: p.raw, tags: p.tags, ..Default::default() };
         prepared.push(app.prepare_person(owner, &input).await.map_err(|e| e.to_string())?);
         if prepared.len() == 1000 {
-            app.insert_people(&std::mem::take(&mut prepared)).await.map_err(|e| e.to_string())?;
+            app.insert_people(owner, &std::mem::take(&mut prepared)).await.map_err(|e| e.to_string())?;
         }
     }
-    app.insert_people(&prepared).await.map_err(|e| e.to_string())?;
+    app.insert_people(&Actor::operator(), &prepared).await.map_err(|e| e.to_string())?;
 
     for owner in &owners {
         let filter = sejf_core::people::PeopleFilter { owner: Some(owner.user_id), limit: Some(60), ..Default::default() };

@@ -46,7 +46,12 @@ pub struct Opened {
     pub app: Arc<App>,
     pub config: ConfigFile,
     pub store: SqlStore,
+    /// The audit witness file: signed checkpoints, outside the database.
+    pub witness: std::path::PathBuf,
 }
+
+/// The witness file of an installation.
+pub const WITNESS_FILE: &str = "audit-witness.jsonl";
 
 /// Opens an existing installation. The master key is opened before the database is touched,
 /// so a wrong passphrase changes nothing.
@@ -69,7 +74,7 @@ pub async fn open_with(loc: &Location, tweak: impl FnOnce(&mut sejf_core::Settin
     let app = App::new(Arc::new(store.clone()), master, settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
     // The installation's policies, validated against the schema before anything is served.
     app.set_policy(crate::policyfile::load(&loc.data_dir)?);
-    Ok(Opened { app: Arc::new(app), config, store })
+    Ok(Opened { app: Arc::new(app), config, store, witness: loc.data_dir.join(WITNESS_FILE) })
 }
 
 /// The default admin address: loopback, next to the public port (or any free port).
@@ -124,6 +129,8 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let public_app = sejf_http::public_router(opened.app.clone(), &limits);
     let admin_app = sejf_http::admin_router(opened.app.clone(), &limits);
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let sealer =
+        tokio::spawn(seal_loop(opened.app.clone(), opened.witness.clone(), opened.config.audit_seal_secs.unwrap_or(10), rx.clone()));
     let reloader = tokio::spawn(reload_loop(reload_signal, tls.as_ref().map(|t| t.certs.clone()), on_reload, rx.clone()));
     let (a, b) = match tls {
         Some(t) => (
@@ -138,8 +145,28 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let _ = a.await;
     let _ = b.await;
     let _ = reloader.await;
+    let _ = sealer.await;
+    // Seal what the last requests wrote, so the witness covers the whole trail.
+    if let Err(e) = opened.app.seal(Some(&opened.witness)).await {
+        tracing::error!(error = %e, "final audit seal failed");
+    }
     opened.store.close().await;
     Ok(())
+}
+
+/// Seals the audit trail every `secs` seconds until shutdown.
+async fn seal_loop(app: Arc<App>, witness: std::path::PathBuf, secs: u64, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(secs.clamp(1, 3600)));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(e) = app.seal(Some(&witness)).await {
+                    tracing::error!(error = %e, "audit seal failed");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 async fn serve_plain(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {

@@ -8,6 +8,7 @@ mod harness;
 mod mfa;
 
 mod access;
+mod audit;
 mod cli;
 mod cluster;
 mod people;

@@ -8,7 +8,7 @@ use sejf_crypto::{password, token};
 use uuid::Uuid;
 
 use crate::authz::{Actor, Scope};
-use crate::ports::{SessionRow, ThrottleRow, UserRow};
+use crate::ports::{AuditEvent, SessionRow, ThrottleRow, UserRow};
 use crate::{App, CoreError};
 
 /// Only the session's touch time is written, at most this often, so reads stay reads.
@@ -71,6 +71,35 @@ impl App {
     /// right password answers [`CoreError::MfaRequired`]. Without TOTP enrolled the password
     /// yields only an enrolment token, unless the installation runs with MFA switched off.
     pub async fn login(&self, username: &str, pw: &str, totp: Option<&str>, client: IpAddr) -> Result<Login, CoreError> {
+        let result = self.login_inner(username, pw, totp, client).await;
+        // Every attempt is audited, success or not; the name tried is recorded, never the password.
+        let (outcome, detail) = match &result {
+            Ok(l) if l.must_enroll => ("ok", "mfa=enroll"),
+            Ok(_) => ("ok", ""),
+            Err(CoreError::BadCredentials) => ("failed", ""),
+            Err(CoreError::MfaRequired) => ("failed", "mfa-required"),
+            Err(CoreError::Throttled { .. }) => ("denied", "throttled"),
+            Err(CoreError::NetworkNotAllowed) => ("denied", "network-not-allowed"),
+            Err(_) => ("error", ""),
+        };
+        let user = self.store.user_by_name(username).await.ok().flatten();
+        let ev = AuditEvent {
+            at: self.now(),
+            actor_id: user.as_ref().map(|u| u.id.to_string()).unwrap_or_default(),
+            actor: username.chars().take(64).collect(),
+            role: user.map(|u| u.role).unwrap_or_default(),
+            action: "auth.login".into(),
+            resource_type: "session".into(),
+            outcome: outcome.into(),
+            client: client.to_string(),
+            detail: detail.into(),
+            ..Default::default()
+        };
+        self.audit(vec![ev]).await?;
+        result
+    }
+
+    async fn login_inner(&self, username: &str, pw: &str, totp: Option<&str>, client: IpAddr) -> Result<Login, CoreError> {
         let now = self.now();
         let keys = [account_key(username), address_key(client)];
         for key in &keys {
@@ -233,11 +262,14 @@ impl App {
             units: user.units,
             session_id: session.id,
             scope,
+            client: client.to_string(),
+            request_id: String::new(),
         })
     }
 
     pub async fn logout(&self, actor: &Actor) -> Result<(), CoreError> {
-        Ok(self.store.session_delete(actor.session_id).await?)
+        self.store.session_delete(actor.session_id).await?;
+        self.audit(vec![self.event(actor, "auth.logout", "session", &actor.session_id.to_string())]).await
     }
 
     /// The caller's sessions (and API tokens, for a service account).

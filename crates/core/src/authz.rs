@@ -61,6 +61,10 @@ pub struct Actor {
     pub units: Vec<String>,
     pub session_id: Uuid,
     pub scope: Scope,
+    /// Where the request came from (for the audit trail); "" outside HTTP.
+    pub client: String,
+    /// The request's id (for the audit trail); "" outside HTTP.
+    pub request_id: String,
 }
 
 impl Actor {
@@ -73,6 +77,8 @@ impl Actor {
             units: u.units.clone(),
             session_id: Uuid::nil(),
             scope: Scope::Full,
+            client: String::new(),
+            request_id: String::new(),
         }
     }
 
@@ -85,6 +91,8 @@ impl Actor {
             units: vec![],
             session_id: Uuid::nil(),
             scope: Scope::Operator,
+            client: String::new(),
+            request_id: String::new(),
         }
     }
 

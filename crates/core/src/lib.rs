@@ -6,6 +6,7 @@
 //! caller; every record read or written here went through [`authz::authorize`]; errors carry no
 //! personal value.
 
+pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod keys;
@@ -146,6 +147,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// The policy set in force; replaced whole on reload (requests in flight keep theirs).
     policy: std::sync::RwLock<Arc<sejf_policy::PolicyEngine>>,
+    audit_log: audit::AuditLog,
+    sealer: tokio::sync::Mutex<Option<audit::SealerState>>,
 }
 
 impl App {
@@ -158,7 +161,16 @@ impl App {
     ) -> Result<Self, CoreError> {
         let keys = Keyring::open(store.as_ref(), master).await?;
         let policy = sejf_policy::PolicyEngine::default_set().map_err(|e| CoreError::Internal(format!("built-in policies: {e}")))?;
-        Ok(Self { store, keys, settings, clock, policy: std::sync::RwLock::new(Arc::new(policy)) })
+        let audit_log = audit::AuditLog::start(store.clone());
+        Ok(Self {
+            store,
+            keys,
+            settings,
+            clock,
+            policy: std::sync::RwLock::new(Arc::new(policy)),
+            audit_log,
+            sealer: tokio::sync::Mutex::new(None),
+        })
     }
 
     /// The policy set in force.

@@ -79,6 +79,7 @@ impl App {
         let uid = user.id.to_string();
         let sealed = encrypt_field(&key, 1, &Self::totp_ctx("totp_pending", &uid), &secret)?;
         self.store.mfa_set_pending(user.id, Some(sealed)).await?;
+        self.audit(vec![self.event(actor, "mfa.enroll", "user", &user.id.to_string())]).await?;
         Ok(Enrolment { otpauth_uri: totp::otpauth_uri(ISSUER, &user.username, &secret), secret: totp::base32(&secret) })
     }
 
@@ -95,6 +96,7 @@ impl App {
         let hashes = codes.iter().map(|c| recovery_hash(actor.user_id, c)).collect();
         let sealed = encrypt_field(&key, 1, &Self::totp_ctx("totp_secret", &uid), &secret)?;
         self.store.mfa_enable(actor.user_id, sealed, step, hashes).await?;
+        self.audit(vec![self.event(actor, "mfa.confirm", "user", &actor.user_id.to_string())]).await?;
         // The enrolment token has done its one job; signing in now needs a code.
         if actor.scope == Scope::Enroll {
             self.store.session_delete(actor.session_id).await?;
@@ -128,6 +130,7 @@ impl App {
     pub async fn reset_mfa(&self, username: &str) -> Result<(), CoreError> {
         let u = self.user(username).await?;
         self.store.mfa_reset(u.id).await?;
+        self.audit(vec![self.event(&crate::Actor::operator(), "mfa.reset", "user", &u.id.to_string())]).await?;
         self.store.sessions_delete_for_user(u.id).await?;
         Ok(())
     }

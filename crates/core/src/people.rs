@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::authz::{Action, Actor, FieldAccess, Permit, Resource, authorize, field_access, may_reveal, visibility};
 use crate::keys::IndexField;
 use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
-use crate::ports::{BidxColumn, EncryptedPerson, ListQuery, NewPerson, PersonRow, RecordKind, StoredPerson};
+use crate::ports::{AuditEvent, BidxColumn, EncryptedPerson, ListQuery, NewPerson, PersonRow, RecordKind, StoredPerson};
 use crate::{App, CoreError};
 use sejf_policy::FieldClass;
 
@@ -79,6 +79,22 @@ fn mask_name(v: &str) -> String {
 }
 
 impl PersonView {
+    /// The names of the personal fields this view shows in clear (for the audit trail).
+    pub fn shown_fields(&self) -> String {
+        let f = &self.fields;
+        let present = [
+            ("first_name", f.first_name.is_some()),
+            ("last_name", f.last_name.is_some()),
+            ("email", f.email.is_some()),
+            ("phone", f.phone.is_some()),
+            ("address", f.address.is_some()),
+            ("national_id", f.national_id.is_some()),
+            ("birth_date", f.birth_date.is_some()),
+            ("notes", f.notes.is_some()),
+        ];
+        present.iter().filter(|(n, p)| *p && !self.masked.contains(n)).map(|(n, _)| *n).collect::<Vec<_>>().join(",")
+    }
+
     /// Masks (or leaves out) every field whose class the caller may not read.
     pub fn masked_for(mut self, access: FieldAccess) -> Self {
         self.mask_except(access, &[]);
@@ -333,16 +349,42 @@ impl App {
             masked: Vec::new(),
         };
         let access = self.access_to(actor, &new.row).1;
-        self.store.person_insert(new).await?;
+        let mut ev = self.event(actor, "person.create", "person", &view.id.to_string());
+        ev.subject_id = ev.resource_id.clone();
+        ev.fields = view.shown_fields();
+        self.store.person_insert(new, vec![ev]).await?;
         Ok(view.masked_for(access))
     }
 
-    /// Inserts many prepared people in one transaction.
-    pub async fn insert_people(&self, prepared: &[Prepared]) -> Result<usize, CoreError> {
+    /// Inserts many prepared people in one transaction, with their audit events.
+    pub async fn insert_people(&self, actor: &Actor, prepared: &[Prepared]) -> Result<usize, CoreError> {
         let batch = prepared.iter().map(|p| self.seal_new_person(p)).collect::<Result<Vec<_>, _>>()?;
         let n = batch.len();
-        self.store.people_insert_batch(batch).await?;
+        let events = self.creation_events(actor, &batch);
+        self.store.people_insert_batch(batch, events).await?;
         Ok(n)
+    }
+
+    /// The `person.create` events of sealed new people (bulk import, demo data).
+    pub fn creation_events(&self, actor: &Actor, batch: &[NewPerson]) -> Vec<AuditEvent> {
+        batch
+            .iter()
+            .map(|p| {
+                let mut ev = self.event(actor, "person.create", "person", &p.row.id.to_string());
+                ev.subject_id = ev.resource_id.clone();
+                ev.detail = "via=import".into();
+                ev
+            })
+            .collect()
+    }
+
+    /// A `person.read` event for a view about to be shown.
+    fn read_event(&self, actor: &Actor, view: &PersonView, via: &str) -> AuditEvent {
+        let mut ev = self.event(actor, "person.read", "person", &view.id.to_string());
+        ev.subject_id = ev.resource_id.clone();
+        ev.fields = view.shown_fields();
+        ev.detail = format!("via={via}");
+        ev
     }
 
     /// Decryption needs the [`Permit`] of a read decision: no path decrypts unauthorised.
@@ -385,7 +427,10 @@ impl App {
         crate::authz::require_scope(actor, "people", Action::Read)?;
         let (stored, permit) = self.visible_person(actor, Action::Read, id).await?;
         let access = self.access_to(actor, &stored.row).1;
-        Ok(self.decrypt(&stored, &permit)?.masked_for(access))
+        let view = self.decrypt(&stored, &permit)?.masked_for(access);
+        // Durable before the data leaves; if the audit write fails, so does the read.
+        self.audit(vec![self.read_event(actor, &view, "get")]).await?;
+        Ok(view)
     }
 
     /// The unmasked current record, for merging a patch; needs the right to update it.
@@ -424,9 +469,13 @@ impl App {
             }
         }
         let names: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
-        tracing::info!(user = %actor.username, person = %id, fields = ?names, "reveal");
         let mut view = self.decrypt(&stored, &permit)?;
         view.mask_except(access, &names);
+        let mut ev = self.event(actor, "person.reveal", "person", &id.to_string());
+        ev.subject_id = ev.resource_id.clone();
+        ev.fields = names.join(",");
+        ev.purpose = purpose.trim().to_string();
+        self.audit(vec![ev]).await?;
         Ok(view)
     }
 
@@ -461,7 +510,10 @@ impl App {
             masked: Vec::new(),
         };
         let access = self.access_to(actor, &row).1;
-        if !self.store.person_update(row, expected).await? {
+        let mut ev = self.event(actor, "person.update", "person", &id.to_string());
+        ev.subject_id = ev.resource_id.clone();
+        ev.fields = view.shown_fields();
+        if !self.store.person_update(row, expected, vec![ev]).await? {
             return Err(CoreError::PreconditionFailed);
         }
         Ok(view.masked_for(access))
@@ -471,7 +523,9 @@ impl App {
     pub async fn delete_person(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
         crate::authz::require_scope(actor, "people", Action::Delete)?;
         let _permit = self.visible_person(actor, Action::Delete, id).await?;
-        if self.store.person_delete(id).await? { Ok(()) } else { Err(CoreError::NotFound) }
+        let mut ev = self.event(actor, "person.delete", "person", &id.to_string());
+        ev.subject_id = ev.resource_id.clone();
+        if self.store.person_delete(id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
 
     fn list_query(
@@ -525,7 +579,8 @@ impl App {
         let limit = q.limit - 1;
         let rows = self.store.people_list(q).await?;
         let (items, last, more) = self.page_of(actor, rows, limit)?;
-        let items = items.into_iter().map(|(v, access)| v.masked_for(access)).collect();
+        let items: Vec<PersonView> = items.into_iter().map(|(v, access)| v.masked_for(access)).collect();
+        self.audit(items.iter().map(|v| self.read_event(actor, v, "list")).collect()).await?;
         Ok(Page { items, next_cursor: if more { last.map(encode_cursor) } else { None } })
     }
 
@@ -589,14 +644,24 @@ impl App {
             for (v, access) in views.into_iter().filter(|(v, a)| readable(a) && matches(v)) {
                 if items.len() == limit as usize {
                     let next = items.last().map(|x: &PersonView| encode_cursor(x.id));
-                    return Ok(Page { items, next_cursor: next });
+                    return self.searched(actor, Page { items, next_cursor: next }).await;
                 }
                 items.push(v.masked_for(access));
             }
             if !more {
-                return Ok(Page { items, next_cursor: None });
+                return self.searched(actor, Page { items, next_cursor: None }).await;
             }
             q.after = last;
         }
+    }
+
+    /// Audits a search (how many results, never the terms) and each person it shows.
+    async fn searched(&self, actor: &Actor, page: Page<PersonView>) -> Result<Page<PersonView>, CoreError> {
+        let mut ev = self.event(actor, "people.search", "person", "");
+        ev.detail = format!("results={}", page.items.len());
+        let mut events = vec![ev];
+        events.extend(page.items.iter().map(|v| self.read_event(actor, v, "search")));
+        self.audit(events).await?;
+        Ok(page)
     }
 }

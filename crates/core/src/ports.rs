@@ -96,6 +96,56 @@ pub struct ThrottleRow {
     pub locks: i64,
 }
 
+/// One audit event. Never a personal value: ids, field names, counts and outcomes only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEvent {
+    /// Unix microseconds.
+    pub at: i64,
+    /// The user or service account ("" for none, e.g. a failed sign-in).
+    pub actor_id: String,
+    /// The user name as given (for failed sign-ins: the name that was tried).
+    pub actor: String,
+    pub role: String,
+    /// What happened, e.g. `person.read`, `auth.login.failure`, `people.search`.
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    /// The data subject (person) the event concerns, if any.
+    pub subject_id: String,
+    /// Field names touched or shown, comma-separated.
+    pub fields: String,
+    pub purpose: String,
+    /// `ok`, `denied`, `not_found`, `failed`, …
+    pub outcome: String,
+    pub client: String,
+    pub request_id: String,
+    /// Non-personal detail, e.g. `results=3`.
+    pub detail: String,
+}
+
+/// The sealer's record of one event: (seq, leaf hash, chain link).
+pub type ChainRow = (i64, Vec<u8>, Vec<u8>);
+
+/// A stored event with its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedEvent {
+    pub seq: i64,
+    pub event: AuditEvent,
+}
+
+/// Filters of `GET /audit`; empty strings mean no filter.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub actor: String,
+    pub subject: String,
+    pub action: String,
+    /// Unix µs bounds (0 = open).
+    pub from: i64,
+    pub to: i64,
+    pub after_seq: i64,
+    pub limit: u32,
+}
+
 /// Encrypted personal fields of a person, one blob per column.
 #[derive(Debug, Clone, Default)]
 pub struct EncryptedPerson {
@@ -244,24 +294,39 @@ pub trait Store: Send + Sync + 'static {
     fn throttle_put(&self, row: ThrottleRow) -> Fut<'_, ()>;
     fn throttle_clear<'a>(&'a self, key: &'a str) -> Fut<'a, ()>;
 
-    // People.
-    fn person_insert(&self, person: NewPerson) -> Fut<'_, ()>;
+    // The audit trail. Events get gap-free sequence numbers in the transaction that writes them.
+    /// Appends events in one transaction (reads: before the response leaves).
+    fn audit_append(&self, events: Vec<AuditEvent>) -> Fut<'_, ()>;
+    /// Events with `seq > after`, in order, at most `limit`.
+    fn audit_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<SealedEvent>>;
+    fn audit_query(&self, query: AuditQuery) -> Fut<'_, Vec<SealedEvent>>;
+    /// Stores a signed checkpoint (JSON) unless one of that size exists.
+    fn audit_checkpoint_put(&self, tree_size: i64, body: String, at: i64) -> Fut<'_, ()>;
+    /// Every checkpoint, by tree size.
+    fn audit_checkpoints(&self) -> Fut<'_, Vec<(i64, String)>>;
+    /// The sealer's record of each event: (seq, leaf hash, chain link); never overwritten.
+    fn audit_chain_put(&self, rows: Vec<ChainRow>) -> Fut<'_, ()>;
+    fn audit_chain_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<ChainRow>>;
+
+    // People. Writes take their audit events, committed in the same transaction.
+    fn person_insert(&self, person: NewPerson, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     /// Inserts many people in one transaction: all or nothing.
-    fn people_insert_batch(&self, people: Vec<NewPerson>) -> Fut<'_, ()>;
+    fn people_insert_batch(&self, people: Vec<NewPerson>, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     fn person_get(&self, id: Uuid) -> Fut<'_, Option<StoredPerson>>;
-    /// Replaces a person's fields if its version is still `expected_version`; false otherwise.
-    fn person_update(&self, row: PersonRow, expected_version: i64) -> Fut<'_, bool>;
+    /// Replaces a person's fields if its version is still `expected_version`; false otherwise
+    /// (and then the events are not written either).
+    fn person_update(&self, row: PersonRow, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
     /// Deletes a person, their activities and their subject key. False if absent.
-    fn person_delete(&self, id: Uuid) -> Fut<'_, bool>;
+    fn person_delete(&self, id: Uuid, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
     fn people_list(&self, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
     fn people_by_bidx(&self, column: BidxColumn, value: i64, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
     /// How many people are stored (for progress bars).
     fn people_count(&self) -> Fut<'_, i64>;
 
     // Companies, deals, activities.
-    fn record_insert(&self, row: RecordRow) -> Fut<'_, ()>;
+    fn record_insert(&self, row: RecordRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     fn record_get(&self, kind: RecordKind, id: Uuid) -> Fut<'_, Option<RecordRow>>;
-    fn record_update(&self, row: RecordRow, expected_version: i64) -> Fut<'_, bool>;
-    fn record_delete(&self, kind: RecordKind, id: Uuid) -> Fut<'_, bool>;
+    fn record_update(&self, row: RecordRow, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
+    fn record_delete(&self, kind: RecordKind, id: Uuid, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
     fn records_list(&self, kind: RecordKind, query: ListQuery) -> Fut<'_, Vec<RecordRow>>;
 }

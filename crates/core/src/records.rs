@@ -312,6 +312,14 @@ impl App {
         Ok((row, permit))
     }
 
+    /// An audit event about a record; an activity about a person names them as the subject.
+    fn record_event<K: Kind>(&self, actor: &Actor, verb: &str, row: &RecordRow) -> crate::ports::AuditEvent {
+        let kind = K::KIND.as_str().trim_end_matches('s').replace("companie", "company").replace("activitie", "activity");
+        let mut ev = self.event(actor, &format!("{kind}.{verb}"), &kind, &row.id.to_string());
+        ev.subject_id = row.person_id.map(|p| p.to_string()).unwrap_or_default();
+        ev
+    }
+
     /// Decryption needs the [`Permit`] of a decision on this record.
     async fn open_record<K: Kind>(&self, row: RecordRow, _permit: &Permit) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         let pk = self.payload_key(K::KIND, &row.unit, row.person_id.filter(|_| K::KIND == RecordKind::Activity)).await?;
@@ -356,13 +364,15 @@ impl App {
     ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Create)?;
         let (row, permit) = self.seal_record::<K>(actor, raw, links, None).await?;
-        self.store.record_insert(row.clone()).await?;
+        let ev = self.record_event::<K>(actor, "create", &row);
+        self.store.record_insert(row.clone(), vec![ev]).await?;
         self.open_record::<K>(row, &permit).await
     }
 
     pub async fn record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Read)?;
         let (row, permit) = self.visible_record(actor, K::KIND, Action::Read, id).await?;
+        self.audit(vec![self.record_event::<K>(actor, "read", &row)]).await?;
         self.open_record::<K>(row, &permit).await
     }
 
@@ -381,7 +391,8 @@ impl App {
             return Err(CoreError::PreconditionFailed);
         }
         let (row, permit) = self.seal_record::<K>(actor, raw, links, Some((id, expected, current.created_at))).await?;
-        if !self.store.record_update(row.clone(), expected).await? {
+        let ev = self.record_event::<K>(actor, "update", &row);
+        if !self.store.record_update(row.clone(), expected, vec![ev]).await? {
             return Err(CoreError::PreconditionFailed);
         }
         self.open_record::<K>(row, &permit).await
@@ -389,8 +400,9 @@ impl App {
 
     pub async fn delete_record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Delete)?;
-        let _permit = self.visible_record(actor, K::KIND, Action::Delete, id).await?;
-        if self.store.record_delete(K::KIND, id).await? { Ok(()) } else { Err(CoreError::NotFound) }
+        let (row, _permit) = self.visible_record(actor, K::KIND, Action::Delete, id).await?;
+        let ev = self.record_event::<K>(actor, "delete", &row);
+        if self.store.record_delete(K::KIND, id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
 
     pub async fn list_records<K: Kind>(
@@ -413,6 +425,7 @@ impl App {
         rows.truncate(limit as usize);
         let last = rows.last().map(|r| r.id);
         let mut items = Vec::with_capacity(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
         for r in rows {
             if let Ok(permit) = authorize(
                 &self.policy(),
@@ -420,9 +433,11 @@ impl App {
                 Action::Read,
                 Resource { kind: K::KIND.as_str(), id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] },
             ) {
+                events.push(self.record_event::<K>(actor, "read", &r));
                 items.push(self.open_record::<K>(r, &permit).await?);
             }
         }
+        self.audit(events).await?;
         Ok(Page { items, next_cursor: if more { last.map(encode_cursor) } else { None } })
     }
 }

@@ -127,6 +127,9 @@ impl App {
             }));
         }
         self.set_role(username, role).await?;
+        let mut ev = self.event(actor, "user.set_role", "user", &target.id.to_string());
+        ev.detail = format!("role={role}");
+        self.audit(vec![ev]).await?;
         self.user(username).await
     }
 

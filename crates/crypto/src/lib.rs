@@ -1,5 +1,5 @@
 //! Sejf's cryptography: key types, the sealed master key, key wrapping, the field envelope,
-//! blind indexes, password hashes and session tokens.
+//! blind indexes, password hashes, session tokens, and the audit log's tamper evidence.
 //!
 //! Invariants: key material never implements `Debug`, `Clone` or `Serialize` and is zeroised on
 //! drop; every ciphertext is bound by associated data to where it lives, so a blob moved to
@@ -7,6 +7,7 @@
 //! yields wrong plaintext. Randomness comes only from [`random`], the one place that asks the
 //! operating system.
 
+pub mod audit;
 pub mod bidx;
 pub mod field;
 pub mod master;
@@ -39,6 +40,10 @@ pub enum CryptoError {
     /// The operating system's random source failed.
     #[error("the system random source failed")]
     Random,
+    /// A caller passed arguments that describe nothing, e.g. an inclusion proof for a leaf index
+    /// outside the tree. A programming error, never a sign of tampering.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
 }
 
 /// A 256-bit symmetric key. It cannot be printed, cloned or serialised, and is wiped on drop.

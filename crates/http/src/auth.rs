@@ -59,7 +59,10 @@ async fn bearer_actor(parts: &mut Parts, app: &Arc<App>) -> Result<Actor, Proble
             .filter(|t| !t.is_empty())
             .ok_or_else(Problem::unauthenticated)?
             .to_string();
-        let actor = app.authenticate(&token, client).await.map_err(Problem::from)?;
+        let mut actor = app.authenticate(&token, client).await.map_err(Problem::from)?;
+        if let Some(id) = parts.extensions.get::<crate::RequestId>() {
+            actor.request_id = id.0.clone();
+        }
         parts.extensions.insert(actor.clone());
         Ok(actor)
     }

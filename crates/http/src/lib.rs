@@ -57,6 +57,7 @@ pub fn public_router(app: Arc<App>, limits: &Limits) -> Router {
         .route("/api/v1/auth/logout", post(routes::session::logout))
         .route("/api/v1/auth/mfa/enroll", post(routes::session::mfa_enroll))
         .route("/api/v1/auth/mfa/confirm", post(routes::session::mfa_confirm))
+        .route("/api/v1/audit", get(routes::audit::list))
         .route("/api/v1/auth/sessions", get(routes::session::sessions))
         .route("/api/v1/auth/sessions/{id}", axum::routing::delete(routes::session::end_session))
         .route("/api/v1/me", get(routes::session::me))
@@ -92,6 +93,7 @@ fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits) -> Router {
         .layer(axum::Extension(limits.trusted_proxies))
         .layer(middleware::from_fn(move |req, next| security_headers(hsts, req, next)))
         .layer(middleware::from_fn(access_log))
+        .layer(middleware::from_fn(request_id))
 }
 
 async fn healthz() -> Response {
@@ -153,6 +155,22 @@ async fn security_headers(hsts: bool, req: Request, next: Next) -> Response {
     }
     res
 }
+
+/// Every request gets an id (a UUIDv7), returned as `X-Request-Id` and written into its audit
+/// events, so a client's report and the trail can be matched.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = RequestId(uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(id.clone());
+    let mut res = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id.0) {
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
+    }
+    res
+}
+
+/// The id of the request being served.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
 
 /// One line per request: method, route template (never the raw path or query), status, time.
 async fn access_log(req: Request, next: Next) -> Response {

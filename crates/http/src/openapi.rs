@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::dto::*;
 use crate::problem::ProblemBody;
-use crate::routes::{admin, people, records, session};
+use crate::routes::{admin, audit, people, records, session};
 
 struct Bearer;
 
@@ -36,9 +36,9 @@ impl Modify for Bearer {
         records::deals_doc::patch, records::deals_doc::delete,
         records::activities_doc::list, records::activities_doc::create, records::activities_doc::read,
         records::activities_doc::patch, records::activities_doc::delete,
-        admin::list, admin::create, admin::patch,
+        admin::list, admin::create, admin::patch, audit::list,
     ),
-    components(schemas(ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch,
+    components(schemas(audit::AuditOut, ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch,
         CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut)),
     modifiers(&Bearer),
 )]

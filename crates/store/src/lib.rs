@@ -15,6 +15,7 @@
 //!   bound value (see `error`).
 //! - Each [`Store`] method is one transaction: it happens entirely or not at all.
 
+mod audit;
 mod codec;
 mod error;
 mod keys;
@@ -33,8 +34,8 @@ pub mod testing;
 use std::time::Duration;
 
 use sejf_core::ports::{
-    BidxColumn, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow, RecordKind, RecordRow, SessionRow, Store, StoreError, StoredPerson,
-    ThrottleRow, UserRow,
+    AuditEvent, AuditQuery, BidxColumn, ChainRow, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow, RecordKind, RecordRow,
+    SealedEvent, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -286,24 +287,52 @@ impl Store for SqlStore {
         Box::pin(throttle::clear(self, key))
     }
 
-    fn person_insert(&self, person: NewPerson) -> Fut<'_, ()> {
-        Box::pin(people_batch::insert_one(self, person))
+    fn audit_append(&self, events: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(audit::append(self, events))
     }
 
-    fn people_insert_batch(&self, people: Vec<NewPerson>) -> Fut<'_, ()> {
-        Box::pin(people_batch::insert_batch(self, people))
+    fn audit_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<SealedEvent>> {
+        Box::pin(audit::range(self, after, limit))
+    }
+
+    fn audit_query(&self, query: AuditQuery) -> Fut<'_, Vec<SealedEvent>> {
+        Box::pin(audit::query(self, query))
+    }
+
+    fn audit_checkpoint_put(&self, tree_size: i64, body: String, at: i64) -> Fut<'_, ()> {
+        Box::pin(audit::checkpoint_put(self, tree_size, body, at))
+    }
+
+    fn audit_checkpoints(&self) -> Fut<'_, Vec<(i64, String)>> {
+        Box::pin(audit::checkpoints(self))
+    }
+
+    fn audit_chain_put(&self, rows: Vec<ChainRow>) -> Fut<'_, ()> {
+        Box::pin(audit::chain_put(self, rows))
+    }
+
+    fn audit_chain_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<ChainRow>> {
+        Box::pin(audit::chain_range(self, after, limit))
+    }
+
+    fn person_insert(&self, person: NewPerson, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(people_batch::insert_batch(self, vec![person], audit))
+    }
+
+    fn people_insert_batch(&self, people: Vec<NewPerson>, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(people_batch::insert_batch(self, people, audit))
     }
 
     fn person_get(&self, id: Uuid) -> Fut<'_, Option<StoredPerson>> {
         Box::pin(people::get(self, id))
     }
 
-    fn person_update(&self, row: PersonRow, expected_version: i64) -> Fut<'_, bool> {
-        Box::pin(people::update(self, row, expected_version))
+    fn person_update(&self, row: PersonRow, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(people::update(self, row, expected_version, audit))
     }
 
-    fn person_delete(&self, id: Uuid) -> Fut<'_, bool> {
-        Box::pin(people::delete(self, id))
+    fn person_delete(&self, id: Uuid, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(people::delete(self, id, audit))
     }
 
     /// A page of visible people in id (creation) order, with their tags and name tokens.
@@ -320,20 +349,20 @@ impl Store for SqlStore {
         Box::pin(people::count(self))
     }
 
-    fn record_insert(&self, row: RecordRow) -> Fut<'_, ()> {
-        Box::pin(records::insert(self, row))
+    fn record_insert(&self, row: RecordRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(records::insert(self, row, audit))
     }
 
     fn record_get(&self, kind: RecordKind, id: Uuid) -> Fut<'_, Option<RecordRow>> {
         Box::pin(records::get(self, kind, id))
     }
 
-    fn record_update(&self, row: RecordRow, expected_version: i64) -> Fut<'_, bool> {
-        Box::pin(records::update(self, row, expected_version))
+    fn record_update(&self, row: RecordRow, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(records::update(self, row, expected_version, audit))
     }
 
-    fn record_delete(&self, kind: RecordKind, id: Uuid) -> Fut<'_, bool> {
-        Box::pin(records::delete(self, kind, id))
+    fn record_delete(&self, kind: RecordKind, id: Uuid, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(records::delete(self, kind, id, audit))
     }
 
     fn records_list(&self, kind: RecordKind, query: ListQuery) -> Fut<'_, Vec<RecordRow>> {

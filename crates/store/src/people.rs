@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use sejf_core::ports::{BidxColumn, EncryptedPerson, ListQuery, PersonRow, StoreError, StoredPerson};
+use sejf_core::ports::{AuditEvent, BidxColumn, EncryptedPerson, ListQuery, PersonRow, StoreError, StoredPerson};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
@@ -46,7 +46,7 @@ pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<StoredPerso
 /// Replaces the row's fields, tags and name tokens if the stored version is `expected_version`;
 /// the stored version becomes `expected_version + 1`. `created_at` is never changed; the caller
 /// sets `updated_at`.
-pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i64) -> Result<bool, StoreError> {
+pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i64, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
     let id_text = row.id.to_string();
     let enc = &row.enc;
     let mut tx = store.begin_write().await?;
@@ -76,6 +76,7 @@ pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i
         return Ok(false);
     }
     replace_indexes(&mut tx, store.backend, &id_text, &row).await?;
+    crate::audit::insert(&mut tx, &audit).await?;
     tx.commit().await.map_err(error::db("person update"))?;
     Ok(true)
 }
@@ -92,7 +93,7 @@ async fn replace_indexes(tx: &mut Transaction<'static, Any>, backend: Backend, i
 
 /// Deletes the person, their activities (and, by cascade, tags and name tokens; deals only lose
 /// the link) and their subject key. False, with nothing changed, if there is no such person.
-pub(crate) async fn delete(store: &SqlStore, id: Uuid) -> Result<bool, StoreError> {
+pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
     let id_text = id.to_string();
     let mut tx = store.begin_write().await?;
     sqlx::query(sql::DELETE_ACTIVITIES).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete activities"))?;
@@ -102,6 +103,7 @@ pub(crate) async fn delete(store: &SqlStore, id: Uuid) -> Result<bool, StoreErro
         return Ok(false);
     }
     sqlx::query(sql::DELETE_KEY).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete key"))?;
+    crate::audit::insert(&mut tx, &audit).await?;
     tx.commit().await.map_err(error::db("person delete"))?;
     Ok(true)
 }

@@ -16,7 +16,7 @@
 //! rolls back every row); each person's subject key, row, tags and name tokens are written
 //! together; duplicate tags or tokens of one person are stored once.
 
-use sejf_core::ports::{NewPerson, StoreError};
+use sejf_core::ports::{AuditEvent, NewPerson, StoreError};
 use sqlx::{Any, Transaction};
 
 use crate::codec::{self, AnyQuery};
@@ -39,11 +39,7 @@ impl MultiRow {
     }
 }
 
-pub(crate) async fn insert_one(store: &SqlStore, person: NewPerson) -> Result<(), StoreError> {
-    insert_batch(store, vec![person]).await
-}
-
-pub(crate) async fn insert_batch(store: &SqlStore, people: Vec<NewPerson>) -> Result<(), StoreError> {
+pub(crate) async fn insert_batch(store: &SqlStore, people: Vec<NewPerson>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
     if people.is_empty() {
         return Ok(());
     }
@@ -58,6 +54,7 @@ pub(crate) async fn insert_batch(store: &SqlStore, people: Vec<NewPerson>) -> Re
     insert_chunked(&mut tx, backend, &PERSON_INSERTS, &rows, bind_person, "person insert").await?;
     insert_tags(&mut tx, backend, &tags).await?;
     insert_tokens(&mut tx, backend, &tokens).await?;
+    crate::audit::insert(&mut tx, &audit).await?;
     tx.commit().await.map_err(error::db("person insert"))
 }
 

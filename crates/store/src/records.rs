@@ -7,7 +7,7 @@
 //! increments by one); lists follow the same visibility, owner, unit and cursor rules as people
 //! (records have no tags, so a tag filter is ignored).
 
-use sejf_core::ports::{ListQuery, RecordKind, RecordRow, StoreError};
+use sejf_core::ports::{AuditEvent, ListQuery, RecordKind, RecordRow, StoreError};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
@@ -77,7 +77,8 @@ fn sql(kind: RecordKind) -> &'static RecordSql {
     }
 }
 
-pub(crate) async fn insert(store: &SqlStore, row: RecordRow) -> Result<(), StoreError> {
+pub(crate) async fn insert(store: &SqlStore, row: RecordRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
     sqlx::query(sql(row.kind).insert)
         .bind(row.id.to_string())
         .bind(row.owner_id.to_string())
@@ -90,10 +91,11 @@ pub(crate) async fn insert(store: &SqlStore, row: RecordRow) -> Result<(), Store
         .bind(row.version)
         .bind(row.created_at)
         .bind(row.updated_at)
-        .execute(&store.pool)
+        .execute(&mut *tx)
         .await
         .map_err(error::db(row.kind.as_str()))?;
-    Ok(())
+    crate::audit::insert(&mut tx, &audit).await?;
+    tx.commit().await.map_err(error::db(row.kind.as_str()))
 }
 
 pub(crate) async fn get(store: &SqlStore, kind: RecordKind, id: Uuid) -> Result<Option<RecordRow>, StoreError> {
@@ -103,7 +105,8 @@ pub(crate) async fn get(store: &SqlStore, kind: RecordKind, id: Uuid) -> Result<
 
 /// Replaces the record's fields if its version is `expected_version`; the stored version becomes
 /// `expected_version + 1`. `created_at` is never changed; the caller sets `updated_at`.
-pub(crate) async fn update(store: &SqlStore, row: RecordRow, expected_version: i64) -> Result<bool, StoreError> {
+pub(crate) async fn update(store: &SqlStore, row: RecordRow, expected_version: i64, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+    let mut tx = store.begin_write().await?;
     let done = sqlx::query(sql(row.kind).update)
         .bind(row.id.to_string())
         .bind(row.owner_id.to_string())
@@ -115,17 +118,30 @@ pub(crate) async fn update(store: &SqlStore, row: RecordRow, expected_version: i
         .bind(row.payload.as_slice())
         .bind(row.updated_at)
         .bind(expected_version)
-        .execute(&store.pool)
+        .execute(&mut *tx)
         .await
         .map_err(error::db(row.kind.as_str()))?;
-    Ok(done.rows_affected() > 0)
+    if done.rows_affected() == 0 {
+        tx.rollback().await.map_err(error::db(row.kind.as_str()))?;
+        return Ok(false);
+    }
+    crate::audit::insert(&mut tx, &audit).await?;
+    tx.commit().await.map_err(error::db(row.kind.as_str()))?;
+    Ok(true)
 }
 
 /// Deletes a record. Records that point at it only lose the link (ON DELETE SET NULL): deleting
 /// a company or deal never deletes a person's data.
-pub(crate) async fn delete(store: &SqlStore, kind: RecordKind, id: Uuid) -> Result<bool, StoreError> {
-    let done = sqlx::query(sql(kind).delete).bind(id.to_string()).execute(&store.pool).await.map_err(error::db(kind.as_str()))?;
-    Ok(done.rows_affected() > 0)
+pub(crate) async fn delete(store: &SqlStore, kind: RecordKind, id: Uuid, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let done = sqlx::query(sql(kind).delete).bind(id.to_string()).execute(&mut *tx).await.map_err(error::db(kind.as_str()))?;
+    if done.rows_affected() == 0 {
+        tx.rollback().await.map_err(error::db(kind.as_str()))?;
+        return Ok(false);
+    }
+    crate::audit::insert(&mut tx, &audit).await?;
+    tx.commit().await.map_err(error::db(kind.as_str()))?;
+    Ok(true)
 }
 
 pub(crate) async fn list(store: &SqlStore, kind: RecordKind, query: ListQuery) -> Result<Vec<RecordRow>, StoreError> {

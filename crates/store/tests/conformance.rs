@@ -232,7 +232,7 @@ async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     new.row.tags = vec!["vip".into(), "alpha".into(), "vip".into()];
     new.row.name_bidx = vec![30, 10, 20, 10];
     new.row.enc.notes = None;
-    s.person_insert(new.clone()).await.unwrap();
+    s.person_insert(new.clone(), vec![]).await.unwrap();
 
     let got = s.person_get(new.row.id).await.unwrap().unwrap();
     assert_eq!(got.wrapped_key.as_deref(), Some(new.wrapped_key.as_slice()));
@@ -248,7 +248,7 @@ async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     assert_eq!(r.name_bidx, vec![10, 20, 30], "name tokens come back sorted, once each");
     assert_eq!(s.key_get(KeyKind::Subject, &new.row.id.to_string()).await.unwrap().unwrap(), new.wrapped_key);
     assert!(s.person_get(Uuid::now_v7()).await.unwrap().is_none());
-    assert!(matches!(s.person_insert(new.clone()).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.person_insert(new.clone(), vec![]).await, Err(StoreError::Conflict(_))));
 
     // A stale version changes nothing.
     let mut changed = got.row.clone();
@@ -258,13 +258,13 @@ async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     changed.name_bidx = vec![99];
     changed.updated_at += 1_000;
     changed.created_at = 0;
-    assert!(!s.person_update(changed.clone(), 7).await.unwrap());
+    assert!(!s.person_update(changed.clone(), 7, vec![]).await.unwrap());
     let same = s.person_get(new.row.id).await.unwrap().unwrap().row;
     assert_eq!((same.version, same.enc.email.clone(), same.tags.clone()), (1, new.row.enc.email.clone(), r.tags.clone()));
     assert_eq!(same.name_bidx, vec![10, 20, 30]);
 
     // The current version applies, bumps the version and replaces tags and tokens.
-    assert!(s.person_update(changed.clone(), 1).await.unwrap());
+    assert!(s.person_update(changed.clone(), 1, vec![]).await.unwrap());
     let now = s.person_get(new.row.id).await.unwrap().unwrap().row;
     assert_eq!(now.version, 2);
     assert_eq!(now.enc.email, changed.enc.email);
@@ -276,8 +276,8 @@ async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     assert_eq!(count(s, "SELECT COUNT(*) FROM person_tags").await, 1);
     assert_eq!(count(s, "SELECT COUNT(*) FROM person_name_tokens").await, 1);
     // The version it was read at is stale now.
-    assert!(!s.person_update(changed, 1).await.unwrap());
-    assert!(!s.person_update(new_person(owner.id, "north").row, 1).await.unwrap(), "an absent person is not updated");
+    assert!(!s.person_update(changed, 1, vec![]).await.unwrap());
+    assert!(!s.person_update(new_person(owner.id, "north").row, 1, vec![]).await.unwrap(), "an absent person is not updated");
 }
 
 /// Three owners in two units and a manager of `north`:
@@ -307,7 +307,7 @@ async fn world(store: &SqlStore) -> World {
             people.push(p);
         }
     }
-    store.people_insert_batch(people).await.unwrap();
+    store.people_insert_batch(people, vec![]).await.unwrap();
     w
 }
 
@@ -377,7 +377,7 @@ async fn list_pagination_gives_every_row_once(db: &TestDb) {
         expected.push(p.row.id);
         people.push(p);
     }
-    s.people_insert_batch(people).await.unwrap();
+    s.people_insert_batch(people, vec![]).await.unwrap();
     expected.sort();
 
     let mut seen = Vec::new();
@@ -405,7 +405,7 @@ async fn list_pagination_gives_every_row_once(db: &TestDb) {
     for _ in 0..11 {
         let r = new_record(RecordKind::Company, owner.id, "north");
         expected.push(r.id);
-        s.record_insert(r).await.unwrap();
+        s.record_insert(r, vec![]).await.unwrap();
     }
     expected.sort();
     let mut seen = Vec::new();
@@ -435,7 +435,7 @@ async fn blind_index_searches(db: &TestDb) {
     let mut c = new_person(cat.id, "south");
     (c.row.email_bidx, c.row.phone_bidx, c.row.national_id_bidx, c.row.name_bidx) = (Some(11), Some(21), Some(31), vec![41]);
     for p in [&a, &b, &c] {
-        s.person_insert(p.clone()).await.unwrap();
+        s.person_insert(p.clone(), vec![]).await.unwrap();
     }
     let admin = query_for(Visibility { all: true, owner: ann.id, member_units: false });
     let anns = query_for(Visibility { all: false, owner: ann.id, member_units: false });
@@ -470,18 +470,18 @@ async fn delete_person_erases_key_and_activities(db: &TestDb) {
     p.row.tags = vec!["x".into()];
     p.row.name_bidx = vec![1, 2];
     let keep = new_person(owner.id, "north");
-    s.people_insert_batch(vec![p.clone(), keep.clone()]).await.unwrap();
+    s.people_insert_batch(vec![p.clone(), keep.clone()], vec![]).await.unwrap();
     let mut activity = new_record(RecordKind::Activity, owner.id, "north");
     activity.person_id = Some(p.row.id);
-    s.record_insert(activity.clone()).await.unwrap();
+    s.record_insert(activity.clone(), vec![]).await.unwrap();
     let mut other_activity = new_record(RecordKind::Activity, owner.id, "north");
     other_activity.person_id = Some(keep.row.id);
-    s.record_insert(other_activity.clone()).await.unwrap();
+    s.record_insert(other_activity.clone(), vec![]).await.unwrap();
     let mut deal = new_record(RecordKind::Deal, owner.id, "north");
     deal.person_id = Some(p.row.id);
-    s.record_insert(deal.clone()).await.unwrap();
+    s.record_insert(deal.clone(), vec![]).await.unwrap();
 
-    assert!(s.person_delete(p.row.id).await.unwrap());
+    assert!(s.person_delete(p.row.id, vec![]).await.unwrap());
     assert!(s.person_get(p.row.id).await.unwrap().is_none());
     assert!(s.key_get(KeyKind::Subject, &p.row.id.to_string()).await.unwrap().is_none(), "the subject key is destroyed");
     assert!(s.record_get(RecordKind::Activity, activity.id).await.unwrap().is_none());
@@ -492,7 +492,7 @@ async fn delete_person_erases_key_and_activities(db: &TestDb) {
     assert_eq!(count(s, "SELECT COUNT(*) FROM person_name_tokens").await, 0);
     assert_eq!(count(s, "SELECT COUNT(*) FROM keystore WHERE kind = 'subject'").await, 1);
     assert!(s.person_get(keep.row.id).await.unwrap().is_some());
-    assert!(!s.person_delete(p.row.id).await.unwrap(), "absent: false");
+    assert!(!s.person_delete(p.row.id, vec![]).await.unwrap(), "absent: false");
     assert_eq!(s.people_count().await.unwrap(), 1);
 }
 
@@ -502,32 +502,32 @@ async fn foreign_key_violations_are_references(db: &TestDb) {
     s.user_create(owner.clone()).await.unwrap();
     let ghost = Uuid::now_v7();
 
-    assert!(matches!(s.person_insert(new_person(ghost, "north")).await, Err(StoreError::Reference(_))));
-    assert!(matches!(s.person_insert(new_person(owner.id, "nowhere")).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.person_insert(new_person(ghost, "north"), vec![]).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.person_insert(new_person(owner.id, "nowhere"), vec![]).await, Err(StoreError::Reference(_))));
     let mut p = new_person(owner.id, "north");
     p.row.company_id = Some(ghost);
-    assert!(matches!(s.person_insert(p).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.person_insert(p, vec![]).await, Err(StoreError::Reference(_))));
     assert_eq!(s.people_count().await.unwrap(), 0);
     assert_eq!(count(s, "SELECT COUNT(*) FROM keystore").await, 0, "a refused person leaves no key behind");
 
-    assert!(matches!(s.record_insert(new_record(RecordKind::Company, ghost, "north")).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.record_insert(new_record(RecordKind::Company, ghost, "north"), vec![]).await, Err(StoreError::Reference(_))));
     let mut deal = new_record(RecordKind::Deal, owner.id, "north");
     deal.person_id = Some(ghost);
-    assert!(matches!(s.record_insert(deal).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.record_insert(deal, vec![]).await, Err(StoreError::Reference(_))));
     let mut act = new_record(RecordKind::Activity, owner.id, "north");
     act.deal_id = Some(ghost);
-    assert!(matches!(s.record_insert(act).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.record_insert(act, vec![]).await, Err(StoreError::Reference(_))));
     // A company's links are plain columns.
     let mut company = new_record(RecordKind::Company, owner.id, "north");
     (company.person_id, company.deal_id) = (Some(ghost), Some(ghost));
-    s.record_insert(company).await.unwrap();
+    s.record_insert(company, vec![]).await.unwrap();
 
     // An update that points at nothing is refused too, and changes nothing.
     let person = new_person(owner.id, "north");
-    s.person_insert(person.clone()).await.unwrap();
+    s.person_insert(person.clone(), vec![]).await.unwrap();
     let mut row = person.row.clone();
     row.owner_id = ghost;
-    assert!(matches!(s.person_update(row, 1).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.person_update(row, 1, vec![]).await, Err(StoreError::Reference(_))));
     assert_eq!(s.person_get(person.row.id).await.unwrap().unwrap().row.owner_id, owner.id);
 }
 
@@ -538,21 +538,21 @@ async fn records_crud_for_every_kind(db: &TestDb) {
     s.user_create(owner.clone()).await.unwrap();
     s.user_create(other.clone()).await.unwrap();
     let person = new_person(owner.id, "north");
-    s.person_insert(person.clone()).await.unwrap();
+    s.person_insert(person.clone(), vec![]).await.unwrap();
     let company = new_record(RecordKind::Company, owner.id, "north");
-    s.record_insert(company.clone()).await.unwrap();
+    s.record_insert(company.clone(), vec![]).await.unwrap();
     let mut deal = new_record(RecordKind::Deal, owner.id, "north");
     (deal.person_id, deal.company_id) = (Some(person.row.id), Some(company.id));
-    s.record_insert(deal.clone()).await.unwrap();
+    s.record_insert(deal.clone(), vec![]).await.unwrap();
     let mut activity = new_record(RecordKind::Activity, owner.id, "north");
     (activity.person_id, activity.company_id, activity.deal_id) = (Some(person.row.id), Some(company.id), Some(deal.id));
-    s.record_insert(activity.clone()).await.unwrap();
+    s.record_insert(activity.clone(), vec![]).await.unwrap();
 
     for original in [company, deal, activity] {
         let kind = original.kind;
         let got = s.record_get(kind, original.id).await.unwrap().unwrap();
         assert_eq!(format!("{got:?}"), format!("{original:?}"), "{kind:?} round trip");
-        assert!(matches!(s.record_insert(original.clone()).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(s.record_insert(original.clone(), vec![]).await, Err(StoreError::Conflict(_))));
         // Another kind's table does not hold it.
         let elsewhere = [RecordKind::Company, RecordKind::Deal, RecordKind::Activity].into_iter().find(|k| *k != kind).unwrap();
         assert!(s.record_get(elsewhere, original.id).await.unwrap().is_none());
@@ -562,9 +562,9 @@ async fn records_crud_for_every_kind(db: &TestDb) {
         changed.payload = b"new payload".to_vec();
         changed.updated_at += 5;
         changed.created_at = 0;
-        assert!(!s.record_update(changed.clone(), 9).await.unwrap(), "stale");
+        assert!(!s.record_update(changed.clone(), 9, vec![]).await.unwrap(), "stale");
         assert_eq!(s.record_get(kind, original.id).await.unwrap().unwrap().attrs, original.attrs);
-        assert!(s.record_update(changed.clone(), 1).await.unwrap());
+        assert!(s.record_update(changed.clone(), 1, vec![]).await.unwrap());
         let now = s.record_get(kind, original.id).await.unwrap().unwrap();
         assert_eq!((now.version, now.attrs.as_str(), now.payload.as_slice()), (2, changed.attrs.as_str(), changed.payload.as_slice()));
         assert_eq!((now.created_at, now.updated_at), (original.created_at, changed.updated_at));
@@ -583,9 +583,9 @@ async fn records_crud_for_every_kind(db: &TestDb) {
 
     for kind in [RecordKind::Activity, RecordKind::Deal, RecordKind::Company] {
         let id = s.records_list(kind, query_for(Visibility { all: true, owner: owner.id, member_units: false })).await.unwrap()[0].id;
-        assert!(s.record_delete(kind, id).await.unwrap());
+        assert!(s.record_delete(kind, id, vec![]).await.unwrap());
         assert!(s.record_get(kind, id).await.unwrap().is_none());
-        assert!(!s.record_delete(kind, id).await.unwrap());
+        assert!(!s.record_delete(kind, id, vec![]).await.unwrap());
     }
     assert!(s.person_get(person.row.id).await.unwrap().is_some(), "deleting records never deletes a person");
 }
@@ -605,8 +605,8 @@ async fn batch_insert_is_all_or_nothing(db: &TestDb) {
         .collect();
     let first = people[0].clone();
     let last = people[999].clone();
-    s.people_insert_batch(people).await.unwrap();
-    s.people_insert_batch(Vec::new()).await.unwrap();
+    s.people_insert_batch(people, vec![]).await.unwrap();
+    s.people_insert_batch(Vec::new(), vec![]).await.unwrap();
     assert_eq!(s.people_count().await.unwrap(), 1_000);
     assert_eq!(count(s, "SELECT COUNT(*) FROM keystore WHERE kind = 'subject'").await, 1_000);
     assert_eq!(count(s, "SELECT COUNT(*) FROM person_tags").await, 999);
@@ -619,14 +619,17 @@ async fn batch_insert_is_all_or_nothing(db: &TestDb) {
     // One duplicate id (of a stored person) anywhere in a batch: nothing of the batch is stored.
     let mut dup: Vec<_> = (0..100).map(|_| new_person(owner.id, "north")).collect();
     dup.push(first.clone());
-    assert!(matches!(s.people_insert_batch(dup).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.people_insert_batch(dup, vec![]).await, Err(StoreError::Conflict(_))));
     // A duplicate within the batch itself.
     let twin = new_person(owner.id, "north");
-    assert!(matches!(s.people_insert_batch(vec![twin.clone(), new_person(owner.id, "north"), twin]).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.people_insert_batch(vec![twin.clone(), new_person(owner.id, "north"), twin], vec![]).await,
+        Err(StoreError::Conflict(_))
+    ));
     // A bad reference in the last row.
     let mut bad: Vec<_> = (0..70).map(|_| new_person(owner.id, "north")).collect();
     bad.push(new_person(Uuid::now_v7(), "north"));
-    assert!(matches!(s.people_insert_batch(bad).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.people_insert_batch(bad, vec![]).await, Err(StoreError::Reference(_))));
 
     assert_eq!(s.people_count().await.unwrap(), 1_000);
     assert_eq!(count(s, "SELECT COUNT(*) FROM keystore").await, 1_000);
@@ -639,16 +642,16 @@ async fn deleting_a_company_unlinks_people_and_deals(db: &TestDb) {
     let owner = new_user("co", &["north"]);
     s.user_create(owner.clone()).await.unwrap();
     let company = new_record(RecordKind::Company, owner.id, "north");
-    s.record_insert(company.clone()).await.unwrap();
+    s.record_insert(company.clone(), vec![]).await.unwrap();
     let mut p = new_person(owner.id, "north");
     p.row.company_id = Some(company.id);
-    s.person_insert(p.clone()).await.unwrap();
+    s.person_insert(p.clone(), vec![]).await.unwrap();
     let mut deal: RecordRow = new_record(RecordKind::Deal, owner.id, "north");
     deal.company_id = Some(company.id);
-    s.record_insert(deal.clone()).await.unwrap();
+    s.record_insert(deal.clone(), vec![]).await.unwrap();
     assert_eq!(s.person_get(p.row.id).await.unwrap().unwrap().row.company_id, Some(company.id));
 
-    assert!(s.record_delete(RecordKind::Company, company.id).await.unwrap());
+    assert!(s.record_delete(RecordKind::Company, company.id, vec![]).await.unwrap());
     assert_eq!(s.person_get(p.row.id).await.unwrap().unwrap().row.company_id, None);
     assert_eq!(s.record_get(RecordKind::Deal, deal.id).await.unwrap().unwrap().company_id, None);
 }
@@ -689,10 +692,10 @@ async fn concurrent_writers_all_succeed(db: &TestDb) {
         tasks.push(tokio::spawn(async move {
             for _ in 0..10 {
                 let p = new_person(owner.id, "north");
-                store.person_insert(p.clone()).await.unwrap();
+                store.person_insert(p.clone(), vec![]).await.unwrap();
                 let mut row = store.person_get(p.row.id).await.unwrap().unwrap().row;
                 row.tags = vec!["touched".into()];
-                assert!(store.person_update(row, 1).await.unwrap());
+                assert!(store.person_update(row, 1, vec![]).await.unwrap());
             }
         }));
     }
@@ -713,7 +716,7 @@ async fn errors_never_carry_values(db: &TestDb) {
     assert!(!text.contains("Zofia") && !text.contains("unit-secret"), "{text}");
 
     let ghost = Uuid::now_v7();
-    let err = s.person_insert(new_person(ghost, "unit-secret")).await.unwrap_err();
+    let err = s.person_insert(new_person(ghost, "unit-secret"), vec![]).await.unwrap_err();
     let text = err.to_string();
     assert!(!text.contains(&ghost.to_string()) && !text.contains("ct:"), "{text}");
 

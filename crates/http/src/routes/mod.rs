@@ -1,6 +1,7 @@
 //! Route handlers: thin — parse a typed DTO, call one use-case, map the result.
 
 pub mod admin;
+pub mod audit;
 pub mod people;
 pub mod records;
 pub mod session;

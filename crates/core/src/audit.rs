@@ -1,0 +1,356 @@
+//! The audit trail: events for every access, written durably before data leaves (group commit
+//! for reads, the same transaction for writes); a sealer that links events into a hash chain
+//! and an RFC 9162 Merkle tree and signs checkpoints (Ed25519), also appended to a witness file
+//! outside the database; verification that names the first bad sequence number; and inclusion
+//! proofs a third party can check without the database.
+//!
+//! Invariants: no event holds a personal value (ids, field names, counts, outcomes only); an
+//! event's leaf hash covers its sequence number and every field, so changing, deleting,
+//! inserting or reordering an event changes what `verify` recomputes.
+
+use std::io::Write;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sejf_crypto::audit::{self as tree, AuditSigner, Checkpoint, Hash, InclusionProof, TreeBuilder};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::authz::Actor;
+use crate::ports::{AuditEvent, ChainRow, KeyKind, SealedEvent, Store};
+use crate::{App, CoreError};
+
+const SIGNING_KEY: &str = "audit-signing";
+const ORIGIN: &str = "sejf-audit";
+const PAGE: u32 = 10_000;
+/// Most events written by one group commit.
+const GROUP_MAX: usize = 4_096;
+
+type Pending = (Vec<AuditEvent>, oneshot::Sender<Result<(), String>>);
+
+/// The group-commit writer: concurrent requests' events share one transaction.
+pub struct AuditLog {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl AuditLog {
+    /// Starts the writer task on the current runtime.
+    pub fn start(store: std::sync::Arc<dyn Store>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Pending>(8_192);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                let mut n = batch[0].0.len();
+                while n < GROUP_MAX {
+                    match rx.try_recv() {
+                        Ok(more) => {
+                            n += more.0.len();
+                            batch.push(more);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let events: Vec<AuditEvent> = batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
+                let result = store.audit_append(events).await.map_err(|e| e.to_string());
+                for (_, reply) in batch {
+                    let _ = reply.send(result.clone());
+                }
+            }
+        });
+        Self { tx }
+    }
+
+    /// Writes `events` durably; returns once they are committed. A failure means the caller
+    /// must not hand out the data the events describe.
+    pub async fn record(&self, events: Vec<AuditEvent>) -> Result<(), CoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let (reply, wait) = oneshot::channel();
+        self.tx.send((events, reply)).await.map_err(|_| CoreError::Storage("the audit writer stopped".into()))?;
+        wait.await
+            .map_err(|_| CoreError::Storage("the audit writer stopped".into()))?
+            .map_err(|e| CoreError::Storage(format!("audit write failed: {e}")))
+    }
+}
+
+/// The canonical bytes of an event: its sequence number and every field, in a fixed order.
+pub fn canonical(seq: i64, e: &AuditEvent) -> Vec<u8> {
+    serde_json::to_vec(&(seq, e)).unwrap_or_default()
+}
+
+/// What `sejf audit verify` found.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    pub events: i64,
+    pub checkpoints: usize,
+    /// The first bad sequence number and why.
+    pub first_bad: Option<(i64, String)>,
+}
+
+impl App {
+    /// A new event about `actor`, with the request's client address and id.
+    pub fn event(&self, actor: &Actor, action: &str, resource_type: &str, resource_id: &str) -> AuditEvent {
+        AuditEvent {
+            at: self.now(),
+            actor_id: if actor.user_id.is_nil() { String::new() } else { actor.user_id.to_string() },
+            actor: actor.username.clone(),
+            role: if actor.scope == crate::authz::Scope::Operator { "operator".into() } else { actor.role.as_str().to_string() },
+            action: action.to_string(),
+            resource_type: resource_type.to_string(),
+            resource_id: resource_id.to_string(),
+            outcome: "ok".into(),
+            client: actor.client.clone(),
+            request_id: actor.request_id.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// Records events durably (group commit); see [`AuditLog::record`].
+    pub async fn audit(&self, events: Vec<AuditEvent>) -> Result<(), CoreError> {
+        self.audit_log.record(events).await
+    }
+
+    async fn audit_signer(&self) -> Result<AuditSigner, CoreError> {
+        let seed = self.keys.named_key(self.store.as_ref(), KeyKind::System, SIGNING_KEY).await?;
+        Ok(AuditSigner::from_seed(&seed))
+    }
+
+    /// The audit log's public key (base64), for pinning by verifiers.
+    pub async fn audit_public_key(&self) -> Result<String, CoreError> {
+        Ok(STANDARD.encode(self.audit_signer().await?.public_key()))
+    }
+
+    /// Seals every event not yet sealed: stores leaf hashes and chain links, signs a checkpoint
+    /// of the whole log, stores it and appends it to the witness file. Returns the checkpoint
+    /// (None if nothing was new). Safe to run on several servers: rows and checkpoints are
+    /// deterministic and never overwritten.
+    pub async fn seal(&self, witness: Option<&Path>) -> Result<Option<Checkpoint>, CoreError> {
+        let mut state = self.sealer.lock().await;
+        if state.is_none() {
+            let mut builder = TreeBuilder::new();
+            let mut link = [0u8; 32];
+            let mut after = 0;
+            loop {
+                let rows = self.store.audit_chain_range(after, PAGE).await?;
+                let Some(last) = rows.last() else { break };
+                after = last.0;
+                for (_, leaf, l) in &rows {
+                    builder.push(to_hash(leaf)?);
+                    link = to_hash(l)?;
+                }
+            }
+            *state = Some(SealerState { builder, link, sealed: after });
+        }
+        let Some(st) = state.as_mut() else { return Ok(None) };
+        let mut new_rows = Vec::new();
+        loop {
+            let events = self.store.audit_range(st.sealed, PAGE).await?;
+            if events.is_empty() {
+                break;
+            }
+            for e in &events {
+                if e.seq != st.sealed + 1 {
+                    return Err(CoreError::Integrity(format!("audit seq {} missing while sealing", st.sealed + 1)));
+                }
+                let leaf = tree::leaf_hash(&canonical(e.seq, &e.event));
+                st.link = tree::chain_link(&st.link, &leaf);
+                st.builder.push(leaf);
+                st.sealed = e.seq;
+                new_rows.push((e.seq, leaf.to_vec(), st.link.to_vec()));
+            }
+            if new_rows.len() >= PAGE as usize {
+                self.store.audit_chain_put(std::mem::take(&mut new_rows)).await?;
+            }
+        }
+        let wrote_any = !new_rows.is_empty() || st.sealed > 0;
+        if !new_rows.is_empty() {
+            self.store.audit_chain_put(new_rows).await?;
+        }
+        let checkpoints = self.store.audit_checkpoints().await?;
+        if !wrote_any || checkpoints.last().is_some_and(|(size, _)| *size == st.sealed) {
+            return Ok(None);
+        }
+        let signer = self.audit_signer().await?;
+        let cp = signer.sign(ORIGIN, st.sealed as u64, &st.builder.root(), &st.link, self.now());
+        let body = serde_json::to_string(&cp).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.store.audit_checkpoint_put(st.sealed, body.clone(), cp.at).await?;
+        if let Some(path) = witness {
+            append_line(path, &body).map_err(|e| CoreError::Storage(format!("witness file {}: {e}", path.display())))?;
+        }
+        Ok(Some(cp))
+    }
+
+    /// Recomputes the whole trail: sequence, leaf hashes, chain, tree roots, checkpoint
+    /// signatures, and the witness file's checkpoints. Names the first bad sequence number.
+    pub async fn verify_audit(&self, witness: Option<&Path>) -> Result<VerifyReport, CoreError> {
+        let public = self.audit_signer().await?.public_key();
+        let mut checkpoints: Vec<(i64, Checkpoint)> = Vec::new();
+        for (size, body) in self.store.audit_checkpoints().await? {
+            let cp: Checkpoint =
+                serde_json::from_str(&body).map_err(|_| CoreError::Integrity(format!("checkpoint {size} is unreadable")))?;
+            checkpoints.push((size, cp));
+        }
+        let mut witnessed: Vec<Checkpoint> = Vec::new();
+        if let Some(path) = witness
+            && let Ok(text) = std::fs::read_to_string(path)
+        {
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let cp: Checkpoint =
+                    serde_json::from_str(line).map_err(|_| CoreError::Integrity("the witness file holds an unreadable line".into()))?;
+                witnessed.push(cp);
+            }
+        }
+        let report = |events: i64, first_bad: Option<(i64, String)>| VerifyReport { events, checkpoints: checkpoints.len(), first_bad };
+
+        // Every checkpoint must carry a valid signature, and the witness must agree with the database.
+        let mut previous = 0i64;
+        for (size, cp) in &checkpoints {
+            if !tree::verify_checkpoint(cp, &public) || cp.tree_size as i64 != *size {
+                return Ok(report(0, Some((previous + 1, format!("checkpoint at size {size} has a bad signature")))));
+            }
+            previous = *size;
+        }
+        for w in &witnessed {
+            if !tree::verify_checkpoint(w, &public) {
+                return Ok(report(0, Some((1, "the witness file holds a checkpoint with a bad signature".into()))));
+            }
+            if let Some((_, cp)) = checkpoints.iter().find(|(s, _)| *s == w.tree_size as i64)
+                && cp != w
+            {
+                return Ok(report(0, Some((1, format!("checkpoint at size {} differs from the witness file", w.tree_size)))));
+            }
+        }
+
+        let mut builder = TreeBuilder::new();
+        let mut link: Hash = [0u8; 32];
+        let mut expected = 1i64;
+        let mut chain_after = 0i64;
+        let mut chain: std::collections::VecDeque<ChainRow> = Default::default();
+        let mut interval_start = 1i64;
+        let mut all_checkpoints: Vec<Checkpoint> = checkpoints.iter().map(|(_, c)| c.clone()).collect();
+        for w in &witnessed {
+            if !all_checkpoints.iter().any(|c| c.tree_size == w.tree_size) {
+                all_checkpoints.push(w.clone());
+            }
+        }
+        all_checkpoints.sort_by_key(|c| c.tree_size);
+        let mut next_cp = all_checkpoints.iter().peekable();
+        loop {
+            let events: Vec<SealedEvent> = self.store.audit_range(expected - 1, PAGE).await?;
+            if events.is_empty() {
+                break;
+            }
+            for e in events {
+                if e.seq != expected {
+                    return Ok(report(expected - 1, Some((expected, format!("event missing (next stored is seq {})", e.seq)))));
+                }
+                let leaf = tree::leaf_hash(&canonical(e.seq, &e.event));
+                link = tree::chain_link(&link, &leaf);
+                builder.push(leaf);
+                if chain.is_empty() {
+                    chain.extend(self.store.audit_chain_range(chain_after, PAGE).await?);
+                    if let Some(last) = chain.back() {
+                        chain_after = last.0;
+                    }
+                }
+                if chain.front().is_some_and(|(s, _, _)| *s == e.seq)
+                    && let Some((_, sealed_leaf, sealed_link)) = chain.pop_front()
+                {
+                    if sealed_leaf != leaf {
+                        return Ok(report(e.seq, Some((e.seq, "event changed since it was sealed".into()))));
+                    }
+                    if sealed_link != link {
+                        return Ok(report(e.seq, Some((e.seq, "chain broken (an earlier event was changed or removed)".into()))));
+                    }
+                }
+                while let Some(cp) = next_cp.peek() {
+                    if cp.tree_size as i64 != e.seq {
+                        break;
+                    }
+                    let ok = cp.root_hash().ok() == Some(builder.root()) && cp.chain_hash().ok() == Some(link);
+                    if !ok {
+                        return Ok(report(
+                            e.seq,
+                            Some((interval_start, format!("events {interval_start}..{} do not match their signed checkpoint", e.seq))),
+                        ));
+                    }
+                    interval_start = e.seq + 1;
+                    next_cp.next();
+                }
+                expected += 1;
+            }
+        }
+        let events = expected - 1;
+        if let Some(cp) = next_cp.peek() {
+            return Ok(report(
+                events,
+                Some((events + 1, format!("the log ends at seq {events} but a checkpoint covers {}", cp.tree_size))),
+            ));
+        }
+        if let Some((s, _, _)) = chain.front() {
+            return Ok(report(events, Some((*s, "a sealed event is missing from the end of the log".into()))));
+        }
+        if !self.store.audit_chain_range(events, 1).await?.is_empty() {
+            return Ok(report(events, Some((events + 1, "a sealed event is missing from the end of the log".into()))));
+        }
+        Ok(report(events, None))
+    }
+
+    /// An inclusion proof for event `seq` against the latest checkpoint.
+    pub async fn audit_prove(&self, seq: i64) -> Result<InclusionProof, CoreError> {
+        let (size, body) =
+            self.store.audit_checkpoints().await?.pop().ok_or_else(|| CoreError::Conflict("nothing is sealed yet".into()))?;
+        if seq < 1 || seq > size {
+            return Err(CoreError::Conflict(format!("seq {seq} is not covered by the latest checkpoint (size {size})")));
+        }
+        let cp: Checkpoint = serde_json::from_str(&body).map_err(|_| CoreError::Integrity("latest checkpoint unreadable".into()))?;
+        let mut leaves = Vec::with_capacity(size as usize);
+        let mut after = 0;
+        while (leaves.len() as i64) < size {
+            let rows = self.store.audit_chain_range(after, PAGE).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            for (s, leaf, _) in rows {
+                if s <= size {
+                    leaves.push(to_hash(&leaf)?);
+                }
+            }
+        }
+        let path = tree::inclusion_proof(&leaves, (seq - 1) as u64, size as u64)?;
+        let event = self.store.audit_range(seq - 1, 1).await?.pop().ok_or(CoreError::NotFound)?;
+        Ok(InclusionProof {
+            seq: seq as u64,
+            leaf: STANDARD.encode(leaves[(seq - 1) as usize]),
+            event: serde_json::to_value(&event.event).map_err(|e| CoreError::Internal(e.to_string()))?,
+            tree_size: size as u64,
+            path: path.iter().map(|h| STANDARD.encode(h)).collect(),
+            checkpoint: cp,
+            public_key: self.audit_public_key().await?,
+        })
+    }
+}
+
+/// The sealer's running state: the tree frontier, the last link, the last sealed seq.
+pub struct SealerState {
+    builder: TreeBuilder,
+    link: Hash,
+    sealed: i64,
+}
+
+fn to_hash(v: &[u8]) -> Result<Hash, CoreError> {
+    v.try_into().map_err(|_| CoreError::Integrity("a stored audit hash is not 32 bytes".into()))
+}
+
+fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    writeln!(f, "{line}")?;
+    f.sync_data()
+}

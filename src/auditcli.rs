@@ -1,0 +1,119 @@
+//! `sejf audit`: verify, seal, prove, check-proof, export (JSON lines or RFC 5424 syslog), tail.
+
+use std::io::Write;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sejf_core::ports::SealedEvent;
+
+use crate::cli::{AuditCommand, AuditFormat};
+use crate::serve::Opened;
+
+pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
+    let app = &opened.app;
+    match cmd {
+        AuditCommand::Verify => {
+            let r = app.verify_audit(Some(&opened.witness)).await.map_err(|e| e.to_string())?;
+            match r.first_bad {
+                None => {
+                    println!("audit trail intact: {} events, {} signed checkpoints", r.events, r.checkpoints);
+                    Ok(())
+                }
+                Some((seq, why)) => Err(format!("audit trail broken at seq {seq}: {why}")),
+            }
+        }
+        AuditCommand::Seal => {
+            match app.seal(Some(&opened.witness)).await.map_err(|e| e.to_string())? {
+                Some(cp) => println!("sealed: checkpoint at {} events", cp.tree_size),
+                None => println!("nothing new to seal"),
+            }
+            Ok(())
+        }
+        AuditCommand::Prove { seq } => {
+            let proof = app.audit_prove(seq).await.map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string_pretty(&proof).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        AuditCommand::PublicKey => {
+            println!("{}", app.audit_public_key().await.map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        AuditCommand::Export { format, after } => {
+            let mut out = std::io::stdout().lock();
+            let mut after = after;
+            loop {
+                let page = app.store.audit_range(after, 5_000).await.map_err(|e| e.to_string())?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                for e in &page {
+                    writeln!(out, "{}", line(e, format)).map_err(|e| e.to_string())?;
+                }
+            }
+            Ok(())
+        }
+        AuditCommand::Tail { lines, follow } => {
+            let head = app.store.audit_query(sejf_core::ports::AuditQuery { limit: u32::MAX, ..Default::default() });
+            let all = head.await.map_err(|e| e.to_string())?;
+            let mut after = all.last().map(|e| e.seq).unwrap_or(0);
+            for e in all.iter().skip(all.len().saturating_sub(lines.max(0) as usize)) {
+                println!("{}", line(e, AuditFormat::Jsonl));
+            }
+            if !follow {
+                return Ok(());
+            }
+            // Follows until interrupted, like `tail -f`.
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                for e in app.store.audit_range(after, 1_000).await.map_err(|e| e.to_string())? {
+                    after = e.seq;
+                    println!("{}", line(&e, AuditFormat::Jsonl));
+                }
+            }
+        }
+        AuditCommand::CheckProof { file, key } => check_proof(&file, key.as_deref()),
+    }
+}
+
+/// One exported event.
+fn line(e: &SealedEvent, format: AuditFormat) -> String {
+    let json = serde_json::to_string(&serde_json::json!({"seq": e.seq, "at": sejf_core::rfc3339(e.event.at), "event": e.event}))
+        .unwrap_or_default();
+    match format {
+        AuditFormat::Jsonl => json,
+        AuditFormat::Syslog => {
+            // RFC 5424: <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG; facility
+            // authpriv (10), severity notice (5) or warning (4) for refusals and failures.
+            let sev = if matches!(e.event.outcome.as_str(), "ok") { 5 } else { 4 };
+            let msgid: String = e.event.action.chars().filter(|c| c.is_ascii_graphic()).take(32).collect();
+            format!("<{}>1 {} - sejf - {} [sejf@32473 seq=\"{}\"] {}", 10 * 8 + sev, sejf_core::rfc3339(e.event.at), msgid, e.seq, json)
+        }
+    }
+}
+
+/// `sejf audit check-proof FILE [--key B64]`: needs no database and no key store.
+pub fn check_proof(file: &Path, key: Option<&str>) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let proof: sejf_crypto::audit::InclusionProof =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not a proof: {e}", file.display()))?;
+    let trusted = match key {
+        Some(k) => Some(
+            STANDARD.decode(k.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or("--key: not a base64 Ed25519 public key")?,
+        ),
+        None => None,
+    };
+    // The proof covers the leaf; make sure the event shown is the one the leaf hashes.
+    let event: sejf_core::ports::AuditEvent = serde_json::from_value(proof.event.clone()).map_err(|_| "the proof's event is malformed")?;
+    let leaf = sejf_crypto::audit::leaf_hash(&sejf_core::audit::canonical(proof.seq as i64, &event));
+    if STANDARD.encode(leaf) != proof.leaf {
+        return Err("the event in the proof does not hash to its leaf".into());
+    }
+    sejf_crypto::audit::check_proof(&proof, trusted.as_ref())?;
+    println!(
+        "proof valid: seq {} is in the signed log of {} events{}",
+        proof.seq,
+        proof.tree_size,
+        if trusted.is_some() { "" } else { " (key not pinned: pass --key)" }
+    );
+    Ok(())
+}

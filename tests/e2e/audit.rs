@@ -1,0 +1,189 @@
+//! The audit trail end to end: every read and write leaves the right event (and no personal
+//! value), a tampered trail fails `sejf audit verify` naming the first bad sequence number, a
+//! trail that cannot be written stops the data, and inclusion proofs check without the database.
+
+use serde_json::json;
+
+use crate::harness::{Backend, Install, person, raw_db};
+use crate::on_both;
+
+on_both!(a_session_leaves_exactly_its_trail, tampering_is_named_by_sequence_number, no_audit_no_data);
+
+async fn a_session_leaves_exactly_its_trail(backend: Backend) {
+    let install = Install::new(backend).await;
+    let pw = install.add_user("aud", "auditor", &["main"]);
+    let mut server = install.serve();
+    let t = server.staff_token(&install).await;
+    let p = server
+        .call("POST", "/people", &t, Some(person("Zuzanna", "Tajemnicza", "zuzanna@sekret.example", "601 555 000", Some("44051401359"))))
+        .await;
+    let id = p.body["id"].as_str().unwrap().to_string();
+    server.call("GET", &format!("/people/{id}"), &t, None).await;
+    let found = server.call("POST", "/people/search", &t, Some(json!({"email": "zuzanna@sekret.example"}))).await;
+    assert_eq!(found.body["items"].as_array().unwrap().len(), 1);
+    let patched = server
+        .call_with("PATCH", &server.url(&format!("/people/{id}")), &t, Some(json!({"notes": "VIP"})), &[("if-match", &p.etag())])
+        .await;
+    assert_eq!(patched.status, 200);
+    assert_eq!(server.call("DELETE", &format!("/people/{id}"), &t, None).await.status, 204);
+
+    // The auditor reads the trail (and, like everyone, leaves a sign-in event doing so).
+    let ta = server.login("aud", &pw).await;
+    let trail = server.call("GET", &format!("/audit?subject={id}&limit=500"), &ta, None).await;
+    assert_eq!(trail.status, 200, "{}", trail.body);
+    let actions: Vec<&str> = trail.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["person.create", "person.read", "person.read", "person.update", "person.delete"], "{}", trail.body);
+    for e in trail.body["items"].as_array().unwrap() {
+        assert_eq!(e["actor"], "mgr");
+        assert_eq!(e["role"], "manager");
+        assert_eq!(e["subject_id"], id.as_str());
+        assert_eq!(e["client"], "127.0.0.1");
+        assert!(!e["request_id"].as_str().unwrap().is_empty());
+    }
+    let read = &trail.body["items"][1];
+    assert_eq!(read["fields"], json!(["first_name", "last_name", "email", "phone", "national_id"]));
+    let searches = server.call("GET", "/audit?action=people.search", &ta, None).await;
+    assert_eq!(searches.body["items"][0]["detail"], "results=1");
+    let logins = server.call("GET", "/audit?action=auth.login&actor=mgr", &ta, None).await;
+    assert!(logins.body["items"].as_array().unwrap().iter().any(|e| e["outcome"] == "ok"));
+    // Sales may not read the trail.
+    server.call("GET", "/audit", &t, None).await.assert_problem(403, None);
+
+    server.stop();
+    let export = install.cli(&["audit", "export", "--format", "jsonl"], None);
+    assert!(export.status.success());
+    let text = String::from_utf8_lossy(&export.stdout).to_lowercase();
+    assert!(text.lines().count() >= 8);
+    for secret in ["zuzanna", "tajemnicza", "sekret.example", "601555000", "44051401359", "vip"] {
+        assert!(!text.contains(secret), "{secret:?} in the audit trail");
+    }
+    let syslog = install.cli(&["audit", "export", "--format", "syslog", "--after", "2"], None);
+    let first = String::from_utf8_lossy(&syslog.stdout).lines().next().unwrap().to_string();
+    assert!(first.starts_with("<8") && first.contains(" sejf ") && first.contains("seq=\"3\""), "{first}");
+}
+
+async fn tampering_is_named_by_sequence_number(backend: Backend) {
+    let install = Install::new(backend).await;
+    let mut server = install.serve();
+    let t = server.staff_token(&install).await;
+    for i in 0..6 {
+        let p = server
+            .call("POST", "/people", &t, Some(person("Jan", &format!("N{i}"), &format!("j{i}@example.pl"), "601 000 001", None)))
+            .await;
+        server.call("GET", &format!("/people/{}", p.body["id"].as_str().unwrap()), &t, None).await;
+    }
+    server.stop();
+    let verify = || {
+        let out = install.cli(&["audit", "verify"], None);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    };
+    let (code, text) = verify();
+    assert_eq!(code, Some(0), "{text}");
+    let total: i64 = text.split_whitespace().nth(3).unwrap().parse().unwrap();
+    assert!(total >= 14, "{text}");
+
+    let db = raw_db(&install).await;
+    // The database refuses changes to the trail...
+    assert!(sqlx::query("UPDATE audit_events SET detail = 'x' WHERE seq = 3").execute(&db).await.is_err());
+    assert!(sqlx::query("DELETE FROM audit_events WHERE seq = 3").execute(&db).await.is_err());
+    // ...so an attacker with SQL access first removes the guard.
+    match backend {
+        Backend::Sqlite => {
+            sqlx::query("DROP TRIGGER audit_events_no_update").execute(&db).await.unwrap();
+            sqlx::query("DROP TRIGGER audit_events_no_delete").execute(&db).await.unwrap();
+        }
+        Backend::Postgres => {
+            sqlx::query("ALTER TABLE audit_events DISABLE TRIGGER USER").execute(&db).await.unwrap();
+        }
+    }
+    let expect_bad = |seq: i64| {
+        let (code, text) = verify();
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains(&format!("seq {seq}:")), "expected seq {seq}: {text}");
+    };
+    // One changed byte.
+    sqlx::query("UPDATE audit_events SET actor = 'mgs' WHERE seq = 5").execute(&db).await.unwrap();
+    expect_bad(5);
+    sqlx::query("UPDATE audit_events SET actor = 'mgr' WHERE seq = 5").execute(&db).await.unwrap();
+    assert_eq!(verify().0, Some(0));
+    // Two events swapped.
+    sqlx::query("UPDATE audit_events SET seq = -7 WHERE seq = 7").execute(&db).await.unwrap();
+    sqlx::query("UPDATE audit_events SET seq = 7 WHERE seq = 8").execute(&db).await.unwrap();
+    sqlx::query("UPDATE audit_events SET seq = 8 WHERE seq = -7").execute(&db).await.unwrap();
+    expect_bad(7);
+    sqlx::query("UPDATE audit_events SET seq = -7 WHERE seq = 7").execute(&db).await.unwrap();
+    sqlx::query("UPDATE audit_events SET seq = 7 WHERE seq = 8").execute(&db).await.unwrap();
+    sqlx::query("UPDATE audit_events SET seq = 8 WHERE seq = -7").execute(&db).await.unwrap();
+    assert_eq!(verify().0, Some(0));
+    // The last ten events deleted: the signed checkpoint and the witness still cover them.
+    sqlx::query("DELETE FROM audit_events WHERE seq > $1").bind(total - 10).execute(&db).await.unwrap();
+    expect_bad(total - 9);
+    // And one deleted in the middle is named before that.
+    sqlx::query("DELETE FROM audit_events WHERE seq = 3").execute(&db).await.unwrap();
+    expect_bad(3);
+}
+
+async fn no_audit_no_data(backend: Backend) {
+    let install = Install::new(backend).await;
+    let server = install.serve();
+    let t = server.staff_token(&install).await;
+    let p = server.call("POST", "/people", &t, Some(person("Ola", "Nieczytelna", "ola@example.pl", "601 000 002", None))).await;
+    let id = p.body["id"].as_str().unwrap().to_string();
+    let db = raw_db(&install).await;
+    match backend {
+        Backend::Sqlite => {
+            sqlx::query("CREATE TRIGGER block_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+        Backend::Postgres => {
+            sqlx::query("CREATE FUNCTION block_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END; $$")
+                .execute(&db)
+                .await
+                .unwrap();
+            sqlx::query("CREATE TRIGGER block_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION block_audit()")
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+    }
+    let r = server.call("GET", &format!("/people/{id}"), &t, None).await;
+    r.assert_problem(503, None);
+    assert!(!r.body.to_string().contains("Nieczytelna") && !r.body.to_string().contains("ola@"));
+    let l = server.call("GET", "/people", &t, None).await;
+    assert_eq!(l.status, 503);
+    // A write whose event cannot be written does not happen.
+    let w = server.call("POST", "/people", &t, Some(person("Nowa", "Osoba", "nowa@example.pl", "601 000 003", None))).await;
+    assert_eq!(w.status, 503);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM people").fetch_one(&db).await.unwrap();
+    assert_eq!(count, 1, "nothing was written without its audit event");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inclusion_proofs_check_without_the_database() {
+    let install = Install::new(Backend::Sqlite).await;
+    let mut server = install.serve();
+    let t = server.staff_token(&install).await;
+    server.call("POST", "/people", &t, Some(person("Ala", "Dowód", "ala@example.pl", "601 000 004", None))).await;
+    server.stop();
+    let out = install.cli(&["audit", "prove", "2"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let proof = install.root.join("proof.json");
+    std::fs::write(&proof, &out.stdout).unwrap();
+    let key = String::from_utf8_lossy(&install.cli(&["audit", "public-key"], None).stdout).trim().to_string();
+    // check-proof needs neither the database nor the passphrase.
+    let check = std::process::Command::new(crate::harness::BIN)
+        .args(["audit", "check-proof", proof.to_str().unwrap(), "--key", &key])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    let mut forged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    forged["event"]["actor"] = json!("someone-else");
+    std::fs::write(&proof, serde_json::to_vec(&forged).unwrap()).unwrap();
+    let check = std::process::Command::new(crate::harness::BIN)
+        .args(["audit", "check-proof", proof.to_str().unwrap(), "--key", &key])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+}
