@@ -85,6 +85,9 @@ pub enum Command {
     /// API tokens for service accounts.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Honeytokens: bait people whose every read, search hit or export raises an alert.
+    #[command(subcommand)]
+    Honeytoken(HoneytokenCommand),
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -131,6 +134,8 @@ pub enum UserCommand {
     },
     /// Disable a user and end all their sessions.
     Disable { name: String },
+    /// Enable a disabled (or, after a read-budget breach, suspended) user again.
+    Enable { name: String },
     /// Change a user's role and end their sessions.
     SetRole { name: String, role: Role },
     /// Lift a sign-in lock earned by repeated failures.
@@ -140,6 +145,15 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HoneytokenCommand {
+    /// Plant a realistic synthetic person owned by USER (in their first unit); prints its id.
+    Add {
+        #[arg(long)]
+        owner: String,
     },
 }
 
@@ -308,6 +322,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Demo { listen, people } => crate::demo::run(listen, people).await,
         Command::User(cmd) => user(&loc, cmd).await,
+        Command::Honeytoken(HoneytokenCommand::Add { owner }) => {
+            let opened = serve::open(&loc).await?;
+            let r = crate::csvio::plant_honeytoken(&opened.app, &owner).await;
+            opened.store.close().await;
+            r
+        }
         Command::Audit(AuditCommand::CheckProof { file, key }) => crate::auditcli::check_proof(&file, key.as_deref()),
         Command::Audit(cmd) => {
             let opened = serve::open(&loc).await?;
@@ -491,6 +511,10 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
                     }
                 }
             }
+        }
+        UserCommand::Enable { name } => {
+            app.enable_user(&name).await.map_err(|e| not_found_user(e, &name))?;
+            println!("enabled {name}");
         }
         UserCommand::Disable { name } => {
             app.disable_user(&name).await.map_err(|e| not_found_user(e, &name))?;

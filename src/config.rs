@@ -35,6 +35,11 @@ pub struct ConfigFile {
     pub login_max_failures: Option<i64>,
     /// Minutes of the first sign-in lock; each further lock doubles, up to a day (default 15).
     pub login_lock_minutes: Option<i64>,
+    /// Distinct people a user of a role may read per hour: `read_budgets = { sales = 200 }`.
+    /// Replaces the default (sales: 200); a role not listed has no budget.
+    pub read_budgets: Option<std::collections::BTreeMap<String, i64>>,
+    /// Suspend a user who exceeds the budget until an administrator re-enables them.
+    pub read_budget_suspends: Option<bool>,
     /// Seconds between signed audit checkpoints (default 10).
     pub audit_seal_secs: Option<u64>,
     /// Per-role client-address allowlists: `role_networks = { admin = ["10.0.0.0/8"] }`.
@@ -96,6 +101,19 @@ impl ConfigFile {
             }
             s.throttle.lock_secs = m * 60;
         }
+        if let Some(budgets) = &self.read_budgets {
+            s.read_budgets.clear();
+            for (role, n) in budgets {
+                let role: sejf_domain::roles::Role = role.parse().map_err(|e| format!("config read_budgets: {e}"))?;
+                if *n < 1 {
+                    return Err(format!("config read_budgets.{role}: must be at least 1"));
+                }
+                s.read_budgets.insert(role, *n);
+            }
+        }
+        if let Some(b) = self.read_budget_suspends {
+            s.read_budget_suspends = b;
+        }
         for (role, blocks) in self.role_networks.iter().flatten() {
             let role: sejf_domain::roles::Role = role.parse().map_err(|e| format!("config role_networks: {e}"))?;
             let parsed = blocks
@@ -156,6 +174,11 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # three times as many), and the first lock in minutes; each further lock doubles, up to a day.
 # login_max_failures = 10
 # login_lock_minutes = 15
+
+# Insider-threat controls: distinct people a user of a role may read per hour (the default is
+# sales = 200; a role not listed has no budget), and whether exceeding it suspends the user.
+# read_budgets = { sales = 200, support = 500 }
+# read_budget_suspends = false
 
 # Seconds between signed audit checkpoints (also written to audit-witness.jsonl).
 # audit_seal_secs = 10

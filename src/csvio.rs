@@ -328,6 +328,20 @@ pub fn write_synthetic(path: &Path, n: usize, seed: u64) -> Result<(), String> {
     w.flush().map_err(|e| e.to_string())
 }
 
+/// `sejf honeytoken add --owner USER`: a synthetic person that looks like any other, marked as
+/// bait apart from the people table.
+pub async fn plant_honeytoken(app: &Arc<App>, owner: &str) -> Result<(), String> {
+    let owner = owner_actor(app, Some(owner)).await?;
+    let seed = u64::from_le_bytes(sejf_crypto::random::bytes::<8>().map_err(|e| e.to_string())?);
+    let p = crate::synth::Synth::new(seed).person((seed % 100_000) as usize);
+    let input = PersonInput { raw: p.raw, tags: p.tags, owner_id: Some(owner.user_id), ..Default::default() };
+    let operator = Actor::operator();
+    let view = app.create_person(&operator, &input).await.map_err(|e| e.to_string())?;
+    app.mark_honeytoken(view.id).await.map_err(|e| e.to_string())?;
+    println!("{}", view.id);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -187,3 +187,75 @@ async fn inclusion_proofs_check_without_the_database() {
         .unwrap();
     assert_eq!(check.status.code(), Some(1));
 }
+
+on_both!(read_budgets_stop_mass_reading, honeytokens_raise_alerts);
+
+async fn read_budgets_stop_mass_reading(backend: Backend) {
+    let install = Install::new(backend).await;
+    let cfg = install.data_dir.join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("\nread_budgets = { sales = 3 }\n");
+    std::fs::write(&cfg, text).unwrap();
+    let pw = install.add_user("sid", "sales", &["north"]);
+    let pa = install.add_user("aud", "auditor", &["main"]);
+    let server = install.serve();
+    let t = server.login("sid", &pw).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let p = server
+            .call("POST", "/people", &t, Some(person("Ktoś", &format!("Inny{i}"), &format!("k{i}@example.pl"), "601 000 010", None)))
+            .await;
+        ids.push(p.body["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids[..3] {
+        assert_eq!(server.call("GET", &format!("/people/{id}"), &t, None).await.status, 200);
+    }
+    assert_eq!(server.call("GET", &format!("/people/{}", ids[0]), &t, None).await.status, 200, "re-reading costs nothing");
+    let over = server.call("GET", &format!("/people/{}", ids[3]), &t, None).await;
+    over.assert_problem(429, None);
+    assert!(over.body["type"].as_str().unwrap().ends_with("/read-budget"));
+    assert!(!over.body.to_string().contains("Inny3"));
+    // A list of the rest is refused whole.
+    assert_eq!(server.call("GET", "/people", &t, None).await.status, 429);
+    let ta = server.login("aud", &pa).await;
+    let alerts = server.call("GET", "/alerts", &ta, None).await;
+    assert_eq!(alerts.status, 200);
+    let a = alerts.body["items"].as_array().unwrap().iter().find(|a| a["resource_id"] == "read-budget").unwrap().clone();
+    assert_eq!(a["actor"], "sid");
+    assert_eq!(a["outcome"], "high");
+}
+
+async fn honeytokens_raise_alerts(backend: Backend) {
+    let install = Install::new(backend).await;
+    let pw = install.add_user("hana", "sales", &["north"]);
+    let pa = install.add_user("aud", "auditor", &["main"]);
+    let out = install.cli(&["honeytoken", "add", "--owner", "hana"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bait = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let server = install.serve();
+    let t = server.login("hana", &pw).await;
+    let ta = server.login("aud", &pa).await;
+    let client = server.client.clone();
+    let url = server.url("/alerts?limit=500");
+    let count = move |_: &crate::harness::Server, ta: String| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let r = crate::harness::Resp::from(client.get(url).bearer_auth(ta).send().await.unwrap()).await;
+            r.body["items"].as_array().unwrap().iter().filter(|a| a["resource_id"] == "honeytoken").count()
+        }
+    };
+    assert_eq!(count(&server, ta.clone()).await, 0);
+    // It looks like anyone else…
+    let got = server.call("GET", &format!("/people/{bait}"), &t, None).await;
+    assert_eq!(got.status, 200);
+    assert!(got.body["email"].as_str().unwrap().contains('@'));
+    // …and every touch is reported at once, naming the actor.
+    assert_eq!(count(&server, ta.clone()).await, 1);
+    server.call("GET", "/people", &t, None).await;
+    assert_eq!(count(&server, ta.clone()).await, 2);
+    let alerts = server.call("GET", "/alerts", &ta, None).await;
+    let a = &alerts.body["items"][0];
+    assert_eq!((a["actor"].as_str(), a["subject_id"].as_str(), a["outcome"].as_str()), (Some("hana"), Some(bait.as_str()), Some("high")));
+    assert!(install.cli(&["export"], None).status.success());
+    assert_eq!(count(&server, ta.clone()).await, 3, "exports are reported too");
+}

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod insider;
 pub mod keys;
 pub mod mfa;
 pub mod page;
@@ -42,6 +43,10 @@ pub struct Settings {
     pub throttle: auth::ThrottlePolicy,
     /// TOTP is mandatory for every account. Only `sejf demo` turns this off, and says so.
     pub mfa_required: bool,
+    /// Distinct people a user of the role may read per hour (roles not listed: no limit).
+    pub read_budgets: std::collections::HashMap<sejf_domain::roles::Role, i64>,
+    /// A user who exceeds the budget is also suspended until reviewed.
+    pub read_budget_suspends: bool,
     /// Roles that may only sign in and use their tokens from these address blocks.
     pub role_networks: std::collections::HashMap<sejf_domain::roles::Role, Vec<sejf_domain::net::Cidr>>,
 }
@@ -59,6 +64,8 @@ impl Settings {
             throttle: auth::ThrottlePolicy::default(),
             mfa_required: true,
             role_networks: std::collections::HashMap::new(),
+            read_budgets: [(sejf_domain::roles::Role::Sales, 200)].into_iter().collect(),
+            read_budget_suspends: false,
         }
     }
 }
@@ -89,6 +96,9 @@ pub enum CoreError {
     /// The password was right; the account has TOTP and no code was given.
     #[error("a TOTP code is required")]
     MfaRequired,
+    /// The user read more distinct people this hour than their role's budget allows.
+    #[error("read budget exceeded: at most {budget} distinct people per hour")]
+    ReadBudgetExceeded { budget: i64 },
     /// The account's role may not be used from the client's network.
     #[error("your role may not sign in from this network")]
     NetworkNotAllowed,
@@ -148,6 +158,7 @@ pub struct App {
     /// The policy set in force; replaced whole on reload (requests in flight keep theirs).
     policy: std::sync::RwLock<Arc<sejf_policy::PolicyEngine>>,
     audit_log: audit::AuditLog,
+    honey: insider::HoneyCache,
     sealer: tokio::sync::Mutex<Option<audit::SealerState>>,
 }
 
@@ -169,6 +180,7 @@ impl App {
             clock,
             policy: std::sync::RwLock::new(Arc::new(policy)),
             audit_log,
+            honey: insider::HoneyCache::default(),
             sealer: tokio::sync::Mutex::new(None),
         })
     }

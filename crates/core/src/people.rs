@@ -428,6 +428,7 @@ impl App {
         let (stored, permit) = self.visible_person(actor, Action::Read, id).await?;
         let access = self.access_to(actor, &stored.row).1;
         let view = self.decrypt(&stored, &permit)?.masked_for(access);
+        self.guard_reads(actor, &[id], "get").await?;
         // Durable before the data leaves; if the audit write fails, so does the read.
         self.audit(vec![self.read_event(actor, &view, "get")]).await?;
         Ok(view)
@@ -469,6 +470,7 @@ impl App {
             }
         }
         let names: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
+        self.guard_reads(actor, &[id], "reveal").await?;
         let mut view = self.decrypt(&stored, &permit)?;
         view.mask_except(access, &names);
         let mut ev = self.event(actor, "person.reveal", "person", &id.to_string());
@@ -580,6 +582,8 @@ impl App {
         let rows = self.store.people_list(q).await?;
         let (items, last, more) = self.page_of(actor, rows, limit)?;
         let items: Vec<PersonView> = items.into_iter().map(|(v, access)| v.masked_for(access)).collect();
+        let ids: Vec<Uuid> = items.iter().map(|v| v.id).collect();
+        self.guard_reads(actor, &ids, if actor.scope == crate::authz::Scope::Operator { "export" } else { "list" }).await?;
         self.audit(items.iter().map(|v| self.read_event(actor, v, "list")).collect()).await?;
         Ok(Page { items, next_cursor: if more { last.map(encode_cursor) } else { None } })
     }
@@ -657,6 +661,8 @@ impl App {
 
     /// Audits a search (how many results, never the terms) and each person it shows.
     async fn searched(&self, actor: &Actor, page: Page<PersonView>) -> Result<Page<PersonView>, CoreError> {
+        let ids: Vec<Uuid> = page.items.iter().map(|v| v.id).collect();
+        self.guard_reads(actor, &ids, "search").await?;
         let mut ev = self.event(actor, "people.search", "person", "");
         ev.detail = format!("results={}", page.items.len());
         let mut events = vec![ev];

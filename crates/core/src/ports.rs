@@ -304,6 +304,12 @@ pub trait Store: Send + Sync + 'static {
     fn audit_checkpoint_put(&self, tree_size: i64, body: String, at: i64) -> Fut<'_, ()>;
     /// Every checkpoint, by tree size.
     fn audit_checkpoints(&self) -> Fut<'_, Vec<(i64, String)>>;
+    /// How many distinct people `actor` (user name) read since `since` (µs): read budgets.
+    fn audit_distinct_reads<'a>(&'a self, actor: &'a str, since: i64) -> Fut<'a, i64>;
+    fn audit_read_before<'a>(&'a self, actor: &'a str, since: i64, subject: &'a str) -> Fut<'a, bool>;
+    /// Marks a person as a honeytoken (bait planted by administrators).
+    fn honeytoken_put(&self, person: Uuid, at: i64) -> Fut<'_, ()>;
+    fn honeytokens(&self) -> Fut<'_, Vec<Uuid>>;
     /// The sealer's record of each event: (seq, leaf hash, chain link); never overwritten.
     fn audit_chain_put(&self, rows: Vec<ChainRow>) -> Fut<'_, ()>;
     fn audit_chain_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<ChainRow>>;

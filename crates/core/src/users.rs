@@ -194,6 +194,13 @@ impl App {
         Ok(())
     }
 
+    /// Re-enables a disabled or suspended user (after review).
+    pub async fn enable_user(&self, username: &str) -> Result<(), CoreError> {
+        let u = self.user(username).await?;
+        self.store.user_set_disabled(u.id, false).await?;
+        self.audit(vec![self.event(&crate::Actor::operator(), "user.enable", "user", &u.id.to_string())]).await
+    }
+
     /// Sets a new password and ends all the user's sessions.
     pub async fn reset_password(&self, username: &str, pw: &str) -> Result<(), CoreError> {
         let u = self.user(username).await?;

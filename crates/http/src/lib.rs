@@ -58,6 +58,7 @@ pub fn public_router(app: Arc<App>, limits: &Limits) -> Router {
         .route("/api/v1/auth/mfa/enroll", post(routes::session::mfa_enroll))
         .route("/api/v1/auth/mfa/confirm", post(routes::session::mfa_confirm))
         .route("/api/v1/audit", get(routes::audit::list))
+        .route("/api/v1/alerts", get(routes::audit::alerts))
         .route("/api/v1/auth/sessions", get(routes::session::sessions))
         .route("/api/v1/auth/sessions/{id}", axum::routing::delete(routes::session::end_session))
         .route("/api/v1/me", get(routes::session::me))

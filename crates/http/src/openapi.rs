@@ -36,7 +36,7 @@ impl Modify for Bearer {
         records::deals_doc::patch, records::deals_doc::delete,
         records::activities_doc::list, records::activities_doc::create, records::activities_doc::read,
         records::activities_doc::patch, records::activities_doc::delete,
-        admin::list, admin::create, admin::patch, audit::list,
+        admin::list, admin::create, admin::patch, audit::list, audit::alerts,
     ),
     components(schemas(audit::AuditOut, ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch,
         CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut)),

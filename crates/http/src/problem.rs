@@ -92,6 +92,16 @@ impl From<CoreError> for Problem {
                 "totp",
                 "this account signs in with a TOTP code (or a recovery code)",
             ),
+            CoreError::ReadBudgetExceeded { budget } => {
+                let mut p = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "read-budget",
+                    "Read budget exceeded",
+                    format!("your role may read at most {budget} distinct people per hour; this has been reported"),
+                );
+                p.0.retry_after = Some(3600);
+                p
+            }
             CoreError::NetworkNotAllowed => Problem::new(
                 StatusCode::FORBIDDEN,
                 "network-not-allowed",

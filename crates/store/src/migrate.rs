@@ -55,6 +55,7 @@ migrations! {
     2 => "0002_login_throttle",
     3 => "0003_mfa_and_api_tokens",
     4 => "0004_audit",
+    5 => "0005_honeytokens",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

@@ -68,6 +68,26 @@ fn micros(field: &str, v: &Option<String>) -> Result<i64, Problem> {
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditParams),
     responses((status = 200, body = ListOut<AuditOut>), (status = 403, body = ProblemBody)), security(("bearer" = [])))]
 pub async fn list(State(app): State<Arc<App>>, Authed(actor): Authed, Query(q): Query<AuditParams>) -> ApiResult<Response> {
+    trail(app, actor, q).await
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AlertParams {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Security alerts (honeytoken touched, read budget exceeded), oldest first: audit events with
+/// `action = "alert"`; `resource_id` names the alert, `outcome` its severity.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "audit", params(AlertParams),
+    responses((status = 200, body = ListOut<AuditOut>), (status = 403, body = ProblemBody)), security(("bearer" = [])))]
+pub async fn alerts(State(app): State<Arc<App>>, Authed(actor): Authed, Query(q): Query<AlertParams>) -> ApiResult<Response> {
+    trail(app, actor, AuditParams { action: Some("alert".into()), cursor: q.cursor, limit: q.limit, ..Default::default() }).await
+}
+
+async fn trail(app: Arc<App>, actor: sejf_core::Actor, q: AuditParams) -> ApiResult<Response> {
     app.authorize_system(&actor, PolicyAction::ReadAudit)?;
     let limit = sejf_core::page::check_limit(q.limit).map_err(Problem::validation)?;
     let after = match q.cursor.as_deref() {

@@ -1,0 +1,93 @@
+//! Insider-threat controls: read budgets (distinct people a user may read per hour, per role),
+//! honeytoken people whose every touch raises an alert naming the actor, and alerts themselves,
+//! which are audit events (`action = "alert"`) and warnings in the log. None holds a personal
+//! value.
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+
+use uuid::Uuid;
+
+use crate::authz::{Actor, Scope};
+use crate::{App, CoreError};
+
+/// How often the honeytoken list is re-read (other processes may plant new ones).
+const HONEY_REFRESH_MICROS: i64 = 5 * 1_000_000;
+const HOUR_MICROS: i64 = 3600 * 1_000_000;
+
+/// The honeytoken ids known to this server, and when they were read.
+#[derive(Default)]
+pub struct HoneyCache(RwLock<(i64, HashSet<Uuid>)>);
+
+impl App {
+    /// Raises an alert: an audit event every auditor sees at `GET /alerts`, and a log warning.
+    pub async fn alert(&self, actor: &Actor, kind: &str, severity: &str, subject: &str, detail: &str) -> Result<(), CoreError> {
+        tracing::warn!(alert = kind, severity, actor = %actor.username, subject, "security alert");
+        let mut ev = self.event(actor, "alert", "alert", kind);
+        ev.subject_id = subject.to_string();
+        ev.outcome = severity.to_string();
+        ev.detail = detail.to_string();
+        self.audit(vec![ev]).await
+    }
+
+    /// Plants a honeytoken: this person will raise an alert whenever anyone touches it.
+    pub async fn mark_honeytoken(&self, person: Uuid) -> Result<(), CoreError> {
+        self.store.honeytoken_put(person, self.now()).await?;
+        self.audit(vec![self.event(&Actor::operator(), "honeytoken.add", "person", &person.to_string())]).await?;
+        if let Ok(mut cache) = self.honey.0.write() {
+            cache.1.insert(person);
+        }
+        Ok(())
+    }
+
+    async fn honeytokens_now(&self) -> Result<HashSet<Uuid>, CoreError> {
+        let now = self.now();
+        if let Ok(cache) = self.honey.0.read()
+            && now - cache.0 < HONEY_REFRESH_MICROS
+        {
+            return Ok(cache.1.clone());
+        }
+        let fresh: HashSet<Uuid> = self.store.honeytokens().await?.into_iter().collect();
+        if let Ok(mut cache) = self.honey.0.write() {
+            *cache = (now, fresh.clone());
+        }
+        Ok(fresh)
+    }
+
+    /// Runs before people are shown to `actor` (get, list, search, reveal, export): alerts on
+    /// honeytokens, and enforces the role's read budget. Refused reads show nothing.
+    pub(crate) async fn guard_reads(&self, actor: &Actor, subjects: &[Uuid], via: &str) -> Result<(), CoreError> {
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        let honey = self.honeytokens_now().await?;
+        for s in subjects.iter().filter(|s| honey.contains(s)) {
+            self.alert(actor, "honeytoken", "high", &s.to_string(), &format!("via={via}")).await?;
+        }
+        if actor.scope == Scope::Operator {
+            return Ok(());
+        }
+        let Some(&budget) = self.settings.read_budgets.get(&actor.role) else { return Ok(()) };
+        let since = self.now() - HOUR_MICROS;
+        let read = self.store.audit_distinct_reads(&actor.username, since).await?;
+        if read + subjects.len() as i64 <= budget {
+            return Ok(());
+        }
+        let mut new = 0i64;
+        for s in subjects {
+            if !self.store.audit_read_before(&actor.username, since, &s.to_string()).await? {
+                new += 1;
+            }
+        }
+        if read + new <= budget {
+            return Ok(());
+        }
+        self.alert(actor, "read-budget", "high", "", &format!("budget={budget} read={read} asked={new}")).await?;
+        if self.settings.read_budget_suspends {
+            // Suspended until a manager or administrator reviews it (`sejf user enable`).
+            self.store.user_set_disabled(actor.user_id, true).await?;
+            self.store.sessions_delete_for_user(actor.user_id).await?;
+        }
+        Err(CoreError::ReadBudgetExceeded { budget })
+    }
+}
