@@ -123,8 +123,9 @@ impl App {
 
     /// Seals every event not yet sealed: stores leaf hashes and chain links, signs a checkpoint
     /// of the whole log, stores it and appends it to the witness file. Returns the checkpoint
-    /// (None if nothing was new). Safe to run on several servers: rows and checkpoints are
-    /// deterministic and never overwritten.
+    /// (None if nothing was new). Safe to run on several servers: chain rows are deterministic,
+    /// nothing is overwritten, and of two checkpoints of one size the first stored is the one
+    /// every server witnesses.
     pub async fn seal(&self, witness: Option<&Path>) -> Result<Option<Checkpoint>, CoreError> {
         let mut state = self.sealer.lock().await;
         if state.is_none() {
@@ -174,11 +175,21 @@ impl App {
         let signer = self.audit_signer().await?;
         let cp = signer.sign(ORIGIN, st.sealed as u64, &st.builder.root(), &st.link, self.now());
         let body = serde_json::to_string(&cp).map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.store.audit_checkpoint_put(st.sealed, body.clone(), cp.at).await?;
+        self.store.audit_checkpoint_put(st.sealed, body, cp.at).await?;
+        // Another server may have stored its own checkpoint of the same size first (they differ
+        // only in time and signature): witness the one the database keeps.
+        let stored = self
+            .store
+            .audit_checkpoints()
+            .await?
+            .into_iter()
+            .find(|(size, _)| *size == st.sealed)
+            .ok_or_else(|| CoreError::Storage("the checkpoint just stored is missing".into()))?;
+        let kept: Checkpoint = serde_json::from_str(&stored.1).map_err(|_| CoreError::Integrity("stored checkpoint unreadable".into()))?;
         if let Some(path) = witness {
-            append_line(path, &body).map_err(|e| CoreError::Storage(format!("witness file {}: {e}", path.display())))?;
+            append_line(path, &stored.1).map_err(|e| CoreError::Storage(format!("witness file {}: {e}", path.display())))?;
         }
-        Ok(Some(cp))
+        Ok(Some(kept))
     }
 
     /// Recomputes the whole trail: sequence, leaf hashes, chain, tree roots, checkpoint

@@ -169,7 +169,10 @@ impl App {
 
     /// Lifts a lock on an account name (an administrator's remedy for a user locked out).
     pub async fn unlock(&self, username: &str) -> Result<(), CoreError> {
-        Ok(self.store.throttle_clear(&account_key(username)).await?)
+        self.store.throttle_clear(&account_key(username)).await?;
+        let mut ev = self.event(&Actor::operator(), "auth.unlock", "user", "");
+        ev.detail = format!("name={}", username.chars().take(64).collect::<String>());
+        self.audit(vec![ev]).await
     }
 
     async fn check_password(&self, username: &str, pw: &str) -> Result<UserRow, CoreError> {

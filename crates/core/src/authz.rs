@@ -2,7 +2,8 @@
 //! visibility that mirrors it in SQL. A use-case needs the [`Permit`] it returns, so code that
 //! skipped the check does not compile.
 //!
-//! Rule until policies arrive: a record's owner, managers of the record's unit, and admins.
+//! The decisions themselves are Cedar policies (`sejf-policy`, `policies/default.cedar`); this
+//! module turns actors and records into policy requests and adds the API-token scope check.
 
 use sejf_domain::roles::Role;
 use uuid::Uuid;

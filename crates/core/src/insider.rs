@@ -19,6 +19,12 @@ const HOUR_MICROS: i64 = 3600 * 1_000_000;
 #[derive(Default)]
 pub struct HoneyCache(RwLock<(i64, HashSet<Uuid>)>);
 
+/// Distinct people each user has read in the current clock hour, kept by this server. Counting
+/// in memory keeps the check off the database on every read; with several servers each keeps
+/// its own count, so a user could read up to the budget on each (see docs/threat-model.md).
+#[derive(Default)]
+pub struct ReadCounts(std::sync::Mutex<std::collections::HashMap<Uuid, (i64, HashSet<Uuid>)>>);
+
 impl App {
     /// Raises an alert: an audit event every auditor sees at `GET /alerts`, and a log warning.
     pub async fn alert(&self, actor: &Actor, kind: &str, severity: &str, subject: &str, detail: &str) -> Result<(), CoreError> {
@@ -68,20 +74,21 @@ impl App {
             return Ok(());
         }
         let Some(&budget) = self.settings.read_budgets.get(&actor.role) else { return Ok(()) };
-        let since = self.now() - HOUR_MICROS;
-        let read = self.store.audit_distinct_reads(&actor.username, since).await?;
-        if read + subjects.len() as i64 <= budget {
-            return Ok(());
-        }
-        let mut new = 0i64;
-        for s in subjects {
-            if !self.store.audit_read_before(&actor.username, since, &s.to_string()).await? {
-                new += 1;
+        let hour = self.now() / HOUR_MICROS;
+        let (read, new) = {
+            let mut counts = self.read_counts.0.lock().map_err(|_| CoreError::Internal("read counts poisoned".into()))?;
+            let entry = counts.entry(actor.user_id).or_insert_with(|| (hour, HashSet::new()));
+            if entry.0 != hour {
+                *entry = (hour, HashSet::new());
             }
-        }
-        if read + new <= budget {
-            return Ok(());
-        }
+            let new: Vec<Uuid> = subjects.iter().filter(|s| !entry.1.contains(s)).copied().collect();
+            let read = entry.1.len() as i64;
+            if read + new.len() as i64 <= budget {
+                entry.1.extend(new);
+                return Ok(());
+            }
+            (read, new.len() as i64)
+        };
         self.alert(actor, "read-budget", "high", "", &format!("budget={budget} read={read} asked={new}")).await?;
         if self.settings.read_budget_suspends {
             // Suspended until a manager or administrator reviews it (`sejf user enable`).

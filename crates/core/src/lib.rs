@@ -159,6 +159,7 @@ pub struct App {
     policy: std::sync::RwLock<Arc<sejf_policy::PolicyEngine>>,
     audit_log: audit::AuditLog,
     honey: insider::HoneyCache,
+    read_counts: insider::ReadCounts,
     sealer: tokio::sync::Mutex<Option<audit::SealerState>>,
 }
 
@@ -181,6 +182,7 @@ impl App {
             policy: std::sync::RwLock::new(Arc::new(policy)),
             audit_log,
             honey: insider::HoneyCache::default(),
+            read_counts: insider::ReadCounts::default(),
             sealer: tokio::sync::Mutex::new(None),
         })
     }

@@ -156,7 +156,10 @@ impl App {
         }
         errs.into_result(())?;
         let expires_at = self.now() + days * 86_400 * 1_000_000;
-        let (token, _) = self.issue_token(u.id, &Scope::Api(scopes.to_vec()), label, expires_at).await?;
+        let (token, session) = self.issue_token(u.id, &Scope::Api(scopes.to_vec()), label, expires_at).await?;
+        let mut ev = self.event(&Actor::operator(), "token.create", "user", &u.id.to_string());
+        ev.detail = format!("session={session} scopes={}", scopes.join(" "));
+        self.audit(vec![ev]).await?;
         Ok((token, expires_at))
     }
 }

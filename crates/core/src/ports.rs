@@ -106,7 +106,7 @@ pub struct AuditEvent {
     /// The user name as given (for failed sign-ins: the name that was tried).
     pub actor: String,
     pub role: String,
-    /// What happened, e.g. `person.read`, `auth.login.failure`, `people.search`.
+    /// What happened, e.g. `person.read`, `auth.login` (see `outcome`), `people.search`, `alert`.
     pub action: String,
     pub resource_type: String,
     pub resource_id: String,
@@ -304,9 +304,6 @@ pub trait Store: Send + Sync + 'static {
     fn audit_checkpoint_put(&self, tree_size: i64, body: String, at: i64) -> Fut<'_, ()>;
     /// Every checkpoint, by tree size.
     fn audit_checkpoints(&self) -> Fut<'_, Vec<(i64, String)>>;
-    /// How many distinct people `actor` (user name) read since `since` (µs): read budgets.
-    fn audit_distinct_reads<'a>(&'a self, actor: &'a str, since: i64) -> Fut<'a, i64>;
-    fn audit_read_before<'a>(&'a self, actor: &'a str, since: i64, subject: &'a str) -> Fut<'a, bool>;
     /// Marks a person as a honeytoken (bait planted by administrators).
     fn honeytoken_put(&self, person: Uuid, at: i64) -> Fut<'_, ()>;
     fn honeytokens(&self) -> Fut<'_, Vec<Uuid>>;

@@ -127,7 +127,7 @@ impl App {
             }));
         }
         self.set_role(username, role).await?;
-        let mut ev = self.event(actor, "user.set_role", "user", &target.id.to_string());
+        let mut ev = self.event(actor, "user.set_role.request", "user", &target.id.to_string());
         ev.detail = format!("role={role}");
         self.audit(vec![ev]).await?;
         self.user(username).await
@@ -139,7 +139,16 @@ impl App {
         check_password(pw, username)?;
         let slugs = unit_slugs(units)?;
         let hash = hash_blocking(pw.to_string()).await?;
-        self.insert_user(username, role, slugs, hash, false).await
+        let user = self.insert_user(username, role, slugs, hash, false).await?;
+        self.admin_event("user.create", &user, &format!("role={role}")).await?;
+        Ok(user)
+    }
+
+    /// Audits a user-administration change made outside a request (CLI) or by the admin API.
+    async fn admin_event(&self, action: &str, user: &UserInfo, detail: &str) -> Result<(), CoreError> {
+        let mut ev = self.event(&crate::Actor::operator(), action, "user", &user.id.to_string());
+        ev.detail = detail.to_string();
+        self.audit(vec![ev]).await
     }
 
     /// Creates a service account: it has a role and units but no password; it acts only
@@ -148,7 +157,9 @@ impl App {
         check_username(username)?;
         let slugs = unit_slugs(units)?;
         // "!" is no PHC string: no password ever verifies against it.
-        self.insert_user(username, role, slugs, "!".into(), true).await
+        let user = self.insert_user(username, role, slugs, "!".into(), true).await?;
+        self.admin_event("user.create", &user, &format!("role={role} service")).await?;
+        Ok(user)
     }
 
     async fn insert_user(
@@ -191,14 +202,14 @@ impl App {
         let u = self.user(username).await?;
         self.store.user_set_disabled(u.id, true).await?;
         self.store.sessions_delete_for_user(u.id).await?;
-        Ok(())
+        self.admin_event("user.disable", &u, "").await
     }
 
     /// Re-enables a disabled or suspended user (after review).
     pub async fn enable_user(&self, username: &str) -> Result<(), CoreError> {
         let u = self.user(username).await?;
         self.store.user_set_disabled(u.id, false).await?;
-        self.audit(vec![self.event(&crate::Actor::operator(), "user.enable", "user", &u.id.to_string())]).await
+        self.admin_event("user.enable", &u, "").await
     }
 
     /// Sets a new password and ends all the user's sessions.
@@ -211,13 +222,13 @@ impl App {
         let hash = hash_blocking(pw.to_string()).await?;
         self.store.user_set_password(u.id, &hash).await?;
         self.store.sessions_delete_for_user(u.id).await?;
-        Ok(())
+        self.admin_event("user.reset_password", &u, "").await
     }
 
     pub async fn set_role(&self, username: &str, role: Role) -> Result<(), CoreError> {
         let u = self.user(username).await?;
         self.store.user_set_role(u.id, role.as_str()).await?;
         self.store.sessions_delete_for_user(u.id).await?;
-        Ok(())
+        self.admin_event("user.set_role", &u, &format!("role={role}")).await
     }
 }

@@ -25,8 +25,6 @@ const QUERY: &str = concat!(
 );
 const CHAIN_PUT: &str = "INSERT INTO audit_chain (seq, leaf, link) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 const CHAIN_RANGE: &str = "SELECT seq, leaf, link FROM audit_chain WHERE seq > $1 ORDER BY seq LIMIT $2";
-const DISTINCT_READS: &str = "SELECT COUNT(DISTINCT subject_id) FROM audit_events WHERE actor = $1 AND action = 'person.read' AND at >= $2";
-const READ_BEFORE: &str = "SELECT COUNT(*) FROM audit_events WHERE actor = $1 AND action = 'person.read' AND at >= $2 AND subject_id = $3";
 const HONEY_PUT: &str = "INSERT INTO honeytokens (person_id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 const HONEY_ALL: &str = "SELECT person_id FROM honeytokens";
 const CHECKPOINT_PUT: &str = "INSERT INTO audit_checkpoints (tree_size, body, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
@@ -140,23 +138,6 @@ pub(crate) async fn chain_range(store: &SqlStore, after: i64, limit: u32) -> Res
     rows.iter()
         .map(|r| Ok((codec::get(r, 0, "audit_chain.seq")?, codec::get(r, 1, "audit_chain.leaf")?, codec::get(r, 2, "audit_chain.link")?)))
         .collect()
-}
-
-/// How many distinct people `actor` has read since `since` (µs).
-pub(crate) async fn distinct_reads(store: &SqlStore, actor: &str, since: i64) -> Result<i64, StoreError> {
-    sqlx::query_scalar(DISTINCT_READS).bind(actor).bind(since).fetch_one(&store.pool).await.map_err(error::db("read budget"))
-}
-
-/// Whether `actor` has read `subject` since `since`.
-pub(crate) async fn read_before(store: &SqlStore, actor: &str, since: i64, subject: &str) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query_scalar(READ_BEFORE)
-        .bind(actor)
-        .bind(since)
-        .bind(subject)
-        .fetch_one(&store.pool)
-        .await
-        .map_err(error::db("read budget"))?;
-    Ok(n > 0)
 }
 
 pub(crate) async fn honeytoken_put(store: &SqlStore, person: uuid::Uuid, at: i64) -> Result<(), StoreError> {

@@ -307,14 +307,6 @@ impl Store for SqlStore {
         Box::pin(audit::checkpoints(self))
     }
 
-    fn audit_distinct_reads<'a>(&'a self, actor: &'a str, since: i64) -> Fut<'a, i64> {
-        Box::pin(audit::distinct_reads(self, actor, since))
-    }
-
-    fn audit_read_before<'a>(&'a self, actor: &'a str, since: i64, subject: &'a str) -> Fut<'a, bool> {
-        Box::pin(audit::read_before(self, actor, since, subject))
-    }
-
     fn honeytoken_put(&self, person: Uuid, at: i64) -> Fut<'_, ()> {
         Box::pin(audit::honeytoken_put(self, person, at))
     }
