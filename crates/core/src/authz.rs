@@ -96,11 +96,6 @@ impl Actor {
             request_id: String::new(),
         }
     }
-
-    /// The unit a new record goes to when the caller names none.
-    pub fn home_unit(&self) -> Option<&str> {
-        self.units.first().map(String::as_str)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -66,11 +66,6 @@ impl Key32 {
     pub(crate) fn expose(&self) -> &[u8; 32] {
         &self.0
     }
-
-    /// Makes an independent copy. Deliberately not `Clone`, so copies are visible in review.
-    pub fn duplicate(&self) -> Self {
-        Self(self.0)
-    }
 }
 
 /// Encodes associated-data parts unambiguously: a domain label, then each part length-prefixed.

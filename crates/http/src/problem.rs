@@ -47,11 +47,6 @@ impl Problem {
         }))
     }
 
-    /// The body, for inspection.
-    pub fn body(&self) -> &ProblemBody {
-        &self.0
-    }
-
     /// A problem about one input field.
     pub fn field(status: StatusCode, code: &str, title: &str, field: &str, detail: impl Into<String>) -> Self {
         let detail = detail.into();
