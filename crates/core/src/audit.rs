@@ -125,27 +125,38 @@ impl App {
 
     /// Seals every event not yet sealed: stores leaf hashes and chain links, signs a checkpoint
     /// of the whole log, stores it and appends it to the witness file. Returns the checkpoint
-    /// (None if nothing was new). Safe to run on several servers: chain rows are deterministic,
-    /// nothing is overwritten, and of two checkpoints of one size the first stored is the one
-    /// every server witnesses.
+    /// (None if nothing was new, or another server holds the sealer lease this round). With
+    /// several servers on one PostgreSQL exactly one seals at a time (an advisory lock); the rows
+    /// it writes are deterministic and never overwritten, so an interrupted seal is finished by
+    /// whichever server seals next.
     pub async fn seal(&self, witness: Option<&Path>) -> Result<Option<Checkpoint>, CoreError> {
         let mut state = self.sealer.lock().await;
-        if state.is_none() {
-            let mut builder = TreeBuilder::new();
-            let mut link = [0u8; 32];
-            let mut after = 0;
-            loop {
-                let rows = self.store.audit_chain_range(after, PAGE).await?;
-                let Some(last) = rows.last() else { break };
-                after = last.0;
-                for (_, leaf, l) in &rows {
-                    builder.push(to_hash(leaf)?);
-                    link = to_hash(l)?;
+        // One sealer at a time across every server on the database; the others skip this round.
+        let Some(_lease) = self.store.audit_sealer_lock().await? else { return Ok(None) };
+        // The state is put back only after a complete seal: after a failure it is rebuilt from
+        // what the database holds.
+        let mut st = state.take().unwrap_or_else(|| SealerState { builder: TreeBuilder::new(), link: [0u8; 32], sealed: 0 });
+        let checkpoint = self.seal_from(&mut st, witness).await?;
+        *state = Some(st);
+        Ok(checkpoint)
+    }
+
+    async fn seal_from(&self, st: &mut SealerState, witness: Option<&Path>) -> Result<Option<Checkpoint>, CoreError> {
+        // Catch up on what was sealed elsewhere (or before this process started) from the stored
+        // leaves and links, which is cheaper than hashing those events again.
+        loop {
+            let rows = self.store.audit_chain_range(st.sealed, PAGE).await?;
+            let Some(last) = rows.last() else { break };
+            for (seq, leaf, l) in &rows {
+                if *seq != st.sealed + 1 {
+                    return Err(CoreError::Integrity(format!("audit chain row {} missing", st.sealed + 1)));
                 }
+                st.builder.push(to_hash(leaf)?);
+                st.link = to_hash(l)?;
+                st.sealed = *seq;
             }
-            *state = Some(SealerState { builder, link, sealed: after });
+            debug_assert_eq!(st.sealed, last.0);
         }
-        let Some(st) = state.as_mut() else { return Ok(None) };
         let mut new_rows = Vec::new();
         loop {
             let events = self.store.audit_range(st.sealed, PAGE).await?;

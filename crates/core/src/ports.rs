@@ -133,6 +133,9 @@ pub struct SealedEvent {
     pub event: AuditEvent,
 }
 
+/// Held by the one process sealing the audit trail; dropping it ends the lease.
+pub type SealerLease = Box<dyn std::any::Any + Send>;
+
 /// Filters of `GET /audit`; empty strings mean no filter.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -310,6 +313,9 @@ pub trait Store: Send + Sync + 'static {
     /// The sealer's record of each event: (seq, leaf hash, chain link); never overwritten.
     fn audit_chain_put(&self, rows: Vec<ChainRow>) -> Fut<'_, ()>;
     fn audit_chain_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<ChainRow>>;
+    /// Becomes the one sealer among every process sharing the database, or None while another
+    /// holds the role. The lease ends when the returned value is dropped.
+    fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>>;
 
     // People. Writes take their audit events, committed in the same transaction.
     fn person_insert(&self, person: NewPerson, audit: Vec<AuditEvent>) -> Fut<'_, ()>;

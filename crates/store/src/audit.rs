@@ -2,11 +2,12 @@
 //! the writing transaction: a rollback gives its numbers back, so the sequence has no gaps, and
 //! the row lock orders concurrent writers (on every server sharing the database).
 
-use sejf_core::ports::{AuditEvent, AuditQuery, ChainRow, SealedEvent, StoreError};
+use sejf_core::ports::{AuditEvent, AuditQuery, ChainRow, SealedEvent, SealerLease, StoreError};
+use sqlx::Connection;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-use crate::{SqlStore, codec, error};
+use crate::{Backend, SqlStore, codec, error};
 
 const ADVANCE: &str = "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq";
 const INSERT: &str = "INSERT INTO audit_events (seq, at, actor_id, actor, role, action, resource_type, resource_id, subject_id, \
@@ -28,6 +29,9 @@ const CHAIN_RANGE: &str = "SELECT seq, leaf, link FROM audit_chain WHERE seq > $
 const HONEY_PUT: &str = "INSERT INTO honeytokens (person_id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 const HONEY_ALL: &str = "SELECT person_id FROM honeytokens";
 const CHECKPOINT_PUT: &str = "INSERT INTO audit_checkpoints (tree_size, body, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+/// The PostgreSQL advisory lock key of the sealer role (the bytes of "sejfseal").
+const SEALER_LOCK_KEY: i64 = 0x7365_6a66_7365_616c;
+const SEALER_TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1)";
 const CHECKPOINTS: &str = "SELECT tree_size, body FROM audit_checkpoints ORDER BY tree_size";
 
 /// Writes `events` inside `tx`, numbering them after the current head.
@@ -148,4 +152,24 @@ pub(crate) async fn honeytoken_put(store: &SqlStore, person: uuid::Uuid, at: i64
 pub(crate) async fn honeytokens(store: &SqlStore) -> Result<Vec<uuid::Uuid>, StoreError> {
     let rows = sqlx::query(HONEY_ALL).fetch_all(&store.pool).await.map_err(error::db("honeytokens"))?;
     rows.iter().map(|r| codec::uuid(r, 0, "honeytokens.person_id")).collect()
+}
+
+/// On PostgreSQL a session advisory lock on a connection of its own, taken out of the pool: the
+/// lease owns the connection, and closing it (dropping the lease, or the process dying) frees
+/// the lock, so a crashed sealer never blocks the others. SQLite serves one server, whose sealer
+/// is already serialised in-process; a concurrent `sejf audit seal` writes the same
+/// deterministic rows and never overwrites.
+pub(crate) async fn sealer_lock(store: &SqlStore) -> Result<Option<SealerLease>, StoreError> {
+    if store.backend == Backend::Sqlite {
+        return Ok(Some(Box::new(())));
+    }
+    let mut conn = store.pool.acquire().await.map_err(error::db("sealer lock"))?.detach();
+    let held: bool =
+        sqlx::query_scalar(SEALER_TRY_LOCK).bind(SEALER_LOCK_KEY).fetch_one(&mut conn).await.map_err(error::db("sealer lock"))?;
+    if held {
+        Ok(Some(Box::new(conn)))
+    } else {
+        let _ = conn.close().await;
+        Ok(None)
+    }
 }

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use sejf_core::ports::{
     AuditEvent, AuditQuery, BidxColumn, ChainRow, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow, RecordKind, RecordRow,
-    SealedEvent, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
+    SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -321,6 +321,10 @@ impl Store for SqlStore {
 
     fn audit_chain_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<ChainRow>> {
         Box::pin(audit::chain_range(self, after, limit))
+    }
+
+    fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>> {
+        Box::pin(audit::sealer_lock(self))
     }
 
     fn person_insert(&self, person: NewPerson, audit: Vec<AuditEvent>) -> Fut<'_, ()> {

@@ -65,6 +65,7 @@ conformance!(
     errors_never_carry_values,
     mfa_steps_and_recovery_codes_are_used_once,
     throttle_rows_and_session_lists,
+    one_sealer_at_a_time,
 );
 
 async fn count(store: &SqlStore, sql: &'static str) -> i64 {
@@ -782,4 +783,34 @@ async fn throttle_rows_and_session_lists(db: &TestDb) {
     let list = s.sessions_for_user(user.id).await.unwrap();
     assert_eq!(list.iter().map(|x| x.scope.as_str()).collect::<Vec<_>>(), ["api people:read", "enroll", "full"], "newest first");
     assert_eq!(list[0].label, "l2");
+}
+
+// ---- Audit sealer lease ---------------------------------------------------------------------------
+
+/// Two servers on one PostgreSQL never seal at once: the second is refused the lease until the
+/// first drops it. SQLite serves one server and always grants it (its sealer is serialised in
+/// process).
+async fn one_sealer_at_a_time(db: &TestDb) {
+    let other = SqlStore::connect(&db.url).await.unwrap();
+    let first = db.store.audit_sealer_lock().await.unwrap();
+    assert!(first.is_some());
+    let second = other.audit_sealer_lock().await.unwrap();
+    match db.store.backend() {
+        Backend::Postgres => assert!(second.is_none(), "a second sealer got the lease while the first held it"),
+        Backend::Sqlite => assert!(second.is_some()),
+    }
+    drop(second);
+    drop(first);
+    // Dropping the lease closes its connection; the server frees the lock when it sees that.
+    let mut again = None;
+    for _ in 0..100 {
+        again = other.audit_sealer_lock().await.unwrap();
+        if again.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "the lease was not freed when its holder dropped it");
+    drop(again);
+    other.close().await;
 }
