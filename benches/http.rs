@@ -691,6 +691,7 @@ fn main() {
         println!("benches/http.rs is a benchmark: run it with `cargo bench --bench http`");
         return;
     }
+    let _ = sejf::tls::provider().install_default();
     let people = env_usize("SEJF_BENCH_HTTP_PEOPLE", 100_000);
     let clients = env_usize("SEJF_BENCH_HTTP_CLIENTS", 32);
     // GETs pick among the first this-many people (collecting all of a million takes minutes).

@@ -354,7 +354,7 @@ async fn plain_import(db: &PlainDb, csv: &Path, owner: &str) -> (f64, f64, usize
     let mut parse = Duration::ZERO;
     let mut rdr = csv::Reader::from_path(csv).expect("open CSV");
     let headers = rdr.headers().expect("CSV header").clone();
-    assert!(headers.iter().eq(sejf::csvio::COLUMNS), "the synthetic CSV has Sejf's columns in order");
+    assert!(headers.iter().eq(sejf_core::csvcells::COLUMNS), "the synthetic CSV has Sejf's columns in order");
     let mut batch = Vec::with_capacity(BATCH);
     let mut pending: Option<tokio::task::JoinHandle<Result<(), String>>> = None;
     let mut rows = 0;
@@ -364,7 +364,8 @@ async fn plain_import(db: &PlainDb, csv: &Path, owner: &str) -> (f64, f64, usize
         let t = Instant::now();
         let more = rdr.read_record(&mut rec).expect("read CSV");
         if more {
-            let get = |i: usize| rec.get(i).map(|v| sejf::csvio::unneutralise(v.trim())).filter(|v| !v.is_empty()).map(str::to_string);
+            let get =
+                |i: usize| rec.get(i).map(|v| sejf_core::csvcells::unneutralise(v.trim())).filter(|v| !v.is_empty()).map(str::to_string);
             let address = AddressRaw { street: get(6), city: get(7), postal_code: get(8), country: get(9) };
             let raw = PersonRaw {
                 first_name: get(0),

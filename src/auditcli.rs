@@ -82,11 +82,9 @@ fn line(e: &SealedEvent, format: AuditFormat) -> String {
     match format {
         AuditFormat::Jsonl => json,
         AuditFormat::Syslog => {
-            // RFC 5424: <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG; facility
-            // authpriv (10), severity notice (5) or warning (4) for refusals and failures.
+            // Severity notice (5), or warning (4) for refusals and failures.
             let sev = if matches!(e.event.outcome.as_str(), "ok") { 5 } else { 4 };
-            let msgid: String = e.event.action.chars().filter(|c| c.is_ascii_graphic()).take(32).collect();
-            format!("<{}>1 {} - sejf - {} [sejf@32473 seq=\"{}\"] {}", 10 * 8 + sev, sejf_core::rfc3339(e.event.at), msgid, e.seq, json)
+            crate::alerts::rfc5424(sev, e.event.at, &e.event.action, &[("seq", &e.seq.to_string())], &json)
         }
     }
 }

@@ -44,6 +44,16 @@ pub struct ConfigFile {
     pub audit_seal_secs: Option<u64>,
     /// Per-role client-address allowlists: `role_networks = { admin = ["10.0.0.0/8"] }`.
     pub role_networks: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Exports of more records than this need a second person's approval (default 100).
+    pub export_approval_threshold: Option<i64>,
+    /// Per-role thresholds: `export_approval_thresholds = { manager = 500 }`.
+    pub export_approval_thresholds: Option<std::collections::BTreeMap<String, i64>>,
+    /// Hours an approved export may be downloaded, once (default 24).
+    pub export_download_hours: Option<i64>,
+    /// Alerts are also POSTed as JSON to this http(s) URL.
+    pub alert_webhook: Option<String>,
+    /// Alerts are also sent as RFC 5424 syslog messages over UDP to this `host:port`.
+    pub alert_syslog: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +124,25 @@ impl ConfigFile {
         if let Some(b) = self.read_budget_suspends {
             s.read_budget_suspends = b;
         }
+        if let Some(n) = self.export_approval_threshold {
+            if n < 0 {
+                return Err("config export_approval_threshold: must be 0 or more".into());
+            }
+            s.export_threshold = n;
+        }
+        for (role, n) in self.export_approval_thresholds.iter().flatten() {
+            let role: sejf_domain::roles::Role = role.parse().map_err(|e| format!("config export_approval_thresholds: {e}"))?;
+            if *n < 0 {
+                return Err(format!("config export_approval_thresholds.{role}: must be 0 or more"));
+            }
+            s.export_thresholds.insert(role, *n);
+        }
+        if let Some(h) = self.export_download_hours {
+            if !(1..=24 * 30).contains(&h) {
+                return Err("config export_download_hours: must be 1 to 720".into());
+            }
+            s.export_download_secs = h * 3600;
+        }
         for (role, blocks) in self.role_networks.iter().flatten() {
             let role: sejf_domain::roles::Role = role.parse().map_err(|e| format!("config role_networks: {e}"))?;
             let parsed = blocks
@@ -179,6 +208,18 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # sales = 200; a role not listed has no budget), and whether exceeding it suspends the user.
 # read_budgets = { sales = 200, support = 500 }
 # read_budget_suspends = false
+
+# Bulk exports (POST /api/v1/exports) of more records than the threshold wait for a second
+# person: a manager of the requester's unit, or the dpo. The requester downloads an approved
+# export once, within export_download_hours.
+# export_approval_threshold = 100
+# export_approval_thresholds = { manager = 500 }
+# export_download_hours = 24
+
+# Alerts (honeytokens, read budgets) go to the audit trail and GET /api/v1/alerts, and also to
+# a webhook (JSON POST) and/or a syslog collector (RFC 5424 over UDP).
+# alert_webhook = "https://siem.example.com/hooks/sejf"
+# alert_syslog = "127.0.0.1:514"
 
 # Seconds between signed audit checkpoints (also written to audit-witness.jsonl).
 # audit_seal_secs = 10

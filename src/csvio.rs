@@ -8,35 +8,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use sejf_core::csvcells::{COLUMNS, person_cells, unneutralise};
 use sejf_core::people::{PeopleFilter, PersonInput, Prepared};
 use sejf_core::{Actor, App};
 use sejf_domain::people::{AddressRaw, PersonData, PersonRaw, parse_tags};
 use sejf_domain::roles::Role;
 
 /// The columns of Sejf's people CSV, in export order. `tags` are separated by `;`.
-pub const COLUMNS: [&str; 12] =
-    ["first_name", "last_name", "email", "phone", "national_id", "birth_date", "street", "city", "postal_code", "country", "tags", "notes"];
-
 const BATCH: usize = 2_000;
 const MAX_REPORTED: usize = 100;
-
-/// Characters that make a spreadsheet treat a cell as a formula.
-fn is_formula_start(c: char) -> bool {
-    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r')
-}
-
-/// Prefixes a cell that a spreadsheet would run as a formula with `'` (OWASP's advice).
-pub fn neutralise(cell: &str) -> String {
-    if cell.starts_with(is_formula_start) { format!("'{cell}") } else { cell.to_string() }
-}
-
-/// Undoes [`neutralise`] on import, so an exported file imports back unchanged.
-pub fn unneutralise(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(is_formula_start) => rest,
-        _ => cell,
-    }
-}
 
 /// A CSV row's columns by name.
 struct Row<'a> {
@@ -266,23 +246,7 @@ pub async fn export(app: &Arc<App>, out: Option<&Path>) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         for p in &page.items {
-            let f = &p.fields;
-            let a = f.address.clone().unwrap_or_default();
-            let cells = [
-                &f.first_name,
-                &f.last_name,
-                &f.email,
-                &f.phone,
-                &f.national_id,
-                &f.birth_date,
-                &a.street,
-                &a.city,
-                &a.postal_code,
-                &a.country,
-                &Some(p.tags.join(";")),
-                &f.notes,
-            ];
-            w.write_record(cells.iter().map(|c| neutralise(c.as_deref().unwrap_or("")))).map_err(|e| e.to_string())?;
+            w.write_record(person_cells(&p.fields, &p.tags)).map_err(|e| e.to_string())?;
             n += 1;
         }
         bar.set_position(n);
@@ -306,24 +270,7 @@ pub fn write_synthetic(path: &Path, n: usize, seed: u64) -> Result<(), String> {
     let mut s = crate::synth::Synth::new(seed);
     for i in 0..n {
         let p = s.person(i);
-        let r = p.raw;
-        let a = r.address.unwrap_or_default();
-        let tags = p.tags.join(";");
-        let cells = [
-            r.first_name,
-            r.last_name,
-            r.email,
-            r.phone,
-            r.national_id,
-            r.birth_date,
-            a.street,
-            a.city,
-            a.postal_code,
-            a.country,
-            Some(tags),
-            r.notes,
-        ];
-        w.write_record(cells.iter().map(|c| neutralise(c.as_deref().unwrap_or("")))).map_err(|e| e.to_string())?;
+        w.write_record(person_cells(&p.raw, &p.tags)).map_err(|e| e.to_string())?;
     }
     w.flush().map_err(|e| e.to_string())
 }
@@ -340,18 +287,4 @@ pub async fn plant_honeytoken(app: &Arc<App>, owner: &str) -> Result<(), String>
     app.mark_honeytoken(view.id).await.map_err(|e| e.to_string())?;
     println!("{}", view.id);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formulas_are_neutralised_and_restored() {
-        for cell in ["=SUM(A1)", "+48601234567", "-1", "@cmd", "plain"] {
-            assert_eq!(unneutralise(&neutralise(cell)), cell);
-        }
-        assert_eq!(neutralise("=1+1"), "'=1+1");
-        assert_eq!(unneutralise("'quoted"), "'quoted");
-    }
 }

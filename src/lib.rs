@@ -2,6 +2,7 @@
 //! demo data and CSV import/export. It wires the crates together and owns the process's
 //! clock, randomness and environment.
 
+pub mod alerts;
 pub mod auditcli;
 pub mod cli;
 pub mod config;

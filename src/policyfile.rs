@@ -93,7 +93,8 @@ pub async fn test(app: &App, user: &str, action: &str, field: Option<&str>, reso
     let resource = if resource == "system" {
         Resource::System
     } else if let Some(name) = resource.strip_prefix("user:") {
-        Resource::User { id: app.user(name).await.map_err(|_| format!("no user named {name}"))?.id }
+        let target = app.user(name).await.map_err(|_| format!("no user named {name}"))?;
+        Resource::User { id: target.id, units: target.units }
     } else {
         let id = Uuid::parse_str(resource).map_err(|_| "--resource: a record id, user:NAME or system".to_string())?;
         record(app, id).await?

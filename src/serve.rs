@@ -112,6 +112,10 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let admin_listener = TcpListener::bind(admin_addr).await.map_err(|e| format!("cannot listen on {admin_addr} (admin): {e}"))?;
     let mut limits = opened.config.limits()?;
     limits.hsts = tls.is_some();
+    // The webhook client verifies its server with the same TLS provider the server uses.
+    let _ = crate::tls::provider().install_default();
+    let targets = crate::alerts::Targets::parse(opened.config.alert_webhook.as_deref(), opened.config.alert_syslog.as_deref())?;
+    crate::alerts::start(&opened.app, targets).await?;
     let public_addr = public.local_addr().map_err(|e| e.to_string())?;
     let admin_bound = admin_listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if tls.is_some() { "https" } else { "http" };

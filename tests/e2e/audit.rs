@@ -232,6 +232,13 @@ async fn honeytokens_raise_alerts(backend: Backend) {
     let out = install.cli(&["honeytoken", "add", "--owner", "hana"], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let bait = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // Alerts also go to a webhook and a syslog collector.
+    let (hook_url, mut hook) = webhook_receiver().await;
+    let syslog = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let cfg = install.data_dir.join("config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap()
+        + &format!("\nalert_webhook = \"{hook_url}\"\nalert_syslog = \"{}\"\n", syslog.local_addr().unwrap());
+    std::fs::write(&cfg, text).unwrap();
     let server = install.serve();
     let t = server.login("hana", &pw).await;
     let ta = server.login("aud", &pa).await;
@@ -249,8 +256,22 @@ async fn honeytokens_raise_alerts(backend: Backend) {
     let got = server.call("GET", &format!("/people/{bait}"), &t, None).await;
     assert_eq!(got.status, 200);
     assert!(got.body["email"].as_str().unwrap().contains('@'));
-    // …and every touch is reported at once, naming the actor.
+    // …and every touch is reported at once, naming the actor: in the trail, to the webhook and
+    // to syslog, within a second.
     assert_eq!(count(&server, ta.clone()).await, 1);
+    let posted = tokio::time::timeout(std::time::Duration::from_secs(1), hook.recv()).await.expect("no webhook call within 1 s").unwrap();
+    let posted: serde_json::Value = serde_json::from_str(&posted).unwrap();
+    assert_eq!((posted["kind"].as_str(), posted["severity"].as_str()), (Some("honeytoken"), Some("high")));
+    assert_eq!((posted["actor"].as_str(), posted["subject_id"].as_str()), (Some("hana"), Some(bait.as_str())));
+    assert!(!posted.to_string().contains(got.body["email"].as_str().unwrap()), "no personal value in an alert: {posted}");
+    let mut buf = vec![0u8; 8192];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(1), syslog.recv(&mut buf))
+        .await
+        .expect("no syslog message within 1 s")
+        .unwrap();
+    let line = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(line.starts_with("<82>1 ") && line.contains(" sejf - alert [sejf@32473 kind=\"honeytoken\" severity=\"high\"]"), "{line}");
+    assert!(line.contains("\"actor\":\"hana\""), "{line}");
     server.call("GET", "/people", &t, None).await;
     assert_eq!(count(&server, ta.clone()).await, 2);
     let alerts = server.call("GET", "/alerts", &ta, None).await;
@@ -258,4 +279,42 @@ async fn honeytokens_raise_alerts(backend: Backend) {
     assert_eq!((a["actor"].as_str(), a["subject_id"].as_str(), a["outcome"].as_str()), (Some("hana"), Some(bait.as_str()), Some("high")));
     assert!(install.cli(&["export"], None).status.success());
     assert_eq!(count(&server, ta.clone()).await, 3, "exports are reported too");
+}
+
+/// A bare HTTP/1.1 server that answers 200 to every request and hands over each body.
+async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/sejf", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut data = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let Ok(n) = conn.read(&mut buf).await else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    data.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&data).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            assert!(head.starts_with("POST /hooks/sejf "), "{head}");
+                            let _ = tx.send(body.to_string());
+                            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, rx)
 }

@@ -94,3 +94,19 @@ async fn init_and_user_commands(backend: Backend) {
     let out = install.cli(&["user", "disable", "nobody"], None);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A mistyped alert destination stops the server at start, with one line naming the setting,
+/// instead of alerts silently going nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_alert_destinations_are_refused_at_start() {
+    let install = Install::new(Backend::Sqlite).await;
+    let cfg = install.data_dir.join("config.toml");
+    let original = std::fs::read_to_string(&cfg).unwrap();
+    for (line, named) in [("alert_webhook = \"ftp://siem.example\"", "alert_webhook"), ("alert_syslog = \"no-port\"", "alert_syslog")] {
+        std::fs::write(&cfg, format!("{original}\n{line}\n")).unwrap();
+        let out = install.cli(&["serve", "--listen", "127.0.0.1:0"], None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(named), "{err}");
+    }
+}

@@ -128,7 +128,7 @@ async fn demo_serves_synthetic_customers_to_every_role() {
     for r in ["admin", "manager", "sales", "support", "auditor", "dpo"] {
         assert!(roles.contains(&r), "no {r} user in {users:?}");
     }
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client();
     let (_, _, pw) = users.iter().find(|u| u.0 == "sales").unwrap();
     let login: serde_json::Value = client
         .post(format!("{base}/api/v1/auth/login"))

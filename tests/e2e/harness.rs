@@ -196,7 +196,7 @@ impl Server {
         }
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Self { mfa: install.mfa.clone(), child: Some(child), base: base.unwrap(), admin: admin.unwrap(), client: reqwest::Client::new() }
+        Self { mfa: install.mfa.clone(), child: Some(child), base: base.unwrap(), admin: admin.unwrap(), client: http_client() }
     }
 
     /// Stops the server with SIGTERM and waits for it (so the WAL is checkpointed).
@@ -360,4 +360,10 @@ pub async fn raw_db(install: &Install) -> sqlx::AnyPool {
         None => sejf_store::sqlite_url(&install.data_dir.join("sejf.db")),
     };
     sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&url).await.unwrap()
+}
+
+/// An HTTP client for talking to servers under test (TLS through the provider Sejf uses).
+pub fn http_client() -> reqwest::Client {
+    let _ = sejf::tls::provider().install_default();
+    reqwest::Client::new()
 }

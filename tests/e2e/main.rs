@@ -11,6 +11,7 @@ mod access;
 mod audit;
 mod cli;
 mod cluster;
+mod exports;
 mod people;
 mod records;
 mod security;

@@ -26,14 +26,28 @@ pub struct HoneyCache(RwLock<(i64, HashSet<Uuid>)>);
 pub struct ReadCounts(std::sync::Mutex<std::collections::HashMap<Uuid, (i64, HashSet<Uuid>)>>);
 
 impl App {
-    /// Raises an alert: an audit event every auditor sees at `GET /alerts`, and a log warning.
+    /// Raises an alert: an audit event every auditor sees at `GET /alerts`, a log warning, and,
+    /// once durable, a message to the configured webhook and syslog (see [`Self::forward_alerts`]).
     pub async fn alert(&self, actor: &Actor, kind: &str, severity: &str, subject: &str, detail: &str) -> Result<(), CoreError> {
         tracing::warn!(alert = kind, severity, actor = %actor.username, subject, "security alert");
         let mut ev = self.event(actor, "alert", "alert", kind);
         ev.subject_id = subject.to_string();
         ev.outcome = severity.to_string();
         ev.detail = detail.to_string();
-        self.audit(vec![ev]).await
+        self.audit(vec![ev.clone()]).await?;
+        if let Some(out) = self.alerts_out.get()
+            && out.try_send(ev).is_err()
+        {
+            // Delivery is behind or stopped; the alert is in the trail and at GET /alerts.
+            tracing::error!(alert = kind, "alert delivery queue full: alert kept in the audit trail only");
+        }
+        Ok(())
+    }
+
+    /// Sends every alert raised from now on to `out` as well (the server's delivery task).
+    /// Only the first call takes effect.
+    pub fn forward_alerts(&self, out: tokio::sync::mpsc::Sender<crate::ports::AuditEvent>) {
+        let _ = self.alerts_out.set(out);
     }
 
     /// Plants a honeytoken: this person will raise an alert whenever anyone touches it.
@@ -60,9 +74,8 @@ impl App {
         Ok(fresh)
     }
 
-    /// Runs before people are shown to `actor` (get, list, search, reveal, export): alerts on
-    /// honeytokens, and enforces the role's read budget. Refused reads show nothing.
-    pub(crate) async fn guard_reads(&self, actor: &Actor, subjects: &[Uuid], via: &str) -> Result<(), CoreError> {
+    /// Raises a high-severity alert naming `actor` for every honeytoken among `subjects`.
+    pub(crate) async fn alert_honeytokens(&self, actor: &Actor, subjects: &[Uuid], via: &str) -> Result<(), CoreError> {
         if subjects.is_empty() {
             return Ok(());
         }
@@ -70,6 +83,16 @@ impl App {
         for s in subjects.iter().filter(|s| honey.contains(s)) {
             self.alert(actor, "honeytoken", "high", &s.to_string(), &format!("via={via}")).await?;
         }
+        Ok(())
+    }
+
+    /// Runs before people are shown to `actor` (get, list, search, reveal, export): alerts on
+    /// honeytokens, and enforces the role's read budget. Refused reads show nothing.
+    pub(crate) async fn guard_reads(&self, actor: &Actor, subjects: &[Uuid], via: &str) -> Result<(), CoreError> {
+        if subjects.is_empty() {
+            return Ok(());
+        }
+        self.alert_honeytokens(actor, subjects, via).await?;
         if actor.scope == Scope::Operator {
             return Ok(());
         }

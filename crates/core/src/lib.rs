@@ -9,6 +9,8 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod csvcells;
+pub mod exports;
 pub mod insider;
 pub mod keys;
 pub mod mfa;
@@ -49,6 +51,12 @@ pub struct Settings {
     pub read_budget_suspends: bool,
     /// Roles that may only sign in and use their tokens from these address blocks.
     pub role_networks: std::collections::HashMap<sejf_domain::roles::Role, Vec<sejf_domain::net::Cidr>>,
+    /// Exports of more records than this wait for a second person's approval (four-eyes).
+    pub export_threshold: i64,
+    /// Per-role overrides of `export_threshold`.
+    pub export_thresholds: std::collections::HashMap<sejf_domain::roles::Role, i64>,
+    /// How long an approved export may be downloaded (seconds).
+    pub export_download_secs: i64,
 }
 
 impl Settings {
@@ -66,6 +74,9 @@ impl Settings {
             role_networks: std::collections::HashMap::new(),
             read_budgets: [(sejf_domain::roles::Role::Sales, 200)].into_iter().collect(),
             read_budget_suspends: false,
+            export_threshold: 100,
+            export_thresholds: std::collections::HashMap::new(),
+            export_download_secs: 24 * 3600,
         }
     }
 }
@@ -121,6 +132,12 @@ pub enum CoreError {
     PreconditionFailed,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// An export above the threshold still waits for a second person's approval.
+    #[error("this export waits for a second person's approval")]
+    ApprovalPending,
+    /// Something that could be had once (an export download) is no longer there.
+    #[error("gone: {0}")]
+    Gone(String),
     /// A ciphertext or wrapped key failed authentication: tampering or misplaced data.
     #[error("integrity check failed: {0}")]
     Integrity(String),
@@ -161,6 +178,8 @@ pub struct App {
     honey: insider::HoneyCache,
     read_counts: insider::ReadCounts,
     sealer: tokio::sync::Mutex<Option<audit::SealerState>>,
+    /// Where alerts also go (webhook, syslog), once the server has wired a delivery task.
+    alerts_out: std::sync::OnceLock<tokio::sync::mpsc::Sender<ports::AuditEvent>>,
 }
 
 impl App {
@@ -184,6 +203,7 @@ impl App {
             honey: insider::HoneyCache::default(),
             read_counts: insider::ReadCounts::default(),
             sealer: tokio::sync::Mutex::new(None),
+            alerts_out: std::sync::OnceLock::new(),
         })
     }
 

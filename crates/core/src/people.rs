@@ -379,7 +379,7 @@ impl App {
     }
 
     /// A `person.read` event for a view about to be shown.
-    fn read_event(&self, actor: &Actor, view: &PersonView, via: &str) -> AuditEvent {
+    pub(crate) fn read_event(&self, actor: &Actor, view: &PersonView, via: &str) -> AuditEvent {
         let mut ev = self.event(actor, "person.read", "person", &view.id.to_string());
         ev.subject_id = ev.resource_id.clone();
         ev.fields = view.shown_fields();
@@ -388,7 +388,7 @@ impl App {
     }
 
     /// Decryption needs the [`Permit`] of a read decision: no path decrypts unauthorised.
-    fn decrypt(&self, stored: &StoredPerson, _permit: &Permit) -> Result<PersonView, CoreError> {
+    pub(crate) fn decrypt(&self, stored: &StoredPerson, _permit: &Permit) -> Result<PersonView, CoreError> {
         let row = &stored.row;
         let wrapped = stored.wrapped_key.as_ref().ok_or(CoreError::NotFound)?;
         let key = self.keys.open_subject_key(row.id, wrapped)?;
@@ -530,7 +530,7 @@ impl App {
         if self.store.person_delete(id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
 
-    fn list_query(
+    pub(crate) fn list_query(
         &self,
         actor: &Actor,
         owner: Option<Uuid>,

@@ -133,6 +133,28 @@ pub struct SealedEvent {
     pub event: AuditEvent,
 }
 
+/// A bulk export request (see `exports`): the ids it covers are packed 16 bytes each.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExportRow {
+    pub id: Uuid,
+    pub requester_id: Uuid,
+    pub requester: String,
+    pub purpose: String,
+    /// The list filter, as JSON (owner id, unit slug, tag).
+    pub filter: String,
+    pub people: Vec<u8>,
+    pub record_count: i64,
+    /// `pending`, `approved`, `rejected` or `downloaded`.
+    pub status: String,
+    pub created_at: i64,
+    /// Who approved or rejected it ("" while pending, or when approval was not needed).
+    pub decided_by: String,
+    pub decided_at: i64,
+    pub reason: String,
+    pub expires_at: i64,
+    pub downloaded_at: i64,
+}
+
 /// Held by the one process sealing the audit trail; dropping it ends the lease.
 pub type SealerLease = Box<dyn std::any::Any + Send>;
 
@@ -316,6 +338,19 @@ pub trait Store: Send + Sync + 'static {
     /// Becomes the one sealer among every process sharing the database, or None while another
     /// holds the role. The lease ends when the returned value is dropped.
     fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>>;
+
+    // Bulk export requests. Every change carries its audit events in the same transaction.
+    fn export_insert(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    fn export_get(&self, id: Uuid) -> Fut<'_, Option<ExportRow>>;
+    /// Requests with `id > after` (ids are UUIDv7: creation order), optionally only one
+    /// requester's and only one status, at most `limit`.
+    fn exports_list(&self, requester: Option<Uuid>, status: Option<String>, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<ExportRow>>;
+    /// Records a decision on a still-pending request: false (and no events written) if it was
+    /// no longer pending.
+    fn export_decide(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
+    /// Marks an approved request downloaded if it still is approved and unexpired at `now`:
+    /// false (and no events written) otherwise, so a download happens at most once.
+    fn export_mark_downloaded(&self, id: Uuid, now: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
 
     // People. Writes take their audit events, committed in the same transaction.
     fn person_insert(&self, person: NewPerson, audit: Vec<AuditEvent>) -> Fut<'_, ()>;

@@ -116,7 +116,7 @@ impl App {
         let d = self.policy().decide(
             &crate::authz::principal(actor),
             sejf_policy::Action::SetRole,
-            &sejf_policy::Resource::User { id: target.id },
+            &sejf_policy::Resource::User { id: target.id, units: target.units.clone() },
             &Default::default(),
         );
         if !d.allowed {

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::dto::*;
 use crate::problem::ProblemBody;
-use crate::routes::{admin, audit, people, records, session};
+use crate::routes::{admin, audit, exports, people, records, session};
 
 struct Bearer;
 
@@ -37,9 +37,10 @@ impl Modify for Bearer {
         records::activities_doc::list, records::activities_doc::create, records::activities_doc::read,
         records::activities_doc::patch, records::activities_doc::delete,
         admin::list, admin::create, admin::patch, audit::list, audit::alerts,
+        exports::create, exports::list, exports::get, exports::approve, exports::reject, exports::download,
     ),
     components(schemas(audit::AuditOut, ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch,
-        CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut)),
+        CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut, exports::ExportIn, exports::ExportOut, exports::DecisionIn, exports::ExportFilterOut)),
     modifiers(&Bearer),
 )]
 pub struct ApiDoc;

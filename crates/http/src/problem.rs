@@ -136,6 +136,13 @@ impl From<CoreError> for Problem {
                 "the record changed since you read it; read it again and retry",
             ),
             CoreError::Conflict(m) => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", m),
+            CoreError::ApprovalPending => Problem::new(
+                StatusCode::CONFLICT,
+                "approval-pending",
+                "Approval pending",
+                "this export waits for a second person (a manager of your unit or the dpo) to approve it",
+            ),
+            CoreError::Gone(m) => Problem::new(StatusCode::GONE, "gone", "Gone", m),
             CoreError::Integrity(m) => {
                 tracing::error!(error = %m, "integrity failure");
                 Problem::new(

@@ -152,8 +152,8 @@ impl PolicyEngine {
             ("team", record(12, COLLEAGUE, home())),
             ("other", record(13, STRANGER, away())),
             ("system", Resource::System),
-            ("self", Resource::User { id: ME }),
-            ("other", Resource::User { id: COLLEAGUE }),
+            ("self", Resource::User { id: ME, units: home() }),
+            ("other", Resource::User { id: COLLEAGUE, units: home() }),
         ];
         let contexts = match action {
             Action::Reveal(_) => vec![Context::default(), Context { purpose: Some("who-can".to_string()) }],
@@ -256,9 +256,15 @@ impl PolicyEngine {
                 entities.push(Entity::new_with_tags(uid.clone(), attrs, [], []).map_err(|e| e.to_string())?);
                 uid
             }
-            // The target user's units and role are not known here, so no entity: a policy
-            // that looks at them fails to evaluate, which denies.
-            Resource::User { id } => self.uids.user(*id),
+            // The target user's units are known, their role is not (no parent): a policy that
+            // asks for it is false.
+            Resource::User { id, units } => {
+                let uid = self.uids.user(*id);
+                if principal_user != Some(*id) {
+                    entities.push(self.user_entity(uid.clone(), units, None)?);
+                }
+                uid
+            }
             Resource::System => self.uids.system.clone(),
         };
         Ok(Parts { caller, principal: principal_uid, resource: resource_uid, entities })
@@ -294,7 +300,7 @@ pub(crate) struct Uids {
     user: EntityTypeName,
     unit: EntityTypeName,
     record: EntityTypeName,
-    pub(crate) actions: [EntityUid; 12],
+    pub(crate) actions: [EntityUid; 13],
     roles: [EntityUid; 6],
     classes: [EntityUid; 3],
     kinds: [EntityUid; 4],

@@ -78,11 +78,13 @@ pub enum Action {
     ReadMetrics,
     ReadAudit,
     Gdpr,
+    /// Approving another user's bulk export (four-eyes); the resource is the requester.
+    ApproveExport,
 }
 
 impl Action {
     /// Every action the schema declares, field actions once per class.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::Read,
         Action::Create,
         Action::Update,
@@ -99,6 +101,7 @@ impl Action {
         Action::ReadMetrics,
         Action::ReadAudit,
         Action::Gdpr,
+        Action::ApproveExport,
     ];
 
     /// The Cedar action id (`Sejf::Action::"<name>"`); the class of a field action is not part
@@ -117,6 +120,7 @@ impl Action {
             Action::ReadMetrics => "read_metrics",
             Action::ReadAudit => "read_audit",
             Action::Gdpr => "gdpr",
+            Action::ApproveExport => "approve_export",
         }
     }
 
@@ -143,6 +147,7 @@ impl Action {
             Action::ReadMetrics => 9,
             Action::ReadAudit => 10,
             Action::Gdpr => 11,
+            Action::ApproveExport => 12,
         }
     }
 
@@ -155,14 +160,14 @@ impl Action {
         match self {
             Action::Read | Action::Create | Action::Update | Action::Delete | Action::ReadField(_) | Action::Reveal(_) => record,
             Action::ManageUsers | Action::ManageKeys | Action::ReadMetrics | Action::ReadAudit => system,
-            Action::SetRole => matches!(resource, Resource::User { .. }),
+            Action::SetRole | Action::ApproveExport => matches!(resource, Resource::User { .. }),
             Action::Gdpr => record || system,
         }
     }
 }
 
 /// The Cedar action ids, in [`Action::index`] order.
-pub(crate) const ACTION_IDS: [&str; 12] = [
+pub(crate) const ACTION_IDS: [&str; 13] = [
     "read",
     "create",
     "update",
@@ -175,6 +180,7 @@ pub(crate) const ACTION_IDS: [&str; 12] = [
     "read_metrics",
     "read_audit",
     "gdpr",
+    "approve_export",
 ];
 
 /// `read`, `read_field:sensitive`, `reveal:personal`, `manage_users`, …
@@ -229,8 +235,9 @@ pub enum Resource {
     /// owner's business units (policies such as "a manager may create a record for a member of
     /// their unit" need them); when the owner is the caller the caller's own units are used.
     Record { kind: RecordKind, id: Uuid, owner: Uuid, owner_units: Vec<String>, unit: String },
-    /// A user account (the target of `set_role`).
-    User { id: Uuid },
+    /// A user account (the target of `set_role`, the requester of an export to approve) and
+    /// its business units.
+    User { id: Uuid, units: Vec<String> },
     /// Everything that is not a record or a user: keys, metrics, the audit log, the user list.
     System,
 }

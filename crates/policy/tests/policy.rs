@@ -121,7 +121,7 @@ fn default_policy_record_matrix() {
 #[test]
 fn default_policy_non_record_actions() {
     let engine = engine();
-    let other_user = Resource::User { id: COLLEAGUE };
+    let other_user = Resource::User { id: COLLEAGUE, units: vec![] };
     let some_record = related("other", RecordKind::Person);
     // manage_users, set_role (another user), manage_keys, read_metrics, read_audit,
     // gdpr (system), gdpr (a record in another unit)
@@ -156,12 +156,13 @@ fn default_policy_non_record_actions() {
 fn nobody_changes_their_own_role_not_even_an_admin() {
     let engine = engine();
     for role in Role::ALL {
-        let decision = engine.decide(&user(role), Action::SetRole, &Resource::User { id: ME }, &Context::default());
+        let decision = engine.decide(&user(role), Action::SetRole, &Resource::User { id: ME, units: vec![] }, &Context::default());
         assert!(!decision.allowed, "{role}");
     }
-    let admin_self = engine.decide(&user(Role::Admin), Action::SetRole, &Resource::User { id: ME }, &Context::default());
+    let admin_self = engine.decide(&user(Role::Admin), Action::SetRole, &Resource::User { id: ME, units: vec![] }, &Context::default());
     assert_eq!(admin_self.policies, vec!["no-self-role-change".to_string()]);
-    let admin_other = engine.decide(&user(Role::Admin), Action::SetRole, &Resource::User { id: STRANGER }, &Context::default());
+    let admin_other =
+        engine.decide(&user(Role::Admin), Action::SetRole, &Resource::User { id: STRANGER, units: vec![] }, &Context::default());
     assert!(admin_other.allowed);
     assert_eq!(admin_other.policies, vec!["admin-set-role".to_string()]);
 }
@@ -189,7 +190,7 @@ fn operator_reads_and_creates_every_record_and_nothing_else() {
     for action in [Action::ManageUsers, Action::ManageKeys, Action::ReadMetrics, Action::ReadAudit, Action::Gdpr] {
         assert!(!engine.decide(&Principal::Operator, action, &Resource::System, &Context::default()).allowed, "{action}");
     }
-    assert!(!engine.decide(&Principal::Operator, Action::SetRole, &Resource::User { id: ME }, &Context::default()).allowed);
+    assert!(!engine.decide(&Principal::Operator, Action::SetRole, &Resource::User { id: ME, units: vec![] }, &Context::default()).allowed);
 }
 
 #[test]
@@ -386,10 +387,10 @@ fn a_question_the_schema_does_not_allow_is_denied_with_a_reason() {
 
 #[test]
 fn an_evaluation_error_never_allows() {
-    // The target user of set_role has no entity, so `resource.units` cannot be evaluated.
-    let text = "@id(\"needs-units\")\npermit (principal, action == Sejf::Action::\"set_role\", resource is Sejf::User) when { resource.units.isEmpty() };";
+    // The condition overflows a 64-bit integer: an evaluation error, which must deny.
+    let text = "@id(\"needs-units\")\npermit (principal, action == Sejf::Action::\"set_role\", resource is Sejf::User) when { resource.units.isEmpty() && 9223372036854775807 + 1 > 0 };";
     let engine = PolicyEngine::from_text(text).unwrap();
-    let decision = engine.decide(&user(Role::Admin), Action::SetRole, &Resource::User { id: STRANGER }, &Context::default());
+    let decision = engine.decide(&user(Role::Admin), Action::SetRole, &Resource::User { id: STRANGER, units: vec![] }, &Context::default());
     assert!(!decision.allowed);
     assert_eq!(decision.errors.len(), 1);
     assert!(decision.errors[0].contains("needs-units"), "{decision:?}");
@@ -408,4 +409,27 @@ fn action_names_round_trip_for_the_cli() {
     }
     assert_eq!("personal".parse::<FieldClass>(), Ok(FieldClass::Personal));
     assert_eq!(FieldClass::Sensitive.as_str(), "sensitive");
+}
+
+#[test]
+fn a_bulk_export_is_approved_by_a_second_person_only() {
+    let engine = engine();
+    let requester = |id: Uuid, unit: &str| Resource::User { id, units: units(&[unit]) };
+    let approves = |role: Role, target: &Resource| engine.decide(&user(role), Action::ApproveExport, target, &Context::default()).allowed;
+    // role, colleague in north, stranger in south, themselves
+    let expected = [
+        (Role::Admin, false, false, false),
+        (Role::Manager, true, false, false),
+        (Role::Sales, false, false, false),
+        (Role::Support, false, false, false),
+        (Role::Auditor, false, false, false),
+        (Role::Dpo, true, true, false),
+    ];
+    for (role, colleague, stranger, themselves) in expected {
+        assert_eq!(approves(role, &requester(COLLEAGUE, "north")), colleague, "{role:?} for a colleague");
+        assert_eq!(approves(role, &requester(STRANGER, "south")), stranger, "{role:?} for a stranger");
+        assert_eq!(approves(role, &requester(ME, "north")), themselves, "{role:?} for themselves");
+    }
+    let own = engine.decide(&user(Role::Dpo), Action::ApproveExport, &requester(ME, "north"), &Context::default());
+    assert!(own.policies.contains(&"no-self-approval".to_string()), "{own:?}");
 }

@@ -18,6 +18,7 @@
 mod audit;
 mod codec;
 mod error;
+mod exports;
 mod keys;
 mod mfa;
 mod migrate;
@@ -34,7 +35,7 @@ pub mod testing;
 use std::time::Duration;
 
 use sejf_core::ports::{
-    AuditEvent, AuditQuery, BidxColumn, ChainRow, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow, RecordKind, RecordRow,
+    AuditEvent, AuditQuery, BidxColumn, ChainRow, ExportRow, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow, RecordKind, RecordRow,
     SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
@@ -325,6 +326,26 @@ impl Store for SqlStore {
 
     fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>> {
         Box::pin(audit::sealer_lock(self))
+    }
+
+    fn export_insert(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(exports::insert(self, row, audit))
+    }
+
+    fn export_get(&self, id: Uuid) -> Fut<'_, Option<ExportRow>> {
+        Box::pin(exports::get(self, id))
+    }
+
+    fn exports_list(&self, requester: Option<Uuid>, status: Option<String>, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<ExportRow>> {
+        Box::pin(exports::list(self, requester, status, after, limit))
+    }
+
+    fn export_decide(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(exports::decide(self, row, audit))
+    }
+
+    fn export_mark_downloaded(&self, id: Uuid, now: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(exports::mark_downloaded(self, id, now, audit))
     }
 
     fn person_insert(&self, person: NewPerson, audit: Vec<AuditEvent>) -> Fut<'_, ()> {

@@ -56,6 +56,7 @@ migrations! {
     3 => "0003_mfa_and_api_tokens",
     4 => "0004_audit",
     5 => "0005_honeytokens",
+    6 => "0006_export_requests",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod exports;
 pub mod people;
 pub mod records;
 pub mod session;

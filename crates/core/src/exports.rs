@@ -1,0 +1,310 @@
+//! Bulk export with four-eyes approval. A user asks for an export of the people a list filter
+//! selects; the request records exactly which people it covers. Up to the role's threshold
+//! (default 100 records) it is approved at once; above it, it waits until a second person (the
+//! policies say who: a manager of the requester's unit, or the dpo; never the requester)
+//! approves or rejects it. Only the requester downloads an approved export, once, before it
+//! expires. Every step is audited in the transaction that makes it.
+//!
+//! Invariants: the download shows only people the requester may still read, with the fields
+//! they may see (masking as everywhere else); a download is marked done in the same transaction
+//! that writes its read events, so it happens at most once and never unaudited.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::authz::{Action, Actor, Resource, authorize, field_access, require_scope};
+use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
+use crate::people::PersonView;
+use crate::ports::{ExportRow, ListQuery};
+use crate::{App, CoreError, ValidationErrors};
+
+/// Most records one export may cover: the download is built in memory.
+pub const MAX_EXPORT: usize = 100_000;
+const PAGE: u32 = 1_000;
+const MAX_TEXT: usize = 500;
+
+/// Which people to export: the filters of `GET /people`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportFilter {
+    pub owner: Option<Uuid>,
+    pub unit: Option<String>,
+    pub tag: Option<String>,
+}
+
+/// An export request as its requester and its approvers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportView {
+    pub id: Uuid,
+    /// `pending`, `approved`, `rejected`, `downloaded` or `expired`.
+    pub status: String,
+    pub requester: String,
+    pub purpose: String,
+    pub filter: ExportFilter,
+    pub record_count: i64,
+    /// Whether the request needed a second person (it was above the threshold).
+    pub needs_approval: bool,
+    pub created_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub reason: Option<String>,
+    pub expires_at: Option<i64>,
+    pub downloaded_at: Option<i64>,
+}
+
+/// An approved export being handed over: the request and the people it shows.
+pub struct ExportDownload {
+    pub request: ExportView,
+    pub people: Vec<PersonView>,
+}
+
+fn text(field: &str, value: &str, required: bool) -> Result<String, ValidationErrors> {
+    let v = value.trim();
+    if required && v.is_empty() {
+        return Err(ValidationErrors::single(field, "is required: say why the data is needed"));
+    }
+    if v.chars().count() > MAX_TEXT || v.chars().any(char::is_control) {
+        return Err(ValidationErrors::single(field, format!("must be at most {MAX_TEXT} characters, without control characters")));
+    }
+    Ok(v.to_string())
+}
+
+impl App {
+    fn export_view(&self, row: &ExportRow) -> ExportView {
+        let expired = row.status == "approved" && row.expires_at <= self.now();
+        let set = |v: i64| (v != 0).then_some(v);
+        ExportView {
+            id: row.id,
+            status: if expired { "expired".into() } else { row.status.clone() },
+            requester: row.requester.clone(),
+            purpose: row.purpose.clone(),
+            filter: serde_json::from_str(&row.filter).unwrap_or_default(),
+            record_count: row.record_count,
+            needs_approval: row.status == "pending" || !row.decided_by.is_empty(),
+            created_at: row.created_at,
+            decided_by: (!row.decided_by.is_empty()).then(|| row.decided_by.clone()),
+            decided_at: set(row.decided_at),
+            reason: (!row.reason.is_empty()).then(|| row.reason.clone()),
+            expires_at: set(row.expires_at),
+            downloaded_at: set(row.downloaded_at),
+        }
+    }
+
+    fn threshold_for(&self, actor: &Actor) -> i64 {
+        self.settings.export_thresholds.get(&actor.role).copied().unwrap_or(self.settings.export_threshold)
+    }
+
+    /// The people `filter` selects that `actor` may read now.
+    async fn exportable(&self, actor: &Actor, filter: &ExportFilter) -> Result<Vec<Uuid>, CoreError> {
+        let base = self.list_query(actor, filter.owner, filter.unit.clone(), filter.tag.clone(), None, None)?;
+        let policy = self.policy();
+        let mut ids = Vec::new();
+        let mut after = None;
+        loop {
+            let rows = self.store.people_list(ListQuery { after, limit: PAGE, ..base.clone() }).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.row.id);
+            for r in &rows {
+                let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+                if r.wrapped_key.is_some() && authorize(&policy, actor, Action::Read, res).is_ok() {
+                    ids.push(r.row.id);
+                }
+            }
+            if ids.len() > MAX_EXPORT {
+                return Err(ValidationErrors::single(
+                    "filter",
+                    format!("selects more than {MAX_EXPORT} people; narrow it by owner, unit or tag"),
+                )
+                .into());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Asks for an export of the people `filter` selects. At or below the role's threshold it
+    /// is approved at once; above it, it waits for a second person.
+    pub async fn request_export(&self, actor: &Actor, filter: ExportFilter, purpose: &str) -> Result<ExportView, CoreError> {
+        require_scope(actor, "people", Action::Read)?;
+        let purpose = text("purpose", purpose, true)?;
+        let ids = self.exportable(actor, &filter).await?;
+        let now = self.now();
+        let threshold = self.threshold_for(actor);
+        let pending = ids.len() as i64 > threshold;
+        let row = ExportRow {
+            id: Uuid::now_v7(),
+            requester_id: actor.user_id,
+            requester: actor.username.clone(),
+            purpose,
+            filter: serde_json::to_string(&filter).map_err(|e| CoreError::Internal(e.to_string()))?,
+            people: ids.iter().flat_map(|id| *id.as_bytes()).collect(),
+            record_count: ids.len() as i64,
+            status: if pending { "pending" } else { "approved" }.into(),
+            created_at: now,
+            expires_at: if pending { 0 } else { now + self.settings.export_download_secs * 1_000_000 },
+            ..Default::default()
+        };
+        let mut ev = self.event(actor, "export.request", "export", &row.id.to_string());
+        ev.purpose = row.purpose.clone();
+        ev.outcome = row.status.clone();
+        ev.detail = format!("records={} threshold={threshold} filter={}", row.record_count, row.filter);
+        self.store.export_insert(row.clone(), vec![ev]).await?;
+        Ok(self.export_view(&row))
+    }
+
+    /// Whether `actor` may approve exports `requester` asks for (the policies decide).
+    async fn may_approve(&self, actor: &Actor, requester: Uuid, cache: &mut HashMap<Uuid, Vec<String>>) -> Result<bool, CoreError> {
+        if actor.scope != crate::authz::Scope::Full {
+            return Ok(false);
+        }
+        let units = match cache.get(&requester) {
+            Some(u) => u.clone(),
+            None => {
+                let u = self.store.user_by_id(requester).await?.map(|u| u.units).unwrap_or_default();
+                cache.insert(requester, u.clone());
+                u
+            }
+        };
+        let d = self.policy().decide(
+            &crate::authz::principal(actor),
+            sejf_policy::Action::ApproveExport,
+            &sejf_policy::Resource::User { id: requester, units },
+            &Default::default(),
+        );
+        Ok(d.allowed)
+    }
+
+    /// A request its requester or a possible approver may see; anyone else gets NotFound.
+    async fn visible_export(&self, actor: &Actor, id: Uuid) -> Result<ExportRow, CoreError> {
+        let row = self.store.export_get(id).await?.ok_or(CoreError::NotFound)?;
+        if row.requester_id == actor.user_id || self.may_approve(actor, row.requester_id, &mut HashMap::new()).await? {
+            Ok(row)
+        } else {
+            Err(CoreError::NotFound)
+        }
+    }
+
+    pub async fn get_export(&self, actor: &Actor, id: Uuid) -> Result<ExportView, CoreError> {
+        Ok(self.export_view(&self.visible_export(actor, id).await?))
+    }
+
+    /// The caller's own requests and those they may decide, oldest first; `status` filters.
+    pub async fn list_exports(
+        &self,
+        actor: &Actor,
+        status: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<ExportView>, CoreError> {
+        const STATUSES: [&str; 5] = ["pending", "approved", "rejected", "downloaded", "expired"];
+        if let Some(s) = status.filter(|s| !STATUSES.contains(s)) {
+            return Err(ValidationErrors::single("status", format!("unknown status {s:?}; one of {}", STATUSES.join(", "))).into());
+        }
+        let limit = check_limit(limit)? as usize;
+        let stored = status.map(|s| if s == "expired" { "approved" } else { s }.to_string());
+        let mut after = decode_cursor(cursor)?;
+        let mut cache = HashMap::new();
+        let mut items = Vec::new();
+        loop {
+            let rows = self.store.exports_list(None, stored.clone(), after, PAGE).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id);
+            for row in rows {
+                if row.requester_id != actor.user_id && !self.may_approve(actor, row.requester_id, &mut cache).await? {
+                    continue;
+                }
+                let view = self.export_view(&row);
+                if status.is_some_and(|s| s != view.status) {
+                    continue;
+                }
+                items.push(view);
+                if items.len() > limit {
+                    break;
+                }
+            }
+            if items.len() > limit {
+                break;
+            }
+        }
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next_cursor = if more { items.last().map(|v| encode_cursor(v.id)) } else { None };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// A second person approves or rejects a pending request.
+    pub async fn decide_export(&self, actor: &Actor, id: Uuid, approve: bool, reason: Option<&str>) -> Result<ExportView, CoreError> {
+        let mut row = self.visible_export(actor, id).await?;
+        if row.requester_id == actor.user_id {
+            return Err(CoreError::Forbidden("a second person must decide on this export: nobody approves their own".into()));
+        }
+        if row.status != "pending" {
+            return Err(CoreError::Conflict(format!("this export was already {}", self.export_view(&row).status)));
+        }
+        let now = self.now();
+        row.status = if approve { "approved" } else { "rejected" }.into();
+        row.decided_by = actor.username.clone();
+        row.decided_at = now;
+        row.reason = text("reason", reason.unwrap_or(""), false)?;
+        row.expires_at = if approve { now + self.settings.export_download_secs * 1_000_000 } else { 0 };
+        let mut ev = self.event(actor, if approve { "export.approve" } else { "export.reject" }, "export", &id.to_string());
+        ev.detail = format!("requester={} records={}", row.requester, row.record_count);
+        ev.purpose = row.reason.clone();
+        if !self.store.export_decide(row.clone(), vec![ev]).await? {
+            return Err(CoreError::Conflict("this export was decided by someone else meanwhile".into()));
+        }
+        Ok(self.export_view(&row))
+    }
+
+    /// Hands an approved export to its requester, once, before it expires.
+    pub async fn download_export(&self, actor: &Actor, id: Uuid) -> Result<ExportDownload, CoreError> {
+        require_scope(actor, "people", Action::Read)?;
+        let row = self.visible_export(actor, id).await?;
+        if row.requester_id != actor.user_id {
+            return Err(CoreError::Forbidden("only the user who asked for an export may download it".into()));
+        }
+        let view = self.export_view(&row);
+        match view.status.as_str() {
+            "approved" => {}
+            "pending" => return Err(CoreError::ApprovalPending),
+            "rejected" => return Err(CoreError::Forbidden("this export was rejected".into())),
+            other => return Err(CoreError::Gone(format!("this export was already {other}"))),
+        }
+        let wanted: HashSet<Uuid> = row.people.chunks_exact(16).filter_map(|c| Uuid::from_slice(c).ok()).collect();
+        let base = self.list_query(actor, view.filter.owner, view.filter.unit.clone(), view.filter.tag.clone(), None, None)?;
+        let policy = self.policy();
+        let mut people = Vec::with_capacity(wanted.len());
+        let mut after = None;
+        loop {
+            let rows = self.store.people_list(ListQuery { after, limit: PAGE, ..base.clone() }).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.row.id);
+            for r in rows.iter().filter(|r| wanted.contains(&r.row.id)) {
+                let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+                if let Ok(permit) = authorize(&policy, actor, Action::Read, res)
+                    && r.wrapped_key.is_some()
+                {
+                    let access = field_access(&policy, actor, res).1;
+                    people.push(self.decrypt(r, &permit)?.masked_for(access));
+                }
+            }
+        }
+        let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
+        if view.needs_approval {
+            // A second person approved this many records: the hourly read budget does not apply,
+            // honeytokens still do.
+            self.alert_honeytokens(actor, &ids, "export").await?;
+        } else {
+            self.guard_reads(actor, &ids, "export").await?;
+        }
+        let mut events: Vec<_> = people.iter().map(|p| self.read_event(actor, p, "export")).collect();
+        let mut ev = self.event(actor, "export.download", "export", &id.to_string());
+        ev.detail = format!("records={}", people.len());
+        events.push(ev);
+        if !self.store.export_mark_downloaded(id, self.now(), events).await? {
+            return Err(CoreError::Gone("this export was already downloaded or has expired".into()));
+        }
+        let request = self.export_view(&ExportRow { status: "downloaded".into(), downloaded_at: self.now(), ..row });
+        Ok(ExportDownload { request, people })
+    }
+}
