@@ -188,7 +188,7 @@ async fn inclusion_proofs_check_without_the_database() {
     assert_eq!(check.status.code(), Some(1));
 }
 
-on_both!(read_budgets_stop_mass_reading, honeytokens_raise_alerts);
+on_both!(read_budgets_stop_mass_reading, honeytokens_raise_alerts, refused_requests_are_audited);
 
 async fn read_budgets_stop_mass_reading(backend: Backend) {
     let install = Install::new(backend).await;
@@ -317,4 +317,34 @@ async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Str
         }
     });
     (url, rx)
+}
+
+async fn refused_requests_are_audited(backend: Backend) {
+    let install = Install::new(backend).await;
+    let pw = install.add_user("sara", "sales", &["north"]);
+    let pa = install.add_user("aud", "auditor", &["main"]);
+    let server = install.serve();
+    let staff = server.staff_token(&install).await;
+    let hidden = server.call("POST", "/people", &staff, Some(person("Ukryta", "Osoba", "ukryta@example.pl", "601 000 444", None))).await;
+    let hidden_id = hidden.body["id"].as_str().unwrap().to_string();
+    let t = server.login("sara", &pw).await;
+    server.call("GET", &format!("/people/{hidden_id}"), &t, None).await.assert_problem(404, None);
+    server.call("GET", "/audit", &t, None).await.assert_problem(403, None);
+    server.call("GET", "/people", "not-a-token", None).await.assert_problem(401, None);
+    let ta = server.login("aud", &pa).await;
+    let trail = server.call("GET", "/audit?action=request.refused", &ta, None).await;
+    let items = trail.body["items"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &str)> =
+        items.iter().map(|e| (e["actor"].as_str().unwrap(), e["outcome"].as_str().unwrap(), e["resource_id"].as_str().unwrap())).collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("sara", "404", format!("GET /api/v1/people/{hidden_id}").as_str()),
+            ("sara", "403", "GET /api/v1/audit"),
+            ("", "401", "GET /api/v1/people"),
+        ],
+        "{}",
+        trail.body
+    );
+    assert!(items.iter().all(|e| e["client"] == "127.0.0.1" && !e["request_id"].as_str().unwrap().is_empty()), "{}", trail.body);
 }

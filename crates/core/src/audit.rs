@@ -108,6 +108,32 @@ impl App {
         }
     }
 
+    /// Records a refused request (`request.refused`): `what` is the method and path (ids, never
+    /// a personal value), `status` the answer; the actor when the token was good.
+    pub async fn record_refusal(
+        &self,
+        actor: Option<&Actor>,
+        client: &str,
+        request_id: &str,
+        what: &str,
+        status: u16,
+    ) -> Result<(), CoreError> {
+        let mut ev = match actor {
+            Some(a) => self.event(a, "request.refused", "request", what),
+            None => AuditEvent {
+                at: self.now(),
+                action: "request.refused".into(),
+                resource_type: "request".into(),
+                resource_id: what.into(),
+                ..Default::default()
+            },
+        };
+        ev.outcome = status.to_string();
+        ev.client = client.to_string();
+        ev.request_id = request_id.to_string();
+        self.audit(vec![ev]).await
+    }
+
     /// Records events durably (group commit); see [`AuditLog::record`].
     pub async fn audit(&self, events: Vec<AuditEvent>) -> Result<(), CoreError> {
         self.audit_log.record(events).await

@@ -64,6 +64,9 @@ async fn bearer_actor(parts: &mut Parts, app: &Arc<App>) -> Result<Actor, Proble
             actor.request_id = id.0.clone();
         }
         parts.extensions.insert(actor.clone());
+        if let Some(slot) = parts.extensions.get::<crate::ActorSlot>() {
+            slot.set(&actor);
+        }
         Ok(actor)
     }
 }

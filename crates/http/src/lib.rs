@@ -89,6 +89,7 @@ pub fn admin_router(app: Arc<App>, limits: &Limits) -> Router {
 fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits) -> Router {
     let timeout_after = limits.request_timeout;
     let hsts = limits.hsts;
+    let auditing = app.clone();
     api.route("/healthz", get(healthz))
         .route("/api/v1/healthz", get(healthz))
         .fallback(not_found)
@@ -96,6 +97,7 @@ fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits) -> Router {
         .with_state(app)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn(move |req, next| timeout(timeout_after, req, next)))
+        .layer(middleware::from_fn_with_state(auditing, audit_refusals))
         .layer(axum::Extension(limits.trusted_proxies))
         .layer(middleware::from_fn(move |req, next| security_headers(hsts, req, next)))
         .layer(middleware::from_fn(access_log))
@@ -172,6 +174,49 @@ async fn request_id(mut req: Request, next: Next) -> Response {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
     }
     res
+}
+
+/// Where the bearer extractor leaves the caller, for middleware that runs after the handler.
+#[derive(Debug, Clone, Default)]
+pub struct ActorSlot(Arc<std::sync::Mutex<Option<sejf_core::Actor>>>);
+
+impl ActorSlot {
+    fn set(&self, actor: &sejf_core::Actor) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(actor.clone());
+        }
+    }
+
+    fn get(&self) -> Option<sejf_core::Actor> {
+        self.0.lock().ok().and_then(|s| s.clone())
+    }
+}
+
+/// Audits every refused request (401, 403, 404 to a signed-in caller, 429) as
+/// `request.refused`, before the answer leaves. Sign-in attempts are audited by the login
+/// use-case already, and an anonymous 404 (a scanner probing paths) is only logged.
+async fn audit_refusals(axum::extract::State(app): axum::extract::State<Arc<App>>, req: Request, next: Next) -> Response {
+    let slot = ActorSlot::default();
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(slot.clone());
+    let route = parts.extensions.get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
+    let what = format!("{} {}", parts.method, parts.uri.path().chars().take(200).collect::<String>());
+    let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let client = {
+        use axum::extract::FromRequestParts;
+        client::ClientAddr::from_request_parts(&mut parts, &app).await.map(|c| c.0.to_string()).unwrap_or_default()
+    };
+    let res = next.run(Request::from_parts(parts, body)).await;
+    let status = res.status().as_u16();
+    let actor = slot.get();
+    let refused = matches!(status, 401 | 403 | 429) || (status == 404 && actor.is_some());
+    if !refused || route == "/api/v1/auth/login" {
+        return res;
+    }
+    match app.record_refusal(actor.as_ref(), &client, &request_id, &what, status).await {
+        Ok(()) => res,
+        Err(e) => Problem::from(e).into_response(),
+    }
 }
 
 /// The id of the request being served.
