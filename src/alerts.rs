@@ -25,12 +25,16 @@ pub fn rfc5424(severity: u8, at: i64, msgid: &str, params: &[(&str, &str)], msg:
     format!("<{}>1 {} {} sejf - {} [sejf@32473{sd}] {msg}", 10 * 8 + severity, sejf_core::rfc3339(at), hostname(), msgid)
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|h| h.trim().chars().filter(|c| c.is_ascii_graphic()).take(255).collect::<String>())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "-".into())
+/// The RFC 5424 HOSTNAME, read once per process (`-` when unknown).
+fn hostname() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().chars().filter(|c| c.is_ascii_graphic()).take(255).collect::<String>())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "-".into())
+    })
 }
 
 /// The JSON an alert is delivered as.

@@ -14,10 +14,12 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::authz::{Action, Actor, Resource, authorize, field_access, require_scope};
+use sejf_policy::PolicyEngine;
+
+use crate::authz::{Action, Actor, Permit, Resource, authorize, field_access, require_scope};
 use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
 use crate::people::PersonView;
-use crate::ports::{ExportRow, ListQuery};
+use crate::ports::{ExportRow, ListQuery, StoredPerson};
 use crate::{App, CoreError, ValidationErrors};
 
 /// Most records one export may cover: the download is built in memory.
@@ -95,30 +97,42 @@ impl App {
         self.settings.export_thresholds.get(&actor.role).copied().unwrap_or(self.settings.export_threshold)
     }
 
-    /// The people `filter` selects that `actor` may read now.
-    async fn exportable(&self, actor: &Actor, filter: &ExportFilter) -> Result<Vec<Uuid>, CoreError> {
+    /// Visits, page by page, every person `filter` selects that `actor` may read now (erased
+    /// people left out), with the read permit and the policy set that granted it.
+    async fn each_readable(
+        &self,
+        actor: &Actor,
+        filter: &ExportFilter,
+        mut visit: impl FnMut(&StoredPerson, Resource<'_>, &Permit, &PolicyEngine) -> Result<(), CoreError>,
+    ) -> Result<(), CoreError> {
         let base = self.list_query(actor, filter.owner, filter.unit.clone(), filter.tag.clone(), None, None)?;
         let policy = self.policy();
-        let mut ids = Vec::new();
         let mut after = None;
         loop {
             let rows = self.store.people_list(ListQuery { after, limit: PAGE, ..base.clone() }).await?;
-            let Some(last) = rows.last() else { break };
+            let Some(last) = rows.last() else { return Ok(()) };
             after = Some(last.row.id);
-            for r in &rows {
+            for r in rows.iter().filter(|r| r.wrapped_key.is_some()) {
                 let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
-                if r.wrapped_key.is_some() && authorize(&policy, actor, Action::Read, res).is_ok() {
-                    ids.push(r.row.id);
+                if let Ok(permit) = authorize(&policy, actor, Action::Read, res) {
+                    visit(r, res, &permit, &policy)?;
                 }
             }
-            if ids.len() > MAX_EXPORT {
-                return Err(ValidationErrors::single(
-                    "filter",
-                    format!("selects more than {MAX_EXPORT} people; narrow it by owner, unit or tag"),
-                )
-                .into());
-            }
         }
+    }
+
+    /// The ids of the people `filter` selects that `actor` may read now.
+    async fn exportable(&self, actor: &Actor, filter: &ExportFilter) -> Result<Vec<Uuid>, CoreError> {
+        let mut ids = Vec::new();
+        self.each_readable(actor, filter, |r, _, _, _| {
+            ids.push(r.row.id);
+            if ids.len() > MAX_EXPORT {
+                let why = format!("selects more than {MAX_EXPORT} people; narrow it by owner, unit or tag");
+                return Err(ValidationErrors::single("filter", why).into());
+            }
+            Ok(())
+        })
+        .await?;
         Ok(ids)
     }
 
@@ -205,7 +219,8 @@ impl App {
         let mut after = decode_cursor(cursor)?;
         let mut cache = HashMap::new();
         let mut items = Vec::new();
-        loop {
+        // One more than asked tells whether a next page exists.
+        'pages: loop {
             let rows = self.store.exports_list(None, stored.clone(), after, PAGE).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
@@ -214,16 +229,12 @@ impl App {
                     continue;
                 }
                 let view = self.export_view(&row);
-                if status.is_some_and(|s| s != view.status) {
-                    continue;
+                if status.is_none_or(|s| s == view.status) {
+                    items.push(view);
+                    if items.len() > limit {
+                        break 'pages;
+                    }
                 }
-                items.push(view);
-                if items.len() > limit {
-                    break;
-                }
-            }
-            if items.len() > limit {
-                break;
             }
         }
         let more = items.len() > limit;
@@ -271,24 +282,15 @@ impl App {
             other => return Err(CoreError::Gone(format!("this export was already {other}"))),
         }
         let wanted: HashSet<Uuid> = row.people.chunks_exact(16).filter_map(|c| Uuid::from_slice(c).ok()).collect();
-        let base = self.list_query(actor, view.filter.owner, view.filter.unit.clone(), view.filter.tag.clone(), None, None)?;
-        let policy = self.policy();
         let mut people = Vec::with_capacity(wanted.len());
-        let mut after = None;
-        loop {
-            let rows = self.store.people_list(ListQuery { after, limit: PAGE, ..base.clone() }).await?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.row.id);
-            for r in rows.iter().filter(|r| wanted.contains(&r.row.id)) {
-                let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
-                if let Ok(permit) = authorize(&policy, actor, Action::Read, res)
-                    && r.wrapped_key.is_some()
-                {
-                    let access = field_access(&policy, actor, res).1;
-                    people.push(self.decrypt(r, &permit)?.masked_for(access));
-                }
+        self.each_readable(actor, &view.filter, |r, res, permit, policy| {
+            if wanted.contains(&r.row.id) {
+                let access = field_access(policy, actor, res).1;
+                people.push(self.decrypt(r, permit)?.masked_for(access));
             }
-        }
+            Ok(())
+        })
+        .await?;
         let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
         if view.needs_approval {
             // A second person approved this many records: the hourly read budget does not apply,

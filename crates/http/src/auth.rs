@@ -50,6 +50,9 @@ impl FromRequestParts<Arc<App>> for Enrolling {
 async fn bearer_actor(parts: &mut Parts, app: &Arc<App>) -> Result<Actor, Problem> {
     {
         let crate::client::ClientAddr(client) = crate::client::ClientAddr::from_request_parts(parts, app).await?;
+        if let Some(slot) = parts.extensions.get::<crate::ActorSlot>() {
+            slot.set_client(client);
+        }
         let token = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -176,43 +176,49 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     res
 }
 
-/// Where the bearer extractor leaves the caller, for middleware that runs after the handler.
+/// Where the bearer extractor leaves the client address and, once the token is good, the
+/// caller, for middleware that runs after the handler.
 #[derive(Debug, Clone, Default)]
-pub struct ActorSlot(Arc<std::sync::Mutex<Option<sejf_core::Actor>>>);
+pub struct ActorSlot(Arc<std::sync::Mutex<(String, Option<sejf_core::Actor>)>>);
 
 impl ActorSlot {
-    fn set(&self, actor: &sejf_core::Actor) {
+    fn set_client(&self, client: std::net::IpAddr) {
         if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(actor.clone());
+            slot.0 = client.to_string();
         }
     }
 
-    fn get(&self) -> Option<sejf_core::Actor> {
-        self.0.lock().ok().and_then(|s| s.clone())
+    fn set(&self, actor: &sejf_core::Actor) {
+        if let Ok(mut slot) = self.0.lock() {
+            slot.1 = Some(actor.clone());
+        }
+    }
+
+    fn take(&self) -> (String, Option<sejf_core::Actor>) {
+        self.0.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default()
     }
 }
 
 /// Audits every refused request (401, 403, 404 to a signed-in caller, 429) as
 /// `request.refused`, before the answer leaves. Sign-in attempts are audited by the login
 /// use-case already, and an anonymous 404 (a scanner probing paths) is only logged.
-async fn audit_refusals(axum::extract::State(app): axum::extract::State<Arc<App>>, req: Request, next: Next) -> Response {
+async fn audit_refusals(axum::extract::State(app): axum::extract::State<Arc<App>>, mut req: Request, next: Next) -> Response {
     let slot = ActorSlot::default();
-    let (mut parts, body) = req.into_parts();
-    parts.extensions.insert(slot.clone());
-    let route = parts.extensions.get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
-    let what = format!("{} {}", parts.method, parts.uri.path().chars().take(200).collect::<String>());
-    let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let client = {
-        use axum::extract::FromRequestParts;
-        client::ClientAddr::from_request_parts(&mut parts, &app).await.map(|c| c.0.to_string()).unwrap_or_default()
-    };
-    let res = next.run(Request::from_parts(parts, body)).await;
+    req.extensions_mut().insert(slot.clone());
+    let login = req.extensions().get::<MatchedPath>().is_some_and(|m| m.as_str() == "/api/v1/auth/login");
+    let request_id = req.extensions().get::<RequestId>().cloned();
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    let res = next.run(req).await;
     let status = res.status().as_u16();
-    let actor = slot.get();
-    let refused = matches!(status, 401 | 403 | 429) || (status == 404 && actor.is_some());
-    if !refused || route == "/api/v1/auth/login" {
+    if login || !matches!(status, 401 | 403 | 404 | 429) {
         return res;
     }
+    let (client, actor) = slot.take();
+    if status == 404 && actor.is_none() {
+        return res;
+    }
+    let what = format!("{method} {}", uri.path().chars().take(200).collect::<String>());
+    let request_id = request_id.map(|r| r.0).unwrap_or_default();
     match app.record_refusal(actor.as_ref(), &client, &request_id, &what, status).await {
         Ok(()) => res,
         Err(e) => Problem::from(e).into_response(),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{json_response, record_response};
+use super::json_response;
 use crate::auth::Authed;
 use crate::dto::ListOut;
 use crate::extract::{Id, Json, Query, parse_json};
@@ -98,9 +98,14 @@ pub struct ExportsQuery {
     pub limit: Option<u32>,
 }
 
+/// 201 with a Location; no ETag: a request changes only through approve, reject and download.
 fn created(view: ExportView) -> Response {
     let location = format!("/api/v1/exports/{}", view.id);
-    record_response(StatusCode::CREATED, &ExportOut::from(view), 1, Some(location))
+    let mut res = json_response(StatusCode::CREATED, &ExportOut::from(view));
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
 }
 
 /// Ask for a bulk export. Up to the role's threshold (default 100 records) it is approved at
