@@ -1,4 +1,4 @@
-//! Shared by the `import` and `http` benches (not a bench target itself): the plaintext SQLite
+//! Shared by the `import`, `http` and `audit` benches (not a bench target itself): the plaintext SQLite
 //! baseline, latency percentiles, self-deleting temporary directories and machine facts.
 //!
 //! The plaintext baseline has the shape of Sejf's people tables (`people`, `person_tags`,
@@ -9,6 +9,8 @@
 
 // Each bench uses a different part of this module.
 #![allow(dead_code)]
+
+pub mod baseline;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

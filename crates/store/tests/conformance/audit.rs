@@ -1,0 +1,90 @@
+//! Conformance cases: the audit sealer's lease and export requests.
+
+use sejf_core::ports::{AuditEvent, ExportRow, Store};
+use sejf_store::{Backend, SqlStore};
+use uuid::Uuid;
+
+use crate::count;
+use crate::support::{TestDb, new_user};
+
+// ---- Audit sealer lease ---------------------------------------------------------------------------
+
+/// Two servers on one PostgreSQL never seal at once: the second is refused the lease until the
+/// first drops it. SQLite serves one server and always grants it (its sealer is serialised in
+/// process).
+pub(crate) async fn one_sealer_at_a_time(db: &TestDb) {
+    let other = SqlStore::connect(&db.url).await.unwrap();
+    let first = db.store.audit_sealer_lock().await.unwrap();
+    assert!(first.is_some());
+    let second = other.audit_sealer_lock().await.unwrap();
+    match db.store.backend() {
+        Backend::Postgres => assert!(second.is_none(), "a second sealer got the lease while the first held it"),
+        Backend::Sqlite => assert!(second.is_some()),
+    }
+    drop(second);
+    drop(first);
+    // Dropping the lease closes its connection; the server frees the lock when it sees that.
+    let mut again = None;
+    for _ in 0..100 {
+        again = other.audit_sealer_lock().await.unwrap();
+        if again.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "the lease was not freed when its holder dropped it");
+    drop(again);
+    other.close().await;
+}
+
+fn event(action: &str) -> AuditEvent {
+    AuditEvent { action: action.into(), ..Default::default() }
+}
+
+/// An export request is decided once (two racing decisions: one wins, one event), downloaded
+/// only when approved and unexpired, and only once; each refused change writes no event.
+pub(crate) async fn export_decisions_and_downloads_happen_once(db: &TestDb) {
+    let s = &db.store;
+    let requester = new_user("req", &["north"]);
+    s.user_create(requester.clone()).await.unwrap();
+    let row = ExportRow {
+        id: Uuid::now_v7(),
+        requester_id: requester.id,
+        requester: "req".into(),
+        purpose: "quarterly mailing".into(),
+        filter: "{}".into(),
+        people: vec![7u8; 32],
+        record_count: 2,
+        status: "pending".into(),
+        created_at: 1,
+        ..Default::default()
+    };
+    s.export_insert(row.clone(), vec![event("export.request")]).await.unwrap();
+    assert_eq!(s.export_get(row.id).await.unwrap().as_ref(), Some(&row));
+    assert_eq!(s.exports_list(Some(requester.id), Some("pending".into()), None, 10).await.unwrap(), vec![row.clone()]);
+    assert!(s.exports_list(None, Some("approved".into()), None, 10).await.unwrap().is_empty());
+    assert!(s.exports_list(None, None, Some(row.id), 10).await.unwrap().is_empty(), "the cursor is exclusive");
+    let events = || count(s, "SELECT COUNT(*) FROM audit_events");
+    assert_eq!(events().await, 1);
+    assert!(!s.export_mark_downloaded(row.id, 5, vec![event("export.download")]).await.unwrap(), "pending: no download");
+
+    let approve = ExportRow { status: "approved".into(), decided_by: "boss".into(), decided_at: 2, expires_at: 100, ..row.clone() };
+    let reject = ExportRow { status: "rejected".into(), decided_by: "dpo".into(), decided_at: 2, ..row.clone() };
+    let (a, r) =
+        tokio::join!(s.export_decide(approve, vec![event("export.approve")]), s.export_decide(reject, vec![event("export.reject")]));
+    let (a, r) = (a.unwrap(), r.unwrap());
+    assert!(a ^ r, "exactly one decision wins: approve {a}, reject {r}");
+    assert_eq!(events().await, 2);
+    let stored = s.export_get(row.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, if a { "approved" } else { "rejected" });
+    if !a {
+        assert!(!s.export_mark_downloaded(row.id, 5, vec![event("export.download")]).await.unwrap(), "rejected: no download");
+        return;
+    }
+    assert!(!s.export_mark_downloaded(row.id, 100, vec![event("export.download")]).await.unwrap(), "expired: no download");
+    assert!(s.export_mark_downloaded(row.id, 50, vec![event("export.download")]).await.unwrap());
+    assert!(!s.export_mark_downloaded(row.id, 51, vec![event("export.download")]).await.unwrap(), "only once");
+    assert_eq!(events().await, 3);
+    let done = s.export_get(row.id).await.unwrap().unwrap();
+    assert_eq!((done.status.as_str(), done.downloaded_at), ("downloaded", 50));
+}

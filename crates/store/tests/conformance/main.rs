@@ -1,0 +1,358 @@
+//! The store conformance suite: every case is written once, as an async function over a fresh
+//! database, and runs against SQLite (always) and PostgreSQL (when `SEJF_TEST_DATABASE_URL`
+//! names a server; otherwise those variants print that they are skipped).
+//!
+//! Each test gets a database of its own: a new SQLite file in a new temp dir, or a new
+//! PostgreSQL database from `sejf_store::testing`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod audit;
+mod people;
+
+use audit::*;
+use people::*;
+
+use sejf_core::ports::{KeyKind, SessionRow, Store, StoreError, ThrottleRow};
+use sejf_store::{Backend, SqlStore};
+use support::{TestDb, new_person, new_user};
+use uuid::Uuid;
+
+/// Runs each named case on both engines: `sqlite::NAME` and `postgres::NAME`.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = crate::support::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = crate::support::TestDb::postgres().await else {
+                        println!("skipped: SEJF_TEST_DATABASE_URL not set");
+                        return;
+                    };
+                    super::$name(&db).await;
+                    db.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    migrations_are_idempotent,
+    concurrent_migrators_apply_each_migration_once,
+    newer_schema_is_refused_and_left_alone,
+    users_and_units,
+    sessions,
+    keys_are_never_overwritten,
+    person_round_trip_and_optimistic_update,
+    list_visibility_and_filters,
+    list_pagination_gives_every_row_once,
+    blind_index_searches,
+    delete_person_erases_key_and_activities,
+    foreign_key_violations_are_references,
+    records_crud_for_every_kind,
+    batch_insert_is_all_or_nothing,
+    deleting_a_company_unlinks_people_and_deals,
+    connections_are_configured,
+    concurrent_writers_all_succeed,
+    errors_never_carry_values,
+    mfa_steps_and_recovery_codes_are_used_once,
+    throttle_rows_and_session_lists,
+    one_sealer_at_a_time,
+    export_decisions_and_downloads_happen_once,
+);
+
+async fn count(store: &SqlStore, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(store.pool()).await.unwrap()
+}
+
+// ---- Migrations ---------------------------------------------------------------------------------
+
+async fn migrations_are_idempotent(db: &TestDb) {
+    let known = SqlStore::schema_version_known();
+    assert!(known >= 1);
+    assert_eq!(db.store.schema_version().await.unwrap(), known);
+    let user = new_user("mig", &["north"]);
+    db.store.user_create(user.clone()).await.unwrap();
+    for _ in 0..2 {
+        let again = SqlStore::connect(&db.url).await.unwrap();
+        assert_eq!(again.schema_version().await.unwrap(), known);
+        assert_eq!(count(&again, "SELECT COUNT(*) FROM schema_migrations").await, known);
+        assert!(again.user_by_id(user.id).await.unwrap().is_some());
+        again.close().await;
+    }
+}
+
+async fn concurrent_migrators_apply_each_migration_once(db: &TestDb) {
+    let url = db.another_database().await;
+    let (a, b, c) = tokio::join!(SqlStore::connect(&url), SqlStore::connect(&url), SqlStore::connect(&url));
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    assert_eq!(count(&a, "SELECT COUNT(*) FROM schema_migrations").await, SqlStore::schema_version_known());
+    for s in [a, b, c] {
+        s.close().await;
+    }
+}
+
+async fn newer_schema_is_refused_and_left_alone(db: &TestDb) {
+    let known = SqlStore::schema_version_known();
+    let user = new_user("keeper", &["north"]);
+    db.store.user_create(user.clone()).await.unwrap();
+    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+        .bind(known + 1)
+        .bind("from_the_future")
+        .bind(0_i64)
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+
+    match SqlStore::connect(&db.url).await {
+        Err(StoreError::SchemaTooNew(msg)) => {
+            assert_eq!(msg, format!("the database schema is version {} but this sejf knows only up to {known}; upgrade sejf", known + 1))
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+
+    // Nothing changed: the bookkeeping and the data are as they were.
+    assert_eq!(db.store.schema_version().await.unwrap(), known + 1);
+    assert_eq!(count(&db.store, "SELECT COUNT(*) FROM schema_migrations").await, known + 1);
+    assert_eq!(count(&db.store, "SELECT COUNT(*) FROM users").await, 1);
+    assert!(db.store.user_by_id(user.id).await.unwrap().is_some());
+}
+
+// ---- Users, sessions, keys ----------------------------------------------------------------------
+
+async fn users_and_units(db: &TestDb) {
+    let s = &db.store;
+    let mut bob = new_user("bob", &["pl-waw", "north", "pl-waw"]);
+    bob.disabled = true;
+    s.user_create(bob.clone()).await.unwrap();
+    let alice = new_user("alice", &["north"]);
+    s.user_create(alice.clone()).await.unwrap();
+    let loner = new_user("carol", &[]);
+    s.user_create(loner.clone()).await.unwrap();
+
+    let got = s.user_by_name("bob").await.unwrap().unwrap();
+    assert_eq!(got.id, bob.id);
+    assert_eq!(got.units, vec!["pl-waw", "north"], "units keep their first-given order, once each");
+    assert!(got.disabled);
+    assert_eq!(got.password_hash, bob.password_hash);
+    assert_eq!(got.role, bob.role);
+    assert_eq!(got.created_at, bob.created_at);
+    assert_eq!(s.user_by_id(alice.id).await.unwrap().unwrap().username, "alice");
+    assert!(s.user_by_id(loner.id).await.unwrap().unwrap().units.is_empty());
+    assert!(s.user_by_name("nobody").await.unwrap().is_none());
+    assert!(s.user_by_id(Uuid::now_v7()).await.unwrap().is_none());
+    assert_eq!(count(s, "SELECT COUNT(*) FROM units").await, 2);
+
+    let names: Vec<String> = s.users_list().await.unwrap().into_iter().map(|u| u.username).collect();
+    assert_eq!(names, vec!["alice", "bob", "carol"]);
+    let listed = s.users_list().await.unwrap();
+    assert_eq!(listed[1].units, vec!["pl-waw", "north"]);
+
+    let dup = new_user("bob", &["south"]);
+    assert!(matches!(s.user_create(dup).await, Err(StoreError::Conflict(_))));
+    assert_eq!(count(s, "SELECT COUNT(*) FROM units").await, 2, "a refused user creates no unit");
+
+    assert!(s.user_set_password(bob.id, "$argon2id$new").await.unwrap());
+    assert!(s.user_set_disabled(bob.id, false).await.unwrap());
+    assert!(s.user_set_role(bob.id, "manager").await.unwrap());
+    let got = s.user_by_id(bob.id).await.unwrap().unwrap();
+    assert_eq!((got.password_hash.as_str(), got.disabled, got.role.as_str()), ("$argon2id$new", false, "manager"));
+    let ghost = Uuid::now_v7();
+    assert!(!s.user_set_password(ghost, "x").await.unwrap());
+    assert!(!s.user_set_disabled(ghost, true).await.unwrap());
+    assert!(!s.user_set_role(ghost, "admin").await.unwrap());
+}
+
+async fn sessions(db: &TestDb) {
+    let s = &db.store;
+    let user = new_user("sess", &["north"]);
+    s.user_create(user.clone()).await.unwrap();
+    let session = |hash: u8| SessionRow {
+        id: Uuid::now_v7(),
+        user_id: user.id,
+        token_hash: vec![hash; 32],
+        created_at: 10,
+        last_seen: 10,
+        expires_at: 1_000,
+        scope: "full".into(),
+        label: String::new(),
+    };
+    let one = session(1);
+    s.session_create(one.clone()).await.unwrap();
+    s.session_create(session(2)).await.unwrap();
+    s.session_create(session(3)).await.unwrap();
+
+    let got = s.session_by_hash(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!((got.id, got.user_id, got.token_hash.clone()), (one.id, user.id, one.token_hash.clone()));
+    assert_eq!((got.created_at, got.last_seen, got.expires_at), (10, 10, 1_000));
+    assert!(s.session_by_hash(&[9; 32]).await.unwrap().is_none());
+
+    s.session_touch(one.id, 77).await.unwrap();
+    assert_eq!(s.session_by_hash(&[1; 32]).await.unwrap().unwrap().last_seen, 77);
+
+    assert!(matches!(s.session_create(session(1)).await, Err(StoreError::Conflict(_))), "token hashes are unique");
+    let mut orphan = session(4);
+    orphan.user_id = Uuid::now_v7();
+    assert!(matches!(s.session_create(orphan).await, Err(StoreError::Reference(_))));
+
+    s.session_delete(one.id).await.unwrap();
+    assert!(s.session_by_hash(&[1; 32]).await.unwrap().is_none());
+    assert_eq!(s.sessions_delete_for_user(user.id).await.unwrap(), 2);
+    assert_eq!(s.sessions_delete_for_user(user.id).await.unwrap(), 0);
+    assert!(s.session_by_hash(&[2; 32]).await.unwrap().is_none());
+}
+
+async fn keys_are_never_overwritten(db: &TestDb) {
+    let s = &db.store;
+    assert!(s.key_get(KeyKind::Unit, "north").await.unwrap().is_none());
+    s.key_insert_if_absent(KeyKind::Unit, "north", 1, b"first").await.unwrap();
+    s.key_insert_if_absent(KeyKind::Unit, "north", 2, b"second").await.unwrap();
+    assert_eq!(s.key_get(KeyKind::Unit, "north").await.unwrap().unwrap(), b"first");
+    // Kinds are separate namespaces.
+    s.key_insert_if_absent(KeyKind::Index, "north", 1, b"index").await.unwrap();
+    assert_eq!(s.key_get(KeyKind::Index, "north").await.unwrap().unwrap(), b"index");
+    assert!(s.key_get(KeyKind::Subject, "north").await.unwrap().is_none());
+    let stamped = count(s, "SELECT COUNT(*) FROM keystore WHERE created_at > 0").await;
+    assert_eq!(stamped, 2, "created_at comes from the database clock");
+}
+
+// ---- Engine set-up, concurrency, error hygiene ----------------------------------------------------
+
+async fn connections_are_configured(db: &TestDb) {
+    let s = &db.store;
+    assert_eq!(s.backend(), Backend::from_url(&db.url).unwrap());
+    if s.backend() != Backend::Sqlite {
+        return;
+    }
+    // Every pooled connection, not only the first: hold several at once.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(s.pool().acquire().await.unwrap());
+    }
+    for conn in &mut held {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!(fk, 1);
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!(busy, 5000);
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!(sync, 1, "NORMAL");
+        let secure: i64 = sqlx::query_scalar("PRAGMA secure_delete").fetch_one(&mut **conn).await.unwrap();
+        assert_eq!(secure, 1, "deleted content is overwritten");
+    }
+}
+
+async fn concurrent_writers_all_succeed(db: &TestDb) {
+    let owner = new_user("busy", &["north"]);
+    db.store.user_create(owner.clone()).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = db.store.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..10 {
+                let p = new_person(owner.id, "north");
+                store.person_insert(p.clone(), vec![]).await.unwrap();
+                let mut row = store.person_get(p.row.id).await.unwrap().unwrap().row;
+                row.tags = vec!["touched".into()];
+                assert!(store.person_update(row, 1, vec![]).await.unwrap());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(db.store.people_count().await.unwrap(), 80);
+    assert_eq!(count(&db.store, "SELECT COUNT(*) FROM person_tags").await, 80);
+}
+
+async fn errors_never_carry_values(db: &TestDb) {
+    let s = &db.store;
+    let secret_name = "Zofia-Secret-Username";
+    s.user_create(new_user(secret_name, &["unit-secret"])).await.unwrap();
+    let err = s.user_create(new_user(secret_name, &["unit-secret"])).await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Conflict(_)));
+    assert!(!text.contains("Zofia") && !text.contains("unit-secret"), "{text}");
+
+    let ghost = Uuid::now_v7();
+    let err = s.person_insert(new_person(ghost, "unit-secret"), vec![]).await.unwrap_err();
+    let text = err.to_string();
+    assert!(!text.contains(&ghost.to_string()) && !text.contains("ct:"), "{text}");
+
+    // A value of the wrong shape in the database: the error names the column, not the value.
+    let user = new_user("shape", &["north"]);
+    s.user_create(user.clone()).await.unwrap();
+    sqlx::query("UPDATE users SET disabled = 7 WHERE id = $1").bind(user.id.to_string()).execute(s.pool()).await.unwrap();
+    let err = s.user_by_id(user.id).await.unwrap_err();
+    assert_eq!(err.to_string(), "database error: unexpected value in column users.disabled");
+}
+
+async fn mfa_steps_and_recovery_codes_are_used_once(db: &TestDb) {
+    let s = &db.store;
+    let user = new_user("totp", &["north"]);
+    s.user_create(user.clone()).await.unwrap();
+    assert!(!s.user_by_id(user.id).await.unwrap().unwrap().mfa_enabled);
+    s.mfa_set_pending(user.id, Some(vec![1, 2, 3])).await.unwrap();
+    assert_eq!(s.mfa_get(user.id).await.unwrap().pending, Some(vec![1, 2, 3]));
+    s.mfa_enable(user.id, vec![9; 40], 100, vec![vec![7; 32], vec![8; 32]]).await.unwrap();
+    let m = s.mfa_get(user.id).await.unwrap();
+    assert_eq!((m.secret, m.pending, m.last_step), (Some(vec![9; 40]), None, 100));
+    assert!(s.user_by_name("totp").await.unwrap().unwrap().mfa_enabled);
+    assert!(!s.mfa_use_step(user.id, 100).await.unwrap(), "a used step is a replay");
+    assert!(!s.mfa_use_step(user.id, 99).await.unwrap());
+    assert!(s.mfa_use_step(user.id, 101).await.unwrap());
+    assert!(s.recovery_code_use(user.id, &[7; 32], 5).await.unwrap());
+    assert!(!s.recovery_code_use(user.id, &[7; 32], 6).await.unwrap(), "a recovery code works once");
+    assert!(!s.recovery_code_use(user.id, &[6; 32], 6).await.unwrap());
+    s.mfa_reset(user.id).await.unwrap();
+    assert!(s.mfa_get(user.id).await.unwrap().secret.is_none());
+    assert!(!s.recovery_code_use(user.id, &[8; 32], 7).await.unwrap(), "codes go with a reset");
+    assert!(!s.user_by_id(user.id).await.unwrap().unwrap().mfa_enabled);
+}
+
+async fn throttle_rows_and_session_lists(db: &TestDb) {
+    let s = &db.store;
+    assert!(s.throttle_get("user:x").await.unwrap().is_none());
+    let row = ThrottleRow { key: "user:x".into(), failures: 3, window_start: 10, locked_until: 0, locks: 0 };
+    s.throttle_put(row.clone()).await.unwrap();
+    assert_eq!(s.throttle_get("user:x").await.unwrap(), Some(row.clone()));
+    let locked = ThrottleRow { failures: 0, locked_until: 99, locks: 1, ..row };
+    s.throttle_put(locked.clone()).await.unwrap();
+    assert_eq!(s.throttle_get("user:x").await.unwrap(), Some(locked));
+    s.throttle_clear("user:x").await.unwrap();
+    assert!(s.throttle_get("user:x").await.unwrap().is_none());
+
+    let user = new_user("lister", &["north"]);
+    s.user_create(user.clone()).await.unwrap();
+    for (i, scope) in ["full", "enroll", "api people:read"].iter().enumerate() {
+        s.session_create(SessionRow {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            token_hash: vec![40 + i as u8; 32],
+            created_at: 10 + i as i64,
+            last_seen: 10,
+            expires_at: 1_000,
+            scope: scope.to_string(),
+            label: format!("l{i}"),
+        })
+        .await
+        .unwrap();
+    }
+    let list = s.sessions_for_user(user.id).await.unwrap();
+    assert_eq!(list.iter().map(|x| x.scope.as_str()).collect::<Vec<_>>(), ["api people:read", "enroll", "full"], "newest first");
+    assert_eq!(list[0].label, "l2");
+}
