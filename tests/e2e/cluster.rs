@@ -94,6 +94,33 @@ async fn two_servers_keep_one_gap_free_trail_under_load() {
     assert_eq!(witnessed.last().copied(), Some(n as u64), "the last checkpoint covers the whole trail");
 }
 
+/// A read budget is one budget, however many servers a user spreads their reads over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_read_budget() {
+    if sejf_store::testing::test_database_url().is_none() {
+        eprintln!("skipped: SEJF_TEST_DATABASE_URL not set");
+        return;
+    }
+    let install = Install::new(Backend::Postgres).await;
+    let cfg = install.data_dir.join("config.toml");
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap() + "\nread_budgets = { sales = 3 }\n").unwrap();
+    let pw = install.add_user("sid", "sales", &["north"]);
+    let (a, b) = (install.serve(), install.serve());
+    let t = a.login("sid", &pw).await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let p =
+            a.call("POST", "/people", &t, Some(person("Budżet", &format!("B{i}"), &format!("b{i}@example.pl"), "601 000 555", None))).await;
+        ids.push(p.body["id"].as_str().unwrap().to_string());
+    }
+    for (server, id) in [(&a, &ids[0]), (&a, &ids[1]), (&b, &ids[2]), (&b, &ids[0])] {
+        assert_eq!(server.call("GET", &format!("/people/{id}"), &t, None).await.status, 200);
+    }
+    b.call("GET", &format!("/people/{}", ids[3]), &t, None).await.assert_problem(429, None);
+    a.call("GET", &format!("/people/{}", ids[3]), &t, None).await.assert_problem(429, None);
+    assert_eq!(a.call("GET", &format!("/people/{}", ids[2]), &t, None).await.status, 200, "re-reading costs nothing");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_synthetic_customers_to_every_role() {
     let mut child = Command::new(BIN)

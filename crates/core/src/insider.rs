@@ -19,9 +19,9 @@ const HOUR_MICROS: i64 = 3600 * 1_000_000;
 #[derive(Default)]
 pub struct HoneyCache(RwLock<(i64, HashSet<Uuid>)>);
 
-/// Distinct people each user has read in the current clock hour, kept by this server. Counting
-/// in memory keeps the check off the database on every read; with several servers each keeps
-/// its own count, so a user could read up to the budget on each (see docs/threat-model.md).
+/// The people each user is already known to have read in the current clock hour, on this
+/// server: a cache in front of the shared count in the database, so re-reading someone costs
+/// no database round trip. Only a first read in the hour (on this server) asks the database.
 #[derive(Default)]
 pub struct ReadCounts(std::sync::Mutex<std::collections::HashMap<Uuid, (i64, HashSet<Uuid>)>>);
 
@@ -98,20 +98,27 @@ impl App {
         }
         let Some(&budget) = self.settings.read_budgets.get(&actor.role) else { return Ok(()) };
         let hour = self.now() / HOUR_MICROS;
-        let (read, new) = {
+        let new: Vec<Uuid> = {
             let mut counts = self.read_counts.0.lock().map_err(|_| CoreError::Internal("read counts poisoned".into()))?;
             let entry = counts.entry(actor.user_id).or_insert_with(|| (hour, HashSet::new()));
             if entry.0 != hour {
                 *entry = (hour, HashSet::new());
             }
-            let new: Vec<Uuid> = subjects.iter().filter(|s| !entry.1.contains(s)).copied().collect();
-            let read = entry.1.len() as i64;
-            if read + new.len() as i64 <= budget {
-                entry.1.extend(new);
-                return Ok(());
-            }
-            (read, new.len() as i64)
+            subjects.iter().filter(|s| !entry.1.contains(s)).copied().collect()
         };
+        if new.is_empty() {
+            return Ok(());
+        }
+        // Shared by every server: the budget holds however many servers the user spreads over.
+        let outcome = self.store.read_budget_take(actor.user_id, hour, new.clone(), budget).await?;
+        if outcome.granted {
+            let mut counts = self.read_counts.0.lock().map_err(|_| CoreError::Internal("read counts poisoned".into()))?;
+            if let Some(entry) = counts.get_mut(&actor.user_id).filter(|e| e.0 == hour) {
+                entry.1.extend(new);
+            }
+            return Ok(());
+        }
+        let (read, new) = (outcome.read_before, outcome.asked);
         self.alert(actor, "read-budget", "high", "", &format!("budget={budget} read={read} asked={new}")).await?;
         if self.settings.read_budget_suspends {
             // Suspended until a manager or administrator reviews it (`sejf user enable`).

@@ -155,6 +155,17 @@ pub struct ExportRow {
     pub downloaded_at: i64,
 }
 
+/// What recording a user's reads against their hourly budget found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetOutcome {
+    /// Within the budget: the reads are recorded. Otherwise nothing was recorded.
+    pub granted: bool,
+    /// Distinct people the user had read this hour before these reads.
+    pub read_before: i64,
+    /// Of the people asked for, how many were new this hour.
+    pub asked: i64,
+}
+
 /// Held by the one process sealing the audit trail; dropping it ends the lease.
 pub type SealerLease = Box<dyn std::any::Any + Send>;
 
@@ -338,6 +349,10 @@ pub trait Store: Send + Sync + 'static {
     /// Becomes the one sealer among every process sharing the database, or None while another
     /// holds the role. The lease ends when the returned value is dropped.
     fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>>;
+
+    /// Records that `user` read `people` in clock hour `hour` unless that takes their distinct
+    /// people this hour past `budget` (then nothing is recorded). Shared by every server.
+    fn read_budget_take(&self, user: Uuid, hour: i64, people: Vec<Uuid>, budget: i64) -> Fut<'_, BudgetOutcome>;
 
     // Bulk export requests. Every change carries its audit events in the same transaction.
     fn export_insert(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;

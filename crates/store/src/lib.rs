@@ -16,6 +16,7 @@
 //! - Each [`Store`] method is one transaction: it happens entirely or not at all.
 
 mod audit;
+mod budget;
 mod codec;
 mod error;
 mod exports;
@@ -35,8 +36,8 @@ pub mod testing;
 use std::time::Duration;
 
 use sejf_core::ports::{
-    AuditEvent, AuditQuery, BidxColumn, ChainRow, ExportRow, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow, RecordKind, RecordRow,
-    SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
+    AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ExportRow, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow,
+    RecordKind, RecordRow, SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -326,6 +327,10 @@ impl Store for SqlStore {
 
     fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>> {
         Box::pin(audit::sealer_lock(self))
+    }
+
+    fn read_budget_take(&self, user: Uuid, hour: i64, people: Vec<Uuid>, budget: i64) -> Fut<'_, BudgetOutcome> {
+        Box::pin(budget::take(self, user, hour, people, budget))
     }
 
     fn export_insert(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {

@@ -57,6 +57,7 @@ migrations! {
     4 => "0004_audit",
     5 => "0005_honeytokens",
     6 => "0006_export_requests",
+    7 => "0007_read_budget",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

@@ -1,4 +1,4 @@
-//! Conformance cases: the audit sealer's lease and export requests.
+//! Conformance cases: the audit sealer's lease, export requests and shared read budgets.
 
 use sejf_core::ports::{AuditEvent, ExportRow, Store};
 use sejf_store::{Backend, SqlStore};
@@ -87,4 +87,27 @@ pub(crate) async fn export_decisions_and_downloads_happen_once(db: &TestDb) {
     assert_eq!(events().await, 3);
     let done = s.export_get(row.id).await.unwrap().unwrap();
     assert_eq!((done.status.as_str(), done.downloaded_at), ("downloaded", 50));
+}
+
+/// A read budget counts distinct people per user and hour across every store handle (server):
+/// re-reads are free, the read that would pass the budget records nothing, and a new hour
+/// starts again (forgetting the old one).
+pub(crate) async fn read_budgets_are_shared_and_all_or_nothing(db: &TestDb) {
+    let user = new_user("reader", &["north"]);
+    db.store.user_create(user.clone()).await.unwrap();
+    let other = SqlStore::connect(&db.url).await.unwrap();
+    let people: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    let first = db.store.read_budget_take(user.id, 10, people[..2].to_vec(), 3).await.unwrap();
+    assert_eq!((first.granted, first.read_before, first.asked), (true, 0, 2));
+    // The second server sees the first one's reads: one more fits, a re-read is free.
+    let second = other.read_budget_take(user.id, 10, vec![people[0], people[2]], 3).await.unwrap();
+    assert_eq!((second.granted, second.read_before, second.asked), (true, 2, 1));
+    let over = other.read_budget_take(user.id, 10, people[3..].to_vec(), 3).await.unwrap();
+    assert_eq!((over.granted, over.read_before, over.asked), (false, 3, 2));
+    let rows = || count(&db.store, "SELECT COUNT(*) FROM read_budget");
+    assert_eq!(rows().await, 3, "a refused read records nothing");
+    let next_hour = db.store.read_budget_take(user.id, 11, people[3..].to_vec(), 3).await.unwrap();
+    assert_eq!((next_hour.granted, next_hour.read_before), (true, 0));
+    assert_eq!(rows().await, 2, "the previous hour is forgotten");
+    other.close().await;
 }

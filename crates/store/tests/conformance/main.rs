@@ -72,6 +72,7 @@ conformance!(
     throttle_rows_and_session_lists,
     one_sealer_at_a_time,
     export_decisions_and_downloads_happen_once,
+    read_budgets_are_shared_and_all_or_nothing,
 );
 
 async fn count(store: &SqlStore, sql: &'static str) -> i64 {
