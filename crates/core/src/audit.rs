@@ -276,7 +276,6 @@ impl App {
         let mut builder = TreeBuilder::new();
         let mut link: Hash = [0u8; 32];
         let mut expected = 1i64;
-        let mut chain_after = 0i64;
         let mut chain: std::collections::VecDeque<ChainRow> = Default::default();
         let mut interval_start = 1i64;
         let mut all_checkpoints: Vec<Checkpoint> = checkpoints.iter().map(|(_, c)| c.clone()).collect();
@@ -287,11 +286,14 @@ impl App {
         }
         all_checkpoints.sort_by_key(|c| c.tree_size);
         let mut next_cp = all_checkpoints.iter().peekable();
+        // The next page of events and of chain rows is read on another task while this one is
+        // hashed: reading, not hashing, is what bounds verification.
+        let mut events_ahead = read_ahead(&self.store, 0, events_page);
+        let mut chain_ahead = Some(read_ahead(&self.store, 0, chain_page));
         loop {
-            let events: Vec<SealedEvent> = self.store.audit_range(expected - 1, PAGE).await?;
-            if events.is_empty() {
-                break;
-            }
+            let events = joined(events_ahead).await?;
+            let Some(last) = events.last() else { break };
+            events_ahead = read_ahead(&self.store, last.seq, events_page);
             for e in events {
                 if e.seq != expected {
                     return Ok(report(expected - 1, Some((expected, format!("event missing (next stored is seq {})", e.seq)))));
@@ -299,11 +301,14 @@ impl App {
                 let leaf = tree::leaf_hash(&canonical(e.seq, &e.event));
                 link = tree::chain_link(&link, &leaf);
                 builder.push(leaf);
-                if chain.is_empty() {
-                    chain.extend(self.store.audit_chain_range(chain_after, PAGE).await?);
-                    if let Some(last) = chain.back() {
-                        chain_after = last.0;
+                if chain.is_empty()
+                    && let Some(ahead) = chain_ahead.take()
+                {
+                    let rows = joined(ahead).await?;
+                    if let Some(last) = rows.last() {
+                        chain_ahead = Some(read_ahead(&self.store, last.0, chain_page));
                     }
+                    chain.extend(rows);
                 }
                 if chain.front().is_some_and(|(s, _, _)| *s == e.seq)
                     && let Some((_, sealed_leaf, sealed_link)) = chain.pop_front()
@@ -387,6 +392,32 @@ pub struct SealerState {
     builder: TreeBuilder,
     link: Hash,
     sealed: i64,
+}
+
+/// Rows read per page while verifying (several pages may be in memory at once).
+const VERIFY_PAGE: u32 = 10_000;
+
+type Ahead<T> = tokio::task::JoinHandle<Result<Vec<T>, crate::ports::StoreError>>;
+
+fn events_page(store: std::sync::Arc<dyn Store>, after: i64) -> crate::ports::Fut<'static, Vec<SealedEvent>> {
+    Box::pin(async move { store.audit_range(after, VERIFY_PAGE).await })
+}
+
+fn chain_page(store: std::sync::Arc<dyn Store>, after: i64) -> crate::ports::Fut<'static, Vec<ChainRow>> {
+    Box::pin(async move { store.audit_chain_range(after, VERIFY_PAGE).await })
+}
+
+/// Starts reading the page after `after` on another task.
+fn read_ahead<T: Send + 'static>(
+    store: &std::sync::Arc<dyn Store>,
+    after: i64,
+    read: fn(std::sync::Arc<dyn Store>, i64) -> crate::ports::Fut<'static, Vec<T>>,
+) -> Ahead<T> {
+    tokio::spawn(read(store.clone(), after))
+}
+
+async fn joined<T>(page: Ahead<T>) -> Result<Vec<T>, CoreError> {
+    Ok(page.await.map_err(|e| CoreError::Internal(format!("audit read task: {e}")))??)
 }
 
 fn to_hash(v: &[u8]) -> Result<Hash, CoreError> {

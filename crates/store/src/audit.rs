@@ -18,7 +18,17 @@ macro_rules! columns {
          request_id, detail FROM audit_events "
     };
 }
-const RANGE: &str = concat!(columns!(), "WHERE seq > $1 ORDER BY seq LIMIT $2");
+/// A range of events for sealing, verifying and export: each row comes back as one JSON array
+/// built by the database, because decoding one text column is several times cheaper than
+/// fifteen through the `Any` driver (the values are parsed back, so formatting does not matter).
+macro_rules! range_fields {
+    () => {
+        "seq, at, actor_id, actor, role, action, resource_type, resource_id, subject_id, fields, purpose, outcome, client, request_id, detail"
+    };
+}
+const RANGE_SQLITE: &str = concat!("SELECT json_array(", range_fields!(), ") FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
+const RANGE_POSTGRES: &str =
+    concat!("SELECT json_build_array(", range_fields!(), ")::text FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
 const QUERY: &str = concat!(
     columns!(),
     "WHERE seq > $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR subject_id = $3) AND ($4 = '' OR action = $4) \
@@ -97,9 +107,45 @@ fn decode(r: &AnyRow) -> Result<SealedEvent, StoreError> {
     })
 }
 
+/// One event as [`RANGE_SQLITE`] / [`RANGE_POSTGRES`] return it, in `range_fields!` order.
+type RangeRow = (i64, i64, String, String, String, String, String, String, String, String, String, String, String, String, String);
+
 pub(crate) async fn range(store: &SqlStore, after: i64, limit: u32) -> Result<Vec<SealedEvent>, StoreError> {
-    let rows = sqlx::query(RANGE).bind(after).bind(i64::from(limit)).fetch_all(&store.pool).await.map_err(error::db("audit range"))?;
-    rows.iter().map(decode).collect()
+    let sql = match store.backend {
+        Backend::Sqlite => RANGE_SQLITE,
+        Backend::Postgres => RANGE_POSTGRES,
+    };
+    let rows = sqlx::query_scalar::<_, String>(sql)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&store.pool)
+        .await
+        .map_err(error::db("audit range"))?;
+    rows.iter()
+        .map(|json| {
+            let r: RangeRow =
+                serde_json::from_str(json).map_err(|_| StoreError::Backend("an audit event row is not what the schema says".into()))?;
+            Ok(SealedEvent {
+                seq: r.0,
+                event: AuditEvent {
+                    at: r.1,
+                    actor_id: r.2,
+                    actor: r.3,
+                    role: r.4,
+                    action: r.5,
+                    resource_type: r.6,
+                    resource_id: r.7,
+                    subject_id: r.8,
+                    fields: r.9,
+                    purpose: r.10,
+                    outcome: r.11,
+                    client: r.12,
+                    request_id: r.13,
+                    detail: r.14,
+                },
+            })
+        })
+        .collect()
 }
 
 pub(crate) async fn query(store: &SqlStore, q: AuditQuery) -> Result<Vec<SealedEvent>, StoreError> {

@@ -111,3 +111,30 @@ pub(crate) async fn read_budgets_are_shared_and_all_or_nothing(db: &TestDb) {
     assert_eq!(rows().await, 2, "the previous hour is forgotten");
     other.close().await;
 }
+
+/// Events come back from a range exactly as written, whatever characters their fields hold,
+/// numbered from 1 without a gap across appends.
+pub(crate) async fn audit_events_round_trip_exactly(db: &TestDb) {
+    let odd = AuditEvent {
+        at: 1_700_000_000_123_456,
+        actor_id: Uuid::now_v7().to_string(),
+        actor: "łukasz".into(),
+        role: "sales".into(),
+        action: "person.read".into(),
+        resource_type: "person".into(),
+        resource_id: "a\"quoted\" \\ back".into(),
+        subject_id: "tab\tnew\nline".into(),
+        fields: "email,phone".into(),
+        purpose: "zażółć gęślą jaźń 🦀".into(),
+        outcome: "ok".into(),
+        client: "2001:db8::1".into(),
+        request_id: "\u{1}control".into(),
+        detail: "]}[{,".into(),
+    };
+    db.store.audit_append(vec![event("first")]).await.unwrap();
+    db.store.audit_append(vec![odd.clone(), event("third")]).await.unwrap();
+    let got = db.store.audit_range(0, 10).await.unwrap();
+    assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+    assert_eq!(got[1].event, odd);
+    assert_eq!(db.store.audit_range(2, 10).await.unwrap().len(), 1, "after is exclusive");
+}

@@ -73,6 +73,7 @@ conformance!(
     one_sealer_at_a_time,
     export_decisions_and_downloads_happen_once,
     read_budgets_are_shared_and_all_or_nothing,
+    audit_events_round_trip_exactly,
 );
 
 async fn count(store: &SqlStore, sql: &'static str) -> i64 {
