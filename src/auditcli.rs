@@ -100,13 +100,13 @@ pub fn check_proof(file: &Path, key: Option<&str>) -> Result<(), String> {
         ),
         None => None,
     };
-    // The proof covers the leaf; make sure the event shown is the one the leaf hashes.
-    let event: sejf_core::ports::AuditEvent = serde_json::from_value(proof.event.clone()).map_err(|_| "the proof's event is malformed")?;
-    let leaf = sejf_crypto::audit::leaf_hash(&sejf_core::audit::canonical(proof.seq as i64, &event));
-    if STANDARD.encode(leaf) != proof.leaf {
-        return Err("the event in the proof does not hash to its leaf".into());
-    }
     sejf_crypto::audit::check_proof(&proof, trusted.as_ref())?;
+    // The proof covers the body's leaf; make sure the event shown is the body's.
+    let (seq, event) = sejf_core::audit::parse_body(&proof.body).map_err(|_| "the proof's event body is malformed")?;
+    let shown: sejf_core::ports::AuditEvent = serde_json::from_value(proof.event.clone()).map_err(|_| "the proof's event is malformed")?;
+    if seq != proof.seq as i64 || shown != event {
+        return Err("the event shown in the proof is not the one its body records".into());
+    }
     println!(
         "proof valid: seq {} is in the signed log of {} events{}",
         proof.seq,

@@ -17,7 +17,7 @@ use sejf_crypto::audit::{self as tree, AuditSigner, Checkpoint, Hash, InclusionP
 use tokio::sync::{mpsc, oneshot};
 
 use crate::authz::Actor;
-use crate::ports::{AuditEvent, ChainRow, KeyKind, SealedEvent, Store};
+use crate::ports::{AuditEvent, ChainRow, KeyKind, Store};
 use crate::{App, CoreError};
 
 const SIGNING_KEY: &str = "audit-signing";
@@ -25,6 +25,8 @@ const ORIGIN: &str = "sejf-audit";
 /// Events read per page while sealing or verifying: small, so a server catching up on a large
 /// import keeps its memory flat.
 const PAGE: u32 = 1_000;
+/// Events hashed per page while sealing (a few megabytes of canonical text).
+const SEAL_PAGE: u32 = 10_000;
 /// Most events written by one group commit.
 const GROUP_MAX: usize = 4_096;
 
@@ -76,9 +78,63 @@ impl AuditLog {
     }
 }
 
-/// The canonical bytes of an event: its sequence number and every field, in a fixed order.
-pub fn canonical(seq: i64, e: &AuditEvent) -> Vec<u8> {
-    serde_json::to_vec(&(seq, e)).unwrap_or_default()
+/// An event's canonical body: the compact JSON array `[seq, at, actor_id, actor, role, action,
+/// resource_type, resource_id, subject_id, fields, purpose, outcome, client, request_id,
+/// detail]`. It is what the store keeps, byte for byte, and what the leaf hash covers; the
+/// columns searches filter on are generated from it.
+pub fn canonical(seq: i64, e: &AuditEvent) -> String {
+    let [a, b, c, d, f, g, h, i, j, k, l, m, n] = e.texts();
+    serde_json::to_string(&(seq, e.at, a, b, c, d, f, g, h, i, j, k, l, m, n)).unwrap_or_default()
+}
+
+/// The body's fields in [`canonical`] order, as parsed back.
+type Body = (i64, i64, String, String, String, String, String, String, String, String, String, String, String, String, String);
+
+/// Reads a stored body back into its sequence number and event.
+pub fn parse_body(body: &str) -> Result<(i64, AuditEvent), CoreError> {
+    let b: Body = serde_json::from_str(body).map_err(|_| CoreError::Integrity("an audit event body is malformed".into()))?;
+    let event = AuditEvent {
+        at: b.1,
+        actor_id: b.2,
+        actor: b.3,
+        role: b.4,
+        action: b.5,
+        resource_type: b.6,
+        resource_id: b.7,
+        subject_id: b.8,
+        fields: b.9,
+        purpose: b.10,
+        outcome: b.11,
+        client: b.12,
+        request_id: b.13,
+        detail: b.14,
+    };
+    Ok((b.0, event))
+}
+
+/// Splits a page of stored bodies ([`Store::audit_canonical_range`]: `seq:length:body`, one
+/// after another) into `(seq, body bytes)` in `seq` order, checking the framing.
+pub fn split_pages(page: &[u8]) -> Result<Vec<(i64, &[u8])>, CoreError> {
+    let bad = |at: usize| CoreError::Integrity(format!("a page of audit events is malformed at byte {at}"));
+    let number = |pos: &mut usize| -> Result<i64, CoreError> {
+        let start = *pos;
+        let stop = page[start..].iter().position(|b| *b == b':').ok_or_else(|| bad(start))? + start;
+        *pos = stop + 1;
+        std::str::from_utf8(&page[start..stop]).ok().and_then(|t| t.parse().ok()).ok_or_else(|| bad(start))
+    };
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < page.len() {
+        let seq = number(&mut pos)?;
+        let len = usize::try_from(number(&mut pos)?).map_err(|_| bad(pos))?;
+        let end = pos.checked_add(len).filter(|end| *end <= page.len()).ok_or_else(|| bad(pos))?;
+        out.push((seq, &page[pos..end]));
+        pos = end;
+    }
+    // The database concatenates in whatever order its aggregate runs (in sequence order in
+    // practice, which makes this a linear check).
+    out.sort_by_key(|(seq, _)| *seq);
+    Ok(out)
 }
 
 /// What `sejf audit verify` found.
@@ -186,19 +242,19 @@ impl App {
         }
         let mut new_rows = Vec::new();
         loop {
-            let events = self.store.audit_range(st.sealed, PAGE).await?;
-            if events.is_empty() {
+            let page = self.store.audit_canonical_range(st.sealed, SEAL_PAGE).await?;
+            if page.is_empty() {
                 break;
             }
-            for e in &events {
-                if e.seq != st.sealed + 1 {
+            for (seq, bytes) in split_pages(page.as_bytes())? {
+                if seq != st.sealed + 1 {
                     return Err(CoreError::Integrity(format!("audit seq {} missing while sealing", st.sealed + 1)));
                 }
-                let leaf = tree::leaf_hash(&canonical(e.seq, &e.event));
+                let leaf = tree::leaf_hash(bytes);
                 st.link = tree::chain_link(&st.link, &leaf);
                 st.builder.push(leaf);
-                st.sealed = e.seq;
-                new_rows.push((e.seq, leaf.to_vec(), st.link.to_vec()));
+                st.sealed = seq;
+                new_rows.push((seq, leaf.to_vec(), st.link.to_vec()));
             }
             if new_rows.len() >= PAGE as usize {
                 self.store.audit_chain_put(std::mem::take(&mut new_rows)).await?;
@@ -276,8 +332,8 @@ impl App {
         let mut builder = TreeBuilder::new();
         let mut link: Hash = [0u8; 32];
         let mut expected = 1i64;
-        let mut chain: std::collections::VecDeque<ChainRow> = Default::default();
-        let mut interval_start = 1i64;
+        // The first event of the current checkpoint interval, and the chain link before it.
+        let (mut interval_start, mut interval_link) = (1i64, link);
         let mut all_checkpoints: Vec<Checkpoint> = checkpoints.iter().map(|(_, c)| c.clone()).collect();
         for w in &witnessed {
             if !all_checkpoints.iter().any(|c| c.tree_size == w.tree_size) {
@@ -285,53 +341,43 @@ impl App {
             }
         }
         all_checkpoints.sort_by_key(|c| c.tree_size);
+        // Up to the last checkpoint the signed roots vouch for the events, and the stored chain
+        // rows are read only to name the first bad event of an interval that fails. Past it only
+        // the chain rows do, so they are compared event by event.
+        let signed_to = all_checkpoints.last().map_or(0, |c| c.tree_size as i64);
+        let mut tail = StoredChain::after(signed_to);
         let mut next_cp = all_checkpoints.iter().peekable();
-        // The next page of events and of chain rows is read on another task while this one is
-        // hashed: reading, not hashing, is what bounds verification.
-        let mut events_ahead = read_ahead(&self.store, 0, events_page);
-        let mut chain_ahead = Some(read_ahead(&self.store, 0, chain_page));
+        // The next page is read on another task while this one is hashed.
+        let mut ahead = read_ahead(&self.store, 0, canonical_page);
         loop {
-            let events = joined(events_ahead).await?;
-            let Some(last) = events.last() else { break };
-            events_ahead = read_ahead(&self.store, last.seq, events_page);
-            for e in events {
-                if e.seq != expected {
-                    return Ok(report(expected - 1, Some((expected, format!("event missing (next stored is seq {})", e.seq)))));
+            let page = joined(ahead).await?;
+            let records = split_pages(page.as_bytes())?;
+            let Some(&(last, _)) = records.last() else { break };
+            ahead = read_ahead(&self.store, last, canonical_page);
+            for (seq, bytes) in records {
+                if seq != expected {
+                    return Ok(report(expected - 1, Some((expected, format!("event missing (next stored is seq {seq})")))));
                 }
-                let leaf = tree::leaf_hash(&canonical(e.seq, &e.event));
+                let leaf = tree::leaf_hash(bytes);
                 link = tree::chain_link(&link, &leaf);
                 builder.push(leaf);
-                if chain.is_empty()
-                    && let Some(ahead) = chain_ahead.take()
+                if seq > signed_to
+                    && let Some(bad) = tail.check(self.store.as_ref(), seq, &leaf, &link).await?
                 {
-                    let rows = joined(ahead).await?;
-                    if let Some(last) = rows.last() {
-                        chain_ahead = Some(read_ahead(&self.store, last.0, chain_page));
-                    }
-                    chain.extend(rows);
-                }
-                if chain.front().is_some_and(|(s, _, _)| *s == e.seq)
-                    && let Some((_, sealed_leaf, sealed_link)) = chain.pop_front()
-                {
-                    if sealed_leaf != leaf {
-                        return Ok(report(e.seq, Some((e.seq, "event changed since it was sealed".into()))));
-                    }
-                    if sealed_link != link {
-                        return Ok(report(e.seq, Some((e.seq, "chain broken (an earlier event was changed or removed)".into()))));
-                    }
+                    return Ok(report(seq, Some(bad)));
                 }
                 while let Some(cp) = next_cp.peek() {
-                    if cp.tree_size as i64 != e.seq {
+                    if cp.tree_size as i64 != seq {
                         break;
                     }
-                    let ok = cp.root_hash().ok() == Some(builder.root()) && cp.chain_hash().ok() == Some(link);
-                    if !ok {
-                        return Ok(report(
-                            e.seq,
-                            Some((interval_start, format!("events {interval_start}..{} do not match their signed checkpoint", e.seq))),
-                        ));
+                    if cp.root_hash().ok() != Some(builder.root()) || cp.chain_hash().ok() != Some(link) {
+                        let why = match self.first_changed_between(interval_start, seq, interval_link).await? {
+                            Some(bad) => bad,
+                            None => (interval_start, format!("events {interval_start}..{seq} do not match their signed checkpoint")),
+                        };
+                        return Ok(report(seq, Some(why)));
                     }
-                    interval_start = e.seq + 1;
+                    (interval_start, interval_link) = (seq + 1, link);
                     next_cp.next();
                 }
                 expected += 1;
@@ -344,13 +390,33 @@ impl App {
                 Some((events + 1, format!("the log ends at seq {events} but a checkpoint covers {}", cp.tree_size))),
             ));
         }
-        if let Some((s, _, _)) = chain.front() {
-            return Ok(report(events, Some((*s, "a sealed event is missing from the end of the log".into()))));
-        }
         if !self.store.audit_chain_range(events, 1).await?.is_empty() {
             return Ok(report(events, Some((events + 1, "a sealed event is missing from the end of the log".into()))));
         }
         Ok(report(events, None))
+    }
+
+    /// Within events `from..=to`, which failed their checkpoint, the first whose recomputed leaf
+    /// or link differs from the stored chain row; `link` is the chain link before `from`. None
+    /// when the chain rows were rewritten to match (the checkpoint still catches that).
+    async fn first_changed_between(&self, from: i64, to: i64, mut link: Hash) -> Result<Option<(i64, String)>, CoreError> {
+        let mut chain = StoredChain::after(from - 1);
+        let mut after = from - 1;
+        while after < to {
+            let limit = u32::try_from(to - after).unwrap_or(u32::MAX).min(SEAL_PAGE);
+            let page = self.store.audit_canonical_range(after, limit).await?;
+            let records = split_pages(page.as_bytes())?;
+            let Some(&(last, _)) = records.last() else { break };
+            for (seq, bytes) in records {
+                let leaf = tree::leaf_hash(bytes);
+                link = tree::chain_link(&link, &leaf);
+                if let Some(bad) = chain.check(self.store.as_ref(), seq, &leaf, &link).await? {
+                    return Ok(Some(bad));
+                }
+            }
+            after = last;
+        }
+        Ok(None)
     }
 
     /// An inclusion proof for event `seq` against the latest checkpoint.
@@ -374,11 +440,20 @@ impl App {
             }
         }
         let path = tree::inclusion_proof(&leaves, (seq - 1) as u64, size as u64)?;
-        let event = self.store.audit_range(seq - 1, 1).await?.pop().ok_or(CoreError::NotFound)?;
+        // The stored body, byte for byte: the leaf covers exactly these bytes.
+        let page = self.store.audit_canonical_range(seq - 1, 1).await?;
+        let body = match split_pages(page.as_bytes())?.first() {
+            Some((s, body)) if *s == seq => {
+                String::from_utf8(body.to_vec()).map_err(|_| CoreError::Integrity("an audit body is not UTF-8".into()))?
+            }
+            _ => return Err(CoreError::NotFound),
+        };
+        let (_, event) = parse_body(&body)?;
         Ok(InclusionProof {
             seq: seq as u64,
             leaf: STANDARD.encode(leaves[(seq - 1) as usize]),
-            event: serde_json::to_value(&event.event).map_err(|e| CoreError::Internal(e.to_string()))?,
+            event: serde_json::to_value(&event).map_err(|e| CoreError::Internal(e.to_string()))?,
+            body,
             tree_size: size as u64,
             path: path.iter().map(|h| STANDARD.encode(h)).collect(),
             checkpoint: cp,
@@ -394,29 +469,63 @@ pub struct SealerState {
     sealed: i64,
 }
 
-/// Rows read per page while verifying (several pages may be in memory at once).
+/// Events read per page while verifying (two pages may be in memory at once).
 const VERIFY_PAGE: u32 = 10_000;
 
-type Ahead<T> = tokio::task::JoinHandle<Result<Vec<T>, crate::ports::StoreError>>;
-
-fn events_page(store: std::sync::Arc<dyn Store>, after: i64) -> crate::ports::Fut<'static, Vec<SealedEvent>> {
-    Box::pin(async move { store.audit_range(after, VERIFY_PAGE).await })
+/// The sealer's stored chain rows, read in pages from a cursor and compared with what the
+/// verifier recomputes.
+struct StoredChain {
+    after: i64,
+    rows: std::collections::VecDeque<ChainRow>,
+    done: bool,
 }
 
-fn chain_page(store: std::sync::Arc<dyn Store>, after: i64) -> crate::ports::Fut<'static, Vec<ChainRow>> {
-    Box::pin(async move { store.audit_chain_range(after, VERIFY_PAGE).await })
+impl StoredChain {
+    fn after(seq: i64) -> Self {
+        Self { after: seq, rows: Default::default(), done: false }
+    }
+
+    /// Compares event `seq`'s recomputed leaf and link with its stored row, if it has one.
+    async fn check(&mut self, store: &dyn Store, seq: i64, leaf: &Hash, link: &Hash) -> Result<Option<(i64, String)>, CoreError> {
+        while self.rows.front().is_some_and(|(s, _, _)| *s < seq) {
+            self.rows.pop_front();
+        }
+        if self.rows.is_empty() && !self.done {
+            let rows = store.audit_chain_range(self.after, PAGE).await?;
+            match rows.last() {
+                Some(last) => self.after = last.0,
+                None => self.done = true,
+            }
+            self.rows.extend(rows);
+        }
+        match self.rows.front() {
+            Some((s, sealed_leaf, _)) if *s == seq && sealed_leaf.as_slice() != leaf => {
+                Ok(Some((seq, "event changed since it was sealed".into())))
+            }
+            Some((s, _, sealed_link)) if *s == seq && sealed_link.as_slice() != link => {
+                Ok(Some((seq, "chain broken (an earlier event was changed or removed)".into())))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+type Ahead<T> = tokio::task::JoinHandle<Result<T, crate::ports::StoreError>>;
+
+fn canonical_page(store: std::sync::Arc<dyn Store>, after: i64) -> crate::ports::Fut<'static, String> {
+    Box::pin(async move { store.audit_canonical_range(after, VERIFY_PAGE).await })
 }
 
 /// Starts reading the page after `after` on another task.
 fn read_ahead<T: Send + 'static>(
     store: &std::sync::Arc<dyn Store>,
     after: i64,
-    read: fn(std::sync::Arc<dyn Store>, i64) -> crate::ports::Fut<'static, Vec<T>>,
+    read: fn(std::sync::Arc<dyn Store>, i64) -> crate::ports::Fut<'static, T>,
 ) -> Ahead<T> {
     tokio::spawn(read(store.clone(), after))
 }
 
-async fn joined<T>(page: Ahead<T>) -> Result<Vec<T>, CoreError> {
+async fn joined<T>(page: Ahead<T>) -> Result<T, CoreError> {
     Ok(page.await.map_err(|e| CoreError::Internal(format!("audit read task: {e}")))??)
 }
 
@@ -435,4 +544,62 @@ fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     let mut f = opts.open(path)?;
     writeln!(f, "{line}")?;
     f.sync_data()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn event(detail: &str) -> AuditEvent {
+        AuditEvent { at: -5, actor: "łukasz".into(), action: "person.read".into(), detail: detail.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn bodies_are_compact_json_arrays_that_parse_back() {
+        let e = event("a\"b\n:7:");
+        let body = canonical(3, &e);
+        assert_eq!(body, r#"[3,-5,"","łukasz","","person.read","","","","","","","","","a\"b\n:7:"]"#);
+        assert_eq!(parse_body(&body).unwrap(), (3, e));
+        assert!(matches!(parse_body("[3,-5]"), Err(CoreError::Integrity(_))));
+    }
+
+    #[test]
+    fn pages_split_back_into_bodies() {
+        let (a, b) = (canonical(1, &event("12:ab")), canonical(2, &event("")));
+        let page = format!("1:{}:{a}2:{}:{b}", a.len(), b.len());
+        let split = split_pages(page.as_bytes()).unwrap();
+        assert_eq!(split, vec![(1, a.as_bytes()), (2, b.as_bytes())]);
+        assert!(split_pages(b"").unwrap().is_empty());
+        for bad in [&page[..page.len() - 1], "1:5:abc", "x:1:a", "1:99999999999999999999:", "1:-1:"] {
+            assert!(matches!(split_pages(bad.as_bytes()), Err(CoreError::Integrity(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_field_changes_the_body() {
+        let base = event("d");
+        let encoded = canonical(3, &base);
+        assert_ne!(canonical(4, &base), encoded);
+        for i in 0..13 {
+            let mut changed = base.clone();
+            let field = [
+                &mut changed.actor_id,
+                &mut changed.actor,
+                &mut changed.role,
+                &mut changed.action,
+                &mut changed.resource_type,
+                &mut changed.resource_id,
+                &mut changed.subject_id,
+                &mut changed.fields,
+                &mut changed.purpose,
+                &mut changed.outcome,
+                &mut changed.client,
+                &mut changed.request_id,
+                &mut changed.detail,
+            ];
+            field.into_iter().nth(i).unwrap().push('!');
+            assert_ne!(canonical(3, &changed), encoded, "field {i}");
+        }
+    }
 }

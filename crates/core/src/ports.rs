@@ -123,6 +123,28 @@ pub struct AuditEvent {
     pub detail: String,
 }
 
+impl AuditEvent {
+    /// The text fields in their canonical order (after `seq` and `at`); see
+    /// [`crate::audit::canonical`].
+    pub fn texts(&self) -> [&str; 13] {
+        [
+            &self.actor_id,
+            &self.actor,
+            &self.role,
+            &self.action,
+            &self.resource_type,
+            &self.resource_id,
+            &self.subject_id,
+            &self.fields,
+            &self.purpose,
+            &self.outcome,
+            &self.client,
+            &self.request_id,
+            &self.detail,
+        ]
+    }
+}
+
 /// The sealer's record of one event: (seq, leaf hash, chain link).
 pub type ChainRow = (i64, Vec<u8>, Vec<u8>);
 
@@ -335,6 +357,11 @@ pub trait Store: Send + Sync + 'static {
     fn audit_append(&self, events: Vec<AuditEvent>) -> Fut<'_, ()>;
     /// Events with `seq > after`, in order, at most `limit`.
     fn audit_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<SealedEvent>>;
+    /// The same events' stored bodies ([`crate::audit::canonical`]), byte for byte, each framed
+    /// as `seq:length:body` and concatenated into one text in no promised order
+    /// ([`crate::audit::split_pages`] orders them): what sealing and verifying hash. Empty after
+    /// the end.
+    fn audit_canonical_range(&self, after: i64, limit: u32) -> Fut<'_, String>;
     fn audit_query(&self, query: AuditQuery) -> Fut<'_, Vec<SealedEvent>>;
     /// Stores a signed checkpoint (JSON) unless one of that size exists.
     fn audit_checkpoint_put(&self, tree_size: i64, body: String, at: i64) -> Fut<'_, ()>;

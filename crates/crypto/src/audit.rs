@@ -4,7 +4,7 @@
 //! Every audit event is hashed once into a leaf hash (`SHA-256(0x00 || event bytes)`). The leaf
 //! feeds two structures, each covering a gap the other leaves:
 //!
-//! - the **hash chain** (`link = SHA-256("sejf-audit-chain-v1" || prev_link || leaf)`) makes any
+//! - the **hash chain** (`link = SHA-256("sejf-audit-chain-v2" || prev_link || leaf)`) makes any
 //!   change, reordering or deletion of an event break every later link, so `audit verify` can
 //!   name the first bad sequence number, not just say "something is wrong";
 //! - the **Merkle tree** (Certificate Transparency v2, RFC 9162 §2.1) gives logarithmic inclusion
@@ -44,7 +44,7 @@ pub const CHAIN_GENESIS: Hash = [0u8; 32];
 pub const DEFAULT_ORIGIN: &str = "sejf-audit";
 
 /// Domain label of chain links; the version lets a future format coexist with old logs.
-const CHAIN_LABEL: &[u8] = b"sejf-audit-chain-v1";
+const CHAIN_LABEL: &[u8] = b"sejf-audit-chain-v2";
 
 /// Leaf hash: SHA-256(0x00 || data) (RFC 9162 §2.1.1).
 pub fn leaf_hash(data: &[u8]) -> Hash {
@@ -226,7 +226,7 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
     snode == 0 && r == *root
 }
 
-/// One link of the hash chain: SHA-256("sejf-audit-chain-v1" || prev || leaf). The first
+/// One link of the hash chain: SHA-256("sejf-audit-chain-v2" || prev || leaf). The first
 /// event's `prev` is [`CHAIN_GENESIS`] (32 zero bytes).
 pub fn chain_link(prev: &Hash, leaf: &Hash) -> Hash {
     let mut h = Sha256::new();
@@ -371,6 +371,8 @@ pub struct InclusionProof {
     pub leaf: String,
     /// The event as exported, for the reader; the leaf hash is what the proof covers.
     pub event: serde_json::Value,
+    /// The event's stored body, byte for byte: `leaf = SHA-256(0x00 || body)`.
+    pub body: String,
     /// Size of the tree the path leads through; equals the checkpoint's.
     pub tree_size: u64,
     /// The audit path, nearest sibling first, standard base64.
@@ -404,6 +406,9 @@ pub fn check_proof(p: &InclusionProof, trusted_key: Option<&[u8; 32]>) -> Result
         return Err(format!("seq {} is outside the tree of size {}", p.seq, p.tree_size));
     }
     let leaf = decode32(&p.leaf).ok_or("the leaf hash is not 32 bytes of base64")?;
+    if leaf_hash(p.body.as_bytes()) != leaf {
+        return Err("the event body does not hash to its leaf".into());
+    }
     let path = p
         .path
         .iter()

@@ -2,39 +2,50 @@
 //! the writing transaction: a rollback gives its numbers back, so the sequence has no gaps, and
 //! the row lock orders concurrent writers (on every server sharing the database).
 
+use sejf_core::audit::{canonical, parse_body};
 use sejf_core::ports::{AuditEvent, AuditQuery, ChainRow, SealedEvent, SealerLease, StoreError};
 use sqlx::Connection;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
+use crate::codec::AnyQuery;
+use crate::multirow::{MultiRow, insert_chunked, multi_row};
 use crate::{Backend, SqlStore, codec, error};
 
 const ADVANCE: &str = "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq";
-const INSERT: &str = "INSERT INTO audit_events (seq, at, actor_id, actor, role, action, resource_type, resource_id, subject_id, \
-     fields, purpose, outcome, client, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
-macro_rules! columns {
-    () => {
-        "SELECT seq, at, actor_id, actor, role, action, resource_type, resource_id, subject_id, fields, purpose, outcome, client, \
-         request_id, detail FROM audit_events "
+const EVENT_HEAD: &str = "INSERT INTO audit_events (seq, body) VALUES ";
+multi_row!(EVENT_64 = EVENT_HEAD, "", 2, 64, "");
+multi_row!(EVENT_8 = EVENT_HEAD, "", 2, 8, "");
+multi_row!(EVENT_1 = EVENT_HEAD, "", 2, 1, "");
+/// A group commit of n events costs n / 64 + a few statements.
+const EVENT_INSERTS: [MultiRow; 3] = [EVENT_64, EVENT_8, EVENT_1];
+const CHAIN_HEAD: &str = "INSERT INTO audit_chain (seq, leaf, link) VALUES ";
+multi_row!(CHAIN_256 = CHAIN_HEAD, "", 3, 256, " ON CONFLICT DO NOTHING");
+multi_row!(CHAIN_16 = CHAIN_HEAD, "", 3, 16, " ON CONFLICT DO NOTHING");
+multi_row!(CHAIN_1 = CHAIN_HEAD, "", 3, 1, " ON CONFLICT DO NOTHING");
+const CHAIN_INSERTS: [MultiRow; 3] = [CHAIN_256, CHAIN_16, CHAIN_1];
+const RANGE: &str = "SELECT seq, body FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
+/// A page of stored bodies for sealing and verifying, framed as `seq:length:body` and
+/// concatenated by the database into one text: the sealer and the verifier hash the bodies as
+/// they come, with no per-row decoding (`sejf_core::audit::split_pages`). The page is the first
+/// `$2` events after `$1`; the aggregate's order is the engine's (an `ORDER BY` inside it would
+/// sort the page again), so the reader puts the framed events in `seq` order itself.
+macro_rules! canonical_page {
+    ($agg:literal) => {
+        concat!(
+            "SELECT ",
+            $agg,
+            "(seq || ':' || octet_length(body) || ':' || body, '') \
+             FROM (SELECT seq, body FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2) page"
+        )
     };
 }
-/// A range of events for sealing, verifying and export: each row comes back as one JSON array
-/// built by the database, because decoding one text column is several times cheaper than
-/// fifteen through the `Any` driver (the values are parsed back, so formatting does not matter).
-macro_rules! range_fields {
-    () => {
-        "seq, at, actor_id, actor, role, action, resource_type, resource_id, subject_id, fields, purpose, outcome, client, request_id, detail"
-    };
-}
-const RANGE_SQLITE: &str = concat!("SELECT json_array(", range_fields!(), ") FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
-const RANGE_POSTGRES: &str =
-    concat!("SELECT json_build_array(", range_fields!(), ")::text FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2");
-const QUERY: &str = concat!(
-    columns!(),
-    "WHERE seq > $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR subject_id = $3) AND ($4 = '' OR action = $4) \
-     AND ($5 = 0 OR at >= $5) AND ($6 = 0 OR at <= $6) ORDER BY seq LIMIT $7"
-);
-const CHAIN_PUT: &str = "INSERT INTO audit_chain (seq, leaf, link) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+const CANONICAL_SQLITE: &str = canonical_page!("group_concat");
+const CANONICAL_POSTGRES: &str = canonical_page!("string_agg");
+/// Filters use the columns generated from the body (and their indexes).
+const QUERY: &str = "SELECT seq, body FROM audit_events \
+     WHERE seq > $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR subject_id = $3) AND ($4 = '' OR action = $4) \
+     AND ($5 = 0 OR at >= $5) AND ($6 = 0 OR at <= $6) ORDER BY seq LIMIT $7";
 const CHAIN_RANGE: &str = "SELECT seq, leaf, link FROM audit_chain WHERE seq > $1 ORDER BY seq LIMIT $2";
 const HONEY_PUT: &str = "INSERT INTO honeytokens (person_id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 const HONEY_ALL: &str = "SELECT person_id FROM honeytokens";
@@ -44,36 +55,17 @@ const SEALER_LOCK_KEY: i64 = 0x7365_6a66_7365_616c;
 const SEALER_TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1)";
 const CHECKPOINTS: &str = "SELECT tree_size, body FROM audit_checkpoints ORDER BY tree_size";
 
-/// Writes `events` inside `tx`, numbering them after the current head.
-pub(crate) async fn insert(tx: &mut Transaction<'static, Any>, events: &[AuditEvent]) -> Result<(), StoreError> {
+/// Writes `events` inside `tx`, numbering them after the current head, many rows per statement.
+/// Each is stored as its canonical body, the bytes its leaf hash will cover.
+pub(crate) async fn insert(tx: &mut Transaction<'static, Any>, backend: Backend, events: &[AuditEvent]) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
     let head: i64 =
         sqlx::query_scalar(ADVANCE).bind(events.len() as i64).fetch_one(&mut **tx).await.map_err(error::db("audit sequence"))?;
     let first = head - events.len() as i64 + 1;
-    for (i, e) in events.iter().enumerate() {
-        sqlx::query(INSERT)
-            .bind(first + i as i64)
-            .bind(e.at)
-            .bind(e.actor_id.as_str())
-            .bind(e.actor.as_str())
-            .bind(e.role.as_str())
-            .bind(e.action.as_str())
-            .bind(e.resource_type.as_str())
-            .bind(e.resource_id.as_str())
-            .bind(e.subject_id.as_str())
-            .bind(e.fields.as_str())
-            .bind(e.purpose.as_str())
-            .bind(e.outcome.as_str())
-            .bind(e.client.as_str())
-            .bind(e.request_id.as_str())
-            .bind(e.detail.as_str())
-            .execute(&mut **tx)
-            .await
-            .map_err(error::db("audit insert"))?;
-    }
-    Ok(())
+    let bodies: Vec<(i64, String)> = events.iter().enumerate().map(|(i, e)| (first + i as i64, canonical(first + i as i64, e))).collect();
+    insert_chunked(tx, backend, &EVENT_INSERTS, &bodies, |q, (seq, body)| q.bind(*seq).bind(body.as_str()), "audit insert").await
 }
 
 pub(crate) async fn append(store: &SqlStore, events: Vec<AuditEvent>) -> Result<(), StoreError> {
@@ -81,71 +73,34 @@ pub(crate) async fn append(store: &SqlStore, events: Vec<AuditEvent>) -> Result<
         return Ok(());
     }
     let mut tx = store.begin_write().await?;
-    insert(&mut tx, &events).await?;
+    insert(&mut tx, store.backend, &events).await?;
     tx.commit().await.map_err(error::db("audit append"))
 }
 
 fn decode(r: &AnyRow) -> Result<SealedEvent, StoreError> {
-    Ok(SealedEvent {
-        seq: codec::get(r, 0, "audit_events.seq")?,
-        event: AuditEvent {
-            at: codec::get(r, 1, "audit_events.at")?,
-            actor_id: codec::get(r, 2, "audit_events.actor_id")?,
-            actor: codec::get(r, 3, "audit_events.actor")?,
-            role: codec::get(r, 4, "audit_events.role")?,
-            action: codec::get(r, 5, "audit_events.action")?,
-            resource_type: codec::get(r, 6, "audit_events.resource_type")?,
-            resource_id: codec::get(r, 7, "audit_events.resource_id")?,
-            subject_id: codec::get(r, 8, "audit_events.subject_id")?,
-            fields: codec::get(r, 9, "audit_events.fields")?,
-            purpose: codec::get(r, 10, "audit_events.purpose")?,
-            outcome: codec::get(r, 11, "audit_events.outcome")?,
-            client: codec::get(r, 12, "audit_events.client")?,
-            request_id: codec::get(r, 13, "audit_events.request_id")?,
-            detail: codec::get(r, 14, "audit_events.detail")?,
-        },
-    })
+    let seq = codec::get(r, 0, "audit_events.seq")?;
+    let body: String = codec::get(r, 1, "audit_events.body")?;
+    let (_, event) = parse_body(&body).map_err(|_| StoreError::Backend(format!("audit event {seq} is not a well-formed body")))?;
+    Ok(SealedEvent { seq, event })
 }
 
-/// One event as [`RANGE_SQLITE`] / [`RANGE_POSTGRES`] return it, in `range_fields!` order.
-type RangeRow = (i64, i64, String, String, String, String, String, String, String, String, String, String, String, String, String);
-
 pub(crate) async fn range(store: &SqlStore, after: i64, limit: u32) -> Result<Vec<SealedEvent>, StoreError> {
+    let rows = sqlx::query(RANGE).bind(after).bind(i64::from(limit)).fetch_all(&store.pool).await.map_err(error::db("audit range"))?;
+    rows.iter().map(decode).collect()
+}
+
+pub(crate) async fn canonical_range(store: &SqlStore, after: i64, limit: u32) -> Result<String, StoreError> {
     let sql = match store.backend {
-        Backend::Sqlite => RANGE_SQLITE,
-        Backend::Postgres => RANGE_POSTGRES,
+        Backend::Sqlite => CANONICAL_SQLITE,
+        Backend::Postgres => CANONICAL_POSTGRES,
     };
-    let rows = sqlx::query_scalar::<_, String>(sql)
+    let page: Option<String> = sqlx::query_scalar(sql)
         .bind(after)
         .bind(i64::from(limit))
-        .fetch_all(&store.pool)
+        .fetch_one(&store.pool)
         .await
-        .map_err(error::db("audit range"))?;
-    rows.iter()
-        .map(|json| {
-            let r: RangeRow =
-                serde_json::from_str(json).map_err(|_| StoreError::Backend("an audit event row is not what the schema says".into()))?;
-            Ok(SealedEvent {
-                seq: r.0,
-                event: AuditEvent {
-                    at: r.1,
-                    actor_id: r.2,
-                    actor: r.3,
-                    role: r.4,
-                    action: r.5,
-                    resource_type: r.6,
-                    resource_id: r.7,
-                    subject_id: r.8,
-                    fields: r.9,
-                    purpose: r.10,
-                    outcome: r.11,
-                    client: r.12,
-                    request_id: r.13,
-                    detail: r.14,
-                },
-            })
-        })
-        .collect()
+        .map_err(error::db("audit canonical range"))?;
+    Ok(page.unwrap_or_default())
 }
 
 pub(crate) async fn query(store: &SqlStore, q: AuditQuery) -> Result<Vec<SealedEvent>, StoreError> {
@@ -176,9 +131,8 @@ pub(crate) async fn checkpoints(store: &SqlStore) -> Result<Vec<(i64, String)>, 
 /// Stores the sealer's leaf hashes and chain links (never overwriting: servers may race).
 pub(crate) async fn chain_put(store: &SqlStore, rows: Vec<ChainRow>) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
-    for (seq, leaf, link) in rows {
-        sqlx::query(CHAIN_PUT).bind(seq).bind(leaf).bind(link).execute(&mut *tx).await.map_err(error::db("audit chain"))?;
-    }
+    let bind = |q: AnyQuery, (seq, leaf, link): &ChainRow| q.bind(*seq).bind(leaf.as_slice()).bind(link.as_slice());
+    insert_chunked(&mut tx, store.backend, &CHAIN_INSERTS, &rows, bind, "audit chain").await?;
     tx.commit().await.map_err(error::db("audit chain"))
 }
 

@@ -63,7 +63,7 @@ pub(crate) async fn insert(store: &SqlStore, row: ExportRow, audit: Vec<AuditEve
         .execute(&mut *tx)
         .await
         .map_err(error::db("export request"))?;
-    crate::audit::insert(&mut tx, &audit).await?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db("export request"))
 }
 
@@ -102,7 +102,7 @@ async fn conditional(
         tx.rollback().await.map_err(error::db("export request"))?;
         return Ok(false);
     }
-    crate::audit::insert(&mut tx, &audit).await?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db("export request"))?;
     Ok(true)
 }

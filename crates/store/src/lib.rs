@@ -23,6 +23,7 @@ mod exports;
 mod keys;
 mod mfa;
 mod migrate;
+mod multirow;
 mod people;
 mod people_batch;
 mod people_sql;
@@ -295,6 +296,10 @@ impl Store for SqlStore {
 
     fn audit_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<SealedEvent>> {
         Box::pin(audit::range(self, after, limit))
+    }
+
+    fn audit_canonical_range(&self, after: i64, limit: u32) -> Fut<'_, String> {
+        Box::pin(audit::canonical_range(self, after, limit))
     }
 
     fn audit_query(&self, query: AuditQuery) -> Fut<'_, Vec<SealedEvent>> {

@@ -23,23 +23,18 @@ use crate::people_sql::{self as sql, PageSql};
 use crate::{Backend, SqlStore, error};
 
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<StoredPerson>, StoreError> {
-    let id_text = id.to_string();
-    let mut tx = store.begin_read().await?;
-    let row = sqlx::query(sql::GET).bind(id_text.as_str()).fetch_optional(&mut *tx).await.map_err(error::db("person get"))?;
-    let Some(row) = row else {
-        tx.rollback().await.map_err(error::db("person get"))?;
-        return Ok(None);
+    let sql = match store.backend {
+        Backend::Sqlite => sql::GET_SQLITE,
+        Backend::Postgres => sql::GET_POSTGRES,
     };
+    let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&store.pool).await.map_err(error::db("person get"))?;
+    let Some(row) = row else { return Ok(None) };
     let mut person = decode_person(&row)?;
-    let tags = sqlx::query(sql::GET_TAGS).bind(id_text.as_str()).fetch_all(&mut *tx).await.map_err(error::db("person tags"))?;
-    for tag in &tags {
-        person.row.tags.push(codec::get(tag, 1, "person_tags.tag")?);
-    }
-    let tokens = sqlx::query(sql::GET_TOKENS).bind(id_text.as_str()).fetch_all(&mut *tx).await.map_err(error::db("person name tokens"))?;
-    for token in &tokens {
-        person.row.name_bidx.push(codec::get(token, 1, "person_name_tokens.token")?);
-    }
-    tx.rollback().await.map_err(error::db("person get"))?;
+    let tags: String = codec::get(&row, 19, "person_tags.tag")?;
+    let tokens: String = codec::get(&row, 20, "person_name_tokens.token")?;
+    person.row.tags = serde_json::from_str(&tags).map_err(|_| StoreError::Backend("a person's tags are not a JSON array".into()))?;
+    person.row.name_bidx =
+        serde_json::from_str(&tokens).map_err(|_| StoreError::Backend("a person's name tokens are not a JSON array".into()))?;
     Ok(Some(person))
 }
 
@@ -76,7 +71,7 @@ pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i
         return Ok(false);
     }
     replace_indexes(&mut tx, store.backend, &id_text, &row).await?;
-    crate::audit::insert(&mut tx, &audit).await?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db("person update"))?;
     Ok(true)
 }
@@ -103,7 +98,7 @@ pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -
         return Ok(false);
     }
     sqlx::query(sql::DELETE_KEY).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete key"))?;
-    crate::audit::insert(&mut tx, &audit).await?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db("person delete"))?;
     Ok(true)
 }

@@ -14,12 +14,21 @@ use sejf_core::ports::BidxColumn;
 
 /// The person columns every read decodes, in the order `people::decode_person` expects; the
 /// wrapped subject key comes last from the LEFT JOIN on the key store.
-macro_rules! person_select {
+macro_rules! person_columns {
     () => {
         "SELECT p.id, p.owner_id, p.unit, p.company_id, p.version, p.created_at, p.updated_at, \
          p.first_name, p.last_name, p.email, p.phone, p.national_id, p.birth_date, p.address, \
-         p.notes, p.email_bidx, p.phone_bidx, p.national_id_bidx, k.wrapped \
-         FROM people p LEFT JOIN keystore k ON k.kind = 'subject' AND k.id = p.id "
+         p.notes, p.email_bidx, p.phone_bidx, p.national_id_bidx, k.wrapped"
+    };
+}
+macro_rules! person_from {
+    () => {
+        " FROM people p LEFT JOIN keystore k ON k.kind = 'subject' AND k.id = p.id "
+    };
+}
+macro_rules! person_select {
+    () => {
+        concat!(person_columns!(), person_from!())
     };
 }
 
@@ -82,9 +91,21 @@ pub(crate) fn by_bidx(column: BidxColumn) -> &'static PageSql {
     }
 }
 
-pub(crate) const GET: &str = concat!(person_select!(), "WHERE p.id = $1");
-pub(crate) const GET_TAGS: &str = "SELECT person_id, tag FROM person_tags WHERE person_id = $1 ORDER BY tag";
-pub(crate) const GET_TOKENS: &str = "SELECT person_id, token FROM person_name_tokens WHERE person_id = $1 ORDER BY token";
+/// One person in one statement (the hot path of `GET /people/{id}`): its tags and name tokens
+/// come along as two JSON arrays, so a read is one round trip and needs no transaction.
+macro_rules! get_one {
+    ($tags:literal, $tokens:literal) => {
+        concat!(person_columns!(), ", ", $tags, ", ", $tokens, person_from!(), "WHERE p.id = $1")
+    };
+}
+pub(crate) const GET_SQLITE: &str = get_one!(
+    "(SELECT json_group_array(t.tag ORDER BY t.tag) FROM person_tags t WHERE t.person_id = p.id)",
+    "(SELECT json_group_array(n.token ORDER BY n.token) FROM person_name_tokens n WHERE n.person_id = p.id)"
+);
+pub(crate) const GET_POSTGRES: &str = get_one!(
+    "(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]')::text FROM person_tags t WHERE t.person_id = p.id)",
+    "(SELECT coalesce(json_agg(n.token ORDER BY n.token), '[]')::text FROM person_name_tokens n WHERE n.person_id = p.id)"
+);
 
 pub(crate) const UPDATE: &str = "UPDATE people SET owner_id = $2, unit = $3, company_id = $4, \
      version = version + 1, updated_at = $5, first_name = $6, last_name = $7, email = $8, \

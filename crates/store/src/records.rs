@@ -94,7 +94,7 @@ pub(crate) async fn insert(store: &SqlStore, row: RecordRow, audit: Vec<AuditEve
         .execute(&mut *tx)
         .await
         .map_err(error::db(row.kind.as_str()))?;
-    crate::audit::insert(&mut tx, &audit).await?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db(row.kind.as_str()))
 }
 
@@ -125,7 +125,7 @@ pub(crate) async fn update(store: &SqlStore, row: RecordRow, expected_version: i
         tx.rollback().await.map_err(error::db(row.kind.as_str()))?;
         return Ok(false);
     }
-    crate::audit::insert(&mut tx, &audit).await?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db(row.kind.as_str()))?;
     Ok(true)
 }
@@ -139,7 +139,7 @@ pub(crate) async fn delete(store: &SqlStore, kind: RecordKind, id: Uuid, audit: 
         tx.rollback().await.map_err(error::db(kind.as_str()))?;
         return Ok(false);
     }
-    crate::audit::insert(&mut tx, &audit).await?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db(kind.as_str()))?;
     Ok(true)
 }

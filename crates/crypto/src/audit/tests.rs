@@ -119,7 +119,7 @@ fn known_hash_values() {
     manual.extend_from_slice(&a);
     manual.extend_from_slice(&b);
     assert_eq!(node_hash(&a, &b), <Hash>::from(Sha256::digest(&manual)));
-    let mut manual = b"sejf-audit-chain-v1".to_vec();
+    let mut manual = b"sejf-audit-chain-v2".to_vec();
     manual.extend_from_slice(&a);
     manual.extend_from_slice(&b);
     assert_eq!(chain_link(&a, &b), <Hash>::from(Sha256::digest(&manual)));
@@ -319,13 +319,15 @@ fn signer_seed_round_trip() {
 }
 
 fn sample_proof(s: &AuditSigner, index: u64) -> InclusionProof {
-    let l = leaves(21);
+    let bodies: Vec<String> = (1..=21).map(|seq| format!("[{seq},\"person.read\"]")).collect();
+    let l: Vec<Hash> = bodies.iter().map(|b| leaf_hash(b.as_bytes())).collect();
     let head = *chain(&l).last().unwrap();
     let cp = s.sign(DEFAULT_ORIGIN, 21, &root(&l), &head, 42);
     InclusionProof {
         seq: index + 1,
         leaf: STANDARD.encode(l[index as usize]),
         event: serde_json::json!({"seq": index + 1, "action": "person.read"}),
+        body: bodies[index as usize].clone(),
         tree_size: 21,
         path: inclusion_proof(&l, index, 21).unwrap().iter().map(|h| STANDARD.encode(h)).collect(),
         checkpoint: cp,
@@ -369,7 +371,8 @@ fn check_proof_rejects_tampering_with_a_reason() {
         (InclusionProof { seq: 8, ..good.clone() }, None, "is not in the tree"),
         (InclusionProof { seq: 0, ..good.clone() }, None, "outside the tree"),
         (InclusionProof { seq: 22, ..good.clone() }, None, "outside the tree"),
-        (InclusionProof { leaf: STANDARD.encode(leaf_hash(b"forged")), ..good.clone() }, None, "is not in the tree"),
+        (InclusionProof { leaf: STANDARD.encode(leaf_hash(b"forged")), body: "forged".into(), ..good.clone() }, None, "is not in the tree"),
+        (InclusionProof { body: "[8,\"person.read\"]".into(), ..good.clone() }, None, "does not hash to its leaf"),
         (InclusionProof { tree_size: 20, ..good.clone() }, None, "tree size"),
         (InclusionProof { path: good.path[1..].to_vec(), ..good.clone() }, None, "is not in the tree"),
         (InclusionProof { public_key: "short".into(), ..good.clone() }, None, "public key"),

@@ -137,4 +137,29 @@ pub(crate) async fn audit_events_round_trip_exactly(db: &TestDb) {
     assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!(got[1].event, odd);
     assert_eq!(db.store.audit_range(2, 10).await.unwrap().len(), 1, "after is exclusive");
+    // What sealing and verifying hash: each event's stored body, which is its canonical
+    // encoding byte for byte, odd characters and all, framed with its seq and length.
+    let page = db.store.audit_canonical_range(0, 10).await.unwrap();
+    let split = sejf_core::audit::split_pages(page.as_bytes()).unwrap();
+    assert_eq!(split.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![1, 2, 3]);
+    for ((seq, body), e) in split.iter().zip(&got) {
+        assert_eq!(*body, sejf_core::audit::canonical(*seq, &e.event).as_bytes());
+    }
+    let one = db.store.audit_canonical_range(1, 1).await.unwrap();
+    let body = sejf_core::audit::canonical(2, &odd);
+    assert_eq!(one, format!("2:{}:{body}", body.len()));
+    assert_eq!(db.store.audit_canonical_range(3, 10).await.unwrap(), "", "nothing after the end");
+    // A large group commit is split over statements of several sizes: every event lands once, in order.
+    let bulk: Vec<AuditEvent> = (0..137).map(|i| event(&format!("bulk-{i}"))).collect();
+    db.store.audit_append(bulk.clone()).await.unwrap();
+    let got = db.store.audit_range(3, 1_000).await.unwrap();
+    assert_eq!(got.iter().map(|e| e.seq).collect::<Vec<_>>(), (4..=140).collect::<Vec<_>>());
+    assert_eq!(got.into_iter().map(|e| e.event).collect::<Vec<_>>(), bulk);
+    // And so are the sealer's chain rows, which never overwrite.
+    let chain: Vec<(i64, Vec<u8>, Vec<u8>)> = (1..=140).map(|s| (s, vec![s as u8; 32], vec![!(s as u8); 32])).collect();
+    db.store.audit_chain_put(chain[..100].to_vec()).await.unwrap();
+    let mut rewritten = chain.clone();
+    rewritten[5].1 = vec![0; 32];
+    db.store.audit_chain_put(rewritten).await.unwrap();
+    assert_eq!(db.store.audit_chain_range(0, 1_000).await.unwrap(), chain);
 }
