@@ -2,14 +2,15 @@
 //!
 //! - **audited reads**: `App::person` (policy, decryption, masking, read budget and honeytoken
 //!   checks, and a `person.read` event durably committed by the group-commit writer before the
-//!   data is returned) from `SEJF_BENCH_CLIENTS` concurrent tasks (default 64) for
-//!   `SEJF_BENCH_SECS` seconds (default 5), cycling over 500 of 1,000 imported people; next to
-//!   it the group-commit writer alone (`App::audit` of one event per call, same concurrency).
+//!   data is returned) at each concurrency in `SEJF_BENCH_CLIENTS` (tasks; default
+//!   `64,256,512`: group commit and batched reads gain from concurrency) for `SEJF_BENCH_SECS`
+//!   seconds each (default 10), cycling over 500 of 1,000 imported people; next to it the
+//!   group-commit writer alone (`App::audit` of one event per call, at the first concurrency).
 //! - **seal** and **verify**: `SEJF_BENCH_AUDIT_EVENTS` events (default 1,000,000) are appended
 //!   in transactions of 10,000, sealed (`App::seal`: leaf hashes, chain, Merkle tree, signed
 //!   checkpoint), then `App::verify_audit` recomputes everything from the store.
 //!
-//! Run: `cargo bench --bench audit` (about two minutes). Measurements, not tests.
+//! Run: `cargo bench --bench audit` (about a minute and a half). Measurements, not tests.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -38,10 +39,14 @@ fn main() {
         println!("benches/audit.rs is a benchmark: run it with `cargo bench --bench audit`");
         return;
     }
-    let clients = env_usize("SEJF_BENCH_CLIENTS", 64);
-    let secs = env_usize("SEJF_BENCH_SECS", 5) as u64;
+    let clients: Vec<usize> = std::env::var("SEJF_BENCH_CLIENTS")
+        .unwrap_or_else(|_| "64,256,512".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("SEJF_BENCH_CLIENTS: comma-separated numbers"))
+        .collect();
+    let secs = env_usize("SEJF_BENCH_SECS", 10) as u64;
     let events = env_usize("SEJF_BENCH_AUDIT_EVENTS", 1_000_000);
-    println!("audit bench: {clients} concurrent tasks for {secs} s; seal and verify of {events} events");
+    println!("audit bench: {clients:?} concurrent tasks for {secs} s each; seal and verify of {events} events");
     println!("machine: {}; load average at start: {}", common::machine(), common::loadavg());
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(run(clients, Duration::from_secs(secs), events));
@@ -49,7 +54,7 @@ fn main() {
     println!("targets (issue 4): >= 20,000 audited reads/s on SQLite with group commit; audit verify >= 1,000,000 events/s");
 }
 
-async fn run(clients: usize, span: Duration, events: usize) {
+async fn run(clients: Vec<usize>, span: Duration, events: usize) {
     let tmp = TempDir::new("sejf-bench-audit");
     let csv = tmp.path().join("people.csv");
     sejf::csvio::write_synthetic(&csv, PEOPLE, 7).expect("synthetic CSV");
@@ -74,18 +79,20 @@ async fn run(clients: usize, span: Duration, events: usize) {
         .collect();
     let actor = Actor::for_user(&owner);
 
-    let reads = load(clients, span, {
-        let (app, actor, ids) = (app.clone(), actor.clone(), Arc::new(ids.clone()));
-        move |i| {
-            let (app, actor, ids) = (app.clone(), actor.clone(), ids.clone());
-            async move {
-                app.person(&actor, ids[i % ids.len()]).await.expect("read");
+    for &n in &clients {
+        let reads = load(n, span, {
+            let (app, actor, ids) = (app.clone(), actor.clone(), Arc::new(ids.clone()));
+            move |i| {
+                let (app, actor, ids) = (app.clone(), actor.clone(), ids.clone());
+                async move {
+                    app.person(&actor, ids[i % ids.len()]).await.expect("read");
+                }
             }
-        }
-    })
-    .await;
-    println!("audited reads (App::person, event durable before return): {reads:.0} reads/s");
-    let writes = load(clients, span, {
+        })
+        .await;
+        println!("audited reads (App::person, event durable before return), {n} concurrent: {reads:.0} reads/s");
+    }
+    let writes = load(clients[0], span, {
         let (app, actor) = (app.clone(), actor.clone());
         move |_| {
             let (app, actor) = (app.clone(), actor.clone());
@@ -95,10 +102,12 @@ async fn run(clients: usize, span: Duration, events: usize) {
         }
     })
     .await;
-    println!("group-commit writer alone (one event per call): {writes:.0} events/s");
+    println!("group-commit writer alone (one event per call), {} concurrent: {writes:.0} events/s", clients[0]);
 
     // Seal what the runs left, then grow the trail to `events` and seal and verify it all.
+    let t = Instant::now();
     app.seal(None).await.expect("seal");
+    let mut seal_secs = t.elapsed().as_secs_f64();
     let have = app.verify_audit(None).await.expect("verify").events as usize;
     let template = AuditEvent {
         at: common::now_micros(),
@@ -130,8 +139,9 @@ async fn run(clients: usize, span: Duration, events: usize) {
     );
     let t = Instant::now();
     app.seal(None).await.expect("seal");
-    let seal_secs = t.elapsed().as_secs_f64();
-    println!("seal of {added} new events: {seal_secs:.2} s = {:.0} events/s", added as f64 / seal_secs);
+    seal_secs += t.elapsed().as_secs_f64();
+    let sealed = have + added;
+    println!("seal of {sealed} events (what the runs wrote, then the rest): {seal_secs:.2} s = {:.0} events/s", sealed as f64 / seal_secs);
     // Where verify's time goes: the database producing the canonical pages alone.
     let t = Instant::now();
     let (mut after, mut n, mut bytes) = (0i64, 0usize, 0usize);

@@ -1,8 +1,8 @@
--- Each audit event is stored as the exact bytes its leaf hash covers: `body`, a compact JSON
--- array [seq, at, actor_id, actor, role, action, resource_type, resource_id, subject_id, fields,
--- purpose, outcome, client, request_id, detail]. Verification hashes the stored bytes as they
--- come (one column, no re-encoding); the columns that searches filter on are generated from the
--- body, so they cannot be changed without changing what is hashed.
+-- Each audit event is stored as the exact bytes its leaf hash covers (with its seq): `body`, a
+-- compact JSON array [at, actor_id, actor, role, action, resource_type, resource_id, subject_id,
+-- fields, purpose, outcome, client, request_id, detail]. Verification hashes the stored bytes as
+-- they come (one column, no re-encoding); the columns that searches filter on are generated from
+-- the body, so they cannot be changed without changing what is hashed.
 --
 -- Events written before this migration are carried over into bodies. Their leaf hashes change,
 -- so the chain rows and checkpoints of the old encoding are dropped with them: the next seal
@@ -10,13 +10,13 @@
 CREATE TABLE audit_events_v2 (
     seq BIGINT PRIMARY KEY NOT NULL,
     body TEXT NOT NULL,
-    at BIGINT GENERATED ALWAYS AS (((body::jsonb) ->> 1)::bigint) STORED,
-    actor TEXT COLLATE "C" GENERATED ALWAYS AS ((body::jsonb) ->> 3) STORED,
-    action TEXT GENERATED ALWAYS AS ((body::jsonb) ->> 5) STORED,
-    subject_id TEXT COLLATE "C" GENERATED ALWAYS AS ((body::jsonb) ->> 8) STORED
+    at BIGINT GENERATED ALWAYS AS (((body::jsonb) ->> 0)::bigint) STORED,
+    actor TEXT COLLATE "C" GENERATED ALWAYS AS ((body::jsonb) ->> 2) STORED,
+    action TEXT GENERATED ALWAYS AS ((body::jsonb) ->> 4) STORED,
+    subject_id TEXT COLLATE "C" GENERATED ALWAYS AS ((body::jsonb) ->> 7) STORED
 );
 INSERT INTO audit_events_v2 (seq, body)
-    SELECT seq, json_build_array(seq, at, actor_id, actor, role, action, resource_type, resource_id, subject_id, fields,
+    SELECT seq, json_build_array(at, actor_id, actor, role, action, resource_type, resource_id, subject_id, fields,
                                  purpose, outcome, client, request_id, detail)::text
     FROM audit_events ORDER BY seq;
 DROP TABLE audit_events;

@@ -14,9 +14,9 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sejf_crypto::audit::{self as tree, AuditSigner, Checkpoint, Hash, InclusionProof, TreeBuilder};
-use tokio::sync::{mpsc, oneshot};
 
 use crate::authz::Actor;
+use crate::batch::Batcher;
 use crate::ports::{AuditEvent, ChainRow, KeyKind, Store};
 use crate::{App, CoreError};
 
@@ -30,38 +30,21 @@ const SEAL_PAGE: u32 = 10_000;
 /// Most events written by one group commit.
 const GROUP_MAX: usize = 4_096;
 
-type Pending = (Vec<AuditEvent>, oneshot::Sender<Result<(), String>>);
-
-/// The group-commit writer: concurrent requests' events share one transaction.
-pub struct AuditLog {
-    tx: mpsc::Sender<Pending>,
-}
+/// The group-commit writer: concurrent requests' events share one transaction, one at a time.
+pub struct AuditLog(Batcher<Vec<AuditEvent>, Result<(), String>>);
 
 impl AuditLog {
     /// Starts the writer task on the current runtime.
     pub fn start(store: std::sync::Arc<dyn Store>) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Pending>(8_192);
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                let mut n = batch[0].0.len();
-                while n < GROUP_MAX {
-                    match rx.try_recv() {
-                        Ok(more) => {
-                            n += more.0.len();
-                            batch.push(more);
-                        }
-                        Err(_) => break,
-                    }
-                }
-                let events: Vec<AuditEvent> = batch.iter().flat_map(|(e, _)| e.iter().cloned()).collect();
+        Self(Batcher::start(GROUP_MAX, 1, Vec::len, move |batches: Vec<Vec<AuditEvent>>| {
+            let store = store.clone();
+            async move {
+                let n = batches.len();
+                let events: Vec<AuditEvent> = batches.into_iter().flatten().collect();
                 let result = store.audit_append(events).await.map_err(|e| e.to_string());
-                for (_, reply) in batch {
-                    let _ = reply.send(result.clone());
-                }
+                vec![result; n]
             }
-        });
-        Self { tx }
+        }))
     }
 
     /// Writes `events` durably; returns once they are committed. A failure means the caller
@@ -70,46 +53,50 @@ impl AuditLog {
         if events.is_empty() {
             return Ok(());
         }
-        let (reply, wait) = oneshot::channel();
-        self.tx.send((events, reply)).await.map_err(|_| CoreError::Storage("the audit writer stopped".into()))?;
-        wait.await
-            .map_err(|_| CoreError::Storage("the audit writer stopped".into()))?
+        self.0
+            .call(events)
+            .await
+            .ok_or_else(|| CoreError::Storage("the audit writer stopped".into()))?
             .map_err(|e| CoreError::Storage(format!("audit write failed: {e}")))
     }
 }
 
-/// An event's canonical body: the compact JSON array `[seq, at, actor_id, actor, role, action,
+/// An event's canonical body: the compact JSON array `[at, actor_id, actor, role, action,
 /// resource_type, resource_id, subject_id, fields, purpose, outcome, client, request_id,
-/// detail]`. It is what the store keeps, byte for byte, and what the leaf hash covers; the
-/// columns searches filter on are generated from it.
-pub fn canonical(seq: i64, e: &AuditEvent) -> String {
+/// detail]`. It is what the store keeps, byte for byte; the leaf hash covers it with its
+/// sequence number ([`tree::event_leaf`]); the columns searches filter on are generated from it.
+pub fn canonical(e: &AuditEvent) -> String {
     let [a, b, c, d, f, g, h, i, j, k, l, m, n] = e.texts();
-    serde_json::to_string(&(seq, e.at, a, b, c, d, f, g, h, i, j, k, l, m, n)).unwrap_or_default()
+    serde_json::to_string(&(e.at, a, b, c, d, f, g, h, i, j, k, l, m, n)).unwrap_or_default()
 }
 
 /// The body's fields in [`canonical`] order, as parsed back.
-type Body = (i64, i64, String, String, String, String, String, String, String, String, String, String, String, String, String);
+type Body = (i64, String, String, String, String, String, String, String, String, String, String, String, String, String);
 
-/// Reads a stored body back into its sequence number and event.
-pub fn parse_body(body: &str) -> Result<(i64, AuditEvent), CoreError> {
+/// Reads a stored body back into its event.
+pub fn parse_body(body: &str) -> Result<AuditEvent, CoreError> {
     let b: Body = serde_json::from_str(body).map_err(|_| CoreError::Integrity("an audit event body is malformed".into()))?;
-    let event = AuditEvent {
-        at: b.1,
-        actor_id: b.2,
-        actor: b.3,
-        role: b.4,
-        action: b.5,
-        resource_type: b.6,
-        resource_id: b.7,
-        subject_id: b.8,
-        fields: b.9,
-        purpose: b.10,
-        outcome: b.11,
-        client: b.12,
-        request_id: b.13,
-        detail: b.14,
-    };
-    Ok((b.0, event))
+    Ok(AuditEvent {
+        at: b.0,
+        actor_id: b.1,
+        actor: b.2,
+        role: b.3,
+        action: b.4,
+        resource_type: b.5,
+        resource_id: b.6,
+        subject_id: b.7,
+        fields: b.8,
+        purpose: b.9,
+        outcome: b.10,
+        client: b.11,
+        request_id: b.12,
+        detail: b.13,
+    })
+}
+
+/// The leaf hash of event `seq` stored as `body`.
+fn leaf_of(seq: i64, body: &[u8]) -> Hash {
+    tree::event_leaf(seq as u64, body)
 }
 
 /// Splits a page of stored bodies ([`Store::audit_canonical_range`]: `seq:length:body`, one
@@ -250,7 +237,7 @@ impl App {
                 if seq != st.sealed + 1 {
                     return Err(CoreError::Integrity(format!("audit seq {} missing while sealing", st.sealed + 1)));
                 }
-                let leaf = tree::leaf_hash(bytes);
+                let leaf = leaf_of(seq, bytes);
                 st.link = tree::chain_link(&st.link, &leaf);
                 st.builder.push(leaf);
                 st.sealed = seq;
@@ -358,7 +345,7 @@ impl App {
                 if seq != expected {
                     return Ok(report(expected - 1, Some((expected, format!("event missing (next stored is seq {seq})")))));
                 }
-                let leaf = tree::leaf_hash(bytes);
+                let leaf = leaf_of(seq, bytes);
                 link = tree::chain_link(&link, &leaf);
                 builder.push(leaf);
                 if seq > signed_to
@@ -408,7 +395,7 @@ impl App {
             let records = split_pages(page.as_bytes())?;
             let Some(&(last, _)) = records.last() else { break };
             for (seq, bytes) in records {
-                let leaf = tree::leaf_hash(bytes);
+                let leaf = leaf_of(seq, bytes);
                 link = tree::chain_link(&link, &leaf);
                 if let Some(bad) = chain.check(self.store.as_ref(), seq, &leaf, &link).await? {
                     return Ok(Some(bad));
@@ -448,7 +435,7 @@ impl App {
             }
             _ => return Err(CoreError::NotFound),
         };
-        let (_, event) = parse_body(&body)?;
+        let event = parse_body(&body)?;
         Ok(InclusionProof {
             seq: seq as u64,
             leaf: STANDARD.encode(leaves[(seq - 1) as usize]),
@@ -558,16 +545,16 @@ mod tests {
     #[test]
     fn bodies_are_compact_json_arrays_that_parse_back() {
         let e = event("a\"b\n:7:");
-        let body = canonical(3, &e);
-        assert_eq!(body, r#"[3,-5,"","łukasz","","person.read","","","","","","","","","a\"b\n:7:"]"#);
-        assert_eq!(parse_body(&body).unwrap(), (3, e));
+        let body = canonical(&e);
+        assert_eq!(body, r#"[-5,"","łukasz","","person.read","","","","","","","","","a\"b\n:7:"]"#);
+        assert_eq!(parse_body(&body).unwrap(), e);
         assert!(matches!(parse_body("[3,-5]"), Err(CoreError::Integrity(_))));
     }
 
     #[test]
-    fn pages_split_back_into_bodies() {
-        let (a, b) = (canonical(1, &event("12:ab")), canonical(2, &event("")));
-        let page = format!("1:{}:{a}2:{}:{b}", a.len(), b.len());
+    fn pages_split_back_into_bodies_in_seq_order() {
+        let (a, b) = (canonical(&event("12:ab")), canonical(&event("")));
+        let page = format!("2:{}:{b}1:{}:{a}", b.len(), a.len());
         let split = split_pages(page.as_bytes()).unwrap();
         assert_eq!(split, vec![(1, a.as_bytes()), (2, b.as_bytes())]);
         assert!(split_pages(b"").unwrap().is_empty());
@@ -579,8 +566,8 @@ mod tests {
     #[test]
     fn every_field_changes_the_body() {
         let base = event("d");
-        let encoded = canonical(3, &base);
-        assert_ne!(canonical(4, &base), encoded);
+        let encoded = canonical(&base);
+        assert_ne!(leaf_of(3, encoded.as_bytes()), leaf_of(4, encoded.as_bytes()), "the leaf covers the position");
         for i in 0..13 {
             let mut changed = base.clone();
             let field = [
@@ -599,7 +586,7 @@ mod tests {
                 &mut changed.detail,
             ];
             field.into_iter().nth(i).unwrap().push('!');
-            assert_ne!(canonical(3, &changed), encoded, "field {i}");
+            assert_ne!(canonical(&changed), encoded, "field {i}");
         }
     }
 }

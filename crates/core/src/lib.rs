@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod batch;
 pub mod csvcells;
 pub mod exports;
 pub mod insider;
@@ -175,6 +176,8 @@ pub struct App {
     /// The policy set in force; replaced whole on reload (requests in flight keep theirs).
     policy: std::sync::RwLock<Arc<sejf_policy::PolicyEngine>>,
     audit_log: audit::AuditLog,
+    /// Concurrent single-person reads share one query.
+    person_reads: people::PersonReads,
     honey: insider::HoneyCache,
     read_counts: insider::ReadCounts,
     sealer: tokio::sync::Mutex<Option<audit::SealerState>>,
@@ -193,6 +196,7 @@ impl App {
         let keys = Keyring::open(store.as_ref(), master).await?;
         let policy = sejf_policy::PolicyEngine::default_set().map_err(|e| CoreError::Internal(format!("built-in policies: {e}")))?;
         let audit_log = audit::AuditLog::start(store.clone());
+        let person_reads = people::PersonReads::start(store.clone());
         Ok(Self {
             store,
             keys,
@@ -200,6 +204,7 @@ impl App {
             clock,
             policy: std::sync::RwLock::new(Arc::new(policy)),
             audit_log,
+            person_reads,
             honey: insider::HoneyCache::default(),
             read_counts: insider::ReadCounts::default(),
             sealer: tokio::sync::Mutex::new(None),

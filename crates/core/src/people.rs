@@ -417,7 +417,12 @@ impl App {
 
     /// A person the caller may read; absent and invisible look the same.
     async fn visible_person(&self, actor: &Actor, action: Action, id: Uuid) -> Result<(StoredPerson, Permit), CoreError> {
-        let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
+        let stored = match action {
+            // Reads are the hot path: concurrent ones share a query.
+            Action::Read => self.person_reads.get(id).await?,
+            _ => self.store.person_get(id).await?,
+        }
+        .ok_or(CoreError::NotFound)?;
         let res = Resource { kind: "people", id: stored.row.id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
         let permit = self.decide_on_visible(actor, action, res)?;
         Ok((stored, permit))
@@ -669,5 +674,52 @@ impl App {
         events.extend(page.items.iter().map(|v| self.read_event(actor, v, "search")));
         self.audit(events).await?;
         Ok(page)
+    }
+}
+
+/// Single-person reads batched: the ids that concurrent requests ask for while a query runs go
+/// together in the next one (`Store::people_get`). One query runs at a time: measured, a second
+/// in flight only split the batches.
+pub struct PersonReads(crate::batch::Batcher<Uuid, Result<Option<StoredPerson>, String>>);
+
+/// Most ids in one query.
+const READS_MAX: usize = 256;
+
+impl PersonReads {
+    pub fn start(store: std::sync::Arc<dyn crate::ports::Store>) -> Self {
+        Self(crate::batch::Batcher::start(
+            READS_MAX,
+            1,
+            |_| 1,
+            move |ids: Vec<Uuid>| {
+                let store = store.clone();
+                async move {
+                    match store.people_get(ids.clone()).await {
+                        Ok(found) => {
+                            let mut by_id: std::collections::HashMap<Uuid, StoredPerson> =
+                                found.into_iter().map(|p| (p.row.id, p)).collect();
+                            // The same id may be asked for twice in one batch: the last asker takes it.
+                            let mut left: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+                            for id in &ids {
+                                *left.entry(*id).or_default() += 1;
+                            }
+                            ids.iter()
+                                .map(|id| {
+                                    let n = left.entry(*id).or_default();
+                                    *n -= 1;
+                                    Ok(if *n == 0 { by_id.remove(id) } else { by_id.get(id).cloned() })
+                                })
+                                .collect()
+                        }
+                        Err(e) => vec![Err(e.to_string()); ids.len()],
+                    }
+                }
+            },
+        ))
+    }
+
+    /// The stored person, or None if there is none with this id.
+    pub async fn get(&self, id: Uuid) -> Result<Option<StoredPerson>, CoreError> {
+        self.0.call(id).await.ok_or_else(|| CoreError::Storage("the person reader stopped".into()))?.map_err(CoreError::Storage)
     }
 }

@@ -399,6 +399,8 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts many people in one transaction: all or nothing.
     fn people_insert_batch(&self, people: Vec<NewPerson>, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     fn person_get(&self, id: Uuid) -> Fut<'_, Option<StoredPerson>>;
+    /// The people among `ids` that exist, in no particular order, in one round trip.
+    fn people_get(&self, ids: Vec<Uuid>) -> Fut<'_, Vec<StoredPerson>>;
     /// Replaces a person's fields if its version is still `expected_version`; false otherwise
     /// (and then the events are not written either).
     fn person_update(&self, row: PersonRow, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;

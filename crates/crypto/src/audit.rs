@@ -54,6 +54,28 @@ pub fn leaf_hash(data: &[u8]) -> Hash {
     h.finalize().into()
 }
 
+/// The leaf of audit event `seq` whose stored body is `body`: the leaf hash of the entry
+/// `seq ":" body` (decimal seq), so the position is covered as well as the content.
+pub fn event_leaf(seq: u64, body: &[u8]) -> Hash {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = seq;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut h = Sha256::new();
+    h.update([0x00]);
+    h.update(&digits[at..]);
+    h.update(b":");
+    h.update(body);
+    h.finalize().into()
+}
+
 /// Interior node hash: SHA-256(0x01 || left || right) (RFC 9162 §2.1.1).
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     let mut h = Sha256::new();
@@ -371,7 +393,7 @@ pub struct InclusionProof {
     pub leaf: String,
     /// The event as exported, for the reader; the leaf hash is what the proof covers.
     pub event: serde_json::Value,
-    /// The event's stored body, byte for byte: `leaf = SHA-256(0x00 || body)`.
+    /// The event's stored body, byte for byte: the leaf is [`event_leaf`]`(seq, body)`.
     pub body: String,
     /// Size of the tree the path leads through; equals the checkpoint's.
     pub tree_size: u64,
@@ -406,7 +428,7 @@ pub fn check_proof(p: &InclusionProof, trusted_key: Option<&[u8; 32]>) -> Result
         return Err(format!("seq {} is outside the tree of size {}", p.seq, p.tree_size));
     }
     let leaf = decode32(&p.leaf).ok_or("the leaf hash is not 32 bytes of base64")?;
-    if leaf_hash(p.body.as_bytes()) != leaf {
+    if event_leaf(p.seq, p.body.as_bytes()) != leaf {
         return Err("the event body does not hash to its leaf".into());
     }
     let path = p

@@ -12,13 +12,16 @@ use crate::codec::AnyQuery;
 use crate::multirow::{MultiRow, insert_chunked, multi_row};
 use crate::{Backend, SqlStore, codec, error};
 
-const ADVANCE: &str = "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq";
-const EVENT_HEAD: &str = "INSERT INTO audit_events (seq, body) VALUES ";
-multi_row!(EVENT_64 = EVENT_HEAD, "", 2, 64, "");
-multi_row!(EVENT_8 = EVENT_HEAD, "", 2, 8, "");
-multi_row!(EVENT_1 = EVENT_HEAD, "", 2, 1, "");
-/// A group commit of n events costs n / 64 + a few statements.
-const EVENT_INSERTS: [MultiRow; 3] = [EVENT_64, EVENT_8, EVENT_1];
+/// Appends a group commit's events in one statement, whatever their number: `$1` is a JSON
+/// array of the bodies (as strings, which the database unescapes back to the exact bytes), `$2`
+/// their number. The statement takes the next sequence numbers itself: on SQLite a trigger
+/// (migration 0008) moves `audit_head` along with each row, on PostgreSQL the statement moves
+/// it first. One statement is one round trip, and needs no transaction of its own.
+const INSERT_SQLITE: &str = "INSERT INTO audit_events (seq, body) \
+     SELECT (SELECT seq FROM audit_head WHERE id = 1) + key + 1, value FROM json_each($1) WHERE key < $2 ORDER BY key";
+const INSERT_POSTGRES: &str = "WITH head AS (UPDATE audit_head SET seq = seq + $2 WHERE id = 1 RETURNING seq) \
+     INSERT INTO audit_events (seq, body) \
+     SELECT head.seq - $2 + t.n, t.body FROM head, json_array_elements_text($1::json) WITH ORDINALITY AS t(body, n) ORDER BY t.n";
 const CHAIN_HEAD: &str = "INSERT INTO audit_chain (seq, leaf, link) VALUES ";
 multi_row!(CHAIN_256 = CHAIN_HEAD, "", 3, 256, " ON CONFLICT DO NOTHING");
 multi_row!(CHAIN_16 = CHAIN_HEAD, "", 3, 16, " ON CONFLICT DO NOTHING");
@@ -55,32 +58,41 @@ const SEALER_LOCK_KEY: i64 = 0x7365_6a66_7365_616c;
 const SEALER_TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1)";
 const CHECKPOINTS: &str = "SELECT tree_size, body FROM audit_checkpoints ORDER BY tree_size";
 
-/// Writes `events` inside `tx`, numbering them after the current head, many rows per statement.
-/// Each is stored as its canonical body, the bytes its leaf hash will cover.
+/// Writes `events` inside `tx`, numbered after the current head, in one statement.
 pub(crate) async fn insert(tx: &mut Transaction<'static, Any>, backend: Backend, events: &[AuditEvent]) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let head: i64 =
-        sqlx::query_scalar(ADVANCE).bind(events.len() as i64).fetch_one(&mut **tx).await.map_err(error::db("audit sequence"))?;
-    let first = head - events.len() as i64 + 1;
-    let bodies: Vec<(i64, String)> = events.iter().enumerate().map(|(i, e)| (first + i as i64, canonical(first + i as i64, e))).collect();
-    insert_chunked(tx, backend, &EVENT_INSERTS, &bodies, |q, (seq, body)| q.bind(*seq).bind(body.as_str()), "audit insert").await
+    insert_on(&mut **tx, backend, events).await
 }
 
-pub(crate) async fn append(store: &SqlStore, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+async fn insert_on<'c, E: sqlx::Executor<'c, Database = Any>>(
+    executor: E,
+    backend: Backend,
+    events: &[AuditEvent],
+) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
-    let mut tx = store.begin_write().await?;
-    insert(&mut tx, store.backend, &events).await?;
-    tx.commit().await.map_err(error::db("audit append"))
+    let bodies: Vec<String> = events.iter().map(canonical).collect();
+    let list = serde_json::to_string(&bodies).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let sql = match backend {
+        Backend::Sqlite => INSERT_SQLITE,
+        Backend::Postgres => INSERT_POSTGRES,
+    };
+    let done = sqlx::query(sql).bind(list).bind(events.len() as i64).execute(executor).await.map_err(error::db("audit insert"))?;
+    if done.rows_affected() != events.len() as u64 {
+        return Err(StoreError::Backend(format!("{} of {} audit events written", done.rows_affected(), events.len())));
+    }
+    Ok(())
+}
+
+/// A group commit: one statement, atomic on its own.
+pub(crate) async fn append(store: &SqlStore, events: Vec<AuditEvent>) -> Result<(), StoreError> {
+    insert_on(&store.pool, store.backend, &events).await
 }
 
 fn decode(r: &AnyRow) -> Result<SealedEvent, StoreError> {
     let seq = codec::get(r, 0, "audit_events.seq")?;
     let body: String = codec::get(r, 1, "audit_events.body")?;
-    let (_, event) = parse_body(&body).map_err(|_| StoreError::Backend(format!("audit event {seq} is not a well-formed body")))?;
+    let event = parse_body(&body).map_err(|_| StoreError::Backend(format!("audit event {seq} is not a well-formed body")))?;
     Ok(SealedEvent { seq, event })
 }
 

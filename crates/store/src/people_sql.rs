@@ -91,20 +91,114 @@ pub(crate) fn by_bidx(column: BidxColumn) -> &'static PageSql {
     }
 }
 
-/// One person in one statement (the hot path of `GET /people/{id}`): its tags and name tokens
-/// come along as two JSON arrays, so a read is one round trip and needs no transaction.
-macro_rules! get_one {
-    ($tags:literal, $tokens:literal) => {
-        concat!(person_columns!(), ", ", $tags, ", ", $tokens, person_from!(), "WHERE p.id = $1")
+/// People by id in one statement (the hot path of `GET /people/{id}`, where concurrent reads
+/// share a query): tags and name tokens come along as two JSON arrays, so a read is one round
+/// trip and needs no transaction. `$1` is one id, or for the `_MANY` forms a JSON array of ids.
+macro_rules! get_people {
+    ($tags:literal, $tokens:literal, $where:literal) => {
+        concat!(person_columns!(), ", ", $tags, ", ", $tokens, person_from!(), $where)
     };
 }
-pub(crate) const GET_SQLITE: &str = get_one!(
-    "(SELECT json_group_array(t.tag ORDER BY t.tag) FROM person_tags t WHERE t.person_id = p.id)",
-    "(SELECT json_group_array(n.token ORDER BY n.token) FROM person_name_tokens n WHERE n.person_id = p.id)"
+macro_rules! sqlite_get {
+    ($where:literal) => {
+        get_people!(
+            "(SELECT json_group_array(t.tag ORDER BY t.tag) FROM person_tags t WHERE t.person_id = p.id)",
+            "(SELECT json_group_array(n.token ORDER BY n.token) FROM person_name_tokens n WHERE n.person_id = p.id)",
+            $where
+        )
+    };
+}
+macro_rules! postgres_get {
+    ($where:literal) => {
+        get_people!(
+            "(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]')::text FROM person_tags t WHERE t.person_id = p.id)",
+            "(SELECT coalesce(json_agg(n.token ORDER BY n.token), '[]')::text FROM person_name_tokens n WHERE n.person_id = p.id)",
+            $where
+        )
+    };
+}
+pub(crate) const GET_SQLITE: &str = sqlite_get!("WHERE p.id = $1");
+pub(crate) const GET_POSTGRES: &str = postgres_get!("WHERE p.id = $1");
+
+/// Many people by id as ONE row: a JSON array with one array per person (the columns of
+/// `person_columns!` in order, ciphertexts and the wrapped key as hex, then the tags and name
+/// tokens as arrays). A row costs the driver a message between threads and a conversion of
+/// every column, so a batch of reads (`App::person` under load) is cheaper as one text.
+/// `$1` is a JSON array of ids.
+macro_rules! people_as_json {
+    ($agg:literal, $array:literal, $hex_open:literal, $hex_close:literal, $lists:expr, $where:literal) => {
+        concat!(
+            "SELECT ",
+            $agg,
+            "(",
+            $array,
+            "(p.id, p.owner_id, p.unit, p.company_id, p.version, p.created_at, p.updated_at, ",
+            $hex_open,
+            "p.first_name",
+            $hex_close,
+            ", ",
+            $hex_open,
+            "p.last_name",
+            $hex_close,
+            ", ",
+            $hex_open,
+            "p.email",
+            $hex_close,
+            ", ",
+            $hex_open,
+            "p.phone",
+            $hex_close,
+            ", ",
+            $hex_open,
+            "p.national_id",
+            $hex_close,
+            ", ",
+            $hex_open,
+            "p.birth_date",
+            $hex_close,
+            ", ",
+            $hex_open,
+            "p.address",
+            $hex_close,
+            ", ",
+            $hex_open,
+            "p.notes",
+            $hex_close,
+            ", p.email_bidx, p.phone_bidx, p.national_id_bidx, ",
+            $hex_open,
+            "k.wrapped",
+            $hex_close,
+            ", ",
+            $lists,
+            "))",
+            person_from!(),
+            $where
+        )
+    };
+}
+/// SQLite's JSON holds no BLOB, and its `hex(NULL)` is '': `nullif` turns that back into null
+/// (a ciphertext or wrapped key is never empty).
+pub(crate) const GET_MANY_SQLITE: &str = people_as_json!(
+    "json_group_array",
+    "json_array",
+    "nullif(hex(",
+    "), '')",
+    "json((SELECT json_group_array(t.tag ORDER BY t.tag) FROM person_tags t WHERE t.person_id = p.id)), \
+     json((SELECT json_group_array(n.token ORDER BY n.token) FROM person_name_tokens n WHERE n.person_id = p.id))",
+    "WHERE p.id IN (SELECT value FROM json_each($1))"
 );
-pub(crate) const GET_POSTGRES: &str = get_one!(
-    "(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]')::text FROM person_tags t WHERE t.person_id = p.id)",
-    "(SELECT coalesce(json_agg(n.token ORDER BY n.token), '[]')::text FROM person_name_tokens n WHERE n.person_id = p.id)"
+pub(crate) const GET_MANY_POSTGRES: &str = concat!(
+    "SELECT coalesce(t.people, '[]')::text FROM (",
+    people_as_json!(
+        "json_agg",
+        "json_build_array",
+        "encode(",
+        ", 'hex')",
+        "(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]'::json) FROM person_tags t WHERE t.person_id = p.id), \
+         (SELECT coalesce(json_agg(n.token ORDER BY n.token), '[]'::json) FROM person_name_tokens n WHERE n.person_id = p.id)",
+        "WHERE p.id IN (SELECT json_array_elements_text($1::json))"
+    ),
+    ") AS t(people)"
 );
 
 pub(crate) const UPDATE: &str = "UPDATE people SET owner_id = $2, unit = $3, company_id = $4, \

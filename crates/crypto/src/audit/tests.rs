@@ -320,7 +320,7 @@ fn signer_seed_round_trip() {
 
 fn sample_proof(s: &AuditSigner, index: u64) -> InclusionProof {
     let bodies: Vec<String> = (1..=21).map(|seq| format!("[{seq},\"person.read\"]")).collect();
-    let l: Vec<Hash> = bodies.iter().map(|b| leaf_hash(b.as_bytes())).collect();
+    let l: Vec<Hash> = bodies.iter().zip(1..).map(|(b, seq)| event_leaf(seq, b.as_bytes())).collect();
     let head = *chain(&l).last().unwrap();
     let cp = s.sign(DEFAULT_ORIGIN, 21, &root(&l), &head, 42);
     InclusionProof {
@@ -368,11 +368,16 @@ fn check_proof_rejects_tampering_with_a_reason() {
     let cases: Vec<(InclusionProof, Option<[u8; 32]>, &str)> = vec![
         (good.clone(), Some(other.public_key()), "not the trusted key"),
         (forged, Some(pk), "not the trusted key"),
-        (InclusionProof { seq: 8, ..good.clone() }, None, "is not in the tree"),
+        (InclusionProof { seq: 8, ..good.clone() }, None, "does not hash to its leaf"),
         (InclusionProof { seq: 0, ..good.clone() }, None, "outside the tree"),
         (InclusionProof { seq: 22, ..good.clone() }, None, "outside the tree"),
-        (InclusionProof { leaf: STANDARD.encode(leaf_hash(b"forged")), body: "forged".into(), ..good.clone() }, None, "is not in the tree"),
+        (
+            InclusionProof { leaf: STANDARD.encode(event_leaf(good.seq, b"forged")), body: "forged".into(), ..good.clone() },
+            None,
+            "is not in the tree",
+        ),
         (InclusionProof { body: "[8,\"person.read\"]".into(), ..good.clone() }, None, "does not hash to its leaf"),
+        (InclusionProof { seq: 8, leaf: STANDARD.encode(event_leaf(8, good.body.as_bytes())), ..good.clone() }, None, "is not in the tree"),
         (InclusionProof { tree_size: 20, ..good.clone() }, None, "tree size"),
         (InclusionProof { path: good.path[1..].to_vec(), ..good.clone() }, None, "is not in the tree"),
         (InclusionProof { public_key: "short".into(), ..good.clone() }, None, "public key"),
@@ -403,4 +408,12 @@ proptest! {
         prop_assert!(proof.len() <= 64 - (n as u64).leading_zeros() as usize);
         prop_assert!(verify_inclusion(&l[index as usize], index, n as u64, &proof, &r));
     }
+}
+
+#[test]
+fn event_leaves_cover_the_position_and_the_body() {
+    assert_eq!(event_leaf(0, b"x"), leaf_hash(b"0:x"));
+    assert_eq!(event_leaf(1234567, b"[1]"), leaf_hash(b"1234567:[1]"));
+    assert_eq!(event_leaf(u64::MAX, b""), leaf_hash(format!("{}:", u64::MAX).as_bytes()));
+    assert_ne!(event_leaf(12, b"3:x"), event_leaf(123, b"x"), "the colon after the position separates it from the body");
 }

@@ -402,6 +402,19 @@ pub(crate) async fn batch_insert_is_all_or_nothing(db: &TestDb) {
     assert_eq!(got.row.name_bidx, vec![999, 1_000]);
     assert_eq!(got.row.enc.first_name, last.row.enc.first_name);
     assert_eq!(got.wrapped_key.unwrap(), last.wrapped_key);
+    // Many by id in one round trip: the ones that exist, each whole, whatever the order asked.
+    let mut many = s.people_get(vec![last.row.id, uuid::Uuid::now_v7(), first.row.id, last.row.id]).await.unwrap();
+    many.sort_by_key(|p| p.row.id);
+    assert_eq!(many.iter().map(|p| p.row.id).collect::<Vec<_>>(), vec![first.row.id, last.row.id]);
+    assert_eq!((many[1].row.name_bidx.clone(), many[1].row.tags.clone()), (vec![999, 1_000], last.row.tags.clone()));
+    assert_eq!(many[1].wrapped_key.as_ref(), Some(&last.wrapped_key));
+    // Exactly what a single read gives, nulls (national_id, company) and all.
+    for p in &many {
+        let one = s.person_get(p.row.id).await.unwrap().unwrap();
+        assert_eq!(format!("{p:?}"), format!("{one:?}"));
+    }
+    assert_eq!(many[0].row.enc.national_id, None);
+    assert!(s.people_get(Vec::new()).await.unwrap().is_empty());
 
     // One duplicate id (of a stored person) anywhere in a batch: nothing of the batch is stored.
     let mut dup: Vec<_> = (0..100).map(|_| new_person(owner.id, "north")).collect();
