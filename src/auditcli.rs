@@ -41,16 +41,20 @@ pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
         }
         AuditCommand::Export { format, after } => {
             let mut out = std::io::stdout().lock();
-            let mut after = after;
+            let (from, mut after, mut n) = (after, after, 0usize);
             loop {
                 let page = app.store.audit_range(after, 5_000).await.map_err(|e| e.to_string())?;
                 let Some(last) = page.last() else { break };
                 after = last.seq;
+                n += page.len();
                 for e in &page {
                     writeln!(out, "{}", line(e, format)).map_err(|e| e.to_string())?;
                 }
             }
-            Ok(())
+            // Exporting the trail is itself recorded, after what it exported.
+            let mut ev = app.event(&sejf_core::Actor::operator(), "audit.export", "audit", &format!("{format:?}").to_lowercase());
+            ev.detail = format!("events={n} after={from}");
+            app.audit(vec![ev]).await.map_err(|e| e.to_string())
         }
         AuditCommand::Tail { lines, follow } => {
             let head = app.store.audit_query(sejf_core::ports::AuditQuery { limit: u32::MAX, ..Default::default() });

@@ -26,16 +26,30 @@ pub fn load(data_dir: &Path) -> Result<PolicyEngine, String> {
 }
 
 /// Re-reads the policy file; a file that fails validation is refused and the policies in
-/// force stay. Called on SIGHUP.
-pub fn reload(app: &App, data_dir: &Path) {
-    match load(data_dir) {
+/// force stay. Called on SIGHUP. Either way the attempt is recorded in the audit trail
+/// (`policy.reload`, outcome `ok` or `refused`), as the operator.
+pub fn reload(app: &std::sync::Arc<App>, data_dir: &Path) {
+    let (outcome, detail) = match load(data_dir) {
         Ok(engine) => {
             let n = engine.policy_ids().len();
             app.set_policy(engine);
             tracing::info!(policies = n, "policies reloaded");
+            ("ok", format!("policies={n}"))
         }
-        Err(e) => tracing::error!(error = %e, "policy reload refused; the previous policies stay in force"),
-    }
+        Err(e) => {
+            tracing::error!(error = %e, "policy reload refused; the previous policies stay in force");
+            ("refused", "the file failed validation; the previous policies stay in force".to_string())
+        }
+    };
+    let app = app.clone();
+    tokio::spawn(async move {
+        let mut ev = app.event(&sejf_core::Actor::operator(), "policy.reload", "policy", POLICY_FILE);
+        ev.outcome = outcome.to_string();
+        ev.detail = detail;
+        if let Err(e) = app.audit(vec![ev]).await {
+            tracing::error!(error = %e, "the policy reload could not be recorded in the audit trail");
+        }
+    });
 }
 
 /// `sejf policy check [FILE]`.

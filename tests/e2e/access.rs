@@ -311,6 +311,22 @@ async fn policies_are_files_checked_tested_and_reloaded(backend: Backend) {
     hup();
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(server.call("GET", &format!("/people/{id}"), &t, None).await.body["national_id"], "*******1359", "the forbid wins");
+    // Both reloads are in the trail, the refused one too.
+    let out = install.cli(&["audit", "export", "--format", "jsonl"], None);
+    let reloads: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|e| e["event"].clone())
+        .filter(|e| e["action"] == "policy.reload")
+        .collect();
+    let outcomes: Vec<&str> = reloads.iter().map(|e| e["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, vec!["refused", "ok"], "{reloads:?} {}", String::from_utf8_lossy(&out.stderr));
+    // The export itself is the next event, saying how much it took.
+    let exported = String::from_utf8_lossy(&out.stdout).lines().count();
+    let again = install.cli(&["audit", "export", "--format", "jsonl", "--after", &exported.to_string()], None);
+    let first: serde_json::Value = serde_json::from_str(String::from_utf8_lossy(&again.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["event"]["action"], "audit.export", "{first}");
+    assert_eq!(first["event"]["detail"], format!("events={exported} after=0"), "{first}");
 }
 
 async fn roles_are_held_to_their_networks(backend: Backend) {

@@ -332,6 +332,9 @@ async fn refused_requests_are_audited(backend: Backend) {
     let t = server.login("sara", &pw).await;
     server.call("GET", &format!("/people/{hidden_id}"), &t, None).await.assert_problem(404, None);
     server.call("GET", "/audit", &t, None).await.assert_problem(403, None);
+    // Bad input is refused too, and recorded without the input itself.
+    let bad = server.call("POST", "/people", &t, Some(person("Zła", "Data", "not-an-email", "601 000 445", None))).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
     server.call("GET", "/people", "not-a-token", None).await.assert_problem(401, None);
     let ta = server.login("aud", &pa).await;
     let trail = server.call("GET", "/audit?action=request.refused", &ta, None).await;
@@ -343,10 +346,18 @@ async fn refused_requests_are_audited(backend: Backend) {
         vec![
             ("sara", "404", format!("GET /api/v1/people/{hidden_id}").as_str()),
             ("sara", "403", "GET /api/v1/audit"),
+            ("sara", "422", "POST /api/v1/people"),
             ("", "401", "GET /api/v1/people"),
         ],
         "{}",
         trail.body
     );
     assert!(items.iter().all(|e| e["client"] == "127.0.0.1" && !e["request_id"].as_str().unwrap().is_empty()), "{}", trail.body);
+    assert!(!trail.body.to_string().contains("not-an-email"), "no input value in the trail: {}", trail.body);
+    // Reading the trail is itself in the trail: who read it, with which filters, how much.
+    let reads = server.call("GET", "/audit?action=audit.read", &ta, None).await;
+    let reads = reads.body["items"].as_array().unwrap();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!((reads[0]["actor"].as_str(), reads[0]["resource_id"].as_str()), (Some("aud"), Some("action")));
+    assert_eq!(reads[0]["detail"], "results=4 after=0");
 }

@@ -199,9 +199,10 @@ impl ActorSlot {
     }
 }
 
-/// Audits every refused request (401, 403, 404 to a signed-in caller, 429) as
-/// `request.refused`, before the answer leaves. Sign-in attempts are audited by the login
-/// use-case already, and an anonymous 404 (a scanner probing paths) is only logged.
+/// Audits every refused request (any 4xx to a signed-in caller: bad input, not found, conflicts,
+/// refusals; 401, 403 and 429 to anyone) as `request.refused`, before the answer leaves.
+/// Sign-in attempts are audited by the login use-case already, and an anonymous 404 (a scanner
+/// probing paths) is only logged.
 async fn audit_refusals(axum::extract::State(app): axum::extract::State<Arc<App>>, mut req: Request, next: Next) -> Response {
     let slot = ActorSlot::default();
     req.extensions_mut().insert(slot.clone());
@@ -210,11 +211,13 @@ async fn audit_refusals(axum::extract::State(app): axum::extract::State<Arc<App>
     let (method, uri) = (req.method().clone(), req.uri().clone());
     let res = next.run(req).await;
     let status = res.status().as_u16();
-    if login || !matches!(status, 401 | 403 | 404 | 429) {
+    if login || !res.status().is_client_error() {
         return res;
     }
     let (client, actor) = slot.take();
-    if status == 404 && actor.is_none() {
+    // Anonymous callers are recorded when refused for want of a valid token or for going too
+    // fast; their bad paths and bodies (scanners) would only flood the trail.
+    if actor.is_none() && !matches!(status, 401 | 403 | 429) {
         return res;
     }
     let what = format!("{method} {}", uri.path().chars().take(200).collect::<String>());

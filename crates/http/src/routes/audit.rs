@@ -96,6 +96,13 @@ async fn trail(app: Arc<App>, actor: sejf_core::Actor, q: AuditParams) -> ApiRes
             c.parse::<i64>().map_err(|_| Problem::validation(ValidationErrors::single("cursor", "is not a cursor this server issued")))?
         }
     };
+    // Which filters were used (names only) and the person asked about, for the reader's own event.
+    let filters: Vec<&str> = [("actor", &q.actor), ("subject", &q.subject), ("action", &q.action), ("from", &q.from), ("to", &q.to)]
+        .into_iter()
+        .filter(|(_, v)| v.as_deref().is_some_and(|v| !v.is_empty()))
+        .map(|(name, _)| name)
+        .collect();
+    let (filters, asked_about) = (filters.join(","), q.subject.clone().unwrap_or_default());
     let query = AuditQuery {
         actor: q.actor.unwrap_or_default(),
         subject: q.subject.unwrap_or_default(),
@@ -132,5 +139,10 @@ async fn trail(app: Arc<App>, actor: sejf_core::Actor, q: AuditParams) -> ApiRes
             }
         })
         .collect();
+    // Reading the trail is itself audited, before the page leaves (`audit.read`).
+    let mut ev = app.event(&actor, "audit.read", "audit", &filters);
+    ev.subject_id = asked_about;
+    ev.detail = format!("results={} after={after}", items.len());
+    app.audit(vec![ev]).await?;
     Ok(json_response(StatusCode::OK, &ListOut { items, next_cursor }))
 }
