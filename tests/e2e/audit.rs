@@ -336,8 +336,12 @@ async fn refused_requests_are_audited(backend: Backend) {
     let bad = server.call("POST", "/people", &t, Some(person("Zła", "Data", "not-an-email", "601 000 445", None))).await;
     assert_eq!(bad.status, 422, "{}", bad.body);
     server.call("GET", "/people", "not-a-token", None).await.assert_problem(401, None);
+    // Whatever a caller puts where an id belongs stays out of the trail.
+    let odd = server.call("GET", "/people/jan.kowalski@example.pl", &t, None).await;
+    assert!(odd.status >= 400 && odd.status < 500, "{}", odd.body);
     let ta = server.login("aud", &pa).await;
     let trail = server.call("GET", "/audit?action=request.refused", &ta, None).await;
+    let odd_status = odd.status.to_string();
     let items = trail.body["items"].as_array().unwrap();
     let seen: Vec<(&str, &str, &str)> =
         items.iter().map(|e| (e["actor"].as_str().unwrap(), e["outcome"].as_str().unwrap(), e["resource_id"].as_str().unwrap())).collect();
@@ -348,16 +352,19 @@ async fn refused_requests_are_audited(backend: Backend) {
             ("sara", "403", "GET /api/v1/audit"),
             ("sara", "422", "POST /api/v1/people"),
             ("", "401", "GET /api/v1/people"),
+            ("sara", odd_status.as_str(), "GET /api/v1/people/{id}"),
         ],
         "{}",
         trail.body
     );
     assert!(items.iter().all(|e| e["client"] == "127.0.0.1" && !e["request_id"].as_str().unwrap().is_empty()), "{}", trail.body);
-    assert!(!trail.body.to_string().contains("not-an-email"), "no input value in the trail: {}", trail.body);
+    for value in ["not-an-email", "kowalski"] {
+        assert!(!trail.body.to_string().contains(value), "no input value in the trail: {}", trail.body);
+    }
     // Reading the trail is itself in the trail: who read it, with which filters, how much.
     let reads = server.call("GET", "/audit?action=audit.read", &ta, None).await;
     let reads = reads.body["items"].as_array().unwrap();
     assert_eq!(reads.len(), 1, "{reads:?}");
     assert_eq!((reads[0]["actor"].as_str(), reads[0]["resource_id"].as_str()), (Some("aud"), Some("action")));
-    assert_eq!(reads[0]["detail"], "results=4 after=0");
+    assert_eq!(reads[0]["detail"], "results=5 after=0");
 }

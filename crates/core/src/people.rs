@@ -696,20 +696,8 @@ impl PersonReads {
                 async move {
                     match store.people_get(ids.clone()).await {
                         Ok(found) => {
-                            let mut by_id: std::collections::HashMap<Uuid, StoredPerson> =
-                                found.into_iter().map(|p| (p.row.id, p)).collect();
-                            // The same id may be asked for twice in one batch: the last asker takes it.
-                            let mut left: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
-                            for id in &ids {
-                                *left.entry(*id).or_default() += 1;
-                            }
-                            ids.iter()
-                                .map(|id| {
-                                    let n = left.entry(*id).or_default();
-                                    *n -= 1;
-                                    Ok(if *n == 0 { by_id.remove(id) } else { by_id.get(id).cloned() })
-                                })
-                                .collect()
+                            let by_id: std::collections::HashMap<Uuid, StoredPerson> = found.into_iter().map(|p| (p.row.id, p)).collect();
+                            ids.iter().map(|id| Ok(by_id.get(id).cloned())).collect()
                         }
                         Err(e) => vec![Err(e.to_string()); ids.len()],
                     }

@@ -206,7 +206,8 @@ impl ActorSlot {
 async fn audit_refusals(axum::extract::State(app): axum::extract::State<Arc<App>>, mut req: Request, next: Next) -> Response {
     let slot = ActorSlot::default();
     req.extensions_mut().insert(slot.clone());
-    let login = req.extensions().get::<MatchedPath>().is_some_and(|m| m.as_str() == "/api/v1/auth/login");
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let login = route.as_deref() == Some("/api/v1/auth/login");
     let request_id = req.extensions().get::<RequestId>().cloned();
     let (method, uri) = (req.method().clone(), req.uri().clone());
     let res = next.run(req).await;
@@ -220,12 +221,29 @@ async fn audit_refusals(axum::extract::State(app): axum::extract::State<Arc<App>
     if actor.is_none() && !matches!(status, 401 | 403 | 429) {
         return res;
     }
-    let what = format!("{method} {}", uri.path().chars().take(200).collect::<String>());
+    let what = format!("{method} {}", refused_path(route.as_deref(), uri.path()));
     let request_id = request_id.map(|r| r.0).unwrap_or_default();
     match app.record_refusal(actor.as_ref(), &client, &request_id, &what, status).await {
         Ok(()) => res,
         Err(e) => Problem::from(e).into_response(),
     }
+}
+
+/// The path of a refused request as the trail may hold it: the route's own segments, and in
+/// place of each parameter its value only when that is a UUID (a record id), else the
+/// parameter's name. A caller may put anything in a path (an e-mail address where an id
+/// belongs); none of it reaches the trail. Unmatched paths are not recorded at all.
+fn refused_path(route: Option<&str>, path: &str) -> String {
+    let Some(route) = route else { return "(no such route)".into() };
+    let mut given = path.split('/');
+    route
+        .split('/')
+        .map(|segment| {
+            let value = given.next().unwrap_or_default();
+            if segment.starts_with('{') && uuid::Uuid::parse_str(value).is_ok() { value } else { segment }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The id of the request being served.
@@ -240,4 +258,20 @@ async fn access_log(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     tracing::info!(%method, route, status = res.status().as_u16(), micros = start.elapsed().as_micros() as u64, "request");
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refused_path;
+
+    #[test]
+    fn refused_paths_keep_route_segments_and_record_ids_only() {
+        let id = "0192f0c4-9a4e-7c3b-8d7e-1f2a3b4c5d6e";
+        let route = Some("/api/v1/people/{id}");
+        assert_eq!(refused_path(route, &format!("/api/v1/people/{id}")), format!("/api/v1/people/{id}"));
+        assert_eq!(refused_path(route, "/api/v1/people/jan@example.pl"), "/api/v1/people/{id}");
+        assert_eq!(refused_path(route, "/api/v1/people/44051401359"), "/api/v1/people/{id}");
+        assert_eq!(refused_path(Some("/api/v1/audit"), "/api/v1/audit"), "/api/v1/audit");
+        assert_eq!(refused_path(None, "/api/v1/anna@example.pl"), "(no such route)");
+    }
 }

@@ -22,13 +22,9 @@ use crate::people_batch::{insert_tags, insert_tokens};
 use crate::people_sql::{self as sql, PageSql};
 use crate::{Backend, SqlStore, error};
 
+/// One person: the batch form with one id (one statement, one row).
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<StoredPerson>, StoreError> {
-    let sql = match store.backend {
-        Backend::Sqlite => sql::GET_SQLITE,
-        Backend::Postgres => sql::GET_POSTGRES,
-    };
-    let row = sqlx::query(sql).bind(id.to_string()).fetch_optional(&store.pool).await.map_err(error::db("person get"))?;
-    row.as_ref().map(decode_with_lists).transpose()
+    Ok(get_many(store, vec![id]).await?.pop())
 }
 
 /// The people among `ids` that exist, in no particular order; one statement, one row.
@@ -136,17 +132,6 @@ fn unhex(text: &[u8]) -> Result<Vec<u8>, StoreError> {
             if hi == BAD || lo == BAD { Err(bad()) } else { Ok(hi << 4 | lo) }
         })
         .collect()
-}
-
-/// Decodes a row of `GET_*`: the person, then its tags and name tokens as JSON arrays.
-fn decode_with_lists(row: &AnyRow) -> Result<StoredPerson, StoreError> {
-    let mut person = decode_person(row)?;
-    let tags: String = codec::get(row, 19, "person_tags.tag")?;
-    let tokens: String = codec::get(row, 20, "person_name_tokens.token")?;
-    person.row.tags = serde_json::from_str(&tags).map_err(|_| StoreError::Backend("a person's tags are not a JSON array".into()))?;
-    person.row.name_bidx =
-        serde_json::from_str(&tokens).map_err(|_| StoreError::Backend("a person's name tokens are not a JSON array".into()))?;
-    Ok(person)
 }
 
 /// Replaces the row's fields, tags and name tokens if the stored version is `expected_version`;

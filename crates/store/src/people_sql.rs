@@ -91,36 +91,8 @@ pub(crate) fn by_bidx(column: BidxColumn) -> &'static PageSql {
     }
 }
 
-/// People by id in one statement (the hot path of `GET /people/{id}`, where concurrent reads
-/// share a query): tags and name tokens come along as two JSON arrays, so a read is one round
-/// trip and needs no transaction. `$1` is one id, or for the `_MANY` forms a JSON array of ids.
-macro_rules! get_people {
-    ($tags:literal, $tokens:literal, $where:literal) => {
-        concat!(person_columns!(), ", ", $tags, ", ", $tokens, person_from!(), $where)
-    };
-}
-macro_rules! sqlite_get {
-    ($where:literal) => {
-        get_people!(
-            "(SELECT json_group_array(t.tag ORDER BY t.tag) FROM person_tags t WHERE t.person_id = p.id)",
-            "(SELECT json_group_array(n.token ORDER BY n.token) FROM person_name_tokens n WHERE n.person_id = p.id)",
-            $where
-        )
-    };
-}
-macro_rules! postgres_get {
-    ($where:literal) => {
-        get_people!(
-            "(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]')::text FROM person_tags t WHERE t.person_id = p.id)",
-            "(SELECT coalesce(json_agg(n.token ORDER BY n.token), '[]')::text FROM person_name_tokens n WHERE n.person_id = p.id)",
-            $where
-        )
-    };
-}
-pub(crate) const GET_SQLITE: &str = sqlite_get!("WHERE p.id = $1");
-pub(crate) const GET_POSTGRES: &str = postgres_get!("WHERE p.id = $1");
-
-/// Many people by id as ONE row: a JSON array with one array per person (the columns of
+/// People by id as ONE row (the hot path of `GET /people/{id}`, where concurrent reads share a
+/// query): a JSON array with one array per person (the columns of
 /// `person_columns!` in order, ciphertexts and the wrapped key as hex, then the tags and name
 /// tokens as arrays). A row costs the driver a message between threads and a conversion of
 /// every column, so a batch of reads (`App::person` under load) is cheaper as one text.
