@@ -335,12 +335,12 @@ impl App {
         let mut tail = StoredChain::after(signed_to);
         let mut next_cp = all_checkpoints.iter().peekable();
         // The next page is read on another task while this one is hashed.
-        let mut ahead = read_ahead(&self.store, 0, canonical_page);
+        let mut ahead = read_ahead(&self.store, 0);
         loop {
             let page = joined(ahead).await?;
             let records = split_pages(page.as_bytes())?;
             let Some(&(last, _)) = records.last() else { break };
-            ahead = read_ahead(&self.store, last, canonical_page);
+            ahead = read_ahead(&self.store, last);
             for (seq, bytes) in records {
                 if seq != expected {
                     return Ok(report(expected - 1, Some((expected, format!("event missing (next stored is seq {seq})")))));
@@ -497,22 +497,15 @@ impl StoredChain {
     }
 }
 
-type Ahead<T> = tokio::task::JoinHandle<Result<T, crate::ports::StoreError>>;
+type Ahead = tokio::task::JoinHandle<Result<String, crate::ports::StoreError>>;
 
-fn canonical_page(store: std::sync::Arc<dyn Store>, after: i64) -> crate::ports::Fut<'static, String> {
-    Box::pin(async move { store.audit_canonical_range(after, VERIFY_PAGE).await })
+/// Starts reading the page of events after `after` on another task.
+fn read_ahead(store: &std::sync::Arc<dyn Store>, after: i64) -> Ahead {
+    let store = store.clone();
+    tokio::spawn(async move { store.audit_canonical_range(after, VERIFY_PAGE).await })
 }
 
-/// Starts reading the page after `after` on another task.
-fn read_ahead<T: Send + 'static>(
-    store: &std::sync::Arc<dyn Store>,
-    after: i64,
-    read: fn(std::sync::Arc<dyn Store>, i64) -> crate::ports::Fut<'static, T>,
-) -> Ahead<T> {
-    tokio::spawn(read(store.clone(), after))
-}
-
-async fn joined<T>(page: Ahead<T>) -> Result<T, CoreError> {
+async fn joined(page: Ahead) -> Result<String, CoreError> {
     Ok(page.await.map_err(|e| CoreError::Internal(format!("audit read task: {e}")))??)
 }
 

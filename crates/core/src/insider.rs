@@ -60,18 +60,22 @@ impl App {
         Ok(())
     }
 
-    async fn honeytokens_now(&self) -> Result<HashSet<Uuid>, CoreError> {
+    /// The honeytokens among `subjects`, from the cache (re-read from the store every few
+    /// seconds, since other processes may plant new ones). On every read path: it neither
+    /// allocates nor asks the store unless the cache is stale or a honeytoken is among them.
+    async fn honeytokens_among(&self, subjects: &[Uuid]) -> Result<Vec<Uuid>, CoreError> {
         let now = self.now();
         if let Ok(cache) = self.honey.0.read()
             && now - cache.0 < HONEY_REFRESH_MICROS
         {
-            return Ok(cache.1.clone());
+            return Ok(subjects.iter().filter(|s| cache.1.contains(s)).copied().collect());
         }
         let fresh: HashSet<Uuid> = self.store.honeytokens().await?.into_iter().collect();
+        let hits = subjects.iter().filter(|s| fresh.contains(s)).copied().collect();
         if let Ok(mut cache) = self.honey.0.write() {
-            *cache = (now, fresh.clone());
+            *cache = (now, fresh);
         }
-        Ok(fresh)
+        Ok(hits)
     }
 
     /// Raises a high-severity alert naming `actor` for every honeytoken among `subjects`.
@@ -79,8 +83,7 @@ impl App {
         if subjects.is_empty() {
             return Ok(());
         }
-        let honey = self.honeytokens_now().await?;
-        for s in subjects.iter().filter(|s| honey.contains(s)) {
+        for s in self.honeytokens_among(subjects).await? {
             self.alert(actor, "honeytoken", "high", &s.to_string(), &format!("via={via}")).await?;
         }
         Ok(())

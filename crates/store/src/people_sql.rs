@@ -160,7 +160,7 @@ pub(crate) const GET_MANY_SQLITE: &str = people_as_json!(
     "WHERE p.id IN (SELECT value FROM json_each($1))"
 );
 pub(crate) const GET_MANY_POSTGRES: &str = concat!(
-    "SELECT coalesce(t.people, '[]')::text FROM (",
+    "SELECT coalesce(batch.people, '[]')::text FROM (",
     people_as_json!(
         "json_agg",
         "json_build_array",
@@ -170,7 +170,7 @@ pub(crate) const GET_MANY_POSTGRES: &str = concat!(
          (SELECT coalesce(json_agg(n.token ORDER BY n.token), '[]'::json) FROM person_name_tokens n WHERE n.person_id = p.id)",
         "WHERE p.id IN (SELECT json_array_elements_text($1::json))"
     ),
-    ") AS t(people)"
+    ") AS batch(people)"
 );
 
 pub(crate) const UPDATE: &str = "UPDATE people SET owner_id = $2, unit = $3, company_id = $4, \
