@@ -102,7 +102,9 @@ async fn trail(app: Arc<App>, actor: sejf_core::Actor, q: AuditParams) -> ApiRes
         .filter(|(_, v)| v.as_deref().is_some_and(|v| !v.is_empty()))
         .map(|(name, _)| name)
         .collect();
-    let (filters, asked_about) = (filters.join(","), q.subject.clone().unwrap_or_default());
+    // A subject filter is a person id; anything else typed there (an e-mail address) stays out.
+    let asked_about = q.subject.as_deref().and_then(|s| uuid::Uuid::parse_str(s).ok()).map(|id| id.to_string()).unwrap_or_default();
+    let filters = filters.join(",");
     let query = AuditQuery {
         actor: q.actor.unwrap_or_default(),
         subject: q.subject.unwrap_or_default(),
