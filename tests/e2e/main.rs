@@ -12,6 +12,7 @@ mod audit;
 mod cli;
 mod cluster;
 mod exports;
+mod integrity;
 mod people;
 mod records;
 mod security;

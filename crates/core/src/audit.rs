@@ -38,12 +38,7 @@ impl AuditLog {
     pub fn start(store: std::sync::Arc<dyn Store>) -> Self {
         Self(Batcher::start(GROUP_MAX, 1, Vec::len, move |batches: Vec<Vec<AuditEvent>>| {
             let store = store.clone();
-            async move {
-                let n = batches.len();
-                let events: Vec<AuditEvent> = batches.into_iter().flatten().collect();
-                let result = store.audit_append(events).await.map_err(|e| e.to_string());
-                vec![result; n]
-            }
+            async move { group_commit(batches, |events| store.audit_append(events)).await }
         }))
     }
 
@@ -61,12 +56,45 @@ impl AuditLog {
     }
 }
 
+/// Writes the events of several requests in one commit; if that fails, writes each request's
+/// events on their own, so one request whose events the database refuses (whatever slipped past
+/// validation) fails alone instead of failing every request that shared its commit. Answers one
+/// result per request, in order.
+async fn group_commit<'a, F>(batches: Vec<Vec<AuditEvent>>, append: F) -> Vec<Result<(), String>>
+where
+    F: Fn(Vec<AuditEvent>) -> crate::ports::Fut<'a, ()>,
+{
+    let n = batches.len();
+    if n == 1 {
+        let result = append(batches.into_iter().flatten().collect()).await.map_err(|e| e.to_string());
+        return vec![result];
+    }
+    let all: Vec<AuditEvent> = batches.iter().flatten().cloned().collect();
+    match append(all).await {
+        Ok(()) => vec![Ok(()); n],
+        Err(e) => {
+            tracing::warn!(error = %e, requests = n, "audit group commit failed; writing each request's events alone");
+            let mut results = Vec::with_capacity(n);
+            for events in batches {
+                results.push(append(events).await.map_err(|e| e.to_string()));
+            }
+            results
+        }
+    }
+}
+
 /// An event's canonical body: the compact JSON array `[at, actor_id, actor, role, action,
 /// resource_type, resource_id, subject_id, fields, purpose, outcome, client, request_id,
 /// detail]`. It is what the store keeps, byte for byte; the leaf hash covers it with its
 /// sequence number ([`tree::event_leaf`]); the columns searches filter on are generated from it.
+///
+/// Both engines must store every body: PostgreSQL refuses `\u0000` in `jsonb` (the filter
+/// columns are computed through it), so a NUL that slipped past validation is written as U+FFFD
+/// instead. Free text is validated before it gets here (`sejf_domain::text`); this is the last
+/// line, so no input can make an event unstorable.
 pub fn canonical(e: &AuditEvent) -> String {
-    let [a, b, c, d, f, g, h, i, j, k, l, m, n] = e.texts();
+    let texts = e.texts().map(|t| if t.contains('\0') { std::borrow::Cow::Owned(t.replace('\0', "\u{fffd}")) } else { t.into() });
+    let [a, b, c, d, f, g, h, i, j, k, l, m, n] = texts;
     serde_json::to_string(&(e.at, a, b, c, d, f, g, h, i, j, k, l, m, n)).unwrap_or_default()
 }
 
@@ -542,6 +570,31 @@ mod tests {
         assert_eq!(body, r#"[-5,"","łukasz","","person.read","","","","","","","","","a\"b\n:7:"]"#);
         assert_eq!(parse_body(&body).unwrap(), e);
         assert!(matches!(parse_body("[3,-5]"), Err(CoreError::Integrity(_))));
+    }
+
+    #[test]
+    fn no_text_makes_a_body_one_engine_cannot_store() {
+        let e = event("a\0b");
+        let body = canonical(&e);
+        assert!(!body.contains("\\u0000") && !body.contains('\0'), "{body}");
+        assert_eq!(parse_body(&body).unwrap().detail, "a\u{fffd}b");
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_fails_alone_in_its_group_commit() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let append = move |events: Vec<AuditEvent>| -> crate::ports::Fut<'static, ()> {
+            log.lock().unwrap().push(events.len());
+            let bad = events.iter().any(|e| e.detail == "poison");
+            Box::pin(async move { if bad { Err(crate::ports::StoreError::Backend("refused".into())) } else { Ok(()) } })
+        };
+        let results = group_commit(vec![vec![event("a")], vec![event("poison"), event("b")], vec![event("c"), event("d")]], &append).await;
+        assert_eq!(results.iter().map(Result::is_ok).collect::<Vec<_>>(), [true, false, true]);
+        assert_eq!(*seen.lock().unwrap(), [5, 1, 2, 2], "one commit, then each request alone");
+        let alone = group_commit(vec![vec![event("a"), event("b")]], &append).await;
+        assert!(alone[0].is_ok());
+        assert_eq!(seen.lock().unwrap().len(), 5, "a lone request is written once");
     }
 
     #[test]

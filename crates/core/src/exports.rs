@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use sejf_domain::text::{Purpose, remark};
 use sejf_policy::PolicyEngine;
 
 use crate::authz::{Action, Actor, Permit, Resource, authorize, field_access, require_scope};
@@ -25,7 +26,6 @@ use crate::{App, CoreError, ValidationErrors};
 /// Most records one export may cover: the download is built in memory.
 pub const MAX_EXPORT: usize = 100_000;
 const PAGE: u32 = 1_000;
-const MAX_TEXT: usize = 500;
 
 /// Which people to export: the filters of `GET /people`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,15 +61,17 @@ pub struct ExportDownload {
     pub people: Vec<PersonView>,
 }
 
-fn text(field: &str, value: &str, required: bool) -> Result<String, ValidationErrors> {
-    let v = value.trim();
-    if required && v.is_empty() {
-        return Err(ValidationErrors::single(field, "is required: say why the data is needed"));
+/// Checks a filter before it is used and recorded (its JSON goes into the request's event):
+/// the unit is a unit slug and the tag a tag, as they are stored.
+fn checked_filter(mut filter: ExportFilter) -> Result<ExportFilter, ValidationErrors> {
+    let mut errs = ValidationErrors::default();
+    if let Some(u) = &filter.unit {
+        filter.unit = sejf_domain::values::UnitSlug::parse(u).map(|s| s.as_str().to_string()).map_err(|e| errs.push("unit", e.0)).ok();
     }
-    if v.chars().count() > MAX_TEXT || v.chars().any(char::is_control) {
-        return Err(ValidationErrors::single(field, format!("must be at most {MAX_TEXT} characters, without control characters")));
+    if let Some(t) = &filter.tag {
+        filter.tag = sejf_domain::values::Tag::parse(t).map(|t| t.as_str().to_string()).map_err(|e| errs.push("tag", e.0)).ok();
     }
-    Ok(v.to_string())
+    errs.into_result(filter)
 }
 
 impl App {
@@ -140,7 +142,14 @@ impl App {
     /// is approved at once; above it, it waits for a second person.
     pub async fn request_export(&self, actor: &Actor, filter: ExportFilter, purpose: &str) -> Result<ExportView, CoreError> {
         require_scope(actor, "people", Action::Read)?;
-        let purpose = text("purpose", purpose, true)?;
+        let mut errs = ValidationErrors::default();
+        let purpose = Purpose::parse(purpose).map_err(|e| errs.push("purpose", e.0)).ok();
+        let filter = checked_filter(filter).map_err(|e| errs.0.extend(e.0)).ok();
+        errs.into_result(())?;
+        let (Some(purpose), Some(filter)) = (purpose, filter) else {
+            return Err(CoreError::Internal("validation passed without a purpose".into()));
+        };
+        let purpose = purpose.as_str().to_string();
         let ids = self.exportable(actor, &filter).await?;
         let now = self.now();
         let threshold = self.threshold_for(actor);
@@ -256,7 +265,7 @@ impl App {
         row.status = if approve { "approved" } else { "rejected" }.into();
         row.decided_by = actor.username.clone();
         row.decided_at = now;
-        row.reason = text("reason", reason.unwrap_or(""), false)?;
+        row.reason = remark(reason.unwrap_or("")).map_err(|e| ValidationErrors::single("reason", e.0))?;
         row.expires_at = if approve { now + self.settings.export_download_secs * 1_000_000 } else { 0 };
         let mut ev = self.event(actor, if approve { "export.approve" } else { "export.reject" }, "export", &id.to_string());
         ev.detail = format!("requester={} records={}", row.requester, row.record_count);

@@ -451,9 +451,7 @@ impl App {
     pub async fn reveal_person(&self, actor: &Actor, id: Uuid, fields: &[String], purpose: &str) -> Result<PersonView, CoreError> {
         crate::authz::require_scope(actor, "people", Action::Read)?;
         let mut errs = ValidationErrors::default();
-        if purpose.trim().chars().count() < 3 {
-            errs.push("purpose", "say why you need to see these fields");
-        }
+        let purpose = sejf_domain::text::Purpose::parse(purpose).map_err(|e| errs.push("purpose", e.0)).ok();
         if fields.is_empty() {
             errs.push("fields", "name at least one field to reveal");
         }
@@ -465,12 +463,13 @@ impl App {
             }
         }
         errs.into_result(())?;
+        let Some(purpose) = purpose else { return Err(CoreError::Internal("validation passed without a purpose".into())) };
         let (stored, permit) = self.visible_person(actor, Action::Read, id).await?;
         let access = self.access_to(actor, &stored.row).1;
         let policy = self.policy();
         let res = Resource { kind: "people", id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
         for (name, class) in &wanted {
-            if !access.can(*class) && !may_reveal(&policy, actor, res, *class, purpose) {
+            if !access.can(*class) && !may_reveal(&policy, actor, res, *class, purpose.as_str()) {
                 return Err(CoreError::Forbidden(format!("you may not reveal {name} of this person")));
             }
         }
@@ -481,7 +480,7 @@ impl App {
         let mut ev = self.event(actor, "person.reveal", "person", &id.to_string());
         ev.subject_id = ev.resource_id.clone();
         ev.fields = names.join(",");
-        ev.purpose = purpose.trim().to_string();
+        ev.purpose = purpose.as_str().to_string();
         self.audit(vec![ev]).await?;
         Ok(view)
     }

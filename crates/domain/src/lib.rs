@@ -5,6 +5,7 @@ pub mod net;
 pub mod people;
 pub mod records;
 pub mod roles;
+pub mod text;
 pub mod values;
 
 use serde::Serialize;

@@ -89,6 +89,12 @@ pub async fn alerts(State(app): State<Arc<App>>, Authed(actor): Authed, Query(q)
 
 async fn trail(app: Arc<App>, actor: sejf_core::Actor, q: AuditParams) -> ApiResult<Response> {
     app.authorize_system(&actor, PolicyAction::ReadAudit)?;
+    // Filters are bound as values, but a database refuses some bytes (PostgreSQL: NUL in text).
+    for (field, value) in [("actor", &q.actor), ("subject", &q.subject), ("action", &q.action)] {
+        if value.as_deref().is_some_and(|v| v.chars().any(char::is_control) || v.chars().count() > 200) {
+            return Err(Problem::validation(ValidationErrors::single(field, "must be at most 200 characters, without control characters")));
+        }
+    }
     let limit = sejf_core::page::check_limit(q.limit).map_err(Problem::validation)?;
     let after = match q.cursor.as_deref() {
         None | Some("") => 0,
