@@ -19,7 +19,7 @@ fn expected(role: &str, relation: &str) -> (bool, bool, bool, bool) {
     let (own, team, other) = match role {
         "admin" => ((true, false, false, false), (true, false, false, false), (true, false, false, false)),
         "manager" => ((true, true, true, true), (true, true, true, true), (false, false, false, false)),
-        "sales" => ((true, true, true, true), (true, true, false, false), (false, false, false, false)),
+        "sales" => ((true, true, false, true), (true, true, false, false), (false, false, false, false)),
         "support" => ((true, true, false, false), (true, true, false, false), (false, false, false, false)),
         "auditor" => ((true, false, false, false), (true, false, false, false), (true, false, false, false)),
         "dpo" => ((true, true, true, false), (true, true, true, false), (true, true, true, false)),
@@ -159,11 +159,13 @@ async fn the_access_matrix(backend: Backend) {
                     assert_eq!(b["last_name"].as_str().unwrap().len(), 4, "{what}: masked name {b}");
                 }
                 assert_eq!(b["national_id"] == id_no, sensitive, "{what}: national id shown = {sensitive}? {b}");
-                assert_eq!(b["notes"] == "poufne", sensitive, "{what}: notes shown = {sensitive}? {b}");
+                assert_eq!(b["notes"] == "poufne", personal, "{what}: notes shown = {personal}? {b}");
+                assert_eq!(b["notes"].is_null(), !personal, "{what}: notes left out = {}? {b}", !personal);
+                assert_eq!(b["birth_date"].is_null(), !sensitive, "{what}: birth date left out = {}? {b}", !sensitive);
                 if !sensitive {
                     assert_eq!(b["national_id"].as_str(), Some(format!("*******{}", &id_no[7..]).as_str()), "{what}: {b}");
-                    assert!(b["notes"].is_null() && b["birth_date"].is_null(), "{what}");
-                    assert!(b["masked"].as_array().unwrap().iter().any(|m| m == "national_id"), "{what}");
+                    let masked = b["masked"].as_array().unwrap();
+                    assert!(masked.iter().any(|m| m == "national_id") && masked.iter().any(|m| m == "birth_date"), "{what}: {b}");
                 }
             }
             // Search by a value confirms it only to those who may read that field.
@@ -212,8 +214,13 @@ async fn reveal_needs_a_purpose_and_a_permission(backend: Backend) {
     let pb = install.add_user("bob", "sales", &["north"]);
     let ps = install.add_user("sam", "support", &["north"]);
     let (ta, tb, ts) = (server.login("ala", &pa).await, server.login("bob", &pb).await, server.login("sam", &ps).await);
-    let r = server.call("POST", "/people", &ta, Some(json!({"first_name": "Jan", "national_id": "44051401359", "notes": "VIP"}))).await;
+    let r = server
+        .call("POST", "/people", &ta, Some(json!({"first_name": "Jan", "national_id": "44051401359", "birth_date": "1944-05-14"})))
+        .await;
     let id = r.body["id"].as_str().unwrap().to_string();
+    // PESEL and birth date are need-to-know: Ala, who owns the record, sees them masked too.
+    let own = server.call("GET", &format!("/people/{id}"), &ta, None).await;
+    assert_eq!((own.body["national_id"].as_str(), own.body["birth_date"].as_str()), (Some("*******1359"), None), "{}", own.body);
     // Bob (same team) sees the PESEL masked; revealing needs a purpose.
     assert_eq!(server.call("GET", &format!("/people/{id}"), &tb, None).await.body["national_id"], "*******1359");
     let path = format!("/people/{id}/reveal");
@@ -225,9 +232,30 @@ async fn reveal_needs_a_purpose_and_a_permission(backend: Backend) {
     let ok = server.call("POST", &path, &tb, Some(json!({"fields": ["national_id"], "purpose": "contract signature"}))).await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert_eq!(ok.body["national_id"], "44051401359");
-    assert!(ok.body["notes"].is_null(), "only what was asked is revealed");
-    // Support may never reveal sensitive fields.
-    server.call("POST", &path, &ts, Some(json!({"fields": ["national_id"], "purpose": "customer called"}))).await.assert_problem(403, None);
+    assert!(ok.body["birth_date"].is_null(), "only what was asked is revealed");
+    // The owner reveals the same way, and so does support in the unit; each reveal is recorded
+    // with its purpose.
+    let mine = server.call("POST", &path, &ta, Some(json!({"fields": ["birth_date"], "purpose": "age check for the contract"}))).await;
+    assert_eq!(mine.body["birth_date"], "1944-05-14", "{}", mine.body);
+    let sup = server.call("POST", &path, &ts, Some(json!({"fields": ["national_id"], "purpose": "customer called"}))).await;
+    assert_eq!(sup.body["national_id"], "44051401359", "{}", sup.body);
+    server.call("POST", &path, &ts, Some(json!({"fields": ["national_id"], "purpose": "x"}))).await.assert_problem(422, Some("purpose"));
+    let out = install.cli(&["audit", "export"], None);
+    let reveals: Vec<(String, String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["event"].clone())
+        .filter(|e| e["action"] == "person.reveal")
+        .map(|e| (e["actor"].as_str().unwrap().into(), e["fields"].as_str().unwrap().into(), e["purpose"].as_str().unwrap().into()))
+        .collect();
+    let expect = |a: &str, f: &str, p: &str| (a.to_string(), f.to_string(), p.to_string());
+    assert_eq!(
+        reveals,
+        vec![
+            expect("bob", "national_id", "contract signature"),
+            expect("ala", "birth_date", "age check for the contract"),
+            expect("sam", "national_id", "customer called")
+        ]
+    );
 }
 
 async fn units_are_data_walls_and_roles_are_guarded(backend: Backend) {
@@ -277,15 +305,18 @@ async fn policies_are_files_checked_tested_and_reloaded(backend: Backend) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let who = install.cli(&["policy", "who-can", "--action", "read", "--field", "national_id"], None);
     let who = String::from_utf8_lossy(&who.stdout).to_string();
-    assert!(who.contains("manager: own, team") && who.contains("sales: own") && who.contains("dpo: own, team, other"), "{who}");
-    assert!(!who.contains("admin") && !who.contains("support") && !who.contains("auditor"), "{who}");
+    assert!(who.contains("manager: own, team") && who.contains("dpo: own, team, other"), "{who}");
+    assert!(!who.contains("admin") && !who.contains("sales") && !who.contains("support") && !who.contains("auditor"), "{who}");
+    let reveal = install.cli(&["policy", "who-can", "--action", "reveal", "--field", "birth_date"], None);
+    let reveal = String::from_utf8_lossy(&reveal.stdout).to_string();
+    assert!(reveal.contains("sales: own, team") && reveal.contains("support: own, team"), "{reveal}");
     let bad = install.root.join("bad.cedar");
     std::fs::write(&bad, "permit (principal, action == Sejf::Action::\"fly\", resource);").unwrap();
     let out = install.cli(&["policy", "check", bad.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 
-    let pw = install.add_user("ida", "sales", &["north"]);
+    let pw = install.add_user("ida", "manager", &["north"]);
     let server = install.serve();
     let t = server.login("ida", &pw).await;
     let r = server.call("POST", "/people", &t, Some(json!({"first_name": "Ewa", "national_id": "44051401359"}))).await;
@@ -304,7 +335,7 @@ async fn policies_are_files_checked_tested_and_reloaded(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(server.call("GET", &format!("/people/{id}"), &t, None).await.body["national_id"], "44051401359");
     let stricter = format!(
-        "{}\n@id(\"no-sensitive-for-sales\")\nforbid (principal in Sejf::Role::\"sales\", action == Sejf::Action::\"read_field\", resource)\nwhen {{ context.class == Sejf::FieldClass::\"sensitive\" }};\n",
+        "{}\n@id(\"no-sensitive-for-managers\")\nforbid (principal in Sejf::Role::\"manager\", action == Sejf::Action::\"read_field\", resource)\nwhen {{ context.class == Sejf::FieldClass::\"sensitive\" }};\n",
         sejf_policy::PolicyEngine::DEFAULT_POLICIES
     );
     std::fs::write(&policy_file, stricter).unwrap();

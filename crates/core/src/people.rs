@@ -55,7 +55,7 @@ pub const FIELD_CLASSES: [(&str, FieldClass); 8] = [
     ("address", FieldClass::Personal),
     ("national_id", FieldClass::Sensitive),
     ("birth_date", FieldClass::Sensitive),
-    ("notes", FieldClass::Sensitive),
+    ("notes", FieldClass::Personal),
 ];
 
 /// `j***@example.com`: the first letter and the domain.

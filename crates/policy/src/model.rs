@@ -16,11 +16,13 @@ use uuid::Uuid;
 /// The class of a record's fields, which decides who may read them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FieldClass {
-    /// Ids, owner, unit, tags, links, timestamps; every field of companies, deals, activities.
+    /// Ids, owner, unit, tags, links, timestamps; a company's name, VAT id and website; a
+    /// deal's amount, currency, stage and dates; an activity's kind, due date and state.
     Public,
-    /// First and last name, e-mail, phone, address.
+    /// First and last name, e-mail, phone, address and notes of a person; a deal's title; an
+    /// activity's body.
     Personal,
-    /// National id (PESEL), birth date, notes.
+    /// National id (PESEL) and birth date: need to know, revealed with a stated purpose.
     Sensitive,
 }
 

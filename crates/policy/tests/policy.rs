@@ -64,11 +64,11 @@ const MATRIX: [(&str, &str, &str); 18] = [
     ("manager", "own", "Y Y Y Y  Y Y Y  Y Y"),
     ("manager", "team", "Y Y Y Y  Y Y Y  Y Y"),
     ("manager", "other", "N N N N  N N N  N N"),
-    ("sales", "own", "Y Y Y Y  Y Y Y  N Y"),
+    ("sales", "own", "Y Y Y Y  Y Y N  N Y"),
     ("sales", "team", "Y N N N  Y Y N  N Y"),
     ("sales", "other", "N N N N  N N N  N N"),
-    ("support", "own", "Y N N N  Y Y N  N N"),
-    ("support", "team", "Y N N N  Y Y N  N N"),
+    ("support", "own", "Y N N N  Y Y N  N Y"),
+    ("support", "team", "Y N N N  Y Y N  N Y"),
     ("support", "other", "N N N N  N N N  N N"),
     ("auditor", "own", "Y N N N  Y N N  N N"),
     ("auditor", "team", "Y N N N  Y N N  N N"),
@@ -231,7 +231,14 @@ fn separation_of_duties_is_a_forbid_that_names_itself() {
     let auditor = engine.decide(&user(Role::Auditor), Action::Reveal(FieldClass::Sensitive), &team, &purpose("x"));
     assert_eq!(auditor.policies, vec!["auditor-no-personal-data".to_string()]);
     let support = engine.decide(&user(Role::Support), Action::ReadField(FieldClass::Sensitive), &team, &Context::default());
-    assert_eq!(support.policies, vec!["support-never-sensitive".to_string()]);
+    assert_eq!(support.policies, vec!["need-to-know-sensitive".to_string()]);
+    let sales_own = engine.decide(
+        &user(Role::Sales),
+        Action::ReadField(FieldClass::Sensitive),
+        &related("own", RecordKind::Person),
+        &Context::default(),
+    );
+    assert_eq!(sales_own.policies, vec!["need-to-know-sensitive".to_string()], "masked even on their own records");
     // Default deny names nothing.
     let none = engine.decide(&user(Role::Sales), Action::Update, &team, &Context::default());
     assert!(!none.allowed && none.policies.is_empty() && none.errors.is_empty());
@@ -273,11 +280,11 @@ fn who_can_asks_the_engine() {
     let rel = |list: &[&'static str]| list.to_vec();
     assert_eq!(
         engine.who_can(Action::ReadField(FieldClass::Sensitive)),
-        vec![(Role::Manager, rel(&["own", "team"])), (Role::Sales, rel(&["own"])), (Role::Dpo, rel(&["own", "team", "other"]))]
+        vec![(Role::Manager, rel(&["own", "team"])), (Role::Dpo, rel(&["own", "team", "other"]))]
     );
     assert_eq!(
         engine.who_can(Action::Reveal(FieldClass::Sensitive)),
-        vec![(Role::Manager, rel(&["own", "team"])), (Role::Sales, rel(&["own", "team"]))]
+        vec![(Role::Manager, rel(&["own", "team"])), (Role::Sales, rel(&["own", "team"])), (Role::Support, rel(&["own", "team"]))]
     );
     assert_eq!(engine.who_can(Action::ManageUsers), vec![(Role::Admin, rel(&["system"]))]);
     assert_eq!(engine.who_can(Action::SetRole), vec![(Role::Admin, rel(&["other"]))]);
