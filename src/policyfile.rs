@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use sejf_core::App;
-use sejf_core::people::FIELD_CLASSES;
+use sejf_core::records::field_class;
 use sejf_policy::{Action, Context, FieldClass, PolicyEngine, Principal, RecordKind, Resource};
 use uuid::Uuid;
 
@@ -71,9 +71,12 @@ pub fn action_for(action: &str, field: Option<&str>) -> Result<Action, String> {
     match field {
         None => Action::from_str(action),
         Some(f) => {
-            let class = match FIELD_CLASSES.iter().find(|(n, _)| *n == f) {
-                Some((_, c)) => *c,
-                None => FieldClass::from_str(f).unwrap_or(FieldClass::Public),
+            let class = match field_class(f) {
+                Some(c) => c,
+                None => FieldClass::from_str(f).map_err(|_| {
+                    "--field: unknown field; a field name (national_id, email, title, body, …) or a class (public, personal, sensitive)"
+                        .to_string()
+                })?,
             };
             match action {
                 "read" | "read_field" => Ok(Action::ReadField(class)),

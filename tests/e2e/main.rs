@@ -9,6 +9,7 @@ mod mfa;
 
 mod access;
 mod audit;
+mod classes;
 mod cli;
 mod cluster;
 mod exports;

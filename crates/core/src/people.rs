@@ -262,7 +262,8 @@ impl App {
             Action::Create,
             Resource { kind: "people", id: Uuid::nil(), owner_id, unit: &unit, owner_units: &owner_units },
         )
-        .map_err(|_| CoreError::Forbidden(format!("you may not create records for this owner in unit {unit}")))?;
+        // The unit may be the owner's rather than one the caller named: never say which.
+        .map_err(|_| CoreError::Forbidden("you may not create records for this owner in this unit".into()))?;
         Ok(Prepared { data, tags: tags.iter().map(|t| t.as_str().to_string()).collect(), owner_id, unit, company_id: input.company_id })
     }
 

@@ -3,6 +3,11 @@
 //! (company name, VAT id, website, deal title, activity body) is one encrypted payload under the
 //! unit's key, or for an activity about a person, under that person's key, so erasing the person
 //! shreds it too.
+//!
+//! Every field has a class (`Kind::FIELDS`: a deal's title and an activity's body are personal,
+//! the rest public), and every view is masked for the caller like a person's. A record about a
+//! person (an activity or a deal with `person_id`) is a read of that person: it counts toward
+//! the read budget and a honeytoken raises an alert, for reads and writes alike.
 
 use sejf_crypto::{FieldContext, Key32, decrypt_field, encrypt_field};
 use sejf_domain::ValidationErrors;
@@ -14,10 +19,11 @@ use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use crate::authz::{Action, Actor, Permit, Resource, authorize, visibility};
+use crate::authz::{Action, Actor, FieldAccess, Permit, Resource, authorize, field_access, visibility};
 use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
 use crate::ports::{ListQuery, RecordKind, RecordRow};
 use crate::{App, CoreError, Settings};
+use sejf_policy::FieldClass;
 
 const KEY_VERSION: u32 = 1;
 
@@ -45,6 +51,8 @@ pub struct RecordView<A, P> {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Fields left out because the caller may not read their class.
+    pub masked: Vec<&'static str>,
 }
 
 /// One kind of record: how its input is validated and split into attributes and payload.
@@ -55,7 +63,24 @@ pub trait Kind: Send + Sync + 'static {
     type Payload: Serialize + DeserializeOwned + Send + Sync;
     /// Which links the kind has (others must be absent).
     const LINKS: (bool, bool, bool);
+    /// The class of each field of the kind (links, owner, unit and times are public).
+    const FIELDS: &'static [(&'static str, FieldClass)];
     fn split(raw: &Self::Raw, settings: &Settings) -> Result<(Self::Attrs, Self::Payload), ValidationErrors>;
+    /// Leaves out the fields of classes `access` does not allow; names those that held a value.
+    fn mask(payload: &mut Self::Payload, access: FieldAccess) -> Vec<&'static str>;
+    /// The names of the fields with a value shown in clear (for the audit trail).
+    fn shown(payload: &Self::Payload) -> Vec<&'static str>;
+}
+
+/// The class of a field of any kind of record, by name (`national_id`, `title`, `body`, …).
+pub fn field_class(name: &str) -> Option<FieldClass> {
+    let kinds: [&[(&str, FieldClass)]; 4] = [&crate::people::FIELD_CLASSES, Company::FIELDS, Deal::FIELDS, Activity::FIELDS];
+    kinds.into_iter().flatten().find(|(n, _)| *n == name).map(|(_, c)| *c)
+}
+
+/// The names of `kind`'s fields that `access` does not let the caller read.
+fn hidden(fields: &'static [(&'static str, FieldClass)], access: FieldAccess) -> impl Iterator<Item = &'static str> {
+    fields.iter().filter(move |(_, class)| !access.can(*class)).map(|(name, _)| *name)
 }
 
 pub struct Company;
@@ -82,7 +107,8 @@ pub struct DealAttrs {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DealPayload {
-    pub title: String,
+    /// Always stored; None only in a view that masks it.
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,6 +126,8 @@ pub struct ActivityPayload {
 impl Kind for Company {
     const KIND: RecordKind = RecordKind::Company;
     const LINKS: (bool, bool, bool) = (false, false, false);
+    const FIELDS: &'static [(&'static str, FieldClass)] =
+        &[("name", FieldClass::Public), ("vat_id", FieldClass::Public), ("website", FieldClass::Public)];
     type Raw = CompanyRaw;
     type Attrs = NoAttrs;
     type Payload = CompanyPayload;
@@ -107,11 +135,37 @@ impl Kind for Company {
         let d = CompanyData::parse(raw)?;
         Ok((NoAttrs {}, CompanyPayload { name: d.name, vat_id: d.vat_id.map(|v| v.as_str().to_string()), website: d.website }))
     }
+    fn mask(p: &mut CompanyPayload, access: FieldAccess) -> Vec<&'static str> {
+        // Every field is public; a policy that refuses even those leaves nothing readable but
+        // the record's existence.
+        let mut masked = Vec::new();
+        if !access.can(FieldClass::Public) {
+            masked.push("name");
+            p.name = String::new();
+            if p.vat_id.take().is_some() {
+                masked.push("vat_id");
+            }
+            if p.website.take().is_some() {
+                masked.push("website");
+            }
+        }
+        masked
+    }
+    fn shown(p: &CompanyPayload) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        if !p.name.is_empty() {
+            f.push("name");
+        }
+        f.extend(p.vat_id.as_ref().map(|_| "vat_id"));
+        f.extend(p.website.as_ref().map(|_| "website"));
+        f
+    }
 }
 
 impl Kind for Deal {
     const KIND: RecordKind = RecordKind::Deal;
     const LINKS: (bool, bool, bool) = (true, true, false);
+    const FIELDS: &'static [(&'static str, FieldClass)] = &[("title", FieldClass::Personal)];
     type Raw = DealRaw;
     type Attrs = DealAttrs;
     type Payload = DealPayload;
@@ -124,14 +178,21 @@ impl Kind for Deal {
                 stage: d.stage,
                 expected_close: d.expected_close.map(format_date),
             },
-            DealPayload { title: d.title },
+            DealPayload { title: Some(d.title) },
         ))
+    }
+    fn mask(p: &mut DealPayload, access: FieldAccess) -> Vec<&'static str> {
+        hidden(Self::FIELDS, access).filter(|_| p.title.take().is_some()).collect()
+    }
+    fn shown(p: &DealPayload) -> Vec<&'static str> {
+        p.title.as_ref().map(|_| "title").into_iter().collect()
     }
 }
 
 impl Kind for Activity {
     const KIND: RecordKind = RecordKind::Activity;
     const LINKS: (bool, bool, bool) = (true, false, true);
+    const FIELDS: &'static [(&'static str, FieldClass)] = &[("body", FieldClass::Personal)];
     type Raw = ActivityRaw;
     type Attrs = ActivityAttrs;
     type Payload = ActivityPayload;
@@ -141,6 +202,12 @@ impl Kind for Activity {
             ActivityAttrs { kind: d.kind.as_str().to_string(), due_at: d.due_at.and_then(|t| t.format(&Rfc3339).ok()), done: d.done },
             ActivityPayload { body: d.body },
         ))
+    }
+    fn mask(p: &mut ActivityPayload, access: FieldAccess) -> Vec<&'static str> {
+        hidden(Self::FIELDS, access).filter(|_| p.body.take().is_some()).collect()
+    }
+    fn shown(p: &ActivityPayload) -> Vec<&'static str> {
+        p.body.as_ref().map(|_| "body").into_iter().collect()
     }
 }
 
@@ -288,7 +355,8 @@ impl App {
                 owner_units: &owner_units,
             },
         )
-        .map_err(|_| CoreError::Forbidden(format!("you may not place records for this owner in unit {unit}")))?;
+        // The unit may be the owner's rather than one the caller named: never say which.
+        .map_err(|_| CoreError::Forbidden("you may not place records for this owner in this unit".into()))?;
         let now = self.now();
         let (id, version, created_at) = existing.map(|(id, v, c)| (id, v + 1, c)).unwrap_or((Uuid::now_v7(), 1, now));
         let pk = self.payload_key(K::KIND, &unit, links.person_id).await?;
@@ -312,15 +380,28 @@ impl App {
         Ok((row, permit))
     }
 
-    /// An audit event about a record; an activity about a person names them as the subject.
-    fn record_event<K: Kind>(&self, actor: &Actor, verb: &str, row: &RecordRow) -> crate::ports::AuditEvent {
+    /// An audit event about a record; an activity or deal about a person names them as the
+    /// subject. `fields` are the fields shown or written in clear.
+    fn record_event<K: Kind>(&self, actor: &Actor, verb: &str, row: &RecordRow, fields: &[&str]) -> crate::ports::AuditEvent {
         let kind = K::KIND.as_str().trim_end_matches('s').replace("companie", "company").replace("activitie", "activity");
         let mut ev = self.event(actor, &format!("{kind}.{verb}"), &kind, &row.id.to_string());
         ev.subject_id = row.person_id.map(|p| p.to_string()).unwrap_or_default();
+        ev.fields = fields.join(",");
         ev
     }
 
-    /// Decryption needs the [`Permit`] of a decision on this record.
+    /// Which field classes of `row` the caller may read.
+    fn record_access(&self, actor: &Actor, row: &RecordRow) -> FieldAccess {
+        field_access(
+            &self.policy(),
+            actor,
+            Resource { kind: row.kind.as_str(), id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
+        )
+        .1
+    }
+
+    /// Decryption needs the [`Permit`] of a decision on this record. The view is unmasked:
+    /// [`Self::masked_record`] makes it fit for the caller.
     async fn open_record<K: Kind>(&self, row: RecordRow, _permit: &Permit) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         let pk = self.payload_key(K::KIND, &row.unit, row.person_id.filter(|_| K::KIND == RecordKind::Activity)).await?;
         let ids = row.id.to_string();
@@ -343,7 +424,22 @@ impl App {
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            masked: Vec::new(),
         })
+    }
+
+    /// `row` decrypted and masked for `actor`, with the names of the fields it shows in clear.
+    async fn masked_record<K: Kind>(
+        &self,
+        actor: &Actor,
+        row: RecordRow,
+        permit: &Permit,
+    ) -> Result<(RecordView<K::Attrs, K::Payload>, Vec<&'static str>), CoreError> {
+        let access = self.record_access(actor, &row);
+        let mut view = self.open_record::<K>(row, permit).await?;
+        view.masked = K::mask(&mut view.payload, access);
+        let shown = K::shown(&view.payload);
+        Ok((view, shown))
     }
 
     async fn visible_record(&self, actor: &Actor, kind: RecordKind, action: Action, id: Uuid) -> Result<(RecordRow, Permit), CoreError> {
@@ -364,15 +460,28 @@ impl App {
     ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Create)?;
         let (row, permit) = self.seal_record::<K>(actor, raw, links, None).await?;
-        let ev = self.record_event::<K>(actor, "create", &row);
-        self.store.record_insert(row.clone(), vec![ev]).await?;
-        self.open_record::<K>(row, &permit).await
+        // Writing about a honeytoken is touching it.
+        self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "create").await?;
+        let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit).await?;
+        let ev = self.record_event::<K>(actor, "create", &row, &shown);
+        self.store.record_insert(row, vec![ev]).await?;
+        Ok(view)
     }
 
     pub async fn record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Read)?;
         let (row, permit) = self.visible_record(actor, K::KIND, Action::Read, id).await?;
-        self.audit(vec![self.record_event::<K>(actor, "read", &row)]).await?;
+        let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit).await?;
+        self.guard_reads(actor, &people_of(std::slice::from_ref(&row)), kind_word(K::KIND)).await?;
+        // Durable before the data leaves.
+        self.audit(vec![self.record_event::<K>(actor, "read", &row, &shown)]).await?;
+        Ok(view)
+    }
+
+    /// The unmasked current record, for merging a patch; needs the right to update it.
+    pub async fn record_for_update<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Update)?;
+        let (row, permit) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
         self.open_record::<K>(row, &permit).await
     }
 
@@ -391,17 +500,21 @@ impl App {
             return Err(CoreError::PreconditionFailed);
         }
         let (row, permit) = self.seal_record::<K>(actor, raw, links, Some((id, expected, current.created_at))).await?;
-        let ev = self.record_event::<K>(actor, "update", &row);
-        if !self.store.record_update(row.clone(), expected, vec![ev]).await? {
+        // The answer shows the record: it is a read of the people it is about (before and after).
+        self.guard_reads(actor, &people_of(&[current, row.clone()]), kind_word(K::KIND)).await?;
+        let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit).await?;
+        let ev = self.record_event::<K>(actor, "update", &row, &shown);
+        if !self.store.record_update(row, expected, vec![ev]).await? {
             return Err(CoreError::PreconditionFailed);
         }
-        self.open_record::<K>(row, &permit).await
+        Ok(view)
     }
 
     pub async fn delete_record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Delete)?;
         let (row, _permit) = self.visible_record(actor, K::KIND, Action::Delete, id).await?;
-        let ev = self.record_event::<K>(actor, "delete", &row);
+        self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "delete").await?;
+        let ev = self.record_event::<K>(actor, "delete", &row, &[]);
         if self.store.record_delete(K::KIND, id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
 
@@ -424,20 +537,38 @@ impl App {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let last = rows.last().map(|r| r.id);
+        let policy = self.policy();
+        let mut shown_rows = Vec::with_capacity(rows.len());
         let mut items = Vec::with_capacity(rows.len());
         let mut events = Vec::with_capacity(rows.len());
         for r in rows {
-            if let Ok(permit) = authorize(
-                &self.policy(),
-                actor,
-                Action::Read,
-                Resource { kind: K::KIND.as_str(), id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] },
-            ) {
-                events.push(self.record_event::<K>(actor, "read", &r));
-                items.push(self.open_record::<K>(r, &permit).await?);
+            let res = Resource { kind: K::KIND.as_str(), id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] };
+            if let Ok(permit) = authorize(&policy, actor, Action::Read, res) {
+                let (view, shown) = self.masked_record::<K>(actor, r.clone(), &permit).await?;
+                events.push(self.record_event::<K>(actor, "read", &r, &shown));
+                items.push(view);
+                shown_rows.push(r);
             }
         }
+        self.guard_reads(actor, &people_of(&shown_rows), kind_word(K::KIND)).await?;
         self.audit(events).await?;
         Ok(Page { items, next_cursor: if more { last.map(encode_cursor) } else { None } })
+    }
+}
+
+/// The distinct people some records are about.
+fn people_of(rows: &[RecordRow]) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = rows.iter().filter_map(|r| r.person_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// How a read of people through records of `kind` is named in alerts (`via=`).
+fn kind_word(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::Company => "company",
+        RecordKind::Deal => "deal",
+        RecordKind::Activity => "activity",
     }
 }

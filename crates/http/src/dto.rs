@@ -296,6 +296,9 @@ pub struct CompanyOut {
     pub owner_id: Uuid,
     pub created_at: String,
     pub updated_at: String,
+    /// Fields left out because the caller may not read their class.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
 }
 
 /// A money amount: a JSON number or a decimal string, at most two decimals.
@@ -326,7 +329,8 @@ pub struct DealIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DealOut {
     pub id: Uuid,
-    pub title: String,
+    /// Personal: left out (and listed in `masked`) for roles that may not read it.
+    pub title: Option<String>,
     #[schema(value_type = Option<f64>)]
     pub amount: Option<serde_json::Number>,
     pub currency: Option<String>,
@@ -338,6 +342,8 @@ pub struct DealOut {
     pub expected_close: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -361,6 +367,7 @@ pub struct ActivityOut {
     pub kind: String,
     pub person_id: Option<Uuid>,
     pub deal_id: Option<Uuid>,
+    /// Personal: left out (and listed in `masked`) for roles that may not read it.
     pub body: Option<String>,
     pub due_at: Option<String>,
     pub done: bool,
@@ -368,6 +375,8 @@ pub struct ActivityOut {
     pub unit: String,
     pub created_at: String,
     pub updated_at: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub masked: Vec<String>,
 }
 
 /// Maps one kind of record between the wire and the use-cases.
@@ -407,6 +416,7 @@ impl RecordApi for CompanyApi {
             owner_id: v.owner_id,
             created_at: rfc3339(v.created_at),
             updated_at: rfc3339(v.updated_at),
+            masked: masked(&v.masked),
         }
     }
     fn to_in(v: &RecordView<NoAttrs, CompanyPayload>) -> CompanyIn {
@@ -418,6 +428,10 @@ impl RecordApi for CompanyApi {
             owner_id: Some(v.owner_id),
         }
     }
+}
+
+fn masked(names: &[&'static str]) -> Vec<String> {
+    names.iter().map(|m| m.to_string()).collect()
 }
 
 fn amount_number(s: &str) -> Option<serde_json::Number> {
@@ -455,11 +469,12 @@ impl RecordApi for DealApi {
             expected_close: v.attrs.expected_close,
             created_at: rfc3339(v.created_at),
             updated_at: rfc3339(v.updated_at),
+            masked: masked(&v.masked),
         }
     }
     fn to_in(v: &RecordView<DealAttrs, DealPayload>) -> DealIn {
         DealIn {
-            title: Some(v.payload.title.clone()),
+            title: v.payload.title.clone(),
             amount: v.attrs.amount.clone().map(AmountIn::Text),
             currency: v.attrs.currency.clone(),
             stage: Some(v.attrs.stage.clone()),
@@ -495,6 +510,7 @@ impl RecordApi for ActivityApi {
             unit: v.unit,
             created_at: rfc3339(v.created_at),
             updated_at: rfc3339(v.updated_at),
+            masked: masked(&v.masked),
         }
     }
     fn to_in(v: &RecordView<ActivityAttrs, ActivityPayload>) -> ActivityIn {

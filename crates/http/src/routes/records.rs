@@ -49,7 +49,8 @@ async fn patch<A: RecordApi>(
     Json(patch): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
     let expected = if_match(&headers)?;
-    let current = app.record::<A::K>(&actor, id).await?;
+    // The merge base is the unmasked record (the caller may update fields they cannot read).
+    let current = app.record_for_update::<A::K>(&actor, id).await?;
     let Some(expected) = expected else { return Err(sejf_core::CoreError::PreconditionRequired.into()) };
     if expected != current.version {
         return Err(sejf_core::CoreError::PreconditionFailed.into());
