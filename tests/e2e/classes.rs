@@ -4,10 +4,10 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Backend, Install, person};
+use crate::harness::{Backend, Install, person, raw_db};
 use crate::on_both;
 
-on_both!(free_text_about_people_is_personal_data, records_about_a_person_count_as_reading_them);
+on_both!(free_text_about_people_is_personal_data, records_about_a_person_count_as_reading_them, search_decides_access_before_decrypting);
 
 fn items(v: &Value) -> &Vec<Value> {
     v["items"].as_array().unwrap()
@@ -151,4 +151,58 @@ async fn records_about_a_person_count_as_reading_them(backend: Backend) {
     assert_eq!(alerts(auditor.clone()).await.last().unwrap(), &(json!("aud"), json!("via=activity")));
     server.call("DELETE", &format!("/activities/{aid}"), &sid, None).await;
     assert_eq!(alerts(auditor.clone()).await.last().unwrap(), &(json!("sid"), json!("via=delete")));
+}
+
+async fn search_decides_access_before_decrypting(backend: Backend) {
+    let install = Install::new(backend).await;
+    let sid_pw = install.add_user("sid", "sales", &["north"]);
+    // 1,100 of Sid's people share the rarer token of a name with the one Sid looks for.
+    let csv = install.root.join("south.csv");
+    let mut text = String::from("first_name,last_name,email\n");
+    for i in 0..1_100 {
+        text.push_str(&format!("Maria,Kowalska,maria.kowalska{i}@north.example\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = install.cli(&["import", csv.to_str().unwrap(), "--owner", "sid"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let server = install.serve();
+    let sid = server.login("sid", &sid_pw).await;
+    let mine = server.call("POST", "/people", &sid, Some(person("Anna", "Kowalska", "anna@north.example", "601 000 301", None))).await;
+    let mine = mine.body["id"].as_str().unwrap().to_string();
+    // One request looks at no more than 1,000 candidates: a short page with a cursor that
+    // resumes the search, never one request decrypting everyone with a common name.
+    let first = server.call("POST", "/people/search", &sid, Some(json!({"name": "Anna Kowalska"}))).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(items(&first.body).is_empty(), "{}", first.body);
+    let cursor = first.body["next_cursor"].as_str().expect("a capped search says where to go on").to_string();
+    let second = server.call("POST", "/people/search", &sid, Some(json!({"name": "Anna Kowalska", "cursor": cursor}))).await;
+    assert_eq!(items(&second.body).len(), 1, "{}", second.body);
+    assert_eq!(items(&second.body)[0]["id"], mine.as_str());
+    assert!(second.body["next_cursor"].is_null());
+
+    // A person whose stored national id no longer decrypts: whoever would see it gets an
+    // integrity error; a role that may not read national ids never gets that far.
+    let staff = server.staff_token(&install).await;
+    let x = server
+        .call("POST", "/people", &staff, Some(person("Iks", "Zepsuty", "iks@north.example", "601 000 302", Some("44051401359"))))
+        .await;
+    let y = server
+        .call("POST", "/people", &staff, Some(person("Igrek", "Cały", "igrek@north.example", "601 000 303", Some("02070803628"))))
+        .await;
+    let (x, y) = (x.body["id"].as_str().unwrap().to_string(), y.body["id"].as_str().unwrap().to_string());
+    let db = raw_db(&install).await;
+    sqlx::query("UPDATE people SET national_id = (SELECT national_id FROM people WHERE id = $1) WHERE id = $2")
+        .bind(y)
+        .bind(x)
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let by_pesel = json!({"national_id": "44051401359"});
+    server.call("POST", "/people/search", &staff, Some(by_pesel.clone())).await.assert_problem(500, None);
+    let sales = server.call("POST", "/people/search", &sid, Some(by_pesel)).await;
+    assert_eq!((sales.status, items(&sales.body).len()), (200, 0), "{}", sales.body);
+    let admin = server.admin_token().await;
+    let by_email = server.call("POST", "/people/search", &admin, Some(json!({"email": "iks@north.example"}))).await;
+    assert_eq!((by_email.status, items(&by_email.body).len()), (200, 0), "{}", by_email.body);
 }

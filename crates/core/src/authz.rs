@@ -205,6 +205,15 @@ pub fn field_access(engine: &PolicyEngine, actor: &Actor, resource: Resource<'_>
     (read, FieldAccess(classes))
 }
 
+/// Which field classes the caller can read on some person at all (their own, a team member's,
+/// another unit's); see `PolicyEngine::readable_somewhere`.
+pub fn readable_somewhere(engine: &PolicyEngine, actor: &Actor) -> FieldAccess {
+    if !actor.scope.permits("people", Action::Read) {
+        return FieldAccess([false; 3]);
+    }
+    FieldAccess(engine.readable_somewhere(&principal(actor)))
+}
+
 /// Whether the caller may reveal a masked field of `class` for `purpose`.
 pub fn may_reveal(engine: &PolicyEngine, actor: &Actor, resource: Resource<'_>, class: sejf_policy::FieldClass, purpose: &str) -> bool {
     let ctx = sejf_policy::Context { purpose: Some(purpose.to_string()) };

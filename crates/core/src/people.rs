@@ -17,6 +17,9 @@ use crate::{App, CoreError};
 use sejf_policy::FieldClass;
 
 const TABLE: &str = "people";
+/// Most candidates one search request looks at (a common name token may match thousands); past
+/// it the answer is a short page whose cursor resumes the search.
+pub const SEARCH_MAX_CANDIDATES: usize = 1_000;
 /// Subject keys are not rotated yet; every field blob names key version 1.
 const SUBJECT_KEY_VERSION: u32 = 1;
 
@@ -616,6 +619,18 @@ impl App {
         }
         errs.into_result(())?;
 
+        // A criterion only matches a record whose field the caller may read: searching must not
+        // confirm a value the caller could not see. That is decided from the policies before
+        // anything is read, and for each candidate before it is decrypted.
+        let needs_personal = email.is_some() || phone.is_some() || !tokens.is_empty();
+        let needs_sensitive = national_id.is_some();
+        let readable =
+            |a: &FieldAccess| (!needs_personal || a.can(FieldClass::Personal)) && (!needs_sensitive || a.can(FieldClass::Sensitive));
+        let policy = self.policy();
+        if !readable(&crate::authz::readable_somewhere(&policy, actor)) {
+            // No record would show this criterion's field to this role: nothing to look up.
+            return self.searched(actor, Page { items: Vec::new(), next_cursor: None }).await;
+        }
         let (column, value) = if let Some(e) = &email {
             (BidxColumn::Email, self.keys.bidx(IndexField::Email, e))
         } else if let Some(n) = &national_id {
@@ -625,12 +640,6 @@ impl App {
         } else {
             let longest = tokens.iter().max_by_key(|t| t.len()).cloned().unwrap_or_default();
             (BidxColumn::NameToken, self.keys.bidx(IndexField::Name, &longest))
-        };
-        // A criterion only matches a record whose field the caller may read: searching must not
-        // confirm a value the caller could not see.
-        let readable = |a: &FieldAccess| {
-            ((email.is_none() && phone.is_none() && tokens.is_empty()) || a.can(FieldClass::Personal))
-                && (national_id.is_none() || a.can(FieldClass::Sensitive))
         };
         let matches = |v: &PersonView| {
             let f = &v.fields;
@@ -644,23 +653,45 @@ impl App {
         };
 
         let mut q = self.list_query(actor, None, None, None, c.cursor.as_deref(), c.limit)?;
-        let limit = q.limit - 1;
-        let mut items = Vec::new();
-        // Candidates come in id order; keep fetching until the page is full or they run out.
+        let limit = (q.limit - 1) as usize;
+        let mut items: Vec<PersonView> = Vec::new();
+        let mut examined = 0usize;
+        // Candidates come in id order; keep fetching until the page is full, they run out, or
+        // this request has examined its share (then the cursor resumes after the last one).
         loop {
             let rows = self.store.people_by_bidx(column, value, q.clone()).await?;
-            let (views, last, more) = self.page_of(actor, rows, limit)?;
-            for (v, access) in views.into_iter().filter(|(v, a)| readable(a) && matches(v)) {
-                if items.len() == limit as usize {
-                    let next = items.last().map(|x: &PersonView| encode_cursor(x.id));
+            let exhausted = rows.len() < q.limit as usize;
+            for r in &rows {
+                if examined == SEARCH_MAX_CANDIDATES {
+                    let next = q.after.map(encode_cursor);
                     return self.searched(actor, Page { items, next_cursor: next }).await;
                 }
-                items.push(v.masked_for(access));
+                examined += 1;
+                let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+                let Ok(permit) = authorize(&policy, actor, Action::Read, res) else {
+                    q.after = Some(r.row.id);
+                    continue;
+                };
+                let access = field_access(&policy, actor, res).1;
+                if r.wrapped_key.is_none() || !readable(&access) {
+                    q.after = Some(r.row.id);
+                    continue;
+                }
+                let view = self.decrypt(r, &permit)?;
+                if !matches(&view) {
+                    q.after = Some(r.row.id);
+                    continue;
+                }
+                if items.len() == limit {
+                    let next = items.last().map(|x| encode_cursor(x.id));
+                    return self.searched(actor, Page { items, next_cursor: next }).await;
+                }
+                q.after = Some(r.row.id);
+                items.push(view.masked_for(access));
             }
-            if !more {
+            if exhausted {
                 return self.searched(actor, Page { items, next_cursor: None }).await;
             }
-            q.after = last;
         }
     }
 

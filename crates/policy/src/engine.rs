@@ -174,6 +174,33 @@ impl PolicyEngine {
             .collect()
     }
 
+    /// Which field classes `principal` can read on some person record: their own, a
+    /// colleague's in one of their units, or a stranger's in another unit (the relations
+    /// [`Self::who_can`] asks about), in `FieldClass::ALL` order. A search on a field of a class
+    /// none of them shows can be answered "nothing" without looking at a single candidate.
+    pub fn readable_somewhere(&self, principal: &Principal) -> [bool; 3] {
+        const COLLEAGUE: Uuid = Uuid::from_u128(2);
+        const STRANGER: Uuid = Uuid::from_u128(3);
+        let (me, units) = match principal {
+            Principal::User { id, units, .. } => (*id, units.clone()),
+            Principal::Operator => (STRANGER, Vec::new()),
+        };
+        let person = |owner: Uuid, unit: &str| Resource::Record {
+            kind: RecordKind::Person,
+            id: Uuid::from_u128(11),
+            owner,
+            owner_units: vec![unit.to_string()],
+            unit: unit.to_string(),
+        };
+        // "~" is never a unit slug, so this record is in no unit of the caller's.
+        let mut records = vec![person(me, "~"), person(STRANGER, "~")];
+        for unit in &units {
+            records.push(person(me, unit));
+            records.push(person(COLLEAGUE, unit));
+        }
+        records.iter().map(|r| self.record_view(principal, r).1).fold([false; 3], |acc, c| [acc[0] || c[0], acc[1] || c[1], acc[2] || c[2]])
+    }
+
     /// The `@id`s of the policies, in the order they appear in the text.
     pub fn policy_ids(&self) -> Vec<String> {
         self.ids.clone()

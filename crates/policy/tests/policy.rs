@@ -294,6 +294,21 @@ fn who_can_asks_the_engine() {
 }
 
 #[test]
+fn readable_somewhere_is_what_some_record_would_show() {
+    let engine = engine();
+    assert_eq!(engine.readable_somewhere(&user(Role::Admin)), [true, false, false]);
+    assert_eq!(engine.readable_somewhere(&user(Role::Auditor)), [true, false, false]);
+    assert_eq!(engine.readable_somewhere(&user(Role::Sales)), [true, true, false], "PESEL is need-to-know for sales");
+    assert_eq!(engine.readable_somewhere(&user(Role::Support)), [true, true, false]);
+    assert_eq!(engine.readable_somewhere(&user(Role::Manager)), [true, true, true]);
+    assert_eq!(engine.readable_somewhere(&user(Role::Dpo)), [true, true, true]);
+    assert_eq!(engine.readable_somewhere(&Principal::Operator), [true, true, true]);
+    // A manager of no unit still reads their own records.
+    let lone = Principal::User { id: ME, role: Role::Manager, units: vec![] };
+    assert_eq!(engine.readable_somewhere(&lone), [true, true, true]);
+}
+
+#[test]
 fn malformed_policy_text_is_a_parse_error_with_a_line() {
     let text = "@id(\"ok\")\npermit (principal, action, resource);\n\n@id(\"broken\")\npermit (principal, action resource);\n";
     match PolicyEngine::from_text(text) {
