@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sejf_core::App;
+use sejf_core::insider::Notice;
 use sejf_core::ports::AuditEvent;
 use tokio::sync::mpsc;
 
@@ -106,10 +107,10 @@ pub async fn start(app: &Arc<App>, targets: Targets) -> Result<(), String> {
         }
         None => None,
     };
-    let (tx, mut rx) = mpsc::channel::<AuditEvent>(QUEUE);
+    let (tx, mut rx) = mpsc::channel::<Notice>(QUEUE);
     app.forward_alerts(tx);
     tokio::spawn(async move {
-        while let Some(ev) = rx.recv().await {
+        while let Some(Notice::Alert(ev)) = rx.recv().await {
             let json = alert_json(&ev);
             if let (Some(sock), Some(addr)) = (&socket, targets.syslog) {
                 let sev = if ev.outcome == "high" { 2 } else { 4 };

@@ -150,11 +150,20 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum HoneytokenCommand {
-    /// Plant a realistic synthetic person owned by USER (in their first unit); prints its id.
+    /// Plant a person who looks like a real customer, owned by USER (in their first unit unless
+    /// --unit); prints its id. Recorded only in the operator's honeytoken list.
     Add {
         #[arg(long)]
         owner: String,
+        #[arg(long)]
+        unit: Option<String>,
+        /// Give the bait an e-mail address at this domain (one the organisation reads, to catch
+        /// whoever writes to it) instead of a common mail provider.
+        #[arg(long)]
+        email_domain: Option<String>,
     },
+    /// Print the ids of the planted honeytokens.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -322,9 +331,14 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Demo { listen, people } => crate::demo::run(listen, people).await,
         Command::User(cmd) => user(&loc, cmd).await,
-        Command::Honeytoken(HoneytokenCommand::Add { owner }) => {
+        Command::Honeytoken(cmd) => {
             let opened = serve::open(&loc).await?;
-            let r = crate::csvio::plant_honeytoken(&opened.app, &owner).await;
+            let r = match cmd {
+                HoneytokenCommand::Add { owner, unit, email_domain } => {
+                    crate::csvio::plant_honeytoken(&opened.app, &owner, unit.as_deref(), email_domain.as_deref()).await
+                }
+                HoneytokenCommand::List => crate::csvio::list_honeytokens(&opened.app).await,
+            };
             opened.store.close().await;
             r
         }

@@ -275,16 +275,35 @@ pub fn write_synthetic(path: &Path, n: usize, seed: u64) -> Result<(), String> {
     w.flush().map_err(|e| e.to_string())
 }
 
-/// `sejf honeytoken add --owner USER`: a synthetic person that looks like any other, marked as
-/// bait apart from the people table.
-pub async fn plant_honeytoken(app: &Arc<App>, owner: &str) -> Result<(), String> {
+/// `sejf honeytoken add --owner USER [--unit U] [--email-domain D]`: a person that looks like any
+/// other customer (`crate::bait`), created exactly as an imported one is (the operator's import
+/// path and its `person.create` events), and marked as bait only in the operator's
+/// `honeytokens` table. Marked before it exists, so it is never readable unmarked.
+pub async fn plant_honeytoken(app: &Arc<App>, owner: &str, unit: Option<&str>, email_domain: Option<&str>) -> Result<(), String> {
+    if let Some(d) = email_domain
+        && sejf_domain::values::Email::parse(&format!("bait@{d}")).is_err()
+    {
+        return Err("--email-domain: not a mail domain".into());
+    }
     let owner = owner_actor(app, Some(owner)).await?;
-    let seed = u64::from_le_bytes(sejf_crypto::random::bytes::<8>().map_err(|e| e.to_string())?);
-    let p = crate::synth::Synth::new(seed).person((seed % 100_000) as usize);
-    let input = PersonInput { raw: p.raw, tags: p.tags, owner_id: Some(owner.user_id), ..Default::default() };
+    let this_year = time::OffsetDateTime::from_unix_timestamp(app.now() / 1_000_000).map(|t| t.year()).unwrap_or(2026);
+    let raw = crate::bait::person(&mut crate::bait::source()?, email_domain, this_year);
+    let input = PersonInput { raw, owner_id: Some(owner.user_id), unit: unit.map(str::to_string), ..Default::default() };
     let operator = Actor::operator();
-    let view = app.create_person(&operator, &input).await.map_err(|e| e.to_string())?;
-    app.mark_honeytoken(view.id).await.map_err(|e| e.to_string())?;
-    println!("{}", view.id);
+    let prepared = app.prepare_person(&operator, &input).await.map_err(|e| e.to_string())?;
+    let sealed = app.seal_new_person(&prepared).map_err(|e| e.to_string())?;
+    let id = sealed.row.id;
+    app.mark_honeytoken(id).await.map_err(|e| e.to_string())?;
+    let events = app.creation_events(&operator, std::slice::from_ref(&sealed));
+    app.store.people_insert_batch(vec![sealed], events).await.map_err(|e| e.to_string())?;
+    println!("{id}");
+    Ok(())
+}
+
+/// `sejf honeytoken list`: the planted ids (the operator's record; nothing else names them).
+pub async fn list_honeytokens(app: &Arc<App>) -> Result<(), String> {
+    for id in app.honeytokens().await.map_err(|e| e.to_string())? {
+        println!("{id}");
+    }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod auditcli;
+pub mod bait;
 pub mod cli;
 pub mod config;
 pub mod csvio;

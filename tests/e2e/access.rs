@@ -155,7 +155,7 @@ async fn the_access_matrix(backend: Backend) {
                 let b = &got.body;
                 assert_eq!(b["email"] == email, personal, "{what}: e-mail shown = {personal}? {b}");
                 if !personal {
-                    assert!(b["email"].as_str().unwrap().ends_with("***@example.pl"), "{what}: {b}");
+                    assert_eq!(b["email"].as_str().unwrap(), format!("{}***@***", &role[..1]), "{what}: the domain is hidden too: {b}");
                     assert_eq!(b["last_name"].as_str().unwrap().len(), 4, "{what}: masked name {b}");
                 }
                 assert_eq!(b["national_id"] == id_no, sensitive, "{what}: national id shown = {sensitive}? {b}");
@@ -291,7 +291,7 @@ async fn units_are_data_walls_and_roles_are_guarded(backend: Backend) {
     // The admin sees that records exist, never their personal data.
     let seen = server.call("GET", &format!("/people/{id}"), &admin, None).await;
     assert_eq!(seen.status, 200);
-    assert_eq!(seen.body["email"], "n***@example.pl");
+    assert_eq!(seen.body["email"], "n***@***");
     server.call("POST", "/people", &admin, Some(json!({"first_name": "Z"}))).await.assert_problem(403, None);
 }
 

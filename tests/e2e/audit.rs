@@ -259,12 +259,13 @@ async fn honeytokens_raise_alerts(backend: Backend) {
     assert_eq!(got.status, 200);
     assert!(got.body["email"].as_str().unwrap().contains('@'));
     // …and every touch is reported at once, naming the actor: in the trail, to the webhook and
-    // to syslog, within a second.
+    // to syslog, within a second. Only the operator's sinks learn which person it was.
     assert_eq!(count(&server, ta.clone()).await, 1);
     let posted = tokio::time::timeout(std::time::Duration::from_secs(1), hook.recv()).await.expect("no webhook call within 1 s").unwrap();
     let posted: serde_json::Value = serde_json::from_str(&posted).unwrap();
     assert_eq!((posted["kind"].as_str(), posted["severity"].as_str()), (Some("honeytoken"), Some("high")));
     assert_eq!((posted["actor"].as_str(), posted["subject_id"].as_str()), (Some("hana"), Some(bait.as_str())));
+    assert_eq!(posted["request_id"].as_str(), got.headers.get("x-request-id").and_then(|v| v.to_str().ok()));
     assert!(!posted.to_string().contains(got.body["email"].as_str().unwrap()), "no personal value in an alert: {posted}");
     let mut buf = vec![0u8; 8192];
     let n = tokio::time::timeout(std::time::Duration::from_secs(1), syslog.recv(&mut buf))
@@ -278,7 +279,8 @@ async fn honeytokens_raise_alerts(backend: Backend) {
     assert_eq!(count(&server, ta.clone()).await, 2);
     let alerts = server.call("GET", "/alerts", &ta, None).await;
     let a = &alerts.body["items"][0];
-    assert_eq!((a["actor"].as_str(), a["subject_id"].as_str(), a["outcome"].as_str()), (Some("hana"), Some(bait.as_str()), Some("high")));
+    assert_eq!((a["actor"].as_str(), a["subject_id"].as_str(), a["outcome"].as_str()), (Some("hana"), Some(""), Some("high")));
+    assert_eq!((a["detail"].as_str(), a["request_id"].as_str()), (Some("via=get"), Some("")), "the trail does not point at the bait");
     assert!(install.cli(&["export"], None).status.success());
     assert_eq!(count(&server, ta.clone()).await, 3, "exports are reported too");
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::{Backend, Install, PASSPHRASE, person, raw_db};
 use crate::on_both;
@@ -18,7 +18,7 @@ pub async fn open_app(install: &Install) -> sejf::serve::Opened {
     sejf::serve::open(&loc).await.unwrap()
 }
 
-on_both!(nul_and_refused_events_never_poison_the_group_commit);
+on_both!(nul_and_refused_events_never_poison_the_group_commit, honeytokens_cannot_be_spotted);
 
 async fn nul_and_refused_events_never_poison_the_group_commit(backend: Backend) {
     let install = Install::new(backend).await;
@@ -128,4 +128,84 @@ async fn nul_and_refused_events_never_poison_the_group_commit(backend: Backend) 
     assert_eq!(refused, 80, "every refused event fails on its own");
     assert_eq!(written, 160);
     opened.store.close().await;
+}
+
+/// Every event the auditor (or the dpo) can read, oldest first.
+async fn whole_trail(server: &crate::harness::Server, token: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = server.call("GET", &format!("/audit?limit=500&cursor={cursor}"), token, None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        all.extend(page.body["items"].as_array().unwrap().iter().cloned());
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => return all,
+        }
+    }
+}
+
+async fn honeytokens_cannot_be_spotted(backend: Backend) {
+    let install = Install::new(backend).await;
+    let sid_pw = install.add_user("sid", "sales", &["north"]);
+    let aud_pw = install.add_user("aud", "auditor", &["main"]);
+    let dpo_pw = install.add_user("dora", "dpo", &["main"]);
+    // A real customer imported for Sid, and a honeytoken planted for him.
+    let csv = install.root.join("real.csv");
+    std::fs::write(&csv, "first_name,last_name,email,phone\nRoman,Prawdziwy,roman.prawdziwy@wp.pl,+48 601 555 101\n").unwrap();
+    let out = install.cli(&["import", csv.to_str().unwrap(), "--owner", "sid"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = install.cli(&["honeytoken", "add", "--owner", "sid"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bait = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let listed = install.cli(&["honeytoken", "list"], None);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), bait, "the operator's list names it");
+
+    let server = install.serve();
+    let sid = server.login("sid", &sid_pw).await;
+    let people = server.call("GET", "/people", &sid, None).await;
+    let items = people.body["items"].as_array().unwrap();
+    let real = items.iter().find(|p| p["last_name"] == "Prawdziwy").unwrap()["id"].as_str().unwrap().to_string();
+    let got = server.call("GET", &format!("/people/{bait}"), &sid, None).await;
+    assert_eq!(got.status, 200);
+    // It looks like a customer: a real provider's domain, a PESEL and birth date that agree.
+    let email = got.body["email"].as_str().unwrap().to_string();
+    assert!(!email.contains("example") && email.contains('@'), "{email}");
+    // Masked, the domain does not show either.
+    let admin = server.admin_token().await;
+    let masked = server.call("GET", &format!("/people/{bait}"), &admin, None).await;
+    assert_eq!(masked.body["email"].as_str().unwrap(), format!("{}***@***", &email[..1]));
+    // Writing to it alerts like reading it; a PATCH answers a record, so it is a read too.
+    let etag = got.etag();
+    let patched = server
+        .call_with("PATCH", &server.url(&format!("/people/{bait}")), &sid, Some(json!({"tags": ["vip"]})), &[("if-match", &etag)])
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    for (name, pw) in [("aud", &aud_pw), ("dora", &dpo_pw)] {
+        let t = server.login(name, pw).await;
+        let alerts = server.call("GET", "/alerts", &t, None).await;
+        let vias: Vec<&str> = alerts.body["items"].as_array().unwrap().iter().map(|a| a["detail"].as_str().unwrap()).collect();
+        assert_eq!(vias, ["via=list", "via=get", "via=get", "via=update"], "{name}: sid, the admin, sid: {}", alerts.body);
+        let trail = whole_trail(&server, &t).await;
+        for e in &trail {
+            assert!(!e["action"].as_str().unwrap().contains("honeytoken"), "{name}: {e}");
+            if e["action"] == "alert" {
+                assert_eq!((e["subject_id"].as_str(), e["request_id"].as_str()), (Some(""), Some("")), "{name}: {e}");
+            }
+            if e.to_string().contains(&bait) {
+                // Only the events any customer has: created by an import, read, updated.
+                let action = e["action"].as_str().unwrap();
+                assert!(["person.create", "person.read", "person.update"].contains(&action), "{name}: {e}");
+            }
+        }
+        // Its creation looks exactly like the real customer's.
+        let created = |id: &str| {
+            let mut e = trail.iter().find(|e| e["action"] == "person.create" && e["subject_id"] == id).unwrap().clone();
+            for k in ["seq", "at", "resource_id", "subject_id"] {
+                e.as_object_mut().unwrap().remove(k);
+            }
+            e
+        };
+        assert_eq!(created(&bait), created(&real), "{name}");
+    }
 }

@@ -2,6 +2,13 @@
 //! honeytoken people whose every touch raises an alert naming the actor, and alerts themselves,
 //! which are audit events (`action = "alert"`) and warnings in the log. None holds a personal
 //! value.
+//!
+//! Honeytokens must not be spotted by the people they are meant to catch. Which people are
+//! bait is kept only in the `honeytokens` table, which the operator (the CLI with the master
+//! key) reads: no event that an auditor or the dpo can read names a honeytoken as such. A
+//! honeytoken alert in the trail names the actor, the time and how it was touched, but neither
+//! the person nor the request (whose read event would name the person); the operator's sinks
+//! (webhook, syslog, the log) get both.
 
 use std::collections::HashSet;
 use std::sync::RwLock;
@@ -19,6 +26,13 @@ const HOUR_MICROS: i64 = 3600 * 1_000_000;
 #[derive(Default)]
 pub struct HoneyCache(RwLock<(i64, HashSet<Uuid>)>);
 
+/// What the server hands to its delivery task (webhook, syslog) once it is durable.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// An alert, with what the trail's copy leaves out (a honeytoken's id, the request id).
+    Alert(crate::ports::AuditEvent),
+}
+
 /// The people each user is already known to have read in the current clock hour, on this
 /// server: a cache in front of the shared count in the database, so re-reading someone costs
 /// no database round trip. Only a first read in the hour (on this server) asks the database.
@@ -29,35 +43,53 @@ impl App {
     /// Raises an alert: an audit event every auditor sees at `GET /alerts`, a log warning, and,
     /// once durable, a message to the configured webhook and syslog (see [`Self::forward_alerts`]).
     pub async fn alert(&self, actor: &Actor, kind: &str, severity: &str, subject: &str, detail: &str) -> Result<(), CoreError> {
-        tracing::warn!(alert = kind, severity, actor = %actor.username, subject, "security alert");
         let mut ev = self.event(actor, "alert", "alert", kind);
         ev.subject_id = subject.to_string();
         ev.outcome = severity.to_string();
         ev.detail = detail.to_string();
-        self.audit(vec![ev.clone()]).await?;
-        if let Some(out) = self.alerts_out.get()
-            && out.try_send(ev).is_err()
-        {
-            // Delivery is behind or stopped; the alert is in the trail and at GET /alerts.
-            tracing::error!(alert = kind, "alert delivery queue full: alert kept in the audit trail only");
-        }
+        self.raise(ev.clone(), ev).await
+    }
+
+    /// Records `trail` and, once it is durable, hands `delivered` (the same alert, perhaps with
+    /// more in it) to the delivery task and the log.
+    async fn raise(&self, trail: crate::ports::AuditEvent, delivered: crate::ports::AuditEvent) -> Result<(), CoreError> {
+        self.audit(vec![trail]).await?;
+        tracing::warn!(alert = %delivered.resource_id, severity = %delivered.outcome, actor = %delivered.actor,
+            subject = %delivered.subject_id, request = %delivered.request_id, "security alert");
+        self.notify(Notice::Alert(delivered));
         Ok(())
     }
 
-    /// Sends every alert raised from now on to `out` as well (the server's delivery task).
-    /// Only the first call takes effect.
-    pub fn forward_alerts(&self, out: tokio::sync::mpsc::Sender<crate::ports::AuditEvent>) {
+    /// Hands a notice to the delivery task, never waiting for it.
+    pub(crate) fn notify(&self, notice: Notice) {
+        if let Some(out) = self.alerts_out.get()
+            && out.try_send(notice).is_err()
+        {
+            // Delivery is behind or stopped; what it would carry is in the trail.
+            tracing::error!("alert delivery queue full: notice kept in the audit trail only");
+        }
+    }
+
+    /// Sends every alert (and checkpoint) from now on to `out` as well (the server's delivery
+    /// task). Only the first call takes effect.
+    pub fn forward_alerts(&self, out: tokio::sync::mpsc::Sender<Notice>) {
         let _ = self.alerts_out.set(out);
     }
 
-    /// Plants a honeytoken: this person will raise an alert whenever anyone touches it.
+    /// Marks a person as a honeytoken: they will raise an alert whenever anyone touches them.
+    /// Only the `honeytokens` table says so; the trail holds no event naming them as bait (the
+    /// person's creation is an ordinary `person.create`).
     pub async fn mark_honeytoken(&self, person: Uuid) -> Result<(), CoreError> {
         self.store.honeytoken_put(person, self.now()).await?;
-        self.audit(vec![self.event(&Actor::operator(), "honeytoken.add", "person", &person.to_string())]).await?;
         if let Ok(mut cache) = self.honey.0.write() {
             cache.1.insert(person);
         }
         Ok(())
+    }
+
+    /// Every honeytoken (operator only: the CLI with the master key).
+    pub async fn honeytokens(&self) -> Result<Vec<Uuid>, CoreError> {
+        Ok(self.store.honeytokens().await?)
     }
 
     /// The honeytokens among `subjects`, from the cache (re-read from the store every few
@@ -84,7 +116,13 @@ impl App {
             return Ok(());
         }
         for s in self.honeytokens_among(subjects).await? {
-            self.alert(actor, "honeytoken", "high", &s.to_string(), &format!("via={via}")).await?;
+            let mut delivered = self.event(actor, "alert", "alert", "honeytoken");
+            delivered.outcome = "high".into();
+            delivered.detail = format!("via={via}");
+            // The trail's copy names neither the bait nor the request whose read event would.
+            let trail = crate::ports::AuditEvent { request_id: String::new(), ..delivered.clone() };
+            delivered.subject_id = s.to_string();
+            self.raise(trail, delivered).await?;
         }
         Ok(())
     }

@@ -182,7 +182,7 @@ pub struct App {
     read_counts: insider::ReadCounts,
     sealer: tokio::sync::Mutex<Option<audit::SealerState>>,
     /// Where alerts also go (webhook, syslog), once the server has wired a delivery task.
-    alerts_out: std::sync::OnceLock<tokio::sync::mpsc::Sender<ports::AuditEvent>>,
+    alerts_out: std::sync::OnceLock<tokio::sync::mpsc::Sender<insider::Notice>>,
 }
 
 impl App {

@@ -61,12 +61,10 @@ pub const FIELD_CLASSES: [(&str, FieldClass); 8] = [
     ("notes", FieldClass::Personal),
 ];
 
-/// `j***@example.com`: the first letter and the domain.
+/// `j***@***`: the first letter only. The domain is hidden too: it can name an employer, and
+/// a honeytoken's domain would give it away.
 fn mask_email(e: &str) -> String {
-    match e.split_once('@') {
-        Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
-        None => "***".into(),
-    }
+    format!("{}***@***", e.chars().next().unwrap_or('*'))
 }
 
 /// `*******1234`: the last four characters.
@@ -504,6 +502,8 @@ impl App {
             return Err(CoreError::PreconditionFailed);
         }
         let prepared = self.prepare_person(actor, input).await?;
+        // The answer shows the record: it is a read (budget, honeytokens) as well as a write.
+        self.guard_reads(actor, &[id], "update").await?;
         let wrapped = stored.wrapped_key.as_ref().ok_or(CoreError::NotFound)?;
         let key = self.keys.open_subject_key(id, wrapped)?;
         let row = self.build_row(id, &prepared, &key, self.now(), expected + 1, stored.row.created_at)?;
@@ -533,6 +533,7 @@ impl App {
     pub async fn delete_person(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
         crate::authz::require_scope(actor, "people", Action::Delete)?;
         let _permit = self.visible_person(actor, Action::Delete, id).await?;
+        self.alert_honeytokens(actor, &[id], "delete").await?;
         let mut ev = self.event(actor, "person.delete", "person", &id.to_string());
         ev.subject_id = ev.resource_id.clone();
         if self.store.person_delete(id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
