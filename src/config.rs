@@ -50,6 +50,9 @@ pub struct ConfigFile {
     pub export_approval_thresholds: Option<std::collections::BTreeMap<String, i64>>,
     /// Hours an approved export may be downloaded, once (default 24).
     pub export_download_hours: Option<i64>,
+    /// Hours over which a user's exports approved without a second person add up toward the
+    /// threshold (default 24).
+    pub export_approval_window_hours: Option<i64>,
     /// Alerts are also POSTed as JSON to this http(s) URL.
     pub alert_webhook: Option<String>,
     /// Alerts are also sent as RFC 5424 syslog messages over UDP to this `host:port`.
@@ -143,6 +146,12 @@ impl ConfigFile {
             }
             s.export_download_secs = h * 3600;
         }
+        if let Some(h) = self.export_approval_window_hours {
+            if !(1..=24 * 366).contains(&h) {
+                return Err("config export_approval_window_hours: must be 1 to 8784".into());
+            }
+            s.export_window_secs = h * 3600;
+        }
         for (role, blocks) in self.role_networks.iter().flatten() {
             let role: sejf_domain::roles::Role = role.parse().map_err(|e| format!("config role_networks: {e}"))?;
             let parsed = blocks
@@ -209,11 +218,14 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # read_budgets = { sales = 200, support = 500 }
 # read_budget_suspends = false
 
-# Bulk exports (POST /api/v1/exports) of more records than the threshold wait for a second
-# person: a manager of the requester's unit, or the dpo. The requester downloads an approved
-# export once, within export_download_hours.
+# Bulk exports (POST /api/v1/exports) wait for a second person when they would take a user's
+# exports over the threshold within export_approval_window_hours (so ten small exports count
+# like one big one). The approver must answer for every unit the export covers: a manager of
+# all of them, or the dpo. The requester downloads an approved export once, within
+# export_download_hours.
 # export_approval_threshold = 100
 # export_approval_thresholds = { manager = 500 }
+# export_approval_window_hours = 24
 # export_download_hours = 24
 
 # Alerts (honeytokens, read budgets) go to the audit trail and GET /api/v1/alerts, and also to

@@ -116,7 +116,7 @@ pub async fn test(app: &App, user: &str, action: &str, field: Option<&str>, reso
         let id = Uuid::parse_str(resource).map_err(|_| "--resource: a record id, user:NAME or system".to_string())?;
         record(app, id).await?
     };
-    let d = app.policy().decide(&principal, action, &resource, &Context { purpose });
+    let d = app.policy().decide(&principal, action, &resource, &Context { purpose, ..Context::default() });
     println!("{}", if d.allowed { "allow" } else { "deny" });
     if d.policies.is_empty() {
         println!("no policy applied (default deny)");

@@ -276,7 +276,9 @@ async fn units_are_data_walls_and_roles_are_guarded(backend: Backend) {
     // Sales may not place records in another unit, nor give them to someone else.
     server.call("POST", "/people", &tn, Some(json!({"first_name": "Z", "unit": "south"}))).await.assert_problem(422, Some("unit"));
     let sven_id = server.call("GET", "/me", &ts, None).await.body["id"].clone();
-    server.call("POST", "/people", &tn, Some(json!({"first_name": "Z", "owner_id": sven_id}))).await.assert_problem(403, None);
+    let refused = server.call("POST", "/people", &tn, Some(json!({"first_name": "Z", "owner_id": sven_id}))).await;
+    refused.assert_problem(403, None);
+    assert!(!refused.body.to_string().contains("south"), "a refusal names no other user's unit: {}", refused.body);
     // Admins manage users on the admin listener, but nobody changes their own role.
     let admin = server.admin_token().await;
     let url = |u: &str| format!("{}/api/v1/users/{u}", server.admin);

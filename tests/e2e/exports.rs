@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::harness::{Backend, Install, Server, person};
 use crate::on_both;
 
-on_both!(an_export_above_the_threshold_needs_a_second_person);
+on_both!(an_export_above_the_threshold_needs_a_second_person, small_exports_add_up_and_approvers_answer_for_every_unit);
 
 async fn create_people(server: &Server, token: &str, n: usize, tag: Option<&str>) {
     for i in 0..n {
@@ -117,4 +117,55 @@ async fn an_export_above_the_threshold_needs_a_second_person(backend: Backend) {
     let reads = server.call("GET", "/audit?action=person.read&actor=sam&limit=500", &dora, None).await;
     let exported = reads.body["items"].as_array().unwrap().iter().filter(|e| e["detail"].as_str().unwrap_or("") == "via=export").count();
     assert_eq!(exported, 8, "two plus six people exported: {}", reads.body);
+}
+
+async fn small_exports_add_up_and_approvers_answer_for_every_unit(backend: Backend) {
+    let install = Install::new(backend).await;
+    let cfg = install.data_dir.join("config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap() + "\nexport_approval_threshold = 3\n";
+    std::fs::write(&cfg, text).unwrap();
+    let mia_pw = install.add_user("mia", "manager", &["north", "south"]);
+    let mona_pw = install.add_user("mona", "manager", &["north"]);
+    let max_pw = install.add_user("max", "manager", &["north", "south"]);
+    let server = install.serve();
+    let mia = server.login("mia", &mia_pw).await;
+    for (i, unit) in ["north", "north", "south", "south"].iter().enumerate() {
+        let mut body = person("Dzielona", &format!("Osoba{i}"), &format!("dzielona{i}@example.pl"), "601 000 334", None);
+        body["unit"] = json!(unit);
+        assert_eq!(server.call("POST", "/people", &mia, Some(body)).await.status, 201);
+    }
+    // Two records, then two more: each is under the threshold of three, together they are not.
+    let first = server.call("POST", "/exports", &mia, Some(json!({"purpose": "north mailing", "unit": "north"}))).await;
+    assert_eq!((first.body["status"].as_str(), first.body["record_count"].as_i64()), (Some("approved"), Some(2)), "{}", first.body);
+    let second = server.call("POST", "/exports", &mia, Some(json!({"purpose": "south mailing", "unit": "south"}))).await;
+    assert_eq!((second.body["status"].as_str(), second.body["needs_approval"].as_bool()), (Some("pending"), Some(true)), "{}", second.body);
+    let whole = server.call("POST", "/exports", &mia, Some(json!({"purpose": "everyone, for the audit"}))).await;
+    assert_eq!(whole.body["status"], "pending", "{}", whole.body);
+    let (second_id, whole_id) = (second.body["id"].as_str().unwrap().to_string(), whole.body["id"].as_str().unwrap().to_string());
+
+    // Mona runs north only: she sees Mia's requests (Mia is in her unit) but may not release
+    // south's records, and the refusal does not say which unit she lacks.
+    let mona = server.login("mona", &mona_pw).await;
+    let pending = server.call("GET", "/exports?status=pending", &mona, None).await;
+    assert_eq!(pending.body["items"].as_array().unwrap().len(), 2, "{}", pending.body);
+    for id in [&second_id, &whole_id] {
+        let refused = server.call("POST", &format!("/exports/{id}/approve"), &mona, None).await;
+        refused.assert_problem(403, None);
+        assert!(!refused.body.to_string().contains("south"), "{}", refused.body);
+    }
+    // Max runs both units: he may.
+    let max = server.login("max", &max_pw).await;
+    for id in [&second_id, &whole_id] {
+        let ok = server.call("POST", &format!("/exports/{id}/approve"), &max, None).await;
+        assert_eq!((ok.status, ok.body["status"].as_str()), (200, Some("approved")), "{}", ok.body);
+    }
+    // The request's event says what the threshold was weighed against.
+    let out = install.cli(&["audit", "export"], None);
+    let details: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["event"].clone())
+        .filter(|e| e["action"] == "export.request")
+        .map(|e| e["detail"].as_str().unwrap().split(" filter=").next().unwrap().to_string())
+        .collect();
+    assert_eq!(details, ["records=2 recent=0 threshold=3", "records=2 recent=2 threshold=3", "records=4 recent=2 threshold=3"]);
 }

@@ -209,3 +209,33 @@ async fn honeytokens_cannot_be_spotted(backend: Backend) {
         assert_eq!(created(&bait), created(&real), "{name}");
     }
 }
+
+/// An erased person leaves nothing in SQLite's files: not the ciphertexts, not the wrapped key,
+/// not in the database and not in its write-ahead log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_leaves_nothing_in_the_write_ahead_log() {
+    use sqlx::Row;
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let t = server.staff_token(&install).await;
+    let p = server
+        .call("POST", "/people", &t, Some(person("Edyta", "Wymazana", "edyta@wymazana.example", "601 000 401", Some("44051401359"))))
+        .await;
+    let id = p.body["id"].as_str().unwrap().to_string();
+    let db = raw_db(&install).await;
+    let row = sqlx::query("SELECT first_name, email, national_id FROM people WHERE id = $1").bind(&id).fetch_one(&db).await.unwrap();
+    let mut secrets: Vec<Vec<u8>> = (0..3).map(|i| row.get::<Vec<u8>, _>(i)).collect();
+    let key = sqlx::query("SELECT wrapped FROM keystore WHERE kind = 'subject' AND id = $1").bind(&id).fetch_one(&db).await.unwrap();
+    secrets.push(key.get::<Vec<u8>, _>(0));
+    db.close().await;
+    let files = || ["sejf.db", "sejf.db-wal"].map(|f| std::fs::read(install.data_dir.join(f)).unwrap_or_default());
+    // While the person exists the log holds their pages (the database may not yet).
+    let [_, wal] = files();
+    assert!(secrets.iter().any(|s| wal.windows(s.len()).any(|w| w == s.as_slice())), "the test needs the log to hold them first");
+    assert_eq!(server.call("DELETE", &format!("/people/{id}"), &t, None).await.status, 204);
+    for (name, bytes) in ["sejf.db", "sejf.db-wal"].iter().zip(files()) {
+        for (i, s) in secrets.iter().enumerate() {
+            assert!(!bytes.windows(s.len()).any(|w| w == s.as_slice()), "secret {i} of the erased person is still in {name}");
+        }
+    }
+}

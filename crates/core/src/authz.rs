@@ -216,7 +216,7 @@ pub fn readable_somewhere(engine: &PolicyEngine, actor: &Actor) -> FieldAccess {
 
 /// Whether the caller may reveal a masked field of `class` for `purpose`.
 pub fn may_reveal(engine: &PolicyEngine, actor: &Actor, resource: Resource<'_>, class: sejf_policy::FieldClass, purpose: &str) -> bool {
-    let ctx = sejf_policy::Context { purpose: Some(purpose.to_string()) };
+    let ctx = sejf_policy::Context { purpose: Some(purpose.to_string()), ..Default::default() };
     actor.scope.permits(resource.kind, Action::Read)
         && engine.decide(&principal(actor), sejf_policy::Action::Reveal(class), &resource.policy(), &ctx).allowed
 }

@@ -1,9 +1,12 @@
 //! Bulk export with four-eyes approval. A user asks for an export of the people a list filter
-//! selects; the request records exactly which people it covers. Up to the role's threshold
-//! (default 100 records) it is approved at once; above it, it waits until a second person (the
-//! policies say who: a manager of the requester's unit, or the dpo; never the requester)
-//! approves or rejects it. Only the requester downloads an approved export, once, before it
-//! expires. Every step is audited in the transaction that makes it.
+//! selects; the request records exactly which people it covers, and their business units. While
+//! the user's exports approved without a second person within a rolling window (default 24 h),
+//! this one included, stay within the role's threshold (default 100 records) it is approved at
+//! once, so splitting a large export into small ones gains nothing; beyond it, it waits until a
+//! second person approves or rejects it. The policies say who: someone who answers for every
+//! unit the export covers (a manager of all of them, or the dpo), never the requester. Only the
+//! requester downloads an approved export, once, before it expires. Every step is audited in
+//! the transaction that makes it.
 //!
 //! Invariants: the download shows only people the requester may still read, with the fields
 //! they may see (masking as everywhere else); a download is marked done in the same transaction
@@ -123,11 +126,16 @@ impl App {
         }
     }
 
-    /// The ids of the people `filter` selects that `actor` may read now.
-    async fn exportable(&self, actor: &Actor, filter: &ExportFilter) -> Result<Vec<Uuid>, CoreError> {
+    /// The ids of the people `filter` selects that `actor` may read now, and their units
+    /// (sorted, each once).
+    async fn exportable(&self, actor: &Actor, filter: &ExportFilter) -> Result<(Vec<Uuid>, Vec<String>), CoreError> {
         let mut ids = Vec::new();
+        let mut units = std::collections::BTreeSet::new();
         self.each_readable(actor, filter, |r, _, _, _| {
             ids.push(r.row.id);
+            if !units.contains(&r.row.unit) {
+                units.insert(r.row.unit.clone());
+            }
             if ids.len() > MAX_EXPORT {
                 let why = format!("selects more than {MAX_EXPORT} people; narrow it by owner, unit or tag");
                 return Err(ValidationErrors::single("filter", why).into());
@@ -135,7 +143,41 @@ impl App {
             Ok(())
         })
         .await?;
-        Ok(ids)
+        Ok((ids, units.into_iter().collect()))
+    }
+
+    /// How many records `actor`'s exports approved without a second person cover within the
+    /// rolling window before `now`.
+    async fn recently_exported(&self, actor: &Actor, now: i64) -> Result<i64, CoreError> {
+        let since = now - self.settings.export_window_secs * 1_000_000;
+        // Ids are UUIDv7: none made before `since` sorts after this one.
+        let mut after = Some(v7_floor(since));
+        let mut total = 0;
+        loop {
+            let rows = self.store.exports_list(Some(actor.user_id), None, after, PAGE).await?;
+            let Some(last) = rows.last() else { return Ok(total) };
+            after = Some(last.id);
+            total += rows
+                .iter()
+                .filter(|r| r.created_at >= since && r.decided_by.is_empty() && matches!(r.status.as_str(), "approved" | "downloaded"))
+                .map(|r| r.record_count)
+                .sum::<i64>();
+        }
+    }
+
+    /// The units an export covers; for a request made before they were recorded, worked out
+    /// from the people it covers.
+    async fn export_units(&self, row: &ExportRow) -> Result<Vec<String>, CoreError> {
+        let recorded: Vec<String> = serde_json::from_str(&row.units).unwrap_or_default();
+        if !recorded.is_empty() || row.record_count == 0 {
+            return Ok(recorded);
+        }
+        let ids: Vec<Uuid> = row.people.chunks_exact(16).filter_map(|c| Uuid::from_slice(c).ok()).collect();
+        let mut units = std::collections::BTreeSet::new();
+        for chunk in ids.chunks(PAGE as usize) {
+            units.extend(self.store.people_get(chunk.to_vec()).await?.into_iter().map(|p| p.row.unit));
+        }
+        Ok(units.into_iter().collect())
     }
 
     /// Asks for an export of the people `filter` selects. At or below the role's threshold it
@@ -150,10 +192,11 @@ impl App {
             return Err(CoreError::Internal("validation passed without a purpose".into()));
         };
         let purpose = purpose.as_str().to_string();
-        let ids = self.exportable(actor, &filter).await?;
+        let (ids, units) = self.exportable(actor, &filter).await?;
         let now = self.now();
         let threshold = self.threshold_for(actor);
-        let pending = ids.len() as i64 > threshold;
+        let recent = self.recently_exported(actor, now).await?;
+        let pending = recent + ids.len() as i64 > threshold;
         let row = ExportRow {
             id: Uuid::now_v7(),
             requester_id: actor.user_id,
@@ -165,18 +208,27 @@ impl App {
             status: if pending { "pending" } else { "approved" }.into(),
             created_at: now,
             expires_at: if pending { 0 } else { now + self.settings.export_download_secs * 1_000_000 },
+            units: serde_json::to_string(&units).map_err(|e| CoreError::Internal(e.to_string()))?,
             ..Default::default()
         };
         let mut ev = self.event(actor, "export.request", "export", &row.id.to_string());
         ev.purpose = row.purpose.clone();
         ev.outcome = row.status.clone();
-        ev.detail = format!("records={} threshold={threshold} filter={}", row.record_count, row.filter);
+        ev.detail = format!("records={} recent={recent} threshold={threshold} filter={}", row.record_count, row.filter);
         self.store.export_insert(row.clone(), vec![ev]).await?;
         Ok(self.export_view(&row))
     }
 
-    /// Whether `actor` may approve exports `requester` asks for (the policies decide).
-    async fn may_approve(&self, actor: &Actor, requester: Uuid, cache: &mut HashMap<Uuid, Vec<String>>) -> Result<bool, CoreError> {
+    /// Whether `actor` may approve an export `requester` asks for of records in `covered` (the
+    /// policies decide). With none: whether they may approve some export of the requester's,
+    /// which is who may see the requester's requests.
+    async fn may_approve(
+        &self,
+        actor: &Actor,
+        requester: Uuid,
+        covered: &[String],
+        cache: &mut HashMap<Uuid, Vec<String>>,
+    ) -> Result<bool, CoreError> {
         if actor.scope != crate::authz::Scope::Full {
             return Ok(false);
         }
@@ -192,7 +244,7 @@ impl App {
             &crate::authz::principal(actor),
             sejf_policy::Action::ApproveExport,
             &sejf_policy::Resource::User { id: requester, units },
-            &Default::default(),
+            &sejf_policy::Context { units: covered.to_vec(), ..Default::default() },
         );
         Ok(d.allowed)
     }
@@ -200,7 +252,7 @@ impl App {
     /// A request its requester or a possible approver may see; anyone else gets NotFound.
     async fn visible_export(&self, actor: &Actor, id: Uuid) -> Result<ExportRow, CoreError> {
         let row = self.store.export_get(id).await?.ok_or(CoreError::NotFound)?;
-        if row.requester_id == actor.user_id || self.may_approve(actor, row.requester_id, &mut HashMap::new()).await? {
+        if row.requester_id == actor.user_id || self.may_approve(actor, row.requester_id, &[], &mut HashMap::new()).await? {
             Ok(row)
         } else {
             Err(CoreError::NotFound)
@@ -234,7 +286,7 @@ impl App {
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
             for row in rows {
-                if row.requester_id != actor.user_id && !self.may_approve(actor, row.requester_id, &mut cache).await? {
+                if row.requester_id != actor.user_id && !self.may_approve(actor, row.requester_id, &[], &mut cache).await? {
                     continue;
                 }
                 let view = self.export_view(&row);
@@ -260,6 +312,13 @@ impl App {
         }
         if row.status != "pending" {
             return Err(CoreError::Conflict(format!("this export was already {}", self.export_view(&row).status)));
+        }
+        let units = self.export_units(&row).await?;
+        if !self.may_approve(actor, row.requester_id, &units, &mut HashMap::new()).await? {
+            // Which units, the approver may not know: they are not named.
+            return Err(CoreError::Forbidden(
+                "deciding on this export needs someone who answers for every unit it covers: a manager of all of them, or the dpo".into(),
+            ));
         }
         let now = self.now();
         row.status = if approve { "approved" } else { "rejected" }.into();
@@ -317,5 +376,33 @@ impl App {
         }
         let request = self.export_view(&ExportRow { status: "downloaded".into(), downloaded_at: self.now(), ..row });
         Ok(ExportDownload { request, people })
+    }
+}
+
+/// The smallest UUIDv7 of the millisecond of `micros`: every id made at or after that time
+/// sorts after it.
+fn v7_floor(micros: i64) -> Uuid {
+    let ms = u64::try_from(micros.max(0) / 1000).unwrap_or(0);
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    b[6] = 0x70;
+    b[8] = 0x80;
+    Uuid::from_bytes(b)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_floor_sorts_before_every_id_made_since() {
+        let micros = 1_780_000_000_123_456;
+        let floor = v7_floor(micros);
+        assert_eq!(floor.get_version_num(), 7);
+        let later = Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, 1_780_000_000, 123_000_000));
+        assert!(floor <= later, "{floor} {later}");
+        let earlier = Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, 1_780_000_000, 122_000_000));
+        assert!(earlier < floor);
     }
 }

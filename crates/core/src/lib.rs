@@ -58,6 +58,9 @@ pub struct Settings {
     pub export_thresholds: std::collections::HashMap<sejf_domain::roles::Role, i64>,
     /// How long an approved export may be downloaded (seconds).
     pub export_download_secs: i64,
+    /// A user's exports approved without a second person within this long (seconds) add up
+    /// toward the threshold.
+    pub export_window_secs: i64,
 }
 
 impl Settings {
@@ -78,6 +81,7 @@ impl Settings {
             export_threshold: 100,
             export_thresholds: std::collections::HashMap::new(),
             export_download_secs: 24 * 3600,
+            export_window_secs: 24 * 3600,
         }
     }
 }

@@ -175,6 +175,9 @@ pub struct ExportRow {
     pub reason: String,
     pub expires_at: i64,
     pub downloaded_at: i64,
+    /// The business units of the people covered, as a sorted JSON array of slugs ("[]" for a
+    /// request made before they were recorded).
+    pub units: String,
 }
 
 /// What recording a user's reads against their hourly budget found.
@@ -404,7 +407,9 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces a person's fields if its version is still `expected_version`; false otherwise
     /// (and then the events are not written either).
     fn person_update(&self, row: PersonRow, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
-    /// Deletes a person, their activities and their subject key. False if absent.
+    /// Deletes a person, their activities and their subject key. False if absent. Nothing of
+    /// them may stay behind in the database's files: on SQLite the write-ahead log is
+    /// checkpointed and truncated afterwards.
     fn person_delete(&self, id: Uuid, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
     fn people_list(&self, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
     fn people_by_bidx(&self, column: BidxColumn, value: i64, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;

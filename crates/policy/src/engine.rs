@@ -156,7 +156,7 @@ impl PolicyEngine {
             ("other", Resource::User { id: COLLEAGUE, units: home() }),
         ];
         let contexts = match action {
-            Action::Reveal(_) => vec![Context::default(), Context { purpose: Some("who-can".to_string()) }],
+            Action::Reveal(_) => vec![Context::default(), Context { purpose: Some("who-can".to_string()), ..Context::default() }],
             _ => vec![Context::default()],
         };
         Role::ALL
@@ -316,6 +316,11 @@ impl PolicyEngine {
                     ("purpose".to_string(), RestrictedExpression::new_string(purpose.to_string())),
                 ])
                 .map_err(|e| e.to_string())
+            }
+            Action::ApproveExport => {
+                let units =
+                    RestrictedExpression::new_set(context.units.iter().map(|u| RestrictedExpression::new_entity_uid(self.uids.unit(u))));
+                CedarContext::from_pairs([("units".to_string(), units)]).map_err(|e| e.to_string())
             }
             _ => Ok(CedarContext::empty()),
         }

@@ -296,6 +296,9 @@ pub struct Context {
     /// Why the caller wants to see masked data (for `reveal`). Surrounding whitespace is
     /// ignored, so a purpose of spaces counts as none.
     pub purpose: Option<String>,
+    /// The business units of the records an export covers (for `approve_export`): the
+    /// approver must answer for all of them.
+    pub units: Vec<String>,
 }
 
 /// The answer. `allowed` is true only when some permit applied, no forbid applied, and (by

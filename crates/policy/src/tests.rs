@@ -46,7 +46,11 @@ fn resources() -> Vec<Resource> {
 }
 
 fn contexts() -> [Context; 3] {
-    [Context::default(), Context { purpose: Some("  ".into()) }, Context { purpose: Some("ticket 42".into()) }]
+    [
+        Context::default(),
+        Context { purpose: Some("  ".into()), ..Context::default() },
+        Context { purpose: Some("ticket 42".into()), ..Context::default() },
+    ]
 }
 
 #[test]

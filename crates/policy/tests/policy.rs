@@ -39,7 +39,7 @@ fn related(relation: &str, kind: RecordKind) -> Resource {
 }
 
 fn purpose(text: &str) -> Context {
-    Context { purpose: Some(text.to_string()) }
+    Context { purpose: Some(text.to_string()), ..Context::default() }
 }
 
 /// Columns of the record matrix.
@@ -454,4 +454,14 @@ fn a_bulk_export_is_approved_by_a_second_person_only() {
     }
     let own = engine.decide(&user(Role::Dpo), Action::ApproveExport, &requester(ME, "north"), &Context::default());
     assert!(own.policies.contains(&"no-self-approval".to_string()), "{own:?}");
+    // The approver answers for every unit the export covers.
+    let covering = |role: Role, my_units: &[&str], covered: &[&str]| {
+        let me = Principal::User { id: ME, role, units: units(my_units) };
+        let context = Context { units: units(covered), ..Context::default() };
+        engine.decide(&me, Action::ApproveExport, &Resource::User { id: COLLEAGUE, units: units(&["north", "south"]) }, &context).allowed
+    };
+    assert!(covering(Role::Manager, &["north"], &["north"]));
+    assert!(!covering(Role::Manager, &["north"], &["north", "south"]), "a manager of north alone may not release south's records");
+    assert!(covering(Role::Manager, &["north", "south"], &["north", "south"]));
+    assert!(covering(Role::Dpo, &["main"], &["north", "south", "west"]));
 }

@@ -11,11 +11,12 @@ use crate::{SqlStore, codec, error};
 macro_rules! columns {
     () => {
         "SELECT id, requester_id, requester, purpose, filter, people, record_count, status, created_at, decided_by, decided_at, \
-         reason, expires_at, downloaded_at FROM export_requests "
+         reason, expires_at, downloaded_at, units FROM export_requests "
     };
 }
 const INSERT: &str = "INSERT INTO export_requests (id, requester_id, requester, purpose, filter, people, record_count, status, \
-     created_at, decided_by, decided_at, reason, expires_at, downloaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+     created_at, decided_by, decided_at, reason, expires_at, downloaded_at, units) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 const GET: &str = concat!(columns!(), "WHERE id = $1");
 const LIST: &str =
     concat!(columns!(), "WHERE ($1 = '' OR requester_id = $1) AND ($2 = '' OR status = $2) AND id > $3 ORDER BY id LIMIT $4");
@@ -40,6 +41,7 @@ fn decode(r: &AnyRow) -> Result<ExportRow, StoreError> {
         reason: codec::get(r, 11, "export_requests.reason")?,
         expires_at: codec::get(r, 12, "export_requests.expires_at")?,
         downloaded_at: codec::get(r, 13, "export_requests.downloaded_at")?,
+        units: codec::get(r, 14, "export_requests.units")?,
     })
 }
 
@@ -60,6 +62,7 @@ pub(crate) async fn insert(store: &SqlStore, row: ExportRow, audit: Vec<AuditEve
         .bind(row.reason)
         .bind(row.expires_at)
         .bind(row.downloaded_at)
+        .bind(row.units)
         .execute(&mut *tx)
         .await
         .map_err(error::db("export request"))?;

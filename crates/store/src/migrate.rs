@@ -59,6 +59,7 @@ migrations! {
     6 => "0006_export_requests",
     7 => "0007_read_budget",
     8 => "0008_audit_body",
+    9 => "0009_export_units",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

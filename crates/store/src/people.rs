@@ -196,7 +196,31 @@ pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -
     sqlx::query(sql::DELETE_KEY).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete key"))?;
     crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db("person delete"))?;
+    truncate_wal(store).await;
     Ok(true)
+}
+
+/// Copies SQLite's write-ahead log into the database and truncates it to nothing. The log
+/// holds whole pages as they were written, so until it is reset an erased person's wrapped key
+/// and ciphertexts would still sit in `sejf.db-wal` (the database file itself overwrites them:
+/// `secure_delete`). The erasure is committed whatever happens here; a log that readers keep
+/// from being truncated is reported and truncated by the next erasure or at shutdown.
+async fn truncate_wal(store: &SqlStore) {
+    if store.backend != crate::Backend::Sqlite {
+        return;
+    }
+    for attempt in 0..5u64 {
+        // (busy, log frames, checkpointed frames); busy = 1 when a reader held the log.
+        match sqlx::query_as::<_, (i64, i64, i64)>(sql::WAL_TRUNCATE).fetch_one(&store.pool).await {
+            Ok((0, _, _)) => return,
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await,
+            Err(e) => {
+                tracing::error!(error = %e, "write-ahead log not truncated after an erasure");
+                return;
+            }
+        }
+    }
+    tracing::error!("write-ahead log not truncated after an erasure: readers kept it busy");
 }
 
 /// A page of visible people in id order, optionally restricted to one blind-index value, with
