@@ -106,9 +106,9 @@ async fn run(clients: Vec<usize>, span: Duration, events: usize) {
 
     // Seal what the runs left, then grow the trail to `events` and seal and verify it all.
     let t = Instant::now();
-    app.seal(None).await.expect("seal");
+    app.seal(Some(&opened.witness)).await.expect("seal");
     let mut seal_secs = t.elapsed().as_secs_f64();
-    let have = app.verify_audit(None).await.expect("verify").events as usize;
+    let have = app.verify_audit(std::slice::from_ref(&opened.witness), None).await.expect("verify").events as usize;
     let template = AuditEvent {
         at: common::now_micros(),
         actor_id: owner.id.to_string(),
@@ -138,7 +138,7 @@ async fn run(clients: Vec<usize>, span: Duration, events: usize) {
         added as f64 / t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    app.seal(None).await.expect("seal");
+    app.seal(Some(&opened.witness)).await.expect("seal");
     seal_secs += t.elapsed().as_secs_f64();
     let sealed = have + added;
     println!("seal of {sealed} events (what the runs wrote, then the rest): {seal_secs:.2} s = {:.0} events/s", sealed as f64 / seal_secs);
@@ -160,7 +160,7 @@ async fn run(clients: Vec<usize>, span: Duration, events: usize) {
         n as f64 / secs
     );
     let t = Instant::now();
-    let report = app.verify_audit(None).await.expect("verify");
+    let report = app.verify_audit(std::slice::from_ref(&opened.witness), None).await.expect("verify");
     let verify_secs = t.elapsed().as_secs_f64();
     assert!(report.first_bad.is_none(), "the trail must verify");
     println!(

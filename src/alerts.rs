@@ -3,6 +3,9 @@
 //! `alert_syslog` also POSTs it as JSON to the webhook and sends it as an RFC 5424 message over
 //! UDP to the syslog collector, in the background, so a slow receiver never delays a request.
 //! An alert carries ids, names of users and kinds only, never a personal value.
+//!
+//! The same sinks receive every signed audit checkpoint (`sejf.checkpoint`): a copy of the
+//! trail's signed heads on another host, which a verifier can hold the database to.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -52,6 +55,21 @@ pub fn alert_json(e: &AuditEvent) -> serde_json::Value {
         "detail": e.detail,
         "client": e.client,
         "request_id": e.request_id,
+    })
+}
+
+/// The JSON a checkpoint is delivered as: everything needed to check its signature.
+pub fn checkpoint_json(cp: &sejf_crypto::audit::Checkpoint) -> serde_json::Value {
+    serde_json::json!({
+        "type": "sejf.checkpoint",
+        "origin": cp.origin,
+        "tree_size": cp.tree_size,
+        "root": cp.root,
+        "chain_head": cp.chain_head,
+        "at": sejf_core::rfc3339(cp.at),
+        "at_micros": cp.at,
+        "key_id": cp.key_id,
+        "signature": cp.signature,
     })
 }
 
@@ -110,14 +128,26 @@ pub async fn start(app: &Arc<App>, targets: Targets) -> Result<(), String> {
     let (tx, mut rx) = mpsc::channel::<Notice>(QUEUE);
     app.forward_alerts(tx);
     tokio::spawn(async move {
-        while let Some(Notice::Alert(ev)) = rx.recv().await {
-            let json = alert_json(&ev);
-            if let (Some(sock), Some(addr)) = (&socket, targets.syslog) {
-                let sev = if ev.outcome == "high" { 2 } else { 4 };
-                let line = rfc5424(sev, ev.at, "alert", &[("kind", &ev.resource_id), ("severity", &ev.outcome)], &json.to_string());
-                if let Err(e) = sock.send_to(line.as_bytes(), addr).await {
-                    tracing::error!(error = %e, "alert not sent to syslog");
+        while let Some(notice) = rx.recv().await {
+            let (json, line) = match &notice {
+                Notice::Alert(ev) => {
+                    let json = alert_json(ev);
+                    let sev = if ev.outcome == "high" { 2 } else { 4 };
+                    let line = rfc5424(sev, ev.at, "alert", &[("kind", &ev.resource_id), ("severity", &ev.outcome)], &json.to_string());
+                    (json, line)
                 }
+                Notice::Checkpoint(cp) => {
+                    let json = checkpoint_json(cp);
+                    let size = cp.tree_size.to_string();
+                    // Severity notice (5): a routine event whose absence is what matters.
+                    let line = rfc5424(5, cp.at, "checkpoint", &[("tree_size", &size), ("key_id", &cp.key_id)], &json.to_string());
+                    (json, line)
+                }
+            };
+            if let (Some(sock), Some(addr)) = (&socket, targets.syslog)
+                && let Err(e) = sock.send_to(line.as_bytes(), addr).await
+            {
+                tracing::error!(error = %e, "notice not sent to syslog");
             }
             if let Some(url) = &targets.webhook {
                 post(&client, url, &json).await;

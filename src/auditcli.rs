@@ -13,8 +13,10 @@ use crate::serve::Opened;
 pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
     let app = &opened.app;
     match cmd {
-        AuditCommand::Verify => {
-            let r = app.verify_audit(Some(&opened.witness)).await.map_err(|e| e.to_string())?;
+        AuditCommand::Verify { key, witnesses } => {
+            let key = key.map(|k| sejf_core::witness::parse_key(&k).map_err(|e| format!("--key: {e}"))).transpose()?;
+            let witnesses = if witnesses.is_empty() { vec![opened.witness.clone()] } else { witnesses };
+            let r = app.verify_audit(&witnesses, key).await.map_err(|e| e.to_string())?;
             match r.first_bad {
                 None => {
                     println!("audit trail intact: {} events, {} signed checkpoints", r.events, r.checkpoints);
@@ -35,6 +37,7 @@ pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
             println!("{}", serde_json::to_string_pretty(&proof).map_err(|e| e.to_string())?);
             Ok(())
         }
+        AuditCommand::PinKey => pin_key(opened).await,
         AuditCommand::PublicKey => {
             println!("{}", app.audit_public_key().await.map_err(|e| e.to_string())?);
             Ok(())
@@ -77,6 +80,51 @@ pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
         }
         AuditCommand::CheckProof { file, key } => check_proof(&file, key.as_deref()),
     }
+}
+
+/// `sejf audit pin-key`: pins the key the database holds now, where nothing pins one yet.
+async fn pin_key(opened: &Opened) -> Result<(), String> {
+    let public = opened
+        .app
+        .stored_audit_public_key()
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the database holds no audit signing key; an installation gets one from `sejf init`")?;
+    let b64 = STANDARD.encode(public);
+    match opened.config.audit_pin()? {
+        Some(pinned) if pinned == public => println!("config.toml already pins this key"),
+        Some(_) => return Err("config.toml pins another audit key than the database holds: the trail cannot be trusted".into()),
+        None => {
+            let path = opened.witness.with_file_name(crate::config::CONFIG_FILE);
+            let mut f = std::fs::OpenOptions::new().append(true).open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            writeln!(f, "\n# Pinned by `sejf audit pin-key`.\naudit_public_key = \"{b64}\"")
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("pinned in {}", path.display());
+        }
+    }
+    match sejf_core::witness::read(&opened.witness) {
+        Ok(Some(w)) if w.public_key == public => {}
+        Ok(Some(_)) => return Err("the witness file pins another audit key than the database holds".into()),
+        Ok(None) => {
+            sejf_core::witness::create(&opened.witness, &public).map_err(|e| format!("{}: {e}", opened.witness.display()))?;
+            println!("started {}", opened.witness.display());
+        }
+        Err(_) => {
+            // A witness of checkpoints from before keys were pinned: keep its lines, behind a header.
+            let old = std::fs::read_to_string(&opened.witness).map_err(|e| format!("{}: {e}", opened.witness.display()))?;
+            let fresh = opened.witness.with_extension("jsonl.new");
+            let _ = std::fs::remove_file(&fresh);
+            sejf_core::witness::create(&fresh, &public).map_err(|e| format!("{}: {e}", fresh.display()))?;
+            for line in old.lines().filter(|l| !l.trim().is_empty()) {
+                sejf_core::witness::append(&fresh, line).map_err(|e| format!("{}: {e}", fresh.display()))?;
+            }
+            std::fs::rename(&fresh, &opened.witness).map_err(|e| format!("{}: {e}", opened.witness.display()))?;
+            println!("added the key to the header of {}", opened.witness.display());
+        }
+    }
+    println!("audit public key: {b64}");
+    println!("keep a copy of it off this host: `sejf audit verify --key` checks against it");
+    Ok(())
 }
 
 /// One exported event.

@@ -169,7 +169,19 @@ pub enum HoneytokenCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute the chain, tree, signatures and witness; exit 1 naming the first bad `seq N`.
-    Verify,
+    Verify {
+        /// The audit public key to trust (base64), from a copy kept off this host; it must be
+        /// the one config.toml pins.
+        #[arg(long)]
+        key: Option<String>,
+        /// Witness files to check against (repeatable; default: the data directory's). Pass
+        /// every server's when several share one database.
+        #[arg(long = "witness", value_name = "FILE")]
+        witnesses: Vec<PathBuf>,
+    },
+    /// Pin the database's audit key in config.toml and the witness file's header, for an
+    /// installation made before keys were pinned (init pins it). Trusts the key as it is now.
+    PinKey,
     /// Seal now: sign a checkpoint of every event so far (the server does this periodically).
     Seal,
     /// Print an inclusion proof of event SEQ against the latest checkpoint (JSON).
@@ -413,7 +425,6 @@ async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
     if let (Some(p), Some(f)) = (&cfg.key_provider, &cfg.master_key_fingerprint) {
         text.push_str(&format!("\nkey_provider = \"{p}\"\nmaster_key_fingerprint = \"{f}\"\n"));
     }
-    keyfile::write_private(&loc.data_dir.join(CONFIG_FILE), text.as_bytes())?;
     keyfile::write_private(&crate::policyfile::path(&loc.data_dir), sejf_policy::PolicyEngine::DEFAULT_POLICIES.as_bytes())?;
     let url = loc.database_url();
     if loc.database_url.is_none() {
@@ -432,6 +443,19 @@ async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
         _ => (sejf_crypto::token::password(20).map_err(|e| e.to_string())?, true),
     };
     app.create_user("admin", Role::Admin, &[], &password).await.map_err(|e| e.to_string())?;
+    // The audit signing key is made here and nowhere else; its public key is pinned outside the
+    // database, in config.toml and in the witness file's header, and the first checkpoint signs
+    // what init itself recorded.
+    let public = app.create_audit_key().await.map_err(|e| e.to_string())?;
+    let witness = loc.data_dir.join(serve::WITNESS_FILE);
+    sejf_core::witness::create(&witness, &public).map_err(|e| format!("cannot create {}: {e}", witness.display()))?;
+    text.push_str(&format!(
+        "\n# The audit trail's signing key (public part), pinned by init: keep a copy off this host too.\naudit_public_key = \"{}\"\n",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, public)
+    ));
+    keyfile::write_private(&loc.data_dir.join(CONFIG_FILE), text.as_bytes())?;
+    app.pin_audit_key(public);
+    app.seal(Some(&witness)).await.map_err(|e| e.to_string())?;
     store.close().await;
     if print {
         println!("initialised Sejf in {} (database: {})", loc.data_dir.display(), sejf_store::redact_url(&url));

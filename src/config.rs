@@ -19,6 +19,9 @@ pub struct ConfigFile {
     pub key_provider: Option<String>,
     /// For the `env` provider: the fingerprint of the expected key, to catch a wrong one.
     pub master_key_fingerprint: Option<String>,
+    /// The audit trail's public key (base64), written by `sejf init`: the sealer signs with no
+    /// other key and `sejf audit verify` trusts no other.
+    pub audit_public_key: Option<String>,
     /// Region of phone numbers written without a country code (ISO 3166 alpha-2).
     pub default_region: Option<String>,
     /// Currency of deal amounts given without one (ISO 4217).
@@ -162,6 +165,14 @@ impl ConfigFile {
             s.role_networks.insert(role, parsed);
         }
         Ok(s)
+    }
+
+    /// The pinned audit public key, if `config.toml` names one.
+    pub fn audit_pin(&self) -> Result<Option<[u8; 32]>, String> {
+        self.audit_public_key
+            .as_deref()
+            .map(|k| sejf_core::witness::parse_key(k).map_err(|e| format!("config audit_public_key: {e}")))
+            .transpose()
     }
 
     pub fn limits(&self) -> Result<sejf_http::Limits, String> {

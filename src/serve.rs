@@ -74,6 +74,10 @@ pub async fn open_with(loc: &Location, tweak: impl FnOnce(&mut sejf_core::Settin
     let app = App::new(Arc::new(store.clone()), master, settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
     // The installation's policies, validated against the schema before anything is served.
     app.set_policy(crate::policyfile::load(&loc.data_dir)?);
+    // The audit key is pinned outside the database: the sealer signs with no other.
+    if let Some(pin) = config.audit_pin()? {
+        app.pin_audit_key(pin);
+    }
     Ok(Opened { app: Arc::new(app), config, store, witness: loc.data_dir.join(WITNESS_FILE) })
 }
 

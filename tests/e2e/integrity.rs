@@ -18,7 +18,12 @@ pub async fn open_app(install: &Install) -> sejf::serve::Opened {
     sejf::serve::open(&loc).await.unwrap()
 }
 
-on_both!(nul_and_refused_events_never_poison_the_group_commit, honeytokens_cannot_be_spotted);
+on_both!(
+    nul_and_refused_events_never_poison_the_group_commit,
+    honeytokens_cannot_be_spotted,
+    audit_verification_fails_closed,
+    the_sealer_checks_stored_rows_and_ships_checkpoints
+);
 
 async fn nul_and_refused_events_never_poison_the_group_commit(backend: Backend) {
     let install = Install::new(backend).await;
@@ -238,4 +243,143 @@ async fn an_erasure_leaves_nothing_in_the_write_ahead_log() {
             assert!(!bytes.windows(s.len()).any(|w| w == s.as_slice()), "secret {i} of the erased person is still in {name}");
         }
     }
+}
+
+/// `sejf audit verify`: exit code and everything it printed.
+fn verify(install: &Install, extra: &[&str]) -> (Option<i32>, String) {
+    let out = install.cli(&[&["audit", "verify"], extra].concat(), None);
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+}
+
+fn expect_broken(install: &Install, extra: &[&str], reason: &str) {
+    let (code, text) = verify(install, extra);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("audit trail broken at seq ") && text.contains(reason), "expected {reason:?}: {text}");
+    assert_eq!(text.lines().count(), 1, "one clear line: {text}");
+}
+
+/// Removes the append-only guard of an audit table, as someone with SQL access would.
+async fn unguard(db: &sqlx::AnyPool, backend: Backend, table: &str) {
+    let statements: &[&'static str] = match (backend, table) {
+        (Backend::Sqlite, "audit_checkpoints") => &["DROP TRIGGER audit_checkpoints_no_update", "DROP TRIGGER audit_checkpoints_no_delete"],
+        (Backend::Sqlite, _) => &["DROP TRIGGER audit_chain_no_update", "DROP TRIGGER audit_chain_no_delete"],
+        (Backend::Postgres, "audit_checkpoints") => &["ALTER TABLE audit_checkpoints DISABLE TRIGGER USER"],
+        (Backend::Postgres, _) => &["ALTER TABLE audit_chain DISABLE TRIGGER USER"],
+    };
+    for statement in statements {
+        sqlx::query(*statement).execute(db).await.unwrap();
+    }
+}
+
+/// Opens the master key as the CLI does (the test knows the passphrase).
+fn master_key(install: &Install) -> sejf_crypto::MasterKey {
+    let config = sejf::config::ConfigFile::load(&install.data_dir).unwrap();
+    let source = sejf::keyfile::PassphraseSource { file: None, given: Some(zeroize::Zeroizing::new(PASSPHRASE.to_string())) };
+    sejf::keyfile::open(&install.data_dir, &config, &source).unwrap()
+}
+
+async fn audit_verification_fails_closed(backend: Backend) {
+    let install = Install::new(backend).await;
+    let mut server = install.serve();
+    let t = server.staff_token(&install).await;
+    for i in 0..3 {
+        server
+            .call("POST", "/people", &t, Some(person("Jan", &format!("Pewny{i}"), &format!("p{i}@pewny.example"), "601 000 501", None)))
+            .await;
+    }
+    server.stop();
+    let (code, text) = verify(&install, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let witness = install.data_dir.join("audit-witness.jsonl");
+    let kept = std::fs::read_to_string(&witness).unwrap();
+    let key = String::from_utf8_lossy(&install.cli(&["audit", "public-key"], None).stdout).trim().to_string();
+    assert!(kept.lines().next().unwrap().contains(&key), "the witness header pins the key: {kept}");
+    let config = std::fs::read_to_string(install.data_dir.join("config.toml")).unwrap();
+    assert!(config.contains(&format!("audit_public_key = \"{key}\"")), "config.toml pins the key");
+
+    // The witness file deleted, or emptied of its checkpoints.
+    std::fs::remove_file(&witness).unwrap();
+    expect_broken(&install, &[], "witness file");
+    let seal = install.cli(&["audit", "seal"], None);
+    assert_eq!(seal.status.code(), Some(1), "the sealer does not start a new witness: {}", String::from_utf8_lossy(&seal.stdout));
+    std::fs::write(&witness, kept.lines().next().unwrap().to_string() + "\n").unwrap();
+    expect_broken(&install, &[], "holds no checkpoint");
+    std::fs::write(&witness, "").unwrap();
+    expect_broken(&install, &[], "is empty");
+    std::fs::write(&witness, &kept).unwrap();
+    assert_eq!(verify(&install, &[]).0, Some(0));
+
+    // A key given on the command line must be the pinned one.
+    assert_eq!(verify(&install, &["--key", &key]).0, Some(0));
+    expect_broken(&install, &["--key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="], "not the one config.toml pins");
+
+    // The signing key replaced in the database (by someone holding the master key).
+    let db = raw_db(&install).await;
+    use sqlx::Row;
+    let original: Vec<u8> =
+        sqlx::query("SELECT wrapped FROM keystore WHERE kind = 'system' AND id = 'audit-signing'").fetch_one(&db).await.unwrap().get(0);
+    let forged = master_key(&install).wrap(&sejf_crypto::Key32::generate().unwrap(), "system/audit-signing").unwrap();
+    sqlx::query("UPDATE keystore SET wrapped = $1 WHERE kind = 'system' AND id = 'audit-signing'").bind(forged).execute(&db).await.unwrap();
+    expect_broken(&install, &[], "not the pinned one");
+    assert_eq!(install.cli(&["audit", "seal"], None).status.code(), Some(1), "nor does the sealer sign with it");
+    sqlx::query("UPDATE keystore SET wrapped = $1 WHERE kind = 'system' AND id = 'audit-signing'")
+        .bind(original)
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(verify(&install, &[]).0, Some(0));
+
+    // Every checkpoint deleted from the database (after removing the guard).
+    unguard(&db, backend, "audit_checkpoints").await;
+    sqlx::query("DELETE FROM audit_checkpoints").execute(&db).await.unwrap();
+    expect_broken(&install, &[], "no signed checkpoint");
+    db.close().await;
+}
+
+async fn the_sealer_checks_stored_rows_and_ships_checkpoints(backend: Backend) {
+    let install = Install::new(backend).await;
+    let (hook_url, mut hook) = crate::audit::webhook_receiver().await;
+    let syslog = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let cfg = install.data_dir.join("config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap()
+        + &format!("\naudit_seal_secs = 1\nalert_webhook = \"{hook_url}\"\nalert_syslog = \"{}\"\n", syslog.local_addr().unwrap());
+    std::fs::write(&cfg, text).unwrap();
+    let mut server = install.serve();
+    let t = server.staff_token(&install).await;
+    server.call("POST", "/people", &t, Some(person("Ola", "Kopia", "ola@kopia.example", "601 000 601", None))).await;
+    // Checkpoints reach the webhook and syslog, signed by the pinned key.
+    let key = sejf_core::witness::parse_key(&String::from_utf8_lossy(&install.cli(&["audit", "public-key"], None).stdout)).unwrap();
+    let posted: Value = serde_json::from_str(
+        &tokio::time::timeout(std::time::Duration::from_secs(5), hook.recv()).await.expect("no checkpoint within 5 s").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(posted["type"], "sejf.checkpoint", "{posted}");
+    let cp = sejf_crypto::audit::Checkpoint {
+        origin: posted["origin"].as_str().unwrap().into(),
+        tree_size: posted["tree_size"].as_u64().unwrap(),
+        root: posted["root"].as_str().unwrap().into(),
+        chain_head: posted["chain_head"].as_str().unwrap().into(),
+        at: posted["at_micros"].as_i64().unwrap(),
+        key_id: posted["key_id"].as_str().unwrap().into(),
+        signature: posted["signature"].as_str().unwrap().into(),
+    };
+    assert!(cp.tree_size > 1 && sejf_crypto::audit::verify_checkpoint(&cp, &key), "{posted}");
+    let mut buf = vec![0u8; 8192];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), syslog.recv(&mut buf)).await.expect("no syslog message").unwrap();
+    let line = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(line.starts_with("<85>1 ") && line.contains(" sejf - checkpoint [sejf@32473 tree_size=\""), "{line}");
+    server.stop();
+
+    // A stored chain row below the last checkpoint altered: the sealer refuses to build on it.
+    let db = raw_db(&install).await;
+    unguard(&db, backend, "audit_chain").await;
+    sqlx::query("UPDATE audit_chain SET leaf = link WHERE seq = 2").execute(&db).await.unwrap();
+    db.close().await;
+    let opened = open_app(&install).await;
+    opened.app.audit(vec![opened.app.event(&sejf_core::Actor::operator(), "test.more", "test", "")]).await.unwrap();
+    opened.store.close().await;
+    let seal = install.cli(&["audit", "seal"], None);
+    let err = String::from_utf8_lossy(&seal.stderr).to_string();
+    assert_eq!(seal.status.code(), Some(1), "{err}");
+    assert!(err.contains("does not match the last signed checkpoint"), "{err}");
 }

@@ -8,7 +8,6 @@
 //! event's leaf hash covers its sequence number and every field, so changing, deleting,
 //! inserting or reordering an event changes what `verify` recomputes.
 
-use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
@@ -210,9 +209,42 @@ impl App {
         self.audit_log.record(events).await
     }
 
-    async fn audit_signer(&self) -> Result<AuditSigner, CoreError> {
+    /// Pins the audit public key that `config.toml` names: the sealer signs with nothing else
+    /// and `verify` trusts nothing else. Only the first call takes effect.
+    pub fn pin_audit_key(&self, public_key: [u8; 32]) {
+        let _ = self.audit_pin.set(public_key);
+    }
+
+    /// Creates the audit signing key. Only `sejf init` calls this, once: every other path uses
+    /// the key that exists, so a key deleted or never made is an error rather than a new,
+    /// unpinned key. Returns its public key, to be pinned.
+    pub async fn create_audit_key(&self) -> Result<[u8; 32], CoreError> {
+        if self.store.key_get(KeyKind::System, SIGNING_KEY).await?.is_some() {
+            return Err(CoreError::Conflict("this database already has an audit signing key".into()));
+        }
         let seed = self.keys.named_key(self.store.as_ref(), KeyKind::System, SIGNING_KEY).await?;
-        Ok(AuditSigner::from_seed(&seed))
+        Ok(AuditSigner::from_seed(&seed).public_key())
+    }
+
+    /// The signing key the database holds, if any.
+    async fn stored_signer(&self) -> Result<Option<AuditSigner>, CoreError> {
+        let seed = self.keys.existing_named_key(self.store.as_ref(), KeyKind::System, SIGNING_KEY).await?;
+        Ok(seed.map(|s| AuditSigner::from_seed(&s)))
+    }
+
+    /// The signing key, provided it is the pinned one.
+    async fn audit_signer(&self) -> Result<AuditSigner, CoreError> {
+        let pinned = self.audit_pin.get().ok_or_else(|| {
+            CoreError::Integrity("no audit public key is pinned (audit_public_key in config.toml; see `sejf audit pin-key`)".into())
+        })?;
+        let signer = self
+            .stored_signer()
+            .await?
+            .ok_or_else(|| CoreError::Integrity("the database holds no audit signing key (it is made by `sejf init`)".into()))?;
+        if &signer.public_key() != pinned {
+            return Err(CoreError::Integrity("the audit signing key in the database is not the pinned one: it was replaced".into()));
+        }
+        Ok(signer)
     }
 
     /// The audit log's public key (base64), for pinning by verifiers.
@@ -220,31 +252,67 @@ impl App {
         Ok(STANDARD.encode(self.audit_signer().await?.public_key()))
     }
 
+    /// The public key of the signing key the database holds, pinned or not (`sejf audit
+    /// pin-key` pins it for an installation made before keys were pinned).
+    pub async fn stored_audit_public_key(&self) -> Result<Option<[u8; 32]>, CoreError> {
+        Ok(self.stored_signer().await?.map(|s| s.public_key()))
+    }
+
     /// Seals every event not yet sealed: stores leaf hashes and chain links, signs a checkpoint
-    /// of the whole log, stores it and appends it to the witness file. Returns the checkpoint
-    /// (None if nothing was new, or another server holds the sealer lease this round). With
-    /// several servers on one PostgreSQL exactly one seals at a time (an advisory lock); the rows
-    /// it writes are deterministic and never overwritten, so an interrupted seal is finished by
-    /// whichever server seals next.
+    /// of the whole log, stores it, appends it to the witness file and hands it to the alert
+    /// sinks. Returns the checkpoint (None if nothing was new, or another server holds the
+    /// sealer lease this round). With several servers on one PostgreSQL exactly one seals at a
+    /// time (an advisory lock); the rows it writes are deterministic and never overwritten, so
+    /// an interrupted seal is finished by whichever server seals next.
+    ///
+    /// Refuses to seal with any key but the pinned one, into a witness file that is missing or
+    /// pins another key, or over stored chain rows that disagree with the last signed
+    /// checkpoint or with their events. `witness` None is for benchmarks and tests only.
     pub async fn seal(&self, witness: Option<&Path>) -> Result<Option<Checkpoint>, CoreError> {
         let mut state = self.sealer.lock().await;
         // One sealer at a time across every server on the database; the others skip this round.
         let Some(_lease) = self.store.audit_sealer_lock().await? else { return Ok(None) };
+        let signer = self.audit_signer().await?;
+        if let Some(path) = witness {
+            crate::witness::check_header(path, &signer.public_key()).map_err(CoreError::Integrity)?;
+        }
         // The state is put back only after a complete seal: after a failure it is rebuilt from
         // what the database holds.
-        let mut st = state.take().unwrap_or_else(|| SealerState { builder: TreeBuilder::new(), link: [0u8; 32], sealed: 0 });
-        let checkpoint = self.seal_from(&mut st, witness).await?;
+        let mut st = state.take().unwrap_or_else(SealerState::empty);
+        let checkpoint = self.seal_from(&mut st, witness, &signer).await?;
         *state = Some(st);
         Ok(checkpoint)
     }
 
-    async fn seal_from(&self, st: &mut SealerState, witness: Option<&Path>) -> Result<Option<Checkpoint>, CoreError> {
-        // Catch up on what was sealed elsewhere (or before this process started) from the stored
-        // leaves and links, which is cheaper than hashing those events again.
-        loop {
-            let rows = self.store.audit_chain_range(st.sealed, PAGE).await?;
+    async fn seal_from(&self, st: &mut SealerState, witness: Option<&Path>, signer: &AuditSigner) -> Result<Option<Checkpoint>, CoreError> {
+        // The last signed checkpoint: the stored chain rows must agree with it before anything
+        // is built on them.
+        let checkpoints = self.store.audit_checkpoints().await?;
+        let last = match checkpoints.last() {
+            Some((size, body)) => {
+                let cp: Checkpoint =
+                    serde_json::from_str(body).map_err(|_| CoreError::Integrity(format!("checkpoint {size} is unreadable")))?;
+                if !tree::verify_checkpoint(&cp, &signer.public_key()) || cp.tree_size as i64 != *size {
+                    return Err(CoreError::Integrity(format!(
+                        "the checkpoint at size {size} has a bad signature; run `sejf audit verify`"
+                    )));
+                }
+                Some(cp)
+            }
+            None => None,
+        };
+        let signed_to = last.as_ref().map_or(0, |c| c.tree_size as i64);
+        if st.sealed > signed_to {
+            // This process sealed past the last checkpoint without storing one: start afresh.
+            *st = SealerState::empty();
+        }
+        // Catch up on what was sealed and signed elsewhere (or before this process started)
+        // from the stored leaves and links, which is cheaper than hashing those events again...
+        while st.sealed < signed_to {
+            let want = u32::try_from(signed_to - st.sealed).unwrap_or(u32::MAX).min(PAGE);
+            let rows = self.store.audit_chain_range(st.sealed, want).await?;
             if rows.is_empty() {
-                break;
+                return Err(CoreError::Integrity(format!("audit chain row {} is missing below the last checkpoint", st.sealed + 1)));
             }
             for (seq, leaf, l) in &rows {
                 if *seq != st.sealed + 1 {
@@ -255,6 +323,17 @@ impl App {
                 st.sealed = *seq;
             }
         }
+        // ...provided they are what the checkpoint signed.
+        if let Some(cp) = &last
+            && (cp.root_hash().ok() != Some(st.builder.root()) || cp.chain_hash().ok() != Some(st.link))
+        {
+            *st = SealerState::empty();
+            return Err(CoreError::Integrity(format!(
+                "the stored audit chain does not match the last signed checkpoint (size {signed_to}); run `sejf audit verify`"
+            )));
+        }
+        // Past it, the events are hashed; rows an interrupted seal left there must agree.
+        let mut stored = StoredChain::after(st.sealed);
         let mut new_rows = Vec::new();
         loop {
             let page = self.store.audit_canonical_range(st.sealed, SEAL_PAGE).await?;
@@ -269,21 +348,23 @@ impl App {
                 st.link = tree::chain_link(&st.link, &leaf);
                 st.builder.push(leaf);
                 st.sealed = seq;
+                if let Some((bad, why)) = stored.check(self.store.as_ref(), seq, &leaf, &st.link).await? {
+                    return Err(CoreError::Integrity(format!(
+                        "stored audit chain row {bad} disagrees with its event ({why}); run `sejf audit verify`"
+                    )));
+                }
                 new_rows.push((seq, leaf.to_vec(), st.link.to_vec()));
             }
             if new_rows.len() >= PAGE as usize {
                 self.store.audit_chain_put(std::mem::take(&mut new_rows)).await?;
             }
         }
-        let wrote_any = !new_rows.is_empty() || st.sealed > 0;
         if !new_rows.is_empty() {
             self.store.audit_chain_put(new_rows).await?;
         }
-        let checkpoints = self.store.audit_checkpoints().await?;
-        if !wrote_any || checkpoints.last().is_some_and(|(size, _)| *size == st.sealed) {
+        if st.sealed == 0 || st.sealed == signed_to {
             return Ok(None);
         }
-        let signer = self.audit_signer().await?;
         let cp = signer.sign(ORIGIN, st.sealed as u64, &st.builder.root(), &st.link, self.now());
         let body = serde_json::to_string(&cp).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.store.audit_checkpoint_put(st.sealed, body, cp.at).await?;
@@ -298,15 +379,37 @@ impl App {
             .ok_or_else(|| CoreError::Storage("the checkpoint just stored is missing".into()))?;
         let kept: Checkpoint = serde_json::from_str(&stored.1).map_err(|_| CoreError::Integrity("stored checkpoint unreadable".into()))?;
         if let Some(path) = witness {
-            append_line(path, &stored.1).map_err(|e| CoreError::Storage(format!("witness file {}: {e}", path.display())))?;
+            crate::witness::append(path, &stored.1).map_err(|e| CoreError::Storage(format!("witness file {}: {e}", path.display())))?;
         }
+        self.notify(crate::insider::Notice::Checkpoint(kept.clone()));
         Ok(Some(kept))
     }
 
-    /// Recomputes the whole trail: sequence, leaf hashes, chain, tree roots, checkpoint
-    /// signatures, and the witness file's checkpoints. Names the first bad sequence number.
-    pub async fn verify_audit(&self, witness: Option<&Path>) -> Result<VerifyReport, CoreError> {
-        let public = self.audit_signer().await?.public_key();
+    /// Recomputes the whole trail: sequence, leaf hashes, chain, tree roots and checkpoint
+    /// signatures, against the anchors kept outside the database. Names the first bad
+    /// sequence number (1 for what concerns the whole trail). Fails closed:
+    /// - the key is the pinned one (`config.toml`; `key`, when given, must agree with it), the
+    ///   database's signing key must be it, and so must each witness file's header;
+    /// - a database that holds events must hold a signed checkpoint, and witness files with
+    ///   at least one checkpoint (a missing or empty witness is a failure, not "intact");
+    /// - every witnessed checkpoint is in the database, unchanged, and none covers more events
+    ///   than the log holds.
+    pub async fn verify_audit(&self, witnesses: &[std::path::PathBuf], key: Option<[u8; 32]>) -> Result<VerifyReport, CoreError> {
+        let whole = |why: String| Ok(VerifyReport { events: 0, checkpoints: 0, first_bad: Some((1, why)) });
+        let public = match (self.audit_pin.get(), key) {
+            (Some(pinned), Some(given)) if *pinned != given => return whole("the key given is not the one config.toml pins".into()),
+            (_, Some(given)) => given,
+            (Some(pinned), None) => *pinned,
+            (None, None) => return whole("no audit public key is pinned (audit_public_key in config.toml, or --key)".into()),
+        };
+        match self.stored_signer().await? {
+            None => return whole("the database holds no audit signing key".into()),
+            Some(s) if s.public_key() != public => {
+                return whole("the audit signing key in the database is not the pinned one: it was replaced".into());
+            }
+            Some(_) => {}
+        }
+        let has_events = !self.store.audit_canonical_range(0, 1).await?.is_empty();
         let mut checkpoints: Vec<(i64, Checkpoint)> = Vec::new();
         for (size, body) in self.store.audit_checkpoints().await? {
             let cp: Checkpoint =
@@ -314,14 +417,27 @@ impl App {
             checkpoints.push((size, cp));
         }
         let mut witnessed: Vec<Checkpoint> = Vec::new();
-        if let Some(path) = witness
-            && let Ok(text) = std::fs::read_to_string(path)
-        {
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let cp: Checkpoint =
-                    serde_json::from_str(line).map_err(|_| CoreError::Integrity("the witness file holds an unreadable line".into()))?;
-                witnessed.push(cp);
+        for path in witnesses {
+            let w = match crate::witness::read(path) {
+                Ok(Some(w)) => w,
+                Ok(None) if has_events => return whole(format!("the witness file {} is missing", path.display())),
+                Ok(None) => continue,
+                Err(e) => return whole(e),
+            };
+            if w.public_key != public {
+                return whole(format!("the witness file {} pins another audit key", path.display()));
             }
+            witnessed.extend(w.checkpoints);
+        }
+        if has_events && checkpoints.is_empty() {
+            return whole("the database holds events but no signed checkpoint (were the checkpoints deleted?)".into());
+        }
+        if has_events && witnessed.is_empty() {
+            return whole(if witnesses.is_empty() {
+                "no witness file to check the trail against".to_string()
+            } else {
+                "the witness file holds no checkpoint while the database holds events".to_string()
+            });
         }
         let report = |events: i64, first_bad: Option<(i64, String)>| VerifyReport { events, checkpoints: checkpoints.len(), first_bad };
 
@@ -337,10 +453,17 @@ impl App {
             if !tree::verify_checkpoint(w, &public) {
                 return Ok(report(0, Some((1, "the witness file holds a checkpoint with a bad signature".into()))));
             }
-            if let Some((_, cp)) = checkpoints.iter().find(|(s, _)| *s == w.tree_size as i64)
-                && cp != w
-            {
-                return Ok(report(0, Some((1, format!("checkpoint at size {} differs from the witness file", w.tree_size)))));
+            match checkpoints.iter().find(|(s, _)| *s == w.tree_size as i64) {
+                Some((_, cp)) if cp != w => {
+                    return Ok(report(0, Some((1, format!("checkpoint at size {} differs from the witness file", w.tree_size)))));
+                }
+                Some(_) => {}
+                None => {
+                    return Ok(report(
+                        0,
+                        Some((1, format!("checkpoint at size {} is in the witness file but not in the database (deleted?)", w.tree_size))),
+                    ));
+                }
             }
         }
 
@@ -349,13 +472,7 @@ impl App {
         let mut expected = 1i64;
         // The first event of the current checkpoint interval, and the chain link before it.
         let (mut interval_start, mut interval_link) = (1i64, link);
-        let mut all_checkpoints: Vec<Checkpoint> = checkpoints.iter().map(|(_, c)| c.clone()).collect();
-        for w in &witnessed {
-            if !all_checkpoints.iter().any(|c| c.tree_size == w.tree_size) {
-                all_checkpoints.push(w.clone());
-            }
-        }
-        all_checkpoints.sort_by_key(|c| c.tree_size);
+        let all_checkpoints: Vec<Checkpoint> = checkpoints.iter().map(|(_, c)| c.clone()).collect();
         // Up to the last checkpoint the signed roots vouch for the events, and the stored chain
         // rows are read only to name the first bad event of an interval that fails. Past it only
         // the chain rows do, so they are compared event by event.
@@ -484,6 +601,12 @@ pub struct SealerState {
     sealed: i64,
 }
 
+impl SealerState {
+    fn empty() -> Self {
+        Self { builder: TreeBuilder::new(), link: [0u8; 32], sealed: 0 }
+    }
+}
+
 /// Events read per page while verifying (two pages may be in memory at once).
 const VERIFY_PAGE: u32 = 10_000;
 
@@ -539,19 +662,6 @@ async fn joined(page: Ahead) -> Result<String, CoreError> {
 
 fn to_hash(v: &[u8]) -> Result<Hash, CoreError> {
     v.try_into().map_err(|_| CoreError::Integrity("a stored audit hash is not 32 bytes".into()))
-}
-
-fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    writeln!(f, "{line}")?;
-    f.sync_data()
 }
 
 #[cfg(test)]

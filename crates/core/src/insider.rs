@@ -31,6 +31,8 @@ pub struct HoneyCache(RwLock<(i64, HashSet<Uuid>)>);
 pub enum Notice {
     /// An alert, with what the trail's copy leaves out (a honeytoken's id, the request id).
     Alert(crate::ports::AuditEvent),
+    /// A signed checkpoint of the audit trail: a copy of it outside the host.
+    Checkpoint(sejf_crypto::audit::Checkpoint),
 }
 
 /// The people each user is already known to have read in the current clock hour, on this

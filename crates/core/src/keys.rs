@@ -84,6 +84,23 @@ impl Keyring {
         self.named_key(store, KeyKind::Unit, unit).await
     }
 
+    /// A system key that must exist already (one only `sejf init` creates), cached once read;
+    /// None when the key store has none.
+    pub async fn existing_named_key(&self, store: &dyn Store, kind: KeyKind, id: &str) -> Result<Option<Arc<Key32>>, CoreError> {
+        let cache_id = format!("{}/{id}", kind.as_str());
+        if let Some(k) = self.units.read().map_err(|_| CoreError::Internal("key cache poisoned".into()))?.get(&cache_id) {
+            return Ok(Some(k.clone()));
+        }
+        let Some(wrapped) = store.key_get(kind, id).await? else { return Ok(None) };
+        let key = Arc::new(
+            self.master
+                .unwrap_key(&wrapped, &wrap_id(kind, id))
+                .map_err(|e| CoreError::Integrity(format!("{} key {id}: {e}", kind.as_str())))?,
+        );
+        self.units.write().map_err(|_| CoreError::Internal("key cache poisoned".into()))?.insert(cache_id, key.clone());
+        Ok(Some(key))
+    }
+
     /// A unit or system key, created on first use and cached (such keys are never replaced).
     pub async fn named_key(&self, store: &dyn Store, kind: KeyKind, id: &str) -> Result<Arc<Key32>, CoreError> {
         let cache_id = format!("{}/{id}", kind.as_str());

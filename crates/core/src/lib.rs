@@ -20,6 +20,7 @@ pub mod people;
 pub mod ports;
 pub mod records;
 pub mod users;
+pub mod witness;
 
 use std::sync::Arc;
 
@@ -185,6 +186,8 @@ pub struct App {
     honey: insider::HoneyCache,
     read_counts: insider::ReadCounts,
     sealer: tokio::sync::Mutex<Option<audit::SealerState>>,
+    /// The audit public key pinned outside the database (config.toml), once the caller says.
+    audit_pin: std::sync::OnceLock<[u8; 32]>,
     /// Where alerts also go (webhook, syslog), once the server has wired a delivery task.
     alerts_out: std::sync::OnceLock<tokio::sync::mpsc::Sender<insider::Notice>>,
 }
@@ -212,6 +215,7 @@ impl App {
             honey: insider::HoneyCache::default(),
             read_counts: insider::ReadCounts::default(),
             sealer: tokio::sync::Mutex::new(None),
+            audit_pin: std::sync::OnceLock::new(),
             alerts_out: std::sync::OnceLock::new(),
         })
     }
