@@ -39,6 +39,14 @@ pub struct Global {
 pub enum Command {
     /// Create a data directory, sealed master key, schema and the first admin user.
     Init,
+    /// Bring the database schema up to date, as its owner (PostgreSQL: connect with the owner's
+    /// --database-url). With --runtime-role, also grant the role the servers connect as what
+    /// they need: the data, and only INSERT and SELECT on the audit trail.
+    Migrate {
+        /// The PostgreSQL role `sejf serve` connects as (it must not own the schema).
+        #[arg(long)]
+        runtime_role: Option<String>,
+    },
     /// Run the server.
     Serve {
         /// Public listener.
@@ -330,6 +338,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     };
     match cli.command {
         Command::Init => init(&loc).await,
+        Command::Migrate { runtime_role } => migrate(&loc, runtime_role.as_deref()).await,
         Command::Serve { listen, admin_listen, tls_cert, tls_key, admin_client_ca } => {
             // Check the TLS files before the key is opened or anything is bound.
             let tls = match (tls_cert, tls_key) {
@@ -390,6 +399,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             crate::csvio::export(&opened.app, out.as_deref()).await
         }
     }
+}
+
+/// `sejf migrate [--runtime-role ROLE]`: needs no master key, only the owner's database URL.
+async fn migrate(loc: &Location, runtime_role: Option<&str>) -> Result<(), String> {
+    let url = loc.database_url();
+    if loc.database_url.is_none() && !loc.data_dir.join(crate::config::DB_FILE).exists() {
+        return Err(format!("{} holds no database (run `sejf init` first)", loc.data_dir.display()));
+    }
+    let store = sejf_store::SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
+    let version = store.schema_version().await.map_err(|e| e.to_string())?;
+    println!("schema at version {version} ({})", sejf_store::redact_url(&url));
+    let granted = match runtime_role {
+        Some(role) => store.grant_runtime(role).await.map_err(|e| e.to_string()).map(|()| {
+            println!("granted {role}: the data, and only INSERT and SELECT on the audit trail");
+        }),
+        None => Ok(()),
+    };
+    store.close().await;
+    granted
 }
 
 /// `sejf init`: refuses a non-empty data directory; cleans up after itself on failure.

@@ -120,6 +120,12 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let _ = crate::tls::provider().install_default();
     let targets = crate::alerts::Targets::parse(opened.config.alert_webhook.as_deref(), opened.config.alert_syslog.as_deref())?;
     crate::alerts::start(&opened.app, targets).await?;
+    if opened.store.backend() == sejf_store::Backend::Postgres && opened.store.can_alter_audit_guards().await.unwrap_or(true) {
+        tracing::warn!(
+            "this database role owns the audit tables (or is a superuser): it could switch off their append-only triggers; \
+             serve as a runtime role (`sejf migrate --runtime-role`, docs/operations.md)"
+        );
+    }
     let public_addr = public.local_addr().map_err(|e| e.to_string())?;
     let admin_bound = admin_listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if tls.is_some() { "https" } else { "http" };

@@ -383,3 +383,95 @@ async fn the_sealer_checks_stored_rows_and_ships_checkpoints(backend: Backend) {
     assert_eq!(seal.status.code(), Some(1), "{err}");
     assert!(err.contains("does not match the last signed checkpoint"), "{err}");
 }
+
+/// On PostgreSQL the schema's owner migrates and the servers connect as a runtime role that can
+/// add to the audit trail but not change it, nor switch its guards off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_role_cannot_switch_off_the_audit_guards() {
+    let Some(base) = sejf_store::testing::test_database_url() else {
+        eprintln!("skipped: SEJF_TEST_DATABASE_URL not set");
+        return;
+    };
+    let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let (owner, runtime) = (format!("sejf_own_{suffix}"), format!("sejf_run_{suffix}"));
+    sqlx::any::install_default_drivers();
+    let server_admin = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&base).await.unwrap();
+    for role in [&owner, &runtime] {
+        // Names made just above from hex digits: nothing to inject.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE ROLE {role} LOGIN"))).execute(&server_admin).await.unwrap();
+    }
+    let db_url = sejf_store::testing::fresh_postgres_database(&base).await.unwrap();
+    let db_name = reqwest::Url::parse(&db_url).unwrap().path().trim_start_matches('/').to_string();
+    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER DATABASE {db_name} OWNER TO {owner}"))).execute(&server_admin).await.unwrap();
+    let as_role = |role: &str| {
+        let mut u = reqwest::Url::parse(&db_url).unwrap();
+        u.set_username(role).unwrap();
+        u.to_string()
+    };
+    let (owner_url, runtime_url) = (as_role(&owner), as_role(&runtime));
+
+    let root = sejf_store::testing::fresh_temp_dir().unwrap();
+    let install =
+        Install { root: root.clone(), data_dir: root.join("data"), database_url: Some(runtime_url.clone()), mfa: Default::default() };
+    let owner_root = sejf_store::testing::fresh_temp_dir().unwrap();
+    let owner_side =
+        Install { root: owner_root, data_dir: root.join("data"), database_url: Some(owner_url.clone()), mfa: Default::default() };
+    // The runtime role cannot build the schema; the owner migrates and grants it its rights.
+    let refused = install.cli(&["init"], None);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("migrate --runtime-role"), "{}", String::from_utf8_lossy(&refused.stderr));
+    let migrated = owner_side.cli(&["migrate", "--runtime-role", &runtime], None);
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains(&format!("granted {runtime}")));
+    let superuser = owner_side.cli(&["migrate", "--runtime-role", &owner], None);
+    assert_eq!(superuser.status.code(), Some(1), "the owner is no runtime role");
+
+    // Everything else runs as the runtime role.
+    let init = install.cli(&["init"], None);
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let mut server = install.serve();
+    let t = server.staff_token(&install).await;
+    let p = server.call("POST", "/people", &t, Some(person("Rola", "Robocza", "rola@robocza.example", "601 000 701", None))).await;
+    assert_eq!(p.status, 201, "{}", p.body);
+    assert_eq!(server.call("GET", &format!("/people/{}", p.body["id"].as_str().unwrap()), &t, None).await.status, 200);
+    server.stop();
+    assert_eq!(verify(&install, &[]).0, Some(0));
+    let again = install.cli(&["migrate", "--runtime-role", &runtime], None);
+    assert_eq!(again.status.code(), Some(1), "the runtime role cannot grant itself anything");
+
+    let store = sejf_store::SqlStore::connect(&runtime_url).await.unwrap();
+    assert!(!store.can_alter_audit_guards().await.unwrap());
+    store.close().await;
+    let store = sejf_store::SqlStore::connect(&owner_url).await.unwrap();
+    assert!(store.can_alter_audit_guards().await.unwrap());
+    store.close().await;
+    let db = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&runtime_url).await.unwrap();
+    let attempts: [&'static str; 15] = [
+        "ALTER TABLE audit_events DISABLE TRIGGER USER",
+        "ALTER TABLE audit_chain DISABLE TRIGGER USER",
+        "ALTER TABLE audit_checkpoints DISABLE TRIGGER USER",
+        "DROP TRIGGER audit_events_no_update ON audit_events",
+        "DROP TRIGGER audit_chain_no_update ON audit_chain",
+        "DROP TRIGGER audit_checkpoints_no_update ON audit_checkpoints",
+        "UPDATE audit_events SET body = body WHERE seq = 1",
+        "DELETE FROM audit_events WHERE seq = 1",
+        "TRUNCATE audit_events",
+        "UPDATE audit_chain SET leaf = link WHERE seq = 1",
+        "DELETE FROM audit_chain",
+        "TRUNCATE audit_chain",
+        "DELETE FROM audit_checkpoints",
+        "TRUNCATE audit_checkpoints",
+        "CREATE TRIGGER sneak BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+    ];
+    for sql in attempts {
+        let err = sqlx::query(sql).execute(&db).await.expect_err(sql).to_string();
+        assert!(err.contains("permission denied") || err.contains("must be owner"), "{sql}: {err}");
+    }
+    db.close().await;
+    drop(install);
+    drop(owner_side);
+    for role in [&owner, &runtime] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP ROLE IF EXISTS {role}"))).execute(&server_admin).await.unwrap();
+    }
+    server_admin.close().await;
+}

@@ -178,6 +178,20 @@ impl SqlStore {
         migrate::current_version(&self.pool).await
     }
 
+    /// Grants a PostgreSQL role what a server needs, and no more: read and write the data, only
+    /// add to the audit trail (migration 0010). Run as the schema's owner (`sejf migrate
+    /// --runtime-role`); refuses a role that is the owner, a member of it, or a superuser.
+    pub async fn grant_runtime(&self, role: &str) -> Result<(), StoreError> {
+        migrate::grant_runtime(self, role).await
+    }
+
+    /// Whether the connected role could switch off the audit trail's append-only triggers:
+    /// true for SQLite (the file's owner can do anything) and for PostgreSQL's schema owner or
+    /// a superuser; false for a runtime role.
+    pub async fn can_alter_audit_guards(&self) -> Result<bool, StoreError> {
+        migrate::can_alter_audit(self).await
+    }
+
     /// Closes every pooled connection; waits for the ones in use to come back.
     pub async fn close(&self) {
         self.pool.close().await;

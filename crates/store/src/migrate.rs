@@ -10,6 +10,9 @@
 //!   transaction-scoped advisory lock, SQLite begins with `BEGIN IMMEDIATE` (its write lock); each
 //!   re-reads the version after taking the lock, so no migration runs twice.
 //! - A database whose version is newer than this binary knows is refused before anything changes.
+//! - A database already at this binary's version is not touched at all, so a server connecting
+//!   as PostgreSQL's runtime role (which may not change the schema: migration 0010) starts;
+//!   the schema's owner migrates with `sejf migrate` and grants the runtime role its rights.
 
 use sejf_core::ports::StoreError;
 use sqlx::AnyPool;
@@ -60,6 +63,7 @@ migrations! {
     7 => "0007_read_budget",
     8 => "0008_audit_body",
     9 => "0009_export_units",
+    10 => "0010_runtime_role",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.
@@ -92,9 +96,53 @@ fn tree(backend: Backend) -> &'static [Migration] {
     }
 }
 
+/// The runtime role's grants (PostgreSQL), made by the owner: see migration 0010.
+const GRANT_RUNTIME: &str = "SELECT sejf_grant_runtime($1)";
+/// Whether the connected role could switch the audit tables' triggers off: it owns them (or is
+/// a member of their owner), or is a superuser.
+const CAN_ALTER_AUDIT: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_tables t \
+     WHERE t.schemaname = current_schema() AND t.tablename = 'audit_events' \
+     AND (pg_has_role(current_user, t.tableowner, 'MEMBER') OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user))";
+
+/// Grants `role` what a server needs on PostgreSQL and no more (run as the schema's owner).
+pub(crate) async fn grant_runtime(store: &SqlStore, role: &str) -> Result<(), StoreError> {
+    if store.backend != Backend::Postgres {
+        return Err(StoreError::Backend("a runtime role exists only on PostgreSQL".into()));
+    }
+    sqlx::query(GRANT_RUNTIME).bind(role).execute(&store.pool).await.map_err(error::verbose("grant to the runtime role"))?;
+    Ok(())
+}
+
+/// Whether the connected role could disable the audit trail's append-only triggers (on SQLite,
+/// whoever can write the file can).
+pub(crate) async fn can_alter_audit(store: &SqlStore) -> Result<bool, StoreError> {
+    if store.backend != Backend::Postgres {
+        return Ok(true);
+    }
+    let n: i64 = sqlx::query_scalar(CAN_ALTER_AUDIT).fetch_one(&store.pool).await.map_err(error::verbose("audit table owner"))?;
+    Ok(n > 0)
+}
+
 /// Brings the schema up to [`latest_version`], or refuses a newer one.
 pub(crate) async fn run(store: &SqlStore) -> Result<(), StoreError> {
     let latest = latest_version();
+    // Up to date: nothing to lock or create (the runtime role may not). On a fresh database the
+    // bookkeeping table does not exist yet and this fails; the runner below creates it.
+    if let Ok(current) = current_version(&store.pool).await
+        && current == latest
+    {
+        return Ok(());
+    }
+    let hint = |e: StoreError| match (store.backend, e) {
+        (Backend::Postgres, StoreError::Backend(m)) => StoreError::Backend(format!(
+            "{m} (if this is the runtime role, the schema's owner must migrate: `sejf --database-url OWNER_URL migrate --runtime-role ROLE`)"
+        )),
+        (_, e) => e,
+    };
+    run_locked(store, latest).await.map_err(hint)
+}
+
+async fn run_locked(store: &SqlStore, latest: i64) -> Result<(), StoreError> {
     for migration in tree(store.backend) {
         let mut tx = store.begin_write().await?;
         let current = lock_and_read_version(store.backend, &mut tx).await?;
@@ -159,10 +207,16 @@ fn statements(sql: &'static str) -> Vec<&'static str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut offset = 0;
+    // Inside a dollar-quoted function body (an odd number of `$$` so far), a `;` ends a line of
+    // the body, not the statement.
+    let mut quoted = false;
     for line in sql.split_inclusive('\n') {
         offset += line.len();
         let trimmed = line.trim();
-        if !trimmed.starts_with("--") && trimmed.ends_with(';') {
+        if !trimmed.starts_with("--") {
+            quoted ^= trimmed.matches("$$").count() % 2 == 1;
+        }
+        if !quoted && !trimmed.starts_with("--") && trimmed.ends_with(';') {
             push_statement(&mut out, &sql[start..offset]);
             start = offset;
         }
@@ -234,6 +288,8 @@ mod tests {
                         && !h.starts_with("CREATE FUNCTION")
                         && !h.starts_with("DROP TRIGGER")
                         && !h.starts_with("ALTER INDEX")
+                        && !h.starts_with("REVOKE")
+                        && !h.starts_with("GRANT")
                         && !h.contains(" DISABLE TRIGGER ")
                         && !h.contains(" ENABLE TRIGGER ")
                 })
@@ -305,6 +361,15 @@ mod tests {
         let url = crate::testing::fresh_postgres_database(&base).await.unwrap();
         carries_old_events_into_bodies(&url, POSTGRES).await;
         crate::testing::drop_postgres_database(&base, &url).await;
+    }
+
+    #[test]
+    fn a_function_body_is_one_statement() {
+        let got = statements("CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n    PERFORM 1;\nEND;\n$$;\nSELECT 2;\n");
+        assert_eq!(got, vec!["CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n    PERFORM 1;\nEND;\n$$", "SELECT 2"]);
+        let one_line =
+            statements("CREATE FUNCTION g() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'x'; END; $$;\nSELECT 3;\n");
+        assert_eq!(one_line.len(), 2);
     }
 
     #[test]

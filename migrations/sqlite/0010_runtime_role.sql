@@ -1,0 +1,3 @@
+-- PostgreSQL only: the grants of the runtime role (see migrations/postgres). SQLite has no
+-- roles; whoever can write the database file can do anything to it, and the hash chain, the
+-- signed checkpoints and the witness file are what catch a change to the trail.
