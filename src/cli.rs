@@ -487,6 +487,10 @@ async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
     store.close().await;
     if print {
         println!("initialised Sejf in {} (database: {})", loc.data_dir.display(), sejf_store::redact_url(&url));
+        println!(
+            "audit public key (keep a copy off this host; `sejf audit verify --key` checks against it): {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, public)
+        );
         if generated {
             println!("admin user: admin");
             println!("admin password (shown once): {password}");
