@@ -38,8 +38,9 @@ pub struct ConfigFile {
     pub login_max_failures: Option<i64>,
     /// Minutes of the first sign-in lock; each further lock doubles, up to a day (default 15).
     pub login_lock_minutes: Option<i64>,
-    /// Distinct people a user of a role may read per hour: `read_budgets = { sales = 200 }`.
-    /// Replaces the default (sales: 200); a role not listed has no budget.
+    /// Distinct people a user of a role may read in any hour (a sliding window):
+    /// `read_budgets = { sales = 200 }`. Replaces the defaults (sales 200, support 500, manager
+    /// 2000); a role not listed has no budget.
     pub read_budgets: Option<std::collections::BTreeMap<String, i64>>,
     /// Suspend a user who exceeds the budget until an administrator re-enables them.
     pub read_budget_suspends: Option<bool>,
@@ -224,9 +225,10 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # login_max_failures = 10
 # login_lock_minutes = 15
 
-# Insider-threat controls: distinct people a user of a role may read per hour (the default is
-# sales = 200; a role not listed has no budget), and whether exceeding it suspends the user.
-# read_budgets = { sales = 200, support = 500 }
+# Insider-threat controls: distinct people a user of a role may read in any hour, a sliding
+# window (the defaults are below; a role not listed has no budget), and whether exceeding it
+# suspends the user.
+# read_budgets = { sales = 200, support = 500, manager = 2000 }
 # read_budget_suspends = false
 
 # Bulk exports (POST /api/v1/exports) wait for a second person when they would take a user's

@@ -160,6 +160,10 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let _ = b.await;
     let _ = reloader.await;
     let _ = sealer.await;
+    // Write the read budgets' last reads, so a restarted server counts them.
+    if let Err(e) = opened.app.flush_reads().await {
+        tracing::error!(error = %e, "writing read budgets at shutdown failed");
+    }
     // Seal what the last requests wrote, so the witness covers the whole trail.
     if let Err(e) = opened.app.seal(Some(&opened.witness)).await {
         tracing::error!(error = %e, "final audit seal failed");

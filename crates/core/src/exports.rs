@@ -361,7 +361,7 @@ impl App {
         .await?;
         let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
         if view.needs_approval {
-            // A second person approved this many records: the hourly read budget does not apply,
+            // A second person approved this many records: the read budget does not apply,
             // honeytokens still do.
             self.alert_honeytokens(actor, &ids, "export").await?;
         } else {

@@ -10,12 +10,13 @@
 //! the person nor the request (whose read event would name the person); the operator's sinks
 //! (webhook, syslog, the log) get both.
 
-use std::collections::HashSet;
-use std::sync::RwLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 use uuid::Uuid;
 
 use crate::authz::{Actor, Scope};
+use crate::ports::{ReadMark, Store, StoreError};
 use crate::{App, CoreError};
 
 /// How often the honeytoken list is re-read (other processes may plant new ones).
@@ -35,13 +36,142 @@ pub enum Notice {
     Checkpoint(sejf_crypto::audit::Checkpoint),
 }
 
-/// The people each user is already known to have read in the current clock hour, on this
-/// server: a cache in front of the shared count in the database, so re-reading someone costs
-/// no database round trip. Only a first read in the hour (on this server) asks the database.
+/// The sliding window a read budget counts over.
+pub const BUDGET_WINDOW_MICROS: i64 = HOUR_MICROS;
+/// How often a server writes its new reads to the database ([`App::flush_reads`]).
+pub const BUDGET_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// A count of a user's reads from the database older than this is read again before it decides
+/// a read, so reads on other servers count here within this plus one flush interval.
+const COUNT_FRESH_MICROS: i64 = 2 * 1_000_000;
+
+/// One person a user read on this server: when last, and when that was last written to the
+/// database (0: never, so not in the database's count).
+#[derive(Clone, Copy)]
+struct Mark {
+    at: i64,
+    stored_at: i64,
+}
+
+/// A user's reads within the window as this server knows them.
 #[derive(Default)]
-pub struct ReadCounts(std::sync::Mutex<std::collections::HashMap<Uuid, (i64, HashSet<Uuid>)>>);
+struct UserReads {
+    seen: HashMap<Uuid, Mark>,
+    /// Distinct people in the window on every server, as the database counted them at
+    /// `counted_at` (None: never asked). It includes this server's stored reads.
+    shared: i64,
+    counted_at: Option<i64>,
+    /// People in `seen` never written to the database: on top of `shared`.
+    fresh: i64,
+}
+
+impl UserReads {
+    /// Notes that the user read `person` at `now`; a read older than the window (`since`)
+    /// counts as none.
+    fn touch(&mut self, person: Uuid, now: i64, since: i64) {
+        match self.seen.get_mut(&person) {
+            Some(m) if m.at >= since => m.at = m.at.max(now),
+            Some(m) => {
+                if m.stored_at != 0 {
+                    self.fresh += 1;
+                }
+                *m = Mark { at: now, stored_at: 0 };
+            }
+            None => {
+                self.seen.insert(person, Mark { at: now, stored_at: 0 });
+                self.fresh += 1;
+            }
+        }
+    }
+
+    /// Notes that `person`'s read at `at` (and any earlier) is in the database.
+    fn stored(&mut self, person: Uuid, at: i64) {
+        if let Some(m) = self.seen.get_mut(&person) {
+            if m.stored_at == 0 {
+                self.fresh -= 1;
+            }
+            m.stored_at = m.stored_at.max(at);
+        }
+    }
+}
+
+/// Read budgets, counted in memory and written to the database in batches: a read costs no
+/// database round trip unless this server's count says it would pass the budget (ADR 0017).
+#[derive(Default)]
+pub struct ReadCounts(Arc<Mutex<HashMap<Uuid, UserReads>>>);
+
+/// How this server's count decides a read.
+enum Decision {
+    Granted,
+    /// The count is too old to decide on.
+    Recount,
+    /// Over the budget by this server's count: the database decides, with the user's reads not
+    /// yet written and the people asked for (new in the window).
+    Ask {
+        unwritten: Vec<Uuid>,
+        new: Vec<Uuid>,
+    },
+}
+
+impl ReadCounts {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<Uuid, UserReads>>, CoreError> {
+        self.0.lock().map_err(|_| CoreError::Internal("read counts poisoned".into()))
+    }
+
+    fn decide(&self, user: Uuid, subjects: &[Uuid], budget: i64, now: i64) -> Result<Decision, CoreError> {
+        let since = now - BUDGET_WINDOW_MICROS;
+        let mut counts = self.lock()?;
+        let entry = counts.entry(user).or_default();
+        let new: Vec<Uuid> = subjects.iter().filter(|s| entry.seen.get(s).is_none_or(|m| m.at < since)).copied().collect();
+        if !new.is_empty() {
+            if entry.counted_at.is_none_or(|at| now - at > COUNT_FRESH_MICROS) {
+                return Ok(Decision::Recount);
+            }
+            if entry.shared + entry.fresh + new.len() as i64 > budget {
+                let unwritten = entry.seen.iter().filter(|(_, m)| m.at > m.stored_at && m.at >= since).map(|(p, _)| *p).collect();
+                return Ok(Decision::Ask { unwritten, new });
+            }
+        }
+        for s in subjects {
+            entry.touch(*s, now, since);
+        }
+        Ok(Decision::Granted)
+    }
+
+    fn counted(&self, user: Uuid, shared: i64, now: i64) -> Result<(), CoreError> {
+        let mut counts = self.lock()?;
+        let entry = counts.entry(user).or_default();
+        if entry.counted_at.is_none_or(|at| at <= now) {
+            entry.shared = shared;
+            entry.counted_at = Some(now);
+        }
+        Ok(())
+    }
+}
 
 impl App {
+    /// Writes the reads this server granted since the last call to the database in one
+    /// transaction, forgets reads older than the window, and refreshes the shared counts of the
+    /// users who read. The server calls it every [`BUDGET_FLUSH_EVERY`] and at shutdown.
+    pub async fn flush_reads(&self) -> Result<(), CoreError> {
+        flush(&self.read_counts.0, self.store.as_ref(), self.now()).await
+    }
+
+    /// Runs [`Self::flush_reads`] every [`BUDGET_FLUSH_EVERY`] until the app is dropped.
+    pub(crate) fn start_read_flusher(&self) {
+        let counts = Arc::downgrade(&self.read_counts.0);
+        let (store, clock) = (self.store.clone(), self.clock.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(BUDGET_FLUSH_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(counts) = counts.upgrade() else { return };
+                if let Err(e) = flush(&counts, store.as_ref(), clock.now_micros()).await {
+                    tracing::error!(error = %e, "writing read budgets failed; retrying");
+                }
+            }
+        });
+    }
     /// Raises an alert: an audit event every auditor sees at `GET /alerts`, a log warning, and,
     /// once durable, a message to the configured webhook and syslog (see [`Self::forward_alerts`]).
     pub async fn alert(&self, actor: &Actor, kind: &str, severity: &str, subject: &str, detail: &str) -> Result<(), CoreError> {
@@ -140,28 +270,40 @@ impl App {
             return Ok(());
         }
         let Some(&budget) = self.settings.read_budgets.get(&actor.role) else { return Ok(()) };
-        let hour = self.now() / HOUR_MICROS;
-        let new: Vec<Uuid> = {
-            let mut counts = self.read_counts.0.lock().map_err(|_| CoreError::Internal("read counts poisoned".into()))?;
-            let entry = counts.entry(actor.user_id).or_insert_with(|| (hour, HashSet::new()));
-            if entry.0 != hour {
-                *entry = (hour, HashSet::new());
+        let now = self.now();
+        let mut recounted = false;
+        let (unwritten, new) = loop {
+            match self.read_counts.decide(actor.user_id, subjects, budget, now)? {
+                Decision::Granted => return Ok(()),
+                Decision::Ask { unwritten, new } => break (unwritten, new),
+                // Reads on other servers count here once they are written (about a second).
+                Decision::Recount if !recounted => {
+                    let shared = self.store.read_budget_count(actor.user_id, now - BUDGET_WINDOW_MICROS).await?;
+                    self.read_counts.counted(actor.user_id, shared, now)?;
+                    recounted = true;
+                }
+                // Counted just now: only a concurrent count with a later clock gets here.
+                Decision::Recount => break (Vec::new(), subjects.to_vec()),
             }
-            subjects.iter().filter(|s| !entry.1.contains(s)).copied().collect()
         };
-        if new.is_empty() {
-            return Ok(());
-        }
-        // Shared by every server: the budget holds however many servers the user spreads over.
-        let outcome = self.store.read_budget_take(actor.user_id, hour, new.clone(), budget).await?;
+        // Past the budget by this server's count, which may count a person read on another
+        // server twice: the database decides, with this server's unwritten reads too.
+        let ask: Vec<Uuid> = unwritten.iter().chain(&new).copied().collect();
+        let outcome = self.store.read_budget_take(actor.user_id, now, now - BUDGET_WINDOW_MICROS, ask.clone(), budget).await?;
         if outcome.granted {
-            let mut counts = self.read_counts.0.lock().map_err(|_| CoreError::Internal("read counts poisoned".into()))?;
-            if let Some(entry) = counts.get_mut(&actor.user_id).filter(|e| e.0 == hour) {
-                entry.1.extend(new);
+            let mut counts = self.read_counts.lock()?;
+            let entry = counts.entry(actor.user_id).or_default();
+            for p in &ask {
+                entry.touch(*p, now, now - BUDGET_WINDOW_MICROS);
+                entry.stored(*p, now);
             }
+            entry.shared = outcome.read_before + outcome.asked;
+            entry.counted_at = Some(now);
             return Ok(());
         }
-        let (read, new) = (outcome.read_before, outcome.asked);
+        // The people read before this request (by the database and this server's unwritten
+        // reads), and how many it asked for.
+        let (new, read) = (new.len() as i64, (outcome.read_before + outcome.asked - new.len() as i64).max(outcome.read_before));
         self.alert(actor, "read-budget", "high", "", &format!("budget={budget} read={read} asked={new}")).await?;
         if self.settings.read_budget_suspends {
             // Suspended until a manager or administrator reviews it (`sejf user enable`).
@@ -170,4 +312,48 @@ impl App {
         }
         Err(CoreError::ReadBudgetExceeded { budget })
     }
+}
+
+/// See [`App::flush_reads`].
+async fn flush(counts: &Mutex<HashMap<Uuid, UserReads>>, store: &dyn Store, now: i64) -> Result<(), CoreError> {
+    let since = now - BUDGET_WINDOW_MICROS;
+    let reads: Vec<ReadMark> = {
+        let mut counts = counts.lock().map_err(|_| CoreError::Internal("read counts poisoned".into()))?;
+        let mut reads = Vec::new();
+        counts.retain(|user, e| {
+            let before = e.seen.len();
+            e.seen.retain(|_, m| m.at >= since || m.stored_at != 0);
+            // Forgotten without ever being written (the database was away for the whole window).
+            e.fresh -= (before - e.seen.len()) as i64;
+            e.seen.retain(|_, m| m.at >= since);
+            reads.extend(e.seen.iter().filter(|(_, m)| m.at > m.stored_at).map(|(p, m)| ReadMark { user: *user, person: *p, at: m.at }));
+            !e.seen.is_empty()
+        });
+        reads
+    };
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let shared = match store.read_budget_record(reads.clone(), since).await {
+        Ok(shared) => shared,
+        // A user who no longer exists: nothing left to count for them.
+        Err(StoreError::Reference(e)) => {
+            tracing::warn!(error = %e, "read budget rows refused; dropped");
+            Vec::new()
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut counts = counts.lock().map_err(|_| CoreError::Internal("read counts poisoned".into()))?;
+    for r in &reads {
+        if let Some(e) = counts.get_mut(&r.user) {
+            e.stored(r.person, r.at);
+        }
+    }
+    for (user, n) in shared {
+        if let Some(e) = counts.get_mut(&user) {
+            e.shared = n;
+            e.counted_at = Some(now);
+        }
+    }
+    Ok(())
 }

@@ -47,7 +47,8 @@ pub struct Settings {
     pub throttle: auth::ThrottlePolicy,
     /// TOTP is mandatory for every account. Only `sejf demo` turns this off, and says so.
     pub mfa_required: bool,
-    /// Distinct people a user of the role may read per hour (roles not listed: no limit).
+    /// Distinct people a user of the role may read in any hour, a sliding window (roles not
+    /// listed: no limit).
     pub read_budgets: std::collections::HashMap<sejf_domain::roles::Role, i64>,
     /// A user who exceeds the budget is also suspended until reviewed.
     pub read_budget_suspends: bool,
@@ -77,7 +78,13 @@ impl Settings {
             throttle: auth::ThrottlePolicy::default(),
             mfa_required: true,
             role_networks: std::collections::HashMap::new(),
-            read_budgets: [(sejf_domain::roles::Role::Sales, 200)].into_iter().collect(),
+            read_budgets: [
+                (sejf_domain::roles::Role::Sales, 200),
+                (sejf_domain::roles::Role::Support, 500),
+                (sejf_domain::roles::Role::Manager, 2_000),
+            ]
+            .into_iter()
+            .collect(),
             read_budget_suspends: false,
             export_threshold: 100,
             export_thresholds: std::collections::HashMap::new(),
@@ -204,7 +211,7 @@ impl App {
         let policy = sejf_policy::PolicyEngine::default_set().map_err(|e| CoreError::Internal(format!("built-in policies: {e}")))?;
         let audit_log = audit::AuditLog::start(store.clone());
         let person_reads = people::PersonReads::start(store.clone());
-        Ok(Self {
+        let app = Self {
             store,
             keys,
             settings,
@@ -217,7 +224,9 @@ impl App {
             sealer: tokio::sync::Mutex::new(None),
             audit_pin: std::sync::OnceLock::new(),
             alerts_out: std::sync::OnceLock::new(),
-        })
+        };
+        app.start_read_flusher();
+        Ok(app)
     }
 
     /// The policy set in force.

@@ -180,15 +180,23 @@ pub struct ExportRow {
     pub units: String,
 }
 
-/// What recording a user's reads against their hourly budget found.
+/// What recording a user's reads against their budget found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BudgetOutcome {
     /// Within the budget: the reads are recorded. Otherwise nothing was recorded.
     pub granted: bool,
-    /// Distinct people the user had read this hour before these reads.
+    /// Distinct people the user had read in the window before these reads.
     pub read_before: i64,
-    /// Of the people asked for, how many were new this hour.
+    /// Of the people asked for, how many were new in the window.
     pub asked: i64,
+}
+
+/// A user's read of a person at a time (unix microseconds), counted against their read budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadMark {
+    pub user: Uuid,
+    pub person: Uuid,
+    pub at: i64,
 }
 
 /// Held by the one process sealing the audit trail; dropping it ends the lease.
@@ -380,9 +388,16 @@ pub trait Store: Send + Sync + 'static {
     /// holds the role. The lease ends when the returned value is dropped.
     fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>>;
 
-    /// Records that `user` read `people` in clock hour `hour` unless that takes their distinct
-    /// people this hour past `budget` (then nothing is recorded). Shared by every server.
-    fn read_budget_take(&self, user: Uuid, hour: i64, people: Vec<Uuid>, budget: i64) -> Fut<'_, BudgetOutcome>;
+    // Read budgets, shared by every server: the latest time each user read each person.
+    /// Records `reads` (a person's time only moves forward) and forgets every read before
+    /// `since`; answers, for each user among `reads`, the distinct people they read at or after
+    /// `since`. One transaction.
+    fn read_budget_record(&self, reads: Vec<ReadMark>, since: i64) -> Fut<'_, Vec<(Uuid, i64)>>;
+    /// The distinct people `user` read at or after `since`.
+    fn read_budget_count(&self, user: Uuid, since: i64) -> Fut<'_, i64>;
+    /// Records that `user` read `people` at `at` unless that takes the distinct people they read
+    /// at or after `since` past `budget` (then nothing is recorded).
+    fn read_budget_take(&self, user: Uuid, at: i64, since: i64, people: Vec<Uuid>, budget: i64) -> Fut<'_, BudgetOutcome>;
 
     // Bulk export requests. Every change carries its audit events in the same transaction.
     fn export_insert(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;

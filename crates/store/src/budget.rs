@@ -1,35 +1,87 @@
-//! Read budgets shared by every server: the distinct people each user read per clock hour.
-//! One transaction records the new people and counts the hour; over the budget it rolls back,
-//! so a refused read leaves no trace here (the alert is in the audit trail). Two servers
-//! granting at the same instant can each see the other's rows only once committed, so a user
-//! may overshoot by at most the reads in flight at that instant.
+//! Read budgets shared by every server: when each user last read each person (one row per
+//! pair, its time only ever moved forward), counted over a sliding window. Servers keep the
+//! counts in memory and hand their new reads over in batches ([`record`], about once a second);
+//! only a read that would pass the budget by a server's own count asks the database at once
+//! ([`take`]), in one transaction that records nothing when the budget is passed. ADR 0017 says
+//! what that costs in accuracy.
 
-use sejf_core::ports::{BudgetOutcome, StoreError};
+use std::collections::HashMap;
+
+use sejf_core::ports::{BudgetOutcome, ReadMark, StoreError};
 use uuid::Uuid;
 
+use crate::multirow::{MultiRow, insert_chunked, multi_row};
 use crate::{SqlStore, error};
 
-const FORGET: &str = "DELETE FROM read_budget WHERE user_id = $1 AND hour < $2";
-const RECORD: &str = "INSERT INTO read_budget (user_id, hour, person_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-const COUNT: &str = "SELECT COUNT(*) FROM read_budget WHERE user_id = $1 AND hour = $2";
+const FORGET: &str = "DELETE FROM read_budget WHERE read_at < $1";
+const COUNT: &str = "SELECT COUNT(*) FROM read_budget WHERE user_id = $1 AND read_at >= $2";
+const UPSERT_HEAD: &str = "INSERT INTO read_budget (user_id, person_id, read_at) VALUES ";
+/// A later read moves the time forward; an earlier one (from a server that flushed late) never
+/// moves it back.
+const UPSERT_TAIL: &str = " ON CONFLICT (user_id, person_id) DO UPDATE SET read_at = \
+     CASE WHEN excluded.read_at > read_budget.read_at THEN excluded.read_at ELSE read_budget.read_at END";
+multi_row!(UPSERT_256 = UPSERT_HEAD, "", 3, 256, UPSERT_TAIL);
+multi_row!(UPSERT_16 = UPSERT_HEAD, "", 3, 16, UPSERT_TAIL);
+multi_row!(UPSERT_1 = UPSERT_HEAD, "", 3, 1, UPSERT_TAIL);
+const UPSERTS: [MultiRow; 3] = [UPSERT_256, UPSERT_16, UPSERT_1];
 
-pub(crate) async fn take(store: &SqlStore, user: Uuid, hour: i64, people: Vec<Uuid>, budget: i64) -> Result<BudgetOutcome, StoreError> {
+/// One row per (user, person), the latest time: PostgreSQL refuses a statement that would
+/// update the same row twice.
+fn dedup(reads: Vec<ReadMark>) -> Vec<(String, String, i64)> {
+    let mut latest: HashMap<(Uuid, Uuid), i64> = HashMap::with_capacity(reads.len());
+    for r in reads {
+        let at = latest.entry((r.user, r.person)).or_insert(r.at);
+        *at = (*at).max(r.at);
+    }
+    latest.into_iter().map(|((user, person), at)| (user.to_string(), person.to_string(), at)).collect()
+}
+
+/// Records `reads`, forgets every read before `since`, and answers each reading user's count
+/// of distinct people read at or after `since`, all in one transaction.
+pub(crate) async fn record(store: &SqlStore, reads: Vec<ReadMark>, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
+    let mut users: Vec<Uuid> = reads.iter().map(|r| r.user).collect();
+    users.sort_unstable();
+    users.dedup();
+    let rows = dedup(reads);
+    let mut tx = store.begin_write().await?;
+    sqlx::query(FORGET).bind(since).execute(&mut *tx).await.map_err(error::db("read budget"))?;
+    insert_chunked(&mut tx, store.backend, &UPSERTS, &rows, |q, (u, p, at)| q.bind(u.clone()).bind(p.clone()).bind(*at), "read budget")
+        .await?;
+    let mut counts = Vec::with_capacity(users.len());
+    for user in users {
+        let n: i64 =
+            sqlx::query_scalar(COUNT).bind(user.to_string()).bind(since).fetch_one(&mut *tx).await.map_err(error::db("read budget"))?;
+        counts.push((user, n));
+    }
+    tx.commit().await.map_err(error::db("read budget"))?;
+    Ok(counts)
+}
+
+/// Distinct people `user` read at or after `since`.
+pub(crate) async fn count(store: &SqlStore, user: Uuid, since: i64) -> Result<i64, StoreError> {
+    sqlx::query_scalar(COUNT).bind(user.to_string()).bind(since).fetch_one(&store.pool).await.map_err(error::db("read budget"))
+}
+
+/// Records that `user` read `people` at `at` unless that takes their distinct people read at
+/// or after `since` past `budget`; then it rolls back and nothing is recorded.
+pub(crate) async fn take(
+    store: &SqlStore,
+    user: Uuid,
+    at: i64,
+    since: i64,
+    people: Vec<Uuid>,
+    budget: i64,
+) -> Result<BudgetOutcome, StoreError> {
+    let rows = dedup(people.into_iter().map(|person| ReadMark { user, person, at }).collect());
     let user = user.to_string();
     let mut tx = store.begin_write().await?;
-    sqlx::query(FORGET).bind(user.as_str()).bind(hour).execute(&mut *tx).await.map_err(error::db("read budget"))?;
-    let mut added = 0i64;
-    for p in &people {
-        let done = sqlx::query(RECORD)
-            .bind(user.as_str())
-            .bind(hour)
-            .bind(p.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(error::db("read budget"))?;
-        added += done.rows_affected() as i64;
-    }
-    let read: i64 = sqlx::query_scalar(COUNT).bind(user.as_str()).bind(hour).fetch_one(&mut *tx).await.map_err(error::db("read budget"))?;
-    let outcome = BudgetOutcome { granted: read <= budget, read_before: read - added, asked: added };
+    let before: i64 =
+        sqlx::query_scalar(COUNT).bind(user.as_str()).bind(since).fetch_one(&mut *tx).await.map_err(error::db("read budget"))?;
+    insert_chunked(&mut tx, store.backend, &UPSERTS, &rows, |q, (u, p, at)| q.bind(u.clone()).bind(p.clone()).bind(*at), "read budget")
+        .await?;
+    let after: i64 =
+        sqlx::query_scalar(COUNT).bind(user.as_str()).bind(since).fetch_one(&mut *tx).await.map_err(error::db("read budget"))?;
+    let outcome = BudgetOutcome { granted: after <= budget, read_before: before, asked: after - before };
     if outcome.granted {
         tx.commit().await.map_err(error::db("read budget"))?;
     } else {

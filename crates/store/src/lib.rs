@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use sejf_core::ports::{
     AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ExportRow, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow,
-    RecordKind, RecordRow, SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
+    ReadMark, RecordKind, RecordRow, SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -355,8 +355,16 @@ impl Store for SqlStore {
         Box::pin(audit::sealer_lock(self))
     }
 
-    fn read_budget_take(&self, user: Uuid, hour: i64, people: Vec<Uuid>, budget: i64) -> Fut<'_, BudgetOutcome> {
-        Box::pin(budget::take(self, user, hour, people, budget))
+    fn read_budget_record(&self, reads: Vec<ReadMark>, since: i64) -> Fut<'_, Vec<(Uuid, i64)>> {
+        Box::pin(budget::record(self, reads, since))
+    }
+
+    fn read_budget_count(&self, user: Uuid, since: i64) -> Fut<'_, i64> {
+        Box::pin(budget::count(self, user, since))
+    }
+
+    fn read_budget_take(&self, user: Uuid, at: i64, since: i64, people: Vec<Uuid>, budget: i64) -> Fut<'_, BudgetOutcome> {
+        Box::pin(budget::take(self, user, at, since, people, budget))
     }
 
     fn export_insert(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {

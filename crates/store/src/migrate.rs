@@ -64,6 +64,7 @@ migrations! {
     8 => "0008_audit_body",
     9 => "0009_export_units",
     10 => "0010_runtime_role",
+    11 => "0011_read_budget_window",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

@@ -1,6 +1,6 @@
 //! Conformance cases: the audit sealer's lease, export requests and shared read budgets.
 
-use sejf_core::ports::{AuditEvent, ExportRow, Store};
+use sejf_core::ports::{AuditEvent, ExportRow, ReadMark, Store};
 use sejf_store::{Backend, SqlStore};
 use uuid::Uuid;
 
@@ -89,26 +89,40 @@ pub(crate) async fn export_decisions_and_downloads_happen_once(db: &TestDb) {
     assert_eq!((done.status.as_str(), done.downloaded_at), ("downloaded", 50));
 }
 
-/// A read budget counts distinct people per user and hour across every store handle (server):
-/// re-reads are free, the read that would pass the budget records nothing, and a new hour
-/// starts again (forgetting the old one).
+/// A read budget counts distinct people per user over a sliding window across every store handle
+/// (server): re-reads are free, the read that would pass the budget records nothing, batches
+/// from any server add up, a person's time only moves forward, and reads older than the window
+/// stop counting and are forgotten.
 pub(crate) async fn read_budgets_are_shared_and_all_or_nothing(db: &TestDb) {
     let user = new_user("reader", &["north"]);
     db.store.user_create(user.clone()).await.unwrap();
     let other = SqlStore::connect(&db.url).await.unwrap();
-    let people: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
-    let first = db.store.read_budget_take(user.id, 10, people[..2].to_vec(), 3).await.unwrap();
+    let people: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
+    let first = db.store.read_budget_take(user.id, 100, 0, people[..2].to_vec(), 3).await.unwrap();
     assert_eq!((first.granted, first.read_before, first.asked), (true, 0, 2));
     // The second server sees the first one's reads: one more fits, a re-read is free.
-    let second = other.read_budget_take(user.id, 10, vec![people[0], people[2]], 3).await.unwrap();
+    let second = other.read_budget_take(user.id, 110, 0, vec![people[0], people[2]], 3).await.unwrap();
     assert_eq!((second.granted, second.read_before, second.asked), (true, 2, 1));
-    let over = other.read_budget_take(user.id, 10, people[3..].to_vec(), 3).await.unwrap();
+    let over = other.read_budget_take(user.id, 120, 0, people[3..5].to_vec(), 3).await.unwrap();
     assert_eq!((over.granted, over.read_before, over.asked), (false, 3, 2));
     let rows = || count(&db.store, "SELECT COUNT(*) FROM read_budget");
     assert_eq!(rows().await, 3, "a refused read records nothing");
-    let next_hour = db.store.read_budget_take(user.id, 11, people[3..].to_vec(), 3).await.unwrap();
-    assert_eq!((next_hour.granted, next_hour.read_before), (true, 0));
-    assert_eq!(rows().await, 2, "the previous hour is forgotten");
+    assert_eq!(db.store.read_budget_count(user.id, 0).await.unwrap(), 3);
+
+    // A batch (duplicates and all) from either server: person 1 read again at 200, person 0's
+    // older read at 50 leaves its time (110) alone, person 3 is new.
+    let mark = |person: Uuid, at: i64| ReadMark { user: user.id, person, at };
+    let batch = vec![mark(people[1], 200), mark(people[1], 150), mark(people[0], 50), mark(people[3], 130)];
+    assert_eq!(other.read_budget_record(batch, 0).await.unwrap(), vec![(user.id, 4)]);
+    // The window slides: from 111 on, people 0 and 2 (read at 110) no longer count.
+    assert_eq!(db.store.read_budget_count(user.id, 111).await.unwrap(), 2);
+    let later = db.store.read_budget_take(user.id, 300, 111, vec![people[4], people[0]], 3).await.unwrap();
+    assert_eq!((later.granted, later.read_before, later.asked), (false, 2, 2), "person 0 counts again when read again");
+    let later = db.store.read_budget_take(user.id, 300, 111, vec![people[4]], 3).await.unwrap();
+    assert_eq!((later.granted, later.read_before, later.asked), (true, 2, 1));
+    // Recording forgets what is older than the window (for every user) before it counts.
+    assert_eq!(db.store.read_budget_record(vec![mark(people[0], 400)], 150).await.unwrap(), vec![(user.id, 3)]);
+    assert_eq!(rows().await, 3, "the reads at 110 and 130 are gone");
     other.close().await;
 }
 
