@@ -62,6 +62,7 @@ pub async fn run(listen: SocketAddr, people: usize) -> Result<(), String> {
     eprintln!("creating {people} synthetic people with companies, deals and activities…");
     populate(&app, &actors, people).await?;
 
+    println!("Open http://{listen}/ in a browser and sign in as one of the users below.");
     println!("Sejf demo: throwaway data in {} (deleted on exit)", dir.display());
     println!("WARNING: multi-factor sign-in is switched OFF in this demo; `sejf serve` always requires TOTP.");
     println!("Users (passwords are shown once):");

@@ -20,3 +20,4 @@ mod records;
 mod security;
 mod sessions;
 mod tls;
+mod web;

@@ -50,8 +50,15 @@ impl Default for Limits {
     }
 }
 
-/// The public listener's router.
+/// The public listener's router (the API alone).
 pub fn public_router(app: Arc<App>, limits: &Limits) -> Router {
+    public_router_with(app, limits, None)
+}
+
+/// The public listener's router, with the web UI's routes beside the API when given. The UI
+/// router brings its own fallback (an HTML 404 page, and [`api_not_found`] under `/api/`); it
+/// runs inside the same edge layers (request id, access log, security headers, refusal audit).
+pub fn public_router_with(app: Arc<App>, limits: &Limits, ui: Option<Router<Arc<App>>>) -> Router {
     let api = Router::new()
         .route("/api/v1/auth/login", post(routes::session::login))
         .route("/api/v1/auth/logout", post(routes::session::logout))
@@ -74,26 +81,33 @@ pub fn public_router(app: Arc<App>, limits: &Limits) -> Router {
         .merge(routes::records::routes::<CompanyApi>("companies"))
         .merge(routes::records::routes::<DealApi>("deals"))
         .merge(routes::records::routes::<ActivityApi>("activities"));
-    finish(api.merge(openapi::router()), app, limits.clone())
+    finish(api.merge(openapi::router()), app, limits.clone(), ui)
 }
 
 /// The admin listener's router: user administration, never on the public listener.
 pub fn admin_router(app: Arc<App>, limits: &Limits) -> Router {
+    admin_router_with(app, limits, None)
+}
+
+/// The admin listener's router with the admin screens of the web UI beside the API.
+pub fn admin_router_with(app: Arc<App>, limits: &Limits, ui: Option<Router<Arc<App>>>) -> Router {
     let api = Router::new()
         .route("/api/v1/users", get(routes::admin::list).post(routes::admin::create))
         .route("/api/v1/users/{username}", axum::routing::patch(routes::admin::patch))
         .route("/api/v1/me", get(routes::session::me));
-    finish(api, app, limits.clone())
+    finish(api, app, limits.clone(), ui)
 }
 
-fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits) -> Router {
+fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits, ui: Option<Router<Arc<App>>>) -> Router {
     let timeout_after = limits.request_timeout;
     let hsts = limits.hsts;
     let auditing = app.clone();
-    api.route("/healthz", get(healthz))
-        .route("/api/v1/healthz", get(healthz))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+    let api = api.route("/healthz", get(healthz)).route("/api/v1/healthz", get(healthz));
+    let api = match ui {
+        Some(ui) => api.merge(ui),
+        None => api.fallback(api_not_found),
+    };
+    api.method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn(move |req, next| timeout(timeout_after, req, next)))
@@ -117,7 +131,8 @@ fn dto_health() -> Health {
     Health { status: "ok" }
 }
 
-async fn not_found() -> Problem {
+/// The API's answer to an unknown route (problem+json).
+pub async fn api_not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", "no such route")
 }
 
@@ -138,13 +153,18 @@ async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
 /// Headers that keep browsers from sniffing, framing, caching or leaking referrers, and, over
 /// TLS, from ever falling back to plain HTTP (HSTS).
 async fn security_headers(hsts: bool, req: Request, next: Next) -> Response {
-    let docs = req.uri().path().starts_with("/api/v1/docs");
+    let path = req.uri().path();
+    let docs = path.starts_with("/api/v1/docs");
+    let api = path.starts_with("/api/") || path == "/healthz";
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let csp = if docs {
         "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
-    } else {
+    } else if api {
         "default-src 'none'; frame-ancestors 'none'"
+    } else {
+        // The web UI: its own scripts, styles and images only; nothing inline, nothing framed.
+        "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     };
     for (name, value) in [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -182,13 +202,13 @@ async fn request_id(mut req: Request, next: Next) -> Response {
 pub struct ActorSlot(Arc<std::sync::Mutex<(String, Option<sejf_core::Actor>)>>);
 
 impl ActorSlot {
-    fn set_client(&self, client: std::net::IpAddr) {
+    pub fn set_client(&self, client: std::net::IpAddr) {
         if let Ok(mut slot) = self.0.lock() {
             slot.0 = client.to_string();
         }
     }
 
-    fn set(&self, actor: &sejf_core::Actor) {
+    pub fn set(&self, actor: &sejf_core::Actor) {
         if let Ok(mut slot) = self.0.lock() {
             slot.1 = Some(actor.clone());
         }
@@ -207,7 +227,8 @@ async fn audit_refusals(axum::extract::State(app): axum::extract::State<Arc<App>
     let slot = ActorSlot::default();
     req.extensions_mut().insert(slot.clone());
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
-    let login = route.as_deref() == Some("/api/v1/auth/login");
+    // The sign-in use-case audits every attempt itself, through the API and the UI alike.
+    let login = matches!(route.as_deref(), Some("/api/v1/auth/login" | "/login"));
     let request_id = req.extensions().get::<RequestId>().cloned();
     let (method, uri) = (req.method().clone(), req.uri().clone());
     let res = next.run(req).await;

@@ -1,0 +1,352 @@
+//! The web UI over plain HTTP: sign-in with first-time TOTP enrolment, cookies, security
+//! headers, CSRF refusals, escaping, masking and reveal, cross-unit 404 pages, the language.
+//! (Browser-driven flows are in `browser.rs`.)
+
+use std::collections::BTreeMap;
+
+use crate::harness::{Backend, Install, Server, now_step};
+use crate::on_both;
+
+on_both!(first_sign_in_enrols_totp_then_signs_in_with_a_code);
+
+/// A browser without a browser: keeps cookies, follows nothing, reads forms' CSRF tokens.
+pub struct Browser {
+    client: reqwest::Client,
+    pub base: String,
+    pub cookies: BTreeMap<String, String>,
+    pub lang: &'static str,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// The value of the first hidden `csrf` field.
+    pub fn csrf(&self) -> String {
+        between(&self.body, "name=\"csrf\" value=\"", "\"").unwrap_or_else(|| panic!("no csrf field in {}", self.body))
+    }
+}
+
+pub fn between(s: &str, start: &str, end: &str) -> Option<String> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find(end)? + i;
+    Some(s[i..j].to_string())
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { client, base: base.to_string(), cookies: BTreeMap::new(), lang: "en" }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn finish(&mut self, res: reqwest::Response) -> Page {
+        for c in res.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = kv.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        Page { status: res.status().as_u16(), headers: res.headers().clone(), body: res.text().await.unwrap() }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("accept-language", self.lang)
+            .send()
+            .await
+            .unwrap();
+        self.finish(res).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("accept-language", self.lang)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.finish(res).await
+    }
+
+    /// Signs in as a user would, enrolling TOTP through the pages the first time (the secret is
+    /// read from the enrolment page and kept with the server's authenticators).
+    pub async fn sign_in(server: &Server, username: &str, password: &str) -> Self {
+        let mut b = Browser::new(&server.base);
+        let known = server.mfa.lock().unwrap().contains_key(username);
+        if !known {
+            let login = b.get("/login").await;
+            let r = b.post("/login", &[("csrf", &login.csrf()), ("username", username), ("password", password), ("totp", "")]).await;
+            assert_eq!((r.status, r.location()), (303, "/enroll"), "{}", r.body);
+            let start = b.get("/enroll").await;
+            let shown = b.post("/enroll/start", &[("csrf", &start.csrf())]).await;
+            assert_eq!(shown.status, 200, "{}", shown.body);
+            assert!(shown.body.contains("<svg") && shown.body.contains("class=\"qr\""), "QR code drawn inline");
+            let secret = between(&shown.body, "<code class=\"secret\">", "</code>").unwrap();
+            let secret = sejf_crypto::totp::base32_decode(&secret).unwrap();
+            let step = now_step();
+            let code = sejf_crypto::totp::code_at(&secret, step);
+            let done = b.post("/enroll/confirm", &[("csrf", &shown.csrf()), ("code", &code)]).await;
+            assert_eq!(done.status, 200, "{}", done.body);
+            let recovery: Vec<String> = done.body.split("<li><code>").skip(1).map(|s| s.split('<').next().unwrap().to_string()).collect();
+            assert_eq!(recovery.len(), 10, "ten recovery codes shown once");
+            server.mfa.lock().unwrap().insert(username.to_string(), crate::harness::Authenticator { secret, last_step: step, recovery });
+        }
+        let code = server.mfa.lock().unwrap().get_mut(username).unwrap().next_code();
+        let login = b.get("/login").await;
+        let r = b.post("/login", &[("csrf", &login.csrf()), ("username", username), ("password", password), ("totp", &code)]).await;
+        assert_eq!((r.status, r.location()), (303, "/people"), "{}", r.body);
+        b
+    }
+
+    /// Creates a person through the form; answers the new person's id.
+    pub async fn create_person(&mut self, fields: &[(&str, &str)]) -> String {
+        let form = self.get("/people/new").await;
+        let csrf = form.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        let r = self.post("/people", &all).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        r.location().trim_start_matches("/people/").to_string()
+    }
+}
+
+async fn first_sign_in_enrols_totp_then_signs_in_with_a_code(backend: Backend) {
+    let install = Install::new(backend).await;
+    let server = install.serve();
+    let pw = install.add_user("ania", "sales", &["north"]);
+    let mut b = Browser::new(&server.base);
+
+    // Signed out, `/` leads to the sign-in form with the contract's fields.
+    let root = b.get("/").await;
+    assert_eq!((root.status, root.location()), (303, "/login"));
+    let login = b.get("/login").await;
+    assert_eq!(login.status, 200);
+    for field in ["name=\"username\"", "name=\"password\"", "name=\"totp\"", "type=\"hidden\" name=\"csrf\""] {
+        assert!(login.body.contains(field), "login form lacks {field}");
+    }
+    // A wrong password is refused on the page, with the same answer the API gives.
+    let r = b.post("/login", &[("csrf", &login.csrf()), ("username", "ania"), ("password", "wrong"), ("totp", "")]).await;
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("Wrong user name, password or code."));
+
+    // The password alone gives an enrolment-only session: the people pages send it to /enroll.
+    let r = b.post("/login", &[("csrf", &login.csrf()), ("username", "ania"), ("password", &pw), ("totp", "")]).await;
+    assert_eq!((r.status, r.location()), (303, "/enroll"));
+    let set = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(set.starts_with("sejf_session=") && set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    let p = b.get("/people").await;
+    assert_eq!((p.status, p.location()), (303, "/enroll"));
+
+    let mut b = Browser::sign_in(&server, "ania", &pw).await;
+    let people = b.get("/people").await;
+    assert_eq!(people.status, 200, "{}", people.body);
+    assert!(people.body.contains("ania"), "the signed-in user is named");
+
+    // The sign-ins are in the trail like the API's.
+    let out = install.cli(&["audit", "export"], None);
+    let trail = String::from_utf8_lossy(&out.stdout);
+    assert!(trail.matches("auth.login").count() >= 3, "{trail}");
+
+    // Signing out ends the server-side session: the old cookie no longer works.
+    let old = b.cookies.clone();
+    let people = b.get("/people").await;
+    let r = b.post("/logout", &[("csrf", &people.csrf())]).await;
+    assert_eq!((r.status, r.location()), (303, "/login"));
+    assert!(!b.cookies.contains_key("sejf_session"));
+    b.cookies = old;
+    let r = b.get("/people").await;
+    assert_eq!(r.status, 303);
+    assert!(r.location().starts_with("/login"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_strict_csp_and_unknown_pages_are_html_404s() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let mut b = Browser::new(&server.base);
+    for path in ["/login", "/static/app.css", "/static/app.js", "/no-such-page"] {
+        let p = b.get(path).await;
+        let csp = p.headers.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("http"), "{path}: {csp}");
+        assert_eq!(p.headers.get("x-frame-options").unwrap(), "DENY");
+    }
+    let login = b.get("/login").await;
+    assert!(!login.body.contains("<script>") && !login.body.contains("style="), "nothing inline");
+    let missing = b.get("/no-such-page").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.headers.get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+    // The API keeps its own answers.
+    let api = b.get("/api/v1/no-such-route").await;
+    assert_eq!(api.status, 404);
+    assert_eq!(api.headers.get("content-type").unwrap(), "application/problem+json");
+    assert!(api.headers.get("content-security-policy").unwrap().to_str().unwrap().contains("default-src 'none'"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_without_this_sessions_csrf_token_are_refused() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let pw = install.add_user("ola", "sales", &["north"]);
+    let pw2 = install.add_user("ewa", "sales", &["north"]);
+
+    // The sign-in form itself: no token, or a made-up one, is refused before the password is tried.
+    let mut anon = Browser::new(&server.base);
+    anon.get("/login").await;
+    let r = anon.post("/login", &[("username", "ola"), ("password", &pw)]).await;
+    assert_eq!(r.status, 403);
+    let r = anon.post("/login", &[("csrf", &"0".repeat(64)), ("username", "ola"), ("password", &pw)]).await;
+    assert_eq!(r.status, 403);
+
+    let mut a = Browser::sign_in(&server, "ola", &pw).await;
+    let mut b = Browser::sign_in(&server, "ewa", &pw2).await;
+    let a_csrf = a.get("/people/new").await.csrf();
+    let b_csrf = b.get("/people/new").await.csrf();
+    assert_ne!(a_csrf, b_csrf);
+    let fields = [("last_name", "Nowak")];
+    for token in [None, Some(b_csrf.as_str())] {
+        let mut form = fields.to_vec();
+        if let Some(t) = token {
+            form.push(("csrf", t));
+        }
+        let r = a.post("/people", &form).await;
+        assert_eq!(r.status, 403, "a create with {token:?} must be refused");
+        assert!(r.body.contains("The form expired"));
+    }
+    let r = a.post("/people/search", &[("csrf", &b_csrf), ("name", "Nowak")]).await;
+    assert_eq!(r.status, 403);
+    let r = a.post("/logout", &[("csrf", &b_csrf)]).await;
+    assert_eq!(r.status, 403, "another session's token cannot sign this one out");
+    // Nothing was created.
+    let list = a.get("/people").await;
+    assert!(!list.body.contains("Nowak"));
+}
+
+const XSS: [&str; 2] = ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_payloads_render_as_text_and_search_finds_by_email() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let pw = install.add_user("ola", "manager", &["north"]);
+    let mut a = Browser::sign_in(&server, "ola", &pw).await;
+    let id = a
+        .create_person(&[
+            ("first_name", XSS[0]),
+            ("last_name", XSS[1]),
+            ("email", "xss@example.com"),
+            ("street", XSS[0]),
+            ("city", XSS[1]),
+            ("tags", "vip"),
+            ("notes", XSS[1]),
+        ])
+        .await;
+    for path in ["/people".to_string(), format!("/people/{id}"), format!("/people/{id}/edit")] {
+        let p = a.get(&path).await;
+        assert_eq!(p.status, 200, "{path}");
+        assert!(!p.body.contains("<script>alert") && !p.body.contains("<img src=x"), "{path} renders a payload as markup");
+        assert!(p.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || p.body.contains("&lt;script&gt;"), "{path}");
+    }
+    let csrf = a.get("/people").await.csrf();
+    let found = a.post("/people/search", &[("csrf", &csrf), ("email", "XSS@example.com")]).await;
+    assert_eq!(found.status, 200);
+    assert!(found.body.contains(&format!("/people/{id}")), "search by e-mail finds the person");
+    let none = a.post("/people/search", &[("csrf", &csrf), ("email", "other@example.com")]).await;
+    assert!(!none.body.contains(&format!("/people/{id}")));
+    let bad = a.post("/people/search", &[("csrf", &csrf), ("email", "not an address")]).await;
+    assert_eq!(bad.status, 422);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sales_see_pesel_masked_reveal_with_a_purpose_and_other_units_get_404() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let pw = install.add_user("ola", "sales", &["north"]);
+    let pw2 = install.add_user("jan", "sales", &["south"]);
+    let mut a = Browser::sign_in(&server, "ola", &pw).await;
+    // Inline validation: a bad PESEL is named at its field, the other values are kept.
+    let form = a.get("/people/new").await;
+    let r = a.post("/people", &[("csrf", &form.csrf()), ("last_name", "Kowalska"), ("national_id", "12345678901")]).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("id=\"p-national_id-error\"") && r.body.contains("value=\"Kowalska\""), "{}", r.body);
+
+    let id = a.create_person(&[("first_name", "Anna"), ("last_name", "Kowalska"), ("national_id", "44051401359")]).await;
+    let detail = a.get(&format!("/people/{id}")).await;
+    assert!(detail.body.contains("*******1359") && !detail.body.contains("44051401359"), "PESEL masked for sales");
+    let csrf = detail.csrf();
+    let r = a.post(&format!("/people/{id}/reveal"), &[("csrf", &csrf), ("fields", "national_id"), ("purpose", "x")]).await;
+    assert_eq!(r.status, 422, "a purpose is required");
+    let r = a
+        .post(&format!("/people/{id}/reveal"), &[("csrf", &csrf), ("fields", "national_id"), ("purpose", "umowa kredytowa 12/2026")])
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("44051401359"), "revealed for the purpose");
+    let trail = String::from_utf8_lossy(&install.cli(&["audit", "export"], None).stdout).to_string();
+    assert!(trail.contains("person.reveal") && trail.contains("umowa kredytowa 12/2026"));
+
+    // Another unit's user: the same 404 page as for a record that does not exist.
+    let mut b = Browser::sign_in(&server, "jan", &pw2).await;
+    for path in [format!("/people/{id}"), format!("/people/{id}/edit"), format!("/people/{}", uuid::Uuid::new_v4()), "/people/x".into()] {
+        let p = b.get(&path).await;
+        assert_eq!(p.status, 404, "{path}");
+        assert!(p.body.contains("Not found"));
+    }
+    let b_csrf = b.get("/people").await.csrf();
+    let r = b.post(&format!("/people/{id}/delete"), &[("csrf", &b_csrf)]).await;
+    assert_eq!(r.status, 404);
+
+    // Edit keeps what the form did not carry (the masked PESEL), delete asks first.
+    let edit = a.get(&format!("/people/{id}/edit")).await;
+    assert!(!edit.body.contains("name=\"national_id\""), "a masked field is not offered for editing");
+    let version = between(&edit.body, "name=\"version\" value=\"", "\"").unwrap();
+    let r = a
+        .post(
+            &format!("/people/{id}/edit"),
+            &[("csrf", &edit.csrf()), ("version", &version), ("first_name", "Anna"), ("last_name", "Nowak")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let detail = a.get(&format!("/people/{id}")).await;
+    assert!(detail.body.contains("Nowak") && detail.body.contains("*******1359"));
+    let confirm = a.get(&format!("/people/{id}/delete")).await;
+    assert!(confirm.body.contains("cannot be undone"));
+    let r = a.post(&format!("/people/{id}/delete"), &[("csrf", &confirm.csrf())]).await;
+    assert_eq!((r.status, r.location()), (303, "/people"));
+    assert_eq!(a.get(&format!("/people/{id}")).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_follows_accept_language_and_the_remembered_choice() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let mut b = Browser::new(&server.base);
+    b.lang = "pl-PL,pl;q=0.9,en;q=0.5";
+    let p = b.get("/login").await;
+    assert!(p.body.contains("<html lang=\"pl\"") && p.body.contains("Zaloguj się"));
+    let r = b.post("/lang", &[("csrf", &p.csrf()), ("lang", "en")]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(b.cookies.get("sejf_lang").map(String::as_str), Some("en"));
+    let p = b.get("/login").await;
+    assert!(p.body.contains("<html lang=\"en\"") && p.body.contains("Sign in"), "the choice wins over Accept-Language");
+}
