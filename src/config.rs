@@ -109,7 +109,7 @@ impl ConfigFile {
             if !(3..=1000).contains(&n) {
                 return Err("config login_max_failures: must be 3 to 1000".into());
             }
-            s.throttle.account_failures = n;
+            s.throttle.pair_failures = n;
             s.throttle.address_failures = n.saturating_mul(3);
         }
         if let Some(m) = self.login_lock_minutes {

@@ -149,15 +149,20 @@ impl Install {
 impl Drop for Install {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
-        if let (Some(url), Some(base)) = (self.database_url.take(), sejf_store::testing::test_database_url()) {
-            // Drop runs inside the test's runtime; drop the database from a thread of its own.
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    rt.block_on(sejf_store::testing::drop_postgres_database(&base, &url));
-                }
-            })
-            .join();
-        }
+        drop_test_database(self.database_url.take());
+    }
+}
+
+/// Drops a test's PostgreSQL database, if it has one; callable from `Drop` inside the test's
+/// runtime, since it works from a thread of its own.
+pub fn drop_test_database(url: Option<String>) {
+    if let (Some(url), Some(base)) = (url, sejf_store::testing::test_database_url()) {
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(sejf_store::testing::drop_postgres_database(&base, &url));
+            }
+        })
+        .join();
     }
 }
 

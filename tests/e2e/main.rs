@@ -14,6 +14,7 @@ mod classes;
 mod cli;
 mod cluster;
 mod exports;
+mod guard;
 mod integrity;
 mod people;
 mod records;

@@ -39,6 +39,9 @@ async fn a_password_alone_never_yields_a_working_token(backend: Backend) {
     let r = server.post_login(json!({"username": "zofia", "password": pw})).await;
     r.assert_problem(401, Some("totp"));
     assert!(r.body["type"].as_str().unwrap().ends_with("/mfa-required"));
+    // A wrong password without a code answers the same: no password oracle.
+    let w = server.post_login(json!({"username": "zofia", "password": "not-her-password-1"})).await;
+    assert_eq!((w.status, &w.body["type"]), (r.status, &r.body["type"]));
     // The code used to confirm cannot sign in (replay); the next step's code can, once.
     let replay = server.post_login(json!({"username": "zofia", "password": pw, "totp": sejf_crypto::totp::code_at(&secret, step)})).await;
     replay.assert_problem(401, None);

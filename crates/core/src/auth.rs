@@ -8,7 +8,7 @@ use sejf_crypto::{password, token};
 use uuid::Uuid;
 
 use crate::authz::{Actor, Scope};
-use crate::ports::{AuditEvent, SessionRow, ThrottleRow, UserRow};
+use crate::ports::{AuditEvent, SessionRow, UserRow};
 use crate::{App, CoreError};
 
 /// Only the session's touch time is written, at most this often, so reads stay reads.
@@ -16,31 +16,16 @@ const TOUCH_EVERY_MICROS: i64 = 60 * 1_000_000;
 /// An enrolment token (password only, no TOTP yet) lives this long.
 pub const ENROLL_TOKEN_SECS: i64 = 10 * 60;
 
-/// Brute-force limits: failures within a window earn a lock that doubles each time.
-#[derive(Debug, Clone, Copy)]
-pub struct ThrottlePolicy {
-    /// Failures per account name within the window before it locks.
-    pub account_failures: i64,
-    /// Failures per client address within the window before it locks.
-    pub address_failures: i64,
-    pub window_secs: i64,
-    /// The first lock; each further lock doubles, up to `max_lock_secs`.
-    pub lock_secs: i64,
-    pub max_lock_secs: i64,
-}
+pub use crate::guard::ThrottlePolicy;
 
-impl Default for ThrottlePolicy {
-    fn default() -> Self {
-        Self { account_failures: 10, address_failures: 30, window_secs: 60, lock_secs: 15 * 60, max_lock_secs: 24 * 3600 }
-    }
-}
-
-fn account_key(username: &str) -> String {
-    format!("user:{}", username.to_lowercase())
-}
-
-fn address_key(addr: IpAddr) -> String {
-    format!("addr:{addr}")
+/// What a sign-in attempt spent of its reservations (see [`crate::guard`]).
+enum Spent {
+    /// A wrong password was checked: the attempt stays counted.
+    WrongPassword,
+    /// No password was guessed (not checked, or right): the attempt is taken back.
+    Nothing,
+    /// Something failed midway: the count stays, which errs on the closed side.
+    Unknown,
 }
 
 /// A new session: the token is shown to the client once.
@@ -63,30 +48,39 @@ pub struct SessionInfo {
 }
 
 impl App {
-    /// Signs in. Failures (password or second factor) are counted per account name and per
-    /// client address; a locked key answers [`CoreError::Throttled`] whether or not the account
-    /// exists and whether or not the password is right.
+    /// Signs in, through the sign-in guard ([`crate::guard`]): a locked (account, address)
+    /// pair or address, or an account whose turn has not come, answers
+    /// [`CoreError::Throttled`] whether or not the account exists or the password is right.
     ///
-    /// With TOTP enrolled, `totp` must hold a current code (or a recovery code); without it a
-    /// right password answers [`CoreError::MfaRequired`]. Without TOTP enrolled the password
-    /// yields only an enrolment token, unless the installation runs with MFA switched off.
+    /// For an account with TOTP, a sign-in without `totp` answers [`CoreError::MfaRequired`]
+    /// without looking at the password (so it tells nothing about it); with a code, any failure
+    /// is [`CoreError::BadCredentials`]. Without TOTP enrolled the password yields only an
+    /// enrolment token, unless the installation runs with MFA switched off.
     pub async fn login(&self, username: &str, pw: &str, totp: Option<&str>, client: IpAddr) -> Result<Login, CoreError> {
-        let result = self.login_inner(username, pw, totp, client).await;
-        // Every attempt is audited, success or not; the name tried is recorded, never the password.
+        // A name that could not be an account is not looked up (bad-credentials after the
+        // same work as a wrong password).
+        let user = match crate::users::check_username(username) {
+            Ok(()) => self.store.user_by_name(username).await?,
+            Err(_) => None,
+        };
+        let keys = self.guard_keys(username, client).await?;
+        let result = self.login_inner(user.as_ref(), &keys, pw, totp, client).await;
+        // Every attempt is audited, success or not. The name tried is recorded only when it
+        // names an account (people type passwords into that field); otherwise its keyed hash.
         let (outcome, detail) = match &result {
             Ok(l) if l.must_enroll => ("ok", "mfa=enroll"),
             Ok(_) => ("ok", ""),
             Err(CoreError::BadCredentials) => ("failed", ""),
             Err(CoreError::MfaRequired) => ("failed", "mfa-required"),
             Err(CoreError::Throttled { .. }) => ("denied", "throttled"),
+            Err(CoreError::AccountLocked) => ("denied", "locked-wrong-codes"),
             Err(CoreError::NetworkNotAllowed) => ("denied", "network-not-allowed"),
             Err(_) => ("error", ""),
         };
-        let user = self.store.user_by_name(username).await.ok().flatten();
         let ev = AuditEvent {
             at: self.now(),
             actor_id: user.as_ref().map(|u| u.id.to_string()).unwrap_or_default(),
-            actor: username.chars().take(64).collect(),
+            actor: user.as_ref().map_or_else(|| format!("unknown-name:{}", keys.name_tag), |u| u.username.clone()),
             role: user.map(|u| u.role).unwrap_or_default(),
             action: "auth.login".into(),
             resource_type: "session".into(),
@@ -99,100 +93,142 @@ impl App {
         result
     }
 
-    async fn login_inner(&self, username: &str, pw: &str, totp: Option<&str>, client: IpAddr) -> Result<Login, CoreError> {
-        let now = self.now();
-        let keys = [account_key(username), address_key(client)];
-        for key in &keys {
-            if let Some(row) = self.store.throttle_get(key).await?
-                && row.locked_until > now
-            {
-                return Err(CoreError::Throttled { retry_after_secs: (row.locked_until - now + 999_999) / 1_000_000 });
-            }
-        }
-        let checked = match self.check_password(username, pw).await {
-            Ok(user) if user.mfa_enabled => match totp.map(str::trim).filter(|c| !c.is_empty()) {
-                None => return Err(CoreError::MfaRequired),
-                Some(code) => self.check_second_factor(&user, code).await.map(|()| user),
-            },
-            other => other,
-        };
-        match checked {
-            Ok(user) if !self.network_allows(&user.role, client) => {
-                // Only after both factors: an outsider learns nothing about the password here.
-                tracing::warn!(user = %user.username, role = %user.role, client = %client, "sign-in refused: role not allowed from this network");
-                Err(CoreError::NetworkNotAllowed)
-            }
-            Ok(user) => {
-                self.store.throttle_clear(&keys[0]).await?;
-                let enroll = !user.mfa_enabled && self.settings.mfa_required;
-                self.open_session(&user, if enroll { Scope::Enroll } else { Scope::Full }).await
-            }
-            Err(CoreError::BadCredentials) => {
-                let policy = self.settings.throttle;
-                let account = self.record_failure(&keys[0], policy.account_failures, now).await?;
-                let address = self.record_failure(&keys[1], policy.address_failures, now).await?;
-                if account || address {
-                    tracing::warn!(client = %client, "sign-in locked after repeated failures");
-                }
-                Err(CoreError::BadCredentials)
-            }
-            Err(other) => Err(other),
-        }
-    }
-
-    /// Counts a failure under `key`; true if it just earned a lock.
-    async fn record_failure(&self, key: &str, threshold: i64, now: i64) -> Result<bool, CoreError> {
+    async fn login_inner(
+        &self,
+        user: Option<&UserRow>,
+        keys: &crate::guard::Keys,
+        pw: &str,
+        totp: Option<&str>,
+        client: IpAddr,
+    ) -> Result<Login, CoreError> {
+        let started = self.now();
         let p = self.settings.throttle;
-        let mut row = self.store.throttle_get(key).await?.unwrap_or(ThrottleRow {
-            key: key.to_string(),
-            failures: 0,
-            window_start: now,
-            locked_until: 0,
-            locks: 0,
-        });
-        if now - row.window_start > p.window_secs * 1_000_000 {
-            row.failures = 0;
-            row.window_start = now;
+        // Reserve the attempt under the address and the (account, address) pair first.
+        let addr_count = self.guard_reserve(&keys.addr, p.address_failures, p.window_secs, started).await?;
+        let pair_count = match self.guard_reserve(&keys.pair, p.pair_failures, p.window_secs, started).await {
+            Ok(n) => n,
+            Err(e) => {
+                self.store.throttle_refund(&keys.addr, started, false).await?;
+                return Err(e);
+            }
+        };
+        let code = totp.map(str::trim).filter(|c| !c.is_empty());
+        let enrolled = user.is_some_and(|u| u.mfa_enabled);
+        let (outcome, spent) = if enrolled && self.guard_totp_locked(keys, started).await? {
+            // Only wrong codes after a right password lock an account; it answers alike for
+            // any password, so the lock tells nothing about one.
+            (Err(CoreError::AccountLocked), Spent::Nothing)
+        } else if enrolled && code.is_none() {
+            // The password is not looked at: answering from it would be an oracle. The same
+            // work as a check is spent, so the answer's timing does not tell either.
+            self.verify_password(None, pw).await?;
+            (Err(CoreError::MfaRequired), Spent::Nothing)
+        } else {
+            self.check_credentials(user, keys, pw, code, client, started).await
+        };
+        match spent {
+            Spent::WrongPassword => {
+                // The reservations stand, and at a limit they lock.
+                let pair = self.guard_failed(&keys.pair, pair_count, p.pair_failures, started).await?;
+                let addr = self.guard_failed(&keys.addr, addr_count, p.address_failures, started).await?;
+                if pair || addr {
+                    tracing::warn!(client = %client, "sign-in locked for this address after repeated failures");
+                }
+            }
+            Spent::Nothing => {
+                // Nothing was guessed from this address, or the password was right: take the
+                // reservations back (for the pair, its whole count, unless it locked meanwhile).
+                self.store.throttle_refund(&keys.pair, started, true).await?;
+                self.store.throttle_refund(&keys.addr, started, false).await?;
+            }
+            Spent::Unknown => {}
         }
-        row.failures += 1;
-        let locked = row.failures >= threshold;
-        if locked {
-            let secs = p.lock_secs.saturating_mul(1i64 << row.locks.clamp(0, 20)).min(p.max_lock_secs);
-            row.locked_until = now + secs * 1_000_000;
-            row.locks += 1;
-            row.failures = 0;
-            row.window_start = now;
-        }
-        self.store.throttle_put(row).await?;
-        Ok(locked)
+        outcome
     }
 
-    /// Lifts a lock on an account name (an administrator's remedy for a user locked out).
+    /// Checks the password (one check per account at a time, across servers) and, for an
+    /// enrolled account, the code; says whether a wrong password was spent.
+    async fn check_credentials(
+        &self,
+        user: Option<&UserRow>,
+        keys: &crate::guard::Keys,
+        pw: &str,
+        code: Option<&str>,
+        client: IpAddr,
+        started: i64,
+    ) -> (Result<Login, CoreError>, Spent) {
+        let lease = match self.guard_lease(&keys.account).await {
+            Ok(lease) => lease,
+            Err(e @ CoreError::Throttled { .. }) => return (Err(e), Spent::Nothing),
+            Err(e) => return (Err(e), Spent::Unknown),
+        };
+        let right = self.verify_password(user, pw).await;
+        // A disabled or service account's password counts as wrong: it opens nothing.
+        let usable = match (&right, user) {
+            (Ok(true), Some(u)) if !u.disabled && !u.service => Some(u),
+            _ => None,
+        };
+        let released = self.guard_release(lease, keys, right.is_ok() && usable.is_none(), user, client).await;
+        let user = match (right, released, usable) {
+            (Err(e), _, _) | (_, Err(e), _) => return (Err(e), Spent::Unknown),
+            (Ok(_), Ok(()), None) => return (Err(CoreError::BadCredentials), Spent::WrongPassword),
+            (Ok(_), Ok(()), Some(u)) => u,
+        };
+        (self.second_factor_and_session(user, keys, code, client, started).await, Spent::Nothing)
+    }
+
+    /// After a right password: the code (for an enrolled account), the network, the session.
+    async fn second_factor_and_session(
+        &self,
+        user: &UserRow,
+        keys: &crate::guard::Keys,
+        code: Option<&str>,
+        client: IpAddr,
+        started: i64,
+    ) -> Result<Login, CoreError> {
+        if user.mfa_enabled {
+            let code = code.ok_or(CoreError::MfaRequired)?;
+            let count = self.guard_totp_reserve(keys, started).await?;
+            match self.check_second_factor(user, code).await {
+                Ok(()) => self.store.throttle_refund(&keys.totp, started, true).await?,
+                Err(CoreError::BadCredentials) => {
+                    self.guard_totp_failed(keys, count, user, client).await?;
+                    return Err(CoreError::BadCredentials);
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        if !self.network_allows(&user.role, client) {
+            // Only after both factors: an outsider learns nothing about the password here.
+            tracing::warn!(user = %user.username, role = %user.role, client = %client, "sign-in refused: role not allowed from this network");
+            return Err(CoreError::NetworkNotAllowed);
+        }
+        let enroll = !user.mfa_enabled && self.settings.mfa_required;
+        self.open_session(user, if enroll { Scope::Enroll } else { Scope::Full }).await
+    }
+
+    /// Lifts the sign-in locks and delays of an account name (an administrator's remedy for a
+    /// user locked out, after the password and TOTP were reset).
     pub async fn unlock(&self, username: &str) -> Result<(), CoreError> {
-        self.store.throttle_clear(&account_key(username)).await?;
+        self.guard_clear_account(username).await?;
         let mut ev = self.event(&Actor::operator(), "auth.unlock", "user", "");
-        ev.detail = format!("name={}", username.chars().take(64).collect::<String>());
+        ev.detail = match self.store.user_by_name(username).await? {
+            Some(u) => format!("user={}", u.id),
+            None => "unknown-name".into(),
+        };
         self.audit(vec![ev]).await
     }
 
-    async fn check_password(&self, username: &str, pw: &str) -> Result<UserRow, CoreError> {
-        let user = self.store.user_by_name(username).await?;
+    /// Whether `pw` is the account's password; for no account, the same work and `false`.
+    async fn verify_password(&self, user: Option<&UserRow>, pw: &str) -> Result<bool, CoreError> {
         let pw_owned = pw.to_string();
-        let ok = match &user {
-            Some(u) => {
-                let phc = u.password_hash.clone();
-                tokio::task::spawn_blocking(move || password::verify(&pw_owned, &phc).unwrap_or(false))
-                    .await
-                    .map_err(|e| CoreError::Internal(e.to_string()))?
-            }
-            None => tokio::task::spawn_blocking(move || password::verify_dummy(&pw_owned))
-                .await
-                .map_err(|e| CoreError::Internal(e.to_string()))?,
-        };
-        match user {
-            Some(u) if ok && !u.disabled && !u.service => Ok(u),
-            _ => Err(CoreError::BadCredentials),
-        }
+        let phc = user.map(|u| u.password_hash.clone());
+        tokio::task::spawn_blocking(move || match phc {
+            Some(phc) => password::verify(&pw_owned, &phc).unwrap_or(false),
+            None => password::verify_dummy(&pw_owned),
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))
     }
 
     async fn open_session(&self, user: &UserRow, scope: Scope) -> Result<Login, CoreError> {

@@ -12,6 +12,7 @@ pub mod authz;
 pub mod batch;
 pub mod csvcells;
 pub mod exports;
+pub mod guard;
 pub mod insider;
 pub mod keys;
 pub mod mfa;
@@ -129,6 +130,10 @@ pub enum CoreError {
     /// The token may only enrol TOTP.
     #[error("enrol TOTP first: this token may only call /auth/mfa/enroll and /auth/mfa/confirm")]
     MfaEnrollmentRequired,
+    /// Wrong second factors after a right password locked the account until an administrator
+    /// resets its password and TOTP.
+    #[error("this account is locked after repeated wrong codes; ask an administrator to reset your password and TOTP")]
+    AccountLocked,
     /// Too many failed sign-ins for this account or address; try again later.
     #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: i64 },
@@ -197,6 +202,8 @@ pub struct App {
     audit_pin: std::sync::OnceLock<[u8; 32]>,
     /// Where alerts also go (webhook, syslog), once the server has wired a delivery task.
     alerts_out: std::sync::OnceLock<tokio::sync::mpsc::Sender<insider::Notice>>,
+    /// This server's part of the sign-in guard.
+    guard: guard::Local,
 }
 
 impl App {
@@ -224,6 +231,7 @@ impl App {
             sealer: tokio::sync::Mutex::new(None),
             audit_pin: std::sync::OnceLock::new(),
             alerts_out: std::sync::OnceLock::new(),
+            guard: guard::Local::default(),
         };
         app.start_read_flusher();
         Ok(app)

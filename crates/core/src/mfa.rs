@@ -130,6 +130,8 @@ impl App {
     pub async fn reset_mfa(&self, username: &str) -> Result<(), CoreError> {
         let u = self.user(username).await?;
         self.store.mfa_reset(u.id).await?;
+        // A lock for wrong codes ends with the TOTP that earned it.
+        self.guard_clear_account(username).await?;
         self.audit(vec![self.event(&crate::Actor::operator(), "mfa.reset", "user", &u.id.to_string())]).await?;
         self.store.sessions_delete_for_user(u.id).await?;
         Ok(())

@@ -85,7 +85,7 @@ pub struct SessionRow {
     pub label: String,
 }
 
-/// Sign-in failures counted under one key (`user:<name>` or `addr:<ip>`), and its lock.
+/// Sign-in attempts counted under one key (see `auth`), its lock, and its verification lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThrottleRow {
     pub key: String,
@@ -94,6 +94,8 @@ pub struct ThrottleRow {
     pub locked_until: i64,
     /// How many locks this key has earned since its last success: each doubles the next.
     pub locks: i64,
+    /// An account key's verification lease, then its delay before the next verification.
+    pub busy_until: i64,
 }
 
 /// One audit event. Never a personal value: ids, field names, counts and outcomes only.
@@ -359,9 +361,25 @@ pub trait Store: Send + Sync + 'static {
     /// Removes TOTP and recovery codes (an administrator's reset).
     fn mfa_reset(&self, user_id: Uuid) -> Fut<'_, ()>;
     fn throttle_get<'a>(&'a self, key: &'a str) -> Fut<'a, Option<ThrottleRow>>;
-    /// Inserts or replaces the row of `row.key`.
-    fn throttle_put(&self, row: ThrottleRow) -> Fut<'_, ()>;
-    fn throttle_clear<'a>(&'a self, key: &'a str) -> Fut<'a, ()>;
+    /// Counts one attempt under `key` in one atomic statement, before the attempt is checked,
+    /// and answers the row after it: a count whose window began before `window_from` starts
+    /// again at 1; a key locked past `now` is not counted.
+    fn throttle_hit<'a>(&'a self, key: &'a str, now: i64, window_from: i64) -> Fut<'a, ThrottleRow>;
+    /// Locks `key` until `until`: one more lock, and the count restarts at `now`.
+    fn throttle_lock<'a>(&'a self, key: &'a str, now: i64, until: i64) -> Fut<'a, ()>;
+    /// Takes back one counted attempt (`reset`: every failure and the lock history) unless the
+    /// key was locked or its window restarted after `since`, when the request began.
+    fn throttle_refund<'a>(&'a self, key: &'a str, since: i64, reset: bool) -> Fut<'a, ()>;
+    /// Takes the key's lease until `until` when nobody holds it at `now`; false when held.
+    fn throttle_lease<'a>(&'a self, key: &'a str, now: i64, until: i64) -> Fut<'a, bool>;
+    /// Gives back the lease taken until `lease`, leaving the key busy until `busy_until` (a
+    /// delay before the next holder; `0` for none). A lease already taken over is left alone.
+    fn throttle_release<'a>(&'a self, key: &'a str, lease: i64, busy_until: i64) -> Fut<'a, ()>;
+    /// Deletes rows with nothing left to remember: no lock or lease past `now`, and a window
+    /// that began before `window_from`. Answers how many.
+    fn throttle_sweep(&self, now: i64, window_from: i64) -> Fut<'_, u64>;
+    /// Deletes every row whose key starts with `prefix`.
+    fn throttle_clear<'a>(&'a self, prefix: &'a str) -> Fut<'a, ()>;
 
     // The audit trail. Events get gap-free sequence numbers in the transaction that writes them.
     /// Appends events in one transaction (reads: before the response leaves).

@@ -222,6 +222,7 @@ impl App {
         let hash = hash_blocking(pw.to_string()).await?;
         self.store.user_set_password(u.id, &hash).await?;
         self.store.sessions_delete_for_user(u.id).await?;
+        self.guard_clear_account(username).await?;
         self.admin_event("user.reset_password", &u, "").await
     }
 

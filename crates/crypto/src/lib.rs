@@ -68,6 +68,17 @@ impl Key32 {
     }
 }
 
+/// A keyed hash (HMAC-SHA256) of `parts` under `key`, for values that must be matched without
+/// being kept: sign-in throttle keys, attempted user names in the trail, recovery codes.
+/// The parts are length-prefixed after `label`, so no two inputs collide by concatenation.
+pub fn keyed_hash(key: &Key32, label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    // HMAC accepts keys of any length, so a 32-byte key always makes a MAC.
+    let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.expose()) else { return [0; 32] };
+    mac.update(&associated_data(label, parts));
+    mac.finalize().into_bytes().into()
+}
+
 /// Encodes associated-data parts unambiguously: a domain label, then each part length-prefixed.
 pub(crate) fn associated_data(label: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut ad = Vec::with_capacity(label.len() + parts.iter().map(|p| p.len() + 4).sum::<usize>());

@@ -3,6 +3,23 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
+/// The block an address is limited by: an IPv4 address (an IPv4-mapped IPv6 address counts as
+/// its IPv4 address) or an IPv6 /64, since one IPv6 host is usually given a whole /64 and could
+/// otherwise step through its addresses to escape a per-address limit. Shown as `a.b.c.d` or
+/// `x:x:x:x::/64`.
+pub fn client_block(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
 /// An address block, `10.0.0.0/8` or a single address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cidr {
@@ -67,5 +84,15 @@ mod tests {
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         assert!("nonsense".parse::<Cidr>().is_err());
         assert!("0.0.0.0/0".parse::<Cidr>().unwrap().contains("8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_ipv6_host_is_limited_by_its_64() {
+        let b = |s: &str| client_block(s.parse().unwrap());
+        assert_eq!(b("2001:db8:1:2:aaaa::1"), b("2001:db8:1:2:ffff:1:2:3"));
+        assert_eq!(b("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_ne!(b("2001:db8:1:2::1"), b("2001:db8:1:3::1"));
+        assert_eq!(b("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_ne!(b("192.0.2.7"), b("192.0.2.8"));
     }
 }

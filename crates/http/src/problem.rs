@@ -109,6 +109,13 @@ impl From<CoreError> for Problem {
                 "Enrol TOTP first",
                 "this token may only enrol TOTP: POST /api/v1/auth/mfa/enroll, then /api/v1/auth/mfa/confirm",
             ),
+            CoreError::AccountLocked => Problem::new(
+                StatusCode::FORBIDDEN,
+                "account-locked",
+                "Account locked",
+                "too many wrong codes after a right password: someone may know your password. Ask an administrator \
+                 to reset your password and TOTP; until then this account cannot sign in",
+            ),
             CoreError::Throttled { retry_after_secs } => {
                 let mut p = Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -303,12 +303,32 @@ impl Store for SqlStore {
         Box::pin(throttle::get(self, key))
     }
 
-    fn throttle_put(&self, row: ThrottleRow) -> Fut<'_, ()> {
-        Box::pin(throttle::put(self, row))
+    fn throttle_hit<'a>(&'a self, key: &'a str, now: i64, window_from: i64) -> Fut<'a, ThrottleRow> {
+        Box::pin(throttle::hit(self, key, now, window_from))
     }
 
-    fn throttle_clear<'a>(&'a self, key: &'a str) -> Fut<'a, ()> {
-        Box::pin(throttle::clear(self, key))
+    fn throttle_lock<'a>(&'a self, key: &'a str, now: i64, until: i64) -> Fut<'a, ()> {
+        Box::pin(throttle::lock(self, key, now, until))
+    }
+
+    fn throttle_refund<'a>(&'a self, key: &'a str, since: i64, reset: bool) -> Fut<'a, ()> {
+        Box::pin(throttle::refund(self, key, since, reset))
+    }
+
+    fn throttle_lease<'a>(&'a self, key: &'a str, now: i64, until: i64) -> Fut<'a, bool> {
+        Box::pin(throttle::lease(self, key, now, until))
+    }
+
+    fn throttle_release<'a>(&'a self, key: &'a str, lease: i64, busy_until: i64) -> Fut<'a, ()> {
+        Box::pin(throttle::release(self, key, lease, busy_until))
+    }
+
+    fn throttle_sweep(&self, now: i64, window_from: i64) -> Fut<'_, u64> {
+        Box::pin(throttle::sweep(self, now, window_from))
+    }
+
+    fn throttle_clear<'a>(&'a self, prefix: &'a str) -> Fut<'a, ()> {
+        Box::pin(throttle::clear(self, prefix))
     }
 
     fn audit_append(&self, events: Vec<AuditEvent>) -> Fut<'_, ()> {

@@ -65,6 +65,7 @@ migrations! {
     9 => "0009_export_units",
     10 => "0010_runtime_role",
     11 => "0011_read_budget_window",
+    12 => "0012_login_guard",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

@@ -1,44 +1,88 @@
-//! Sign-in throttling rows: failure counts and locks per account name and per client address,
-//! kept in the database so every server behind a load balancer sees the same locks.
+//! Sign-in throttling rows, kept in the database so every server behind a load balancer sees
+//! the same counts, locks and leases (docs/adr/0018-sign-in-guard.md).
+//!
+//! Invariants: an attempt is counted by one atomic insert-or-increment that answers the new
+//! count, before the attempt is checked, so parallel attempts never overwrite each other's
+//! counts; a refund or reset never touches a key locked or restarted after the request began;
+//! a verification lease is taken and given back by conditional statements, so at most one
+//! holder at a time, across servers.
 
 use sejf_core::ports::{StoreError, ThrottleRow};
 
 use crate::{SqlStore, codec, error};
 
-const GET: &str = "SELECT key, failures, window_start, locked_until, locks FROM login_throttle WHERE key = $1";
-const PUT: &str = "INSERT INTO login_throttle (key, failures, window_start, locked_until, locks) VALUES ($1, $2, $3, $4, $5) \
-     ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, \
-     locked_until = excluded.locked_until, locks = excluded.locks";
-const CLEAR: &str = "DELETE FROM login_throttle WHERE key = $1";
+const GET: &str = "SELECT key, failures, window_start, locked_until, locks, busy_until FROM login_throttle WHERE key = $1";
+/// $2 is now, $3 the start of the window: a count older than it starts again at 1; a locked key
+/// is not counted (its lock already answers).
+const HIT: &str = "INSERT INTO login_throttle (key, failures, window_start, locked_until, locks, busy_until) \
+     VALUES ($1, 1, $2, 0, 0, 0) ON CONFLICT (key) DO UPDATE SET \
+     failures = CASE WHEN login_throttle.locked_until > $2 THEN login_throttle.failures \
+                     WHEN login_throttle.window_start < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
+     window_start = CASE WHEN login_throttle.locked_until > $2 THEN login_throttle.window_start \
+                         WHEN login_throttle.window_start < $3 THEN $2 ELSE login_throttle.window_start END \
+     RETURNING key, failures, window_start, locked_until, locks, busy_until";
+/// A lock restarts the count at the lock's time, which marks it as newer than any request that
+/// began before it (see REFUND and RESET).
+const LOCK: &str = "UPDATE login_throttle SET locked_until = $3, locks = locks + 1, failures = 0, window_start = $2 WHERE key = $1";
+const REFUND: &str = "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND window_start <= $2 AND failures > 0";
+const RESET: &str = "UPDATE login_throttle SET failures = 0, locks = 0 WHERE key = $1 AND window_start <= $2 AND locked_until <= $2";
+/// Takes the lease when nobody holds it: with a WHERE on the update, a held lease answers no row.
+const LEASE: &str = "INSERT INTO login_throttle (key, failures, window_start, locked_until, locks, busy_until) \
+     VALUES ($1, 0, $2, 0, 0, $3) ON CONFLICT (key) DO UPDATE SET busy_until = $3 WHERE login_throttle.busy_until <= $2 \
+     RETURNING busy_until";
+const RELEASE: &str = "UPDATE login_throttle SET busy_until = $3 WHERE key = $1 AND busy_until = $2";
+/// Keys are ASCII (a prefix letter, hex digits, an address block), so a byte prefix is a prefix.
+const CLEAR: &str = "DELETE FROM login_throttle WHERE substr(key, 1, length($1)) = $1";
+const SWEEP: &str = "DELETE FROM login_throttle WHERE window_start < $2 AND locked_until <= $1 AND busy_until <= $1";
+
+fn row(r: &sqlx::any::AnyRow) -> Result<ThrottleRow, StoreError> {
+    Ok(ThrottleRow {
+        key: codec::get(r, 0, "login_throttle.key")?,
+        failures: codec::get(r, 1, "login_throttle.failures")?,
+        window_start: codec::get(r, 2, "login_throttle.window_start")?,
+        locked_until: codec::get(r, 3, "login_throttle.locked_until")?,
+        locks: codec::get(r, 4, "login_throttle.locks")?,
+        busy_until: codec::get(r, 5, "login_throttle.busy_until")?,
+    })
+}
 
 pub(crate) async fn get(store: &SqlStore, key: &str) -> Result<Option<ThrottleRow>, StoreError> {
-    let row = sqlx::query(GET).bind(key).fetch_optional(&store.pool).await.map_err(error::db("throttle get"))?;
-    row.map(|r| {
-        Ok(ThrottleRow {
-            key: codec::get(&r, 0, "login_throttle.key")?,
-            failures: codec::get(&r, 1, "login_throttle.failures")?,
-            window_start: codec::get(&r, 2, "login_throttle.window_start")?,
-            locked_until: codec::get(&r, 3, "login_throttle.locked_until")?,
-            locks: codec::get(&r, 4, "login_throttle.locks")?,
-        })
-    })
-    .transpose()
+    let r = sqlx::query(GET).bind(key).fetch_optional(&store.pool).await.map_err(error::db("throttle get"))?;
+    r.as_ref().map(row).transpose()
 }
 
-pub(crate) async fn put(store: &SqlStore, row: ThrottleRow) -> Result<(), StoreError> {
-    sqlx::query(PUT)
-        .bind(row.key)
-        .bind(row.failures)
-        .bind(row.window_start)
-        .bind(row.locked_until)
-        .bind(row.locks)
-        .execute(&store.pool)
-        .await
-        .map_err(error::db("throttle put"))?;
+pub(crate) async fn hit(store: &SqlStore, key: &str, now: i64, window_from: i64) -> Result<ThrottleRow, StoreError> {
+    let r = sqlx::query(HIT).bind(key).bind(now).bind(window_from).fetch_one(&store.pool).await.map_err(error::db("throttle hit"))?;
+    row(&r)
+}
+
+pub(crate) async fn lock(store: &SqlStore, key: &str, now: i64, until: i64) -> Result<(), StoreError> {
+    sqlx::query(LOCK).bind(key).bind(now).bind(until).execute(&store.pool).await.map_err(error::db("throttle lock"))?;
     Ok(())
 }
 
-pub(crate) async fn clear(store: &SqlStore, key: &str) -> Result<(), StoreError> {
-    sqlx::query(CLEAR).bind(key).execute(&store.pool).await.map_err(error::db("throttle clear"))?;
+pub(crate) async fn refund(store: &SqlStore, key: &str, since: i64, reset: bool) -> Result<(), StoreError> {
+    let sql = if reset { RESET } else { REFUND };
+    sqlx::query(sql).bind(key).bind(since).execute(&store.pool).await.map_err(error::db("throttle refund"))?;
     Ok(())
+}
+
+pub(crate) async fn lease(store: &SqlStore, key: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query(LEASE).bind(key).bind(now).bind(until).fetch_optional(&store.pool).await.map_err(error::db("throttle lease"))?;
+    Ok(r.is_some())
+}
+
+pub(crate) async fn release(store: &SqlStore, key: &str, lease: i64, busy_until: i64) -> Result<(), StoreError> {
+    sqlx::query(RELEASE).bind(key).bind(lease).bind(busy_until).execute(&store.pool).await.map_err(error::db("throttle release"))?;
+    Ok(())
+}
+
+pub(crate) async fn clear(store: &SqlStore, prefix: &str) -> Result<(), StoreError> {
+    sqlx::query(CLEAR).bind(prefix).execute(&store.pool).await.map_err(error::db("throttle clear"))?;
+    Ok(())
+}
+
+pub(crate) async fn sweep(store: &SqlStore, now: i64, window_from: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query(SWEEP).bind(now).bind(window_from).execute(&store.pool).await.map_err(error::db("throttle sweep"))?;
+    Ok(done.rows_affected())
 }

@@ -15,7 +15,7 @@ mod people;
 use audit::*;
 use people::*;
 
-use sejf_core::ports::{KeyKind, SessionRow, Store, StoreError, ThrottleRow};
+use sejf_core::ports::{KeyKind, SessionRow, Store, StoreError};
 use sejf_store::{Backend, SqlStore};
 use support::{TestDb, new_person, new_user};
 use uuid::Uuid;
@@ -328,15 +328,57 @@ async fn mfa_steps_and_recovery_codes_are_used_once(db: &TestDb) {
 
 async fn throttle_rows_and_session_lists(db: &TestDb) {
     let s = &db.store;
-    assert!(s.throttle_get("user:x").await.unwrap().is_none());
-    let row = ThrottleRow { key: "user:x".into(), failures: 3, window_start: 10, locked_until: 0, locks: 0 };
-    s.throttle_put(row.clone()).await.unwrap();
-    assert_eq!(s.throttle_get("user:x").await.unwrap(), Some(row.clone()));
-    let locked = ThrottleRow { failures: 0, locked_until: 99, locks: 1, ..row };
-    s.throttle_put(locked.clone()).await.unwrap();
-    assert_eq!(s.throttle_get("user:x").await.unwrap(), Some(locked));
-    s.throttle_clear("user:x").await.unwrap();
-    assert!(s.throttle_get("user:x").await.unwrap().is_none());
+    assert!(s.throttle_get("k").await.unwrap().is_none());
+    // Counting is one atomic statement: 40 parallel attempts count 40, none lost.
+    let mut hits = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let s = s.clone();
+        hits.spawn(async move { s.throttle_hit("k", 100, 50).await.unwrap().failures });
+    }
+    let mut counts = hits.join_all().await;
+    counts.sort();
+    assert_eq!(counts, (1..=40).collect::<Vec<_>>(), "every attempt saw its own count");
+    // A count older than the window starts again; a locked key is not counted.
+    assert_eq!(s.throttle_hit("k", 200, 150).await.unwrap().failures, 1);
+    s.throttle_lock("k", 210, 900).await.unwrap();
+    let locked = s.throttle_hit("k", 220, 150).await.unwrap();
+    assert_eq!((locked.failures, locked.locked_until, locked.locks, locked.window_start), (0, 900, 1, 210));
+    // A refund or reset for a request that began before the lock leaves it alone.
+    s.throttle_refund("k", 205, true).await.unwrap();
+    assert_eq!(s.throttle_get("k").await.unwrap().unwrap().locks, 1, "a lock newer than the request stays");
+    assert_eq!(s.throttle_hit("k", 1000, 950).await.unwrap().failures, 1);
+    assert_eq!(s.throttle_hit("k", 1001, 950).await.unwrap().failures, 2);
+    s.throttle_refund("k", 1001, false).await.unwrap();
+    assert_eq!(s.throttle_get("k").await.unwrap().unwrap().failures, 1);
+    s.throttle_refund("k", 1001, true).await.unwrap();
+    let reset = s.throttle_get("k").await.unwrap().unwrap();
+    assert_eq!((reset.failures, reset.locks), (0, 0));
+    // One lease holder at a time, across any number of racers; the release may leave a delay.
+    let mut racers = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let s = s.clone();
+        racers.spawn(async move { s.throttle_lease("acct", 100, 5000).await.unwrap() });
+    }
+    let won = racers.join_all().await.into_iter().filter(|won| *won).count();
+    assert_eq!(won, 1);
+    s.throttle_release("acct", 4999, 0).await.unwrap();
+    assert!(!s.throttle_lease("acct", 200, 6000).await.unwrap(), "another's release is ignored");
+    s.throttle_release("acct", 5000, 300).await.unwrap();
+    assert!(!s.throttle_lease("acct", 250, 6000).await.unwrap(), "the delay holds");
+    assert!(s.throttle_lease("acct", 300, 6000).await.unwrap());
+    // The sweep forgets what has nothing left to say.
+    s.throttle_release("acct", 6000, 0).await.unwrap();
+    assert_eq!(s.throttle_sweep(7000, 2000).await.unwrap(), 2);
+    assert!(s.throttle_get("k").await.unwrap().is_none());
+    for k in ["p:ab:1.2.3.4", "p:ab:2001:db8::/64", "p:abc:1.2.3.4", "u:ab"] {
+        s.throttle_hit(k, 10, 0).await.unwrap();
+    }
+    s.throttle_clear("p:ab:").await.unwrap();
+    assert!(s.throttle_get("p:ab:1.2.3.4").await.unwrap().is_none());
+    assert!(s.throttle_get("p:ab:2001:db8::/64").await.unwrap().is_none());
+    assert!(s.throttle_get("p:abc:1.2.3.4").await.unwrap().is_some(), "a prefix is a prefix");
+    s.throttle_clear("u:ab").await.unwrap();
+    assert!(s.throttle_get("u:ab").await.unwrap().is_none());
 
     let user = new_user("lister", &["north"]);
     s.user_create(user.clone()).await.unwrap();

@@ -1,0 +1,236 @@
+//! The sign-in guard, driven in-process on both engines with a clock the test moves and client
+//! addresses it chooses: a stranger cannot lock the real user out, no answer tells a right
+//! password from a wrong one without a code, and parallel guesses cannot slip past a limit.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use sejf_core::auth::Login;
+use sejf_core::{App, Clock, CoreError, Settings};
+use sejf_crypto::totp;
+use sejf_domain::roles::Role;
+
+use crate::harness::Backend;
+
+struct ManualClock(AtomicI64);
+
+impl Clock for ManualClock {
+    fn now_micros(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+const PW: &str = "ida: juniper-cobalt-64-ferry";
+const MINUTE: i64 = 60 * 1_000_000;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// An installation with one enrolled user, `ida`, and the means to make her codes.
+struct Guarded {
+    app: Arc<App>,
+    clock: Arc<ManualClock>,
+    secret: Vec<u8>,
+    _db: Db,
+}
+
+/// The database under the app, removed on drop.
+struct Db {
+    dir: std::path::PathBuf,
+    pg: Option<String>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        crate::harness::drop_test_database(self.pg.take());
+    }
+}
+
+impl Guarded {
+    async fn new(backend: Backend) -> Self {
+        let dir = sejf_store::testing::fresh_temp_dir().unwrap();
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let base = sejf_store::testing::test_database_url().unwrap();
+                Some(sejf_store::testing::fresh_postgres_database(&base).await.unwrap())
+            }
+        };
+        let url = pg.clone().unwrap_or_else(|| sejf_store::sqlite_url(&dir.join("t.db")));
+        let store = sejf_store::SqlStore::connect(&url).await.unwrap();
+        let clock = Arc::new(ManualClock(AtomicI64::new(1_800_000_000 * 1_000_000)));
+        let app =
+            App::new(Arc::new(store), sejf_crypto::MasterKey::generate(1).unwrap(), Settings::standard(), clock.clone()).await.unwrap();
+        app.create_user("ida", Role::Sales, &["north".into()], PW).await.unwrap();
+        let first = app.login("ida", PW, None, ip("127.0.0.1")).await.unwrap();
+        assert!(first.must_enroll);
+        let actor = app.authenticate(&first.token, ip("127.0.0.1")).await.unwrap();
+        let secret = totp::base32_decode(&app.mfa_enroll(&actor).await.unwrap().secret).unwrap();
+        let me = Self { app: Arc::new(app), clock, secret, _db: Db { dir, pg } };
+        me.app.mfa_confirm(&actor, &me.code()).await.unwrap();
+        me.advance(1);
+        me
+    }
+
+    fn advance(&self, minutes: i64) {
+        self.clock.0.fetch_add(minutes * MINUTE, Ordering::SeqCst);
+    }
+
+    /// The code of the current step (the test moves the clock a minute between uses).
+    fn code(&self) -> String {
+        totp::code_at(&self.secret, totp::step_of(self.clock.now_micros() / 1_000_000))
+    }
+
+    async fn login(&self, pw: &str, code: Option<&str>, from: &str) -> Result<Login, CoreError> {
+        self.app.login("ida", pw, code, ip(from)).await
+    }
+
+    /// The real user signs in with her password and a fresh code.
+    async fn real_user(&self, from: &str) -> Result<Login, CoreError> {
+        self.advance(1);
+        let code = self.code();
+        self.login(PW, Some(&code), from).await
+    }
+
+    async fn alerts(&self, kind: &str) -> usize {
+        let q = sejf_core::ports::AuditQuery { action: "alert".into(), limit: 1000, ..Default::default() };
+        self.app.store.audit_query(q).await.unwrap().iter().filter(|e| e.event.resource_id == kind).count()
+    }
+}
+
+crate::on_both!(
+    a_stranger_cannot_lock_the_real_user_out,
+    no_answer_tells_a_right_password_without_a_code,
+    parallel_wrong_passwords_from_one_address_are_capped,
+    wrong_codes_in_parallel_bursts_lock_the_account,
+    guessing_from_everywhere_earns_delays_and_an_alert,
+);
+
+async fn a_stranger_cannot_lock_the_real_user_out(backend: Backend) {
+    let g = Guarded::new(backend).await;
+    // 1,000 guesses from one address: ten are checked, then the address is refused, the right
+    // password included, so guessing on gains nothing.
+    let mut checked = 0;
+    for i in 0..1000 {
+        match g.login(&format!("guess-{i}-password"), Some("123456"), "192.0.2.7").await {
+            Err(CoreError::BadCredentials) => checked += 1,
+            Err(CoreError::Throttled { .. }) => {}
+            other => panic!("guess {i}: {other:?}"),
+        }
+    }
+    assert_eq!(checked, 10);
+    let code = g.code();
+    match g.login(PW, Some(&code), "192.0.2.7").await {
+        Err(CoreError::Throttled { retry_after_secs }) => assert_eq!(retry_after_secs, 15 * 60),
+        other => panic!("the attacker's address is locked: {other:?}"),
+    }
+    // The real user, elsewhere, signs in with her password and code at once.
+    assert!(g.real_user("198.51.100.20").await.is_ok(), "a stranger locked the real user out");
+    // An IPv6 attacker stepping through its /64 is one address.
+    for i in 0..30 {
+        let _ = g.login("wrong-password-123", Some("123456"), &format!("2001:db8:7:7::{i:x}")).await;
+    }
+    assert!(matches!(g.login("wrong-password-123", Some("123456"), "2001:db8:7:7:ffff::1").await, Err(CoreError::Throttled { .. })));
+    assert!(g.real_user("2001:db8:7:8::1").await.is_ok(), "the next /64 is someone else");
+    // The lock lapses, and the next one lasts twice as long. (Twenty wrong passwords this hour
+    // have also slowed the account everywhere: each check now waits up to 16 s for its turn.)
+    g.advance(16);
+    for _ in 0..10 {
+        g.clock.0.fetch_add(16 * 1_000_000, Ordering::SeqCst);
+        assert!(matches!(g.login("wrong-password-123", Some("123456"), "192.0.2.7").await, Err(CoreError::BadCredentials)));
+    }
+    match g.login("wrong-password-123", Some("123456"), "192.0.2.7").await {
+        Err(CoreError::Throttled { retry_after_secs }) => assert_eq!(retry_after_secs, 30 * 60),
+        other => panic!("second lock: {other:?}"),
+    }
+    // An unknown account behaves the same: locks do not tell who exists.
+    for _ in 0..10 {
+        assert!(matches!(g.app.login("nobody", "x-password-123", None, ip("192.0.2.8")).await, Err(CoreError::BadCredentials)));
+    }
+    assert!(matches!(g.app.login("nobody", "x-password-123", None, ip("192.0.2.8")).await, Err(CoreError::Throttled { .. })));
+}
+
+async fn no_answer_tells_a_right_password_without_a_code(backend: Backend) {
+    let g = Guarded::new(backend).await;
+    // Without a code, the right and a wrong password answer alike, however often.
+    for i in 0..40 {
+        let pw = if i % 2 == 0 { PW.to_string() } else { format!("wrong-{i}-password") };
+        assert!(matches!(g.login(&pw, None, "192.0.2.9").await, Err(CoreError::MfaRequired)), "attempt {i}");
+        assert!(matches!(g.login(&pw, Some(" "), "192.0.2.9").await, Err(CoreError::MfaRequired)), "attempt {i}");
+    }
+    // With a code, any failure is the same bad-credentials.
+    let code = g.code();
+    assert!(matches!(g.login("not-her-password-1", Some(&code), "192.0.2.9").await, Err(CoreError::BadCredentials)));
+    assert!(matches!(g.login(PW, Some("000000"), "192.0.2.9").await, Err(CoreError::BadCredentials)));
+    assert!(matches!(g.login(PW, Some("abcde-fghjk"), "192.0.2.9").await, Err(CoreError::BadCredentials)));
+    // None of that counted against the address: she signs in from it.
+    assert!(g.real_user("192.0.2.9").await.is_ok());
+}
+
+async fn parallel_wrong_passwords_from_one_address_are_capped(backend: Backend) {
+    let g = Guarded::new(backend).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let app = g.app.clone();
+        let code = g.code();
+        tasks.spawn(async move { app.login("ida", &format!("parallel-{i}-guess"), Some(&code), ip("203.0.113.5")).await });
+    }
+    let results = tasks.join_all().await;
+    let checked = results.iter().filter(|r| matches!(r, Err(CoreError::BadCredentials))).count();
+    assert!(results.iter().all(|r| matches!(r, Err(CoreError::BadCredentials | CoreError::Throttled { .. }))));
+    assert!(checked <= 10, "{checked} parallel guesses were checked; the limit is 10");
+    assert!(matches!(g.real_user("203.0.113.5").await, Err(CoreError::Throttled { .. })));
+    assert!(g.real_user("203.0.113.6").await.is_ok());
+}
+
+async fn wrong_codes_in_parallel_bursts_lock_the_account(backend: Backend) {
+    let g = Guarded::new(backend).await;
+    // The password is known to the attacker; 200 wrong codes, in four bursts of 50 at once,
+    // from 200 addresses.
+    let mut checked = 0;
+    for burst in 0..4 {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..50 {
+            let app = g.app.clone();
+            let from = ip(&format!("10.{burst}.{i}.1"));
+            tasks.spawn(async move { app.login("ida", PW, Some(&format!("{:06}", 100_000 + i)), from).await });
+        }
+        for r in tasks.join_all().await {
+            match r {
+                Err(CoreError::BadCredentials) => checked += 1,
+                Err(CoreError::AccountLocked | CoreError::Throttled { .. }) => {}
+                other => panic!("burst {burst}: {other:?}"),
+            }
+        }
+    }
+    assert!(checked <= 5, "{checked} wrong codes were checked; the limit is 5");
+    assert!(checked >= 1);
+    // The right code after the lock is refused, and the answer says to reset.
+    assert!(matches!(g.real_user("198.51.100.1").await, Err(CoreError::AccountLocked)));
+    assert_eq!(g.alerts("sign-in-mfa-lock").await, 1);
+    // An administrator's reset of TOTP lifts it; she enrols again.
+    g.app.reset_mfa("ida").await.unwrap();
+    assert!(g.login(PW, None, "198.51.100.1").await.unwrap().must_enroll);
+}
+
+async fn guessing_from_everywhere_earns_delays_and_an_alert(backend: Backend) {
+    let g = Guarded::new(backend).await;
+    // Twenty wrong passwords from twenty addresses: no address reaches its limit.
+    for i in 0..20 {
+        assert!(matches!(
+            g.login("wrong-password-123", Some("123456"), &format!("192.0.2.{}", 100 + i)).await,
+            Err(CoreError::BadCredentials)
+        ));
+    }
+    assert_eq!(g.alerts("sign-in-guessing").await, 1);
+    // Now each check waits its turn; the clock stands still here, so the turn never comes.
+    match g.login("wrong-password-123", Some("123456"), "192.0.2.200").await {
+        Err(CoreError::Throttled { retry_after_secs }) => assert!((1..=16).contains(&retry_after_secs)),
+        other => panic!("expected a delay: {other:?}"),
+    }
+    // Not a lock: once the delay has passed, the real user signs in.
+    assert!(g.real_user("198.51.100.30").await.is_ok());
+}
