@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::harness::{Backend, Install, Server, now_step};
 use crate::on_both;
 
-on_both!(first_sign_in_enrols_totp_then_signs_in_with_a_code);
+on_both!(first_sign_in_enrols_totp_then_signs_in_with_a_code, daily_work_timeline_pipeline_companies_and_tasks);
 
 /// A browser without a browser: keeps cookies, follows nothing, reads forms' CSRF tokens.
 pub struct Browser {
@@ -349,4 +349,71 @@ async fn the_language_follows_accept_language_and_the_remembered_choice() {
     assert_eq!(b.cookies.get("sejf_lang").map(String::as_str), Some("en"));
     let p = b.get("/login").await;
     assert!(p.body.contains("<html lang=\"en\"") && p.body.contains("Sign in"), "the choice wins over Accept-Language");
+}
+
+async fn daily_work_timeline_pipeline_companies_and_tasks(backend: Backend) {
+    let install = Install::new(backend).await;
+    let server = install.serve();
+    let pw = install.add_user("ola", "manager", &["north"]);
+    let mut a = Browser::sign_in(&server, "ola", &pw).await;
+    let id = a.create_person(&[("first_name", "Jan"), ("last_name", "Kowalski"), ("email", "jan@example.com")]).await;
+    let other = a.create_person(&[("last_name", "Inny")]).await;
+
+    // A call on Jan's timeline, from his page; it shows there and not on the other person's.
+    let page = a.get(&format!("/people/{id}")).await;
+    let r = a.post("/activities", &[("csrf", &page.csrf()), ("person_id", &id), ("kind", "call"), ("body", "Rozmowa o ofercie <b>")]).await;
+    assert_eq!((r.status, r.location()), (303, format!("/people/{id}").as_str()), "{}", r.body);
+    let page = a.get(&format!("/people/{id}")).await;
+    assert!(page.body.contains("Rozmowa o ofercie &lt;b&gt;") && page.body.contains("Call"), "{}", page.body);
+    assert!(!a.get(&format!("/people/{other}")).await.body.contains("Rozmowa o ofercie"));
+
+    // A deal for Jan, then moved across the pipeline by the board's button.
+    let r = a.post("/deals", &[("csrf", &page.csrf()), ("person_id", &id), ("title", "Kredyt firmowy"), ("amount", "12 500,50")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let board = a.get("/deals").await;
+    assert_eq!(board.status, 200);
+    assert!(board.body.contains("PLN\u{a0}12,500.50"), "stage total formatted: {}", board.body);
+    let deal_id = between(&board.body, "data-deal=\"", "\"").unwrap();
+    let move_form = format!("action=\"/deals/{deal_id}/move\" data-move=\"{deal_id}\" data-to=\"qualified\"");
+    assert!(board.body.contains(&move_form), "a move button per other stage");
+    let version = "1";
+    let r = a.post(&format!("/deals/{deal_id}/move"), &[("csrf", &board.csrf()), ("stage", "qualified"), ("version", version)]).await;
+    assert_eq!((r.status, r.location()), (303, "/deals"), "{}", r.body);
+    // The same move again over the old version is a conflict, not an overwrite.
+    let r = a.post(&format!("/deals/{deal_id}/move"), &[("csrf", &board.csrf()), ("stage", "won"), ("version", version)]).await;
+    assert_eq!(r.status, 409);
+    let t = server.login("ola", &pw).await;
+    let q = server.call("GET", "/deals?stage=qualified", &t, None).await;
+    assert_eq!(q.body["items"].as_array().unwrap().len(), 1, "{}", q.body);
+    assert_eq!(q.body["items"][0]["title"], "Kredyt firmowy");
+    assert_eq!(server.call("GET", "/deals?stage=lead", &t, None).await.body["items"].as_array().unwrap().len(), 0);
+    server.call("GET", "/deals?stage=nope", &t, None).await.assert_problem(422, Some("stage"));
+    let acts = server.call("GET", &format!("/activities?person_id={other}"), &t, None).await;
+    assert_eq!(acts.body["items"].as_array().unwrap().len(), 0);
+    let acts = server.call("GET", &format!("/activities?person_id={id}"), &t, None).await;
+    assert_eq!(acts.body["items"].as_array().unwrap().len(), 1);
+
+    // Companies: create with inline validation, find by name (any case, no diacritics) or NIP.
+    let form = a.get("/companies/new").await;
+    let r = a.post("/companies", &[("csrf", &form.csrf()), ("name", "Młyny"), ("vat_id", "5260250275")]).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("id=\"r-vat_id-error\""));
+    let r = a.post("/companies", &[("csrf", &form.csrf()), ("name", "Łódzkie Młyny S.A."), ("vat_id", "526-025-02-74")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    for q in ["lodzkie mlyny", "PL 5260250274"] {
+        let found = a.post("/companies/search", &[("csrf", &form.csrf()), ("q", q)]).await;
+        assert!(found.body.contains("Łódzkie Młyny S.A."), "search by {q}");
+    }
+
+    // My tasks: an overdue open task is listed; marking it done removes it.
+    let r = a.post("/activities", &[("csrf", &form.csrf()), ("kind", "task"), ("body", "Oddzwonić"), ("due_at", "2020-01-01T09:00")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = a.post("/activities", &[("csrf", &form.csrf()), ("kind", "task"), ("body", "Za rok"), ("due_at", "2099-01-01T09:00")]).await;
+    assert_eq!(r.status, 303);
+    let tasks = a.get("/tasks").await;
+    assert!(tasks.body.contains("Oddzwonić") && !tasks.body.contains("Za rok"), "{}", tasks.body);
+    let act = between(&tasks.body, "action=\"/activities/", "/done\"").unwrap();
+    let r = a.post(&format!("/activities/{act}/done"), &[("csrf", &tasks.csrf()), ("version", "1")]).await;
+    assert_eq!(r.status, 303);
+    assert!(!a.get("/tasks").await.body.contains("Oddzwonić"));
 }

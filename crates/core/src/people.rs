@@ -555,6 +555,7 @@ impl App {
             tag: tag.map(|t| t.trim().to_lowercase()),
             after: decode_cursor(cursor)?,
             limit: check_limit(limit)? + 1,
+            links: Default::default(),
         })
     }
 

@@ -327,6 +327,18 @@ pub struct ListQuery {
     /// Only ids strictly greater than this (ids are UUIDv7: creation order).
     pub after: Option<Uuid>,
     pub limit: u32,
+    /// Records (companies, deals, activities) linked to this person, company or deal, and deals
+    /// in this stage; people lists ignore these.
+    pub links: LinkFilter,
+}
+
+/// Narrowing of a record list by its links and, for deals, the stage.
+#[derive(Debug, Clone, Default)]
+pub struct LinkFilter {
+    pub person: Option<Uuid>,
+    pub company: Option<Uuid>,
+    pub deal: Option<Uuid>,
+    pub stage: Option<String>,
 }
 
 pub trait Store: Send + Sync + 'static {

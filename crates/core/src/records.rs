@@ -216,6 +216,8 @@ impl Kind for Activity {
 pub struct RecordFilter {
     pub owner: Option<Uuid>,
     pub unit: Option<String>,
+    /// Linked to this person, company or deal; deals in this stage.
+    pub links: crate::ports::LinkFilter,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -525,6 +527,11 @@ impl App {
     ) -> Result<Page<RecordView<K::Attrs, K::Payload>>, CoreError> {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Read)?;
         let limit = check_limit(f.limit)?;
+        if let Some(stage) = &f.links.stage
+            && (K::KIND != RecordKind::Deal || !self.settings.pipeline.stages().iter().any(|s| s == stage))
+        {
+            return Err(ValidationErrors::single("stage", "is not a stage of the pipeline").into());
+        }
         let q = ListQuery {
             visibility: visibility(actor),
             owner: f.owner,
@@ -532,11 +539,16 @@ impl App {
             tag: None,
             after: decode_cursor(f.cursor.as_deref())?,
             limit: limit + 1,
+            links: f.links.clone(),
         };
         let mut rows = self.store.records_list(K::KIND, q).await?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         let last = rows.last().map(|r| r.id);
+        if let Some(stage) = &f.links.stage {
+            // The store narrows by a text pattern; keep exactly the stage asked for.
+            rows.retain(|r| serde_json::from_str::<serde_json::Value>(&r.attrs).ok().is_some_and(|a| a["stage"] == stage.as_str()));
+        }
         let policy = self.policy();
         let mut shown_rows = Vec::with_capacity(rows.len());
         let mut items = Vec::with_capacity(rows.len());

@@ -164,6 +164,14 @@ pub struct PeopleQuery {
 pub struct RecordQuery {
     pub owner: Option<Uuid>,
     pub unit: Option<String>,
+    /// Only records linked to this person (deals, activities).
+    pub person_id: Option<Uuid>,
+    /// Only records linked to this company (deals).
+    pub company_id: Option<Uuid>,
+    /// Only records linked to this deal (activities).
+    pub deal_id: Option<Uuid>,
+    /// Only deals in this pipeline stage.
+    pub stage: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }

@@ -20,7 +20,8 @@ struct RecordSql {
     update: &'static str,
     delete: &'static str,
     /// `$1` all, `$2` viewer, `$3` member_units, `$4` owner, `$5` unit, `$6` after, `$7` limit
-    /// (see `codec::ListBinds::bind_without_tag`).
+    /// (see `codec::ListBinds::bind_without_tag`), then `$8` person, `$9` company, `$10` deal
+    /// and `$11` a stage pattern (`'%"stage":"won"%'`: attrs are serde_json's compact text).
     list: &'static str,
 }
 
@@ -59,6 +60,10 @@ macro_rules! record_sql {
                  SELECT 1 FROM user_units uu WHERE uu.user_id = $2 AND uu.unit = r.unit))) \
                  AND ($4 = '' OR r.owner_id = $4) \
                  AND ($5 = '' OR r.unit = $5) \
+                 AND ($8 = '' OR r.person_id = $8) \
+                 AND ($9 = '' OR r.company_id = $9) \
+                 AND ($10 = '' OR r.deal_id = $10) \
+                 AND ($11 = '' OR r.attrs LIKE $11) \
                  AND r.id > $6 ORDER BY r.id LIMIT $7"
             ),
         }
@@ -146,7 +151,20 @@ pub(crate) async fn delete(store: &SqlStore, kind: RecordKind, id: Uuid, audit: 
 
 pub(crate) async fn list(store: &SqlStore, kind: RecordKind, query: ListQuery) -> Result<Vec<RecordRow>, StoreError> {
     let binds = ListBinds::new(&query);
-    let rows = binds.bind_without_tag(sqlx::query(sql(kind).list)).fetch_all(&store.pool).await.map_err(error::db(kind.as_str()))?;
+    let l = &query.links;
+    let id = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
+    // Stages are slugs (a-z, 0-9, '-', '_'): nothing in one is a LIKE wildcard but '_', which
+    // then matches itself too.
+    let stage = l.stage.as_deref().map(|s| format!("%\"stage\":\"{s}\"%")).unwrap_or_default();
+    let rows = binds
+        .bind_without_tag(sqlx::query(sql(kind).list))
+        .bind(id(l.person))
+        .bind(id(l.company))
+        .bind(id(l.deal))
+        .bind(stage)
+        .fetch_all(&store.pool)
+        .await
+        .map_err(error::db(kind.as_str()))?;
     rows.iter().map(|r| decode(kind, r)).collect()
 }
 

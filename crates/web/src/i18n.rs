@@ -196,6 +196,31 @@ catalogue! {
     Details => "Details", "Szczegóły";
     SignedInAs => "Signed in as", "Zalogowano jako";
     FieldRequired => "is required", "jest wymagane";
+    NewCompany => "New company", "Nowa firma";
+    CompanySearch => "Company name or NIP", "Nazwa firmy lub NIP";
+    VatId => "NIP (VAT id)", "NIP";
+    Website => "Website", "Strona WWW";
+    Timeline => "Timeline", "Historia";
+    Title => "Title", "Tytuł";
+    Stage => "Stage", "Etap";
+    Amount => "Amount (PLN)", "Kwota (PLN)";
+    ExpectedClose => "Expected close", "Planowane zamknięcie";
+    Total => "Total", "Suma";
+    FirstFifty => "first 50 shown", "pokazano pierwsze 50";
+    MoveTo => "Move to stage", "Przenieś do etapu";
+    NewDeal => "Add a deal", "Dodaj szansę sprzedaży";
+    Kind => "Kind", "Rodzaj";
+    Body => "Description", "Opis";
+    Due => "Due", "Termin";
+    Done => "Done", "Wykonane";
+    MarkDone => "Mark done", "Oznacz jako wykonane";
+    KindCall => "Call", "Rozmowa telefoniczna";
+    KindNote => "Note", "Notatka";
+    KindEmail => "E-mail", "E-mail";
+    KindMeeting => "Meeting", "Spotkanie";
+    KindTask => "Task", "Zadanie";
+    NewActivity => "New activity", "Nowa aktywność";
+    AddActivity => "Add to timeline", "Dodaj do historii";
 }
 
 /// A validation reason from the domain in the UI's language: the domain's English reasons are

@@ -11,6 +11,7 @@ pub mod i18n;
 mod pages;
 mod people;
 mod qr;
+mod records;
 pub mod session;
 mod signin;
 
@@ -43,6 +44,7 @@ pub fn public_routes(cfg: UiConfig) -> Router<Arc<App>> {
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .merge(people::routes())
+        .merge(records::routes())
         .fallback(fallback)
         .layer(axum::Extension(cfg))
 }

@@ -82,7 +82,13 @@ pub fn page(ctx: &Ctx<'_>, title: &str, body: Markup) -> Markup {
 
 /// The screens a role works in, in navigation order.
 fn nav_items(role: Role) -> Vec<(&'static str, M)> {
-    let mut items = vec![("/people", M::People)];
+    let mut items = vec![
+        ("/people", M::People),
+        ("/companies", M::Companies),
+        ("/deals", M::Deals),
+        ("/activities", M::Activities),
+        ("/tasks", M::MyTasks),
+    ];
     match role {
         Role::Auditor => items.push(("/audit", M::Audit)),
         Role::Dpo => items.push(("/privacy", M::Privacy)),

@@ -95,12 +95,12 @@ async fn list(State(app): State<Arc<App>>, s: Signed, Query(q): Query<ListQuery>
 
 /// `&k=v` pairs of the non-empty values, percent-encoded.
 fn url_pairs(pairs: &[(&str, Option<&str>)]) -> String {
-    pairs
-        .iter()
-        .filter_map(|(k, v)| {
-            v.map(|v| format!("&{k}={}", serde_urlencoded::to_string([("", v)]).unwrap_or_default().trim_start_matches('=')))
-        })
-        .collect()
+    pairs.iter().filter_map(|(k, v)| v.map(|v| format!("&{k}={}", encode(v)))).collect()
+}
+
+/// A value percent-encoded for a query string.
+pub fn encode(v: &str) -> String {
+    serde_urlencoded::to_string([("", v)]).unwrap_or_default().trim_start_matches('=').to_string()
 }
 
 #[derive(Deserialize, Default)]
@@ -229,7 +229,7 @@ fn value(c: &Ctx<'_>, p: &PersonView, name: &str, v: Option<&str>) -> Markup {
 async fn detail(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>) -> Response {
     let c = ctx(&s);
     match readable(&app, &s, &id).await {
-        Ok(p) => person_page(&c, &p, None, Vec::new(), false),
+        Ok(p) => person_page(&app, &s, &p, None, Vec::new(), false).await,
         Err(e) => error_page(&c, e),
     }
 }
@@ -239,7 +239,21 @@ async fn readable(app: &App, s: &Signed, id: &str) -> Result<PersonView, CoreErr
     app.person(&s.actor, parse_id(id)?).await
 }
 
-fn person_page(c: &Ctx<'_>, p: &PersonView, purpose: Option<&str>, errors: Vec<(String, String)>, revealed: bool) -> Response {
+/// A person's page: fields (masked ones marked), reveal form, actions, and their timeline.
+async fn person_page(
+    app: &App,
+    s: &Signed,
+    p: &PersonView,
+    purpose: Option<&str>,
+    errors: Vec<(String, String)>,
+    revealed: bool,
+) -> Response {
+    let ctx = ctx(s);
+    let c = &ctx;
+    let timeline = match crate::records::person_timeline(app, &s.actor, c, p.id).await {
+        Ok(t) => t,
+        Err(e) => return error_page(c, e),
+    };
     let f = &p.fields;
     let addr = f.address.as_ref().map(|a| {
         [a.street.as_deref(), a.postal_code.as_deref(), a.city.as_deref(), a.country.as_deref()]
@@ -296,6 +310,7 @@ fn person_page(c: &Ctx<'_>, p: &PersonView, purpose: Option<&str>, errors: Vec<(
             " "
             a class="button danger" href={ "/people/" (p.id) "/delete" } { (c.t(M::Delete)) }
         }
+        (timeline)
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     html_response(status, page(c, &display_name(p), body))
@@ -339,11 +354,11 @@ async fn reveal(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>, 
         Err(e) => return error_page(&c, e),
     };
     match app.reveal_person(&s.actor, id, &fields, &purpose).await {
-        Ok(p) => person_page(&c, &p, None, Vec::new(), true),
+        Ok(p) => person_page(&app, &s, &p, None, Vec::new(), true).await,
         Err(CoreError::Validation(v)) => match app.person(&s.actor, id).await {
             Ok(p) => {
                 let errs = v.0.into_iter().map(|e| (e.field, reason(c.lang, &e.reason))).collect();
-                person_page(&c, &p, Some(&purpose), errs, false)
+                person_page(&app, &s, &p, Some(&purpose), errs, false).await
             }
             Err(e) => error_page(&c, e),
         },

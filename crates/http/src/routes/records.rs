@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use sejf_core::App;
+use sejf_core::ports::LinkFilter;
 use sejf_core::records::RecordFilter;
 
 use super::{json_response, patched, record_response};
@@ -68,7 +69,9 @@ async fn delete<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed
 }
 
 async fn list<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed, Query(q): Query<RecordQuery>) -> ApiResult<Response> {
-    let page = app.list_records::<A::K>(&actor, &RecordFilter { owner: q.owner, unit: q.unit, cursor: q.cursor, limit: q.limit }).await?;
+    let links = LinkFilter { person: q.person_id, company: q.company_id, deal: q.deal_id, stage: q.stage };
+    let page =
+        app.list_records::<A::K>(&actor, &RecordFilter { owner: q.owner, unit: q.unit, links, cursor: q.cursor, limit: q.limit }).await?;
     let out = ListOut { items: page.items.into_iter().map(A::out).collect(), next_cursor: page.next_cursor };
     Ok(json_response(StatusCode::OK, &out))
 }

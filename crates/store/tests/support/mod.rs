@@ -132,5 +132,5 @@ pub fn new_record(kind: RecordKind, owner: Uuid, unit: &str) -> RecordRow {
 }
 
 pub fn query_for(visibility: Visibility) -> ListQuery {
-    ListQuery { visibility, owner: None, unit: None, tag: None, after: None, limit: 100 }
+    ListQuery { visibility, owner: None, unit: None, tag: None, after: None, limit: 100, links: Default::default() }
 }
