@@ -417,3 +417,49 @@ async fn daily_work_timeline_pipeline_companies_and_tasks(backend: Backend) {
     assert_eq!(r.status, 303);
     assert!(!a.get("/tasks").await.body.contains("Oddzwonić"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_auditor_sees_a_reveal_and_the_dpo_exports_a_person() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let pw = install.add_user("ola", "sales", &["north"]);
+    let apw = install.add_user("audra", "auditor", &["north"]);
+    let dpw = install.add_user("dora", "dpo", &["north"]);
+    let mut a = Browser::sign_in(&server, "ola", &pw).await;
+    let id = a.create_person(&[("last_name", "Kowalska"), ("email", "k@example.com"), ("national_id", "44051401359")]).await;
+    let page = a.get(&format!("/people/{id}")).await;
+    let r = a.post("/activities", &[("csrf", &page.csrf()), ("person_id", &id), ("kind", "call"), ("body", "Rozmowa")]).await;
+    assert_eq!(r.status, 303);
+    let r = a
+        .post(&format!("/people/{id}/reveal"), &[("csrf", &page.csrf()), ("fields", "national_id"), ("purpose", "weryfikacja tożsamości")])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(a.get("/audit").await.status, 403, "sales may not read the trail");
+    assert_eq!(a.get("/privacy").await.status, 403);
+
+    let mut au = Browser::sign_in(&server, "audra", &apw).await;
+    let who = au.get(&format!("/audit?subject={id}")).await;
+    assert_eq!(who.status, 200);
+    assert!(who.body.contains("person.reveal") && who.body.contains("weryfikacja tożsamości") && who.body.contains("ola"), "{}", who.body);
+    let alerts = au.get("/audit?action=alert").await;
+    assert_eq!(alerts.status, 200);
+    let r = au.post("/audit/verify", &[("csrf", &who.csrf())]).await;
+    assert_eq!(r.status, 303);
+    let after = au.get("/audit").await;
+    assert!(after.body.contains("Intact: events checked"), "{}", after.body);
+    assert_eq!(au.get("/privacy").await.status, 403, "the auditor does not export data");
+
+    let mut d = Browser::sign_in(&server, "dora", &dpw).await;
+    let p = d.get("/privacy").await;
+    assert_eq!(p.status, 200);
+    let found = d.post("/privacy", &[("csrf", &p.csrf()), ("email", "k@example.com")]).await;
+    assert!(found.body.contains(&format!("value=\"{id}\"")), "{}", found.body);
+    let export = d.post("/privacy/export", &[("csrf", &p.csrf()), ("person_id", &id)]).await;
+    assert_eq!(export.status, 200);
+    assert!(export.headers.get("content-disposition").unwrap().to_str().unwrap().starts_with("attachment"));
+    let json: serde_json::Value = serde_json::from_str(&export.body).unwrap();
+    assert_eq!(json["person"]["national_id"], "44051401359");
+    assert_eq!(json["activities"][0]["body"], "Rozmowa");
+    let trail = String::from_utf8_lossy(&install.cli(&["audit", "export"], None).stdout).to_string();
+    assert!(trail.contains("gdpr.export"));
+}

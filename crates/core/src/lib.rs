@@ -20,6 +20,7 @@ pub mod page;
 pub mod people;
 pub mod ports;
 pub mod records;
+pub mod trail;
 pub mod users;
 pub mod witness;
 

@@ -221,6 +221,24 @@ catalogue! {
     KindTask => "Task", "Zadanie";
     NewActivity => "New activity", "Nowa aktywność";
     AddActivity => "Add to timeline", "Dodaj do historii";
+    Verification => "Trail verification", "Weryfikacja dziennika";
+    LastCheckpoint => "Events covered by the last signed checkpoint", "Zdarzenia objęte ostatnim podpisanym punktem kontrolnym";
+    NotVerifiedYet => "Not verified from this screen since the server started.", "Nie weryfikowano z tego ekranu od uruchomienia serwera.";
+    VerifyNow => "Verify the whole trail now", "Zweryfikuj teraz cały dziennik";
+    TrailIntact => "Intact: events checked", "Nienaruszony: sprawdzono zdarzeń";
+    TrailBroken => "BROKEN at", "NARUSZONY przy";
+    Alerts => "Security alerts", "Alerty bezpieczeństwa";
+    WhoAccessed => "Person id (who accessed this person)", "Id osoby (kto miał dostęp do tej osoby)";
+    AuditAction => "Action", "Działanie";
+    From => "From", "Od";
+    To => "To", "Do";
+    When => "When", "Kiedy";
+    Record => "Record", "Rekord";
+    FieldsShown => "Fields shown", "Pokazane pola";
+    PurposeShort => "Purpose", "Cel";
+    Outcome => "Outcome", "Wynik";
+    PrivacyIntro => "Find a data subject by e-mail to export everything Sejf holds about them (GDPR art. 15). The export is recorded.", "Znajdź osobę po adresie e-mail, aby wyeksportować wszystko, co Sejf o niej przechowuje (art. 15 RODO). Eksport jest rejestrowany.";
+    ExportData => "Export this person's data (JSON)", "Eksportuj dane tej osoby (JSON)";
 }
 
 /// A validation reason from the domain in the UI's language: the domain's English reasons are

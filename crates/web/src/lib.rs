@@ -8,6 +8,7 @@
 //! `unsafe-inline`; personal data never travels in a URL (search is a POST).
 
 pub mod i18n;
+mod oversight;
 mod pages;
 mod people;
 mod qr;
@@ -29,6 +30,8 @@ use sejf_core::App;
 pub struct UiConfig {
     /// The listener speaks TLS: cookies are `Secure` and `__Host-` prefixed.
     pub secure: bool,
+    /// The audit witness file the server writes, for verifying the trail from `/audit`.
+    pub witness: Option<std::path::PathBuf>,
 }
 
 /// The UI's routes for the public listener (merged beside the API by the binary).
@@ -45,6 +48,7 @@ pub fn public_routes(cfg: UiConfig) -> Router<Arc<App>> {
         .route("/static/app.js", get(js))
         .merge(people::routes())
         .merge(records::routes())
+        .merge(oversight::routes())
         .fallback(fallback)
         .layer(axum::Extension(cfg))
 }

@@ -91,7 +91,7 @@ fn nav_items(role: Role) -> Vec<(&'static str, M)> {
     ];
     match role {
         Role::Auditor => items.push(("/audit", M::Audit)),
-        Role::Dpo => items.push(("/privacy", M::Privacy)),
+        Role::Dpo => items.extend([("/audit", M::Audit), ("/privacy", M::Privacy)]),
         _ => {}
     }
     items

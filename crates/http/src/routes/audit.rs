@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use sejf_core::ports::AuditQuery;
+use sejf_core::trail::TrailQuery;
 use sejf_core::users::PolicyAction;
 use sejf_core::{App, rfc3339};
 use sejf_domain::ValidationErrors;
@@ -88,42 +88,19 @@ pub async fn alerts(State(app): State<Arc<App>>, Authed(actor): Authed, Query(q)
 }
 
 async fn trail(app: Arc<App>, actor: sejf_core::Actor, q: AuditParams) -> ApiResult<Response> {
+    // Refused callers learn nothing about their parameters.
     app.authorize_system(&actor, PolicyAction::ReadAudit)?;
-    // Filters are bound as values, but a database refuses some bytes (PostgreSQL: NUL in text).
-    for (field, value) in [("actor", &q.actor), ("subject", &q.subject), ("action", &q.action)] {
-        if value.as_deref().is_some_and(|v| v.chars().any(char::is_control) || v.chars().count() > 200) {
-            return Err(Problem::validation(ValidationErrors::single(field, "must be at most 200 characters, without control characters")));
-        }
-    }
-    let limit = sejf_core::page::check_limit(q.limit).map_err(Problem::validation)?;
-    let after = match q.cursor.as_deref() {
-        None | Some("") => 0,
-        Some(c) => {
-            c.parse::<i64>().map_err(|_| Problem::validation(ValidationErrors::single("cursor", "is not a cursor this server issued")))?
-        }
-    };
-    // Which filters were used (names only) and the person asked about, for the reader's own event.
-    let filters: Vec<&str> = [("actor", &q.actor), ("subject", &q.subject), ("action", &q.action), ("from", &q.from), ("to", &q.to)]
-        .into_iter()
-        .filter(|(_, v)| v.as_deref().is_some_and(|v| !v.is_empty()))
-        .map(|(name, _)| name)
-        .collect();
-    // A subject filter is a person id; anything else typed there (an e-mail address) stays out.
-    let asked_about = q.subject.as_deref().and_then(|s| uuid::Uuid::parse_str(s).ok()).map(|id| id.to_string()).unwrap_or_default();
-    let filters = filters.join(",");
-    let query = AuditQuery {
+    let query = TrailQuery {
         actor: q.actor.unwrap_or_default(),
         subject: q.subject.unwrap_or_default(),
         action: q.action.unwrap_or_default(),
         from: micros("from", &q.from)?,
         to: micros("to", &q.to)?,
-        after_seq: after,
-        limit: limit + 1,
+        cursor: q.cursor,
+        limit: q.limit,
     };
-    let mut rows = app.store.audit_query(query).await.map_err(sejf_core::CoreError::from)?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|r| r.seq.to_string()) } else { None };
+    let page = app.audit_trail(&actor, query).await?;
+    let (rows, next_cursor) = (page.items, page.next_cursor);
     let items: Vec<AuditOut> = rows
         .into_iter()
         .map(|r| {
@@ -147,10 +124,5 @@ async fn trail(app: Arc<App>, actor: sejf_core::Actor, q: AuditParams) -> ApiRes
             }
         })
         .collect();
-    // Reading the trail is itself audited, before the page leaves (`audit.read`).
-    let mut ev = app.event(&actor, "audit.read", "audit", &filters);
-    ev.subject_id = asked_about;
-    ev.detail = format!("results={} after={after}", items.len());
-    app.audit(vec![ev]).await?;
     Ok(json_response(StatusCode::OK, &ListOut { items, next_cursor }))
 }
