@@ -140,9 +140,9 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
             admin_client_certificates = t.admin_mtls, "serving over TLS"),
         None => tracing::info!(%public_addr, %admin_bound, backend = ?opened.store.backend(), "serving"),
     }
-    let ui = sejf_web::UiConfig { secure: tls.is_some(), witness: Some(opened.witness.clone()) };
-    let public_app = sejf_http::public_router_with(opened.app.clone(), &limits, Some(sejf_web::public_routes(ui)));
-    let admin_app = sejf_http::admin_router(opened.app.clone(), &limits);
+    let ui = sejf_web::UiConfig { secure: tls.is_some(), witness: Some(opened.witness.clone()), admin: false };
+    let public_app = sejf_http::public_router_with(opened.app.clone(), &limits, Some(sejf_web::public_routes(ui.clone())));
+    let admin_app = sejf_http::admin_router_with(opened.app.clone(), &limits, Some(sejf_web::admin_routes(ui)));
     let (tx, rx) = tokio::sync::watch::channel(false);
     let sealer =
         tokio::spawn(seal_loop(opened.app.clone(), opened.witness.clone(), opened.config.audit_seal_secs.unwrap_or(10), rx.clone()));

@@ -92,7 +92,12 @@ impl Browser {
     /// Signs in as a user would, enrolling TOTP through the pages the first time (the secret is
     /// read from the enrolment page and kept with the server's authenticators).
     pub async fn sign_in(server: &Server, username: &str, password: &str) -> Self {
-        let mut b = Browser::new(&server.base);
+        Self::sign_in_at(&server.base, server, username, password).await
+    }
+
+    /// Signs in on a given listener (the admin listener's screens start at `/users`).
+    pub async fn sign_in_at(base: &str, server: &Server, username: &str, password: &str) -> Self {
+        let mut b = Browser::new(base);
         let known = server.mfa.lock().unwrap().contains_key(username);
         if !known {
             let login = b.get("/login").await;
@@ -115,7 +120,8 @@ impl Browser {
         let code = server.mfa.lock().unwrap().get_mut(username).unwrap().next_code();
         let login = b.get("/login").await;
         let r = b.post("/login", &[("csrf", &login.csrf()), ("username", username), ("password", password), ("totp", &code)]).await;
-        assert_eq!((r.status, r.location()), (303, "/people"), "{}", r.body);
+        let home = if base == server.admin { "/users" } else { "/people" };
+        assert_eq!((r.status, r.location()), (303, home), "{}", r.body);
         b
     }
 
@@ -462,4 +468,52 @@ async fn the_auditor_sees_a_reveal_and_the_dpo_exports_a_person() {
     assert_eq!(json["activities"][0]["body"], "Rozmowa");
     let trail = String::from_utf8_lossy(&install.cli(&["audit", "export"], None).stdout).to_string();
     assert!(trail.contains("gdpr.export"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_screens_live_only_on_the_admin_listener() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let spw = install.add_user("ola", "sales", &["north"]);
+    // The public listener has no admin screens.
+    let mut public = Browser::sign_in(&server, "ola", &spw).await;
+    assert_eq!(public.get("/users").await.status, 404);
+    assert_eq!(public.get("/approvals").await.status, 404);
+
+    let mut a = Browser::sign_in_at(&server.admin, &server, "admin", crate::harness::ADMIN_PASSWORD).await;
+    let users = a.get("/users").await;
+    assert_eq!(users.status, 200, "{}", users.body);
+    assert!(users.body.contains("ola") && users.body.contains("Lift sign-in lock"));
+    let r =
+        a.post("/users", &[("csrf", &users.csrf()), ("username", "nowy"), ("role", "sales"), ("units", "north"), ("password", "x")]).await;
+    assert_eq!(r.status, 422, "a weak password is refused at its field");
+    assert!(r.body.contains("id=\"u-password-error\""));
+    let r = a
+        .post(
+            "/users",
+            &[
+                ("csrf", &users.csrf()),
+                ("username", "nowy"),
+                ("role", "sales"),
+                ("units", "north"),
+                ("password", "nowy: quartz-lantern-31-meadow"),
+            ],
+        )
+        .await;
+    assert_eq!((r.status, r.location()), (303, "/users"), "{}", r.body);
+    let r = a.post("/users/ola/disable", &[("csrf", &users.csrf())]).await;
+    assert_eq!(r.status, 303);
+    // Disabled: ola's open session stops working.
+    let p = public.get("/people").await;
+    assert_eq!(p.status, 303);
+    for action in ["enable", "unlock", "reset-mfa"] {
+        let r = a.post(&format!("/users/ola/{action}"), &[("csrf", &users.csrf())]).await;
+        assert_eq!(r.status, 303, "{action}");
+    }
+    let r = a.post("/users/ola/role", &[("csrf", &users.csrf()), ("role", "manager")]).await;
+    assert_eq!(r.status, 303);
+    assert!(a.get("/users").await.body.contains("manager"));
+    assert_eq!(a.get("/approvals").await.status, 200);
+    let r = a.post("/users/ola/disable", &[("csrf", "nope")]).await;
+    assert_eq!(r.status, 403);
 }

@@ -239,6 +239,24 @@ catalogue! {
     Outcome => "Outcome", "Wynik";
     PrivacyIntro => "Find a data subject by e-mail to export everything Sejf holds about them (GDPR art. 15). The export is recorded.", "Znajdź osobę po adresie e-mail, aby wyeksportować wszystko, co Sejf o niej przechowuje (art. 15 RODO). Eksport jest rejestrowany.";
     ExportData => "Export this person's data (JSON)", "Eksportuj dane tej osoby (JSON)";
+    Users => "Users", "Użytkownicy";
+    Approvals => "Pending approvals", "Oczekujące zatwierdzenia";
+    Role => "Role", "Rola";
+    Units => "Units", "Jednostki";
+    UnitsComma => "Units (comma-separated)", "Jednostki (oddzielone przecinkami)";
+    Status => "Status", "Stan";
+    Disabled => "disabled", "zablokowany";
+    Active => "active", "aktywny";
+    NewUser => "Add a user", "Dodaj użytkownika";
+    InitialPassword => "Initial password", "Hasło początkowe";
+    Enable => "Enable", "Odblokuj";
+    Disable => "Disable", "Zablokuj";
+    Unlock => "Lift sign-in lock", "Zdejmij blokadę logowania";
+    ResetMfa => "Reset TOTP", "Resetuj TOTP";
+    Requester => "Requested by", "Wnioskujący";
+    Records => "Records", "Rekordy";
+    Approve => "Approve", "Zatwierdź";
+    Reject => "Reject", "Odrzuć";
 }
 
 /// A validation reason from the domain in the UI's language: the domain's English reasons are

@@ -7,6 +7,7 @@
 //! their own CSS and JS (`/static/…`, embedded), so the CSP is `default-src 'self'` with no
 //! `unsafe-inline`; personal data never travels in a URL (search is a POST).
 
+mod admin;
 pub mod i18n;
 mod oversight;
 mod pages;
@@ -32,10 +33,30 @@ pub struct UiConfig {
     pub secure: bool,
     /// The audit witness file the server writes, for verifying the trail from `/audit`.
     pub witness: Option<std::path::PathBuf>,
+    /// These routes serve the admin listener.
+    pub admin: bool,
+}
+
+impl UiConfig {
+    /// Where a signed-in user starts.
+    pub fn home(&self) -> &'static str {
+        if self.admin { "/users" } else { "/people" }
+    }
 }
 
 /// The UI's routes for the public listener (merged beside the API by the binary).
 pub fn public_routes(cfg: UiConfig) -> Router<Arc<App>> {
+    common().merge(people::routes()).merge(records::routes()).merge(oversight::routes()).fallback(fallback).layer(axum::Extension(cfg))
+}
+
+/// The admin screens, for the admin listener only.
+pub fn admin_routes(cfg: UiConfig) -> Router<Arc<App>> {
+    let cfg = UiConfig { admin: true, ..cfg };
+    common().merge(admin::routes()).fallback(fallback).layer(axum::Extension(cfg))
+}
+
+/// Sign-in, sign-out, enrolment, the language switch and the static files: on both listeners.
+fn common() -> Router<Arc<App>> {
     Router::new()
         .route("/", get(signin::root))
         .route("/login", get(signin::login_form).post(signin::login))
@@ -46,11 +67,6 @@ pub fn public_routes(cfg: UiConfig) -> Router<Arc<App>> {
         .route("/enroll/confirm", post(signin::enroll_confirm))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
-        .merge(people::routes())
-        .merge(records::routes())
-        .merge(oversight::routes())
-        .fallback(fallback)
-        .layer(axum::Extension(cfg))
 }
 
 /// An unknown path: problem+json under `/api/`, else the HTML 404 page.
@@ -58,7 +74,7 @@ async fn fallback(v: session::Visitor, req: Request) -> Response {
     if req.uri().path().starts_with("/api/") {
         return sejf_http::api_not_found().await.into_response();
     }
-    let ctx = pages::Ctx { lang: v.lang, csrf: &v.csrf, actor: None };
+    let ctx = pages::Ctx { lang: v.lang, csrf: &v.csrf, actor: None, admin: false };
     pages::message(&ctx, StatusCode::NOT_FOUND, i18n::M::NotFoundTitle, ctx.t(i18n::M::NotFoundText))
 }
 

@@ -39,7 +39,7 @@ pub fn routes() -> Router<Arc<App>> {
 }
 
 fn ctx(s: &Signed) -> Ctx<'_> {
-    Ctx { lang: s.lang, csrf: &s.csrf, actor: Some(&s.actor) }
+    Ctx { lang: s.lang, csrf: &s.csrf, actor: Some(&s.actor), admin: false }
 }
 
 #[derive(Deserialize, Default)]

@@ -15,6 +15,8 @@ pub struct Ctx<'a> {
     pub lang: Lang,
     pub csrf: &'a str,
     pub actor: Option<&'a Actor>,
+    /// The page is on the admin listener (its navigation is the admin screens').
+    pub admin: bool,
 }
 
 impl Ctx<'_> {
@@ -53,7 +55,7 @@ pub fn page(ctx: &Ctx<'_>, title: &str, body: Markup) -> Markup {
                     a class="brand" href="/" { (ctx.t(M::AppName)) }
                     @if let Some(actor) = ctx.actor {
                         nav aria-label=(ctx.t(M::MainNav)) {
-                            ul { @for (href, m) in nav_items(actor.role) { li { a href=(href) { (ctx.t(m)) } } } }
+                            ul { @for (href, m) in nav_items(actor.role, ctx.admin) { li { a href=(href) { (ctx.t(m)) } } } }
                         }
                         span class="who" { (ctx.t(M::SignedInAs)) " " strong { (actor.username) } " (" (actor.role.as_str()) ")" }
                         form method="post" action="/logout" class="inline" {
@@ -81,7 +83,10 @@ pub fn page(ctx: &Ctx<'_>, title: &str, body: Markup) -> Markup {
 }
 
 /// The screens a role works in, in navigation order.
-fn nav_items(role: Role) -> Vec<(&'static str, M)> {
+fn nav_items(role: Role, admin_listener: bool) -> Vec<(&'static str, M)> {
+    if admin_listener {
+        return vec![("/users", M::Users), ("/approvals", M::Approvals)];
+    }
     let mut items = vec![
         ("/people", M::People),
         ("/companies", M::Companies),
@@ -105,7 +110,7 @@ pub fn message(ctx: &Ctx<'_>, status: StatusCode, title: M, text: &str) -> Respo
 /// The answer to a core error on a page: an absent or unreadable record is the same 404 page;
 /// the cause of a server error is logged, never shown.
 pub fn core_error(lang: Lang, e: CoreError) -> Response {
-    error_page(&Ctx { lang, csrf: "", actor: None }, e)
+    error_page(&Ctx { lang, csrf: "", actor: None, admin: false }, e)
 }
 
 pub fn error_page(ctx: &Ctx<'_>, e: CoreError) -> Response {

@@ -33,7 +33,7 @@ pub fn routes() -> Router<Arc<App>> {
 }
 
 fn ctx(s: &Signed) -> Ctx<'_> {
-    Ctx { lang: s.lang, csrf: &s.csrf, actor: Some(&s.actor) }
+    Ctx { lang: s.lang, csrf: &s.csrf, actor: Some(&s.actor), admin: false }
 }
 
 /// A record id from the path; anything else is the same 404 as an unreadable record.

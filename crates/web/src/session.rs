@@ -224,9 +224,9 @@ mod tests {
 
     #[test]
     fn cookies_are_strict_and_secure_under_tls() {
-        let plain = set_cookie(&UiConfig { secure: false, witness: None }, "sejf_session", "x", None);
+        let plain = set_cookie(&UiConfig { secure: false, ..Default::default() }, "sejf_session", "x", None);
         assert_eq!(plain.to_str().unwrap_or_default(), "sejf_session=x; Path=/; HttpOnly; SameSite=Strict");
-        let tls = UiConfig { secure: true, witness: None };
+        let tls = UiConfig { secure: true, ..Default::default() };
         assert_eq!(session_cookie(&tls), "__Host-sejf_session");
         assert!(set_cookie(&tls, session_cookie(&tls), "x", None).to_str().unwrap_or_default().ends_with("; Secure"));
     }

@@ -17,7 +17,7 @@ use crate::{Form, qr};
 
 /// `/`: the people list when signed in, else the sign-in form.
 pub async fn root(v: Visitor) -> Response {
-    v.finish(Redirect::to(if v.token.is_some() { "/people" } else { "/login" }).into_response())
+    v.finish(Redirect::to(if v.token.is_some() { v.cfg.home() } else { "/login" }).into_response())
 }
 
 #[derive(Deserialize)]
@@ -31,7 +31,7 @@ pub async fn login_form(v: Visitor, Query(q): Query<LoginQuery>) -> Response {
 }
 
 fn login_page(v: &Visitor, status: StatusCode, note: Option<M>, username: &str) -> Response {
-    let ctx = Ctx { lang: v.lang, csrf: &v.csrf, actor: None };
+    let ctx = Ctx { lang: v.lang, csrf: &v.csrf, actor: None, admin: false };
     let body = html! {
         @if let Some(m) = note { p class="alert" role="alert" { (ctx.t(m)) } }
         form method="post" action="/login" class="card narrow" {
@@ -62,13 +62,13 @@ pub struct LoginForm {
 
 pub async fn login(State(app): State<Arc<App>>, v: Visitor, Form(f): Form<LoginForm>) -> Response {
     if !v.csrf_ok(&f.csrf) {
-        return v.finish(csrf_refused(&Ctx { lang: v.lang, csrf: &v.csrf, actor: None }));
+        return v.finish(csrf_refused(&Ctx { lang: v.lang, csrf: &v.csrf, actor: None, admin: false }));
     }
     let totp = Some(f.totp.trim()).filter(|c| !c.is_empty());
     match app.login(f.username.trim(), &f.password, totp, v.client).await {
         Ok(login) => {
             let age = (login.expires_at - app.now()) / 1_000_000;
-            let mut res = Redirect::to(if login.must_enroll { "/enroll" } else { "/people" }).into_response();
+            let mut res = Redirect::to(if login.must_enroll { "/enroll" } else { v.cfg.home() }).into_response();
             res.headers_mut().append(header::SET_COOKIE, set_cookie(&v.cfg, session_cookie(&v.cfg), &login.token, Some(age.max(1))));
             res
         }
@@ -78,7 +78,7 @@ pub async fn login(State(app): State<Arc<App>>, v: Visitor, Form(f): Form<LoginF
                 CoreError::MfaRequired => (StatusCode::UNAUTHORIZED, M::MfaRequired),
                 CoreError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, M::Throttled),
                 CoreError::NetworkNotAllowed => (StatusCode::FORBIDDEN, M::NetworkNotAllowed),
-                other => return v.finish(error_page(&Ctx { lang: v.lang, csrf: &v.csrf, actor: None }, other)),
+                other => return v.finish(error_page(&Ctx { lang: v.lang, csrf: &v.csrf, actor: None, admin: false }, other)),
             };
             v.finish(login_page(&v, status, Some(m), f.username.trim()))
         }
@@ -96,12 +96,12 @@ pub async fn logout(State(app): State<Arc<App>>, v: Visitor, Form(f): Form<CsrfO
     let Some(token) = &v.token else { return Redirect::to("/login").into_response() };
     let expected = crate::session::csrf_of(token);
     if !crate::session::same(&expected, &f.csrf) {
-        return csrf_refused(&Ctx { lang: v.lang, csrf: &expected, actor: None });
+        return csrf_refused(&Ctx { lang: v.lang, csrf: &expected, actor: None, admin: false });
     }
     if let Ok(actor) = app.authenticate(token, v.client).await
         && let Err(e) = app.logout(&actor).await
     {
-        return error_page(&Ctx { lang: v.lang, csrf: &expected, actor: None }, e);
+        return error_page(&Ctx { lang: v.lang, csrf: &expected, actor: None, admin: false }, e);
     }
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut().append(header::SET_COOKIE, set_cookie(&v.cfg, session_cookie(&v.cfg), "", Some(0)));
@@ -124,7 +124,7 @@ pub async fn set_lang(v: Visitor, Form(f): Form<LangForm>) -> Response {
     };
     let lang = Lang::parse(&f.lang).unwrap_or(v.lang);
     if !ok {
-        return v.finish(csrf_refused(&Ctx { lang, csrf: &v.csrf, actor: None }));
+        return v.finish(csrf_refused(&Ctx { lang, csrf: &v.csrf, actor: None, admin: false }));
     }
     let mut res = Redirect::to("/").into_response();
     res.headers_mut().append(header::SET_COOKIE, lang_cookie(&v.cfg, lang));
@@ -132,7 +132,7 @@ pub async fn set_lang(v: Visitor, Form(f): Form<LangForm>) -> Response {
 }
 
 pub async fn enroll_page(s: Enrolling) -> Response {
-    let ctx = Ctx { lang: s.lang, csrf: &s.csrf, actor: None };
+    let ctx = Ctx { lang: s.lang, csrf: &s.csrf, actor: None, admin: false };
     let body = html! {
         p { (ctx.t(M::EnrolIntro)) }
         form method="post" action="/enroll/start" {
@@ -145,7 +145,7 @@ pub async fn enroll_page(s: Enrolling) -> Response {
 
 /// A fresh TOTP secret, shown once as a QR code and as text, with the form to confirm it.
 pub async fn enroll_start(State(app): State<Arc<App>>, s: Enrolling, Form(f): Form<CsrfOnly>) -> Response {
-    let ctx = Ctx { lang: s.lang, csrf: &s.csrf, actor: None };
+    let ctx = Ctx { lang: s.lang, csrf: &s.csrf, actor: None, admin: false };
     if !s.csrf_ok(&f.csrf) {
         return csrf_refused(&ctx);
     }
@@ -190,7 +190,7 @@ pub struct ConfirmForm {
 /// Confirms the secret with a current code and shows the recovery codes, once. The enrolment
 /// session ends here; the user signs in with a code.
 pub async fn enroll_confirm(State(app): State<Arc<App>>, s: Enrolling, Form(f): Form<ConfirmForm>) -> Response {
-    let ctx = Ctx { lang: s.lang, csrf: &s.csrf, actor: None };
+    let ctx = Ctx { lang: s.lang, csrf: &s.csrf, actor: None, admin: false };
     if !s.csrf_ok(&f.csrf) {
         return csrf_refused(&ctx);
     }
