@@ -27,7 +27,7 @@ multi_row!(CHAIN_256 = CHAIN_HEAD, "", 3, 256, " ON CONFLICT DO NOTHING");
 multi_row!(CHAIN_16 = CHAIN_HEAD, "", 3, 16, " ON CONFLICT DO NOTHING");
 multi_row!(CHAIN_1 = CHAIN_HEAD, "", 3, 1, " ON CONFLICT DO NOTHING");
 const CHAIN_INSERTS: [MultiRow; 3] = [CHAIN_256, CHAIN_16, CHAIN_1];
-const RANGE: &str = "SELECT seq, body FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2";
+const RANGE: &str = "SELECT seq, body FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT CAST($2 AS INTEGER)";
 /// A page of stored bodies for sealing and verifying, framed as `seq:length:body` and
 /// concatenated by the database into one text: the sealer and the verifier hash the bodies as
 /// they come, with no per-row decoding (`sejf_core::audit::split_pages`). The page is the first
@@ -39,7 +39,7 @@ macro_rules! canonical_page {
             "SELECT ",
             $agg,
             "(seq || ':' || octet_length(body) || ':' || body, '') \
-             FROM (SELECT seq, body FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2) page"
+             FROM (SELECT seq, body FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT CAST($2 AS INTEGER)) page"
         )
     };
 }
@@ -48,8 +48,8 @@ const CANONICAL_POSTGRES: &str = canonical_page!("string_agg");
 /// Filters use the columns generated from the body (and their indexes).
 const QUERY: &str = "SELECT seq, body FROM audit_events \
      WHERE seq > $1 AND ($2 = '' OR actor = $2) AND ($3 = '' OR subject_id = $3) AND ($4 = '' OR action = $4) \
-     AND ($5 = 0 OR at >= $5) AND ($6 = 0 OR at <= $6) ORDER BY seq LIMIT $7";
-const CHAIN_RANGE: &str = "SELECT seq, leaf, link FROM audit_chain WHERE seq > $1 ORDER BY seq LIMIT $2";
+     AND ($5 = 0 OR at >= $5) AND ($6 = 0 OR at <= $6) ORDER BY seq LIMIT CAST($7 AS INTEGER)";
+const CHAIN_RANGE: &str = "SELECT seq, leaf, link FROM audit_chain WHERE seq > $1 ORDER BY seq LIMIT CAST($2 AS INTEGER)";
 const HONEY_PUT: &str = "INSERT INTO honeytokens (person_id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 const HONEY_ALL: &str = "SELECT person_id FROM honeytokens";
 const CHECKPOINT_PUT: &str = "INSERT INTO audit_checkpoints (tree_size, body, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";

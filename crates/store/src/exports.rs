@@ -18,8 +18,10 @@ const INSERT: &str = "INSERT INTO export_requests (id, requester_id, requester, 
      created_at, decided_by, decided_at, reason, expires_at, downloaded_at, units) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 const GET: &str = concat!(columns!(), "WHERE id = $1");
-const LIST: &str =
-    concat!(columns!(), "WHERE ($1 = '' OR requester_id = $1) AND ($2 = '' OR status = $2) AND id > $3 ORDER BY id LIMIT $4");
+const LIST: &str = concat!(
+    columns!(),
+    "WHERE ($1 = '' OR requester_id = $1) AND ($2 = '' OR status = $2) AND id > $3 ORDER BY id LIMIT CAST($4 AS INTEGER)"
+);
 const DECIDE: &str = "UPDATE export_requests SET status = $2, decided_by = $3, decided_at = $4, reason = $5, expires_at = $6 \
      WHERE id = $1 AND status = 'pending'";
 const DOWNLOADED: &str =

@@ -56,20 +56,20 @@ pub(crate) struct PageSql {
 macro_rules! page_sql {
     ($extra:literal) => {
         PageSql {
-            rows: concat!(person_select!(), people_filter!(), $extra, " ORDER BY p.id LIMIT $8"),
+            rows: concat!(person_select!(), people_filter!(), $extra, " ORDER BY p.id LIMIT CAST($8 AS INTEGER)"),
             tags: concat!(
                 "SELECT t.person_id, t.tag FROM person_tags t WHERE t.person_id IN (\
                  SELECT p.id FROM people p ",
                 people_filter!(),
                 $extra,
-                " ORDER BY p.id LIMIT $8) ORDER BY t.person_id, t.tag"
+                " ORDER BY p.id LIMIT CAST($8 AS INTEGER)) ORDER BY t.person_id, t.tag"
             ),
             tokens: concat!(
                 "SELECT n.person_id, n.token FROM person_name_tokens n WHERE n.person_id IN (\
                  SELECT p.id FROM people p ",
                 people_filter!(),
                 $extra,
-                " ORDER BY p.id LIMIT $8) ORDER BY n.person_id, n.token"
+                " ORDER BY p.id LIMIT CAST($8 AS INTEGER)) ORDER BY n.person_id, n.token"
             ),
         }
     };

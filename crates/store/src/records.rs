@@ -64,7 +64,7 @@ macro_rules! record_sql {
                  AND ($9 = '' OR r.company_id = $9) \
                  AND ($10 = '' OR r.deal_id = $10) \
                  AND ($11 = '' OR r.attrs LIKE $11) \
-                 AND r.id > $6 ORDER BY r.id LIMIT $7"
+                 AND r.id > $6 ORDER BY r.id LIMIT CAST($7 AS INTEGER)"
             ),
         }
     };
