@@ -8,6 +8,7 @@
 //! operating system.
 
 pub mod audit;
+pub mod backup;
 pub mod bidx;
 pub mod field;
 pub mod master;

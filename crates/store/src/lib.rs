@@ -21,6 +21,7 @@
 //!   an expression the planner does not look into. (A test below keeps it so.)
 
 mod audit;
+pub mod backup;
 mod budget;
 mod codec;
 mod error;

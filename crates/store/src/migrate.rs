@@ -66,6 +66,7 @@ migrations! {
     10 => "0010_runtime_role",
     11 => "0011_read_budget_window",
     12 => "0012_login_guard",
+    13 => "0013_backup",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

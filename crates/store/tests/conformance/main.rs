@@ -10,9 +10,11 @@
 mod support;
 
 mod audit;
+mod backup;
 mod people;
 
 use audit::*;
+use backup::*;
 use people::*;
 
 use sejf_core::ports::{KeyKind, SessionRow, Store, StoreError};
@@ -74,6 +76,10 @@ conformance!(
     export_decisions_and_downloads_happen_once,
     read_budgets_are_shared_and_all_or_nothing,
     audit_events_round_trip_exactly,
+    backup_tables_cover_the_schema,
+    snapshot_restores_exactly_and_refuses_a_used_database,
+    erasures_are_ledgered_and_reapplied_by_restore,
+    an_unfinished_restore_is_marked_until_discarded,
 );
 
 async fn count(store: &SqlStore, sql: &'static str) -> i64 {
