@@ -102,6 +102,9 @@ pub enum Command {
     /// Access policies: validate them, ask them, and see who can do what.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Encrypted, signed, verified backups to a directory; restores that honour erasure.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Export people.
     Export {
         #[arg(long, value_enum, default_value = "csv")]
@@ -154,6 +157,68 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Write a new age identity (as `age-keygen` does) and print its recipient.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Back up the database, config and policies to TARGET (a directory).
+    Create {
+        #[arg(long, value_name = "TARGET")]
+        to: String,
+        /// age recipient (age1…) to encrypt to (repeatable; default: backup_recipients in config.toml).
+        #[arg(long = "recipient", value_name = "AGE_RECIPIENT")]
+        recipients: Vec<String>,
+    },
+    /// List the backups on TARGET (complete, incomplete, or not signed by the pinned key).
+    List {
+        #[arg(long, value_name = "TARGET")]
+        from: String,
+        /// The backup public key to trust (base64; default: backup_public_key in config.toml).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Check a backup (default: the newest): signature, every part's hash, decryption, rows.
+    Verify {
+        #[command(flatten)]
+        source: BackupSource,
+        /// Also restore into a temporary database and compare it.
+        #[arg(long)]
+        restore_test: bool,
+    },
+    /// Restore a backup (default: the newest) into an empty database, re-applying erasures.
+    Restore {
+        #[command(flatten)]
+        source: BackupSource,
+        /// Restore into this database instead of --database-url or the data directory's SQLite.
+        #[arg(long, value_name = "URL")]
+        to_database_url: Option<String>,
+        /// Replace the data directory's SQLite database (its erasures are kept).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Forget a restore that was killed midway, leaving the database empty.
+    DiscardRestore,
+}
+
+/// Which backup to read, and the keys to read it with.
+#[derive(Debug, Args)]
+pub struct BackupSource {
+    #[arg(long, value_name = "TARGET")]
+    pub from: String,
+    /// The backup's id (default: the newest complete backup).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The age identity file.
+    #[arg(long, value_name = "FILE")]
+    pub identity: PathBuf,
+    /// The backup public key to trust (base64; default: backup_public_key in config.toml).
+    #[arg(long)]
+    pub key: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -394,6 +459,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let opened = serve::open(&loc).await?;
             crate::csvio::import(&opened.app, &file, skip_invalid, owner.as_deref(), unit.as_deref()).await
         }
+        Command::Backup(cmd) => crate::backup::run(&loc, cmd).await,
         Command::Export { format: ExportFormat::Csv, out } => {
             let opened = serve::open(&loc).await?;
             crate::csvio::export(&opened.app, out.as_deref()).await
@@ -501,7 +567,7 @@ async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
     Ok(password)
 }
 
-fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
+pub fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     #[cfg(unix)]
     {

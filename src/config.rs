@@ -61,6 +61,12 @@ pub struct ConfigFile {
     pub alert_webhook: Option<String>,
     /// Alerts are also sent as RFC 5424 syslog messages over UDP to this `host:port`.
     pub alert_syslog: Option<String>,
+    /// age X25519 recipients (`age1…`) backups are encrypted to, when `sejf backup create` is
+    /// given no `--recipient`. Keep the identities (private halves) off this host.
+    pub backup_recipients: Option<Vec<String>>,
+    /// The public key (base64) that signs backup manifests, pinned by the first `sejf backup
+    /// create`: `list`, `verify` and `restore` trust no other.
+    pub backup_public_key: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +179,13 @@ impl ConfigFile {
         self.audit_public_key
             .as_deref()
             .map(|k| sejf_core::witness::parse_key(k).map_err(|e| format!("config audit_public_key: {e}")))
+            .transpose()
+    }
+
+    pub fn backup_pin(&self) -> Result<Option<[u8; 32]>, String> {
+        self.backup_public_key
+            .as_deref()
+            .map(|k| sejf_core::witness::parse_key(k).map_err(|e| format!("config backup_public_key: {e}")))
             .transpose()
     }
 

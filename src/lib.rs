@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod auditcli;
+pub mod backup;
 pub mod bait;
 pub mod cli;
 pub mod config;

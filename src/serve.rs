@@ -71,6 +71,13 @@ pub async fn open_with(loc: &Location, tweak: impl FnOnce(&mut sejf_core::Settin
     let master = keyfile::open(&loc.data_dir, &config, &loc.passphrase)?;
     let url = loc.database_url();
     let store = SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
+    // A restore killed midway left an empty database behind a marker: never serve it.
+    if let Some(id) = sejf_store::backup::restore_pending(&store).await.map_err(|e| e.to_string())? {
+        store.close().await;
+        return Err(format!(
+            "the database holds an unfinished restore of backup {id}: finish it (`sejf backup restore`) or discard it (`sejf backup discard-restore`)"
+        ));
+    }
     let app = App::new(Arc::new(store.clone()), master, settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
     // The installation's policies, validated against the schema before anything is served.
     app.set_policy(crate::policyfile::load(&loc.data_dir)?);

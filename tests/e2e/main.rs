@@ -9,6 +9,7 @@ mod mfa;
 
 mod access;
 mod audit;
+mod backup;
 mod budgets;
 mod classes;
 mod cli;

@@ -1,4 +1,4 @@
-//! The backup envelope (docs/adr/0017-backups.md): each part of a backup is compressed with zstd
+//! The backup envelope (docs/adr/0018-backups.md): each part of a backup is compressed with zstd
 //! and then encrypted with age to one or more X25519 recipients, so the standard `age` tool with
 //! the identity decrypts a part (`age -d -i key.txt part | zstd -d`), and the server that writes
 //! a backup holds no key that reads it back. The manifest that lists the parts is signed with
@@ -51,11 +51,7 @@ impl BackupIdentity {
 
     /// The file `age-keygen` would write: a creation comment, the public key, the secret key.
     pub fn to_file_text(&self, created: &str) -> Zeroizing<String> {
-        Zeroizing::new(format!(
-            "# created: {created}\n# public key: {}\n{}\n",
-            self.recipient(),
-            self.0.to_string().expose_secret()
-        ))
+        Zeroizing::new(format!("# created: {created}\n# public key: {}\n{}\n", self.recipient(), self.0.to_string().expose_secret()))
     }
 
     /// The public half, to put in config.toml's `backup_recipients`.
@@ -122,7 +118,7 @@ impl<W: Write> SealWriter<W> {
 
 /// Reads a part back: age-decrypts with any of `identities`, then decompresses. A wrong identity
 /// fails here; damage fails the read that reaches it.
-pub fn open_reader<'a, R: Read + 'a>(identities: &[BackupIdentity], input: R) -> Result<Box<dyn Read + 'a>, String> {
+pub fn open_reader<'a, R: Read + Send + 'a>(identities: &[BackupIdentity], input: R) -> Result<Box<dyn Read + Send + 'a>, String> {
     let decryptor = age::Decryptor::new(input).map_err(|e| format!("not an age file or damaged header: {e}"))?;
     let stream = decryptor
         .decrypt(identities.iter().map(|i| &i.0 as &dyn age::Identity))

@@ -20,8 +20,8 @@ use std::io::Read;
 use futures_util::TryStreamExt;
 use sejf_core::ports::StoreError;
 use sha2::{Digest, Sha256};
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::codec::AnyQuery;
 use crate::multirow::{MultiRow, insert_chunked, multi_row};
@@ -382,9 +382,16 @@ pub async fn restore(
                 batch.push(row);
             }
             if batch.len() >= BATCH || (done && !batch.is_empty()) {
-                insert_chunked(&mut tx, store.backend, &[table.many, table.one], &batch, |q, row| bind_row(q, table, row), "restore insert")
-                    .await
-                    .map_err(|x| format!("{}: {x}", table.name))?;
+                insert_chunked(
+                    &mut tx,
+                    store.backend,
+                    &[table.many, table.one],
+                    &batch,
+                    |q, row| bind_row(q, table, row),
+                    "restore insert",
+                )
+                .await
+                .map_err(|x| format!("{}: {x}", table.name))?;
                 batch.clear();
             }
             if done {
@@ -401,7 +408,12 @@ pub async fn restore(
         .map_err(|x| e(error::db("restore audit head")(x)))?;
     let mut erased = 0;
     for (subject, at) in ledger {
-        sqlx::query(LEDGER_APPEND).bind(subject.clone()).bind(*at).execute(&mut *tx).await.map_err(|x| e(error::db("restore ledger")(x)))?;
+        sqlx::query(LEDGER_APPEND)
+            .bind(subject.clone())
+            .bind(*at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|x| e(error::db("restore ledger")(x)))?;
     }
     let all: Vec<String> = sqlx::query_scalar("SELECT subject_id FROM erasure_ledger")
         .fetch_all(&mut *tx)

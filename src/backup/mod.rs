@@ -1,0 +1,399 @@
+//! `sejf backup`: encrypted, signed, verifiable backups, and restores that honour erasure
+//! (docs/adr/0018-backups.md, docs/operations.md).
+//!
+//! - `create` reads one consistent snapshot through the store (no decryption: ciphertexts and
+//!   wrapped keys travel as they are), writes each table and each data-directory file as a part
+//!   (zstd, then age to the configured recipients), and the signed manifest last.
+//! - `verify` checks the manifest's signature with the pinned key, every part's hash, and that
+//!   every part decrypts with the identity and holds the rows and digest the manifest says.
+//! - `restore` does the same checks while it restores into an empty database, and re-applies
+//!   every erasure it knows of (the backup's ledger, the newest ledger beside the backups, and a
+//!   replaced SQLite database's own) before the data is committed.
+
+mod manifest;
+mod parts;
+mod target;
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sejf_core::ports::KeyKind;
+use sejf_crypto::backup::{BackupIdentity, BackupRecipient, BackupSigner};
+use sejf_store::SqlStore;
+use sejf_store::backup as snap;
+
+use crate::cli::{BackupCommand, BackupSource, create_private_dir};
+use crate::config::{CONFIG_FILE, ConfigFile, DB_FILE};
+use crate::keyfile;
+use crate::serve::{self, Location, WITNESS_FILE};
+
+pub use manifest::{Ledger, Manifest};
+pub use target::Target;
+
+/// The key-store id of the manifest signing key (wrapped by the master key).
+const SIGNING_KEY: &str = "backup-signing";
+
+/// Data-directory files a backup carries (config and policies; the audit witness, so the
+/// restored trail verifies). Never the master key: a backup must not hold what opens it.
+const FILES: [&str; 3] = [CONFIG_FILE, crate::policyfile::POLICY_FILE, WITNESS_FILE];
+
+pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
+    match cmd {
+        BackupCommand::Keygen { out } => keygen(&out),
+        BackupCommand::Create { to, recipients } => {
+            let opened = serve::open(loc).await?;
+            let r = create(loc, &opened, &to, &recipients).await;
+            opened.store.close().await;
+            r.map(|s| println!("{s}"))
+        }
+        BackupCommand::List { from, key } => list(loc, &from, key.as_deref()),
+        BackupCommand::Verify { source, restore_test } => {
+            let key = pinned_key(loc, source.key.as_deref())?;
+            let target = target::open(&source.from)?;
+            let identities = read_identities(&source.identity)?;
+            let (id, manifest) = pick(target.as_ref(), source.id.as_deref(), &key)?;
+            let report = parts::verify_all(target.as_ref(), &id, &manifest, &identities)?;
+            println!("{report}");
+            if restore_test {
+                return Err(
+                    "--restore-test is not built yet: restore into a scratch database with `sejf backup restore --to-database-url`".into(),
+                );
+            }
+            Ok(())
+        }
+        BackupCommand::Restore { source, to_database_url, force } => restore(loc, &source, to_database_url, force).await,
+        BackupCommand::DiscardRestore => {
+            let url = loc.database_url();
+            let store = connect(&url).await?;
+            let r = snap::discard_restore(&store).await.map_err(|e| e.to_string());
+            store.close().await;
+            match r? {
+                Some(id) => println!("discarded the unfinished restore of backup {id}; the database is empty"),
+                None => println!("no restore was in progress"),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `sejf backup keygen --out FILE`: an age identity, as `age-keygen -o FILE` writes it.
+fn keygen(out: &Path) -> Result<(), String> {
+    let id = BackupIdentity::generate();
+    let text = id.to_file_text(&sejf_core::rfc3339(now_micros()));
+    keyfile::write_private(out, text.as_bytes())?;
+    println!("wrote the backup identity to {} (keep it off this host); its recipient:", out.display());
+    println!("{}", id.recipient());
+    Ok(())
+}
+
+pub fn now_micros() -> i64 {
+    // The composition root owns the clock.
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
+}
+
+async fn connect(url: &str) -> Result<SqlStore, String> {
+    SqlStore::connect(url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(url)))
+}
+
+fn read_identities(path: &Path) -> Result<Vec<BackupIdentity>, String> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| format!("cannot read identity {}: {e}", path.display()))?);
+    BackupIdentity::parse_file(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The manifest-signing public key to trust: `--key`, else the data directory's config.toml.
+fn pinned_key(loc: &Location, key: Option<&str>) -> Result<[u8; 32], String> {
+    if let Some(k) = key {
+        return sejf_core::witness::parse_key(k).map_err(|e| format!("--key: {e}"));
+    }
+    ConfigFile::load(&loc.data_dir).map_err(|e| e.to_string())?.backup_pin()?.ok_or_else(|| {
+        "no backup public key to trust: pass --key (printed by `sejf backup create`) or set backup_public_key in config.toml".to_string()
+    })
+}
+
+/// Backup `id` (or the newest complete one) and its verified manifest.
+fn pick(target: &dyn Target, id: Option<&str>, key: &[u8; 32]) -> Result<(String, Manifest), String> {
+    if let Some(id) = id {
+        target::check_id(id)?;
+        let bytes = target.get(&format!("{id}/{}", target::MANIFEST))?.ok_or_else(|| {
+            format!("backup {id} on {} is not complete (no manifest): it cannot be verified or restored", target.describe())
+        })?;
+        return Ok((id.to_owned(), open_manifest(&bytes, key, id)?));
+    }
+    for id in target.ids()?.into_iter().rev() {
+        if let Some(bytes) = target.get(&format!("{id}/{}", target::MANIFEST))? {
+            return Ok((id.clone(), open_manifest(&bytes, key, &id)?));
+        }
+    }
+    Err(format!("no complete backup on {}", target.describe()))
+}
+
+fn open_manifest(bytes: &[u8], key: &[u8; 32], id: &str) -> Result<Manifest, String> {
+    let m: Manifest = manifest::open(bytes, key, &format!("backup {id}: manifest"))?;
+    if m.format != manifest::FORMAT || m.id != id {
+        return Err(format!("backup {id}: the manifest belongs to another backup or format"));
+    }
+    Ok(m)
+}
+
+/// `sejf backup create`: returns the one-line summary.
+pub async fn create(loc: &Location, opened: &serve::Opened, to: &str, recipients: &[String]) -> Result<String, String> {
+    let started = std::time::Instant::now();
+    let target = target::open(to)?;
+    let given = if recipients.is_empty() { opened.config.backup_recipients.clone().unwrap_or_default() } else { recipients.to_vec() };
+    if given.is_empty() {
+        return Err(
+            "no backup recipients: pass --recipient age1… or set backup_recipients in config.toml (make a pair with `sejf backup keygen`)"
+                .into(),
+        );
+    }
+    let recipients: Vec<BackupRecipient> =
+        given.iter().map(|r| r.parse::<BackupRecipient>().map_err(|e| format!("recipient {r:?}: {e}"))).collect::<Result<_, _>>()?;
+    let signer = signer(loc, opened).await?;
+    let now = now_micros();
+    let suffix = hex::encode(sejf_crypto::random::bytes::<4>().map_err(|e| e.to_string())?);
+    let id = format!("{}-{suffix}", compact_time(now));
+
+    // The witness is read before the snapshot, so every checkpoint it names is in the snapshot.
+    let mut files = Vec::new();
+    for name in FILES {
+        match std::fs::read(loc.data_dir.join(name)) {
+            Ok(mut bytes) => {
+                if name == WITNESS_FILE {
+                    // A line being appended right now is left for the next backup.
+                    let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+                    bytes.truncate(whole);
+                }
+                files.push((name, bytes));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot read {name}: {e}")),
+        }
+    }
+
+    let progress = parts::Progress::new(opened.app.store.people_count().await.unwrap_or(0));
+    let mut sink = parts::PartSink::new(target.as_ref(), &id, &recipients, progress);
+    let schema_version = snap::snapshot(&opened.store, &mut sink).await.map_err(|e| format!("backup {id}: {e}"))?;
+    let mut written = sink.finish()?;
+    for (name, bytes) in &files {
+        written.push(parts::write_file_part(target.as_ref(), &id, &recipients, name, bytes)?);
+    }
+    let manifest = Manifest {
+        format: manifest::FORMAT.into(),
+        id: id.clone(),
+        created_at: sejf_core::rfc3339(now),
+        created_at_us: now,
+        schema_version,
+        source_engine: match opened.store.backend() {
+            sejf_store::Backend::Sqlite => "sqlite".into(),
+            sejf_store::Backend::Postgres => "postgres".into(),
+        },
+        recipients: recipients.iter().map(|r| r.to_string()).collect(),
+        parts: written,
+    };
+    // The newest ledger goes beside the backups first, then the manifest, last of all.
+    push_ledger(target.as_ref(), &opened.store, &signer, now).await?;
+    target.put_atomic(&format!("{id}/{}", target::MANIFEST), &manifest::sign(&manifest, &signer)?)?;
+
+    let secs = started.elapsed().as_secs_f64().max(1e-3);
+    let mb = manifest.logical_bytes() as f64 / 1e6;
+    let mut ev = opened.app.event(&sejf_core::Actor::operator(), "backup.create", "backup", &id);
+    ev.detail = format!(
+        "target={} parts={} people={} bytes={}",
+        target.describe(),
+        manifest.parts.len(),
+        manifest.rows("people"),
+        manifest.logical_bytes()
+    );
+    opened.app.audit(vec![ev]).await.map_err(|e| e.to_string())?;
+    Ok(format!(
+        "backup {id} created on {}: {} parts, {} people, {} audit events, {mb:.1} MB logical, {:.1} MB stored, {secs:.1} s ({:.0} MB/s)",
+        target.describe(),
+        manifest.parts.len(),
+        manifest.rows("people"),
+        manifest.rows("audit_events"),
+        manifest.stored_bytes() as f64 / 1e6,
+        mb / secs
+    ))
+}
+
+/// The manifest signing key, pinned in config.toml by its first use.
+async fn signer(loc: &Location, opened: &serve::Opened) -> Result<BackupSigner, String> {
+    let seed = opened.app.keys.named_key(opened.app.store.as_ref(), KeyKind::System, SIGNING_KEY).await.map_err(|e| e.to_string())?;
+    let signer = BackupSigner::from_seed(&seed);
+    let public = signer.public_key();
+    match opened.config.backup_pin()? {
+        Some(pin) if pin == public => {}
+        Some(_) => return Err("the backup signing key in the database is not the one config.toml pins (backup_public_key)".into()),
+        None => {
+            let path = loc.data_dir.join(CONFIG_FILE);
+            let mut text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            text.push_str(&format!(
+                "\n# The key that signs backup manifests (public part), pinned by the first backup: keep a copy off this host.\nbackup_public_key = \"{}\"\n",
+                STANDARD.encode(public)
+            ));
+            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            println!("pinned the backup signing key in config.toml: {}", STANDARD.encode(public));
+        }
+    }
+    Ok(signer)
+}
+
+/// Writes the union of the database's ledger and the one beside the backups (when it verifies)
+/// as the newest ledger on the target.
+async fn push_ledger(target: &dyn Target, store: &SqlStore, signer: &BackupSigner, now: i64) -> Result<(), String> {
+    let mut entries = snap::erasure_ledger(store).await.map_err(|e| e.to_string())?;
+    // One that does not verify is replaced: the database's ledger holds every erasure it made.
+    if let Some(bytes) = target.get(target::LEDGER)?
+        && let Ok(old) = manifest::open::<Ledger>(&bytes, &signer.public_key(), "erasure ledger")
+    {
+        entries.extend(old.entries);
+    }
+    entries.sort();
+    entries.dedup_by(|a, b| a.0 == b.0);
+    let ledger = Ledger { format: manifest::LEDGER_FORMAT.into(), written_at_us: now, entries };
+    target.put_atomic(target::LEDGER, &manifest::sign(&ledger, signer)?)
+}
+
+/// `YYYYMMDDTHHMMSSZ` of a unix-microsecond time.
+fn compact_time(micros: i64) -> String {
+    sejf_core::rfc3339(micros).chars().take(19).filter(|c| c.is_ascii_digit() || *c == 'T').collect::<String>() + "Z"
+}
+
+/// `sejf backup list`.
+fn list(loc: &Location, from: &str, key: Option<&str>) -> Result<(), String> {
+    let key = pinned_key(loc, key).ok();
+    let target = target::open(from)?;
+    let ids = target.ids()?;
+    if ids.is_empty() {
+        println!("no backups on {}", target.describe());
+        return Ok(());
+    }
+    println!("{:<26} {:<21} {:>9} {:>10} {:>10}  STATUS", "ID", "CREATED", "PEOPLE", "LOGICAL", "STORED");
+    for id in ids {
+        let Some(bytes) = target.get(&format!("{id}/{}", target::MANIFEST))? else {
+            println!("{id:<26} {:<21} {:>9} {:>10} {:>10}  incomplete (no manifest)", "-", "-", "-", "-");
+            continue;
+        };
+        let parsed = match &key {
+            Some(k) => open_manifest(&bytes, k, &id).map(|m| (m, "signed")),
+            None => Err("no pinned key to check the signature (pass --key)".to_string()),
+        };
+        match parsed {
+            Ok((m, status)) => println!(
+                "{id:<26} {:<21} {:>9} {:>9.1}M {:>9.1}M  {status}",
+                m.created_at,
+                m.rows("people"),
+                m.logical_bytes() as f64 / 1e6,
+                m.stored_bytes() as f64 / 1e6
+            ),
+            Err(e) => println!("{id:<26} {:<21} {:>9} {:>10} {:>10}  NOT TRUSTED: {e}", "-", "-", "-", "-"),
+        }
+    }
+    Ok(())
+}
+
+/// `sejf backup restore`.
+async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<String>, force: bool) -> Result<(), String> {
+    let key = pinned_key(loc, source.key.as_deref())?;
+    let target = target::open(&source.from)?;
+    let identities = Arc::new(read_identities(&source.identity)?);
+    let (id, manifest) = pick(target.as_ref(), source.id.as_deref(), &key)?;
+    let known = SqlStore::schema_version_known();
+    if manifest.schema_version != known {
+        return Err(format!(
+            "backup {id} has schema version {}, this sejf has {known}: restore it with the Sejf version that made it, then upgrade",
+            manifest.schema_version
+        ));
+    }
+    // Every erasure known beyond the backup: the ledger beside the backups…
+    let mut ledger = Vec::new();
+    if let Some(bytes) = target.get(target::LEDGER)? {
+        ledger.extend(manifest::open::<Ledger>(&bytes, &key, "the erasure ledger beside the backups")?.entries);
+    }
+    let url = to_database_url.or_else(|| loc.database_url.clone()).unwrap_or_else(|| sejf_store::sqlite_url(&loc.data_dir.join(DB_FILE)));
+    let sqlite_in_dir = sejf_store::Backend::from_url(&url).map_err(|e| e.to_string())? == sejf_store::Backend::Sqlite;
+    if sqlite_in_dir {
+        create_private_dir(&loc.data_dir)?;
+    }
+    let db_file = loc.data_dir.join(DB_FILE);
+    if force {
+        if !sqlite_in_dir || url != sejf_store::sqlite_url(&db_file) {
+            return Err("--force replaces only the SQLite database of the data directory; restore PostgreSQL into an empty database".into());
+        }
+        if db_file.exists() {
+            // …and the replaced database's own, so a restore over it forgets no erasure.
+            let old = connect(&url).await?;
+            let own = snap::erasure_ledger(&old).await.map_err(|e| e.to_string());
+            old.close().await;
+            ledger.extend(own?);
+            for suffix in ["", "-wal", "-shm"] {
+                let p = PathBuf::from(format!("{}{suffix}", db_file.display()));
+                if p.exists() {
+                    std::fs::remove_file(&p).map_err(|e| format!("cannot remove {}: {e}", p.display()))?;
+                }
+            }
+        }
+    }
+    if sqlite_in_dir && url == sejf_store::sqlite_url(&db_file) && !db_file.exists() {
+        keyfile::write_private(&db_file, b"")?;
+    }
+    let store = connect(&url).await?;
+    let mut source = parts::PartSource::new(target.as_ref(), &id, &manifest, identities.clone());
+    let result = snap::restore(&store, &id, now_micros(), &mut source, &ledger).await;
+    store.close().await;
+    let (tables, erased) = result.map_err(|e| format!("restore of backup {id} failed: {e}"))?;
+    source.check_all_read()?;
+    for (table, summary) in &tables {
+        parts::check_table(&manifest, table, summary)?;
+    }
+    let written = restore_files(target.as_ref(), &id, &manifest, &identities, &loc.data_dir)?;
+    let people = tables.iter().find(|(t, _)| *t == "people").map_or(0, |(_, s)| s.rows);
+    println!(
+        "restored backup {id} into {}: {} people ({erased} erased since, re-erased from the ledger), {} audit events{}",
+        sejf_store::redact_url(&url),
+        people - erased.min(people),
+        manifest.rows("audit_events"),
+        if written.is_empty() { String::new() } else { format!("; wrote {} to {}", written.join(", "), loc.data_dir.display()) }
+    );
+    Ok(())
+}
+
+/// Writes the backup's data-directory files that the directory does not have yet.
+fn restore_files(
+    target: &dyn Target,
+    id: &str,
+    manifest: &Manifest,
+    identities: &[BackupIdentity],
+    dir: &Path,
+) -> Result<Vec<String>, String> {
+    let mut written = Vec::new();
+    for part in manifest.parts.iter().filter(|p| p.kind == "file") {
+        if !FILES.contains(&part.source.as_str()) {
+            return Err(format!("backup {id}: unexpected file {:?}", part.source));
+        }
+        let path = dir.join(&part.source);
+        if path.exists() {
+            continue;
+        }
+        let bytes = parts::read_file_part(target, id, part, identities)?;
+        create_private_dir(dir)?;
+        keyfile::write_private(&path, &bytes)?;
+        written.push(part.source.clone());
+    }
+    Ok(written)
+}
+
+/// Reads a whole stream (small files).
+fn read_all(mut r: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    r.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Whether progress goes to a terminal (a bar) or not (one summary line at the end).
+fn on_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}

@@ -1,0 +1,179 @@
+//! Where backups live: a directory. (S3-compatible object storage is planned behind the same trait.).
+//!
+//! Layout, the same on every target: `ID/PART` for the parts of backup ID, `ID/manifest` for its
+//! signed manifest, and `erasure-ledger` for the newest signed erasure ledger. The manifest is
+//! written last and atomically (rename, or a single PUT), so a backup whose writing was killed
+//! has no manifest, and nothing that `list` or `verify` accepts as complete.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cli::create_private_dir;
+
+pub const MANIFEST: &str = "manifest";
+pub const LEDGER: &str = "erasure-ledger";
+
+/// A backup target.
+pub trait Target: Send + Sync {
+    /// How the target is shown to the user (no credentials).
+    fn describe(&self) -> String;
+    /// A part being written; it becomes visible to readers only when committed.
+    fn create_part(&self, id: &str, name: &str) -> Result<Box<dyn PartWriter>, String>;
+    /// Reads a part (or the manifest) of backup `id`.
+    fn open(&self, id: &str, name: &str) -> Result<Box<dyn Read + Send>, String>;
+    /// Writes a small object whole and atomically (a manifest, the ledger).
+    fn put_atomic(&self, key: &str, bytes: &[u8]) -> Result<(), String>;
+    /// Reads a small object, None when absent.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String>;
+    /// The ids of the backups on the target, complete or not, sorted.
+    fn ids(&self) -> Result<Vec<String>, String>;
+    /// Removes backup `id` whole (prune).
+    fn remove(&self, id: &str) -> Result<(), String>;
+}
+
+/// A part being written: bytes in, then `commit`.
+pub trait PartWriter: Write + Send {
+    fn commit(self: Box<Self>) -> Result<(), String>;
+}
+
+/// Opens the target a user names: `s3://bucket/prefix` or a directory path.
+pub fn open(spec: &str) -> Result<Box<dyn Target>, String> {
+    if spec.starts_with("s3://") {
+        return Err("S3 targets are not available in this build yet; back up to a directory".into());
+    }
+    if spec.contains("://") {
+        return Err(format!("unsupported backup target {spec:?}: a directory path or s3://bucket/prefix"));
+    }
+    Ok(Box::new(DirTarget { root: PathBuf::from(spec) }))
+}
+
+/// Backup ids are made by `create` (`YYYYMMDDTHHMMSSZ-xxxxxxxx`); anything else is refused
+/// before it reaches a path or an object key.
+pub fn check_id(id: &str) -> Result<(), String> {
+    let ok = id.len() <= 64 && !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok { Ok(()) } else { Err(format!("{id:?} is not a backup id")) }
+}
+
+/// A directory target. Parts are written under a temporary name and renamed, then the
+/// directory is synced, so what a reader sees is whole.
+pub struct DirTarget {
+    root: PathBuf,
+}
+
+impl Target for DirTarget {
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn create_part(&self, id: &str, name: &str) -> Result<Box<dyn PartWriter>, String> {
+        check_id(id)?;
+        let dir = self.root.join(id);
+        create_private_dir(&dir)?;
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file = private_file(&tmp)?;
+        Ok(Box::new(DirPart { file: std::io::BufWriter::with_capacity(1 << 20, file), tmp, path }))
+    }
+
+    fn open(&self, id: &str, name: &str) -> Result<Box<dyn Read + Send>, String> {
+        check_id(id)?;
+        let path = self.root.join(id).join(name);
+        let f = std::fs::File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
+    }
+
+    fn put_atomic(&self, key: &str, bytes: &[u8]) -> Result<(), String> {
+        let path = self.root.join(key);
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        create_private_dir(&dir)?;
+        let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("object")));
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = private_file(&tmp)?;
+        f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).map_err(|e| format!("cannot rename {}: {e}", tmp.display()))?;
+        sync_dir(&dir)
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        let path = self.root.join(key);
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    fn ids(&self) -> Result<Vec<String>, String> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(format!("no backup target at {}", self.root.display())),
+            Err(e) => return Err(format!("cannot read {}: {e}", self.root.display())),
+        };
+        let mut ids: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| check_id(n).is_ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    fn remove(&self, id: &str) -> Result<(), String> {
+        check_id(id)?;
+        let dir = self.root.join(id);
+        // The manifest goes first: a prune killed midway leaves an incomplete backup, never a
+        // complete-looking one with parts missing.
+        match std::fs::remove_file(dir.join(MANIFEST)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("cannot remove {}: {e}", dir.display())),
+        }
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot remove {}: {e}", dir.display()))
+    }
+}
+
+struct DirPart {
+    file: std::io::BufWriter<std::fs::File>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Write for DirPart {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl PartWriter for DirPart {
+    fn commit(self: Box<Self>) -> Result<(), String> {
+        let DirPart { file, tmp, path } = *self;
+        let file = file.into_inner().map_err(|e| format!("cannot write {}: {}", tmp.display(), e.error()))?;
+        file.sync_all().map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).map_err(|e| format!("cannot rename {}: {e}", tmp.display()))?;
+        sync_dir(path.parent().unwrap_or(Path::new(".")))
+    }
+}
+
+fn private_file(path: &Path) -> Result<std::fs::File, String> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), String> {
+    // A rename is durable once its directory is; a directory cannot be opened for sync on
+    // every platform, so failing to open one is not an error.
+    if let Ok(d) = std::fs::File::open(dir) {
+        d.sync_all().map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
