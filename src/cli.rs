@@ -201,6 +201,23 @@ pub enum BackupCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Remove old backups: keep the newest of each of the last N days, M weeks and K months.
+    Prune {
+        #[arg(long, value_name = "TARGET")]
+        from: String,
+        /// The backup public key to trust (base64; default: backup_public_key in config.toml).
+        #[arg(long)]
+        key: Option<String>,
+        #[arg(long, default_value_t = 7)]
+        keep_daily: u32,
+        #[arg(long, default_value_t = 4)]
+        keep_weekly: u32,
+        #[arg(long, default_value_t = 12)]
+        keep_monthly: u32,
+        /// Say what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Forget a restore that was killed midway, leaving the database empty.
     DiscardRestore,
 }

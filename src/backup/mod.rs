@@ -10,8 +10,10 @@
 //!   every erasure it knows of (the backup's ledger, the newest ledger beside the backups, and a
 //!   replaced SQLite database's own) before the data is committed.
 
+mod check;
 mod manifest;
 mod parts;
+mod prune;
 mod target;
 
 use std::io::{IsTerminal, Read};
@@ -53,15 +55,20 @@ pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
         BackupCommand::Verify { source, restore_test } => {
             let key = pinned_key(loc, source.key.as_deref())?;
             let target = target::open(&source.from)?;
-            let identities = read_identities(&source.identity)?;
+            let identities = Arc::new(read_identities(&source.identity)?);
             let (id, manifest) = pick(target.as_ref(), source.id.as_deref(), &key)?;
             let report = parts::verify_all(target.as_ref(), &id, &manifest, &identities)?;
             println!("{report}");
             if restore_test {
-                return Err(
-                    "--restore-test is not built yet: restore into a scratch database with `sejf backup restore --to-database-url`".into(),
-                );
+                println!("{}", check::restore_test(loc, target.as_ref(), &id, &manifest, identities).await?);
             }
+            Ok(())
+        }
+        BackupCommand::Prune { from, key, keep_daily, keep_weekly, keep_monthly, dry_run } => {
+            let key = pinned_key(loc, key.as_deref())?;
+            let target = target::open(&from)?;
+            let policy = prune::Policy { daily: keep_daily, weekly: keep_weekly, monthly: keep_monthly };
+            println!("{}", prune::prune(target.as_ref(), &key, policy, dry_run)?);
             Ok(())
         }
         BackupCommand::Restore { source, to_database_url, force } => restore(loc, &source, to_database_url, force).await,
@@ -234,7 +241,11 @@ async fn signer(loc: &Location, opened: &serve::Opened) -> Result<BackupSigner, 
                 "\n# The key that signs backup manifests (public part), pinned by the first backup: keep a copy off this host.\nbackup_public_key = \"{}\"\n",
                 STANDARD.encode(public)
             ));
-            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            // Written aside and renamed, so a create killed here leaves the old file whole.
+            let tmp = loc.data_dir.join(format!(".{CONFIG_FILE}.tmp"));
+            let _ = std::fs::remove_file(&tmp);
+            keyfile::write_private(&tmp, text.as_bytes())?;
+            std::fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             println!("pinned the backup signing key in config.toml: {}", STANDARD.encode(public));
         }
     }
@@ -343,12 +354,21 @@ async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<
     let store = connect(&url).await?;
     let mut source = parts::PartSource::new(target.as_ref(), &id, &manifest, identities.clone());
     let result = snap::restore(&store, &id, now_micros(), &mut source, &ledger).await;
+    let checked = result.and_then(|(tables, erased)| {
+        source.check_all_read()?;
+        for (table, summary) in &tables {
+            parts::check_table(&manifest, table, summary)?;
+        }
+        Ok((tables, erased))
+    });
+    // The restored trail records the restore itself (sealed by the next server to run).
+    let audited = match &checked {
+        Ok((_, erased)) => audit_restore(&store, &id, *erased).await,
+        Err(_) => Ok(()),
+    };
     store.close().await;
-    let (tables, erased) = result.map_err(|e| format!("restore of backup {id} failed: {e}"))?;
-    source.check_all_read()?;
-    for (table, summary) in &tables {
-        parts::check_table(&manifest, table, summary)?;
-    }
+    let (tables, erased) = checked.map_err(|e| format!("restore of backup {id} failed: {e}"))?;
+    audited?;
     let written = restore_files(target.as_ref(), &id, &manifest, &identities, &loc.data_dir)?;
     let people = tables.iter().find(|(t, _)| *t == "people").map_or(0, |(_, s)| s.rows);
     println!(
@@ -359,6 +379,22 @@ async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<
         if written.is_empty() { String::new() } else { format!("; wrote {} to {}", written.join(", "), loc.data_dir.display()) }
     );
     Ok(())
+}
+
+async fn audit_restore(store: &SqlStore, id: &str, erased: u64) -> Result<(), String> {
+    use sejf_core::ports::Store;
+    let event = sejf_core::ports::AuditEvent {
+        at: now_micros(),
+        actor: "operator".into(),
+        role: "operator".into(),
+        action: "backup.restore".into(),
+        resource_type: "backup".into(),
+        resource_id: id.to_owned(),
+        outcome: "ok".into(),
+        detail: format!("re_erased={erased}"),
+        ..Default::default()
+    };
+    store.audit_append(vec![event]).await.map_err(|e| format!("cannot record the restore in the audit trail: {e}"))
 }
 
 /// Writes the backup's data-directory files that the directory does not have yet.

@@ -7,7 +7,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::harness::{Backend, Install, Server, contains_ci, files_under, person};
+use crate::harness::{Backend, Install, Server, contains_ci, files_under, person, raw_db};
 
 fn ok(out: &Output) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -85,6 +85,9 @@ async fn backups_restore_into_sqlite_and_postgres_with_identical_records() {
     let verified =
         ok(&install.cli(&["backup", "verify", "--from", target.to_str().unwrap(), "--identity", identity.to_str().unwrap()], None));
     assert!(verified.contains(&format!("backup {id} verified")), "{verified}");
+    let tested = ok(&install
+        .cli(&["backup", "verify", "--from", target.to_str().unwrap(), "--identity", identity.to_str().unwrap(), "--restore-test"], None));
+    assert!(tested.contains(&format!("restore test of backup {id} passed")) && tested.contains("audit trail intact"), "{tested}");
 
     // No plaintext personal value in any file of the backup.
     for f in files_under(&target) {
@@ -215,8 +218,95 @@ async fn a_person_erased_after_a_backup_stays_erased_after_restoring_it() {
     let t = server.staff_token(&fresh).await;
     assert_eq!(server.call("GET", &format!("/people/{gone}"), &t, None).await.status, 404, "a shredded person never comes back");
     assert_eq!(server.call("GET", &format!("/people/{kept}"), &t, None).await.status, 200);
+
+    // Retention: both backups are of today, so keeping one a day removes the older.
+    let prune = ["backup", "prune", "--from", target.to_str().unwrap(), "--keep-daily", "1", "--keep-weekly", "0", "--keep-monthly", "0"];
+    let out = ok(&install.cli(&[&prune[..], &["--dry-run"]].concat(), None));
+    assert!(out.starts_with("would remove 1 backup(s)") && out.contains(&old), "{out}");
+    assert!(target.join(&old).exists());
+    let out = ok(&install.cli(&prune, None));
+    assert!(out.starts_with("removed 1 backup(s)"), "{out}");
+    assert!(!target.join(&old).exists());
+    let list = ok(&install.cli(&["backup", "list", "--from", target.to_str().unwrap()], None));
+    assert_eq!(list.lines().count(), 2, "{list}");
 }
 
 fn zstd_decode(bytes: &[u8]) -> String {
     String::from_utf8(zstd::decode_all(bytes).unwrap()).unwrap()
+}
+
+/// Imports `n` synthetic people through the CLI, so a backup or restore takes a moment.
+fn import_people(install: &Install, n: usize) {
+    let mut csv = String::from("first_name,last_name,email\n");
+    for i in 0..n {
+        csv.push_str(&format!("Osoba{i},Testowa,osoba{i}@sekret.example\n"));
+    }
+    let path = install.root.join("people.csv");
+    std::fs::write(&path, csv).unwrap();
+    ok(&install.cli(&["import", path.to_str().unwrap()], None));
+}
+
+fn kill_after(mut cmd: std::process::Command, ms: u64) {
+    let mut child =
+        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    // Child::kill sends SIGKILL on Unix: no handler runs, as with `kill -9`.
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_creates_and_restores_leave_nothing_that_passes_for_complete() {
+    let install = Install::new(Backend::Sqlite).await;
+    import_people(&install, 3000);
+    let (identity, recipient) = keygen(&install);
+    let target = install.root.join("backups");
+    let good = create(&install, &target, &recipient);
+    let key = backup_key(&install);
+    for ms in [40, 120, 250, 400] {
+        kill_after(install.command(&["backup", "create", "--to", target.to_str().unwrap(), "--recipient", &recipient]), ms);
+    }
+    // Whatever list shows as complete verifies; an incomplete backup is refused by name.
+    let list = ok(&install.cli(&["backup", "list", "--from", target.to_str().unwrap()], None));
+    for line in list.lines().skip(1) {
+        let id = line.split_whitespace().next().unwrap();
+        let verify = install
+            .cli(&["backup", "verify", "--from", target.to_str().unwrap(), "--id", id, "--identity", identity.to_str().unwrap()], None);
+        if line.contains("incomplete") {
+            assert!(failed(&verify).contains("not complete"), "{line}");
+        } else {
+            assert!(line.contains("signed"), "{list}");
+            ok(&verify);
+        }
+    }
+    assert!(list.contains(&good));
+
+    let restore =
+        ["backup", "restore", "--from", target.to_str().unwrap(), "--id", &good, "--identity", identity.to_str().unwrap(), "--key", &key];
+    for (n, ms) in [60u64, 150, 300, 500].into_iter().enumerate() {
+        let fresh = bare(&install, &format!("killed-{n}"), None);
+        kill_after(fresh.command(&restore), ms);
+        // Read the database as it was left, without opening the installation (which would
+        // write keys into an empty database).
+        let db = raw_db(&fresh).await;
+        let marker: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM restore_state").fetch_one(&db).await.unwrap_or(0);
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&db).await.unwrap_or(0);
+        db.close().await;
+        if marker > 0 {
+            // Killed midway: nothing of the data committed, and the server refuses the database.
+            assert_eq!(users, 0);
+            assert!(failed(&fresh.cli(&["user", "list"], None)).contains("unfinished restore"));
+            let serve = fresh.cli(&["serve", "--listen", "127.0.0.1:0"], None);
+            assert!(failed(&serve).contains("unfinished restore"));
+            if n % 2 == 0 {
+                ok(&fresh.cli(&["backup", "discard-restore"], None));
+            }
+            ok(&fresh.cli(&restore, None));
+        } else if users == 0 {
+            // Killed before it began.
+            ok(&fresh.cli(&restore, None));
+        }
+        let test = ok(&fresh.cli(&["export"], None));
+        assert_eq!(test.lines().count(), 3001, "every person restored once");
+    }
 }
