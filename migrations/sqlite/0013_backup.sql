@@ -1,4 +1,4 @@
--- Backups (docs/adr/0018-backups.md). The erasure ledger: one row per crypto-shredded data
+-- Backups (docs/adr/0019-backups.md). The erasure ledger: one row per crypto-shredded data
 -- subject, its id and when, nothing personal. Every erasure appends to it in the erasure's own
 -- transaction, every backup carries it, and every restore re-applies the newest one it can find,
 -- so an erased person never comes back from an old backup.

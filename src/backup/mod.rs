@@ -1,5 +1,5 @@
 //! `sejf backup`: encrypted, signed, verifiable backups, and restores that honour erasure
-//! (docs/adr/0018-backups.md, docs/operations.md).
+//! (docs/adr/0019-backups.md, docs/operations.md).
 //!
 //! - `create` reads one consistent snapshot through the store (no decryption: ciphertexts and
 //!   wrapped keys travel as they are), writes each table and each data-directory file as a part

@@ -1,4 +1,4 @@
-//! The backup envelope (docs/adr/0018-backups.md): each part of a backup is compressed with zstd
+//! The backup envelope (docs/adr/0019-backups.md): each part of a backup is compressed with zstd
 //! and then encrypted with age to one or more X25519 recipients, so the standard `age` tool with
 //! the identity decrypts a part (`age -d -i key.txt part | zstd -d`), and the server that writes
 //! a backup holds no key that reads it back. The manifest that lists the parts is signed with

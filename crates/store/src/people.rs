@@ -194,7 +194,7 @@ pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -
         return Ok(false);
     }
     sqlx::query(sql::DELETE_KEY).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete key"))?;
-    // The erasure ledger (docs/adr/0018-backups.md): every restore re-applies it, so a backup
+    // The erasure ledger (docs/adr/0019-backups.md): every restore re-applies it, so a backup
     // taken before this erasure never brings the person back.
     let at = audit.first().map_or(0, |e| e.at);
     sqlx::query(crate::backup::LEDGER_APPEND)
