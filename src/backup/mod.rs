@@ -14,6 +14,8 @@ mod check;
 mod manifest;
 mod parts;
 mod prune;
+#[cfg(feature = "s3")]
+mod s3;
 mod target;
 
 use std::io::{IsTerminal, Read};

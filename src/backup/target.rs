@@ -1,4 +1,4 @@
-//! Where backups live: a directory. (S3-compatible object storage is planned behind the same trait.).
+//! Where backups live: a directory, or S3-compatible object storage (`s3.rs`, the `s3` feature)..
 //!
 //! Layout, the same on every target: `ID/PART` for the parts of backup ID, `ID/manifest` for its
 //! signed manifest, and `erasure-ledger` for the newest signed erasure ledger. The manifest is
@@ -38,8 +38,11 @@ pub trait PartWriter: Write + Send {
 
 /// Opens the target a user names: `s3://bucket/prefix` or a directory path.
 pub fn open(spec: &str) -> Result<Box<dyn Target>, String> {
-    if spec.starts_with("s3://") {
-        return Err("S3 targets are not available in this build yet; back up to a directory".into());
+    if let Some(rest) = spec.strip_prefix("s3://") {
+        #[cfg(feature = "s3")]
+        return super::s3::open(rest);
+        #[cfg(not(feature = "s3"))]
+        return Err(format!("this sejf was built without the s3 feature: cannot use s3://{rest}"));
     }
     if spec.contains("://") {
         return Err(format!("unsupported backup target {spec:?}: a directory path or s3://bucket/prefix"));
