@@ -284,9 +284,9 @@ async fn units_are_data_walls_and_roles_are_guarded(backend: Backend) {
     let url = |u: &str| format!("{}/api/v1/users/{u}", server.admin);
     let me = server.call_with("PATCH", &url("admin"), &admin, Some(json!({"role": "manager"})), &[]).await;
     me.assert_problem(403, None);
-    let promoted = server.call_with("PATCH", &url("nora"), &admin, Some(json!({"role": "manager"})), &[]).await;
+    let promoted = server.call_with("PATCH", &url("nora"), &admin, Some(json!({"role": "support"})), &[]).await;
     assert_eq!(promoted.status, 200, "{}", promoted.body);
-    assert_eq!(promoted.body["role"], "manager");
+    assert_eq!(promoted.body["role"], "support");
     server.call("GET", "/me", &tn, None).await.assert_problem(401, None);
     // A non-admin cannot use the admin API at all.
     server.call_with("GET", &format!("{}/api/v1/users", server.admin), &ts, None, &[]).await.assert_problem(403, None);

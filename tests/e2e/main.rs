@@ -14,6 +14,7 @@ mod budgets;
 mod classes;
 mod cli;
 mod cluster;
+mod duties;
 mod exports;
 mod guard;
 mod integrity;

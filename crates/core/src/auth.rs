@@ -35,6 +35,8 @@ pub struct Login {
     pub expires_at: i64,
     /// The token may only enrol TOTP: the account has none yet.
     pub must_enroll: bool,
+    /// The token may only change the password (an administrator set it).
+    pub password_change_required: bool,
 }
 
 /// One of the caller's sessions, as `GET /auth/sessions` shows it.
@@ -233,10 +235,76 @@ impl App {
 
     async fn open_session(&self, user: &UserRow, scope: Scope) -> Result<Login, CoreError> {
         let now = self.now();
+        // A password an administrator set opens nothing but its own change (before enrolment).
+        let scope = if user.must_change_password { Scope::Password } else { scope };
         let must_enroll = scope == Scope::Enroll;
-        let lifetime = if must_enroll { ENROLL_TOKEN_SECS } else { self.settings.session_absolute_secs };
+        let password_change_required = scope == Scope::Password;
+        let lifetime = if must_enroll || password_change_required { ENROLL_TOKEN_SECS } else { self.settings.session_absolute_secs };
         let (token, _) = self.issue_token(user.id, &scope, "", now + lifetime * 1_000_000).await?;
-        Ok(Login { token, expires_at: now + lifetime * 1_000_000, must_enroll })
+        Ok(Login { token, expires_at: now + lifetime * 1_000_000, must_enroll, password_change_required })
+    }
+
+    /// Changes the caller's own password (`POST /auth/password`): the current password and,
+    /// for an enrolled account, a current TOTP code are checked; the new password passes the
+    /// same rules as any other. Every other session of the user ends; a token that could only
+    /// change the password ends too (the user signs in again with the new one). Audited.
+    pub async fn change_password(&self, actor: &Actor, current: &str, new: &str, totp: Option<&str>) -> Result<(), CoreError> {
+        if !matches!(actor.scope, Scope::Full | Scope::Password) {
+            return Err(CoreError::Forbidden("this token may not change a password".into()));
+        }
+        let user = self.store.user_by_id(actor.user_id).await?.ok_or(CoreError::Unauthenticated)?;
+        let result = self.change_password_inner(actor, &user, current, new, totp).await;
+        let mut ev = self.event(actor, "auth.password_change", "user", &user.id.to_string());
+        ev.outcome = match &result {
+            Ok(()) => "ok",
+            Err(CoreError::BadCredentials) => "failed",
+            Err(CoreError::Validation(_)) => "invalid",
+            Err(_) => "error",
+        }
+        .into();
+        self.audit(vec![ev]).await?;
+        result
+    }
+
+    async fn change_password_inner(
+        &self,
+        actor: &Actor,
+        user: &UserRow,
+        current: &str,
+        new: &str,
+        totp: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let (pw, phc) = (current.to_string(), user.password_hash.clone());
+        let right = tokio::task::spawn_blocking(move || password::verify(&pw, &phc).unwrap_or(false))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        if !right {
+            return Err(CoreError::BadCredentials);
+        }
+        if user.mfa_enabled {
+            let code = totp.map(str::trim).filter(|c| !c.is_empty()).ok_or(CoreError::MfaRequired)?;
+            self.check_second_factor(user, code).await?;
+        }
+        crate::users::check_password(new, &user.username).map_err(|mut e| {
+            e.0.iter_mut().for_each(|f| f.field = "new_password".into());
+            e
+        })?;
+        if new == current {
+            return Err(sejf_domain::ValidationErrors::single("new_password", "must differ from the current password").into());
+        }
+        let new_owned = new.to_string();
+        let hash = tokio::task::spawn_blocking(move || password::hash(&new_owned))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.store.user_set_password(user.id, &hash).await?;
+        self.store.user_set_must_change(user.id, false).await?;
+        for s in self.store.sessions_for_user(user.id).await? {
+            if s.id != actor.session_id || actor.scope == Scope::Password {
+                self.store.session_delete(s.id).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Stores a new token of `scope` for `user_id`; returns the token and its session id.

@@ -17,6 +17,9 @@ use sejf_policy::PolicyEngine;
 pub enum Scope {
     Full,
     Enroll,
+    /// The password was set by an administrator: the token may only change it
+    /// (`POST /auth/password`).
+    Password,
     Api(Vec<String>),
     /// The CLI run by whoever holds the master key (import, export): the policies' `Operator`.
     Operator,
@@ -27,6 +30,7 @@ impl Scope {
         match self {
             Scope::Full => "full".into(),
             Scope::Enroll => "enroll".into(),
+            Scope::Password => "password".into(),
             Scope::Api(s) => format!("api {}", s.join(" ")),
             Scope::Operator => "operator".into(),
         }
@@ -36,6 +40,7 @@ impl Scope {
         match s {
             "full" => Some(Scope::Full),
             "enroll" => Some(Scope::Enroll),
+            "password" => Some(Scope::Password),
             _ => s.strip_prefix("api ").map(|rest| Scope::Api(rest.split_whitespace().map(str::to_string).collect())),
         }
     }
@@ -44,7 +49,7 @@ impl Scope {
     pub fn permits(&self, kind: &str, action: Action) -> bool {
         match self {
             Scope::Full | Scope::Operator => true,
-            Scope::Enroll => false,
+            Scope::Enroll | Scope::Password => false,
             Scope::Api(scopes) => {
                 let need = if action == Action::Read { "read" } else { "write" };
                 scopes.iter().any(|s| s.split_once(':') == Some((kind, need)))
@@ -226,6 +231,7 @@ pub fn may_reveal(engine: &PolicyEngine, actor: &Actor, resource: Resource<'_>, 
 pub fn require_scope(actor: &Actor, kind: &str, action: Action) -> Result<(), crate::CoreError> {
     match &actor.scope {
         Scope::Enroll => Err(crate::CoreError::MfaEnrollmentRequired),
+        Scope::Password => Err(crate::CoreError::PasswordChangeRequired),
         scope if scope.permits(kind, action) => Ok(()),
         _ => {
             let need = if action == Action::Read { "read" } else { "write" };
@@ -255,6 +261,8 @@ mod tests {
         assert!(s.permits("deals", Action::Create));
         assert!(!s.permits("deals", Action::Read));
         assert!(!Scope::Enroll.permits("people", Action::Read));
+        assert!(!Scope::Password.permits("people", Action::Read));
+        assert_eq!(Scope::from_stored(&Scope::Password.to_stored()), Some(Scope::Password));
         assert_eq!(Scope::from_stored(&s.to_stored()), Some(s));
     }
 }

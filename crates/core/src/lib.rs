@@ -12,6 +12,7 @@ pub mod authz;
 pub mod batch;
 pub mod csvcells;
 pub mod exports;
+pub mod grants;
 pub mod guard;
 pub mod insider;
 pub mod keys;
@@ -135,6 +136,9 @@ pub enum CoreError {
     /// resets its password and TOTP.
     #[error("this account is locked after repeated wrong codes; ask an administrator to reset your password and TOTP")]
     AccountLocked,
+    /// The token may only change the password an administrator set.
+    #[error("change your password first: this token may only call POST /auth/password")]
+    PasswordChangeRequired,
     /// Too many failed sign-ins for this account or address; try again later.
     #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: i64 },

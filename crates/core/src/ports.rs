@@ -61,6 +61,27 @@ pub struct UserRow {
     pub service: bool,
     /// TOTP is enrolled and confirmed.
     pub mfa_enabled: bool,
+    /// The password was set by an administrator through the admin API: the next sign-in may
+    /// only change it.
+    pub must_change_password: bool,
+}
+
+/// A grant of a privileged role through the admin API, waiting for a second administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleGrantRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    pub role: String,
+    /// "create" (the account waits disabled) or "role" (a role change).
+    pub kind: String,
+    pub requested_by_id: Uuid,
+    pub requested_by: String,
+    pub requested_at: i64,
+    /// pending, approved or refused.
+    pub status: String,
+    pub decided_by: String,
+    pub decided_at: i64,
 }
 
 /// A user's TOTP state: secrets are encrypted blobs; the last accepted step stops replays.
@@ -355,6 +376,13 @@ pub trait Store: Send + Sync + 'static {
     fn user_set_password<'a>(&'a self, id: Uuid, password_hash: &'a str) -> Fut<'a, bool>;
     fn user_set_disabled(&self, id: Uuid, disabled: bool) -> Fut<'_, bool>;
     fn user_set_role<'a>(&'a self, id: Uuid, role: &'a str) -> Fut<'a, bool>;
+    fn user_set_must_change(&self, id: Uuid, must: bool) -> Fut<'_, bool>;
+    fn role_grant_create(&self, grant: RoleGrantRow) -> Fut<'_, ()>;
+    fn role_grant_get(&self, id: Uuid) -> Fut<'_, Option<RoleGrantRow>>;
+    /// Grants still waiting, oldest first.
+    fn role_grants_pending(&self) -> Fut<'_, Vec<RoleGrantRow>>;
+    /// Moves a pending grant to `status`; false if it was no longer pending (decided once).
+    fn role_grant_decide<'a>(&'a self, id: Uuid, status: &'a str, decided_by: &'a str, at: i64) -> Fut<'a, bool>;
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()>;
     fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>>;
     fn session_touch(&self, id: Uuid, last_seen: i64) -> Fut<'_, ()>;

@@ -7,6 +7,7 @@ use sejf_domain::roles::Role;
 use sejf_domain::values::UnitSlug;
 use uuid::Uuid;
 
+use crate::grants::{GRANT_CREATE, GRANT_ROLE, RoleGrant};
 use crate::ports::UserRow;
 
 use crate::{App, CoreError};
@@ -20,6 +21,27 @@ pub const MIN_STRENGTH: u8 = 3;
 /// The unit of a user created without one.
 pub const DEFAULT_UNIT: &str = "main";
 
+/// The roles whose grant through the admin API waits for a second administrator: each opens
+/// either the administration itself, other people's units, or the whole trail.
+pub fn needs_second_admin(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Manager | Role::Dpo | Role::Auditor)
+}
+
+/// What a user row is created with besides its name, role and units.
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    service: bool,
+    disabled: bool,
+    must_change: bool,
+}
+
+/// What `change_role` did: set the role, or left it waiting for a second administrator.
+#[derive(Debug, Clone)]
+pub enum RoleChange {
+    Done(UserInfo),
+    Pending(UserInfo, RoleGrant),
+}
+
 /// A user as administrators see it (no hash).
 #[derive(Debug, Clone)]
 pub struct UserInfo {
@@ -31,6 +53,7 @@ pub struct UserInfo {
     pub created_at: i64,
     pub service: bool,
     pub mfa_enabled: bool,
+    pub must_change_password: bool,
 }
 
 impl UserInfo {
@@ -44,6 +67,7 @@ impl UserInfo {
             created_at: row.created_at,
             service: row.service,
             mfa_enabled: row.mfa_enabled,
+            must_change_password: row.must_change_password,
         })
     }
 }
@@ -102,16 +126,18 @@ impl App {
     /// Asks the policies about a non-record action (user administration, keys, metrics,
     /// audit); refused is a 403 naming the action.
     pub fn authorize_system(&self, actor: &crate::Actor, action: sejf_policy::Action) -> Result<(), CoreError> {
-        if matches!(actor.scope, crate::authz::Scope::Enroll | crate::authz::Scope::Api(_)) {
+        if matches!(actor.scope, crate::authz::Scope::Enroll | crate::authz::Scope::Password | crate::authz::Scope::Api(_)) {
             return Err(CoreError::Forbidden(format!("this token may not {}", action.name())));
         }
         let d = self.policy().decide(&crate::authz::principal(actor), action, &sejf_policy::Resource::System, &Default::default());
         if d.allowed { Ok(()) } else { Err(CoreError::Forbidden(format!("your role may not {}", action.name()))) }
     }
 
-    /// Changes a user's role on behalf of `actor`: the policies decide (nobody changes their
-    /// own role), and the user's sessions end.
-    pub async fn change_role(&self, actor: &crate::Actor, username: &str, role: Role) -> Result<UserInfo, CoreError> {
+    /// Changes a user's role on behalf of `actor` (the admin API): the policies decide (nobody
+    /// changes their own role). A privileged role (see [`needs_second_admin`]) is not set but
+    /// waits for a second administrator as a [`RoleGrant`]; any other role is set at once and
+    /// the user's sessions end.
+    pub async fn change_role(&self, actor: &crate::Actor, username: &str, role: Role) -> Result<RoleChange, CoreError> {
         let target = self.user(username).await?;
         let d = self.policy().decide(
             &crate::authz::principal(actor),
@@ -126,27 +152,63 @@ impl App {
                 "your role may not change roles".to_string()
             }));
         }
-        self.set_role(username, role).await?;
-        let mut ev = self.event(actor, "user.set_role.request", "user", &target.id.to_string());
-        ev.detail = format!("role={role}");
-        self.audit(vec![ev]).await?;
-        self.user(username).await
+        if needs_second_admin(role) && target.role != role {
+            let grant = self.request_grant(actor, &target, role, GRANT_ROLE).await?;
+            return Ok(RoleChange::Pending(target, grant));
+        }
+        self.set_role_by(actor, &target, role).await?;
+        Ok(RoleChange::Done(self.user(username).await?))
     }
 
-    /// Creates a user. Units that do not exist yet are created.
+    /// Creates a user. Units that do not exist yet are created. This is the host's path (`sejf
+    /// user add`, `init`): the password is the user's own, and any role is granted at once.
     pub async fn create_user(&self, username: &str, role: Role, units: &[String], pw: &str) -> Result<UserInfo, CoreError> {
+        self.create_user_by(&crate::Actor::operator(), username, role, units, pw, false).await
+    }
+
+    /// Creates a user through the admin API on behalf of `actor`: the account must change the
+    /// password at its first sign-in, and a privileged role leaves it disabled until a second
+    /// administrator approves the grant (answered with it).
+    pub async fn admin_create_user(
+        &self,
+        actor: &crate::Actor,
+        username: &str,
+        role: Role,
+        units: &[String],
+        pw: &str,
+    ) -> Result<(UserInfo, Option<RoleGrant>), CoreError> {
+        self.authorize_system(actor, PolicyAction::ManageUsers)?;
+        let user = self.create_user_by(actor, username, role, units, pw, true).await?;
+        if !needs_second_admin(role) {
+            return Ok((user, None));
+        }
+        let grant = self.request_grant(actor, &user, role, GRANT_CREATE).await?;
+        Ok((self.user(username).await?, Some(grant)))
+    }
+
+    async fn create_user_by(
+        &self,
+        actor: &crate::Actor,
+        username: &str,
+        role: Role,
+        units: &[String],
+        pw: &str,
+        admin_api: bool,
+    ) -> Result<UserInfo, CoreError> {
         check_username(username)?;
         check_password(pw, username)?;
         let slugs = unit_slugs(units)?;
         let hash = hash_blocking(pw.to_string()).await?;
-        let user = self.insert_user(username, role, slugs, hash, false).await?;
-        self.admin_event("user.create", &user, &format!("role={role}")).await?;
+        let held = admin_api && needs_second_admin(role);
+        let user = self.insert_user(username, role, slugs, hash, Flags { service: false, disabled: held, must_change: admin_api }).await?;
+        self.admin_event(actor, "user.create", &user, &format!("role={role}")).await?;
         Ok(user)
     }
 
-    /// Audits a user-administration change made outside a request (CLI) or by the admin API.
-    async fn admin_event(&self, action: &str, user: &UserInfo, detail: &str) -> Result<(), CoreError> {
-        let mut ev = self.event(&crate::Actor::operator(), action, "user", &user.id.to_string());
+    /// Audits a user-administration change, naming who made it: the acting administrator with
+    /// their address and request id, or `operator` for the host's CLI.
+    async fn admin_event(&self, actor: &crate::Actor, action: &str, user: &UserInfo, detail: &str) -> Result<(), CoreError> {
+        let mut ev = self.event(actor, action, "user", &user.id.to_string());
         ev.detail = detail.to_string();
         self.audit(vec![ev]).await
     }
@@ -157,29 +219,23 @@ impl App {
         check_username(username)?;
         let slugs = unit_slugs(units)?;
         // "!" is no PHC string: no password ever verifies against it.
-        let user = self.insert_user(username, role, slugs, "!".into(), true).await?;
-        self.admin_event("user.create", &user, &format!("role={role} service")).await?;
+        let user = self.insert_user(username, role, slugs, "!".into(), Flags { service: true, ..Flags::default() }).await?;
+        self.admin_event(&crate::Actor::operator(), "user.create", &user, &format!("role={role} service")).await?;
         Ok(user)
     }
 
-    async fn insert_user(
-        &self,
-        username: &str,
-        role: Role,
-        units: Vec<String>,
-        hash: String,
-        service: bool,
-    ) -> Result<UserInfo, CoreError> {
+    async fn insert_user(&self, username: &str, role: Role, units: Vec<String>, hash: String, flags: Flags) -> Result<UserInfo, CoreError> {
         let row = UserRow {
             id: Uuid::now_v7(),
             username: username.to_string(),
             password_hash: hash,
             role: role.as_str().to_string(),
-            disabled: false,
+            disabled: flags.disabled,
             units,
             created_at: self.now(),
-            service,
+            service: flags.service,
             mfa_enabled: false,
+            must_change_password: flags.must_change,
         };
         self.store.user_create(row.clone()).await.map_err(|e| match e {
             crate::StoreError::Conflict(_) => CoreError::Conflict("a user with this name exists".into()),
@@ -197,39 +253,68 @@ impl App {
         UserInfo::from_row(&row)
     }
 
-    /// Disables a user and ends all their sessions at once.
+    /// Disables a user and ends all their sessions at once (the host's CLI).
     pub async fn disable_user(&self, username: &str) -> Result<(), CoreError> {
+        self.disable_user_by(&crate::Actor::operator(), username).await
+    }
+
+    /// Disables a user on behalf of `actor` (the admin API); nobody disables themselves.
+    pub async fn disable_user_by(&self, actor: &crate::Actor, username: &str) -> Result<(), CoreError> {
         let u = self.user(username).await?;
+        if u.id == actor.user_id {
+            return Err(CoreError::Forbidden("you may not disable yourself".into()));
+        }
         self.store.user_set_disabled(u.id, true).await?;
         self.store.sessions_delete_for_user(u.id).await?;
-        self.admin_event("user.disable", &u, "").await
+        self.admin_event(actor, "user.disable", &u, "").await
     }
 
     /// Re-enables a disabled or suspended user (after review).
     pub async fn enable_user(&self, username: &str) -> Result<(), CoreError> {
         let u = self.user(username).await?;
         self.store.user_set_disabled(u.id, false).await?;
-        self.admin_event("user.enable", &u, "").await
+        self.admin_event(&crate::Actor::operator(), "user.enable", &u, "").await
     }
 
-    /// Sets a new password and ends all the user's sessions.
+    /// Sets a new password and ends all the user's sessions (the host's CLI: the password is
+    /// the user's own).
     pub async fn reset_password(&self, username: &str, pw: &str) -> Result<(), CoreError> {
+        self.reset_password_by(&crate::Actor::operator(), username, pw, false).await
+    }
+
+    /// Sets a new password through the admin API on behalf of `actor`: the user must change it
+    /// at the next sign-in, so the administrator never holds a working credential.
+    pub async fn admin_reset_password(&self, actor: &crate::Actor, username: &str, pw: &str) -> Result<(), CoreError> {
+        self.authorize_system(actor, PolicyAction::ManageUsers)?;
+        self.reset_password_by(actor, username, pw, true).await
+    }
+
+    async fn reset_password_by(&self, actor: &crate::Actor, username: &str, pw: &str, must_change: bool) -> Result<(), CoreError> {
         let u = self.user(username).await?;
         if u.service {
             return Err(CoreError::Conflict("a service account has no password; issue it an API token".into()));
         }
+        if must_change && u.id == actor.user_id {
+            return Err(CoreError::Forbidden("change your own password with POST /auth/password".into()));
+        }
         check_password(pw, username)?;
         let hash = hash_blocking(pw.to_string()).await?;
         self.store.user_set_password(u.id, &hash).await?;
+        self.store.user_set_must_change(u.id, must_change).await?;
         self.store.sessions_delete_for_user(u.id).await?;
         self.guard_clear_account(username).await?;
-        self.admin_event("user.reset_password", &u, "").await
+        self.admin_event(actor, "user.reset_password", &u, if must_change { "must-change" } else { "" }).await
     }
 
+    /// Sets a role at once (the host's CLI).
     pub async fn set_role(&self, username: &str, role: Role) -> Result<(), CoreError> {
         let u = self.user(username).await?;
+        self.set_role_by(&crate::Actor::operator(), &u, role).await
+    }
+
+    async fn set_role_by(&self, actor: &crate::Actor, u: &UserInfo, role: Role) -> Result<(), CoreError> {
         self.store.user_set_role(u.id, role.as_str()).await?;
         self.store.sessions_delete_for_user(u.id).await?;
-        self.admin_event("user.set_role", &u, &format!("role={role}")).await
+        self.admin_event(actor, "user.set_role", u, &format!("role={role}")).await
     }
 }

@@ -23,10 +23,27 @@ impl FromRequestParts<Arc<App>> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
         let actor = bearer_actor(parts, app).await?;
-        if actor.scope == Scope::Enroll {
-            return Err(CoreError::MfaEnrollmentRequired.into());
+        match actor.scope {
+            Scope::Enroll => Err(CoreError::MfaEnrollmentRequired.into()),
+            Scope::Password => Err(CoreError::PasswordChangeRequired.into()),
+            _ => Ok(Authed(actor)),
         }
-        Ok(Authed(actor))
+    }
+}
+
+/// A caller who may change their own password: a full token, or one that may only do that.
+pub struct Changing(pub Actor);
+
+impl FromRequestParts<Arc<App>> for Changing {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let actor = bearer_actor(parts, app).await?;
+        match actor.scope {
+            Scope::Full | Scope::Password => Ok(Changing(actor)),
+            Scope::Enroll => Err(CoreError::MfaEnrollmentRequired.into()),
+            _ => Err(CoreError::Forbidden("this token may not change a password".into()).into()),
+        }
     }
 }
 
@@ -35,6 +52,9 @@ impl FromRequestParts<Arc<App>> for Enrolling {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
         let actor = bearer_actor(parts, app).await?;
+        if actor.scope == Scope::Password {
+            return Err(CoreError::PasswordChangeRequired.into());
+        }
         if matches!(actor.scope, Scope::Api(_)) {
             return Err(Problem::new(
                 axum::http::StatusCode::FORBIDDEN,

@@ -212,6 +212,10 @@ pub struct LoginOut {
     /// "enroll" when the account must still enrol TOTP: the token can then only enrol.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mfa: Option<String>,
+    /// true when an administrator set the password: the token may then only call
+    /// `POST /auth/password`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub password_change_required: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -263,12 +267,48 @@ pub struct UserOut {
     pub created_at: String,
     pub service: bool,
     pub mfa_enabled: bool,
+    /// The account's next sign-in may only change its password (an administrator set it).
+    pub must_change_password: bool,
+    /// A privileged role asked for by this request waits for a second administrator.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_grant: Option<GrantOut>,
+}
+
+/// A grant of a privileged role (admin, manager, dpo, auditor) made through the admin API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantOut {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    pub role: String,
+    /// "create" (the account waits disabled) or "role" (a role change).
+    pub kind: String,
+    pub requested_by: String,
+    pub requested_at: String,
+    /// pending, approved or refused.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+}
+
+/// A change of one's own password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordIn {
+    pub current_password: String,
+    pub new_password: String,
+    /// A current TOTP code (required once MFA is enrolled).
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     pub role: Option<String>,
+    /// A new password: the user must change it at the next sign-in; their sessions end.
+    pub password: Option<String>,
     /// `true` disables the user and ends their sessions.
     pub disabled: Option<bool>,
 }

@@ -62,6 +62,7 @@ pub fn public_router_with(app: Arc<App>, limits: &Limits, ui: Option<Router<Arc<
     let api = Router::new()
         .route("/api/v1/auth/login", post(routes::session::login))
         .route("/api/v1/auth/logout", post(routes::session::logout))
+        .route("/api/v1/auth/password", post(routes::session::change_password))
         .route("/api/v1/auth/mfa/enroll", post(routes::session::mfa_enroll))
         .route("/api/v1/auth/mfa/confirm", post(routes::session::mfa_confirm))
         .route("/api/v1/audit", get(routes::audit::list))
@@ -94,6 +95,9 @@ pub fn admin_router_with(app: Arc<App>, limits: &Limits, ui: Option<Router<Arc<A
     let api = Router::new()
         .route("/api/v1/users", get(routes::admin::list).post(routes::admin::create))
         .route("/api/v1/users/{username}", axum::routing::patch(routes::admin::patch))
+        .route("/api/v1/role-grants", get(routes::admin::grants))
+        .route("/api/v1/role-grants/{id}/approve", post(routes::admin::approve))
+        .route("/api/v1/role-grants/{id}/refuse", post(routes::admin::refuse))
         .route("/api/v1/me", get(routes::session::me));
     finish(api, app, limits.clone(), ui)
 }

@@ -28,7 +28,7 @@ impl Modify for Bearer {
 #[openapi(
     info(title = "Sejf", description = "A CRM whose first promise is that customer data stays safe."),
     paths(
-        session::login, session::logout, session::me, session::sessions, session::end_session, session::mfa_enroll, session::mfa_confirm,
+        session::login, session::logout, session::change_password, session::me, session::sessions, session::end_session, session::mfa_enroll, session::mfa_confirm,
         people::create, people::get, people::patch, people::delete, people::list, people::search, people::reveal,
         records::companies_doc::list, records::companies_doc::create, records::companies_doc::read,
         records::companies_doc::patch, records::companies_doc::delete,
@@ -36,10 +36,10 @@ impl Modify for Bearer {
         records::deals_doc::patch, records::deals_doc::delete,
         records::activities_doc::list, records::activities_doc::create, records::activities_doc::read,
         records::activities_doc::patch, records::activities_doc::delete,
-        admin::list, admin::create, admin::patch, audit::list, audit::alerts,
+        admin::list, admin::create, admin::patch, admin::grants, admin::approve, admin::refuse, audit::list, audit::alerts,
         exports::create, exports::list, exports::get, exports::approve, exports::reject, exports::download,
     ),
-    components(schemas(audit::AuditOut, ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch,
+    components(schemas(audit::AuditOut, ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch, GrantOut, PasswordIn,
         CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut, exports::ExportIn, exports::ExportOut, exports::DecisionIn, exports::ExportFilterOut)),
     modifiers(&Bearer),
 )]

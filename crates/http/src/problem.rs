@@ -116,6 +116,12 @@ impl From<CoreError> for Problem {
                 "too many wrong codes after a right password: someone may know your password. Ask an administrator \
                  to reset your password and TOTP; until then this account cannot sign in",
             ),
+            CoreError::PasswordChangeRequired => Problem::new(
+                StatusCode::FORBIDDEN,
+                "password-change-required",
+                "Change your password first",
+                "an administrator set this account's password: this token may only call POST /api/v1/auth/password",
+            ),
             CoreError::Throttled { retry_after_secs } => {
                 let mut p = Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,

@@ -26,6 +26,7 @@ mod budget;
 mod codec;
 mod error;
 mod exports;
+mod grants;
 mod keys;
 mod mfa;
 mod migrate;
@@ -44,7 +45,8 @@ use std::time::Duration;
 
 use sejf_core::ports::{
     AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ExportRow, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow,
-    ReadMark, RecordKind, RecordRow, SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
+    ReadMark, RecordKind, RecordRow, RoleGrantRow, SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow,
+    UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -255,6 +257,26 @@ impl Store for SqlStore {
 
     fn user_set_role<'a>(&'a self, id: Uuid, role: &'a str) -> Fut<'a, bool> {
         Box::pin(users::set_role(self, id, role))
+    }
+
+    fn user_set_must_change(&self, id: Uuid, must: bool) -> Fut<'_, bool> {
+        Box::pin(users::set_must_change(self, id, must))
+    }
+
+    fn role_grant_create(&self, grant: RoleGrantRow) -> Fut<'_, ()> {
+        Box::pin(grants::create(self, grant))
+    }
+
+    fn role_grant_get(&self, id: Uuid) -> Fut<'_, Option<RoleGrantRow>> {
+        Box::pin(grants::get(self, id))
+    }
+
+    fn role_grants_pending(&self) -> Fut<'_, Vec<RoleGrantRow>> {
+        Box::pin(grants::pending(self))
+    }
+
+    fn role_grant_decide<'a>(&'a self, id: Uuid, status: &'a str, decided_by: &'a str, at: i64) -> Fut<'a, bool> {
+        Box::pin(grants::decide(self, id, status, decided_by, at))
     }
 
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()> {

@@ -67,6 +67,7 @@ migrations! {
     11 => "0011_read_budget_window",
     12 => "0012_login_guard",
     13 => "0013_backup",
+    14 => "0014_user_duties",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{SqlStore, codec, error};
 
 const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, role, disabled, \
-     created_at, service) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     created_at, service, must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const INSERT_UNIT: &str = "INSERT INTO units (slug, created_at) VALUES ($1, $2) \
      ON CONFLICT DO NOTHING";
 const INSERT_USER_UNIT: &str = "INSERT INTO user_units (user_id, unit, ord) VALUES ($1, $2, $3)";
@@ -21,7 +21,7 @@ const INSERT_USER_UNIT: &str = "INSERT INTO user_units (user_id, unit, ord) VALU
 macro_rules! user_select {
     () => {
         "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.created_at, uu.unit, u.service, \
-         CAST(CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT) \
+         CAST(CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT), u.must_change_password \
          FROM users u LEFT JOIN user_units uu ON uu.user_id = u.id "
     };
 }
@@ -32,6 +32,7 @@ const USERS_LIST: &str = concat!(user_select!(), "ORDER BY u.username, u.id, uu.
 const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
 const SET_DISABLED: &str = "UPDATE users SET disabled = $2 WHERE id = $1";
 const SET_ROLE: &str = "UPDATE users SET role = $2 WHERE id = $1";
+const SET_MUST_CHANGE: &str = "UPDATE users SET must_change_password = $2 WHERE id = $1";
 
 const INSERT_SESSION: &str = "INSERT INTO sessions (id, user_id, token_hash, created_at, \
      last_seen, expires_at, scope, label) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -57,6 +58,7 @@ pub(crate) async fn create(store: &SqlStore, user: UserRow) -> Result<(), StoreE
         .bind(i64::from(user.disabled))
         .bind(user.created_at)
         .bind(i64::from(user.service))
+        .bind(i64::from(user.must_change_password))
         .execute(&mut *tx)
         .await
         .map_err(error::db("user create"))?;
@@ -111,6 +113,7 @@ fn group(rows: &[AnyRow]) -> Result<Vec<UserRow>, StoreError> {
                 created_at: codec::get(row, 5, "users.created_at")?,
                 service: codec::boolean(row, 7, "users.service")?,
                 mfa_enabled: codec::boolean(row, 8, "users.totp_secret")?,
+                must_change_password: codec::boolean(row, 9, "users.must_change_password")?,
             });
         }
         if let (Some(unit), Some(user)) = (unit, users.last_mut()) {
@@ -129,12 +132,16 @@ pub(crate) async fn set_role(store: &SqlStore, id: Uuid, role: &str) -> Result<b
 }
 
 pub(crate) async fn set_disabled(store: &SqlStore, id: Uuid, disabled: bool) -> Result<bool, StoreError> {
-    let done = sqlx::query(SET_DISABLED)
-        .bind(id.to_string())
-        .bind(i64::from(disabled))
-        .execute(&store.pool)
-        .await
-        .map_err(error::db("user set disabled"))?;
+    set_flag(store, SET_DISABLED, id, disabled, "user set disabled").await
+}
+
+pub(crate) async fn set_must_change(store: &SqlStore, id: Uuid, must: bool) -> Result<bool, StoreError> {
+    set_flag(store, SET_MUST_CHANGE, id, must, "user set must change").await
+}
+
+/// Runs a one-flag user update; true if the user exists.
+async fn set_flag(store: &SqlStore, sql: &'static str, id: Uuid, value: bool, context: &'static str) -> Result<bool, StoreError> {
+    let done = sqlx::query(sql).bind(id.to_string()).bind(i64::from(value)).execute(&store.pool).await.map_err(error::db(context))?;
     Ok(done.rows_affected() > 0)
 }
 

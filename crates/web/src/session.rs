@@ -192,6 +192,8 @@ impl FromRequestParts<Arc<App>> for Signed {
         let (actor, csrf, cfg) = session_actor(parts, app).await?;
         match actor.scope {
             Scope::Enroll => Err(Redirect::to("/enroll").into_response()),
+            // A password an administrator set opens nothing here; the API changes it.
+            Scope::Password => Err(Redirect::to("/login").into_response()),
             _ => Ok(Signed { actor, lang: lang_of(&parts.headers), csrf, cfg }),
         }
     }

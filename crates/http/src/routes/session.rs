@@ -8,9 +8,9 @@ use axum::response::Response;
 use sejf_core::{App, rfc3339};
 
 use super::json_response;
-use crate::auth::{Authed, Enrolling};
+use crate::auth::{Authed, Changing, Enrolling};
 use crate::client::ClientAddr;
-use crate::dto::{ConfirmIn, ConfirmOut, EnrollOut, ListOut, LoginIn, LoginOut, MeOut, SessionOut};
+use crate::dto::{ConfirmIn, ConfirmOut, EnrollOut, ListOut, LoginIn, LoginOut, MeOut, PasswordIn, SessionOut};
 use crate::extract::{Id, Json};
 use crate::problem::{ApiResult, ProblemBody};
 
@@ -21,7 +21,31 @@ use crate::problem::{ApiResult, ProblemBody};
 pub async fn login(State(app): State<Arc<App>>, ClientAddr(client): ClientAddr, Json(body): Json<LoginIn>) -> ApiResult<Response> {
     let login = app.login(&body.username, &body.password, body.totp.as_deref(), client).await?;
     let mfa = login.must_enroll.then(|| "enroll".to_string());
-    Ok(json_response(StatusCode::OK, &LoginOut { token: login.token, expires_at: rfc3339(login.expires_at), mfa }))
+    Ok(json_response(
+        StatusCode::OK,
+        &LoginOut {
+            token: login.token,
+            expires_at: rfc3339(login.expires_at),
+            mfa,
+            password_change_required: login.password_change_required,
+        },
+    ))
+}
+
+/// Change one's own password: the current one, the new one (the same strength rules as any
+/// password) and, once TOTP is enrolled, a current code. Every other session ends; a token that
+/// could only change the password ends too. The only call a `password_change_required` token
+/// may make.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordIn,
+    responses((status = 204), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody), (status = 422, body = ProblemBody)),
+    security(("bearer" = [])))]
+pub async fn change_password(
+    State(app): State<Arc<App>>,
+    Changing(actor): Changing,
+    Json(body): Json<PasswordIn>,
+) -> ApiResult<StatusCode> {
+    app.change_password(&actor, &body.current_password, &body.new_password, body.totp.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// End this session: the token stops working at once.

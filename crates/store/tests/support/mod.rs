@@ -76,6 +76,7 @@ pub fn new_user(name: &str, units: &[&str]) -> UserRow {
         created_at: T0,
         service: false,
         mfa_enabled: false,
+        must_change_password: false,
     }
 }
 

@@ -1,0 +1,77 @@
+//! Grants of privileged roles waiting for a second administrator. A decision is a conditional
+//! update on the status: two administrators deciding one grant at once leave exactly one winner.
+
+use sejf_core::ports::{RoleGrantRow, StoreError};
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::{SqlStore, codec, error};
+
+macro_rules! columns {
+    () => {
+        "SELECT id, user_id, username, role, kind, requested_by_id, requested_by, requested_at, status, decided_by, decided_at \
+         FROM role_grants "
+    };
+}
+const INSERT: &str = "INSERT INTO role_grants (id, user_id, username, role, kind, requested_by_id, requested_by, requested_at, \
+     status, decided_by, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+const GET: &str = concat!(columns!(), "WHERE id = $1");
+const PENDING: &str = concat!(columns!(), "WHERE status = 'pending' ORDER BY id");
+const DECIDE: &str = "UPDATE role_grants SET status = $2, decided_by = $3, decided_at = $4 WHERE id = $1 AND status = 'pending'";
+
+fn decode(r: &AnyRow) -> Result<RoleGrantRow, StoreError> {
+    Ok(RoleGrantRow {
+        id: codec::uuid(r, 0, "role_grants.id")?,
+        user_id: codec::uuid(r, 1, "role_grants.user_id")?,
+        username: codec::get(r, 2, "role_grants.username")?,
+        role: codec::get(r, 3, "role_grants.role")?,
+        kind: codec::get(r, 4, "role_grants.kind")?,
+        requested_by_id: codec::uuid(r, 5, "role_grants.requested_by_id")?,
+        requested_by: codec::get(r, 6, "role_grants.requested_by")?,
+        requested_at: codec::get(r, 7, "role_grants.requested_at")?,
+        status: codec::get(r, 8, "role_grants.status")?,
+        decided_by: codec::get(r, 9, "role_grants.decided_by")?,
+        decided_at: codec::get(r, 10, "role_grants.decided_at")?,
+    })
+}
+
+pub(crate) async fn create(store: &SqlStore, g: RoleGrantRow) -> Result<(), StoreError> {
+    sqlx::query(INSERT)
+        .bind(g.id.to_string())
+        .bind(g.user_id.to_string())
+        .bind(g.username)
+        .bind(g.role)
+        .bind(g.kind)
+        .bind(g.requested_by_id.to_string())
+        .bind(g.requested_by)
+        .bind(g.requested_at)
+        .bind(g.status)
+        .bind(g.decided_by)
+        .bind(g.decided_at)
+        .execute(&store.pool)
+        .await
+        .map_err(error::db("role grant create"))?;
+    Ok(())
+}
+
+pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<RoleGrantRow>, StoreError> {
+    let row = sqlx::query(GET).bind(id.to_string()).fetch_optional(&store.pool).await.map_err(error::db("role grant get"))?;
+    row.as_ref().map(decode).transpose()
+}
+
+pub(crate) async fn pending(store: &SqlStore) -> Result<Vec<RoleGrantRow>, StoreError> {
+    let rows = sqlx::query(PENDING).fetch_all(&store.pool).await.map_err(error::db("role grants pending"))?;
+    rows.iter().map(decode).collect()
+}
+
+pub(crate) async fn decide(store: &SqlStore, id: Uuid, status: &str, decided_by: &str, at: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(DECIDE)
+        .bind(id.to_string())
+        .bind(status)
+        .bind(decided_by)
+        .bind(at)
+        .execute(&store.pool)
+        .await
+        .map_err(error::db("role grant decide"))?;
+    Ok(done.rows_affected() > 0)
+}
