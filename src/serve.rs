@@ -135,6 +135,16 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     }
     let public_addr = public.local_addr().map_err(|e| e.to_string())?;
     let admin_bound = admin_listener.local_addr().map_err(|e| e.to_string())?;
+    let exposure = Exposure {
+        public: public_addr,
+        admin: admin_bound,
+        tls: tls.is_some(),
+        admin_mtls: tls.as_ref().is_some_and(|t| t.admin_mtls),
+        trusted_proxies: !limits.trusted_proxies.0.is_empty(),
+    };
+    for warning in exposure.warnings() {
+        tracing::warn!("{warning}");
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     {
         let mut out = std::io::stdout().lock();
@@ -178,6 +188,50 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     }
     opened.store.close().await;
     Ok(())
+}
+
+/// How the listeners face the network, for the start-up warnings.
+#[derive(Debug, Clone, Copy)]
+pub struct Exposure {
+    pub public: SocketAddr,
+    pub admin: SocketAddr,
+    pub tls: bool,
+    pub admin_mtls: bool,
+    /// Whether `trusted_proxies` names any proxy.
+    pub trusted_proxies: bool,
+}
+
+impl Exposure {
+    /// What an operator should hear at start-up: plain HTTP beyond loopback (passwords and
+    /// tokens in clear on the network), an admin listener beyond loopback without client
+    /// certificates, and a loopback-only public listener (so a proxy on this host fronts it)
+    /// with no `trusted_proxies` (every client would look like the proxy: one address for
+    /// every throttle, allowlist and audit line).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.tls && !self.public.ip().is_loopback() {
+            out.push(format!(
+                "serving plain HTTP on {}, beyond loopback: passwords and tokens cross the network in clear; \
+                 use --tls-cert/--tls-key or listen on 127.0.0.1 behind a TLS proxy",
+                self.public
+            ));
+        }
+        if !self.admin.ip().is_loopback() && !self.admin_mtls {
+            out.push(format!(
+                "the admin listener {} is reachable beyond loopback without client certificates; \
+                 keep it on 127.0.0.1 or require them with --admin-client-ca",
+                self.admin
+            ));
+        }
+        if self.public.ip().is_loopback() && !self.trusted_proxies {
+            out.push(format!(
+                "listening on loopback ({}) with no trusted_proxies: behind a proxy on this host every client looks like \
+                 the proxy to the sign-in throttle, role_networks and the audit trail; name the proxy in trusted_proxies",
+                self.public
+            ));
+        }
+        out
+    }
 }
 
 /// Seals the audit trail every `secs` seconds until shutdown.
@@ -348,4 +402,32 @@ async fn shutdown_signal() {
 /// Whether a data directory exists and holds anything.
 pub fn is_nonempty_dir(p: &Path) -> bool {
     std::fs::read_dir(p).map(|mut d| d.next().is_some()).unwrap_or(false)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn exposure(public: &str, admin: &str, tls: bool, admin_mtls: bool, trusted_proxies: bool) -> Exposure {
+        Exposure { public: public.parse().unwrap(), admin: admin.parse().unwrap(), tls, admin_mtls, trusted_proxies }
+    }
+
+    #[test]
+    fn start_up_warns_about_exposed_listeners_and_missing_proxies() {
+        // Loopback behind a named proxy, admin on loopback: nothing to say.
+        assert!(exposure("127.0.0.1:8080", "127.0.0.1:8081", false, false, true).warnings().is_empty());
+        // Plain HTTP beyond loopback.
+        let w = exposure("0.0.0.0:8080", "127.0.0.1:8081", false, false, false).warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("plain HTTP on 0.0.0.0:8080"), "{w:?}");
+        assert!(exposure("0.0.0.0:8443", "127.0.0.1:8444", true, false, false).warnings().is_empty(), "TLS beyond loopback is fine");
+        // The admin listener beyond loopback, without mTLS (even over TLS); with mTLS it is fine.
+        let w = exposure("10.0.0.5:8443", "10.0.0.5:8444", true, false, false).warnings();
+        assert!(w.len() == 1 && w[0].contains("admin listener 10.0.0.5:8444"), "{w:?}");
+        assert!(exposure("10.0.0.5:8443", "10.0.0.5:8444", true, true, false).warnings().is_empty());
+        // Loopback (a local proxy in front) with no trusted_proxies.
+        let w = exposure("[::1]:8080", "127.0.0.1:8081", false, false, false).warnings();
+        assert!(w.len() == 1 && w[0].contains("no trusted_proxies"), "{w:?}");
+    }
 }

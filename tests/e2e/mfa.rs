@@ -109,6 +109,13 @@ async fn api_tokens_carry_scopes(backend: Backend) {
     server.call("DELETE", &format!("/people/{id}"), &token, None).await.assert_problem(403, None);
     server.call("GET", "/deals", &token, None).await.assert_problem(403, None);
     assert_eq!(server.call("GET", "/me", &token, None).await.body["username"], "erp-sync");
+    // A token may not list or end the account's other tokens.
+    let out = install.cli(&["token", "create", "erp-sync", "--scope", "people:read"], None);
+    let other = String::from_utf8_lossy(&out.stdout).lines().nth(1).unwrap().trim().to_string();
+    server.call("GET", "/auth/sessions", &token, None).await.assert_problem(403, None);
+    let nil = uuid::Uuid::nil();
+    server.call("DELETE", &format!("/auth/sessions/{nil}"), &token, None).await.assert_problem(403, None);
+    assert_eq!(server.call("GET", "/me", &other, None).await.status, 200);
     // A service account never signs in with a password.
     server.post_login(json!({"username": "erp-sync", "password": "anything-at-all-1"})).await.assert_problem(401, None);
     // Disabling the account kills its tokens.

@@ -28,6 +28,15 @@ enum Spent {
     Unknown,
 }
 
+/// An integration's API token may not see or end the account's other tokens: one leaked token
+/// must not be able to revoke the rest, nor learn how many there are.
+fn refuse_api_token(actor: &Actor) -> Result<(), CoreError> {
+    match actor.scope {
+        Scope::Api(_) => Err(CoreError::Forbidden("an API token may not list or end the account's tokens".into())),
+        _ => Ok(()),
+    }
+}
+
 /// A new session: the token is shown to the client once.
 #[derive(Debug)]
 pub struct Login {
@@ -379,8 +388,9 @@ impl App {
         self.audit(vec![self.event(actor, "auth.logout", "session", &actor.session_id.to_string())]).await
     }
 
-    /// The caller's sessions (and API tokens, for a service account).
+    /// The caller's own sessions (an API token is refused: see [`refuse_api_token`]).
     pub async fn sessions(&self, actor: &Actor) -> Result<Vec<SessionInfo>, CoreError> {
+        refuse_api_token(actor)?;
         let rows = self.store.sessions_for_user(actor.user_id).await?;
         Ok(rows
             .into_iter()
@@ -396,6 +406,7 @@ impl App {
 
     /// Ends one of the caller's own sessions; another user's session id is "not found".
     pub async fn end_session(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
+        refuse_api_token(actor)?;
         let mine = self.store.sessions_for_user(actor.user_id).await?;
         if !mine.iter().any(|s| s.id == id) {
             return Err(CoreError::NotFound);
