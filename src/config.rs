@@ -34,10 +34,14 @@ pub struct ConfigFile {
     pub request_timeout_secs: Option<u64>,
     /// Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client.
     pub trusted_proxies: Option<Vec<String>>,
-    /// Sign-in failures per account name within a minute before a lock (default 10).
+    /// Wrong passwords per (account, address) within 15 minutes before that pair locks; an
+    /// address gets three times as many (default 10).
     pub login_max_failures: Option<i64>,
     /// Minutes of the first sign-in lock; each further lock doubles, up to a day (default 15).
     pub login_lock_minutes: Option<i64>,
+    /// Wrong codes after a right password, per day, before the account locks until reset
+    /// (default 5).
+    pub login_max_code_failures: Option<i64>,
     /// Distinct people a user of a role may read in any hour (a sliding window):
     /// `read_budgets = { sales = 200 }`. Replaces the defaults (sales 200, support 500, manager
     /// 2000); a role not listed has no budget.
@@ -117,6 +121,12 @@ impl ConfigFile {
             }
             s.throttle.pair_failures = n;
             s.throttle.address_failures = n.saturating_mul(3);
+        }
+        if let Some(n) = self.login_max_code_failures {
+            if !(1..=100).contains(&n) {
+                return Err("config login_max_code_failures: must be 1 to 100".into());
+            }
+            s.throttle.totp_failures = n;
         }
         if let Some(m) = self.login_lock_minutes {
             if !(1..=24 * 60).contains(&m) {
@@ -233,10 +243,13 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # Reverse proxies whose X-Forwarded-For header names the client (addresses or CIDR blocks).
 # trusted_proxies = ["127.0.0.1"]
 
-# Sign-in throttling: failures per account name within a minute before a lock (an address gets
-# three times as many), and the first lock in minutes; each further lock doubles, up to a day.
+# Sign-in throttling (ADR 0018): wrong passwords for one account from one address within 15
+# minutes before that pair is locked (an address gets three times as many), and the first lock
+# in minutes; each further lock doubles, up to a day. Wrong codes after a right password, per
+# day, before the account locks until an administrator resets it.
 # login_max_failures = 10
 # login_lock_minutes = 15
+# login_max_code_failures = 5
 
 # Insider-threat controls: distinct people a user of a role may read in any hour, a sliding
 # window (the defaults are below; a role not listed has no budget), and whether exceeding it

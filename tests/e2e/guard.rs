@@ -180,7 +180,7 @@ async fn parallel_wrong_passwords_from_one_address_are_capped(backend: Backend) 
     }
     let results = tasks.join_all().await;
     let checked = results.iter().filter(|r| matches!(r, Err(CoreError::BadCredentials))).count();
-    assert!(results.iter().all(|r| matches!(r, Err(CoreError::BadCredentials | CoreError::Throttled { .. }))));
+    assert!(results.iter().all(|r| matches!(r, Err(CoreError::BadCredentials | CoreError::Throttled { .. } | CoreError::Busy { .. }))));
     assert!(checked <= 10, "{checked} parallel guesses were checked; the limit is 10");
     assert!(matches!(g.real_user("203.0.113.5").await, Err(CoreError::Throttled { .. })));
     assert!(g.real_user("203.0.113.6").await.is_ok());
@@ -201,7 +201,7 @@ async fn wrong_codes_in_parallel_bursts_lock_the_account(backend: Backend) {
         for r in tasks.join_all().await {
             match r {
                 Err(CoreError::BadCredentials) => checked += 1,
-                Err(CoreError::AccountLocked | CoreError::Throttled { .. }) => {}
+                Err(CoreError::AccountLocked | CoreError::Throttled { .. } | CoreError::Busy { .. }) => {}
                 other => panic!("burst {burst}: {other:?}"),
             }
         }
@@ -233,4 +233,78 @@ async fn guessing_from_everywhere_earns_delays_and_an_alert(backend: Backend) {
     }
     // Not a lock: once the delay has passed, the real user signs in.
     assert!(g.real_user("198.51.100.30").await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_checks_are_bounded_and_the_excess_is_refused_at_once() {
+    let dir = sejf_store::testing::fresh_temp_dir().unwrap();
+    let _db = Db { dir: dir.clone(), pg: None };
+    let store = sejf_store::SqlStore::connect(&sejf_store::sqlite_url(&dir.join("t.db"))).await.unwrap();
+    let mut settings = Settings::standard();
+    settings.throttle.hashers = 1;
+    settings.throttle.hash_queue = 3;
+    let clock = Arc::new(ManualClock(AtomicI64::new(1_800_000_000 * 1_000_000)));
+    let app = Arc::new(App::new(Arc::new(store), sejf_crypto::MasterKey::generate(1).unwrap(), settings, clock).await.unwrap());
+    // 60 sign-ins at once, each from its own address and for its own unknown name: at most four
+    // are admitted (one checking, three waiting); the rest are told to come back, at once.
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let app = app.clone();
+        tasks.spawn(async move { app.login(&format!("nobody-{i}"), "x-password-123", None, ip(&format!("10.9.{i}.1"))).await });
+    }
+    let results = tasks.join_all().await;
+    let busy = results.iter().filter(|r| matches!(r, Err(CoreError::Busy { retry_after_secs: 1 }))).count();
+    let checked = results.iter().filter(|r| matches!(r, Err(CoreError::BadCredentials))).count();
+    assert_eq!(busy + checked, 60, "{results:?}");
+    assert!((1..=4).contains(&checked), "{checked} admitted");
+    // Once the flood has passed, sign-ins are admitted again.
+    assert!(matches!(app.login("nobody", "x-password-123", None, ip("10.9.99.1")).await, Err(CoreError::BadCredentials)));
+}
+
+/// 600 concurrent sign-ins with unknown names, each through the trusted proxy from its own
+/// address (so no address lock helps): the server stays small and `/healthz` keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_sign_ins_keeps_the_server_small_and_answering() {
+    use crate::harness::Install;
+    let install = Install::new(Backend::Sqlite).await;
+    let cfg = install.data_dir.join("config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap() + "\ntrusted_proxies = [\"127.0.0.1\"]\n";
+    std::fs::write(&cfg, text).unwrap();
+    let server = install.serve();
+    let pid = server.child.as_ref().unwrap().id();
+    let url = server.url("/auth/login");
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..600 {
+        let (client, url) = (crate::harness::http_client(), url.clone());
+        tasks.spawn(async move {
+            let body = serde_json::json!({"username": format!("nobody-{i}"), "password": "x-password-123"});
+            let from = format!("10.{}.{}.7", i / 250, i % 250);
+            client.post(url).header("x-forwarded-for", from).json(&body).send().await.map(|r| r.status().as_u16())
+        });
+    }
+    // While they run, /healthz answers; "within a second" is a bound, not a benchmark.
+    let health = crate::harness::http_client();
+    let mut slowest = std::time::Duration::ZERO;
+    let mut probes = 0;
+    while !tasks.is_empty() && probes < 50 {
+        let t = std::time::Instant::now();
+        let r = health.get(format!("{}/healthz", server.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        slowest = slowest.max(t.elapsed());
+        probes += 1;
+        while let Some(done) = tasks.try_join_next() {
+            let status = done.unwrap().unwrap();
+            assert!([401, 503].contains(&status), "a sign-in answered {status}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for status in tasks.join_all().await {
+        assert!([401, 503].contains(&status.unwrap()));
+    }
+    assert!(slowest < std::time::Duration::from_secs(1), "/healthz took {slowest:?} during the flood");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let peak_kib: u64 =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap();
+    eprintln!("peak RSS during 600 sign-ins: {} MiB, slowest /healthz {slowest:?}", peak_kib / 1024);
+    assert!(peak_kib < 300 * 1024, "peak RSS {} MiB", peak_kib / 1024);
 }

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use sejf_crypto::{password, token};
+use sejf_crypto::token;
 use uuid::Uuid;
 
 use crate::authz::{Actor, Scope};
@@ -68,6 +68,8 @@ impl App {
     /// is [`CoreError::BadCredentials`]. Without TOTP enrolled the password yields only an
     /// enrolment token, unless the installation runs with MFA switched off.
     pub async fn login(&self, username: &str, pw: &str, totp: Option<&str>, client: IpAddr) -> Result<Login, CoreError> {
+        // Beyond the hashing slots and their short queue, refuse before any other work.
+        let _admitted = self.guard_admit()?;
         // A name that could not be an account is not looked up (bad-credentials after the
         // same work as a wrong password).
         let user = match crate::users::check_username(username) {
@@ -84,6 +86,7 @@ impl App {
             Err(CoreError::BadCredentials) => ("failed", ""),
             Err(CoreError::MfaRequired) => ("failed", "mfa-required"),
             Err(CoreError::Throttled { .. }) => ("denied", "throttled"),
+            Err(CoreError::Busy { .. }) => ("denied", "busy"),
             Err(CoreError::AccountLocked) => ("denied", "locked-wrong-codes"),
             Err(CoreError::NetworkNotAllowed) => ("denied", "network-not-allowed"),
             Err(_) => ("error", ""),
@@ -132,8 +135,10 @@ impl App {
         } else if enrolled && code.is_none() {
             // The password is not looked at: answering from it would be an oracle. The same
             // work as a check is spent, so the answer's timing does not tell either.
-            self.verify_password(None, pw).await?;
-            (Err(CoreError::MfaRequired), Spent::Nothing)
+            match self.verify_password(None, pw).await {
+                Ok(_) => (Err(CoreError::MfaRequired), Spent::Nothing),
+                Err(e) => (Err(e), Spent::Nothing),
+            }
         } else {
             self.check_credentials(user, keys, pw, code, client, started).await
         };
@@ -228,18 +233,6 @@ impl App {
             None => "unknown-name".into(),
         };
         self.audit(vec![ev]).await
-    }
-
-    /// Whether `pw` is the account's password; for no account, the same work and `false`.
-    async fn verify_password(&self, user: Option<&UserRow>, pw: &str) -> Result<bool, CoreError> {
-        let pw_owned = pw.to_string();
-        let phc = user.map(|u| u.password_hash.clone());
-        tokio::task::spawn_blocking(move || match phc {
-            Some(phc) => password::verify(&pw_owned, &phc).unwrap_or(false),
-            None => password::verify_dummy(&pw_owned),
-        })
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))
     }
 
     async fn open_session(&self, user: &UserRow, scope: Scope) -> Result<Login, CoreError> {

@@ -14,9 +14,11 @@
 //!   an IPv6 client is limited by its /64.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sejf_crypto::keyed_hash;
+use sejf_crypto::password::{self, HashMemory};
 
 use crate::authz::Actor;
 use crate::ports::{KeyKind, ThrottleRow};
@@ -44,6 +46,10 @@ pub struct ThrottlePolicy {
     /// The first lock of a pair or address; each further lock doubles, up to `max_lock_secs`.
     pub lock_secs: i64,
     pub max_lock_secs: i64,
+    /// Password checks at once (0: one per core).
+    pub hashers: usize,
+    /// Sign-ins that may wait for a check; beyond them a sign-in is refused at once.
+    pub hash_queue: usize,
 }
 
 impl Default for ThrottlePolicy {
@@ -58,6 +64,8 @@ impl Default for ThrottlePolicy {
             totp_failures: 5,
             lock_secs: 15 * 60,
             max_lock_secs: 24 * 3600,
+            hashers: 0,
+            hash_queue: 16,
         }
     }
 }
@@ -78,16 +86,34 @@ const GUARD_KEY: &str = "sign-in-guard";
 const STRIPES: usize = 64;
 const MICROS: i64 = 1_000_000;
 
-/// What one server keeps for the guard: the stripes that queue sign-ins per account locally.
+/// What one server keeps for the guard: the stripes that queue sign-ins per account locally,
+/// and the bound on password hashing.
 pub struct Local {
     stripes: Vec<tokio::sync::Mutex<()>>,
+    /// Sign-ins admitted at once: the hashing slots and a short queue. One more is refused at
+    /// once (503 with `Retry-After`), before any database work.
+    admitted: Arc<tokio::sync::Semaphore>,
+    /// Argon2 checks running at once: about one per core, each 19 MiB.
+    hashing: tokio::sync::Semaphore,
+    /// The checks' working memory, one per slot, reused (see `HashMemory`).
+    memory: std::sync::Mutex<Vec<HashMemory>>,
 }
 
-impl Default for Local {
-    fn default() -> Self {
-        Self { stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect() }
+impl Local {
+    /// `hashers` checks at once (0: one per core), with `queue` more sign-ins waiting.
+    pub fn new(hashers: usize, queue: usize) -> Self {
+        let hashers = if hashers == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { hashers };
+        Self {
+            stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+            admitted: Arc::new(tokio::sync::Semaphore::new(hashers + queue)),
+            hashing: tokio::sync::Semaphore::new(hashers),
+            memory: std::sync::Mutex::new(Vec::new()),
+        }
     }
 }
+
+/// A sign-in's place among those admitted; dropped when it ends.
+pub(crate) struct Admission(#[allow(dead_code, reason = "held for its drop")] tokio::sync::OwnedSemaphorePermit);
 
 /// The throttle keys of one sign-in attempt.
 pub(crate) struct Keys {
@@ -114,6 +140,44 @@ fn secs_until(at: i64, now: i64) -> i64 {
 }
 
 impl App {
+    /// Admits a sign-in when a hashing slot or a queue place is free; otherwise refuses at once
+    /// ([`CoreError::Busy`]), so a flood of sign-ins costs neither memory nor waiting threads.
+    pub(crate) fn guard_admit(&self) -> Result<Admission, CoreError> {
+        match self.guard.admitted.clone().try_acquire_owned() {
+            Ok(permit) => Ok(Admission(permit)),
+            Err(_) => {
+                tracing::warn!("sign-in refused: every password-hashing slot and queue place is taken");
+                Err(CoreError::Busy { retry_after_secs: 1 })
+            }
+        }
+    }
+
+    /// Whether `pw` is the account's password; for no account, the same work and `false`.
+    /// At most one check per hashing slot runs at once; the others wait their turn.
+    pub(crate) async fn verify_password(&self, user: Option<&crate::ports::UserRow>, pw: &str) -> Result<bool, CoreError> {
+        let _slot = self.guard.hashing.acquire().await.map_err(|_| CoreError::Busy { retry_after_secs: 1 })?;
+        let pool = || CoreError::Internal("hashing memory pool poisoned".into());
+        // A slot is held, so a memory is free (or this is the slot's first check).
+        let mut memory = self.guard.memory.lock().map_err(|_| pool())?.pop().unwrap_or_default();
+        let pw_owned = zeroize::Zeroizing::new(pw.to_string());
+        let phc = user.map(|u| u.password_hash.clone());
+        let (right, memory) = tokio::task::spawn_blocking(move || {
+            let right = match phc {
+                // A hash that does not parse (a service account's "!") costs a full check too,
+                // so the time taken does not single out service accounts.
+                Some(phc) => {
+                    password::verify_in(&pw_owned, &phc, &mut memory).unwrap_or_else(|_| password::verify_dummy_in(&pw_owned, &mut memory))
+                }
+                None => password::verify_dummy_in(&pw_owned, &mut memory),
+            };
+            (right, memory)
+        })
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.guard.memory.lock().map_err(|_| pool())?.push(memory);
+        Ok(right)
+    }
+
     /// The throttle keys for `username` signing in from `client`.
     pub(crate) async fn guard_keys(&self, username: &str, client: IpAddr) -> Result<Keys, CoreError> {
         let key = self.keys.named_key(self.store.as_ref(), KeyKind::System, GUARD_KEY).await?;

@@ -139,6 +139,9 @@ pub enum CoreError {
     /// The token may only change the password an administrator set.
     #[error("change your password first: this token may only call POST /auth/password")]
     PasswordChangeRequired,
+    /// Every password-hashing slot and queue place is taken; try again in a moment.
+    #[error("the server is busy checking passwords; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: i64 },
     /// Too many failed sign-ins for this account or address; try again later.
     #[error("too many failed sign-ins; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: i64 },
@@ -222,6 +225,7 @@ impl App {
         let keys = Keyring::open(store.as_ref(), master).await?;
         let policy = sejf_policy::PolicyEngine::default_set().map_err(|e| CoreError::Internal(format!("built-in policies: {e}")))?;
         let audit_log = audit::AuditLog::start(store.clone());
+        let (settings_hashers, settings_queue) = (settings.throttle.hashers, settings.throttle.hash_queue);
         let person_reads = people::PersonReads::start(store.clone());
         let app = Self {
             store,
@@ -236,7 +240,7 @@ impl App {
             sealer: tokio::sync::Mutex::new(None),
             audit_pin: std::sync::OnceLock::new(),
             alerts_out: std::sync::OnceLock::new(),
-            guard: guard::Local::default(),
+            guard: guard::Local::new(settings_hashers, settings_queue),
         };
         app.start_read_flusher();
         Ok(app)

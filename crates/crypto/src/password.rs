@@ -26,12 +26,65 @@ pub fn verify(password: &str, phc: &str) -> Result<bool, CryptoError> {
     Ok(hasher()?.verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
+/// A fixed hash of a random password with the same parameters as `hasher()`.
+const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2VqZmR1bW15c2FsdDEyMw$rOg8D7lvsGmSWkyx9jxbqEV2pUO2cMF2mxDt03s9Alk";
+
 /// Spends the same time as [`verify`] against a real hash, and always answers `false`.
 /// Used when the user does not exist, so timing does not tell whether an account exists.
 pub fn verify_dummy(password: &str) -> bool {
-    // A fixed hash of a random password with the same parameters as `hasher()`.
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2VqZmR1bW15c2FsdDEyMw$rOg8D7lvsGmSWkyx9jxbqEV2pUO2cMF2mxDt03s9Alk";
     let _ = verify(password, DUMMY);
+    false
+}
+
+/// Working memory for one Argon2 check at a time (19 MiB at the standard setting), allocated
+/// once and reused. A check that allocates its own leaves a freed block of that size behind in
+/// the allocator's per-thread arenas, which glibc keeps: measured, 600 sign-ins grew a server
+/// past 650 MiB that way. Wiped after every check, so no derived block outlives it.
+#[derive(Default)]
+pub struct HashMemory(Vec<argon2::Block>);
+
+impl Drop for HashMemory {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl HashMemory {
+    fn wipe(&mut self) {
+        use zeroize::Zeroize;
+        for block in &mut self.0 {
+            block.zeroize();
+        }
+    }
+}
+
+/// As [`verify`], computing in `memory` rather than in a fresh allocation. A PHC string that
+/// does not parse, or names another algorithm, answers an error.
+pub fn verify_in(password: &str, phc: &str, memory: &mut HashMemory) -> Result<bool, CryptoError> {
+    let bad = |e: &dyn std::fmt::Display| CryptoError::Password(e.to_string());
+    let parsed = PasswordHash::new(phc).map_err(|e| bad(&e))?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return Err(CryptoError::Format("password hash")) };
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|e| bad(&e))?;
+    let version = parsed.version.map(Version::try_from).transpose().map_err(|e| bad(&e))?.unwrap_or_default();
+    let stated = Params::try_from(&parsed).map_err(|e| bad(&e))?;
+    let params = Params::new(stated.m_cost(), stated.t_cost(), stated.p_cost(), Some(expected.len())).map_err(|e| bad(&e))?;
+    let blocks = params.block_count();
+    if memory.0.len() < blocks {
+        memory.0.resize(blocks, argon2::Block::default());
+    }
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf).map_err(|e| bad(&e))?;
+    let mut out = zeroize::Zeroizing::new(vec![0u8; expected.len()]);
+    let work = memory.0.get_mut(..blocks).ok_or(CryptoError::InvalidArgument("argon2 memory"))?;
+    let done = Argon2::new(algorithm, version, params).hash_password_into_with_memory(password.as_bytes(), salt, &mut out, work);
+    memory.wipe();
+    done.map_err(|e| bad(&e))?;
+    Ok(bool::from(subtle::ConstantTimeEq::ct_eq(out.as_slice(), expected.as_bytes())))
+}
+
+/// As [`verify_dummy`], in `memory`.
+pub fn verify_dummy_in(password: &str, memory: &mut HashMemory) -> bool {
+    let _ = verify_in(password, DUMMY, memory);
     false
 }
 
@@ -47,5 +100,11 @@ mod tests {
         assert!(verify("correct horse battery staple", &h).unwrap());
         assert!(!verify("Correct horse battery staple", &h).unwrap());
         assert!(!verify_dummy("anything"));
+        let mut memory = HashMemory::default();
+        assert!(verify_in("correct horse battery staple", &h, &mut memory).unwrap());
+        assert!(!verify_in("Correct horse battery staple", &h, &mut memory).unwrap());
+        assert!(verify_in("correct horse battery staple", &h, &mut memory).unwrap(), "the memory is reused");
+        assert!(!verify_dummy_in("anything", &mut memory));
+        assert!(verify_in("x", "not a phc string", &mut memory).is_err());
     }
 }

@@ -27,15 +27,27 @@ impl TrustedProxies {
             return peer;
         }
         // Walk from the nearest hop outwards; the first address that is not one of our proxies
-        // is the client as our proxies saw it.
-        let hops: Vec<IpAddr> = forwarded.iter().flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
-        for hop in hops.iter().rev() {
-            if !self.0.iter().any(|c| c.contains(*hop)) {
-                return *hop;
+        // is the client as our proxies saw it. A hop that does not parse ends the walk: what
+        // lies beyond it was written by nobody we can vouch for, so the last good hop stands.
+        let hops: Vec<&str> = forwarded.iter().flat_map(|v| v.split(',')).collect();
+        let mut client = peer;
+        for raw in hops.iter().rev() {
+            let Some(hop) = parse_hop(raw.trim()) else { break };
+            client = hop;
+            if !self.0.iter().any(|c| c.contains(hop)) {
+                break;
             }
         }
-        hops.first().copied().unwrap_or(peer)
+        client
     }
+}
+
+/// One `X-Forwarded-For` hop: `ip`, `ip:port`, `[v6]` or `[v6]:port`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| hop.strip_prefix('[').and_then(|h| h.strip_suffix(']')).and_then(|h| h.parse().ok()))
 }
 
 impl FromRequestParts<Arc<App>> for ClientAddr {
@@ -63,5 +75,19 @@ mod tests {
         assert_eq!(t.client(ip("10.1.2.3"), &["6.6.6.6, 198.51.100.1"]), ip("198.51.100.1"), "a spoofed first hop is not taken");
         assert_eq!(t.client(ip("127.0.0.1"), &[]), ip("127.0.0.1"));
         assert!("::ffff:10.0.0.1".parse::<IpAddr>().map(|a| t.0[0].contains(a)).unwrap());
+    }
+
+    #[test]
+    fn forwarded_for_parses_ports_and_stops_at_garbage() {
+        let t = TrustedProxies(vec!["10.0.0.0/8".parse().unwrap()]);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let peer = ip("10.1.2.3");
+        assert_eq!(t.client(peer, &["198.51.100.1:4711"]), ip("198.51.100.1"));
+        assert_eq!(t.client(peer, &["[2001:db8::7]:443, 10.9.9.9:80"]), ip("2001:db8::7"));
+        assert_eq!(t.client(peer, &["[2001:db8::8]"]), ip("2001:db8::8"));
+        // Beyond a hop that does not parse nothing is believed: the last good hop stands.
+        assert_eq!(t.client(peer, &["203.0.113.5, unknown, 10.9.9.9"]), ip("10.9.9.9"));
+        assert_eq!(t.client(peer, &["203.0.113.5, 10.9.9.9", "not-an-address"]), peer);
+        assert_eq!(t.client(peer, &["203.0.113.5", "198.51.100.2"]), ip("198.51.100.2"), "headers join in order");
     }
 }

@@ -63,6 +63,12 @@ impl Problem {
         p
     }
 
+    /// Adds `Retry-After` (at least one second).
+    pub fn retry_after(mut self, secs: i64) -> Self {
+        self.0.retry_after = Some(secs.max(1) as u64);
+        self
+    }
+
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", "no such resource")
     }
@@ -122,16 +128,20 @@ impl From<CoreError> for Problem {
                 "Change your password first",
                 "an administrator set this account's password: this token may only call POST /api/v1/auth/password",
             ),
-            CoreError::Throttled { retry_after_secs } => {
-                let mut p = Problem::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "throttled",
-                    "Too many failed sign-ins",
-                    format!("too many failed sign-ins; try again in {retry_after_secs} s"),
-                );
-                p.0.retry_after = Some(retry_after_secs.max(1) as u64);
-                p
-            }
+            CoreError::Busy { retry_after_secs } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Busy",
+                format!("the server is busy checking passwords; try again in {retry_after_secs} s"),
+            )
+            .retry_after(retry_after_secs),
+            CoreError::Throttled { retry_after_secs } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
+                "Too many failed sign-ins",
+                format!("too many failed sign-ins; try again in {retry_after_secs} s"),
+            )
+            .retry_after(retry_after_secs),
             CoreError::Forbidden(m) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", m),
             CoreError::Validation(v) => Problem::validation(v),
             CoreError::PreconditionRequired => Problem::field(
