@@ -163,6 +163,7 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let (tx, rx) = tokio::sync::watch::channel(false);
     let sealer =
         tokio::spawn(seal_loop(opened.app.clone(), opened.witness.clone(), opened.config.audit_seal_secs.unwrap_or(10), rx.clone()));
+    let housekeeping = tokio::spawn(housekeeping_loop(opened.app.clone(), rx.clone()));
     let reloader = tokio::spawn(reload_loop(reload_signal, tls.as_ref().map(|t| t.certs.clone()), on_reload, rx.clone()));
     let (a, b) = match tls {
         Some(t) => (
@@ -177,6 +178,7 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let _ = a.await;
     let _ = b.await;
     let _ = reloader.await;
+    let _ = housekeeping.await;
     let _ = sealer.await;
     // Write the read budgets' last reads, so a restarted server counts them.
     if let Err(e) = opened.app.flush_reads().await {
@@ -231,6 +233,33 @@ impl Exposure {
             ));
         }
         out
+    }
+}
+
+/// Every ten seconds: anonymous refusals whose minute is over become summary events; every
+/// ten minutes, throttle rows with nothing left to say are deleted. At shutdown, the rest of
+/// the tally is written.
+async fn housekeeping_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(e) = app.flush_refusals(false).await {
+                    tracing::error!(error = %e, "refusal summary failed");
+                }
+                ticks += 1;
+                if ticks % 60 == 1 && let Err(e) = app.sweep_throttle().await {
+                    tracing::error!(error = %e, "throttle sweep failed");
+                }
+            }
+            _ = stop.changed() => {
+                if let Err(e) = app.flush_refusals(true).await {
+                    tracing::error!(error = %e, "final refusal summary failed");
+                }
+                return;
+            }
+        }
     }
 }
 

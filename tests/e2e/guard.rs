@@ -308,3 +308,37 @@ async fn a_flood_of_sign_ins_keeps_the_server_small_and_answering() {
     eprintln!("peak RSS during 600 sign-ins: {} MiB, slowest /healthz {slowest:?}", peak_kib / 1024);
     assert!(peak_kib < 300 * 1024, "peak RSS {} MiB", peak_kib / 1024);
 }
+
+crate::on_both!(anonymous_refusals_become_summaries_and_throttle_rows_expire);
+
+async fn anonymous_refusals_become_summaries_and_throttle_rows_expire(backend: Backend) {
+    let g = Guarded::new(backend).await;
+    let refused = |app: Arc<App>| async move {
+        let q = sejf_core::ports::AuditQuery { action: "request.refused".into(), limit: 1000, ..Default::default() };
+        app.store.audit_query(q).await.unwrap().into_iter().map(|e| e.event).collect::<Vec<_>>()
+    };
+    // 10,000 anonymous 401s from one address, and 100 from addresses across one IPv6 /64.
+    for _ in 0..10_000 {
+        g.app.record_refusal(None, "203.0.113.9", "", "GET /api/v1/people", 401).await.unwrap();
+    }
+    for i in 0..100 {
+        g.app.record_refusal(None, &format!("2001:db8:5:5::{i:x}"), "", "GET /api/v1/people", 401).await.unwrap();
+    }
+    assert_eq!(refused(g.app.clone()).await.len(), 2, "one row per client block, not one per request");
+    // Within the minute nothing more is written; after it, one summary per block.
+    g.app.flush_refusals(false).await.unwrap();
+    assert_eq!(refused(g.app.clone()).await.len(), 2);
+    g.clock.0.fetch_add(61 * 1_000_000, Ordering::SeqCst);
+    g.app.flush_refusals(false).await.unwrap();
+    let rows = refused(g.app.clone()).await;
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let summary = rows.iter().find(|e| e.client == "203.0.113.9" && e.resource_id == "summary").unwrap();
+    assert!(summary.detail.starts_with("refusals=9999 "), "{}", summary.detail);
+    assert!(rows.iter().any(|e| e.client == "2001:db8:5:5::/64" && e.detail.starts_with("refusals=99 ")));
+    // Throttle rows with nothing left to say are swept.
+    let _ = g.login("wrong-password-123", Some("123456"), "192.0.2.50").await;
+    assert_eq!(g.app.sweep_throttle().await.unwrap(), 0, "a fresh count is kept");
+    g.advance(25 * 60);
+    assert!(g.app.sweep_throttle().await.unwrap() >= 3);
+    assert!(g.real_user("192.0.2.50").await.is_ok());
+}

@@ -188,6 +188,11 @@ impl App {
         what: &str,
         status: u16,
     ) -> Result<(), CoreError> {
+        // Anonymous refusals: the first per client block and minute is written, the rest are
+        // summed into one summary event (`crate::guard`), so they cannot grow the trail freely.
+        if actor.is_none() && !self.tally_refusal(client, self.now()) {
+            return Ok(());
+        }
         let mut ev = match actor {
             Some(a) => self.event(a, "request.refused", "request", what),
             None => AuditEvent {

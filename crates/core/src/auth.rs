@@ -78,6 +78,11 @@ impl App {
         };
         let keys = self.guard_keys(username, client).await?;
         let result = self.login_inner(user.as_ref(), &keys, pw, totp, client).await;
+        // Attempts refused by a lock checked nothing: like anonymous refusals, the first per
+        // client block and minute is written and the rest are summed into a summary event.
+        if matches!(result, Err(CoreError::Throttled { .. })) && !self.tally_refusal(&client.to_string(), self.now()) {
+            return result;
+        }
         // Every attempt is audited, success or not. The name tried is recorded only when it
         // names an account (people type passwords into that field); otherwise its keyed hash.
         let (outcome, detail) = match &result {

@@ -85,6 +85,11 @@ const GUARD_KEY: &str = "sign-in-guard";
 /// database lease all at once.
 const STRIPES: usize = 64;
 const MICROS: i64 = 1_000_000;
+/// Anonymous refusals from one client block within this long make one summary event.
+pub const REFUSAL_WINDOW_SECS: i64 = 60;
+/// Client blocks tallied at once; beyond them, refusals share one tally (`*`), so a flood from
+/// many addresses cannot grow this map without bound either.
+const REFUSAL_BLOCKS: usize = 50_000;
 
 /// What one server keeps for the guard: the stripes that queue sign-ins per account locally,
 /// and the bound on password hashing.
@@ -97,6 +102,9 @@ pub struct Local {
     hashing: tokio::sync::Semaphore,
     /// The checks' working memory, one per slot, reused (see `HashMemory`).
     memory: std::sync::Mutex<Vec<HashMemory>>,
+    /// Anonymous refusals per client block in the current window: when it began, and how many
+    /// came after the first (which was written at once).
+    refusals: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
 }
 
 impl Local {
@@ -108,6 +116,7 @@ impl Local {
             admitted: Arc::new(tokio::sync::Semaphore::new(hashers + queue)),
             hashing: tokio::sync::Semaphore::new(hashers),
             memory: std::sync::Mutex::new(Vec::new()),
+            refusals: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 }
@@ -176,6 +185,72 @@ impl App {
         .map_err(|e| CoreError::Internal(e.to_string()))?;
         self.guard.memory.lock().map_err(|_| pool())?.push(memory);
         Ok(right)
+    }
+
+    /// Counts an anonymous refusal from `client`; true when it is the first from its block in
+    /// the window and so is to be written now. The rest become one summary event
+    /// ([`Self::flush_refusals`]), so a flood adds rows per block and minute, not per request.
+    pub(crate) fn tally_refusal(&self, client: &str, now: i64) -> bool {
+        let block = client.parse().map_or_else(|_| client.to_string(), sejf_domain::net::client_block);
+        let Ok(mut tally) = self.guard.refusals.lock() else { return true };
+        let key = if tally.len() >= REFUSAL_BLOCKS && !tally.contains_key(&block) { "*".to_string() } else { block };
+        match tally.get_mut(&key) {
+            Some((since, more)) if now - *since < REFUSAL_WINDOW_SECS * MICROS => {
+                *more += 1;
+                false
+            }
+            // A new window: the old one's summary is written by the next flush.
+            Some(_) => true,
+            None => {
+                tally.insert(key, (now, 0));
+                true
+            }
+        }
+    }
+
+    /// Writes one summary event per client block whose window is over (all of them when
+    /// `all`, at shutdown): "N more refusals from X within the window".
+    pub async fn flush_refusals(&self, all: bool) -> Result<(), CoreError> {
+        let now = self.now();
+        let due: Vec<(String, i64, i64)> = {
+            let Ok(mut tally) = self.guard.refusals.lock() else { return Err(CoreError::Internal("refusal tally poisoned".into())) };
+            let ended: Vec<String> = tally
+                .iter()
+                .filter(|(_, (since, _))| all || now - *since >= REFUSAL_WINDOW_SECS * MICROS)
+                .map(|(k, _)| k.clone())
+                .collect();
+            ended
+                .into_iter()
+                .filter_map(|k| tally.remove(&k).map(|(since, more)| (k, since, more)))
+                .filter(|(_, _, more)| *more > 0)
+                .collect()
+        };
+        if due.is_empty() {
+            return Ok(());
+        }
+        let events = due
+            .into_iter()
+            .map(|(block, since, more)| crate::ports::AuditEvent {
+                at: now,
+                action: "request.refused".into(),
+                resource_type: "request".into(),
+                resource_id: "summary".into(),
+                outcome: "summary".into(),
+                client: block,
+                detail: format!("refusals={more} since={since} window_secs={REFUSAL_WINDOW_SECS}"),
+                ..Default::default()
+            })
+            .collect();
+        self.audit(events).await
+    }
+
+    /// Forgets what the sign-in guard no longer needs: throttle rows with no lock or lease
+    /// left and no count younger than the longest window. Answers how many.
+    pub async fn sweep_throttle(&self) -> Result<u64, CoreError> {
+        let p = self.settings.throttle;
+        let now = self.now();
+        let longest = p.window_secs.max(p.account_window_secs).max(TOTP_WINDOW_SECS);
+        Ok(self.store.throttle_sweep(now, now - longest * MICROS).await?)
     }
 
     /// The throttle keys for `username` signing in from `client`.
