@@ -281,10 +281,8 @@ impl App {
         new: &str,
         totp: Option<&str>,
     ) -> Result<(), CoreError> {
-        let (pw, phc) = (current.to_string(), user.password_hash.clone());
-        let right = tokio::task::spawn_blocking(move || password::verify(&pw, &phc).unwrap_or(false))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        // The same bounded hashing slots as sign-in, so password changes cannot flood memory.
+        let right = self.verify_password(Some(user), current).await?;
         if !right {
             return Err(CoreError::BadCredentials);
         }
@@ -299,11 +297,7 @@ impl App {
         if new == current {
             return Err(sejf_domain::ValidationErrors::single("new_password", "must differ from the current password").into());
         }
-        let new_owned = new.to_string();
-        let hash = tokio::task::spawn_blocking(move || password::hash(&new_owned))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let hash = crate::users::hash_blocking(new.to_string()).await?;
         self.store.user_set_password(user.id, &hash).await?;
         self.store.user_set_must_change(user.id, false).await?;
         for s in self.store.sessions_for_user(user.id).await? {

@@ -99,7 +99,7 @@ pub fn check_password(pw: &str, username: &str) -> Result<(), ValidationErrors> 
     Ok(())
 }
 
-async fn hash_blocking(pw: String) -> Result<String, CoreError> {
+pub(crate) async fn hash_blocking(pw: String) -> Result<String, CoreError> {
     tokio::task::spawn_blocking(move || sejf_crypto::password::hash(&pw))
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))?

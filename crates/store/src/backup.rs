@@ -74,8 +74,10 @@ macro_rules! table {
 pub const TABLES: &[Table] = &[
     table!("units", "", "slug": Text, "created_at": Int),
     table!("users", "", "id": Text, "username": Text, "password_hash": Text, "role": Text, "disabled": Int, "created_at": Int,
-        "service": Int, "totp_secret": Blob, "totp_pending": Blob, "totp_last_step": Int),
+        "service": Int, "totp_secret": Blob, "totp_pending": Blob, "totp_last_step": Int, "must_change_password": Int),
     table!("user_units", "", "user_id": Text, "unit": Text, "ord": Int),
+    table!("role_grants", "", "id": Text, "user_id": Text, "username": Text, "role": Text, "kind": Text,
+        "requested_by_id": Text, "requested_by": Text, "requested_at": Int, "status": Text, "decided_by": Text, "decided_at": Int),
     table!("recovery_codes", "", "user_id": Text, "code_hash": Blob, "used_at": Int),
     table!("keystore", "", "kind": Text, "id": Text, "master_version": Int, "wrapped": Blob, "created_at": Int),
     table!("companies", "", "id": Text, "owner_id": Text, "unit": Text, "person_id": Text, "company_id": Text, "deal_id": Text,
