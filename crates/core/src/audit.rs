@@ -292,12 +292,11 @@ impl App {
     async fn seal_from(&self, st: &mut SealerState, witness: Option<&Path>, signer: &AuditSigner) -> Result<Option<Checkpoint>, CoreError> {
         // The last signed checkpoint: the stored chain rows must agree with it before anything
         // is built on them.
-        let checkpoints = self.store.audit_checkpoints().await?;
-        let last = match checkpoints.last() {
+        let last = match self.store.audit_checkpoint_last().await? {
             Some((size, body)) => {
                 let cp: Checkpoint =
-                    serde_json::from_str(body).map_err(|_| CoreError::Integrity(format!("checkpoint {size} is unreadable")))?;
-                if !tree::verify_checkpoint(&cp, &signer.public_key()) || cp.tree_size as i64 != *size {
+                    serde_json::from_str(&body).map_err(|_| CoreError::Integrity(format!("checkpoint {size} is unreadable")))?;
+                if !tree::verify_checkpoint(&cp, &signer.public_key()) || cp.tree_size as i64 != size {
                     return Err(CoreError::Integrity(format!(
                         "the checkpoint at size {size} has a bad signature; run `sejf audit verify`"
                     )));

@@ -436,6 +436,8 @@ pub trait Store: Send + Sync + 'static {
     fn audit_checkpoint_put(&self, tree_size: i64, body: String, at: i64) -> Fut<'_, ()>;
     /// Every checkpoint, by tree size.
     fn audit_checkpoints(&self) -> Fut<'_, Vec<(i64, String)>>;
+    /// The checkpoint of the largest tree size, if any.
+    fn audit_checkpoint_last(&self) -> Fut<'_, Option<(i64, String)>>;
     /// Marks a person as a honeytoken (bait planted by administrators).
     fn honeytoken_put(&self, person: Uuid, at: i64) -> Fut<'_, ()>;
     fn honeytokens(&self) -> Fut<'_, Vec<Uuid>>;

@@ -31,6 +31,12 @@ pub struct TrailPage {
 }
 
 impl App {
+    /// The tree size of the newest signed checkpoint, for a caller allowed to read the trail.
+    pub async fn last_checkpoint_size(&self, actor: &Actor) -> Result<Option<i64>, CoreError> {
+        self.authorize_system(actor, crate::users::PolicyAction::ReadAudit)?;
+        Ok(self.store.audit_checkpoint_last().await?.map(|(size, _)| size))
+    }
+
     /// A page of the trail for a caller whom the policies allow to read it; the read is audited
     /// (`audit.read`, naming the filters used and the person asked about, never other terms).
     pub async fn audit_trail(&self, actor: &Actor, q: TrailQuery) -> Result<TrailPage, CoreError> {

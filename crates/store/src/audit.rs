@@ -57,6 +57,7 @@ const CHECKPOINT_PUT: &str = "INSERT INTO audit_checkpoints (tree_size, body, at
 const SEALER_LOCK_KEY: i64 = 0x7365_6a66_7365_616c;
 const SEALER_TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1)";
 const CHECKPOINTS: &str = "SELECT tree_size, body FROM audit_checkpoints ORDER BY tree_size";
+const CHECKPOINT_LAST: &str = "SELECT tree_size, body FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1";
 
 /// Writes `events` inside `tx`, numbered after the current head, in one statement.
 pub(crate) async fn insert(tx: &mut Transaction<'static, Any>, backend: Backend, events: &[AuditEvent]) -> Result<(), StoreError> {
@@ -135,9 +136,19 @@ pub(crate) async fn checkpoint_put(store: &SqlStore, tree_size: i64, body: Strin
     Ok(())
 }
 
+fn checkpoint_row(r: &AnyRow) -> Result<(i64, String), StoreError> {
+    Ok((codec::get(r, 0, "audit_checkpoints.tree_size")?, codec::get(r, 1, "audit_checkpoints.body")?))
+}
+
 pub(crate) async fn checkpoints(store: &SqlStore) -> Result<Vec<(i64, String)>, StoreError> {
     let rows = sqlx::query(CHECKPOINTS).fetch_all(&store.pool).await.map_err(error::db("audit checkpoints"))?;
-    rows.iter().map(|r| Ok((codec::get(r, 0, "audit_checkpoints.tree_size")?, codec::get(r, 1, "audit_checkpoints.body")?))).collect()
+    rows.iter().map(checkpoint_row).collect()
+}
+
+/// The newest checkpoint alone: the sealer and the auditor's page need no more than that.
+pub(crate) async fn checkpoint_last(store: &SqlStore) -> Result<Option<(i64, String)>, StoreError> {
+    let row = sqlx::query(CHECKPOINT_LAST).fetch_optional(&store.pool).await.map_err(error::db("audit checkpoints"))?;
+    row.as_ref().map(checkpoint_row).transpose()
 }
 
 /// Stores the sealer's leaf hashes and chain links (never overwriting: servers may race).

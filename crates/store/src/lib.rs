@@ -383,6 +383,10 @@ impl Store for SqlStore {
         Box::pin(audit::checkpoints(self))
     }
 
+    fn audit_checkpoint_last(&self) -> Fut<'_, Option<(i64, String)>> {
+        Box::pin(audit::checkpoint_last(self))
+    }
+
     fn honeytoken_put(&self, person: Uuid, at: i64) -> Fut<'_, ()> {
         Box::pin(audit::honeytoken_put(self, person, at))
     }

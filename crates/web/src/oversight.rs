@@ -96,9 +96,9 @@ async fn trail(
         Err(CoreError::Validation(v)) => (Vec::new(), None, v.0),
         Err(e) => return error_page(&c, e),
     };
-    let checkpoint = match app.store.audit_checkpoints().await {
-        Ok(cps) => cps.last().map(|(size, _)| *size),
-        Err(e) => return error_page(&c, e.into()),
+    let checkpoint = match app.last_checkpoint_size(&s.actor).await {
+        Ok(size) => size,
+        Err(e) => return error_page(&c, e),
     };
     let verified = last.0.lock().map(|v| v.clone()).unwrap_or_default();
     let next_href = next.map(|cur| {

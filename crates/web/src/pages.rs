@@ -120,6 +120,9 @@ pub fn error_page(ctx: &Ctx<'_>, e: CoreError) -> Response {
         CoreError::Forbidden(_) | CoreError::NetworkNotAllowed => (StatusCode::FORBIDDEN, M::ForbiddenTitle, ctx.t(M::ForbiddenText)),
         CoreError::ReadBudgetExceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, M::ForbiddenTitle, ctx.t(M::BudgetText)),
         CoreError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, M::ForbiddenTitle, ctx.t(M::Throttled)),
+        // Refusals, not failures: answered as such and kept out of the error log.
+        CoreError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, M::ErrorTitle, ctx.t(M::Throttled)),
+        CoreError::AccountLocked | CoreError::PasswordChangeRequired => (StatusCode::FORBIDDEN, M::ForbiddenTitle, ctx.t(M::ForbiddenText)),
         CoreError::PreconditionFailed | CoreError::PreconditionRequired | CoreError::Conflict(_) => {
             (StatusCode::CONFLICT, M::ErrorTitle, ctx.t(M::ConflictText))
         }

@@ -128,6 +128,16 @@ pub(crate) async fn read_budgets_are_shared_and_all_or_nothing(db: &TestDb) {
 
 /// Events come back from a range exactly as written, whatever characters their fields hold,
 /// numbered from 1 without a gap across appends.
+pub(crate) async fn the_newest_checkpoint_is_the_largest_tree(db: &TestDb) {
+    let s = &db.store;
+    assert_eq!(s.audit_checkpoint_last().await.unwrap(), None);
+    for size in [3, 10, 7] {
+        s.audit_checkpoint_put(size, format!("{{\"size\":{size}}}"), size).await.unwrap();
+    }
+    assert_eq!(s.audit_checkpoint_last().await.unwrap(), Some((10, "{\"size\":10}".to_string())));
+    assert_eq!(s.audit_checkpoints().await.unwrap().len(), 3);
+}
+
 pub(crate) async fn audit_events_round_trip_exactly(db: &TestDb) {
     let odd = AuditEvent {
         at: 1_700_000_000_123_456,

@@ -76,6 +76,7 @@ conformance!(
     export_decisions_and_downloads_happen_once,
     read_budgets_are_shared_and_all_or_nothing,
     audit_events_round_trip_exactly,
+    the_newest_checkpoint_is_the_largest_tree,
     backup_tables_cover_the_schema,
     snapshot_restores_exactly_and_refuses_a_used_database,
     erasures_are_ledgered_and_reapplied_by_restore,
