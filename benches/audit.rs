@@ -69,7 +69,7 @@ async fn run(clients: Vec<usize>, span: Duration, events: usize) {
     // A manager, every field readable; the bench reads 500 distinct people, within the
     // manager budget of 2,000, so every read is counted as in production.
     let owner = app.create_user(OWNER, Role::Manager, &["north".to_string()], "bench owner: quartz-lantern-31").await.expect("owner");
-    sejf::csvio::import_file(&app, &csv, false, Some(OWNER), None, false).await.expect("import");
+    sejf::csvio::import_file(&app, &csv, &sejf::csvio::ImportOptions { owner: OWNER.into(), ..Default::default() }).await.expect("import");
     let ids: Vec<Uuid> = app
         .list_people(&Actor::operator(), &PeopleFilter { limit: Some(500), ..Default::default() })
         .await

@@ -230,7 +230,9 @@ async fn run_size(n: usize, lookups: usize) -> SizeResult {
     let owner = app.create_user(OWNER, Role::Sales, &[UNIT.to_string()], OWNER_PASSWORD).await.expect("create owner");
     eprintln!("[N={n}] Sejf import…");
     let t = Instant::now();
-    let stats = sejf::csvio::import_file(&app, &csv, false, Some(OWNER), None, false).await.expect("Sejf import");
+    let stats = sejf::csvio::import_file(&app, &csv, &sejf::csvio::ImportOptions { owner: OWNER.into(), ..Default::default() })
+        .await
+        .expect("Sejf import");
     let sejf_secs = t.elapsed().as_secs_f64();
     eprintln!("[N={n}] Sejf import: {} rows in {sejf_secs:.1} s; e-mail look-ups…", stats.imported);
     let actor = Actor::for_user(&owner);

@@ -78,17 +78,32 @@ pub enum Command {
     #[command(subcommand)]
     User(UserCommand),
     /// Import people from a CSV file (validated whole before anything is written).
+    ///
+    /// Reads `,`, `;` or tab separated files in UTF-8 (with or without BOM) or Windows-1250, with
+    /// English or Polish headers (imię, nazwisko, e-mail, telefon, PESEL, …). The whole file is one
+    /// transaction: a kill leaves nothing (or use --resume). Rows matching people already held,
+    /// by e-mail, phone or PESEL, are skipped unless --on-duplicate says otherwise.
     Import {
         file: PathBuf,
-        /// Import the valid rows and report the others, instead of importing nothing.
+        /// The user the imported people belong to.
         #[arg(long)]
-        skip_invalid: bool,
-        /// Owner of the imported people (default: the first admin).
-        #[arg(long)]
-        owner: Option<String>,
+        owner: String,
         /// Business unit of the imported people (default: the owner's first unit).
         #[arg(long)]
         unit: Option<String>,
+        /// What to do with a row that matches a person already held (or an earlier row).
+        #[arg(long, value_enum, default_value = "skip")]
+        on_duplicate: crate::csvio::OnDuplicate,
+        /// Commit batch by batch and continue a run that was killed where it stopped (the
+        /// file is recognised by its SHA-256).
+        #[arg(long)]
+        resume: bool,
+        /// Import the valid rows and report the others, instead of importing nothing.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// A header Sejf does not know, and the field it holds: --map "Nr kom.=phone" (repeatable).
+        #[arg(long, value_name = "HEADER=FIELD")]
+        map: Vec<String>,
     },
     /// API tokens for service accounts.
     #[command(subcommand)]
@@ -105,6 +120,10 @@ pub enum Command {
     /// Encrypted, signed, verified backups to a directory; restores that honour erasure.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Data-subject rights and records (GDPR/RODO): access export, erasure, restriction, legal
+    /// hold, the purpose register, records of processing and breach reports.
+    #[command(subcommand)]
+    Gdpr(GdprCommand),
     /// Export people.
     Export {
         #[arg(long, value_enum, default_value = "csv")]
@@ -112,6 +131,9 @@ pub enum Command {
         /// Write to this file (created with mode 0600) instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// For Polish Excel: `;` separated, UTF-8 with a byte-order mark, CRLF (default: RFC 4180).
+        #[arg(long)]
+        excel: bool,
     },
 }
 
@@ -156,6 +178,82 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GdprFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RopaFormat {
+    Md,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GdprCommand {
+    /// Everything held about one person (GDPR art. 15 and 20) into a new file (mode 0600).
+    Export {
+        /// The person's id.
+        person: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "json")]
+        format: GdprFormat,
+    },
+    /// Erase a person by crypto-shredding (art. 17); prints the signed receipt.
+    Erase {
+        person: String,
+        /// Why (recorded in the receipt and the audit trail).
+        #[arg(long)]
+        reason: String,
+        /// Write the receipt to this new file instead of standard output.
+        #[arg(long)]
+        receipt: Option<PathBuf>,
+    },
+    /// The signed receipt of an earlier erasure.
+    Receipt { person: String },
+    /// Restrict processing of a person (art. 18), or --lift it.
+    Restrict {
+        person: String,
+        #[arg(long, required_unless_present = "lift")]
+        reason: Option<String>,
+        #[arg(long)]
+        lift: bool,
+    },
+    /// Put a person under a legal hold (blocks erasure), or --release it.
+    Hold {
+        person: String,
+        #[arg(long, required_unless_present = "release")]
+        reason: Option<String>,
+        #[arg(long)]
+        release: bool,
+    },
+    /// The register of processing purposes.
+    Purposes,
+    /// Records of processing activities (art. 30) from the purpose register.
+    Ropa {
+        #[arg(long, value_enum, default_value = "md")]
+        format: RopaFormat,
+    },
+    /// The people a user read in a time window (from the audit trail), for a breach
+    /// notification (art. 33) and the list of people to inform (art. 34).
+    BreachReport {
+        /// The user whose reads the breach concerns.
+        #[arg(long)]
+        actor: String,
+        /// Start of the window, RFC 3339 (e.g. 2026-12-01T08:00:00Z).
+        #[arg(long)]
+        from: String,
+        /// End of the window, RFC 3339.
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: GdprFormat,
     },
 }
 
@@ -368,8 +466,26 @@ pub enum ListFormat {
 }
 
 /// Entry point: parse, run, map errors to exit codes.
+/// A secret from the environment: `name`, or the content of the file `name_FILE` names
+/// (without its final line break), as systemd credentials and Docker or Kubernetes secrets
+/// provide them. Setting both is an error, as is an unreadable or empty file.
+pub fn secret_env(name: &str) -> Result<Option<String>, String> {
+    let file_var = format!("{name}_FILE");
+    let direct = std::env::var(name).ok();
+    let Some(path) = std::env::var_os(&file_var) else { return Ok(direct) };
+    if direct.is_some() {
+        return Err(format!("both {name} and {file_var} are set; set one"));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{file_var}: cannot read {}: {e}", path.to_string_lossy()))?;
+    let value = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    if value.is_empty() {
+        return Err(format!("{file_var}: {} is empty", path.to_string_lossy()));
+    }
+    Ok(Some(value.to_string()))
+}
+
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
             let _ = e.print();
@@ -383,6 +499,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if cli.global.database_url.is_none() {
+        match secret_env("SEJF_DATABASE_URL") {
+            Ok(url) => cli.global.database_url = url,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let serving = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
     init_logging(serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -472,14 +597,21 @@ async fn run(cli: Cli) -> Result<(), String> {
             opened.store.close().await;
             Ok(())
         }
-        Command::Import { file, skip_invalid, owner, unit } => {
+        Command::Import { file, owner, unit, on_duplicate, resume, skip_invalid, map } => {
             let opened = serve::open(&loc).await?;
-            crate::csvio::import(&opened.app, &file, skip_invalid, owner.as_deref(), unit.as_deref()).await
+            let opts = crate::csvio::ImportOptions { skip_invalid, owner, unit, on_duplicate, resume, map, report: true };
+            crate::csvio::import(&opened.app, &file, &opts).await
         }
         Command::Backup(cmd) => crate::backup::run(&loc, cmd).await,
-        Command::Export { format: ExportFormat::Csv, out } => {
+        Command::Gdpr(cmd) => {
             let opened = serve::open(&loc).await?;
-            crate::csvio::export(&opened.app, out.as_deref()).await
+            let r = crate::gdprcli::run(&opened, cmd).await;
+            opened.store.close().await;
+            r
+        }
+        Command::Export { format: ExportFormat::Csv, out, excel } => {
+            let opened = serve::open(&loc).await?;
+            crate::csvio::export(&opened.app, out.as_deref(), excel).await
         }
     }
 }
@@ -549,8 +681,8 @@ async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
     if !app.users().await.map_err(|e| e.to_string())?.is_empty() {
         return Err("the database already holds a Sejf installation; use a fresh database".into());
     }
-    let (password, generated) = match std::env::var("SEJF_ADMIN_PASSWORD") {
-        Ok(p) if !p.is_empty() => (p, false),
+    let (password, generated) = match secret_env("SEJF_ADMIN_PASSWORD")? {
+        Some(p) if !p.is_empty() => (p, false),
         _ => (sejf_crypto::token::password(20).map_err(|e| e.to_string())?, true),
     };
     app.create_user("admin", Role::Admin, &[], &password).await.map_err(|e| e.to_string())?;

@@ -1,7 +1,15 @@
-//! CSV import and export of people. Import validates the whole file first and writes nothing
-//! if any row is invalid (unless `--skip-invalid`); rows are then sealed on one core while the
-//! previous batch is written on the other. Export neutralises spreadsheet formulas.
+//! CSV import and export of people (docs/adr/0023-imports.md).
+//!
+//! Import reads what Polish Excel and LibreOffice save: `,`, `;` or tab separated, UTF-8 with or
+//! without a byte-order mark or Windows-1250, headers in Polish or English (or mapped with
+//! `--map`). It validates the whole file first and writes nothing if any row is invalid (unless
+//! `--skip-invalid`); rows matching people already held (by e-mail, phone or PESEL, through the
+//! blind indexes) are skipped, updated or refused (`--on-duplicate`). By default the whole file
+//! is one transaction: a kill leaves nothing. With `--resume` each batch commits with the file's
+//! progress, and a run killed midway continues where it stopped. Export neutralises spreadsheet
+//! formulas and, with `--excel`, writes what Polish Excel opens (`;`, BOM, CRLF).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -10,15 +18,62 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use sejf_core::csvcells::{COLUMNS, person_cells, unneutralise};
 use sejf_core::people::{PeopleFilter, PersonInput, Prepared};
+use sejf_core::ports::ImportStep;
 use sejf_core::{Actor, App};
 use sejf_domain::people::{AddressRaw, PersonData, PersonRaw, parse_tags};
-use sejf_domain::roles::Role;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
-/// The columns of Sejf's people CSV, in export order. `tags` are separated by `;`.
 const BATCH: usize = 2_000;
 const MAX_REPORTED: usize = 100;
+/// People per progress line when stderr is not a terminal.
+const PROGRESS_EVERY: usize = 10_000;
 
-/// A CSV row's columns by name.
+/// What `--on-duplicate` does with a row that matches a person already held (or an earlier row
+/// of the same file) by e-mail, phone or PESEL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnDuplicate {
+    /// Leave the person as they are and report the row.
+    #[default]
+    Skip,
+    /// Overwrite the person's fields with the row's non-empty values.
+    Update,
+    /// Import nothing and name the rows.
+    Fail,
+}
+
+/// How to import a file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub skip_invalid: bool,
+    /// The user the people belong to (required).
+    pub owner: String,
+    pub unit: Option<String>,
+    pub on_duplicate: OnDuplicate,
+    pub resume: bool,
+    /// `header=field` pairs that override the built-in header names.
+    pub map: Vec<String>,
+    /// Print the validation report and progress to stderr.
+    pub report: bool,
+}
+
+/// The header names each field is known by, lower-case (English, then Polish).
+const HEADER_NAMES: [&[&str]; 12] = [
+    &["first_name", "first name", "firstname", "given name", "imię", "imie"],
+    &["last_name", "last name", "lastname", "surname", "family name", "nazwisko"],
+    &["email", "e-mail", "e_mail", "mail", "email address", "adres e-mail", "adres email"],
+    &["phone", "telephone", "mobile", "phone number", "telefon", "tel", "tel.", "nr telefonu", "numer telefonu", "komórka"],
+    &["national_id", "national id", "pesel"],
+    &["birth_date", "birth date", "date of birth", "birthday", "data urodzenia"],
+    &["street", "address", "ulica", "adres"],
+    &["city", "town", "miasto", "miejscowość", "miejscowosc"],
+    &["postal_code", "postal code", "postcode", "zip", "kod pocztowy", "kod"],
+    &["country", "kraj"],
+    &["tags", "tag", "tagi", "etykiety"],
+    &["notes", "note", "notatki", "uwagi"],
+];
+
+/// A CSV row's columns by field.
 struct Row<'a> {
     cols: &'a [Option<usize>; 12],
     rec: &'a csv::StringRecord,
@@ -45,40 +100,102 @@ impl Row<'_> {
                 address: has_address.then_some(address),
                 notes: self.get(11),
             },
-            tags: self.get(10).map(|t| t.split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()).unwrap_or_default(),
+            tags: self
+                .get(10)
+                .map(|t| t.split([';', ',']).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default(),
             ..Default::default()
         }
     }
 }
 
-fn open_csv(path: &Path) -> Result<(csv::Reader<std::fs::File>, [Option<usize>; 12]), String> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_path(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let headers = rdr.headers().map_err(|e| format!("{}: line 1: {e}", path.display()))?.clone();
-    let mut cols = [None; 12];
-    for (i, h) in headers.iter().enumerate() {
-        let h = h.trim().trim_start_matches('\u{feff}');
-        match COLUMNS.iter().position(|c| *c == h) {
-            Some(c) if cols[c].is_none() => cols[c] = Some(i),
-            Some(_) => return Err(format!("{}: line 1: column {h} appears twice", path.display())),
-            None => return Err(format!("{}: line 1: unknown column {h:?} (expected some of: {})", path.display(), COLUMNS.join(", "))),
-        }
-    }
-    if cols[0].is_none() && cols[1].is_none() {
-        return Err(format!("{}: line 1: needs a first_name or last_name column", path.display()));
-    }
-    Ok((rdr, cols))
+/// A CSV file decoded to UTF-8, with its separator and the SHA-256 of its bytes.
+struct CsvText {
+    text: String,
+    delimiter: u8,
+    encoding: &'static str,
+    digest: String,
 }
 
-/// The user that imported people belong to: `--owner`, or the first admin.
-async fn owner_actor(app: &App, owner: Option<&str>) -> Result<Actor, String> {
-    let users = app.users().await.map_err(|e| e.to_string())?;
-    let u = match owner {
-        Some(name) => users.into_iter().find(|u| u.username == name).ok_or_else(|| format!("--owner: no user named {name}"))?,
-        None => users
-            .into_iter()
-            .find(|u| u.role == Role::Admin && !u.disabled)
-            .ok_or("no active admin user to own the import; pass --owner")?,
+/// Reads a file as Excel or LibreOffice saved it: a UTF-8 byte-order mark is dropped; text
+/// that is not UTF-8 is Windows-1250 (what Polish Windows saves "CSV" as).
+fn read_csv_text(path: &Path) -> Result<CsvText, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    let (text, encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        (String::from_utf8(rest.to_vec()).map_err(|_| format!("{}: starts as UTF-8 but is not", path.display()))?, "UTF-8 (BOM)")
+    } else {
+        match String::from_utf8(bytes) {
+            Ok(t) => (t, "UTF-8"),
+            Err(e) => {
+                let (t, _, _) = encoding_rs::WINDOWS_1250.decode(e.as_bytes());
+                (t.into_owned(), "Windows-1250")
+            }
+        }
     };
+    let delimiter = detect_delimiter(text.lines().next().unwrap_or(""));
+    Ok(CsvText { text, delimiter, encoding, digest })
+}
+
+/// The separator of a header line: whichever of `;`, tab and `,` it has most of, outside quotes.
+fn detect_delimiter(header: &str) -> u8 {
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for b in header.bytes() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(c) = counts.iter_mut().find(|c| c.0 == b) {
+            c.1 += 1;
+        }
+    }
+    counts.iter().max_by_key(|c| c.1).filter(|c| c.1 > 0).map_or(b',', |c| c.0)
+}
+
+/// Which column holds which field, from the headers and the `--map header=field` pairs.
+fn map_columns(path: &Path, headers: &csv::StringRecord, map: &[String]) -> Result<[Option<usize>; 12], String> {
+    let mut explicit: HashMap<String, usize> = HashMap::new();
+    for m in map {
+        let (h, f) = m.split_once('=').ok_or_else(|| format!("--map {m:?}: expected HEADER=FIELD, e.g. \"Nr kom.=phone\""))?;
+        let field = COLUMNS
+            .iter()
+            .position(|c| *c == f.trim())
+            .ok_or_else(|| format!("--map {m:?}: unknown field {:?} (fields: {})", f.trim(), COLUMNS.join(", ")))?;
+        explicit.insert(h.trim().to_lowercase(), field);
+    }
+    let mut cols = [None; 12];
+    let mut unknown = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        let name = h.trim().trim_start_matches('\u{feff}').trim().to_lowercase();
+        let field = explicit.get(&name).copied().or_else(|| HEADER_NAMES.iter().position(|names| names.contains(&name.as_str())));
+        match field {
+            Some(c) if cols[c].is_none() => cols[c] = Some(i),
+            Some(c) => return Err(format!("{}: line 1: two columns hold {} ({h:?} is the second)", path.display(), COLUMNS[c])),
+            None if name.is_empty() => {}
+            None => unknown.push(h.trim().to_string()),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(format!(
+            "{}: line 1: unknown column {:?} (known: {}; map others with --map \"HEADER=FIELD\")",
+            path.display(),
+            unknown[0],
+            COLUMNS.join(", ")
+        ));
+    }
+    if cols[0].is_none() && cols[1].is_none() {
+        return Err(format!("{}: line 1: needs a first_name or last_name column (imię, nazwisko)", path.display()));
+    }
+    Ok(cols)
+}
+
+fn reader(csv: &CsvText) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new().delimiter(csv.delimiter).flexible(false).from_reader(csv.text.as_bytes())
+}
+
+/// The user that imported people belong to.
+async fn owner_actor(app: &App, owner: &str) -> Result<Actor, String> {
+    let users = app.users().await.map_err(|e| e.to_string())?;
+    let u = users.into_iter().find(|u| u.username == owner).ok_or_else(|| format!("--owner: no user named {owner}"))?;
     if u.disabled {
         return Err(format!("--owner: {} is disabled", u.username));
     }
@@ -86,140 +203,328 @@ async fn owner_actor(app: &App, owner: Option<&str>) -> Result<Actor, String> {
 }
 
 /// Statistics of an import.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ImportStats {
     pub imported: usize,
+    /// Invalid rows left out (`--skip-invalid`).
     pub skipped: usize,
+    /// Rows matching people already held, left as they were.
+    pub duplicates: usize,
+    /// People updated from their rows (`--on-duplicate update`).
+    pub updated: usize,
+    /// Rows a resumed run found already imported.
+    pub resumed: usize,
     pub seconds: f64,
 }
 
 /// `sejf import FILE.csv`.
-pub async fn import(app: &Arc<App>, path: &Path, skip_invalid: bool, owner: Option<&str>, unit: Option<&str>) -> Result<(), String> {
-    let stats = import_file(app, path, skip_invalid, owner, unit, true).await?;
+pub async fn import(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<(), String> {
+    let stats = import_file(app, path, opts).await?;
     println!(
-        "imported {} people ({} invalid rows skipped) in {:.1} s ({:.0} rows/s)",
+        "imported {} people, updated {}, skipped {} duplicates and {} invalid rows{} in {:.1} s ({:.0} rows/s)",
         stats.imported,
+        stats.updated,
+        stats.duplicates,
         stats.skipped,
+        if stats.resumed > 0 { format!(" ({} rows were in from an earlier run)", stats.resumed) } else { String::new() },
         stats.seconds,
         stats.imported as f64 / stats.seconds.max(1e-9)
     );
     Ok(())
 }
 
-/// Imports a file; `report` prints the validation report and progress to stderr.
-pub async fn import_file(
-    app: &Arc<App>,
-    path: &Path,
-    skip_invalid: bool,
-    owner: Option<&str>,
-    unit: Option<&str>,
-    report: bool,
-) -> Result<ImportStats, String> {
+/// Blind-index values of the people already held: (which index, value) → person.
+async fn known_people(app: &App) -> Result<HashMap<(u8, i64), Uuid>, String> {
+    let mut known = HashMap::new();
+    let mut after = None;
+    loop {
+        let page = app.store.people_keys(after, 10_000).await.map_err(|e| e.to_string())?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for k in &page {
+            for (i, v) in [k.email_bidx, k.phone_bidx, k.national_id_bidx].into_iter().enumerate() {
+                if let Some(v) = v {
+                    known.insert((i as u8, v), k.id);
+                }
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// What pass 1 decided for one data row.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Insert,
+    Invalid,
+    Duplicate(Option<Uuid>),
+}
+
+/// Imports a file (see the module documentation).
+pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<ImportStats, String> {
     let start = Instant::now();
     // The operator (who holds the master key) imports; the people belong to the owner.
-    let owner = owner_actor(app, owner).await?;
+    let owner = owner_actor(app, &opts.owner).await?;
     let operator = Actor::operator();
-    let placement_unit = unit.map(str::to_string);
+    let csv = read_csv_text(path)?;
+    let mut rdr = reader(&csv);
+    let headers = rdr.headers().map_err(|e| format!("{}: line 1: {e}", path.display()))?.clone();
+    let cols = map_columns(path, &headers, &opts.map)?;
+    if opts.report {
+        eprintln!("{}: {}, separated by {:?}", path.display(), csv.encoding, char::from(csv.delimiter));
+    }
+    let (resume_from, finished) = if opts.resume {
+        app.store.import_job(&csv.digest).await.map_err(|e| e.to_string())?.map_or((0, false), |(done, fin)| (done.max(0) as usize, fin))
+    } else {
+        (0, false)
+    };
+    if finished {
+        return Err(format!("{} was imported completely before (--resume found its finished run); nothing to do", path.display()));
+    }
 
-    // Pass 1: validate every row; nothing is written.
-    let (mut rdr, cols) = open_csv(path)?;
-    let mut invalid: Vec<u64> = Vec::new();
-    let mut rows = 0usize;
-    let mut reported = 0usize;
+    // Pass 1: validate every row and match it to people already held; nothing is written.
+    let known = known_people(app).await?;
+    let suppression = app.suppression().await.map_err(|e| e.to_string())?;
+    let mut seen: HashMap<(u8, i64), u64> = HashMap::new();
+    let mut fates: Vec<Fate> = Vec::new();
+    let (mut invalid, mut suppressed, mut reported) = (0usize, 0usize, 0usize);
+    let mut duplicate_lines: Vec<u64> = Vec::new();
+    let mut report = |line: u64, field: &str, reason: &str| {
+        if opts.report && reported < MAX_REPORTED {
+            eprintln!("line {line}, {field}: {reason}");
+        }
+        reported += 1;
+    };
     for rec in rdr.records() {
         let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        rows += 1;
         let input = Row { cols: &cols, rec: &rec }.input();
         let mut errs = Vec::new();
-        if let Err(e) = PersonData::parse(&input.raw, app.settings.default_region) {
-            errs.extend(e.0);
+        let mut fate = Fate::Insert;
+        match PersonData::parse(&input.raw, app.settings.default_region) {
+            Err(e) => errs.extend(e.0),
+            // Someone erased at their request (GDPR art. 17) comes back only knowingly.
+            Ok(data) if app.suppressed(&suppression, &data) => {
+                suppressed += 1;
+                errs.push(sejf_domain::FieldError {
+                    field: "email".into(),
+                    reason: "matches a person erased at their request (suppression list); not imported".into(),
+                });
+            }
+            Ok(data) => {
+                let index = app.index_values(&data);
+                let held = index.iter().enumerate().find_map(|(i, v)| v.and_then(|v| known.get(&(i as u8, v)).copied()));
+                let earlier = index.iter().enumerate().find_map(|(i, v)| v.and_then(|v| seen.get(&(i as u8, v)).copied()));
+                if held.is_some() || earlier.is_some() {
+                    fate = Fate::Duplicate(held);
+                    // Rows a killed run already imported are not this run's duplicates.
+                    if fates.len() >= resume_from {
+                        duplicate_lines.push(line);
+                    }
+                } else {
+                    for (i, v) in index.iter().enumerate() {
+                        if let Some(v) = v {
+                            seen.insert((i as u8, *v), line);
+                        }
+                    }
+                }
+            }
         }
         if let Err(e) = parse_tags(&input.tags) {
             errs.extend(e.0);
         }
         if !errs.is_empty() {
-            invalid.push(line);
+            fate = Fate::Invalid;
+            invalid += 1;
             for e in errs {
-                if report && reported < MAX_REPORTED {
-                    eprintln!("line {line}, {}: {}", e.field, e.reason);
-                }
-                reported += 1;
+                report(line, &e.field, &e.reason);
             }
         }
+        fates.push(fate);
     }
-    if report && reported > MAX_REPORTED {
+    if opts.report && reported > MAX_REPORTED {
         eprintln!("… and {} more problems", reported - MAX_REPORTED);
     }
-    if !invalid.is_empty() && !skip_invalid {
-        return Err(format!("{} of {rows} rows are invalid; nothing was imported (fix them, or pass --skip-invalid)", invalid.len()));
+    let rows = fates.len();
+    if invalid > 0 && !opts.skip_invalid {
+        let erased = if suppressed > 0 { format!(" ({suppressed} match erased people on the suppression list)") } else { String::new() };
+        return Err(format!("{invalid} of {rows} rows are invalid{erased}; nothing was imported (fix them, or pass --skip-invalid)"));
+    }
+    if opts.on_duplicate == OnDuplicate::Fail && !duplicate_lines.is_empty() {
+        let shown: Vec<String> = duplicate_lines.iter().take(10).map(u64::to_string).collect();
+        return Err(format!(
+            "{} of {rows} rows match people already held or an earlier row (by e-mail, phone or PESEL), e.g. lines {}; nothing was imported (--on-duplicate skip or update)",
+            duplicate_lines.len(),
+            shown.join(", ")
+        ));
     }
 
-    // Pass 2: prepare, seal and insert in batches; sealing overlaps the previous insert.
-    let bar = if report { ProgressBar::new((rows - invalid.len()) as u64) } else { ProgressBar::hidden() };
+    // Pass 2: prepare and seal in batches on a blocking thread while the store writes the
+    // previous batch (one transaction for the whole file, or one per batch with --resume).
+    let to_insert = fates.iter().skip(resume_from).filter(|f| **f == Fate::Insert).count();
+    let bar = progress_bar(opts.report, to_insert as u64);
+    let (tx, rx) = tokio::sync::mpsc::channel::<ImportStep>(2);
+    let job = opts.resume.then(|| csv.digest.clone());
+    let writer = {
+        let app = app.clone();
+        let now = app.now();
+        tokio::spawn(async move { app.store.people_import(job, now, rx).await })
+    };
+    let fed = feed(app, &operator, &owner, opts, &csv, &cols, &fates, resume_from, &tx, &bar).await;
+    let result = match fed {
+        Ok(updates) => {
+            let _ = tx.send(ImportStep::Finish).await;
+            drop(tx);
+            writer.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string()).map(|n| (n, updates))
+        }
+        Err(e) => {
+            // Dropping the sender without Finish rolls the import back.
+            drop(tx);
+            let _ = writer.await;
+            Err(e)
+        }
+    };
+    bar.finish_and_clear();
+    let (imported, updates) = result?;
+    let mut updated = 0;
+    for (line, id, input) in updates {
+        update_one(app, &operator, id, input).await.map_err(|e| format!("line {line}: {e}"))?;
+        updated += 1;
+    }
+    if opts.resume {
+        app.store.import_job_finish(&csv.digest, app.now()).await.map_err(|e| e.to_string())?;
+    }
+    Ok(ImportStats {
+        imported: imported as usize,
+        skipped: invalid,
+        duplicates: if opts.on_duplicate == OnDuplicate::Skip { duplicate_lines.len() } else { duplicate_lines.len() - updated },
+        updated,
+        resumed: resume_from,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn progress_bar(report: bool, len: u64) -> ProgressBar {
+    if !report || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} people ({per_sec}, eta {eta})").unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let (mut rdr, cols) = open_csv(path)?;
-    let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH);
-    let mut pending: Option<tokio::task::JoinHandle<Result<usize, String>>> = None;
-    let mut imported = 0usize;
-    let mut next_invalid = invalid.iter().peekable();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        if next_invalid.peek() == Some(&&line) {
-            next_invalid.next();
-            continue;
-        }
-        let mut input = Row { cols: &cols, rec: &rec }.input();
-        input.unit = placement_unit.clone();
-        input.owner_id = Some(owner.user_id);
-        let prepared = app.prepare_person(&operator, &input).await.map_err(|e| format!("line {line}: {e}"))?;
-        batch.push(prepared);
-        if batch.len() == BATCH {
-            imported += flush(app, &operator, std::mem::take(&mut batch), &mut pending).await?;
-            bar.set_position(imported as u64);
-        }
-    }
-    imported += flush(app, &operator, batch, &mut pending).await?;
-    if let Some(p) = pending.take() {
-        imported += p.await.map_err(|e| e.to_string())??;
-    }
-    bar.finish_and_clear();
-    Ok(ImportStats { imported, skipped: invalid.len(), seconds: start.elapsed().as_secs_f64() })
+    bar
 }
 
-/// Seals `batch` on a blocking thread while the previous batch's insert finishes; then starts
-/// this batch's insert. Returns how many rows the finished previous insert wrote.
-async fn flush(
+/// A row to update after the inserts: (line, person, the row's input).
+type Update = (u64, Uuid, PersonInput);
+
+/// Pass 2's producer: reads the rows again, prepares and seals the new ones in batches and sends
+/// them to the store's import; collects the rows that update people.
+#[allow(clippy::too_many_arguments)]
+async fn feed(
+    app: &Arc<App>,
+    operator: &Actor,
+    owner: &Actor,
+    opts: &ImportOptions,
+    csv: &CsvText,
+    cols: &[Option<usize>; 12],
+    fates: &[Fate],
+    resume_from: usize,
+    tx: &tokio::sync::mpsc::Sender<ImportStep>,
+    bar: &ProgressBar,
+) -> Result<Vec<Update>, String> {
+    let mut rdr = reader(csv);
+    let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH);
+    let mut updates = Vec::new();
+    let mut sent = 0usize;
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| e.to_string())?;
+        if i < resume_from {
+            continue;
+        }
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        match fates[i] {
+            Fate::Invalid => continue,
+            Fate::Duplicate(held) => {
+                if opts.on_duplicate == OnDuplicate::Update
+                    && let Some(id) = held
+                {
+                    updates.push((line, id, Row { cols, rec: &rec }.input()));
+                }
+                continue;
+            }
+            Fate::Insert => {}
+        }
+        let mut input = Row { cols, rec: &rec }.input();
+        input.unit = opts.unit.clone();
+        input.owner_id = Some(owner.user_id);
+        let prepared = app.prepare_person(operator, &input).await.map_err(|e| format!("line {line}: {e}"))?;
+        batch.push(prepared);
+        if batch.len() == BATCH {
+            sent += send_batch(app, operator, std::mem::take(&mut batch), (i + 1) as i64, tx).await?;
+            bar.set_position(sent as u64);
+            // Without a terminal: one progress line per PROGRESS_EVERY people.
+            if opts.report && bar.is_hidden() && sent.is_multiple_of(PROGRESS_EVERY) {
+                eprintln!("import: {sent} of {} people sealed and sent to the database", fates.len());
+            }
+        }
+    }
+    send_batch(app, operator, batch, fates.len() as i64, tx).await?;
+    Ok(updates)
+}
+
+/// Seals a batch on a blocking thread and hands it to the store's import.
+async fn send_batch(
     app: &Arc<App>,
     operator: &Actor,
     batch: Vec<Prepared>,
-    pending: &mut Option<tokio::task::JoinHandle<Result<usize, String>>>,
+    rows_done: i64,
+    tx: &tokio::sync::mpsc::Sender<ImportStep>,
 ) -> Result<usize, String> {
-    if batch.is_empty() {
-        return Ok(0);
-    }
     let sealer = app.clone();
-    let sealing = tokio::task::spawn_blocking(move || batch.iter().map(|p| sealer.seal_new_person(p)).collect::<Result<Vec<_>, _>>());
-    let done = match pending.take() {
-        Some(p) => p.await.map_err(|e| e.to_string())??,
-        None => 0,
-    };
-    let sealed = sealing.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
-    let inserter = app.clone();
-    let events = app.creation_events(operator, &sealed);
-    *pending = Some(tokio::spawn(async move {
-        let n = sealed.len();
-        inserter.store.people_insert_batch(sealed, events).await.map_err(|e| e.to_string())?;
-        Ok(n)
-    }));
-    Ok(done)
+    let sealed = tokio::task::spawn_blocking(move || batch.iter().map(|p| sealer.seal_new_person(p)).collect::<Result<Vec<_>, _>>())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let n = sealed.len();
+    let audit = app.creation_events(operator, &sealed);
+    tx.send(ImportStep::Batch { people: sealed, audit, rows_done })
+        .await
+        .map_err(|_| "the database refused the import; nothing was written".to_string())?;
+    Ok(n)
 }
 
-/// `sejf export --format csv`: every person, as the operator holding the master key.
-pub async fn export(app: &Arc<App>, out: Option<&Path>) -> Result<(), String> {
+/// Overwrites a person's fields with a row's non-empty values (`--on-duplicate update`).
+async fn update_one(app: &Arc<App>, operator: &Actor, id: Uuid, row: PersonInput) -> Result<(), String> {
+    let current = app.person_for_update(operator, id).await.map_err(|e| e.to_string())?;
+    let f = current.fields.clone();
+    let r = row.raw;
+    let pick = |new: Option<String>, old: Option<String>| new.or(old);
+    let raw = PersonRaw {
+        first_name: pick(r.first_name, f.first_name),
+        last_name: pick(r.last_name, f.last_name),
+        email: pick(r.email, f.email),
+        phone: pick(r.phone, f.phone),
+        national_id: pick(r.national_id, f.national_id),
+        birth_date: pick(r.birth_date, f.birth_date),
+        address: r.address.or(f.address),
+        notes: pick(r.notes, f.notes),
+    };
+    let input = PersonInput {
+        raw,
+        tags: if row.tags.is_empty() { current.tags.clone() } else { row.tags },
+        owner_id: Some(current.owner_id),
+        unit: Some(current.unit.clone()),
+        company_id: current.company_id,
+    };
+    app.update_person(operator, id, Some(current.version), &input).await.map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// `sejf export [--excel]`: every person, as the operator holding the master key. `excel`:
+/// what Polish Excel opens as it is (`;` separated, UTF-8 with a byte-order mark, CRLF);
+/// otherwise RFC 4180 (`,`, CRLF, no BOM).
+pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(), String> {
     let operator = Actor::operator();
     let sink: Box<dyn Write> = match out {
         Some(p) => {
@@ -236,7 +541,11 @@ pub async fn export(app: &Arc<App>, out: Option<&Path>) -> Result<(), String> {
     };
     let total = app.store.people_count().await.map_err(|e| e.to_string())?;
     let bar = if out.is_some() { ProgressBar::new(total.max(0) as u64) } else { ProgressBar::hidden() };
-    let mut w = csv::Writer::from_writer(sink);
+    let mut sink = sink;
+    if excel {
+        sink.write_all(b"\xEF\xBB\xBF").map_err(|e| e.to_string())?;
+    }
+    let mut w = csv::WriterBuilder::new().delimiter(if excel { b';' } else { b',' }).terminator(csv::Terminator::CRLF).from_writer(sink);
     w.write_record(COLUMNS).map_err(|e| e.to_string())?;
     let mut cursor = None;
     let mut n = 0u64;
@@ -285,7 +594,7 @@ pub async fn plant_honeytoken(app: &Arc<App>, owner: &str, unit: Option<&str>, e
     {
         return Err("--email-domain: not a mail domain".into());
     }
-    let owner = owner_actor(app, Some(owner)).await?;
+    let owner = owner_actor(app, owner).await?;
     let this_year = time::OffsetDateTime::from_unix_timestamp(app.now() / 1_000_000).map(|t| t.year()).unwrap_or(2026);
     let raw = crate::bait::person(&mut crate::bait::source()?, email_domain, this_year);
     let input = PersonInput { raw, owner_id: Some(owner.user_id), unit: unit.map(str::to_string), ..Default::default() };

@@ -32,11 +32,11 @@ impl PassphraseSource {
             let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read passphrase file {}: {e}", f.display()))?;
             return Ok(Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string()));
         }
-        if let Ok(p) = std::env::var("SEJF_PASSPHRASE") {
+        if let Some(p) = crate::cli::secret_env("SEJF_PASSPHRASE")? {
             return Ok(Zeroizing::new(p));
         }
         if !std::io::stdin().is_terminal() {
-            return Err("no passphrase: set SEJF_PASSPHRASE, pass --passphrase-file, or run on a terminal".into());
+            return Err("no passphrase: set SEJF_PASSPHRASE or SEJF_PASSPHRASE_FILE, pass --passphrase-file, or run on a terminal".into());
         }
         let first = Zeroizing::new(rpassword::prompt_password("Passphrase: ").map_err(|e| format!("cannot read passphrase: {e}"))?);
         if confirm {

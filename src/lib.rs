@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod csvio;
 pub mod demo;
+pub mod gdprcli;
 pub mod keyfile;
 pub mod policyfile;
 pub mod serve;

@@ -243,7 +243,7 @@ fn import_people(install: &Install, n: usize) {
     }
     let path = install.root.join("people.csv");
     std::fs::write(&path, csv).unwrap();
-    ok(&install.cli(&["import", path.to_str().unwrap()], None));
+    ok(&install.cli(&["import", path.to_str().unwrap(), "--owner", "admin"], None));
 }
 
 fn kill_after(mut cmd: std::process::Command, ms: u64) {

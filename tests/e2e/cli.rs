@@ -14,6 +14,8 @@ async fn import_validates_everything_first_and_export_round_trips(backend: Backe
     let csv = install.root.join("people.csv");
     std::fs::write(&csv, format!("{GOOD}Bad,Pesel,bad@example.pl,601 000 222,44051401358,,,,,\nNo,Email,not-an-email,,,,,,,\n")).unwrap();
     let out = install.cli(&["import", csv.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2), "--owner is required: people never silently go to the admin");
+    let out = install.cli(&["import", csv.to_str().unwrap(), "--owner", "admin"], None);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 4, national_id"), "{err}");
@@ -21,29 +23,32 @@ async fn import_validates_everything_first_and_export_round_trips(backend: Backe
     assert!(err.lines().last().unwrap().contains("nothing was imported"), "{err}");
     assert!(!err.contains("44051401358") && !err.contains("not-an-email"), "the report never echoes values");
 
-    let out = install.cli(&["import", csv.to_str().unwrap(), "--skip-invalid"], None);
+    let out = install.cli(&["import", csv.to_str().unwrap(), "--owner", "admin", "--skip-invalid"], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 2 people (2 invalid rows skipped)"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("imported 2 people, updated 0, skipped 0 duplicates and 2 invalid rows"), "{said}");
 
     let exported = install.root.join("export.csv");
     let out = install.cli(&["export", "--format", "csv", "--out", exported.to_str().unwrap()], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(&exported).unwrap();
-    assert!(text.contains("Łukasz,Żółć,lukasz@example.pl,'+48601234567,44051401359,1944-05-14"), "{text}");
+    assert!(text.contains("Łukasz,Żółć,lukasz@example.pl,+48601234567,44051401359,1944-05-14"), "an E.164 phone keeps its form: {text}");
     assert!(text.contains("'=HYPERLINK"), "formulas are neutralised: {text}");
-    assert!(text.contains("'+48601000111"), "{text}");
+    assert!(text.contains("+48601000111") && !text.contains("'+48601000111"), "{text}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(&exported).unwrap().permissions().mode() & 0o777, 0o600);
     }
-    // The export imports back unchanged, and plaintext still never reaches the data dir.
-    let again = install.cli(&["import", exported.to_str().unwrap()], None);
+    // The export imports back as the same people (matched by e-mail, phone and PESEL, so
+    // skipped), and plaintext still never reaches the data dir.
+    let again = install.cli(&["import", exported.to_str().unwrap(), "--owner", "admin"], None);
     assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("imported 0 people, updated 0, skipped 2 duplicates"));
     let out = install.cli(&["export"], None);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.matches("lukasz@example.pl").count(), 2);
-    assert_eq!(text.matches("'=HYPERLINK").count(), 2);
+    assert_eq!(text.matches("lukasz@example.pl").count(), 1);
+    assert_eq!(text.matches("'=HYPERLINK").count(), 1);
     if backend == Backend::Sqlite {
         std::fs::remove_file(&exported).unwrap();
         std::fs::remove_file(&csv).unwrap();

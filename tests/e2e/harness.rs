@@ -319,6 +319,10 @@ impl Resp {
         for k in ["type", "title", "status", "detail"] {
             assert!(self.body.get(k).is_some(), "problem without {k}: {}", self.body);
         }
+        if status == 401 {
+            let challenge = self.headers.get("www-authenticate").map(|v| v.to_str().unwrap_or(""));
+            assert!(challenge.is_some_and(|c| c.starts_with("Bearer")), "a 401 without WWW-Authenticate: Bearer");
+        }
         if let Some(f) = field {
             let fields: Vec<&str> =
                 self.body["errors"].as_array().map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect()).unwrap_or_default();

@@ -41,6 +41,11 @@ impl AuditLog {
         }))
     }
 
+    /// Whether the writer task still runs.
+    pub fn running(&self) -> bool {
+        !self.0.is_closed()
+    }
+
     /// Writes `events` durably; returns once they are committed. A failure means the caller
     /// must not hand out the data the events describe.
     pub async fn record(&self, events: Vec<AuditEvent>) -> Result<(), CoreError> {
@@ -238,7 +243,7 @@ impl App {
     }
 
     /// The signing key, provided it is the pinned one.
-    async fn audit_signer(&self) -> Result<AuditSigner, CoreError> {
+    pub(crate) async fn audit_signer(&self) -> Result<AuditSigner, CoreError> {
         let pinned = self.audit_pin.get().ok_or_else(|| {
             CoreError::Integrity("no audit public key is pinned (audit_public_key in config.toml; see `sejf audit pin-key`)".into())
         })?;
@@ -274,6 +279,13 @@ impl App {
     /// pins another key, or over stored chain rows that disagree with the last signed
     /// checkpoint or with their events. `witness` None is for benchmarks and tests only.
     pub async fn seal(&self, witness: Option<&Path>) -> Result<Option<Checkpoint>, CoreError> {
+        let result = self.seal_once(witness).await;
+        let at = if result.is_ok() { self.now() } else { -1 };
+        self.seal_state.store(at, std::sync::atomic::Ordering::Relaxed);
+        result
+    }
+
+    async fn seal_once(&self, witness: Option<&Path>) -> Result<Option<Checkpoint>, CoreError> {
         let mut state = self.sealer.lock().await;
         // One sealer at a time across every server on the database; the others skip this round.
         let Some(_lease) = self.store.audit_sealer_lock().await? else { return Ok(None) };
@@ -748,5 +760,37 @@ mod tests {
             field.into_iter().nth(i).unwrap().push('!');
             assert_ne!(canonical(&changed), encoded, "field {i}");
         }
+    }
+}
+
+/// What `/readyz` checks, each with its failure (no detail a stranger could use).
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub checks: Vec<(&'static str, Result<(), &'static str>)>,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.checks.iter().all(|(_, r)| r.is_ok())
+    }
+}
+
+impl App {
+    /// Whether this server can serve: the database answers, the audit writer runs, and the last
+    /// seal of the audit trail (if any) succeeded.
+    pub async fn readiness(&self) -> Readiness {
+        let database = match tokio::time::timeout(std::time::Duration::from_secs(2), self.store.audit_checkpoint_last()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err("unavailable"),
+            Err(_) => Err("timed out"),
+        };
+        let writer = if self.audit_log.running() { Ok(()) } else { Err("stopped") };
+        let sealer = if self.seal_state.load(std::sync::atomic::Ordering::Relaxed) < 0 { Err("last seal failed") } else { Ok(()) };
+        Readiness { checks: vec![("database", database), ("audit_writer", writer), ("audit_sealer", sealer)] }
+    }
+
+    /// When the audit trail was last sealed (unix µs; 0 never, -1 the last attempt failed).
+    pub fn last_seal(&self) -> i64 {
+        self.seal_state.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

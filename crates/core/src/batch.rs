@@ -61,6 +61,11 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
 
     /// Runs `item` in the next batch and returns its output; None if the task has stopped (or
     /// the batch answered short, which `run` must not do).
+    /// Whether the worker tasks have stopped (calls would fail).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
     pub async fn call(&self, item: I) -> Option<O> {
         let (reply, wait) = oneshot::channel();
         self.tx.send((item, reply)).await.ok()?;

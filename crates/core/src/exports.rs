@@ -103,7 +103,7 @@ impl App {
     }
 
     /// Visits, page by page, every person `filter` selects that `actor` may read now (erased
-    /// people left out), with the read permit and the policy set that granted it.
+    /// and restricted people left out), with the read permit and the policy set that granted it.
     async fn each_readable(
         &self,
         actor: &Actor,
@@ -112,12 +112,14 @@ impl App {
     ) -> Result<(), CoreError> {
         let base = self.list_query(actor, filter.owner, filter.unit.clone(), filter.tag.clone(), None, None)?;
         let policy = self.policy();
+        // A restricted person (GDPR art. 18) is never exported, whoever may still read them.
+        let restricted = self.restricted_people().await?;
         let mut after = None;
         loop {
             let rows = self.store.people_list(ListQuery { after, limit: PAGE, ..base.clone() }).await?;
             let Some(last) = rows.last() else { return Ok(()) };
             after = Some(last.row.id);
-            for r in rows.iter().filter(|r| r.wrapped_key.is_some()) {
+            for r in rows.iter().filter(|r| r.wrapped_key.is_some() && !restricted.contains(&r.row.id)) {
                 let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
                 if let Ok(permit) = authorize(&policy, actor, Action::Read, res) {
                     visit(r, res, &permit, &policy)?;

@@ -12,6 +12,7 @@ pub mod authz;
 pub mod batch;
 pub mod csvcells;
 pub mod exports;
+pub mod gdpr;
 pub mod grants;
 pub mod guard;
 pub mod insider;
@@ -212,6 +213,10 @@ pub struct App {
     alerts_out: std::sync::OnceLock<tokio::sync::mpsc::Sender<insider::Notice>>,
     /// This server's part of the sign-in guard.
     guard: guard::Local,
+    /// Restricted people (GDPR art. 18), read again every second.
+    restricted: gdpr::RestrictedSet,
+    /// The last seal of the audit trail: unix µs of success, 0 never, -1 failed.
+    seal_state: std::sync::atomic::AtomicI64,
 }
 
 impl App {
@@ -241,6 +246,8 @@ impl App {
             audit_pin: std::sync::OnceLock::new(),
             alerts_out: std::sync::OnceLock::new(),
             guard: guard::Local::new(settings_hashers, settings_queue),
+            restricted: gdpr::RestrictedSet::default(),
+            seal_state: std::sync::atomic::AtomicI64::new(0),
         };
         app.start_read_flusher();
         Ok(app)

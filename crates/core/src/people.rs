@@ -301,6 +301,7 @@ impl App {
         let ids = id.to_string();
         let raw = p.data.to_raw();
         let keys = &self.keys;
+        let index = self.index_values(&p.data);
         let mut names = Vec::new();
         for part in [&raw.first_name, &raw.last_name].into_iter().flatten() {
             for t in name_tokens(part) {
@@ -320,11 +321,22 @@ impl App {
             updated_at: now,
             enc: seal_person(key, &ids, &raw)?,
             tags: p.tags.clone(),
-            email_bidx: p.data.email.as_ref().map(|e| keys.bidx(IndexField::Email, &e.normalized())),
-            phone_bidx: p.data.phone.as_ref().map(|ph| keys.bidx(IndexField::Phone, ph.as_str())),
-            national_id_bidx: p.data.national_id.as_ref().map(|n| keys.bidx(IndexField::NationalId, &n.normalized())),
+            email_bidx: index[0],
+            phone_bidx: index[1],
+            national_id_bidx: index[2],
             name_bidx: names,
         })
+    }
+
+    /// The blind-index values (e-mail, phone, national id) of validated fields: what an
+    /// import matches people already held by, and the suppression list holds.
+    pub fn index_values(&self, data: &PersonData) -> [Option<i64>; 3] {
+        let keys = &self.keys;
+        [
+            data.email.as_ref().map(|e| keys.bidx(IndexField::Email, &e.normalized())),
+            data.phone.as_ref().map(|ph| keys.bidx(IndexField::Phone, ph.as_str())),
+            data.national_id.as_ref().map(|n| keys.bidx(IndexField::NationalId, &n.normalized())),
+        ]
     }
 
     /// Seals a prepared person under a fresh subject key.
@@ -427,6 +439,7 @@ impl App {
         .ok_or(CoreError::NotFound)?;
         let res = Resource { kind: "people", id: stored.row.id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
         let permit = self.decide_on_visible(actor, action, res)?;
+        self.check_restriction(actor, action, id).await?;
         Ok((stored, permit))
     }
 
@@ -567,6 +580,7 @@ impl App {
         actor: &Actor,
         mut rows: Vec<StoredPerson>,
         limit: u32,
+        restricted: &std::collections::HashSet<Uuid>,
     ) -> Result<(Vec<(PersonView, FieldAccess)>, Option<Uuid>, bool), CoreError> {
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
@@ -575,6 +589,9 @@ impl App {
         let policy = self.policy();
         for r in &rows {
             let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+            if restricted.contains(&r.row.id) && !Self::sees_restricted(actor) {
+                continue;
+            }
             if let Ok(permit) = authorize(&policy, actor, Action::Read, res)
                 && r.wrapped_key.is_some()
             {
@@ -590,7 +607,8 @@ impl App {
         let q = self.list_query(actor, f.owner, f.unit.clone(), f.tag.clone(), f.cursor.as_deref(), f.limit)?;
         let limit = q.limit - 1;
         let rows = self.store.people_list(q).await?;
-        let (items, last, more) = self.page_of(actor, rows, limit)?;
+        let restricted = self.restricted_people().await?;
+        let (items, last, more) = self.page_of(actor, rows, limit, &restricted)?;
         let items: Vec<PersonView> = items.into_iter().map(|(v, access)| v.masked_for(access)).collect();
         let ids: Vec<Uuid> = items.iter().map(|v| v.id).collect();
         self.guard_reads(actor, &ids, if actor.scope == crate::authz::Scope::Operator { "export" } else { "list" }).await?;
@@ -658,6 +676,7 @@ impl App {
         let limit = (q.limit - 1) as usize;
         let mut items: Vec<PersonView> = Vec::new();
         let mut examined = 0usize;
+        let restricted = self.restricted_people().await?;
         // Candidates come in id order; keep fetching until the page is full, they run out, or
         // this request has examined its share (then the cursor resumes after the last one).
         loop {
@@ -669,6 +688,10 @@ impl App {
                     return self.searched(actor, Page { items, next_cursor: next }).await;
                 }
                 examined += 1;
+                if restricted.contains(&r.row.id) && !Self::sees_restricted(actor) {
+                    q.after = Some(r.row.id);
+                    continue;
+                }
                 let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
                 let Ok(permit) = authorize(&policy, actor, Action::Read, res) else {
                     q.after = Some(r.row.id);

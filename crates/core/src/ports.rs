@@ -66,6 +66,83 @@ pub struct UserRow {
     pub must_change_password: bool,
 }
 
+/// A processing purpose of the register (GDPR Art. 6 lawful basis, Art. 30 records).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurposeRow {
+    /// A short slug, e.g. `newsletter`.
+    pub name: String,
+    /// `consent`, `contract`, `legal_obligation`, `vital_interests`, `public_task` or
+    /// `legitimate_interests`.
+    pub lawful_basis: String,
+    /// Data categories, comma-separated.
+    pub categories: String,
+    pub retention: String,
+    pub recipients: String,
+    /// The purpose markets: it needs current consent for the channel used.
+    pub marketing: bool,
+    /// The purpose covers every person without a consent of its own.
+    pub applies_to_all: bool,
+    pub created_at: i64,
+}
+
+/// One grant or withdrawal of consent; the newest per (purpose, channel) is in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRow {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub purpose: String,
+    /// `email`, `sms` or `phone`.
+    pub channel: String,
+    pub granted: bool,
+    pub wording_version: String,
+    /// How it was collected, e.g. `web form`, `phone call`.
+    pub source: String,
+    /// The client address that recorded it.
+    pub client: String,
+    /// The user who recorded it.
+    pub recorded_by: String,
+    pub recorded_at: i64,
+}
+
+/// A flag on a data subject: `restricted`, `legal_hold` or `marketing_objection`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagRow {
+    pub person_id: Uuid,
+    pub flag: String,
+    pub reason: String,
+    pub set_by: String,
+    pub set_at: i64,
+}
+
+/// What an erasure leaves behind: keyed hashes for the suppression list and the signed receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    pub person_id: Uuid,
+    /// (`email` | `phone`, blind-index value).
+    pub suppress: Vec<(String, i64)>,
+    pub receipt_body: String,
+    pub receipt_signature: String,
+    pub at: i64,
+}
+
+/// One step of an import fed to [`Store::people_import`].
+#[derive(Debug)]
+pub enum ImportStep {
+    /// People to insert, their events, and how many of the file's data rows are now done.
+    Batch { people: Vec<NewPerson>, audit: Vec<AuditEvent>, rows_done: i64 },
+    /// The whole file is in: commit. Without it, a closed channel rolls everything back.
+    Finish,
+}
+
+/// The blind-index values of a person, for matching an import's rows to people already held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersonKeys {
+    pub id: Uuid,
+    pub email_bidx: Option<i64>,
+    pub phone_bidx: Option<i64>,
+    pub national_id_bidx: Option<i64>,
+}
+
 /// A grant of a privileged role through the admin API, waiting for a second administrator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleGrantRow {
@@ -383,6 +460,38 @@ pub trait Store: Send + Sync + 'static {
     fn role_grants_pending(&self) -> Fut<'_, Vec<RoleGrantRow>>;
     /// Moves a pending grant to `status`; false if it was no longer pending (decided once).
     fn role_grant_decide<'a>(&'a self, id: Uuid, status: &'a str, decided_by: &'a str, at: i64) -> Fut<'a, bool>;
+    // GDPR (see `gdpr`): the purpose register, consents, flags, erasure and suppression.
+    fn gdpr_purposes(&self) -> Fut<'_, Vec<PurposeRow>>;
+    /// Adds or replaces a purpose.
+    fn gdpr_purpose_put(&self, row: PurposeRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    /// A person's consent history, oldest first.
+    fn consents(&self, person: Uuid) -> Fut<'_, Vec<ConsentRow>>;
+    fn consent_insert(&self, row: ConsentRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    fn person_flags(&self, person: Uuid) -> Fut<'_, Vec<FlagRow>>;
+    /// Every person carrying `flag`.
+    fn flagged<'a>(&'a self, flag: &'a str) -> Fut<'a, Vec<Uuid>>;
+    /// Sets (or replaces) a flag.
+    fn person_flag_set(&self, row: FlagRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    /// Clears a flag; false, with nothing written, if it was not set.
+    fn person_flag_clear<'a>(&'a self, person: Uuid, flag: &'a str, audit: Vec<AuditEvent>) -> Fut<'a, bool>;
+    /// Deletes the person as `person_delete` does and records the suppression entries and the
+    /// receipt in the same transaction. False, with nothing changed, if there is no such person.
+    fn person_erase(&self, erasure: Erasure, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
+    /// The suppression list: (`email` | `phone`, blind-index value) of erased people.
+    fn suppression_list(&self) -> Fut<'_, Vec<(String, i64)>>;
+    /// The signed receipt (body, signature) of an erasure.
+    fn erasure_receipt(&self, person: Uuid) -> Fut<'_, Option<(String, String)>>;
+    /// Inserts the people `steps` bring. `job` None: one transaction for the whole import,
+    /// committed at [`ImportStep::Finish`] (a kill or an error leaves nothing). `job` Some (a
+    /// file digest): each batch commits with the job's `rows_done`, so a killed run resumes.
+    /// Returns the people inserted.
+    fn people_import(&self, job: Option<String>, now: i64, steps: tokio::sync::mpsc::Receiver<ImportStep>) -> Fut<'_, u64>;
+    /// Rows done and whether finished, of a resumable import of the file with this digest.
+    fn import_job<'a>(&'a self, id: &'a str) -> Fut<'a, Option<(i64, bool)>>;
+    /// Marks a resumable import finished.
+    fn import_job_finish<'a>(&'a self, id: &'a str, now: i64) -> Fut<'a, ()>;
+    /// A page of every person's blind-index values in id order, after `after`.
+    fn people_keys(&self, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<PersonKeys>>;
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()>;
     fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>>;
     fn session_touch(&self, id: Uuid, last_seen: i64) -> Fut<'_, ()>;

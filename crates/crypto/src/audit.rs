@@ -367,6 +367,30 @@ impl AuditSigner {
     }
 }
 
+impl AuditSigner {
+    /// Signs a statement other than a checkpoint (an erasure receipt). `context` separates the
+    /// kinds of statement, so no signature of one kind verifies as another or as a checkpoint.
+    pub fn sign_statement(&self, context: &str, body: &[u8]) -> [u8; 64] {
+        self.key.sign(&statement_bytes(context, body)).to_bytes()
+    }
+}
+
+fn statement_bytes(context: &str, body: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(context.len() + body.len() + 16);
+    m.extend_from_slice(b"sejf statement\n");
+    m.extend_from_slice(context.as_bytes());
+    m.push(b'\n');
+    m.extend_from_slice(body);
+    m
+}
+
+/// Verifies a signature made by [`AuditSigner::sign_statement`] (strict Ed25519).
+pub fn verify_statement(public_key: &[u8; 32], context: &str, body: &[u8], signature: &[u8]) -> bool {
+    let Ok(key) = VerifyingKey::from_bytes(public_key) else { return false };
+    let Ok(sig) = Signature::from_slice(signature) else { return false };
+    key.verify_strict(&statement_bytes(context, body), &sig).is_ok()
+}
+
 /// Verifies a checkpoint's signature with a 32-byte Ed25519 public key. Also requires a valid
 /// origin, well-formed hashes and a `key_id` that names this key, so a checkpoint that claims
 /// another key never passes. Uses strict verification (no malleable or small-order

@@ -574,3 +574,35 @@ impl RecordApi for ActivityApi {
         }
     }
 }
+
+/// `POST /people/{id}/erase`, `POST /people/{id}/restrict`, `POST /people/{id}/legal-hold`,
+/// `POST /people/{id}/objection`: why (recorded with the action).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GdprActionIn {
+    /// Why, in at least a few visible characters, e.g. "request of 2026-12-01, ticket 4711".
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// `POST /people/{id}/restrict` only: true lifts the restriction.
+    #[serde(default)]
+    pub lift: Option<bool>,
+}
+
+/// `POST /people/{id}/consents`: a consent given or withdrawn for one purpose and channel.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentIn {
+    /// A purpose of the register, e.g. `newsletter`, `marketing`.
+    pub purpose: String,
+    /// `email`, `sms` or `phone`.
+    pub channel: String,
+    /// true: given; false: withdrawn.
+    #[serde(alias = "given")]
+    pub granted: Option<bool>,
+    /// The version of the wording the person was shown.
+    #[serde(default, alias = "wording")]
+    pub wording_version: Option<String>,
+    /// How it was collected, e.g. "web form", "phone call".
+    #[serde(default)]
+    pub source: Option<String>,
+}

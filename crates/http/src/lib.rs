@@ -10,6 +10,7 @@ pub mod auth;
 pub mod client;
 pub mod dto;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
@@ -78,6 +79,14 @@ pub fn public_router_with(app: Arc<App>, limits: &Limits, ui: Option<Router<Arc<
         .route("/api/v1/people", get(routes::people::list).post(routes::people::create))
         .route("/api/v1/people/search", post(routes::people::search))
         .route("/api/v1/people/{id}/reveal", post(routes::people::reveal))
+        .route("/api/v1/people/{id}/export", get(routes::gdpr::export))
+        .route("/api/v1/people/{id}/erase", post(routes::gdpr::erase))
+        .route("/api/v1/people/{id}/restrict", post(routes::gdpr::restrict).delete(routes::gdpr::unrestrict))
+        .route("/api/v1/people/{id}/legal-hold", post(routes::gdpr::hold).delete(routes::gdpr::release))
+        .route("/api/v1/people/{id}/objection", post(routes::gdpr::objection))
+        .route("/api/v1/people/{id}/flags", get(routes::gdpr::flags))
+        .route("/api/v1/people/{id}/consents", get(routes::gdpr::consents).post(routes::gdpr::give_consent))
+        .route("/api/v1/purposes", get(routes::gdpr::purposes).post(routes::gdpr::put_purpose))
         .route("/api/v1/people/{id}", get(routes::people::get).patch(routes::people::patch).delete(routes::people::delete))
         .merge(routes::records::routes::<CompanyApi>("companies"))
         .merge(routes::records::routes::<DealApi>("deals"))
@@ -98,7 +107,8 @@ pub fn admin_router_with(app: Arc<App>, limits: &Limits, ui: Option<Router<Arc<A
         .route("/api/v1/role-grants", get(routes::admin::grants))
         .route("/api/v1/role-grants/{id}/approve", post(routes::admin::approve))
         .route("/api/v1/role-grants/{id}/refuse", post(routes::admin::refuse))
-        .route("/api/v1/me", get(routes::session::me));
+        .route("/api/v1/me", get(routes::session::me))
+        .route("/metrics", get(metrics_text));
     finish(api, app, limits.clone(), ui)
 }
 
@@ -106,7 +116,11 @@ fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits, ui: Option<Route
     let timeout_after = limits.request_timeout;
     let hsts = limits.hsts;
     let auditing = app.clone();
-    let api = api.route("/healthz", get(healthz)).route("/api/v1/healthz", get(healthz));
+    let api = api
+        .route("/healthz", get(healthz))
+        .route("/api/v1/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/readyz", get(readyz));
     let api = match ui {
         Some(ui) => api.merge(ui),
         None => api.fallback(api_not_found),
@@ -124,6 +138,37 @@ fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits, ui: Option<Route
 
 async fn healthz() -> Response {
     routes::json_response(StatusCode::OK, &dto_health())
+}
+
+/// Readiness: the database answers, the audit writer runs, the last seal succeeded. 503 with
+/// the failed checks named otherwise (for load balancers; no detail beyond the check's name).
+async fn readyz(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
+    let r = app.readiness().await;
+    let checks: serde_json::Map<String, serde_json::Value> =
+        r.checks.iter().map(|(name, res)| (name.to_string(), serde_json::Value::from(res.err().unwrap_or("ok")))).collect();
+    let status = if r.ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({"status": if r.ready() { "ready" } else { "not ready" }, "checks": checks});
+    routes::json_response(status, &body)
+}
+
+/// Prometheus metrics (admin listener only).
+async fn metrics_text(axum::extract::State(app): axum::extract::State<Arc<App>>) -> Response {
+    let r = app.readiness().await;
+    let up = |name: &str| f64::from(u8::from(r.checks.iter().any(|(n, res)| *n == name && res.is_ok())));
+    let last_seal = app.last_seal();
+    let text = metrics::render(&[
+        ("sejf_ready", "1 when /readyz answers 200.", f64::from(u8::from(r.ready()))),
+        ("sejf_database_up", "1 when the database answers.", up("database")),
+        ("sejf_audit_writer_up", "1 while the audit group-commit writer runs.", up("audit_writer")),
+        (
+            "sejf_audit_last_seal_timestamp_seconds",
+            "When the audit trail was last sealed (0: not yet; -1: the last seal failed).",
+            if last_seal > 0 { last_seal as f64 / 1e6 } else { last_seal as f64 },
+        ),
+    ]);
+    let mut res = text.into_response();
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    res
 }
 
 #[derive(serde::Serialize)]
@@ -281,7 +326,9 @@ async fn access_log(req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let start = Instant::now();
     let res = next.run(req).await;
-    tracing::info!(%method, route, status = res.status().as_u16(), micros = start.elapsed().as_micros() as u64, "request");
+    let elapsed = start.elapsed();
+    metrics::observe(&route, method.as_str(), res.status().as_u16(), elapsed.as_secs_f64());
+    tracing::info!(%method, route, status = res.status().as_u16(), micros = elapsed.as_micros() as u64, "request");
     res
 }
 

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::dto::*;
 use crate::problem::ProblemBody;
-use crate::routes::{admin, audit, exports, people, records, session};
+use crate::routes::{admin, audit, exports, gdpr, people, records, session};
 
 struct Bearer;
 
@@ -38,9 +38,12 @@ impl Modify for Bearer {
         records::activities_doc::patch, records::activities_doc::delete,
         admin::list, admin::create, admin::patch, admin::grants, admin::approve, admin::refuse, audit::list, audit::alerts,
         exports::create, exports::list, exports::get, exports::approve, exports::reject, exports::download,
+        gdpr::export, gdpr::erase, gdpr::restrict, gdpr::unrestrict, gdpr::hold, gdpr::release, gdpr::objection, gdpr::flags,
+        gdpr::consents, gdpr::give_consent, gdpr::purposes, gdpr::put_purpose,
     ),
     components(schemas(audit::AuditOut, ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch, GrantOut, PasswordIn,
-        CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut, exports::ExportIn, exports::ExportOut, exports::DecisionIn, exports::ExportFilterOut)),
+        CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut, exports::ExportIn, exports::ExportOut, exports::DecisionIn, exports::ExportFilterOut,
+        GdprActionIn, ConsentIn, gdpr::PurposeIn)),
     modifiers(&Bearer),
 )]
 pub struct ApiDoc;

@@ -204,6 +204,10 @@ impl IntoResponse for Problem {
         {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }
+        // RFC 6750: a 401 names the scheme that would work.
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"sejf\""));
+        }
         res
     }
 }

@@ -100,10 +100,17 @@ pub const TABLES: &[Table] = &[
     table!("audit_chain", " ORDER BY seq", "seq": Int, "leaf": Blob, "link": Blob),
     table!("audit_checkpoints", " ORDER BY tree_size", "tree_size": Int, "body": Text, "at": Int),
     table!("erasure_ledger", "", "subject_id": Text, "erased_at": Int),
+    table!("gdpr_purposes", "", "name": Text, "lawful_basis": Text, "categories": Text, "retention": Text, "recipients": Text,
+        "marketing": Int, "applies_to_all": Int, "created_at": Int),
+    table!("consents", "", "id": Text, "person_id": Text, "purpose": Text, "channel": Text, "granted": Int,
+        "wording_version": Text, "source": Text, "client": Text, "recorded_by": Text, "recorded_at": Int),
+    table!("person_flags", "", "person_id": Text, "flag": Text, "reason": Text, "set_by": Text, "set_at": Int),
+    table!("suppression", "", "kind": Text, "bidx": Int, "added_at": Int),
+    table!("erasure_receipts", "", "person_id": Text, "body": Text, "signature": Text, "created_at": Int),
 ];
 
 /// Tables a backup leaves out, on purpose (see the module comment).
-pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_throttle", "audit_head", "schema_migrations", "restore_state"];
+pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_throttle", "audit_head", "schema_migrations", "restore_state", "import_jobs"];
 
 /// The table named `name`.
 pub fn table(name: &str) -> Option<&'static Table> {
@@ -371,6 +378,8 @@ pub async fn restore(
             .map_err(|x| e(error::db("restore state")(x)))?;
     }
     let mut tx = store.begin_write().await.map_err(e)?;
+    // The purposes a new schema is seeded with give way to the backup's register.
+    sqlx::query("DELETE FROM gdpr_purposes").execute(&mut *tx).await.map_err(|x| e(error::db("restore purposes")(x)))?;
     let mut summaries = Vec::with_capacity(TABLES.len());
     for table in TABLES {
         let mut reader = RowReader::new(table, source.open(table)?);

@@ -26,6 +26,7 @@ mod budget;
 mod codec;
 mod error;
 mod exports;
+mod gdpr;
 mod grants;
 mod keys;
 mod mfa;
@@ -44,9 +45,9 @@ pub mod testing;
 use std::time::Duration;
 
 use sejf_core::ports::{
-    AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ExportRow, Fut, KeyKind, ListQuery, MfaRow, NewPerson, PersonRow,
-    ReadMark, RecordKind, RecordRow, RoleGrantRow, SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow,
-    UserRow,
+    AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ConsentRow, Erasure, ExportRow, FlagRow, Fut, ImportStep, KeyKind,
+    ListQuery, MfaRow, NewPerson, PersonKeys, PersonRow, PurposeRow, ReadMark, RecordKind, RecordRow, RoleGrantRow, SealedEvent,
+    SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -279,6 +280,50 @@ impl Store for SqlStore {
         Box::pin(grants::decide(self, id, status, decided_by, at))
     }
 
+    fn gdpr_purposes(&self) -> Fut<'_, Vec<PurposeRow>> {
+        Box::pin(gdpr::purposes(self))
+    }
+
+    fn gdpr_purpose_put(&self, row: PurposeRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(gdpr::purpose_put(self, row, audit))
+    }
+
+    fn consents(&self, person: Uuid) -> Fut<'_, Vec<ConsentRow>> {
+        Box::pin(gdpr::consents(self, person))
+    }
+
+    fn consent_insert(&self, row: ConsentRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(gdpr::consent_insert(self, row, audit))
+    }
+
+    fn person_flags(&self, person: Uuid) -> Fut<'_, Vec<FlagRow>> {
+        Box::pin(gdpr::flags(self, person))
+    }
+
+    fn flagged<'a>(&'a self, flag: &'a str) -> Fut<'a, Vec<Uuid>> {
+        Box::pin(gdpr::flagged(self, flag))
+    }
+
+    fn person_flag_set(&self, row: FlagRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(gdpr::flag_set(self, row, audit))
+    }
+
+    fn person_flag_clear<'a>(&'a self, person: Uuid, flag: &'a str, audit: Vec<AuditEvent>) -> Fut<'a, bool> {
+        Box::pin(gdpr::flag_clear(self, person, flag, audit))
+    }
+
+    fn person_erase(&self, erasure: Erasure, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(gdpr::erase(self, erasure, audit))
+    }
+
+    fn suppression_list(&self) -> Fut<'_, Vec<(String, i64)>> {
+        Box::pin(gdpr::suppression_list(self))
+    }
+
+    fn erasure_receipt(&self, person: Uuid) -> Fut<'_, Option<(String, String)>> {
+        Box::pin(gdpr::receipt(self, person))
+    }
+
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()> {
         Box::pin(users::session_create(self, session))
     }
@@ -445,6 +490,22 @@ impl Store for SqlStore {
 
     fn people_insert_batch(&self, people: Vec<NewPerson>, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
         Box::pin(people_batch::insert_batch(self, people, audit))
+    }
+
+    fn people_import(&self, job: Option<String>, now: i64, steps: tokio::sync::mpsc::Receiver<ImportStep>) -> Fut<'_, u64> {
+        Box::pin(people_batch::import(self, job, now, steps))
+    }
+
+    fn import_job<'a>(&'a self, id: &'a str) -> Fut<'a, Option<(i64, bool)>> {
+        Box::pin(people_batch::job(self, id))
+    }
+
+    fn import_job_finish<'a>(&'a self, id: &'a str, now: i64) -> Fut<'a, ()> {
+        Box::pin(people_batch::job_finish(self, id, now))
+    }
+
+    fn people_keys(&self, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<PersonKeys>> {
+        Box::pin(people_batch::keys(self, after, limit))
     }
 
     fn person_get(&self, id: Uuid) -> Fut<'_, Option<StoredPerson>> {

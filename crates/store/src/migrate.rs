@@ -68,6 +68,8 @@ migrations! {
     12 => "0012_login_guard",
     13 => "0013_backup",
     14 => "0014_user_duties",
+    15 => "0015_gdpr",
+    16 => "0016_import_jobs",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

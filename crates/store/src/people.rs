@@ -185,8 +185,20 @@ async fn replace_indexes(tx: &mut Transaction<'static, Any>, backend: Backend, i
 /// Deletes the person, their activities (and, by cascade, tags and name tokens; deals only lose
 /// the link) and their subject key. False, with nothing changed, if there is no such person.
 pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
-    let id_text = id.to_string();
-    let mut tx = store.begin_write().await?;
+    let tx = store.begin_write().await?;
+    delete_in(store, tx, &id.to_string(), audit).await
+}
+
+/// [`delete`] inside a write transaction that may already hold more of the same change (an
+/// erasure's suppression entries and receipt); commits it, or rolls it all back when there is no
+/// such person.
+pub(crate) async fn delete_in(
+    store: &SqlStore,
+    mut tx: Transaction<'static, Any>,
+    id_text: &str,
+    audit: Vec<AuditEvent>,
+) -> Result<bool, StoreError> {
+    let id_text = id_text.to_owned();
     sqlx::query(sql::DELETE_ACTIVITIES).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete activities"))?;
     let done = sqlx::query(sql::DELETE).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete"))?;
     if done.rows_affected() == 0 {

@@ -7,8 +7,9 @@
 //! rolls back every row); each person's subject key, row, tags and name tokens are written
 //! together; duplicate tags or tokens of one person are stored once.
 
-use sejf_core::ports::{AuditEvent, NewPerson, StoreError};
+use sejf_core::ports::{AuditEvent, ImportStep, NewPerson, PersonKeys, StoreError};
 use sqlx::{Any, Transaction};
+use uuid::Uuid;
 
 use crate::codec::{self, AnyQuery};
 use crate::multirow::{MultiRow, insert_chunked, multi_row};
@@ -18,19 +19,117 @@ pub(crate) async fn insert_batch(store: &SqlStore, people: Vec<NewPerson>, audit
     if people.is_empty() {
         return Ok(());
     }
+    let mut tx = store.begin_write().await?;
+    insert_in(&mut tx, store.backend, &people, &audit).await?;
+    tx.commit().await.map_err(error::db("person insert"))
+}
+
+/// Writes people and their events inside `tx`.
+async fn insert_in(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    people: &[NewPerson],
+    audit: &[AuditEvent],
+) -> Result<(), StoreError> {
     let ids: Vec<String> = people.iter().map(|p| p.row.id.to_string()).collect();
-    let rows: Vec<(&str, &NewPerson)> = ids.iter().map(String::as_str).zip(&people).collect();
+    let rows: Vec<(&str, &NewPerson)> = ids.iter().map(String::as_str).zip(people).collect();
     let tags: Vec<(&str, &str)> = rows.iter().flat_map(|(id, p)| p.row.tags.iter().map(move |t| (*id, t.as_str()))).collect();
     let tokens: Vec<(&str, i64)> = rows.iter().flat_map(|(id, p)| p.row.name_bidx.iter().map(move |t| (*id, *t))).collect();
+    insert_chunked(tx, backend, &KEY_INSERTS, &rows, bind_key, "person key insert").await?;
+    insert_chunked(tx, backend, &PERSON_INSERTS, &rows, bind_person, "person insert").await?;
+    insert_tags(tx, backend, &tags).await?;
+    insert_tokens(tx, backend, &tokens).await?;
+    crate::audit::insert(tx, backend, audit).await
+}
 
-    let mut tx = store.begin_write().await?;
-    let backend = store.backend;
-    insert_chunked(&mut tx, backend, &KEY_INSERTS, &rows, bind_key, "person key insert").await?;
-    insert_chunked(&mut tx, backend, &PERSON_INSERTS, &rows, bind_person, "person insert").await?;
-    insert_tags(&mut tx, backend, &tags).await?;
-    insert_tokens(&mut tx, backend, &tokens).await?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("person insert"))
+const JOB_UPSERT: &str = "INSERT INTO import_jobs (id, rows_done, started_at, updated_at, finished) VALUES ($1, $2, $3, $3, 0) \
+     ON CONFLICT (id) DO UPDATE SET rows_done = excluded.rows_done, updated_at = excluded.updated_at";
+const JOB_GET: &str = "SELECT rows_done, finished FROM import_jobs WHERE id = $1";
+const JOB_FINISH: &str = "UPDATE import_jobs SET finished = 1, updated_at = $2 WHERE id = $1";
+const KEYS_PAGE: &str =
+    "SELECT id, email_bidx, phone_bidx, national_id_bidx FROM people WHERE id > $1 ORDER BY id LIMIT CAST($2 AS INTEGER)";
+
+/// See `Store::people_import`.
+pub(crate) async fn import(
+    store: &SqlStore,
+    job: Option<String>,
+    now: i64,
+    mut steps: tokio::sync::mpsc::Receiver<ImportStep>,
+) -> Result<u64, StoreError> {
+    let mut inserted = 0u64;
+    match job {
+        None => {
+            let mut tx = store.begin_write().await?;
+            while let Some(step) = steps.recv().await {
+                match step {
+                    ImportStep::Batch { people, audit, .. } => {
+                        insert_in(&mut tx, store.backend, &people, &audit).await?;
+                        inserted += people.len() as u64;
+                    }
+                    ImportStep::Finish => {
+                        tx.commit().await.map_err(error::db("import commit"))?;
+                        return Ok(inserted);
+                    }
+                }
+            }
+            // The sender stopped without finishing: nothing of the import stays.
+            tx.rollback().await.map_err(error::db("import rollback"))?;
+            Err(StoreError::Backend("the import stopped before its end; nothing was written".into()))
+        }
+        Some(id) => {
+            while let Some(step) = steps.recv().await {
+                match step {
+                    ImportStep::Batch { people, audit, rows_done } => {
+                        let mut tx = store.begin_write().await?;
+                        insert_in(&mut tx, store.backend, &people, &audit).await?;
+                        sqlx::query(JOB_UPSERT)
+                            .bind(id.clone())
+                            .bind(rows_done)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(error::db("import job"))?;
+                        tx.commit().await.map_err(error::db("import batch"))?;
+                        inserted += people.len() as u64;
+                    }
+                    ImportStep::Finish => return Ok(inserted),
+                }
+            }
+            Ok(inserted)
+        }
+    }
+}
+
+pub(crate) async fn job(store: &SqlStore, id: &str) -> Result<Option<(i64, bool)>, StoreError> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as(JOB_GET).bind(id.to_owned()).fetch_optional(&store.pool).await.map_err(error::db("import job"))?;
+    Ok(row.map(|(done, finished)| (done, finished != 0)))
+}
+
+pub(crate) async fn job_finish(store: &SqlStore, id: &str, now: i64) -> Result<(), StoreError> {
+    // A file whose every row was a duplicate never wrote a batch: record it as started now.
+    sqlx::query(JOB_UPSERT).bind(id.to_owned()).bind(-1i64).bind(now).execute(&store.pool).await.map_err(error::db("import job"))?;
+    sqlx::query(JOB_FINISH).bind(id.to_owned()).bind(now).execute(&store.pool).await.map_err(error::db("import job"))?;
+    Ok(())
+}
+
+pub(crate) async fn keys(store: &SqlStore, after: Option<Uuid>, limit: u32) -> Result<Vec<PersonKeys>, StoreError> {
+    let rows = sqlx::query(KEYS_PAGE)
+        .bind(after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&store.pool)
+        .await
+        .map_err(error::db("people keys"))?;
+    rows.iter()
+        .map(|r| {
+            Ok(PersonKeys {
+                id: codec::uuid(r, 0, "people.id")?,
+                email_bidx: codec::get(r, 1, "people.email_bidx")?,
+                phone_bidx: codec::get(r, 2, "people.phone_bidx")?,
+                national_id_bidx: codec::get(r, 3, "people.national_id_bidx")?,
+            })
+        })
+        .collect()
 }
 
 /// Inserts `(person id, tag)` pairs, skipping pairs already present.

@@ -12,12 +12,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use sejf_core::ports::{LinkFilter, SealedEvent};
-use sejf_core::records::{Activity, Deal, RecordFilter};
+use sejf_core::ports::SealedEvent;
 use sejf_core::trail::TrailQuery;
 use sejf_core::users::PolicyAction;
 use sejf_core::{App, CoreError};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::Form;
 use crate::i18n::{M, reason};
@@ -265,42 +264,17 @@ pub struct ExportForm {
     person_id: String,
 }
 
-#[derive(Serialize)]
-struct SubjectExport {
-    person: serde_json::Value,
-    activities: Vec<serde_json::Value>,
-    deals: Vec<serde_json::Value>,
-}
-
-/// A data-subject access export: the person, their activities and deals, as JSON to save. Each
-/// part is read through the use-cases (policy, audit); the export itself is recorded too.
+/// A data-subject access export: everything Sejf holds about the person, as JSON to save
+/// (the same bundle as `GET /api/v1/people/{id}/export`; policy and audit in core).
 async fn export(State(app): State<Arc<App>>, s: Signed, Form(f): Form<ExportForm>) -> Response {
     let c = ctx(&s);
     if !s.csrf_ok(&f.csrf) {
         return csrf_refused(&c);
     }
     let built = async {
-        app.authorize_system(&s.actor, PolicyAction::Gdpr)?;
         let id = parse_id(&f.person_id)?;
-        let p = app.person(&s.actor, id).await?;
-        let links = LinkFilter { person: Some(id), ..Default::default() };
-        let acts = app.list_records::<Activity>(&s.actor, &RecordFilter { links: links.clone(), limit: Some(200), ..Default::default() }).await?;
-        let deals = app.list_records::<Deal>(&s.actor, &RecordFilter { links, limit: Some(200), ..Default::default() }).await?;
-        let mut ev = app.event(&s.actor, "gdpr.export", "person", &id.to_string());
-        ev.subject_id = id.to_string();
-        app.audit(vec![ev]).await?;
-        let fields = &p.fields;
-        let out = SubjectExport {
-            person: serde_json::json!({
-                "id": p.id, "first_name": fields.first_name, "last_name": fields.last_name, "email": fields.email,
-                "phone": fields.phone, "national_id": fields.national_id, "birth_date": fields.birth_date,
-                "address": fields.address.as_ref().map(|a| serde_json::json!({"street": a.street, "city": a.city, "postal_code": a.postal_code, "country": a.country})),
-                "notes": fields.notes, "tags": p.tags, "unit": p.unit, "created_at": sejf_core::rfc3339(p.created_at),
-            }),
-            activities: acts.items.iter().map(|a| serde_json::json!({"id": a.id, "kind": a.attrs.kind, "body": a.payload.body, "due_at": a.attrs.due_at, "done": a.attrs.done, "created_at": sejf_core::rfc3339(a.created_at)})).collect(),
-            deals: deals.items.iter().map(|d| serde_json::json!({"id": d.id, "title": d.payload.title, "amount": d.attrs.amount, "currency": d.attrs.currency, "stage": d.attrs.stage})).collect(),
-        };
-        serde_json::to_vec_pretty(&out).map_err(|e| CoreError::Internal(e.to_string())).map(|b| (id, b))
+        let bundle = app.subject_export(&s.actor, id).await?;
+        serde_json::to_vec_pretty(&bundle).map_err(|e| CoreError::Internal(e.to_string())).map(|b| (id, b))
     }
     .await;
     match built {

@@ -417,3 +417,15 @@ fn event_leaves_cover_the_position_and_the_body() {
     assert_eq!(event_leaf(u64::MAX, b""), leaf_hash(format!("{}:", u64::MAX).as_bytes()));
     assert_ne!(event_leaf(12, b"3:x"), event_leaf(123, b"x"), "the colon after the position separates it from the body");
 }
+
+#[test]
+fn statements_verify_only_with_their_key_context_and_body() {
+    let signer = AuditSigner::generate().unwrap();
+    let other = AuditSigner::generate().unwrap();
+    let sig = signer.sign_statement("erasure-receipt", b"{\"person_id\":\"x\"}");
+    assert!(verify_statement(&signer.public_key(), "erasure-receipt", b"{\"person_id\":\"x\"}", &sig));
+    assert!(!verify_statement(&other.public_key(), "erasure-receipt", b"{\"person_id\":\"x\"}", &sig), "another key");
+    assert!(!verify_statement(&signer.public_key(), "checkpoint", b"{\"person_id\":\"x\"}", &sig), "another context");
+    assert!(!verify_statement(&signer.public_key(), "erasure-receipt", b"{\"person_id\":\"y\"}", &sig), "another body");
+    assert!(!verify_statement(&signer.public_key(), "erasure-receipt", b"{\"person_id\":\"x\"}", &sig[..63]), "truncated");
+}

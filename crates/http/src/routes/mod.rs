@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod exports;
+pub mod gdpr;
 pub mod people;
 pub mod records;
 pub mod session;

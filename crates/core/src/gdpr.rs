@@ -1,0 +1,756 @@
+//! GDPR/RODO use cases (docs/adr/0022-gdpr.md): the access export (Art. 15 and 20), erasure by
+//! crypto-shredding with a suppression entry and a signed receipt (Art. 17), restriction
+//! (Art. 18), objection to direct marketing (Art. 21(3)), legal holds, consent per purpose and
+//! channel, and the register of processing purposes (Art. 6, Art. 30).
+//!
+//! Who may: the `gdpr` policy action (the `dpo` role, and the CLI operator who holds the master
+//! key) for everything but consents, which whoever may read (or update) the person may see (or
+//! record). Every change commits with its audit event.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use sejf_domain::ValidationErrors;
+use sejf_domain::roles::Role;
+use sejf_domain::text::Purpose;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::authz::{Action, Scope};
+use crate::ports::{AuditQuery, ConsentRow, Erasure, FlagRow, PurposeRow, StoredPerson};
+use crate::records::{Activity, Deal, RecordFilter};
+use crate::users::PolicyAction;
+use crate::{Actor, App, CoreError, rfc3339};
+
+/// The channels consent is given for, separately (Polish telecommunications law).
+pub const CHANNELS: [&str; 3] = ["email", "sms", "phone"];
+/// The lawful bases of GDPR Art. 6(1).
+pub const LAWFUL_BASES: [&str; 6] = ["consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests"];
+/// The signature context of erasure receipts (see `sejf_crypto::audit::verify_statement`).
+pub const RECEIPT_CONTEXT: &str = "sejf erasure receipt v1";
+/// How long a server trusts its copy of the restricted set before reading it again: a
+/// restriction set on another server holds here within this.
+const RESTRICTED_FRESH_MICROS: i64 = 1_000_000;
+
+/// A flag on a data subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// Art. 18: kept but frozen (no edits, exports or marketing), seen only by dpo and managers.
+    Restricted,
+    /// Blocks erasure (a claim, an audit, a legal duty to keep).
+    LegalHold,
+    /// Art. 21(3): never marketed to again.
+    MarketingObjection,
+}
+
+impl Flag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flag::Restricted => "restricted",
+            Flag::LegalHold => "legal_hold",
+            Flag::MarketingObjection => "marketing_objection",
+        }
+    }
+}
+
+/// The restricted people as this server knows them, and when it last read them (µs; 0 never).
+#[derive(Default)]
+pub struct RestrictedSet(RwLock<(i64, Arc<HashSet<Uuid>>)>);
+
+/// Erased people's e-mail and phone as blind-index values (see [`App::suppressed`]).
+#[derive(Debug, Default)]
+pub struct Suppression(HashSet<(String, i64)>);
+
+/// A consent given or withdrawn, as a caller states it.
+#[derive(Debug, Clone, Default)]
+pub struct ConsentInput {
+    pub purpose: String,
+    pub channel: String,
+    pub granted: Option<bool>,
+    pub wording_version: String,
+    pub source: String,
+}
+
+/// A person's consents: the state in force per (purpose, channel) and the full history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Consents {
+    pub current: Vec<ConsentOut>,
+    pub history: Vec<ConsentOut>,
+}
+
+/// One consent row as the API and the export show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsentOut {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub purpose: String,
+    pub channel: String,
+    pub granted: bool,
+    pub wording_version: String,
+    pub source: String,
+    pub client: String,
+    pub recorded_by: String,
+    pub recorded_at: String,
+}
+
+impl From<&ConsentRow> for ConsentOut {
+    fn from(c: &ConsentRow) -> Self {
+        Self {
+            id: c.id,
+            person_id: c.person_id,
+            purpose: c.purpose.clone(),
+            channel: c.channel.clone(),
+            granted: c.granted,
+            wording_version: c.wording_version.clone(),
+            source: c.source.clone(),
+            client: c.client.clone(),
+            recorded_by: c.recorded_by.clone(),
+            recorded_at: rfc3339(c.recorded_at),
+        }
+    }
+}
+
+/// A flag as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagOut {
+    pub person_id: Uuid,
+    pub flag: String,
+    pub reason: String,
+    pub set_by: String,
+    pub since: String,
+}
+
+impl From<&FlagRow> for FlagOut {
+    fn from(f: &FlagRow) -> Self {
+        Self { person_id: f.person_id, flag: f.flag.clone(), reason: f.reason.clone(), set_by: f.set_by.clone(), since: rfc3339(f.set_at) }
+    }
+}
+
+/// A purpose of the register as the API and the records of processing show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PurposeOut {
+    pub name: String,
+    pub lawful_basis: String,
+    pub categories: Vec<String>,
+    pub retention: String,
+    pub recipients: Vec<String>,
+    pub marketing: bool,
+    pub applies_to_all: bool,
+}
+
+impl From<&PurposeRow> for PurposeOut {
+    fn from(p: &PurposeRow) -> Self {
+        Self {
+            name: p.name.clone(),
+            lawful_basis: p.lawful_basis.clone(),
+            categories: split_list(&p.categories),
+            retention: p.retention.clone(),
+            recipients: split_list(&p.recipients),
+            marketing: p.marketing,
+            applies_to_all: p.applies_to_all,
+        }
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()
+}
+
+/// The signed receipt of an erasure: `receipt` is the signed JSON text, byte for byte.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErasureReceipt {
+    pub person_id: Uuid,
+    pub erased_at: String,
+    pub receipt: String,
+    /// Ed25519 over [`RECEIPT_CONTEXT`] and `receipt` (base64).
+    pub signature: String,
+    /// The installation's audit public key (base64), pinned in config.toml.
+    pub public_key: String,
+}
+
+/// One access to a person's data, from the audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessOut {
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub outcome: String,
+    pub purpose: String,
+}
+
+/// Everything Sejf holds about one person (Art. 15(1)(a)–(h) and (3), Art. 20), and nothing
+/// about anyone else. Its JSON form is described by `docs/schemas/gdpr-export.schema.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubjectExport {
+    pub format: &'static str,
+    pub generated_at: String,
+    pub person: serde_json::Value,
+    pub activities: Vec<serde_json::Value>,
+    pub deals: Vec<serde_json::Value>,
+    pub consents: Consents,
+    /// (a) purposes and (c) lawful bases of the processing that applies to the person.
+    pub purposes: Vec<PurposeOut>,
+    /// (b) categories of personal data concerned.
+    pub categories: Vec<String>,
+    /// (c) recipients.
+    pub recipients: Vec<String>,
+    /// (d) how long the data is kept, per purpose.
+    pub retention: BTreeMap<String, String>,
+    /// (e)–(f) the person's rights and the supervisory authority.
+    pub rights: Vec<String>,
+    /// (g) where the data came from.
+    pub source: String,
+    /// (h) automated decision-making.
+    pub automated_decisions: String,
+    pub restrictions: Vec<FlagOut>,
+    /// Who accessed the person's data and when (the audit trail).
+    pub accesses: Vec<AccessOut>,
+}
+
+fn slug_ok(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// A free text that reaches a record or the trail: cleaned, at most 500 characters.
+fn short_text(errs: &mut ValidationErrors, field: &'static str, s: &str, default: &str) -> String {
+    let s = if s.trim().is_empty() { default } else { s };
+    match sejf_domain::text::remark(s) {
+        Ok(v) if v.chars().count() <= 500 => v,
+        Ok(_) => {
+            errs.push(field, "must be at most 500 characters");
+            String::new()
+        }
+        Err(e) => {
+            errs.push(field, e.0);
+            String::new()
+        }
+    }
+}
+
+impl App {
+    /// The person, for a caller the policies allow `gdpr` (dpo, CLI operator); absent and
+    /// invisible look the same.
+    async fn gdpr_subject(&self, actor: &Actor, id: Uuid) -> Result<(StoredPerson, crate::authz::Permit), CoreError> {
+        self.authorize_system(actor, PolicyAction::Gdpr)?;
+        let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
+        let res = crate::authz::Resource { kind: "people", id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+        let permit = self.decide_on_visible(actor, Action::Read, res)?;
+        Ok((stored, permit))
+    }
+
+    /// The ids of restricted people, read again when older than a second.
+    pub(crate) async fn restricted_people(&self) -> Result<Arc<HashSet<Uuid>>, CoreError> {
+        let now = self.now();
+        if let Ok(cache) = self.restricted.0.read()
+            && cache.0 != 0
+            && now - cache.0 < RESTRICTED_FRESH_MICROS
+        {
+            return Ok(cache.1.clone());
+        }
+        let ids: HashSet<Uuid> = self.store.flagged(Flag::Restricted.as_str()).await?.into_iter().collect();
+        let ids = Arc::new(ids);
+        if let Ok(mut cache) = self.restricted.0.write() {
+            *cache = (now, ids.clone());
+        }
+        Ok(ids)
+    }
+
+    /// Whether `actor` may still see a restricted person: the dpo, and managers of its unit.
+    pub(crate) fn sees_restricted(actor: &Actor) -> bool {
+        actor.scope != Scope::Operator && matches!(actor.role, Role::Dpo | Role::Manager)
+    }
+
+    /// Refuses what a restriction forbids: a read by anyone but the dpo or a manager is a 404,
+    /// a change a 409.
+    pub(crate) async fn check_restriction(&self, actor: &Actor, action: Action, id: Uuid) -> Result<(), CoreError> {
+        if !self.restricted_people().await?.contains(&id) {
+            return Ok(());
+        }
+        if !Self::sees_restricted(actor) {
+            return Err(CoreError::NotFound);
+        }
+        match action {
+            Action::Read => Ok(()),
+            _ => Err(CoreError::Conflict(
+                "processing of this person is restricted (GDPR art. 18): it may not be changed until the dpo lifts the restriction".into(),
+            )),
+        }
+    }
+
+    fn forget_restricted_cache(&self) {
+        if let Ok(mut cache) = self.restricted.0.write() {
+            cache.0 = 0;
+        }
+    }
+
+    /// Erases a person by crypto-shredding (Art. 17): their data key, record, activities,
+    /// blind-index entries, consents and flags go; the erasure ledger (re-applied by every
+    /// restore), a suppression entry (the e-mail's and phone's keyed hashes) and a receipt signed
+    /// with the installation's key stay. A legal hold blocks it with its reason.
+    pub async fn erase_person(&self, actor: &Actor, id: Uuid, reason: &str) -> Result<ErasureReceipt, CoreError> {
+        let reason = Purpose::parse(reason).map_err(|e| ValidationErrors::single("reason", e.0))?;
+        let (stored, _permit) = self.gdpr_subject(actor, id).await?;
+        if let Some(hold) = self.store.person_flags(id).await?.into_iter().find(|f| f.flag == Flag::LegalHold.as_str()) {
+            return Err(CoreError::Conflict(format!(
+                "this person is under a legal hold ({}), set by {}: release it before erasing",
+                hold.reason, hold.set_by
+            )));
+        }
+        self.alert_honeytokens(actor, &[id], "erase").await?;
+        let at = self.now();
+        let signer = self.audit_signer().await?;
+        let mut suppress = Vec::new();
+        if let Some(b) = stored.row.email_bidx {
+            suppress.push(("email".to_string(), b));
+        }
+        if let Some(b) = stored.row.phone_bidx {
+            suppress.push(("phone".to_string(), b));
+        }
+        let body = serde_json::json!({
+            "type": "sejf erasure receipt",
+            "receipt_id": Uuid::new_v4(),
+            "person_id": id,
+            "erased_at": rfc3339(at),
+            "erased_by": actor.username,
+            "reason": reason.as_str(),
+            "erased": ["data key", "personal fields", "activities", "blind-index entries", "consents"],
+            "kept": ["erasure ledger entry (id and time)", "suppression entry (keyed hashes of e-mail and phone)", "audit trail (no personal values)"],
+            "key_id": sejf_crypto::audit::key_id(&signer.public_key()),
+        })
+        .to_string();
+        let signature = STANDARD.encode(signer.sign_statement(RECEIPT_CONTEXT, body.as_bytes()));
+        let mut ev = self.event(actor, "gdpr.erase", "person", &id.to_string());
+        ev.subject_id = id.to_string();
+        ev.purpose = reason.as_str().to_string();
+        ev.detail = format!("suppressed={}", suppress.len());
+        let erasure = Erasure { person_id: id, suppress, receipt_body: body.clone(), receipt_signature: signature.clone(), at };
+        if !self.store.person_erase(erasure, vec![ev]).await? {
+            return Err(CoreError::NotFound);
+        }
+        self.forget_restricted_cache();
+        Ok(ErasureReceipt {
+            person_id: id,
+            erased_at: rfc3339(at),
+            receipt: body,
+            signature,
+            public_key: STANDARD.encode(signer.public_key()),
+        })
+    }
+
+    /// The signed receipt of an earlier erasure (dpo).
+    pub async fn erasure_receipt(&self, actor: &Actor, id: Uuid) -> Result<ErasureReceipt, CoreError> {
+        self.authorize_system(actor, PolicyAction::Gdpr)?;
+        let (body, signature) = self.store.erasure_receipt(id).await?.ok_or(CoreError::NotFound)?;
+        let erased_at = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["erased_at"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let public_key = STANDARD.encode(self.audit_signer().await?.public_key());
+        Ok(ErasureReceipt { person_id: id, erased_at, receipt: body, signature, public_key })
+    }
+
+    /// The suppression list, for an import to check its rows against.
+    pub async fn suppression(&self) -> Result<Suppression, CoreError> {
+        Ok(Suppression(self.store.suppression_list().await?.into_iter().collect()))
+    }
+
+    /// Whether `data` has the e-mail or phone of a person erased at their request: an import
+    /// flags such a row instead of bringing the person back unknowingly.
+    pub fn suppressed(&self, list: &Suppression, data: &sejf_domain::people::PersonData) -> bool {
+        if list.0.is_empty() {
+            return false;
+        }
+        let [email, phone, _] = self.index_values(data);
+        let email = email.map(|b| ("email".to_string(), b));
+        let phone = phone.map(|b| ("phone".to_string(), b));
+        email.into_iter().chain(phone).any(|k| list.0.contains(&k))
+    }
+
+    /// Sets a flag on a person (restriction and legal hold: dpo; objection: whoever may update
+    /// the person, or the dpo).
+    pub async fn set_person_flag(&self, actor: &Actor, id: Uuid, flag: Flag, reason: &str) -> Result<FlagOut, CoreError> {
+        let reason = Purpose::parse(reason).map_err(|e| ValidationErrors::single("reason", e.0))?;
+        self.flag_subject(actor, id, flag).await?;
+        let row = FlagRow {
+            person_id: id,
+            flag: flag.as_str().into(),
+            reason: reason.as_str().into(),
+            set_by: actor.username.clone(),
+            set_at: self.now(),
+        };
+        let mut ev = self.event(actor, &format!("gdpr.{}", flag.as_str()), "person", &id.to_string());
+        ev.subject_id = id.to_string();
+        ev.purpose = reason.as_str().to_string();
+        self.store.person_flag_set(row.clone(), vec![ev]).await?;
+        self.forget_restricted_cache();
+        Ok(FlagOut::from(&row))
+    }
+
+    /// Lifts a flag (dpo); a 404 when it was not set.
+    pub async fn clear_person_flag(&self, actor: &Actor, id: Uuid, flag: Flag) -> Result<(), CoreError> {
+        if flag == Flag::MarketingObjection {
+            return Err(CoreError::Forbidden("an objection to direct marketing is permanent".into()));
+        }
+        self.flag_subject(actor, id, flag).await?;
+        let mut ev = self.event(actor, &format!("gdpr.{}.lift", flag.as_str()), "person", &id.to_string());
+        ev.subject_id = id.to_string();
+        let cleared = self.store.person_flag_clear(id, flag.as_str(), vec![ev]).await?;
+        self.forget_restricted_cache();
+        if cleared { Ok(()) } else { Err(CoreError::NotFound) }
+    }
+
+    async fn flag_subject(&self, actor: &Actor, id: Uuid, flag: Flag) -> Result<(), CoreError> {
+        match flag {
+            Flag::MarketingObjection if self.authorize_system(actor, PolicyAction::Gdpr).is_err() => {
+                crate::authz::require_scope(actor, "people", Action::Update)?;
+                self.check_restriction(actor, Action::Read, id).await?;
+                let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
+                let res =
+                    crate::authz::Resource { kind: "people", id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+                let _permit = self.decide_on_visible(actor, Action::Update, res)?;
+                Ok(())
+            }
+            _ => self.gdpr_subject(actor, id).await.map(|_| ()),
+        }
+    }
+
+    /// A person's flags (dpo).
+    pub async fn person_flags(&self, actor: &Actor, id: Uuid) -> Result<Vec<FlagOut>, CoreError> {
+        let _subject = self.gdpr_subject(actor, id).await?;
+        Ok(self.store.person_flags(id).await?.iter().map(FlagOut::from).collect())
+    }
+
+    /// The person, if `actor` may read them (`write`: update them) as staff, or as the dpo.
+    async fn consent_subject(&self, actor: &Actor, id: Uuid, write: bool) -> Result<(), CoreError> {
+        if self.gdpr_subject(actor, id).await.is_ok() {
+            return Ok(());
+        }
+        let action = if write { Action::Update } else { Action::Read };
+        crate::authz::require_scope(actor, "people", action)?;
+        self.check_restriction(actor, Action::Read, id).await?;
+        let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
+        let res = crate::authz::Resource { kind: "people", id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+        let _permit = self.decide_on_visible(actor, action, res)?;
+        Ok(())
+    }
+
+    /// A person's consents: history and the state in force (recorded as `consent.read`).
+    pub async fn consents(&self, actor: &Actor, id: Uuid) -> Result<Consents, CoreError> {
+        self.consent_subject(actor, id, false).await?;
+        let out = self.consent_state(id).await?;
+        let mut ev = self.event(actor, "consent.read", "person", &id.to_string());
+        ev.subject_id = id.to_string();
+        ev.detail = format!("results={}", out.history.len());
+        self.audit(vec![ev]).await?;
+        Ok(out)
+    }
+
+    async fn consent_state(&self, id: Uuid) -> Result<Consents, CoreError> {
+        let rows = self.store.consents(id).await?;
+        let objected = self.store.person_flags(id).await?.iter().any(|f| f.flag == Flag::MarketingObjection.as_str());
+        let marketing: HashSet<String> = self.store.gdpr_purposes().await?.into_iter().filter(|p| p.marketing).map(|p| p.name).collect();
+        let mut latest: BTreeMap<(String, String), &ConsentRow> = BTreeMap::new();
+        for r in &rows {
+            latest.insert((r.purpose.clone(), r.channel.clone()), r);
+        }
+        let current = latest
+            .values()
+            .map(|r| {
+                let mut c = ConsentOut::from(*r);
+                // An objection to direct marketing outranks any consent to it.
+                if objected && marketing.contains(&r.purpose) {
+                    c.granted = false;
+                }
+                c
+            })
+            .collect();
+        Ok(Consents { current, history: rows.iter().map(ConsentOut::from).collect() })
+    }
+
+    /// Records a consent given or withdrawn, with its proof (wording version, source, the
+    /// client's address, who recorded it). Returns the new row.
+    pub async fn record_consent(&self, actor: &Actor, id: Uuid, input: &ConsentInput) -> Result<ConsentOut, CoreError> {
+        let mut errs = ValidationErrors::default();
+        let purpose = input.purpose.trim().to_lowercase();
+        if !slug_ok(&purpose) {
+            errs.push("purpose", "name a purpose: lower-case letters, digits, '_' or '-', at most 64 characters (e.g. newsletter)");
+        }
+        let channel = input.channel.trim().to_lowercase();
+        if !CHANNELS.contains(&channel.as_str()) {
+            errs.push("channel", "must be one of email, sms, phone");
+        }
+        if input.granted.is_none() {
+            errs.push("granted", "say whether consent is given (true) or withdrawn (false)");
+        }
+        let wording = short_text(&mut errs, "wording_version", &input.wording_version, "unspecified");
+        let source = short_text(&mut errs, "source", &input.source, "api");
+        errs.into_result(())?;
+        let granted = input.granted.unwrap_or(false);
+        self.consent_subject(actor, id, true).await?;
+        if granted {
+            let objected = self.store.person_flags(id).await?.iter().any(|f| f.flag == Flag::MarketingObjection.as_str());
+            let marketing = self.store.gdpr_purposes().await?.iter().any(|p| p.marketing && p.name == purpose);
+            if objected && marketing {
+                return Err(CoreError::Conflict(
+                    "this person objected to direct marketing (GDPR art. 21(3)): no marketing consent can be recorded".into(),
+                ));
+            }
+        }
+        let row = ConsentRow {
+            id: Uuid::new_v4(),
+            person_id: id,
+            purpose,
+            channel,
+            granted,
+            wording_version: wording,
+            source,
+            client: actor.client.clone(),
+            recorded_by: actor.username.clone(),
+            recorded_at: self.now(),
+        };
+        let mut ev = self.event(actor, if granted { "consent.grant" } else { "consent.withdraw" }, "person", &id.to_string());
+        ev.subject_id = id.to_string();
+        ev.detail = format!("purpose={} channel={}", row.purpose, row.channel);
+        self.store.consent_insert(row.clone(), vec![ev]).await?;
+        Ok(ConsentOut::from(&row))
+    }
+
+    /// The register of processing purposes (anyone signed in may read it: it is what the
+    /// privacy notice says).
+    pub async fn purposes(&self) -> Result<Vec<PurposeOut>, CoreError> {
+        Ok(self.store.gdpr_purposes().await?.iter().map(PurposeOut::from).collect())
+    }
+
+    /// Adds or replaces a purpose of the register (dpo).
+    pub async fn put_purpose(&self, actor: &Actor, p: &PurposeOut) -> Result<PurposeOut, CoreError> {
+        self.authorize_system(actor, PolicyAction::Gdpr)?;
+        let mut errs = ValidationErrors::default();
+        if !slug_ok(&p.name) {
+            errs.push("name", "lower-case letters, digits, '_' or '-', at most 64 characters");
+        }
+        if !LAWFUL_BASES.contains(&p.lawful_basis.as_str()) {
+            errs.push(
+                "lawful_basis",
+                "must be one of consent, contract, legal_obligation, vital_interests, public_task, legitimate_interests",
+            );
+        }
+        let categories = short_text(&mut errs, "categories", &p.categories.join(","), "");
+        let recipients = short_text(&mut errs, "recipients", &p.recipients.join(","), "");
+        let retention = short_text(&mut errs, "retention", &p.retention, "");
+        if retention.is_empty() {
+            errs.push("retention", "say how long the data is kept");
+        }
+        errs.into_result(())?;
+        let row = PurposeRow {
+            name: p.name.clone(),
+            lawful_basis: p.lawful_basis.clone(),
+            categories,
+            retention,
+            recipients,
+            marketing: p.marketing,
+            applies_to_all: p.applies_to_all,
+            created_at: self.now(),
+        };
+        let ev = self.event(actor, "gdpr.purpose", "purpose", &row.name);
+        self.store.gdpr_purpose_put(row.clone(), vec![ev]).await?;
+        Ok(PurposeOut::from(&row))
+    }
+
+    /// Everything Sejf holds about one person, for an access or portability request (dpo, CLI
+    /// operator). Recorded as `gdpr.export`.
+    pub async fn subject_export(&self, actor: &Actor, id: Uuid) -> Result<SubjectExport, CoreError> {
+        let (stored, permit) = self.gdpr_subject(actor, id).await?;
+        if stored.wrapped_key.is_none() {
+            return Err(CoreError::NotFound);
+        }
+        let view = self.decrypt(&stored, &permit)?;
+        let f = &view.fields;
+        let person = serde_json::json!({
+            "id": view.id, "first_name": f.first_name, "last_name": f.last_name, "email": f.email, "phone": f.phone,
+            "national_id": f.national_id, "birth_date": f.birth_date,
+            "address": f.address.as_ref().map(|a| serde_json::json!({"street": a.street, "city": a.city, "postal_code": a.postal_code, "country": a.country})),
+            "notes": f.notes, "tags": view.tags, "unit": view.unit, "company_id": view.company_id,
+            "created_at": rfc3339(view.created_at), "updated_at": rfc3339(view.updated_at),
+        });
+        let activities = self
+            .linked_to::<Activity, _>(actor, id, |a| {
+                serde_json::json!({"id": a.id, "kind": a.attrs.kind, "body": a.payload.body, "due_at": a.attrs.due_at,
+                    "done": a.attrs.done, "deal_id": a.deal_id, "created_at": rfc3339(a.created_at)})
+            })
+            .await?;
+        let deals = self
+            .linked_to::<Deal, _>(actor, id, |d| {
+                serde_json::json!({"id": d.id, "title": d.payload.title, "amount": d.attrs.amount, "currency": d.attrs.currency,
+                    "stage": d.attrs.stage, "expected_close": d.attrs.expected_close, "created_at": rfc3339(d.created_at)})
+            })
+            .await?;
+        let consents = self.consent_state(id).await?;
+        let consented: HashSet<&str> = consents.current.iter().filter(|c| c.granted).map(|c| c.purpose.as_str()).collect();
+        let purposes: Vec<PurposeOut> = self
+            .store
+            .gdpr_purposes()
+            .await?
+            .iter()
+            .filter(|p| p.applies_to_all || consented.contains(p.name.as_str()))
+            .map(PurposeOut::from)
+            .collect();
+        let mut categories: Vec<String> = purposes.iter().flat_map(|p| p.categories.iter().cloned()).collect();
+        categories.sort();
+        categories.dedup();
+        let mut recipients: Vec<String> = purposes.iter().flat_map(|p| p.recipients.iter().cloned()).collect();
+        recipients.sort();
+        recipients.dedup();
+        let retention = purposes.iter().map(|p| (p.name.clone(), p.retention.clone())).collect();
+        let accesses = self.accesses_to(id).await?;
+        let source = accesses
+            .iter()
+            .find(|a| a.action == "person.create" || a.action == "person.import")
+            .map(|a| format!("recorded by {} ({}) on {}", a.actor, a.action, a.at))
+            .unwrap_or_else(|| "recorded by the controller's staff".into());
+        let restrictions = self.store.person_flags(id).await?.iter().map(FlagOut::from).collect();
+        let mut ev = self.event(actor, "gdpr.export", "person", &id.to_string());
+        ev.subject_id = id.to_string();
+        ev.detail = format!("activities={} deals={} accesses={}", activities.len(), deals.len(), accesses.len());
+        self.audit(vec![ev]).await?;
+        Ok(SubjectExport {
+            format: "sejf-subject-export/1",
+            generated_at: rfc3339(self.now()),
+            person,
+            activities,
+            deals,
+            consents,
+            purposes,
+            categories,
+            recipients,
+            retention,
+            rights: vec![
+                "access (art. 15)".into(),
+                "rectification (art. 16)".into(),
+                "erasure (art. 17)".into(),
+                "restriction of processing (art. 18)".into(),
+                "data portability (art. 20)".into(),
+                "objection, and to direct marketing at any time (art. 21)".into(),
+                "withdrawal of consent at any time, as easily as it was given (art. 7(3))".into(),
+                "a complaint to the supervisory authority: Prezes Urzędu Ochrony Danych Osobowych (UODO), ul. Stawki 2, 00-193 Warszawa"
+                    .into(),
+            ],
+            source,
+            automated_decisions: "none: Sejf makes no automated decisions or profiling about people (art. 22)".into(),
+            restrictions,
+            accesses,
+        })
+    }
+
+    /// Every record of kind `K` linked to person `id` that `actor` may read, page by page
+    /// through the ordinary use case (policy, audit), shown by `show`.
+    async fn linked_to<K: crate::records::Kind, T>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        show: impl Fn(&crate::records::RecordView<K::Attrs, K::Payload>) -> T,
+    ) -> Result<Vec<T>, CoreError> {
+        let links = crate::ports::LinkFilter { person: Some(id), ..Default::default() };
+        let (mut out, mut cursor) = (Vec::new(), None);
+        loop {
+            let f = RecordFilter { links: links.clone(), cursor: cursor.take(), limit: Some(200), ..Default::default() };
+            let page = self.list_records::<K>(actor, &f).await?;
+            out.extend(page.items.iter().map(&show));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Every event of the trail about person `id`, oldest first.
+    async fn accesses_to(&self, id: Uuid) -> Result<Vec<AccessOut>, CoreError> {
+        let mut out = Vec::new();
+        let mut after = 0;
+        loop {
+            let q = AuditQuery { subject: id.to_string(), after_seq: after, limit: 1000, ..Default::default() };
+            let page = self.store.audit_query(q).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            let n = page.len();
+            out.extend(page.into_iter().map(|s| AccessOut {
+                at: rfc3339(s.event.at),
+                actor: s.event.actor,
+                role: s.event.role,
+                action: s.event.action,
+                outcome: s.event.outcome,
+                purpose: s.event.purpose,
+            }));
+            if n < 1000 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// People `actor_name` read (or searched, listed, revealed, exported) between `from` and
+    /// `to` (unix µs), from the audit trail: the affected set of a breach (Art. 33(3)(a), 34).
+    /// Returns (person id, first read, reads) in first-read order.
+    pub async fn breach_affected(
+        &self,
+        actor: &Actor,
+        actor_name: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(Uuid, String, u64)>, CoreError> {
+        self.authorize_system(actor, PolicyAction::Gdpr)?;
+        if actor_name.trim().is_empty() || actor_name.chars().any(char::is_control) {
+            return Err(ValidationErrors::single("actor", "name the user whose reads the breach concerns").into());
+        }
+        let mut seen: BTreeMap<Uuid, (i64, String, u64)> = BTreeMap::new();
+        let mut after = 0;
+        loop {
+            let q = AuditQuery { actor: actor_name.to_string(), from, to, after_seq: after, limit: 5000, ..Default::default() };
+            let page = self.store.audit_query(q).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            let n = page.len();
+            for s in page {
+                let reads = (s.event.action.starts_with("person.") && s.event.action != "person.create") || s.event.action == "gdpr.export";
+                if !reads || s.event.outcome != "ok" {
+                    continue;
+                }
+                if let Ok(pid) = Uuid::parse_str(&s.event.subject_id) {
+                    let e = seen.entry(pid).or_insert((s.seq, rfc3339(s.event.at), 0));
+                    e.2 += 1;
+                }
+            }
+            if n < 5000 {
+                break;
+            }
+        }
+        let mut out: Vec<(i64, Uuid, String, u64)> = seen.into_iter().map(|(id, (seq, at, n))| (seq, id, at, n)).collect();
+        out.sort();
+        let mut ev = self.event(actor, "gdpr.breach_query", "audit", actor_name);
+        ev.detail = format!("from={from} to={to} people={}", out.len());
+        self.audit(vec![ev]).await?;
+        Ok(out.into_iter().map(|(_, id, at, n)| (id, at, n)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purpose_slugs() {
+        assert!(slug_ok("newsletter"));
+        assert!(slug_ok("sales_contact-2"));
+        assert!(!slug_ok(""));
+        assert!(!slug_ok("News letter"));
+        assert!(!slug_ok(&"x".repeat(65)));
+    }
+
+    #[test]
+    fn lists_split_and_trim() {
+        assert_eq!(split_list(" a, b ,,c"), vec!["a", "b", "c"]);
+        assert!(split_list("").is_empty());
+    }
+}

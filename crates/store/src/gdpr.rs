@@ -1,0 +1,182 @@
+//! GDPR records: the purpose register, consent history, flags on data subjects (restriction,
+//! legal hold, objection), and erasure with its suppression entries and signed receipt. Every
+//! change commits with its audit events.
+
+use sejf_core::ports::{AuditEvent, ConsentRow, Erasure, FlagRow, PurposeRow, StoreError};
+use sqlx::any::AnyRow;
+use uuid::Uuid;
+
+use crate::{SqlStore, codec, error, people};
+
+const PURPOSES: &str = "SELECT name, lawful_basis, categories, retention, recipients, marketing, applies_to_all, created_at \
+     FROM gdpr_purposes ORDER BY name";
+const PURPOSE_PUT: &str = "INSERT INTO gdpr_purposes (name, lawful_basis, categories, retention, recipients, marketing, \
+     applies_to_all, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO UPDATE SET \
+     lawful_basis = excluded.lawful_basis, categories = excluded.categories, retention = excluded.retention, \
+     recipients = excluded.recipients, marketing = excluded.marketing, applies_to_all = excluded.applies_to_all";
+const CONSENTS: &str = "SELECT id, person_id, purpose, channel, granted, wording_version, source, client, recorded_by, recorded_at \
+     FROM consents WHERE person_id = $1 ORDER BY recorded_at, id";
+const CONSENT_INSERT: &str = "INSERT INTO consents (id, person_id, purpose, channel, granted, wording_version, source, client, \
+     recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+const FLAGS: &str = "SELECT person_id, flag, reason, set_by, set_at FROM person_flags WHERE person_id = $1 ORDER BY flag";
+const FLAGGED: &str = "SELECT person_id FROM person_flags WHERE flag = $1 ORDER BY person_id";
+const FLAG_SET: &str = "INSERT INTO person_flags (person_id, flag, reason, set_by, set_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (person_id, flag) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by, set_at = excluded.set_at";
+const FLAG_CLEAR: &str = "DELETE FROM person_flags WHERE person_id = $1 AND flag = $2";
+const SUPPRESS: &str = "INSERT INTO suppression (kind, bidx, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+const SUPPRESSION: &str = "SELECT kind, bidx FROM suppression ORDER BY kind, bidx";
+const RECEIPT_PUT: &str = "INSERT INTO erasure_receipts (person_id, body, signature, created_at) VALUES ($1, $2, $3, $4)";
+const RECEIPT_GET: &str = "SELECT body, signature FROM erasure_receipts WHERE person_id = $1";
+
+fn decode_purpose(r: &AnyRow) -> Result<PurposeRow, StoreError> {
+    Ok(PurposeRow {
+        name: codec::get(r, 0, "gdpr_purposes.name")?,
+        lawful_basis: codec::get(r, 1, "gdpr_purposes.lawful_basis")?,
+        categories: codec::get(r, 2, "gdpr_purposes.categories")?,
+        retention: codec::get(r, 3, "gdpr_purposes.retention")?,
+        recipients: codec::get(r, 4, "gdpr_purposes.recipients")?,
+        marketing: codec::boolean(r, 5, "gdpr_purposes.marketing")?,
+        applies_to_all: codec::boolean(r, 6, "gdpr_purposes.applies_to_all")?,
+        created_at: codec::get(r, 7, "gdpr_purposes.created_at")?,
+    })
+}
+
+fn decode_consent(r: &AnyRow) -> Result<ConsentRow, StoreError> {
+    Ok(ConsentRow {
+        id: codec::uuid(r, 0, "consents.id")?,
+        person_id: codec::uuid(r, 1, "consents.person_id")?,
+        purpose: codec::get(r, 2, "consents.purpose")?,
+        channel: codec::get(r, 3, "consents.channel")?,
+        granted: codec::boolean(r, 4, "consents.granted")?,
+        wording_version: codec::get(r, 5, "consents.wording_version")?,
+        source: codec::get(r, 6, "consents.source")?,
+        client: codec::get(r, 7, "consents.client")?,
+        recorded_by: codec::get(r, 8, "consents.recorded_by")?,
+        recorded_at: codec::get(r, 9, "consents.recorded_at")?,
+    })
+}
+
+fn decode_flag(r: &AnyRow) -> Result<FlagRow, StoreError> {
+    Ok(FlagRow {
+        person_id: codec::uuid(r, 0, "person_flags.person_id")?,
+        flag: codec::get(r, 1, "person_flags.flag")?,
+        reason: codec::get(r, 2, "person_flags.reason")?,
+        set_by: codec::get(r, 3, "person_flags.set_by")?,
+        set_at: codec::get(r, 4, "person_flags.set_at")?,
+    })
+}
+
+pub(crate) async fn purposes(store: &SqlStore) -> Result<Vec<PurposeRow>, StoreError> {
+    let rows = sqlx::query(PURPOSES).fetch_all(&store.pool).await.map_err(error::db("purposes"))?;
+    rows.iter().map(decode_purpose).collect()
+}
+
+pub(crate) async fn purpose_put(store: &SqlStore, p: PurposeRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(PURPOSE_PUT)
+        .bind(p.name)
+        .bind(p.lawful_basis)
+        .bind(p.categories)
+        .bind(p.retention)
+        .bind(p.recipients)
+        .bind(i64::from(p.marketing))
+        .bind(i64::from(p.applies_to_all))
+        .bind(p.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db("purpose put"))?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
+    tx.commit().await.map_err(error::db("purpose put"))
+}
+
+pub(crate) async fn consents(store: &SqlStore, person: Uuid) -> Result<Vec<ConsentRow>, StoreError> {
+    let rows = sqlx::query(CONSENTS).bind(person.to_string()).fetch_all(&store.pool).await.map_err(error::db("consents"))?;
+    rows.iter().map(decode_consent).collect()
+}
+
+pub(crate) async fn consent_insert(store: &SqlStore, c: ConsentRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(CONSENT_INSERT)
+        .bind(c.id.to_string())
+        .bind(c.person_id.to_string())
+        .bind(c.purpose)
+        .bind(c.channel)
+        .bind(i64::from(c.granted))
+        .bind(c.wording_version)
+        .bind(c.source)
+        .bind(c.client)
+        .bind(c.recorded_by)
+        .bind(c.recorded_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db("consent insert"))?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
+    tx.commit().await.map_err(error::db("consent insert"))
+}
+
+pub(crate) async fn flags(store: &SqlStore, person: Uuid) -> Result<Vec<FlagRow>, StoreError> {
+    let rows = sqlx::query(FLAGS).bind(person.to_string()).fetch_all(&store.pool).await.map_err(error::db("person flags"))?;
+    rows.iter().map(decode_flag).collect()
+}
+
+pub(crate) async fn flagged(store: &SqlStore, flag: &str) -> Result<Vec<Uuid>, StoreError> {
+    let rows = sqlx::query(FLAGGED).bind(flag.to_owned()).fetch_all(&store.pool).await.map_err(error::db("flagged people"))?;
+    rows.iter().map(|r| codec::uuid(r, 0, "person_flags.person_id")).collect()
+}
+
+pub(crate) async fn flag_set(store: &SqlStore, f: FlagRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(FLAG_SET)
+        .bind(f.person_id.to_string())
+        .bind(f.flag)
+        .bind(f.reason)
+        .bind(f.set_by)
+        .bind(f.set_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db("person flag set"))?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
+    tx.commit().await.map_err(error::db("person flag set"))
+}
+
+pub(crate) async fn flag_clear(store: &SqlStore, person: Uuid, flag: &str, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+    let mut tx = store.begin_write().await?;
+    let done = sqlx::query(FLAG_CLEAR)
+        .bind(person.to_string())
+        .bind(flag.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db("person flag clear"))?;
+    if done.rows_affected() == 0 {
+        tx.rollback().await.map_err(error::db("person flag clear"))?;
+        return Ok(false);
+    }
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
+    tx.commit().await.map_err(error::db("person flag clear"))?;
+    Ok(true)
+}
+
+pub(crate) async fn erase(store: &SqlStore, e: Erasure, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+    let id_text = e.person_id.to_string();
+    let mut tx = store.begin_write().await?;
+    for (kind, bidx) in &e.suppress {
+        sqlx::query(SUPPRESS).bind(kind.clone()).bind(*bidx).bind(e.at).execute(&mut *tx).await.map_err(error::db("suppression"))?;
+    }
+    sqlx::query(RECEIPT_PUT)
+        .bind(id_text.clone())
+        .bind(e.receipt_body)
+        .bind(e.receipt_signature)
+        .bind(e.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db("erasure receipt"))?;
+    people::delete_in(store, tx, &id_text, audit).await
+}
+
+pub(crate) async fn suppression_list(store: &SqlStore) -> Result<Vec<(String, i64)>, StoreError> {
+    sqlx::query_as(SUPPRESSION).fetch_all(&store.pool).await.map_err(error::db("suppression"))
+}
+
+pub(crate) async fn receipt(store: &SqlStore, person: Uuid) -> Result<Option<(String, String)>, StoreError> {
+    sqlx::query_as(RECEIPT_GET).bind(person.to_string()).fetch_optional(&store.pool).await.map_err(error::db("erasure receipt"))
+}

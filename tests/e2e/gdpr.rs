@@ -1,0 +1,306 @@
+//! GDPR/RODO: the access export, erasure by crypto-shredding (receipt, suppression, legal hold),
+//! restriction, objection and consents, through the HTTP contract and `sejf gdpr`.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, Install, Server, person, raw_db};
+use crate::on_both;
+
+on_both!(export_then_erase_by_crypto_shredding, restriction_objection_and_consents, the_cli_mirrors_the_routes);
+
+/// A person with a call and a deal, created by `token`; returns (person, activity, deal) ids.
+async fn customer(server: &Server, token: &str, last: &str, email: &str) -> (String, String, String) {
+    let p = server.call("POST", "/people", token, Some(person("Zofia", last, email, "601 222 333", Some("44051401359")))).await;
+    assert_eq!(p.status, 201, "{}", p.body);
+    let pid = p.body["id"].as_str().unwrap().to_string();
+    let a = server
+        .call("POST", "/activities", token, Some(json!({"kind": "call", "body": format!("Rozmowa z {last} o ofercie"), "person_id": pid})))
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let d = server.call("POST", "/deals", token, Some(json!({"title": format!("Umowa {last}"), "person_id": pid, "amount": 1200}))).await;
+    assert_eq!(d.status, 201, "{}", d.body);
+    (pid, a.body["id"].as_str().unwrap().to_string(), d.body["id"].as_str().unwrap().to_string())
+}
+
+async fn export_then_erase_by_crypto_shredding(backend: Backend) {
+    let install = Install::new(backend).await;
+    let sam_pw = install.add_user("sam", "sales", &["north"]);
+    let dora_pw = install.add_user("dora", "dpo", &["main"]);
+    let mut server = install.serve();
+    let sam = server.login("sam", &sam_pw).await;
+    let dora = server.login("dora", &dora_pw).await;
+    let (pid, aid, did) = customer(&server, &sam, "Wiśniewska", "zofia.w@firma.pl").await;
+    let (other, _, _) = customer(&server, &sam, "Kowalczyk", "inna.osoba@firma.pl").await;
+    assert_eq!(server.call("GET", &format!("/people/{pid}"), &sam, None).await.status, 200);
+
+    // Only the dpo (the `gdpr` policy action) exports and erases.
+    server.call("GET", &format!("/people/{pid}/export"), &sam, None).await.assert_problem(403, None);
+    server.call("POST", &format!("/people/{pid}/erase"), &sam, Some(json!({"reason": "asked by phone"}))).await.assert_problem(403, None);
+    server.call("GET", "/people/00000000-0000-4000-8000-000000000001/export", &dora, None).await.assert_problem(404, None);
+    server.call("GET", &format!("/people/{pid}/export?format=xml"), &dora, None).await.assert_problem(422, Some("format"));
+
+    let consent = json!({"purpose": "newsletter", "channel": "email", "granted": true, "wording_version": "v1"});
+    assert_eq!(server.call("POST", &format!("/people/{pid}/consents"), &sam, Some(consent)).await.status, 201);
+
+    // The access export: every value of this person, none of anyone else.
+    let export = server.call("GET", &format!("/people/{pid}/export"), &dora, None).await;
+    assert_eq!(export.status, 200, "{}", export.body);
+    validates_against_the_published_schema(&install, &export.body);
+    assert_eq!(export.body["consents"]["current"][0]["purpose"], "newsletter");
+    assert!(export.body["purposes"].as_array().unwrap().iter().any(|p| p["name"] == "newsletter" && p["lawful_basis"] == "consent"));
+    let b = &export.body;
+    assert_eq!(b["format"], "sejf-subject-export/1");
+    assert_eq!(b["person"]["email"], "zofia.w@firma.pl");
+    assert_eq!(b["person"]["last_name"], "Wiśniewska");
+    assert_eq!(b["person"]["national_id"], "44051401359", "the dpo's export is unmasked");
+    assert_eq!(b["activities"][0]["body"], "Rozmowa z Wiśniewska o ofercie");
+    assert_eq!(b["activities"][0]["id"], aid.as_str());
+    assert_eq!(b["deals"][0]["title"], "Umowa Wiśniewska");
+    assert_eq!(b["deals"][0]["id"], did.as_str());
+    let purposes: Vec<&str> = b["purposes"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(purposes.contains(&"sales_contact"), "{purposes:?}");
+    assert!(!b["categories"].as_array().unwrap().is_empty() && !b["recipients"].as_array().unwrap().is_empty());
+    assert!(b["retention"]["sales_contact"].is_string());
+    assert!(b["rights"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().contains("UODO")));
+    assert!(b["source"].as_str().unwrap().contains("sam"), "{}", b["source"]);
+    assert!(b["automated_decisions"].is_string());
+    let accesses = b["accesses"].as_array().unwrap();
+    assert!(accesses.iter().any(|a| a["actor"] == "sam" && a["action"] == "person.read"), "{accesses:?}");
+    let text = export.body.to_string();
+    assert!(!text.contains("inna.osoba@firma.pl") && !text.contains("Kowalczyk") && !text.contains(&other), "another person leaked");
+    let csv = server.call("GET", &format!("/people/{pid}/export?format=csv"), &dora, None).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.content_type().starts_with("text/csv"));
+    let csv = csv.body.as_str().unwrap().to_string();
+    assert!(csv.starts_with("section,item,field,value") && csv.contains("zofia.w@firma.pl"), "{csv}");
+
+    // A legal hold blocks erasure, with its reason, until released.
+    server
+        .call("POST", &format!("/people/{pid}/legal-hold"), &dora, Some(json!({"reason": "x"})))
+        .await
+        .assert_problem(422, Some("reason"));
+    let hold = server.call("POST", &format!("/people/{pid}/legal-hold"), &dora, Some(json!({"reason": "court case 12/2026"}))).await;
+    assert_eq!(hold.status, 200, "{}", hold.body);
+    let refused = server.call("POST", &format!("/people/{pid}/erase"), &dora, Some(json!({"reason": "asked by e-mail"}))).await;
+    refused.assert_problem(409, None);
+    assert!(refused.body["detail"].as_str().unwrap().contains("court case 12/2026"), "{}", refused.body);
+    assert_eq!(server.call("DELETE", &format!("/people/{pid}/legal-hold"), &dora, None).await.status, 204);
+
+    // Erasure answers a receipt signed with the installation's key.
+    let erased = server.call("POST", &format!("/people/{pid}/erase"), &dora, Some(json!({"reason": "request of 2026-12-01"}))).await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let receipt = erased.body["receipt"].as_str().unwrap();
+    let signature = STANDARD.decode(erased.body["signature"].as_str().unwrap()).unwrap();
+    let key: [u8; 32] = STANDARD.decode(erased.body["public_key"].as_str().unwrap()).unwrap().try_into().unwrap();
+    assert!(sejf_crypto::audit::verify_statement(&key, "sejf erasure receipt v1", receipt.as_bytes(), &signature));
+    assert!(!sejf_crypto::audit::verify_statement(&key, "sejf erasure receipt v1", receipt.replace("2026", "2025").as_bytes(), &signature));
+    let body: Value = serde_json::from_str(receipt).unwrap();
+    assert_eq!((body["person_id"].as_str(), body["erased_by"].as_str()), (Some(pid.as_str()), Some("dora")));
+
+    // Afterwards every route for the person is a 404; their activity went with them; a search by
+    // their e-mail finds nothing; the other person is untouched.
+    for (method, path) in [
+        ("GET", format!("/people/{pid}")),
+        ("GET", format!("/people/{pid}/export")),
+        ("GET", format!("/people/{pid}/consents")),
+        ("POST", format!("/people/{pid}/erase")),
+        ("GET", format!("/activities/{aid}")),
+    ] {
+        let token = if path.contains("export") || path.contains("erase") { &dora } else { &sam };
+        server.call(method, &path, token, None).await.assert_problem(404, None);
+    }
+    let found = server.call("POST", "/people/search", &sam, Some(json!({"email": "zofia.w@firma.pl"}))).await;
+    assert_eq!(found.body["items"].as_array().unwrap().len(), 0, "{}", found.body);
+    assert_eq!(server.call("GET", &format!("/people/{other}"), &sam, None).await.status, 200);
+    server.stop();
+
+    // The data key is gone, the ledger and the suppression list hold the person (no plaintext).
+    let db = raw_db(&install).await;
+    let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM keystore WHERE kind = 'subject' AND id = $1")
+        .bind(pid.clone())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(keys, 0);
+    let ledger: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM erasure_ledger WHERE subject_id = $1").bind(pid.clone()).fetch_one(&db).await.unwrap();
+    assert_eq!(ledger, 1);
+    let suppressed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppression").fetch_one(&db).await.unwrap();
+    assert_eq!(suppressed, 2, "e-mail and phone");
+    db.close().await;
+
+    // The trail still verifies; the receipt can be had again; a re-import of the e-mail is flagged.
+    let verify = install.cli(&["audit", "verify"], None);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let again = install.cli(&["gdpr", "receipt", &pid], None);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(String::from_utf8_lossy(&again.stdout).contains(&pid));
+    let file = install.root.join("back.csv");
+    std::fs::write(&file, "first_name,last_name,email\nZofia,Wiśniewska,zofia.w@firma.pl\nNowa,Osoba,nowa@firma.pl\n").unwrap();
+    let out = install.cli(&["import", file.to_str().unwrap(), "--owner", "sam"], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("suppression list") && err.contains("nothing was imported"), "{err}");
+}
+
+/// Validates `bundle` with Python's `jsonschema` (installed by .ci/run) against
+/// docs/schemas/gdpr-export.schema.json; says so and returns when it is not installed.
+fn validates_against_the_published_schema(install: &Install, bundle: &Value) {
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schemas/gdpr-export.schema.json");
+    let file = install.root.join("bundle.json");
+    std::fs::write(&file, serde_json::to_vec(bundle).unwrap()).unwrap();
+    let script = "import json, sys\ntry:\n    import jsonschema\nexcept ImportError:\n    sys.exit(3)\n\
+        schema = json.load(open(sys.argv[1]))\njsonschema.Draft202012Validator.check_schema(schema)\n\
+        jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(json.load(open(sys.argv[2])))\n";
+    let out = std::process::Command::new("python3").args(["-c", script, schema, file.to_str().unwrap()]).output();
+    match out {
+        Ok(o) if o.status.code() == Some(3) => eprintln!("skipped: Python's jsonschema is not installed"),
+        Ok(o) => assert!(o.status.success(), "the export does not match its schema: {}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => eprintln!("skipped: python3 not runnable: {e}"),
+    }
+}
+
+async fn restriction_objection_and_consents(backend: Backend) {
+    let install = Install::new(backend).await;
+    let sam_pw = install.add_user("sam", "sales", &["north"]);
+    let mona_pw = install.add_user("mona", "manager", &["north"]);
+    let dora_pw = install.add_user("dora", "dpo", &["main"]);
+    let server = install.serve();
+    let sam = server.login("sam", &sam_pw).await;
+    let mona = server.login("mona", &mona_pw).await;
+    let dora = server.login("dora", &dora_pw).await;
+    let (pid, _, _) = customer(&server, &sam, "Nowak", "anna.nowak@firma.pl").await;
+    let consents = format!("/people/{pid}/consents");
+
+    // Consent per purpose and channel, with its proof.
+    server
+        .call("POST", &consents, &sam, Some(json!({"purpose": "newsletter", "channel": "fax", "granted": true})))
+        .await
+        .assert_problem(422, Some("channel"));
+    server
+        .call("POST", &consents, &sam, Some(json!({"purpose": "newsletter", "channel": "email"})))
+        .await
+        .assert_problem(422, Some("granted"));
+    server
+        .call("POST", &consents, &sam, Some(json!({"purpose": "Bad Purpose", "channel": "email", "granted": true})))
+        .await
+        .assert_problem(422, Some("purpose"));
+    let given = server
+        .call(
+            "POST",
+            &consents,
+            &sam,
+            Some(json!({"purpose": "newsletter", "channel": "email", "granted": true, "wording_version": "v3", "source": "web form"})),
+        )
+        .await;
+    assert_eq!(given.status, 201, "{}", given.body);
+    assert_eq!((given.body["recorded_by"].as_str(), given.body["wording_version"].as_str()), (Some("sam"), Some("v3")));
+    assert!(!given.body["client"].as_str().unwrap().is_empty(), "the client address is the proof");
+    let sms = server.call("POST", &consents, &sam, Some(json!({"purpose": "newsletter", "channel": "sms", "granted": true}))).await;
+    assert_eq!(sms.status, 201);
+    let withdrawn =
+        server.call("POST", &consents, &sam, Some(json!({"purpose": "newsletter", "channel": "email", "granted": false}))).await;
+    assert_eq!(withdrawn.status, 201);
+    let state = server.call("GET", &consents, &sam, None).await;
+    assert_eq!(state.status, 200, "{}", state.body);
+    assert_eq!(state.body["items"].as_array().unwrap().len(), 3, "the full history is kept");
+    let current = |v: &Value, channel: &str| {
+        v["current"].as_array().unwrap().iter().find(|c| c["purpose"] == "newsletter" && c["channel"] == channel).unwrap()["granted"]
+            .clone()
+    };
+    assert_eq!(current(&state.body, "email"), false, "withdrawn");
+    assert_eq!(current(&state.body, "sms"), true, "each channel on its own");
+
+    // An objection to direct marketing outranks consents and is permanent.
+    let objection = server.call("POST", &format!("/people/{pid}/objection"), &sam, None).await;
+    assert_eq!(objection.status, 200, "{}", objection.body);
+    let state = server.call("GET", &consents, &sam, None).await;
+    assert_eq!(current(&state.body, "sms"), false);
+    server
+        .call("POST", &consents, &sam, Some(json!({"purpose": "newsletter", "channel": "sms", "granted": true})))
+        .await
+        .assert_problem(409, None);
+    assert_eq!(server.call("GET", &format!("/people/{pid}/flags"), &dora, None).await.body["items"][0]["flag"], "marketing_objection");
+
+    // Restriction: only the dpo sets it; then sales no longer sees the person, the manager sees
+    // but cannot change them, until it is lifted.
+    server
+        .call("POST", &format!("/people/{pid}/restrict"), &sam, Some(json!({"reason": "accuracy contested"})))
+        .await
+        .assert_problem(403, None);
+    let r = server.call("POST", &format!("/people/{pid}/restrict"), &dora, Some(json!({"reason": "accuracy contested"}))).await;
+    assert_eq!((r.status, r.body["restricted"].as_bool()), (200, Some(true)), "{}", r.body);
+    server.call("GET", &format!("/people/{pid}"), &sam, None).await.assert_problem(404, None);
+    let listed = server.call("GET", "/people", &sam, None).await;
+    assert!(!listed.body.to_string().contains(&pid), "a restricted person is not listed to sales");
+    let found = server.call("POST", "/people/search", &sam, Some(json!({"email": "anna.nowak@firma.pl"}))).await;
+    assert_eq!(found.body["items"].as_array().unwrap().len(), 0);
+    let seen = server.call("GET", &format!("/people/{pid}"), &mona, None).await;
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    let patch = server
+        .call_with("PATCH", &server.url(&format!("/people/{pid}")), &mona, Some(json!({"notes": "changed"})), &[("if-match", &seen.etag())])
+        .await;
+    patch.assert_problem(409, None);
+    server.call("DELETE", &format!("/people/{pid}"), &mona, None).await.assert_problem(409, None);
+    let exp = server.call("POST", "/exports", &mona, Some(json!({"purpose": "quarterly mailing"}))).await;
+    assert_eq!((exp.status, exp.body["record_count"].as_i64()), (201, Some(0)), "a restricted person is never exported: {}", exp.body);
+    let lifted = server.call("POST", &format!("/people/{pid}/restrict"), &dora, Some(json!({"lift": true}))).await;
+    assert_eq!((lifted.status, lifted.body["restricted"].as_bool()), (200, Some(false)));
+    assert_eq!(server.call("GET", &format!("/people/{pid}"), &sam, None).await.status, 200);
+    server.call("DELETE", &format!("/people/{pid}/restrict"), &dora, None).await.assert_problem(404, None);
+
+    // Each of these is in the trail.
+    let trail = server.call("GET", &format!("/audit?subject={pid}&limit=200"), &dora, None).await;
+    let actions: Vec<&str> = trail.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["consent.grant", "consent.withdraw", "consent.read", "gdpr.marketing_objection", "gdpr.restricted", "gdpr.restricted.lift"] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
+}
+
+async fn the_cli_mirrors_the_routes(backend: Backend) {
+    let install = Install::new(backend).await;
+    let sam_pw = install.add_user("sam", "sales", &["north"]);
+    let mut server = install.serve();
+    let sam = server.login("sam", &sam_pw).await;
+    let before = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let (pid, _, _) = customer(&server, &sam, "Zięba", "jan.zieba@firma.pl").await;
+    let (unread, _, _) = customer(&server, &sam, "Lis", "ola.lis@firma.pl").await;
+    assert_eq!(server.call("GET", &format!("/people/{pid}"), &sam, None).await.status, 200);
+    server.stop();
+    let after = time::OffsetDateTime::now_utc() + time::Duration::minutes(1);
+    let fmt = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+
+    let out = install.root.join("subject.json");
+    let ok = install.cli(&["gdpr", "export", &pid, "--out", out.to_str().unwrap()], None);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let bundle: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(bundle["person"]["email"], "jan.zieba@firma.pl");
+    let twice = install.cli(&["gdpr", "export", &pid, "--out", out.to_str().unwrap()], None);
+    assert_eq!(twice.status.code(), Some(1), "an existing file is never overwritten");
+    let bad = install.cli(&["gdpr", "export", "not-an-id", "--out", "/tmp/x"], None);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a person id"));
+
+    // The breach query: exactly the people sam read in the window (creating is not reading).
+    let report = install.cli(&["gdpr", "breach-report", "--actor", "sam", "--from", &fmt(before), "--to", &fmt(after)], None);
+    assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
+    let report: Value = serde_json::from_slice(&report.stdout).unwrap();
+    let ids: Vec<&str> = report["people"].as_array().unwrap().iter().map(|p| p["person_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![pid.as_str()], "{report}");
+    assert!(!report.to_string().contains(&unread));
+
+    let ropa = install.cli(&["gdpr", "ropa", "--format", "md"], None);
+    let ropa = String::from_utf8_lossy(&ropa.stdout).to_string();
+    assert!(ropa.contains("| newsletter (marketing) | consent |") && ropa.contains("art. 32"), "{ropa}");
+
+    let erase = install.cli(&["gdpr", "erase", &pid, "--reason", "request by letter of 2026-12-02"], None);
+    assert!(erase.status.success(), "{}", String::from_utf8_lossy(&erase.stderr));
+    let receipt: Value = serde_json::from_slice(&erase.stdout).unwrap();
+    assert_eq!(receipt["person_id"], pid.as_str());
+    let again = install.cli(&["gdpr", "erase", &pid, "--reason", "request by letter of 2026-12-02"], None);
+    assert_eq!(again.status.code(), Some(1));
+    let no_reason = install.cli(&["gdpr", "erase", &unread], None);
+    assert_eq!(no_reason.status.code(), Some(2), "--reason is required");
+}
