@@ -32,6 +32,16 @@ pub struct ConfigFile {
     pub session_absolute_hours: Option<i64>,
     pub max_body_kib: Option<usize>,
     pub request_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request's headers, and the longest a kept-alive
+    /// connection may sit idle between requests (default 10).
+    pub header_timeout_secs: Option<u64>,
+    /// Open connections per listener; further clients wait in the kernel's queue (default 4096).
+    pub max_connections: Option<usize>,
+    /// Requests per second per client address (an IPv6 /64), before authentication; 0 turns
+    /// the limit off. Loopback clients are exempt (default 50).
+    pub rate_limit_per_second: Option<f64>,
+    /// Requests an address may send at once above that rate (default 200).
+    pub rate_limit_burst: Option<f64>,
     /// Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client.
     pub trusted_proxies: Option<Vec<String>>,
     /// Wrong passwords per (account, address) within 15 minutes before that pair locks; an
@@ -199,6 +209,24 @@ impl ConfigFile {
             .transpose()
     }
 
+    /// The connection limits of both listeners.
+    pub fn connection_limits(&self) -> Result<crate::serve::ConnLimits, String> {
+        let mut c = crate::serve::ConnLimits::default();
+        if let Some(t) = self.header_timeout_secs {
+            if !(1..=600).contains(&t) {
+                return Err("config header_timeout_secs: must be 1 to 600".into());
+            }
+            c.header_timeout = std::time::Duration::from_secs(t);
+        }
+        if let Some(m) = self.max_connections {
+            if !(1..=1_000_000).contains(&m) {
+                return Err("config max_connections: must be 1 to 1000000".into());
+            }
+            c.max_connections = m;
+        }
+        Ok(c)
+    }
+
     pub fn limits(&self) -> Result<sejf_http::Limits, String> {
         let mut l = sejf_http::Limits::default();
         if let Some(k) = self.max_body_kib {
@@ -212,6 +240,18 @@ impl ConfigFile {
                 return Err("config request_timeout_secs: must be 1 to 3600".into());
             }
             l.request_timeout = std::time::Duration::from_secs(t);
+        }
+        if let Some(r) = self.rate_limit_per_second {
+            if !(0.0..=1_000_000.0).contains(&r) {
+                return Err("config rate_limit_per_second: must be 0 (off) to 1000000".into());
+            }
+            l.rate_limit.per_second = r;
+        }
+        if let Some(b) = self.rate_limit_burst {
+            if !(1.0..=1_000_000.0).contains(&b) {
+                return Err("config rate_limit_burst: must be 1 to 1000000".into());
+            }
+            l.rate_limit.burst = b;
         }
         for p in self.trusted_proxies.iter().flatten() {
             l.trusted_proxies.0.push(p.parse().map_err(|e| format!("config trusted_proxies: {e}"))?);
@@ -239,6 +279,15 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # HTTP limits.
 # max_body_kib = 256
 # request_timeout_secs = 30
+# Seconds a client has to send a request's headers; also the longest a kept-alive connection
+# may sit idle (slow clients cannot hold the server open).
+# header_timeout_secs = 10
+# Open connections per listener (public and admin each); more wait in the kernel's queue.
+# max_connections = 4096
+# Requests per second per client address (an IPv6 /64) before authentication, and the burst
+# above it; 0 turns the limit off. Loopback clients are exempt.
+# rate_limit_per_second = 50
+# rate_limit_burst = 200
 
 # Reverse proxies whose X-Forwarded-For header names the client (addresses or CIDR blocks).
 # trusted_proxies = ["127.0.0.1"]

@@ -68,6 +68,7 @@ pub async fn open_with(loc: &Location, tweak: impl FnOnce(&mut sejf_core::Settin
     let mut settings = config.settings()?;
     tweak(&mut settings);
     config.limits()?;
+    config.connection_limits()?;
     let master = keyfile::open(&loc.data_dir, &config, &loc.passphrase)?;
     let url = loc.database_url();
     let store = SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
@@ -123,6 +124,7 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let admin_listener = TcpListener::bind(admin_addr).await.map_err(|e| format!("cannot listen on {admin_addr} (admin): {e}"))?;
     let mut limits = opened.config.limits()?;
     limits.hsts = tls.is_some();
+    let conn_limits = opened.config.connection_limits()?;
     // The webhook client verifies its server with the same TLS provider the server uses.
     let _ = crate::tls::provider().install_default();
     let targets = crate::alerts::Targets::parse(opened.config.alert_webhook.as_deref(), opened.config.alert_syslog.as_deref())?;
@@ -167,10 +169,13 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let reloader = tokio::spawn(reload_loop(reload_signal, tls.as_ref().map(|t| t.certs.clone()), on_reload, rx.clone()));
     let (a, b) = match tls {
         Some(t) => (
-            tokio::spawn(serve_tls(public, public_app, TlsAcceptor::from(t.public), rx.clone())),
-            tokio::spawn(serve_tls(admin_listener, admin_app, TlsAcceptor::from(t.admin), rx)),
+            tokio::spawn(serve_conns(public, public_app, Some(TlsAcceptor::from(t.public)), conn_limits, rx.clone())),
+            tokio::spawn(serve_conns(admin_listener, admin_app, Some(TlsAcceptor::from(t.admin)), conn_limits, rx)),
         ),
-        None => (tokio::spawn(serve_plain(public, public_app, rx.clone())), tokio::spawn(serve_plain(admin_listener, admin_app, rx))),
+        None => (
+            tokio::spawn(serve_conns(public, public_app, None, conn_limits, rx.clone())),
+            tokio::spawn(serve_conns(admin_listener, admin_app, None, conn_limits, rx)),
+        ),
     };
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -249,8 +254,14 @@ async fn housekeeping_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
                     tracing::error!(error = %e, "refusal summary failed");
                 }
                 ticks += 1;
-                if ticks % 60 == 1 && let Err(e) = app.sweep_throttle().await {
-                    tracing::error!(error = %e, "throttle sweep failed");
+                if ticks % 60 == 1 {
+                    if let Err(e) = app.sweep_throttle().await {
+                        tracing::error!(error = %e, "throttle sweep failed");
+                    }
+                    match app.sweep_expired().await {
+                        Ok((sessions, exports)) => tracing::debug!(sessions, exports, "expired sessions and finished exports swept"),
+                        Err(e) => tracing::error!(error = %e, "session and export sweep failed"),
+                    }
                 }
             }
             _ = stop.changed() => {
@@ -278,25 +289,45 @@ async fn seal_loop(app: Arc<App>, witness: std::path::PathBuf, secs: u64, mut st
     }
 }
 
-async fn serve_plain(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
-    let app = router.into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await;
-    if let Err(e) = served {
-        tracing::error!(error = %e, "listener failed");
+/// Limits every connection of a listener lives under (ADR 0024).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// A client must send a request's headers within this, and a kept-alive connection may sit
+    /// idle no longer (hyper starts the timer as soon as the previous response is sent).
+    pub header_timeout: Duration,
+    /// Connections served at once; the next client is accepted when one ends.
+    pub max_connections: usize,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        Self { header_timeout: Duration::from_secs(10), max_connections: 4096 }
     }
 }
 
-/// The TLS accept loop: each connection gets its own task, a bounded handshake, and HTTP/1.1
-/// served by hyper with the peer address as `ConnectInfo` (so `ClientAddr` works as over plain
-/// HTTP). A failing connection is logged at debug and never ends the loop.
-async fn serve_tls(listener: TcpListener, router: Router, acceptor: TlsAcceptor, mut stop: watch::Receiver<bool>) {
+/// The accept loop of both listeners, plain and TLS: at most `max_connections` at once (the next
+/// client waits in the kernel's queue), each in its own task with a bounded TLS handshake, a
+/// header-read timeout that also ends idle kept-alive connections (so slow clients cannot hold
+/// the server open: slowloris), and HTTP/1.1 served by hyper with the peer address as
+/// `ConnectInfo`. A failing connection is logged at debug and never ends the loop.
+async fn serve_conns(
+    listener: TcpListener,
+    router: Router,
+    acceptor: Option<TlsAcceptor>,
+    limits: ConnLimits,
+    mut stop: watch::Receiver<bool>,
+) {
     let make = router.into_make_service_with_connect_info::<SocketAddr>();
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = stopped(&mut stop) => break,
+        };
         let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
@@ -314,24 +345,32 @@ async fn serve_tls(listener: TcpListener, router: Router, acceptor: TlsAcceptor,
         let watcher = graceful.watcher();
         let mut stop = stop.clone();
         tokio::spawn(async move {
-            let handshake = tokio::time::timeout(tls::HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
-            let stream = tokio::select! {
-                done = handshake => match done {
-                    Ok(Ok(stream)) => stream,
-                    Ok(Err(e)) => {
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::debug!(%peer, "TLS handshake timed out");
-                        return;
-                    }
-                },
-                () = stopped(&mut stop) => return,
+            let _permit = permit;
+            let mut http = http1::Builder::new();
+            http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+            let service = TowerToHyperService::new(service);
+            let served = match acceptor {
+                None => watcher.watch(http.serve_connection(TokioIo::new(tcp), service)).await,
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(tls::HANDSHAKE_TIMEOUT, acceptor.accept(tcp));
+                    let stream = tokio::select! {
+                        done = handshake => match done {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        },
+                        () = stopped(&mut stop) => return,
+                    };
+                    watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await
+                }
             };
-            let conn =
-                http1::Builder::new().timer(TokioTimer::new()).serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-            if let Err(e) = watcher.watch(conn).await {
+            if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         });

@@ -142,4 +142,21 @@ async fn role_changes_and_resets_keep_separation_of_duties(backend: Backend) {
         .call("GET", "/audit?action=auth.password_change", &server.login("aud", &install.add_user("aud", "auditor", &[])).await, None)
         .await;
     assert!(trail.body["items"].as_array().unwrap().iter().any(|e| e["actor"] == "nora" && e["outcome"] == "ok"), "{}", trail.body);
+
+    // A stolen token cannot guess the current password without limit: after ten wrong ones
+    // the change is refused for a while, even with the right password; `sejf user unlock` ends it.
+    for i in 0..10 {
+        let body = json!({"current_password": format!("guess number {i} of many"), "new_password": DORA_NEW, "totp": "000000"});
+        server.call("POST", "/auth/password", &one, Some(body)).await.assert_problem(401, None);
+    }
+    let code = server.mfa.lock().unwrap().get_mut("nora").unwrap().next_code();
+    let body = json!({"current_password": nora_pw, "new_password": DORA_NEW, "totp": code});
+    let locked = server.call("POST", "/auth/password", &one, Some(body.clone())).await;
+    locked.assert_problem(429, None);
+    assert!(locked.headers.get("retry-after").is_some());
+    let out = install.cli(&["user", "unlock", "nora"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let code = server.mfa.lock().unwrap().get_mut("nora").unwrap().next_code();
+    let body = json!({"current_password": nora_pw, "new_password": DORA_NEW, "totp": code});
+    assert_eq!(server.call("POST", "/auth/password", &one, Some(body)).await.status, 204);
 }

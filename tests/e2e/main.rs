@@ -20,6 +20,7 @@ mod exports;
 mod gdpr;
 mod guard;
 mod integrity;
+mod listeners;
 mod people;
 mod records;
 mod security;

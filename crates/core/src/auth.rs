@@ -281,9 +281,23 @@ impl App {
         new: &str,
         totp: Option<&str>,
     ) -> Result<(), CoreError> {
+        // Guessing the current password with a stolen token is throttled as sign-in is: after
+        // `pair_failures` wrong ones within the window, changes are refused for `lock_secs`.
+        let p = self.settings.throttle;
+        let now = self.now();
+        let key = format!("c:{}", self.guard_keys(&user.username, std::net::IpAddr::from([0, 0, 0, 0])).await?.name_tag);
+        if let Some(row) = self.store.throttle_get(&key).await?
+            && row.locked_until > now
+        {
+            return Err(CoreError::Throttled { retry_after_secs: ((row.locked_until - now + 999_999) / 1_000_000).max(1) });
+        }
         // The same bounded hashing slots as sign-in, so password changes cannot flood memory.
         let right = self.verify_password(Some(user), current).await?;
         if !right {
+            let row = self.store.throttle_hit(&key, now, now - p.window_secs * 1_000_000).await?;
+            if row.failures >= p.pair_failures {
+                self.store.throttle_lock(&key, now, now + p.lock_secs * 1_000_000).await?;
+            }
             return Err(CoreError::BadCredentials);
         }
         if user.mfa_enabled {

@@ -148,6 +148,9 @@ fn secs_until(at: i64, now: i64) -> i64 {
     ((at - now) + MICROS - 1).div_euclid(MICROS).max(1)
 }
 
+/// How long a finished export request stays listed (30 days).
+pub const FINISHED_EXPORTS_KEPT_SECS: i64 = 30 * 24 * 3600;
+
 impl App {
     /// Admits a sign-in when a hashing slot or a queue place is free; otherwise refuses at once
     /// ([`CoreError::Busy`]), so a flood of sign-ins costs neither memory nor waiting threads.
@@ -251,6 +254,14 @@ impl App {
         let now = self.now();
         let longest = p.window_secs.max(p.account_window_secs).max(TOTP_WINDOW_SECS);
         Ok(self.store.throttle_sweep(now, now - longest * MICROS).await?)
+    }
+
+    /// Forgets sessions past their absolute expiry and export requests finished more than
+    /// [`FINISHED_EXPORTS_KEPT_SECS`] ago (the trail keeps what happened to both). Answers
+    /// (sessions, export requests) deleted.
+    pub async fn sweep_expired(&self) -> Result<(u64, u64), CoreError> {
+        let now = self.now();
+        Ok(self.store.expired_sweep(now, now - FINISHED_EXPORTS_KEPT_SECS * MICROS).await?)
     }
 
     /// The throttle keys for `username` signing in from `client`.
@@ -393,8 +404,10 @@ impl App {
         let keys = self.guard_keys(username, IpAddr::from([0, 0, 0, 0])).await?;
         self.store.throttle_clear(&keys.totp).await?;
         self.store.throttle_clear(&keys.account).await?;
-        // Every (account, address) pair of the name; the addresses' own locks stay.
+        // Every (account, address) pair of the name, and its password-change count; the
+        // addresses' own locks stay (they are about an address, not this account).
         self.store.throttle_clear(&format!("p:{}:", keys.name_tag)).await?;
+        self.store.throttle_clear(&format!("c:{}", keys.name_tag)).await?;
         Ok(())
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! The TOTP secret is encrypted under a key from the key store, bound to the user and column; a
 //! code is accepted once (the last accepted step is stored, and only later steps pass); ten
-//! single-use recovery codes are shown once and stored as salted SHA-256 digests.
+//! single-use recovery codes are shown once and stored as HMAC-SHA-256 under a key wrapped by the
+//! master key (codes from before: salted SHA-256, still accepted once each).
 
-use sejf_crypto::{FieldContext, decrypt_field, encrypt_field, random, totp};
+use sejf_crypto::{FieldContext, decrypt_field, encrypt_field, keyed_hash, random, totp};
 use sejf_domain::ValidationErrors;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -16,6 +17,7 @@ use crate::{App, CoreError};
 const ISSUER: &str = "Sejf";
 const RECOVERY_CODES: usize = 10;
 const TOTP_KEY: &str = "totp";
+const RECOVERY_KEY: &str = "recovery-codes";
 
 /// What `POST /auth/mfa/enroll` answers.
 #[derive(Debug)]
@@ -37,12 +39,23 @@ pub const API_SCOPES: [&str; 8] = [
     "activities:write",
 ];
 
-fn recovery_hash(user_id: Uuid, code: &str) -> Vec<u8> {
-    let normalised: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
+fn normalised_code(code: &str) -> String {
+    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+/// A recovery code as stored: HMAC-SHA-256 under a system key wrapped by the master key, bound
+/// to the user. Someone holding the database alone cannot test guesses against it.
+fn recovery_hash(key: &sejf_crypto::Key32, user_id: Uuid, code: &str) -> Vec<u8> {
+    keyed_hash(key, b"sejf-recovery-v2", &[user_id.as_bytes(), normalised_code(code).as_bytes()]).to_vec()
+}
+
+/// The unkeyed digest recovery codes issued before keyed hashes had (salted SHA-256): still
+/// accepted once each, so nobody enrolled earlier loses their codes.
+fn legacy_recovery_hash(user_id: Uuid, code: &str) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(b"sejf-recovery-v1");
     h.update(user_id.as_bytes());
-    h.update(normalised.as_bytes());
+    h.update(normalised_code(code).as_bytes());
     h.finalize().to_vec()
 }
 
@@ -93,7 +106,8 @@ impl App {
         let step = totp::matching_step(&secret, code, self.now() / 1_000_000)
             .ok_or_else(|| ValidationErrors::single("code", "is not the current code of this secret"))?;
         let codes = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect::<Result<Vec<_>, _>>()?;
-        let hashes = codes.iter().map(|c| recovery_hash(actor.user_id, c)).collect();
+        let recovery_key = self.keys.named_key(self.store.as_ref(), KeyKind::System, RECOVERY_KEY).await?;
+        let hashes = codes.iter().map(|c| recovery_hash(&recovery_key, actor.user_id, c)).collect();
         let sealed = encrypt_field(&key, 1, &Self::totp_ctx("totp_secret", &uid), &secret)?;
         self.store.mfa_enable(actor.user_id, sealed, step, hashes).await?;
         self.audit(vec![self.event(actor, "mfa.confirm", "user", &actor.user_id.to_string())]).await?;
@@ -108,11 +122,11 @@ impl App {
     pub(crate) async fn check_second_factor(&self, user: &UserRow, code: &str) -> Result<(), CoreError> {
         let looks_like_totp = code.len() == totp::DIGITS as usize && code.bytes().all(|b| b.is_ascii_digit());
         if !looks_like_totp {
-            return if self.store.recovery_code_use(user.id, &recovery_hash(user.id, code), self.now()).await? {
-                Ok(())
-            } else {
-                Err(CoreError::BadCredentials)
-            };
+            let recovery_key = self.keys.named_key(self.store.as_ref(), KeyKind::System, RECOVERY_KEY).await?;
+            let now = self.now();
+            let used = self.store.recovery_code_use(user.id, &recovery_hash(&recovery_key, user.id, code), now).await?
+                || self.store.recovery_code_use(user.id, &legacy_recovery_hash(user.id, code), now).await?;
+            return if used { Ok(()) } else { Err(CoreError::BadCredentials) };
         }
         let mfa = self.store.mfa_get(user.id).await?;
         let sealed = mfa.secret.ok_or(CoreError::BadCredentials)?;
@@ -163,5 +177,22 @@ impl App {
         ev.detail = format!("session={session} scopes={}", scopes.join(" "));
         self.audit(vec![ev]).await?;
         Ok((token, expires_at))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_are_stored_under_a_key() {
+        let (k1, k2) = (sejf_crypto::Key32::generate().unwrap(), sejf_crypto::Key32::generate().unwrap());
+        let user = Uuid::now_v7();
+        let h = recovery_hash(&k1, user, "abcde-fghjk");
+        assert_eq!(h, recovery_hash(&k1, user, "ABCDE FGHJK"), "typed with spaces or capitals");
+        assert_ne!(h, recovery_hash(&k2, user, "abcde-fghjk"), "another installation's key");
+        assert_ne!(h, recovery_hash(&k1, Uuid::now_v7(), "abcde-fghjk"), "another user");
+        assert_ne!(h, legacy_recovery_hash(user, "abcde-fghjk"), "not the unkeyed digest a database thief could test");
     }
 }

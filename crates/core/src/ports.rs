@@ -492,6 +492,10 @@ pub trait Store: Send + Sync + 'static {
     fn import_job_finish<'a>(&'a self, id: &'a str, now: i64) -> Fut<'a, ()>;
     /// A page of every person's blind-index values in id order, after `after`.
     fn people_keys(&self, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<PersonKeys>>;
+    /// Deletes sessions past their absolute expiry (`expires_at < now`) and export requests
+    /// finished (downloaded, rejected, or approved and past their download window) before
+    /// `exports_before`. Answers (sessions, export requests) deleted.
+    fn expired_sweep(&self, now: i64, exports_before: i64) -> Fut<'_, (u64, u64)>;
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()>;
     fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>>;
     fn session_touch(&self, id: Uuid, last_seen: i64) -> Fut<'_, ()>;

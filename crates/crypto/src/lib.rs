@@ -54,9 +54,10 @@ pub struct Key32([u8; 32]);
 impl Key32 {
     /// A fresh random key.
     pub fn generate() -> Result<Self, CryptoError> {
-        let mut k = [0u8; 32];
-        random::fill(&mut k)?;
-        Ok(Self(k))
+        // Filled in place: no copy of the key is left in this frame.
+        let mut k = Self([0u8; 32]);
+        random::fill(&mut k.0)?;
+        Ok(k)
     }
 
     /// Takes ownership of raw key bytes (e.g. from an unwrapped blob).

@@ -160,11 +160,13 @@ fn wrap_ad(key_id: &str, version: u32) -> Vec<u8> {
 
 fn derive_kek(passphrase: &str, salt: &[u8], m: u32, t: u32, p: u32) -> Result<Key32, CryptoError> {
     let params = Params::new(m, t, p, Some(32)).map_err(|e| CryptoError::Password(e.to_string()))?;
-    let mut out = [0u8; 32];
+    // The derived key-encryption key is wiped from this frame too (Argon2's own memory blocks
+    // are wiped by its `zeroize` feature).
+    let mut out = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(passphrase.as_bytes(), salt, &mut out)
+        .hash_password_into(passphrase.as_bytes(), salt, &mut *out)
         .map_err(|e| CryptoError::Password(e.to_string()))?;
-    Ok(Key32::from_bytes(out))
+    Ok(Key32::from_bytes(*out))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod ratelimit;
 pub mod routes;
 
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub struct Limits {
     pub trusted_proxies: client::TrustedProxies,
     /// Send `Strict-Transport-Security` (only when this listener speaks TLS).
     pub hsts: bool,
+    /// Requests per address before authentication (ADR 0024).
+    pub rate_limit: ratelimit::RateLimit,
 }
 
 impl Default for Limits {
@@ -47,6 +50,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             trusted_proxies: client::TrustedProxies::default(),
             hsts: false,
+            rate_limit: ratelimit::RateLimit::default(),
         }
     }
 }
@@ -114,6 +118,7 @@ pub fn admin_router_with(app: Arc<App>, limits: &Limits, ui: Option<Router<Arc<A
 
 fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits, ui: Option<Router<Arc<App>>>) -> Router {
     let timeout_after = limits.request_timeout;
+    let limiter = ratelimit::Limiter::new(limits.rate_limit);
     let hsts = limits.hsts;
     let auditing = app.clone();
     let api = api
@@ -130,6 +135,7 @@ fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits, ui: Option<Route
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn(move |req, next| timeout(timeout_after, req, next)))
         .layer(middleware::from_fn_with_state(auditing, audit_refusals))
+        .layer(middleware::from_fn(move |req, next| rate_limited(limiter.clone(), req, next)))
         .layer(axum::Extension(limits.trusted_proxies))
         .layer(middleware::from_fn(move |req, next| security_headers(hsts, req, next)))
         .layer(middleware::from_fn(access_log))
@@ -138,6 +144,31 @@ fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits, ui: Option<Route
 
 async fn healthz() -> Response {
     routes::json_response(StatusCode::OK, &dto_health())
+}
+
+/// Refuses a client over its address's rate before anything else runs (429, `Retry-After`).
+/// Health checks are never limited.
+async fn rate_limited(limiter: ratelimit::Limiter, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !matches!(path, "/healthz" | "/readyz" | "/api/v1/healthz" | "/api/v1/readyz") {
+        let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let trusted = req.extensions().get::<client::TrustedProxies>().cloned().unwrap_or_default();
+        if let Some(peer) = peer {
+            let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+            let client = trusted.client(peer, &forwarded);
+            if let Some(wait) = limiter.check(client, Instant::now()) {
+                return Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Too many requests",
+                    "this address sent too many requests; slow down",
+                )
+                .retry_after(wait as i64)
+                .into_response();
+            }
+        }
+    }
+    next.run(req).await
 }
 
 /// Readiness: the database answers, the audit writer runs, the last seal succeeded. 503 with

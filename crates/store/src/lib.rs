@@ -324,6 +324,10 @@ impl Store for SqlStore {
         Box::pin(gdpr::receipt(self, person))
     }
 
+    fn expired_sweep(&self, now: i64, exports_before: i64) -> Fut<'_, (u64, u64)> {
+        Box::pin(throttle::expired_sweep(self, now, exports_before))
+    }
+
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()> {
         Box::pin(users::session_create(self, session))
     }

@@ -86,3 +86,15 @@ pub(crate) async fn sweep(store: &SqlStore, now: i64, window_from: i64) -> Resul
     let done = sqlx::query(SWEEP).bind(now).bind(window_from).execute(&store.pool).await.map_err(error::db("throttle sweep"))?;
     Ok(done.rows_affected())
 }
+
+const SWEEP_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at < $1";
+const SWEEP_EXPORTS: &str = "DELETE FROM export_requests WHERE \
+     (status IN ('downloaded', 'rejected') AND decided_at < $1 AND downloaded_at < $1) \
+     OR (status = 'approved' AND expires_at > 0 AND expires_at < $1)";
+
+/// See `Store::expired_sweep`.
+pub(crate) async fn expired_sweep(store: &SqlStore, now: i64, exports_before: i64) -> Result<(u64, u64), StoreError> {
+    let sessions = sqlx::query(SWEEP_SESSIONS).bind(now).execute(&store.pool).await.map_err(error::db("session sweep"))?;
+    let exports = sqlx::query(SWEEP_EXPORTS).bind(exports_before).execute(&store.pool).await.map_err(error::db("export sweep"))?;
+    Ok((sessions.rows_affected(), exports.rows_affected()))
+}

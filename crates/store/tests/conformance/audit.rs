@@ -1,6 +1,6 @@
 //! Conformance cases: the audit sealer's lease, export requests and shared read budgets.
 
-use sejf_core::ports::{AuditEvent, ExportRow, ReadMark, Store};
+use sejf_core::ports::{AuditEvent, ExportRow, ReadMark, SessionRow, Store};
 use sejf_store::{Backend, SqlStore};
 use uuid::Uuid;
 
@@ -186,4 +186,56 @@ pub(crate) async fn audit_events_round_trip_exactly(db: &TestDb) {
     rewritten[5].1 = vec![0; 32];
     db.store.audit_chain_put(rewritten).await.unwrap();
     assert_eq!(db.store.audit_chain_range(0, 1_000).await.unwrap(), chain);
+}
+
+/// The sweep forgets sessions past their absolute expiry and export requests finished before the
+/// cut-off (downloaded, rejected, or approved and expired), and nothing else.
+pub(crate) async fn expired_sessions_and_finished_exports_are_swept(db: &TestDb) {
+    let s = &db.store;
+    let user = new_user("sweep", &["north"]);
+    s.user_create(user.clone()).await.unwrap();
+    for (i, expires_at) in [500, 1_500].into_iter().enumerate() {
+        let session = SessionRow {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            token_hash: vec![90 + i as u8; 32],
+            created_at: 1,
+            last_seen: 1,
+            expires_at,
+            scope: "full".into(),
+            label: String::new(),
+        };
+        s.session_create(session).await.unwrap();
+    }
+    let export = |status: &str, decided_at: i64, expires_at: i64, downloaded_at: i64| ExportRow {
+        id: Uuid::now_v7(),
+        requester_id: user.id,
+        requester: "sweep".into(),
+        purpose: "quarterly mailing".into(),
+        filter: "{}".into(),
+        people: vec![7u8; 16],
+        record_count: 1,
+        status: status.into(),
+        created_at: 1,
+        decided_at,
+        expires_at,
+        downloaded_at,
+        ..Default::default()
+    };
+    let rows = [
+        export("downloaded", 10, 900, 20),
+        export("rejected", 10, 0, 0),
+        export("approved", 10, 50, 0),
+        export("pending", 0, 0, 0),
+        export("approved", 10, 5_000, 0),
+        export("downloaded", 10, 5_000, 1_200),
+    ];
+    for r in &rows {
+        s.export_insert(r.clone(), vec![event("export.request")]).await.unwrap();
+    }
+    assert_eq!(s.expired_sweep(1_000, 1_000).await.unwrap(), (1, 3));
+    assert_eq!(s.sessions_for_user(user.id).await.unwrap().iter().map(|x| x.expires_at).collect::<Vec<_>>(), [1_500]);
+    let left: Vec<String> = s.exports_list(None, None, None, 10).await.unwrap().into_iter().map(|r| r.status).collect();
+    assert_eq!(left, ["pending", "approved", "downloaded"], "pending, unexpired and recent ones stay");
+    assert_eq!(s.expired_sweep(1_000, 1_000).await.unwrap(), (0, 0));
 }

@@ -74,6 +74,7 @@ conformance!(
     throttle_rows_and_session_lists,
     one_sealer_at_a_time,
     export_decisions_and_downloads_happen_once,
+    expired_sessions_and_finished_exports_are_swept,
     read_budgets_are_shared_and_all_or_nothing,
     audit_events_round_trip_exactly,
     the_newest_checkpoint_is_the_largest_tree,
