@@ -233,6 +233,23 @@ pub enum GdprCommand {
         #[arg(long)]
         release: bool,
     },
+    /// Apply the retention rules of config.toml (`[[retention]]`): erase every person they
+    /// select, or with --dry-run list exactly who and why.
+    Retention {
+        /// `run` (the default; may be left out).
+        #[arg(value_parser = ["run"])]
+        action: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "json")]
+        format: GdprFormat,
+    },
+    /// The register of data-subject requests: what was asked, when it is due, how it ended.
+    Requests {
+        /// open, done or refused.
+        #[arg(long)]
+        status: Option<String>,
+    },
     /// The register of processing purposes.
     Purposes,
     /// Records of processing activities (art. 30) from the purpose register.

@@ -42,6 +42,10 @@ pub struct ConfigFile {
     pub rate_limit_per_second: Option<f64>,
     /// Requests an address may send at once above that rate (default 200).
     pub rate_limit_burst: Option<f64>,
+    /// Retention rules (GDPR art. 5(1)(e)): `[[retention]]` tables with `name`,
+    /// `no_activity_days` and an optional `tag`, applied by `sejf gdpr retention` and daily by
+    /// the server.
+    pub retention: Option<Vec<sejf_core::gdpr::RetentionRule>>,
     /// Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client.
     pub trusted_proxies: Option<Vec<String>>,
     /// Wrong passwords per (account, address) within 15 minutes before that pair locks; an
@@ -209,6 +213,20 @@ impl ConfigFile {
             .transpose()
     }
 
+    /// The retention rules, checked.
+    pub fn retention_rules(&self) -> Result<Vec<sejf_core::gdpr::RetentionRule>, String> {
+        let rules = self.retention.clone().unwrap_or_default();
+        for r in &rules {
+            if r.name.trim().is_empty() || r.name.chars().any(char::is_control) {
+                return Err("config retention: every rule needs a name".into());
+            }
+            if !(0..=36_500).contains(&r.no_activity_days) {
+                return Err(format!("config retention \"{}\": no_activity_days must be 0 to 36500", r.name));
+            }
+        }
+        Ok(rules)
+    }
+
     /// The connection limits of both listeners.
     pub fn connection_limits(&self) -> Result<crate::serve::ConnLimits, String> {
         let mut c = crate::serve::ConnLimits::default();
@@ -288,6 +306,13 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # above it; 0 turns the limit off. Loopback clients are exempt.
 # rate_limit_per_second = 50
 # rate_limit_burst = 200
+# Retention (GDPR art. 5(1)(e)): people with no change to them or their activities for this many
+# days (and the tag, when given) are erased daily by the server, and by `sejf gdpr retention run`
+# (`--dry-run` lists them). A legal hold exempts a person.
+# [[retention]]
+# name = "stale leads"
+# tag = "lead"
+# no_activity_days = 730
 
 # Reverse proxies whose X-Forwarded-For header names the client (addresses or CIDR blocks).
 # trusted_proxies = ["127.0.0.1"]

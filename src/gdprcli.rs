@@ -76,6 +76,48 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
         }
         GdprCommand::Restrict { person, reason, lift } => flag(app, &op, &person, Flag::Restricted, reason, lift).await,
         GdprCommand::Hold { person, reason, release } => flag(app, &op, &person, Flag::LegalHold, reason, release).await,
+        GdprCommand::Retention { action: _, dry_run, format } => {
+            let rules = opened.config.retention_rules()?;
+            if rules.is_empty() {
+                return Err("no retention rules: add [[retention]] tables to config.toml (see the commented example there)".into());
+            }
+            let items = app.retention(&op, &rules, dry_run).await.map_err(err)?;
+            match format {
+                GdprFormat::Json => println!("{}", serde_json::to_string_pretty(&items).map_err(|e| e.to_string())?),
+                GdprFormat::Csv => {
+                    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+                    w.write_record(["person_id", "rule", "outcome"]).map_err(|e| e.to_string())?;
+                    for i in &items {
+                        w.write_record([i.person_id.to_string(), i.rule.clone(), i.outcome.clone()]).map_err(|e| e.to_string())?;
+                    }
+                    w.flush().map_err(|e| e.to_string())?;
+                }
+            }
+            let failed = items.iter().filter(|i| i.outcome.starts_with("not erased")).count();
+            eprintln!(
+                "retention {}: {} people selected by {} rules{}",
+                if dry_run { "dry run" } else { "run" },
+                items.len(),
+                rules.len(),
+                if failed > 0 { format!(", {failed} not erased") } else { String::new() }
+            );
+            if failed > 0 { Err(format!("{failed} people could not be erased; see the list")) } else { Ok(()) }
+        }
+        GdprCommand::Requests { status } => {
+            for r in app.dsr_list(&op, status.as_deref()).await.map_err(err)? {
+                println!(
+                    "{}  {:<13} {:<8} received {}  due {}{}  person {}",
+                    r.id,
+                    r.kind,
+                    r.status,
+                    r.received_at,
+                    r.due_at,
+                    if r.overdue { " OVERDUE" } else { "" },
+                    r.person_id.as_deref().unwrap_or("(not identified)")
+                );
+            }
+            Ok(())
+        }
         GdprCommand::Purposes => {
             for p in app.purposes().await.map_err(err)? {
                 println!(

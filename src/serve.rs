@@ -165,7 +165,8 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let (tx, rx) = tokio::sync::watch::channel(false);
     let sealer =
         tokio::spawn(seal_loop(opened.app.clone(), opened.witness.clone(), opened.config.audit_seal_secs.unwrap_or(10), rx.clone()));
-    let housekeeping = tokio::spawn(housekeeping_loop(opened.app.clone(), rx.clone()));
+    let retention = opened.config.retention_rules()?;
+    let housekeeping = tokio::spawn(housekeeping_loop(opened.app.clone(), retention, rx.clone()));
     let reloader = tokio::spawn(reload_loop(reload_signal, tls.as_ref().map(|t| t.certs.clone()), on_reload, rx.clone()));
     let (a, b) = match tls {
         Some(t) => (
@@ -244,7 +245,7 @@ impl Exposure {
 /// Every ten seconds: anonymous refusals whose minute is over become summary events; every
 /// ten minutes, throttle rows with nothing left to say are deleted. At shutdown, the rest of
 /// the tally is written.
-async fn housekeeping_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+async fn housekeeping_loop(app: Arc<App>, retention: Vec<sejf_core::gdpr::RetentionRule>, mut stop: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
     let mut ticks: u64 = 0;
     loop {
@@ -261,6 +262,18 @@ async fn housekeeping_loop(app: Arc<App>, mut stop: watch::Receiver<bool>) {
                     match app.sweep_expired().await {
                         Ok((sessions, exports)) => tracing::debug!(sessions, exports, "expired sessions and finished exports swept"),
                         Err(e) => tracing::error!(error = %e, "session and export sweep failed"),
+                    }
+                }
+                match app.dsr_overdue_alerts().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(requests = n, "data-subject requests overdue"),
+                    Err(e) => tracing::error!(error = %e, "overdue request check failed"),
+                }
+                // Retention once a day, the first time a minute after start.
+                if !retention.is_empty() && ticks % 8_640 == 6 {
+                    match app.retention(&sejf_core::Actor::operator(), &retention, false).await {
+                        Ok(items) => tracing::info!(erased = items.iter().filter(|i| i.outcome == "erased").count(), "retention run"),
+                        Err(e) => tracing::error!(error = %e, "retention run failed"),
                     }
                 }
             }

@@ -8,7 +8,13 @@ use serde_json::{Value, json};
 use crate::harness::{Backend, Install, Server, person, raw_db};
 use crate::on_both;
 
-on_both!(export_then_erase_by_crypto_shredding, restriction_objection_and_consents, the_cli_mirrors_the_routes);
+on_both!(
+    export_then_erase_by_crypto_shredding,
+    restriction_objection_and_consents,
+    the_cli_mirrors_the_routes,
+    retention_erases_exactly_what_the_dry_run_lists,
+    data_subject_requests_have_deadlines_and_alerts
+);
 
 /// A person with a call and a deal, created by `token`; returns (person, activity, deal) ids.
 async fn customer(server: &Server, token: &str, last: &str, email: &str) -> (String, String, String) {
@@ -303,4 +309,119 @@ async fn the_cli_mirrors_the_routes(backend: Backend) {
     assert_eq!(again.status.code(), Some(1));
     let no_reason = install.cli(&["gdpr", "erase", &unread], None);
     assert_eq!(no_reason.status.code(), Some(2), "--reason is required");
+}
+
+async fn retention_erases_exactly_what_the_dry_run_lists(backend: Backend) {
+    let install = Install::new(backend).await;
+    let cfg = install.data_dir.join("config.toml");
+    let rule = "\n[[retention]]\nname = \"stale leads\"\ntag = \"lead\"\nno_activity_days = 0\n";
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap() + rule).unwrap();
+    let sam_pw = install.add_user("sam", "sales", &["north"]);
+    let dora_pw = install.add_user("dora", "dpo", &["main"]);
+    let mut server = install.serve();
+    let sam = server.login("sam", &sam_pw).await;
+    let dora = server.login("dora", &dora_pw).await;
+    let mut ids = Vec::new();
+    for (i, tags) in [vec!["lead"], vec!["lead", "vip"], vec!["lead"], vec!["customer"]].into_iter().enumerate() {
+        let mut p = person("Stary", &format!("Lead{i}"), &format!("lead{i}@firma.pl"), "601 000 777", None);
+        p["tags"] = serde_json::json!(tags);
+        let r = server.call("POST", "/people", &sam, Some(p)).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    // A legal hold exempts a person.
+    let hold =
+        server.call("POST", &format!("/people/{}/legal-hold", ids[2]), &dora, Some(json!({"reason": "invoice dispute 7/2026"}))).await;
+    assert_eq!(hold.status, 200);
+    server.stop();
+    let mut expected = vec![ids[0].clone(), ids[1].clone()];
+    expected.sort();
+
+    let dry = install.cli(&["gdpr", "retention", "--dry-run"], None);
+    assert!(dry.status.success(), "{}", String::from_utf8_lossy(&dry.stderr));
+    let listed: Vec<Value> = serde_json::from_slice(&dry.stdout).unwrap();
+    let mut who: Vec<String> = listed.iter().map(|i| i["person_id"].as_str().unwrap().to_string()).collect();
+    who.sort();
+    assert_eq!(who, expected, "exactly the stale leads without a hold");
+    assert!(listed.iter().all(|i| i["rule"] == "stale leads" && i["outcome"] == "would erase"));
+    let db = raw_db(&install).await;
+    let people = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM people").fetch_one(&db).await.unwrap() };
+    assert_eq!(people().await, 4, "a dry run changes nothing");
+
+    let run = install.cli(&["gdpr", "retention", "run"], None);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let done: Vec<Value> = serde_json::from_slice(&run.stdout).unwrap();
+    let mut erased: Vec<String> =
+        done.iter().filter(|i| i["outcome"] == "erased").map(|i| i["person_id"].as_str().unwrap().to_string()).collect();
+    erased.sort();
+    assert_eq!(erased, expected, "the run does exactly what the dry run said");
+    assert_eq!(people().await, 2);
+    let receipts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM erasure_receipts").fetch_one(&db).await.unwrap();
+    assert_eq!(receipts, 2);
+    db.close().await;
+    let again = install.cli(&["gdpr", "retention", "--dry-run"], None);
+    assert_eq!(serde_json::from_slice::<Vec<Value>>(&again.stdout).unwrap().len(), 0);
+}
+
+async fn data_subject_requests_have_deadlines_and_alerts(backend: Backend) {
+    let install = Install::new(backend).await;
+    let sam_pw = install.add_user("sam", "sales", &["north"]);
+    let dora_pw = install.add_user("dora", "dpo", &["main"]);
+    let server = install.serve();
+    let sam = server.login("sam", &sam_pw).await;
+    let dora = server.login("dora", &dora_pw).await;
+    let (pid, _, _) = customer(&server, &sam, "Prosząca", "prosi@firma.pl").await;
+
+    server.call("POST", "/dsr", &sam, Some(json!({"kind": "access"}))).await.assert_problem(403, None);
+    server.call("POST", "/dsr", &dora, Some(json!({"kind": "gossip"}))).await.assert_problem(422, Some("kind"));
+    server
+        .call("POST", "/dsr", &dora, Some(json!({"kind": "access", "received_at": "yesterday"})))
+        .await
+        .assert_problem(422, Some("received_at"));
+    let r = server
+        .call(
+            "POST",
+            "/dsr",
+            &dora,
+            Some(json!({"kind": "access", "person_id": pid, "received_at": "2026-11-02T09:00:00Z",
+            "identity_check": "ID card shown at the office"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        (r.body["due_at"].as_str(), r.body["status"].as_str(), r.body["overdue"].as_bool()),
+        (Some("2026-12-02T09:00:00Z"), Some("open"), Some(true))
+    );
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let fresh = server.call("POST", "/dsr", &dora, Some(json!({"kind": "erasure"}))).await;
+    assert_eq!((fresh.status, fresh.body["overdue"].as_bool()), (201, Some(false)));
+
+    // The overdue request raises one alert (the server checks every ten seconds).
+    let mut alerted = false;
+    for _ in 0..30 {
+        let alerts = server.call("GET", "/alerts", &dora, None).await;
+        if alerts.body.to_string().contains("dsr-overdue") {
+            alerted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(alerted, "no alert for the overdue request");
+
+    // Extended once by two months with a reason; closed once, a refusal needs its reason.
+    server.call("POST", &format!("/dsr/{id}/extend"), &dora, Some(json!({}))).await.assert_problem(422, Some("reason"));
+    let ext = server.call("POST", &format!("/dsr/{id}/extend"), &dora, Some(json!({"reason": "many records in archive"}))).await;
+    assert_eq!((ext.status, ext.body["due_at"].as_str()), (200, Some("2027-01-31T09:00:00Z")), "{}", ext.body);
+    server.call("POST", &format!("/dsr/{id}/extend"), &dora, Some(json!({"reason": "again please"}))).await.assert_problem(409, None);
+    server.call("POST", &format!("/dsr/{id}/close"), &dora, Some(json!({"status": "refused"}))).await.assert_problem(422, Some("note"));
+    let done =
+        server.call("POST", &format!("/dsr/{id}/close"), &dora, Some(json!({"status": "done", "note": "export sent by post"}))).await;
+    assert_eq!((done.status, done.body["handled_by"].as_str()), (200, Some("dora")), "{}", done.body);
+    server.call("POST", &format!("/dsr/{id}/close"), &dora, Some(json!({"status": "done"}))).await.assert_problem(409, None);
+    let open = server.call("GET", "/dsr?status=open", &dora, None).await;
+    assert_eq!(open.body["items"].as_array().unwrap().len(), 1, "{}", open.body);
+    let out = install.cli(&["gdpr", "requests"], None);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&id) && text.contains("done") && text.contains("erasure"), "{text}");
 }

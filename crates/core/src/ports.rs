@@ -143,6 +143,30 @@ pub struct PersonKeys {
     pub national_id_bidx: Option<i64>,
 }
 
+/// A data-subject request of the register (times unix µs; 0 and '' mean "not yet").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsrRow {
+    pub id: Uuid,
+    /// access, rectification, erasure, restriction, portability or objection.
+    pub kind: String,
+    /// The person, once identified ('' before).
+    pub person_id: String,
+    pub received_at: i64,
+    pub due_at: i64,
+    /// How the requester's identity was checked.
+    pub identity_check: String,
+    /// Why the deadline was extended ('' if it was not).
+    pub extension_reason: String,
+    /// open, done or refused.
+    pub status: String,
+    pub handled_by: String,
+    pub closed_at: i64,
+    pub note: String,
+    pub created_by: String,
+    /// When the overdue alert was raised (0: not yet).
+    pub alerted_at: i64,
+}
+
 /// A grant of a privileged role through the admin API, waiting for a second administrator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleGrantRow {
@@ -496,6 +520,14 @@ pub trait Store: Send + Sync + 'static {
     /// finished (downloaded, rejected, or approved and past their download window) before
     /// `exports_before`. Answers (sessions, export requests) deleted.
     fn expired_sweep(&self, now: i64, exports_before: i64) -> Fut<'_, (u64, u64)>;
+    /// People with no change to them or their activities since `before` (unix µs), carrying
+    /// `tag` when given, and under no legal hold, in id order: what a retention rule selects.
+    fn retention_candidates(&self, tag: Option<String>, before: i64) -> Fut<'_, Vec<Uuid>>;
+    /// Adds or replaces a data-subject request (with its events, in one transaction).
+    fn dsr_put(&self, row: DsrRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    fn dsr_get(&self, id: Uuid) -> Fut<'_, Option<DsrRow>>;
+    /// Requests, by status ('' for all), in id order.
+    fn dsr_list<'a>(&'a self, status: &'a str) -> Fut<'a, Vec<DsrRow>>;
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()>;
     fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>>;
     fn session_touch(&self, id: Uuid, last_seen: i64) -> Fut<'_, ()>;

@@ -39,11 +39,11 @@ impl Modify for Bearer {
         admin::list, admin::create, admin::patch, admin::grants, admin::approve, admin::refuse, audit::list, audit::alerts,
         exports::create, exports::list, exports::get, exports::approve, exports::reject, exports::download,
         gdpr::export, gdpr::erase, gdpr::restrict, gdpr::unrestrict, gdpr::hold, gdpr::release, gdpr::objection, gdpr::flags,
-        gdpr::consents, gdpr::give_consent, gdpr::purposes, gdpr::put_purpose,
+        gdpr::consents, gdpr::give_consent, gdpr::purposes, gdpr::put_purpose, gdpr::dsr_create, gdpr::dsr_list, gdpr::dsr_extend, gdpr::dsr_close,
     ),
     components(schemas(audit::AuditOut, ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch, GrantOut, PasswordIn,
         CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut, exports::ExportIn, exports::ExportOut, exports::DecisionIn, exports::ExportFilterOut,
-        GdprActionIn, ConsentIn, gdpr::PurposeIn)),
+        GdprActionIn, ConsentIn, gdpr::PurposeIn, gdpr::DsrIn, gdpr::DsrChangeIn)),
     modifiers(&Bearer),
 )]
 pub struct ApiDoc;

@@ -107,6 +107,9 @@ pub const TABLES: &[Table] = &[
     table!("person_flags", "", "person_id": Text, "flag": Text, "reason": Text, "set_by": Text, "set_at": Int),
     table!("suppression", "", "kind": Text, "bidx": Int, "added_at": Int),
     table!("erasure_receipts", "", "person_id": Text, "body": Text, "signature": Text, "created_at": Int),
+    table!("dsr_requests", "", "id": Text, "kind": Text, "person_id": Text, "received_at": Int, "due_at": Int, "identity_check": Text,
+        "extension_reason": Text, "status": Text, "handled_by": Text, "closed_at": Int, "note": Text, "created_by": Text,
+        "alerted_at": Int),
 ];
 
 /// Tables a backup leaves out, on purpose (see the module comment).

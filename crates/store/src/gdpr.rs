@@ -2,7 +2,7 @@
 //! legal hold, objection), and erasure with its suppression entries and signed receipt. Every
 //! change commits with its audit events.
 
-use sejf_core::ports::{AuditEvent, ConsentRow, Erasure, FlagRow, PurposeRow, StoreError};
+use sejf_core::ports::{AuditEvent, ConsentRow, DsrRow, Erasure, FlagRow, PurposeRow, StoreError};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
@@ -179,4 +179,81 @@ pub(crate) async fn suppression_list(store: &SqlStore) -> Result<Vec<(String, i6
 
 pub(crate) async fn receipt(store: &SqlStore, person: Uuid) -> Result<Option<(String, String)>, StoreError> {
     sqlx::query_as(RECEIPT_GET).bind(person.to_string()).fetch_optional(&store.pool).await.map_err(error::db("erasure receipt"))
+}
+
+const RETENTION: &str = "SELECT p.id FROM people p WHERE p.updated_at < $1 \
+     AND ($2 = '' OR EXISTS (SELECT 1 FROM person_tags t WHERE t.person_id = p.id AND t.tag = $2)) \
+     AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.person_id = p.id AND a.updated_at >= $1) \
+     AND NOT EXISTS (SELECT 1 FROM person_flags f WHERE f.person_id = p.id AND f.flag = 'legal_hold') \
+     ORDER BY p.id";
+
+pub(crate) async fn retention_candidates(store: &SqlStore, tag: Option<String>, before: i64) -> Result<Vec<Uuid>, StoreError> {
+    let rows =
+        sqlx::query(RETENTION).bind(before).bind(tag.unwrap_or_default()).fetch_all(&store.pool).await.map_err(error::db("retention"))?;
+    rows.iter().map(|r| codec::uuid(r, 0, "people.id")).collect()
+}
+
+macro_rules! dsr_columns {
+    () => {
+        "SELECT id, kind, person_id, received_at, due_at, identity_check, extension_reason, status, handled_by, closed_at, note, \
+         created_by, alerted_at FROM dsr_requests "
+    };
+}
+const DSR_PUT: &str = "INSERT INTO dsr_requests (id, kind, person_id, received_at, due_at, identity_check, extension_reason, status, \
+     handled_by, closed_at, note, created_by, alerted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (id) DO UPDATE SET person_id = excluded.person_id, due_at = excluded.due_at, \
+     identity_check = excluded.identity_check, extension_reason = excluded.extension_reason, status = excluded.status, \
+     handled_by = excluded.handled_by, closed_at = excluded.closed_at, note = excluded.note, alerted_at = excluded.alerted_at";
+const DSR_GET: &str = concat!(dsr_columns!(), "WHERE id = $1");
+const DSR_LIST: &str = concat!(dsr_columns!(), "WHERE ($1 = '' OR status = $1) ORDER BY id");
+
+fn decode_dsr(r: &AnyRow) -> Result<DsrRow, StoreError> {
+    Ok(DsrRow {
+        id: codec::uuid(r, 0, "dsr_requests.id")?,
+        kind: codec::get(r, 1, "dsr_requests.kind")?,
+        person_id: codec::get(r, 2, "dsr_requests.person_id")?,
+        received_at: codec::get(r, 3, "dsr_requests.received_at")?,
+        due_at: codec::get(r, 4, "dsr_requests.due_at")?,
+        identity_check: codec::get(r, 5, "dsr_requests.identity_check")?,
+        extension_reason: codec::get(r, 6, "dsr_requests.extension_reason")?,
+        status: codec::get(r, 7, "dsr_requests.status")?,
+        handled_by: codec::get(r, 8, "dsr_requests.handled_by")?,
+        closed_at: codec::get(r, 9, "dsr_requests.closed_at")?,
+        note: codec::get(r, 10, "dsr_requests.note")?,
+        created_by: codec::get(r, 11, "dsr_requests.created_by")?,
+        alerted_at: codec::get(r, 12, "dsr_requests.alerted_at")?,
+    })
+}
+
+pub(crate) async fn dsr_put(store: &SqlStore, d: DsrRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(DSR_PUT)
+        .bind(d.id.to_string())
+        .bind(d.kind)
+        .bind(d.person_id)
+        .bind(d.received_at)
+        .bind(d.due_at)
+        .bind(d.identity_check)
+        .bind(d.extension_reason)
+        .bind(d.status)
+        .bind(d.handled_by)
+        .bind(d.closed_at)
+        .bind(d.note)
+        .bind(d.created_by)
+        .bind(d.alerted_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db("data-subject request"))?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
+    tx.commit().await.map_err(error::db("data-subject request"))
+}
+
+pub(crate) async fn dsr_get(store: &SqlStore, id: Uuid) -> Result<Option<DsrRow>, StoreError> {
+    let row = sqlx::query(DSR_GET).bind(id.to_string()).fetch_optional(&store.pool).await.map_err(error::db("data-subject request"))?;
+    row.as_ref().map(decode_dsr).transpose()
+}
+
+pub(crate) async fn dsr_list(store: &SqlStore, status: &str) -> Result<Vec<DsrRow>, StoreError> {
+    let rows = sqlx::query(DSR_LIST).bind(status.to_owned()).fetch_all(&store.pool).await.map_err(error::db("data-subject requests"))?;
+    rows.iter().map(decode_dsr).collect()
 }

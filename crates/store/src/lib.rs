@@ -45,7 +45,7 @@ pub mod testing;
 use std::time::Duration;
 
 use sejf_core::ports::{
-    AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ConsentRow, Erasure, ExportRow, FlagRow, Fut, ImportStep, KeyKind,
+    AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ConsentRow, DsrRow, Erasure, ExportRow, FlagRow, Fut, ImportStep, KeyKind,
     ListQuery, MfaRow, NewPerson, PersonKeys, PersonRow, PurposeRow, ReadMark, RecordKind, RecordRow, RoleGrantRow, SealedEvent,
     SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
@@ -326,6 +326,22 @@ impl Store for SqlStore {
 
     fn expired_sweep(&self, now: i64, exports_before: i64) -> Fut<'_, (u64, u64)> {
         Box::pin(throttle::expired_sweep(self, now, exports_before))
+    }
+
+    fn retention_candidates(&self, tag: Option<String>, before: i64) -> Fut<'_, Vec<Uuid>> {
+        Box::pin(gdpr::retention_candidates(self, tag, before))
+    }
+
+    fn dsr_put(&self, row: DsrRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(gdpr::dsr_put(self, row, audit))
+    }
+
+    fn dsr_get(&self, id: Uuid) -> Fut<'_, Option<DsrRow>> {
+        Box::pin(gdpr::dsr_get(self, id))
+    }
+
+    fn dsr_list<'a>(&'a self, status: &'a str) -> Fut<'a, Vec<DsrRow>> {
+        Box::pin(gdpr::dsr_list(self, status))
     }
 
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()> {

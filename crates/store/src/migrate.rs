@@ -70,6 +70,7 @@ migrations! {
     14 => "0014_user_duties",
     15 => "0015_gdpr",
     16 => "0016_import_jobs",
+    17 => "0017_dsr",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

@@ -245,3 +245,94 @@ pub struct PurposeIn {
     #[serde(default)]
     pub applies_to_all: bool,
 }
+
+/// `POST /dsr`: a data-subject request as received.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DsrIn {
+    /// access, rectification, erasure, restriction, portability or objection.
+    pub kind: String,
+    /// The person, once identified.
+    #[serde(default)]
+    pub person_id: Option<uuid::Uuid>,
+    /// When it arrived (RFC 3339; default now). The deadline is a month later.
+    #[serde(default)]
+    pub received_at: Option<String>,
+    /// How the requester's identity was checked.
+    #[serde(default)]
+    pub identity_check: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `POST /dsr/{id}/extend` and `/close`.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DsrChangeIn {
+    /// extend: why (the person is told).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// close: `done` or `refused`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// close: the outcome; required when refused.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// `GET /dsr?status=`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DsrQuery {
+    /// open, done or refused.
+    pub status: Option<String>,
+}
+
+/// Record a data-subject request (dpo): due one month after it was received.
+#[utoipa::path(post, path = "/api/v1/dsr", tag = "gdpr", request_body = DsrIn,
+    responses((status = 201, description = "The request, with its due date"), (status = 403, body = ProblemBody),
+              (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)),
+    security(("bearer" = [])))]
+pub async fn dsr_create(State(app): State<Arc<App>>, Authed(actor): Authed, Json(d): Json<DsrIn>) -> ApiResult<Response> {
+    let received_at = match d.received_at.as_deref() {
+        None | Some("") => 0,
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map(|t| (t.unix_timestamp_nanos() / 1000) as i64)
+            .map_err(|_| sejf_core::CoreError::from(sejf_domain::ValidationErrors::single("received_at", "must be an RFC 3339 time")))?,
+    };
+    let input = sejf_core::gdpr::DsrInput {
+        kind: d.kind,
+        person_id: d.person_id,
+        received_at,
+        identity_check: d.identity_check.unwrap_or_default(),
+        note: d.note.unwrap_or_default(),
+    };
+    Ok(json_response(StatusCode::CREATED, &app.dsr_create(&actor, &input).await?))
+}
+
+/// The register of data-subject requests (dpo); `overdue` marks open ones past their deadline.
+#[utoipa::path(get, path = "/api/v1/dsr", tag = "gdpr", params(DsrQuery),
+    responses((status = 200, description = "`{items, next_cursor}`"), (status = 403, body = ProblemBody)), security(("bearer" = [])))]
+pub async fn dsr_list(State(app): State<Arc<App>>, Authed(actor): Authed, Query(q): Query<DsrQuery>) -> ApiResult<Response> {
+    let items = app.dsr_list(&actor, q.status.as_deref()).await?;
+    Ok(json_response(StatusCode::OK, &ListOut { items, next_cursor: None }))
+}
+
+/// Extend a request's deadline once by two months, with a reason (dpo).
+#[utoipa::path(post, path = "/api/v1/dsr/{id}/extend", tag = "gdpr", params(("id" = uuid::Uuid, Path)), request_body = DsrChangeIn,
+    responses((status = 200, description = "The request"), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody),
+              (status = 422, body = ProblemBody)),
+    security(("bearer" = [])))]
+pub async fn dsr_extend(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id, Json(c): Json<DsrChangeIn>) -> ApiResult<Response> {
+    Ok(json_response(StatusCode::OK, &app.dsr_extend(&actor, id, c.reason.as_deref().unwrap_or("")).await?))
+}
+
+/// Close a request as done or refused (dpo).
+#[utoipa::path(post, path = "/api/v1/dsr/{id}/close", tag = "gdpr", params(("id" = uuid::Uuid, Path)), request_body = DsrChangeIn,
+    responses((status = 200, description = "The request"), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody),
+              (status = 422, body = ProblemBody)),
+    security(("bearer" = [])))]
+pub async fn dsr_close(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id, Json(c): Json<DsrChangeIn>) -> ApiResult<Response> {
+    let out = app.dsr_close(&actor, id, c.status.as_deref().unwrap_or(""), c.note.as_deref().unwrap_or("")).await?;
+    Ok(json_response(StatusCode::OK, &out))
+}
