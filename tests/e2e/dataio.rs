@@ -288,3 +288,27 @@ mod ops {
         let _ = std::fs::remove_dir_all(&root);
     }
 }
+
+/// The OpenAPI document is valid 3.1 as openapi-spec-validator (PyPI, installed by .ci/run)
+/// sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_validates() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let doc = server.client.get(format!("{}/api/v1/openapi.json", server.base)).send().await.unwrap().text().await.unwrap();
+    let file = install.root.join("openapi.json");
+    std::fs::write(&file, doc).unwrap();
+    let check = "import sys\ntry:\n    from openapi_spec_validator import OpenAPIV31SpecValidator\n    from openapi_spec_validator.readers import read_from_filename\nexcept ImportError:\n    sys.exit(3)\n\
+        spec, _ = read_from_filename(sys.argv[1])\nerrors = list(OpenAPIV31SpecValidator(spec).iter_errors())\n\
+        for e in errors[:20]:\n    print(e.message[:300], list(e.absolute_path))\nsys.exit(1 if errors else 0)\n";
+    match std::process::Command::new("python3").args(["-c", check, file.to_str().unwrap()]).output() {
+        Ok(o) if o.status.code() == Some(3) => eprintln!("skipped: openapi-spec-validator is not installed"),
+        Ok(o) => assert!(
+            o.status.success(),
+            "the OpenAPI document is invalid:\n{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("skipped: python3 not runnable: {e}"),
+    }
+}

@@ -23,6 +23,7 @@ fn optional_body(body: &Bytes) -> ApiResult<GdprActionIn> {
 
 /// The format of an access export.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `json` (default) or `csv`.
@@ -282,6 +283,7 @@ pub struct DsrChangeIn {
 
 /// `GET /dsr?status=`.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DsrQuery {
     /// open, done or refused.
