@@ -82,6 +82,12 @@ pub struct ConfigFile {
     /// age X25519 recipients (`age1…`) backups are encrypted to, when `sejf backup create` is
     /// given no `--recipient`. Keep the identities (private halves) off this host.
     pub backup_recipients: Option<Vec<String>>,
+    /// Where `sejf serve` writes scheduled backups (a directory or `s3://bucket/prefix`); with
+    /// `backup_every_hours`, one server takes a backup that often and alerts when one fails or
+    /// is overdue.
+    pub backup_target: Option<String>,
+    /// Hours between scheduled backups (default 24 when `backup_target` is set).
+    pub backup_every_hours: Option<u64>,
     /// The public key (base64) that signs backup manifests, pinned by the first `sejf backup
     /// create`: `list`, `verify` and `restore` trust no other.
     pub backup_public_key: Option<String>,
@@ -213,6 +219,21 @@ impl ConfigFile {
             .transpose()
     }
 
+    /// The scheduled backup: target and interval, if configured.
+    pub fn backup_schedule(&self) -> Result<Option<(String, std::time::Duration)>, String> {
+        let Some(target) = self.backup_target.clone().filter(|t| !t.trim().is_empty()) else {
+            return if self.backup_every_hours.is_some() { Err("config backup_every_hours needs backup_target".into()) } else { Ok(None) };
+        };
+        let hours = self.backup_every_hours.unwrap_or(24);
+        if !(1..=24 * 31).contains(&hours) {
+            return Err("config backup_every_hours: must be 1 to 744".into());
+        }
+        if self.backup_recipients.as_ref().is_none_or(|r| r.is_empty()) {
+            return Err("config backup_target needs backup_recipients (age recipients; `sejf backup keygen` makes one)".into());
+        }
+        Ok(Some((target, std::time::Duration::from_secs(hours * 3600))))
+    }
+
     /// The retention rules, checked.
     pub fn retention_rules(&self) -> Result<Vec<sejf_core::gdpr::RetentionRule>, String> {
         let rules = self.retention.clone().unwrap_or_default();
@@ -306,6 +327,10 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # above it; 0 turns the limit off. Loopback clients are exempt.
 # rate_limit_per_second = 50
 # rate_limit_burst = 200
+# Scheduled backups: one server writes a backup to this target every so many hours and raises an
+# alert when one fails or is overdue (needs backup_recipients).
+# backup_target = "/srv/backups/sejf"
+# backup_every_hours = 24
 # Retention (GDPR art. 5(1)(e)): people with no change to them or their activities for this many
 # days (and the tag, when given) are erased daily by the server, and by `sejf gdpr retention run`
 # (`--dry-run` lists them). A legal hold exempts a person.

@@ -166,6 +166,11 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let sealer =
         tokio::spawn(seal_loop(opened.app.clone(), opened.witness.clone(), opened.config.audit_seal_secs.unwrap_or(10), rx.clone()));
     let retention = opened.config.retention_rules()?;
+    let backups = opened.config.backup_schedule()?.map(|(target, every)| {
+        let copy =
+            Opened { app: opened.app.clone(), config: opened.config.clone(), store: opened.store.clone(), witness: opened.witness.clone() };
+        tokio::spawn(backup_loop(copy, target, every, rx.clone()))
+    });
     let housekeeping = tokio::spawn(housekeeping_loop(opened.app.clone(), retention, rx.clone()));
     let reloader = tokio::spawn(reload_loop(reload_signal, tls.as_ref().map(|t| t.certs.clone()), on_reload, rx.clone()));
     let (a, b) = match tls {
@@ -186,6 +191,11 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let _ = reloader.await;
     let _ = housekeeping.await;
     let _ = sealer.await;
+    // A backup under way is abandoned: its parts stay incomplete (no manifest), which `backup
+    // list` and `verify` never take for a backup.
+    if let Some(b) = backups {
+        b.abort();
+    }
     // Write the read budgets' last reads, so a restarted server counts them.
     if let Err(e) = opened.app.flush_reads().await {
         tracing::error!(error = %e, "writing read budgets at shutdown failed");
@@ -282,6 +292,69 @@ async fn housekeeping_loop(app: Arc<App>, retention: Vec<sejf_core::gdpr::Retent
                     tracing::error!(error = %e, "final refusal summary failed");
                 }
                 return;
+            }
+        }
+    }
+}
+
+/// How often the backup scheduler looks at the clock.
+const BACKUP_CHECK: Duration = Duration::from_secs(10);
+
+/// Takes a backup to `target` whenever the last successful one (from the audit trail) is older
+/// than `every`; with several servers on PostgreSQL, one at a time (an advisory lock). A failed
+/// backup raises a `backup-failed` alert; no success for twice `every` raises `backup-overdue`
+/// (once per overdue spell).
+async fn backup_loop(opened: Opened, target: String, every: Duration, mut stop: watch::Receiver<bool>) {
+    let data_dir = opened.witness.parent().map(Path::to_path_buf).unwrap_or_default();
+    let every_us = every.as_micros() as i64;
+    let mut tick = tokio::time::interval(BACKUP_CHECK);
+    let mut overdue_alerted = false;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let app = &opened.app;
+        let operator = sejf_core::Actor::operator();
+        let last = match app.last_ok("backup.create").await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "backup scheduler cannot read the trail");
+                continue;
+            }
+        };
+        let now = app.now();
+        if last.is_some_and(|t| now - t < every_us) {
+            continue;
+        }
+        if last.is_some_and(|t| now - t > 2 * every_us) && !overdue_alerted {
+            let detail = format!("no successful backup to {target} since {}", sejf_core::rfc3339(last.unwrap_or(0)));
+            if app.alert(&operator, "backup-overdue", "high", "", &detail).await.is_ok() {
+                overdue_alerted = true;
+            }
+        }
+        let Ok(Some(_lease)) = sejf_core::Store::backup_lock(&opened.store).await else { continue };
+        match crate::backup::create(&data_dir, &opened, &target, &[]).await {
+            Ok(line) => {
+                overdue_alerted = false;
+                tracing::info!(%line, "scheduled backup");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled backup failed");
+                let _ = app
+                    .alert(
+                        &operator,
+                        "backup-failed",
+                        "high",
+                        "",
+                        &e.lines().next().unwrap_or("failed").chars().take(300).collect::<String>(),
+                    )
+                    .await;
+                // Try again after a pause rather than every tick.
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+                    _ = stop.changed() => return,
+                }
             }
         }
     }

@@ -49,7 +49,7 @@ pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
         BackupCommand::Keygen { out } => keygen(&out),
         BackupCommand::Create { to, recipients } => {
             let opened = serve::open(loc).await?;
-            let r = create(loc, &opened, &to, &recipients).await;
+            let r = create(&loc.data_dir, &opened, &to, &recipients).await;
             opened.store.close().await;
             r.map(|s| println!("{s}"))
         }
@@ -148,7 +148,7 @@ fn open_manifest(bytes: &[u8], key: &[u8; 32], id: &str) -> Result<Manifest, Str
 }
 
 /// `sejf backup create`: returns the one-line summary.
-pub async fn create(loc: &Location, opened: &serve::Opened, to: &str, recipients: &[String]) -> Result<String, String> {
+pub async fn create(data_dir: &std::path::Path, opened: &serve::Opened, to: &str, recipients: &[String]) -> Result<String, String> {
     let started = std::time::Instant::now();
     let target = target::open(to)?;
     let given = if recipients.is_empty() { opened.config.backup_recipients.clone().unwrap_or_default() } else { recipients.to_vec() };
@@ -160,7 +160,7 @@ pub async fn create(loc: &Location, opened: &serve::Opened, to: &str, recipients
     }
     let recipients: Vec<BackupRecipient> =
         given.iter().map(|r| r.parse::<BackupRecipient>().map_err(|e| format!("recipient {r:?}: {e}"))).collect::<Result<_, _>>()?;
-    let signer = signer(loc, opened).await?;
+    let signer = signer(data_dir, opened).await?;
     let now = now_micros();
     let suffix = hex::encode(sejf_crypto::random::bytes::<4>().map_err(|e| e.to_string())?);
     let id = format!("{}-{suffix}", compact_time(now));
@@ -168,7 +168,7 @@ pub async fn create(loc: &Location, opened: &serve::Opened, to: &str, recipients
     // The witness is read before the snapshot, so every checkpoint it names is in the snapshot.
     let mut files = Vec::new();
     for name in FILES {
-        match std::fs::read(loc.data_dir.join(name)) {
+        match std::fs::read(data_dir.join(name)) {
             Ok(mut bytes) => {
                 if name == WITNESS_FILE {
                     // A line being appended right now is left for the next backup.
@@ -229,7 +229,7 @@ pub async fn create(loc: &Location, opened: &serve::Opened, to: &str, recipients
 }
 
 /// The manifest signing key, pinned in config.toml by its first use.
-async fn signer(loc: &Location, opened: &serve::Opened) -> Result<BackupSigner, String> {
+async fn signer(data_dir: &std::path::Path, opened: &serve::Opened) -> Result<BackupSigner, String> {
     let seed = opened.app.keys.named_key(opened.app.store.as_ref(), KeyKind::System, SIGNING_KEY).await.map_err(|e| e.to_string())?;
     let signer = BackupSigner::from_seed(&seed);
     let public = signer.public_key();
@@ -237,14 +237,14 @@ async fn signer(loc: &Location, opened: &serve::Opened) -> Result<BackupSigner, 
         Some(pin) if pin == public => {}
         Some(_) => return Err("the backup signing key in the database is not the one config.toml pins (backup_public_key)".into()),
         None => {
-            let path = loc.data_dir.join(CONFIG_FILE);
+            let path = data_dir.join(CONFIG_FILE);
             let mut text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             text.push_str(&format!(
                 "\n# The key that signs backup manifests (public part), pinned by the first backup: keep a copy off this host.\nbackup_public_key = \"{}\"\n",
                 STANDARD.encode(public)
             ));
             // Written aside and renamed, so a create killed here leaves the old file whole.
-            let tmp = loc.data_dir.join(format!(".{CONFIG_FILE}.tmp"));
+            let tmp = data_dir.join(format!(".{CONFIG_FILE}.tmp"));
             let _ = std::fs::remove_file(&tmp);
             keyfile::write_private(&tmp, text.as_bytes())?;
             std::fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;

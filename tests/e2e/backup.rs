@@ -389,3 +389,51 @@ async fn backups_to_s3_compatible_storage_verify_and_restore() {
     let out = ok(&with_s3(install.command(&["backup", "prune", "--from", target, "--dry-run"]), &moto));
     assert!(out.starts_with("would remove 0 backup(s)"), "{out}");
 }
+
+/// `backup_target` in config.toml: the server takes a backup by itself (the first at once), which
+/// `backup list` and `verify` accept; a target it cannot write raises a `backup-failed` alert.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_takes_scheduled_backups_and_alerts_when_it_cannot() {
+    let install = Install::new(crate::harness::Backend::Sqlite).await;
+    let (identity, recipient) = keygen(&install);
+    let target = install.root.join("scheduled");
+    let cfg = install.data_dir.join("config.toml");
+    let base = std::fs::read_to_string(&cfg).unwrap();
+    let schedule = format!("\nbackup_recipients = [\"{recipient}\"]\nbackup_target = \"{}\"\nbackup_every_hours = 24\n", target.display());
+    std::fs::write(&cfg, format!("{base}{schedule}")).unwrap();
+    let mut server = install.serve();
+    let mut listed = String::new();
+    for _ in 0..60 {
+        let out = install.cli(&["backup", "list", "--from", target.to_str().unwrap()], None);
+        listed = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && listed.lines().count() >= 1 && !listed.trim().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(!listed.trim().is_empty(), "no scheduled backup appeared");
+    server.stop();
+    ok(&install.cli(&["backup", "verify", "--from", target.to_str().unwrap(), "--identity", identity.to_str().unwrap()], None));
+    let trail = String::from_utf8_lossy(&install.cli(&["audit", "export"], None).stdout).to_string();
+    assert_eq!(trail.matches("backup.create").count(), 1, "one backup per interval, not one per check");
+
+    // A target that cannot be written (a file where a directory should be): an alert.
+    let other = Install::new(crate::harness::Backend::Sqlite).await;
+    let blocked = other.root.join("not-a-dir");
+    std::fs::write(&blocked, b"x").unwrap();
+    let cfg = other.data_dir.join("config.toml");
+    let schedule = format!("\nbackup_recipients = [\"{recipient}\"]\nbackup_target = \"{}/sub\"\n", blocked.display());
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap() + &schedule).unwrap();
+    let mut server = other.serve();
+    let mut alerted = false;
+    for _ in 0..60 {
+        let trail = String::from_utf8_lossy(&other.cli(&["audit", "export"], None).stdout).to_string();
+        if trail.contains("backup-failed") {
+            alerted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    server.stop();
+    assert!(alerted, "a failed scheduled backup raises no alert");
+}

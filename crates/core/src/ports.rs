@@ -592,6 +592,8 @@ pub trait Store: Send + Sync + 'static {
     /// Becomes the one sealer among every process sharing the database, or None while another
     /// holds the role. The lease ends when the returned value is dropped.
     fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>>;
+    /// The lease of the one server (of several on PostgreSQL) that takes the scheduled backup.
+    fn backup_lock(&self) -> Fut<'_, Option<SealerLease>>;
 
     // Read budgets, shared by every server: the latest time each user read each person.
     /// Records `reads` (a person's time only moves forward) and forgets every read before

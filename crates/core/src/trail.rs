@@ -78,3 +78,23 @@ impl App {
         Ok(TrailPage { items, next_cursor })
     }
 }
+
+impl App {
+    /// When an event with `action` and outcome `ok` was last recorded (unix µs), if ever: e.g.
+    /// the last successful backup, for the scheduler and the posture report.
+    pub async fn last_ok(&self, action: &str) -> Result<Option<i64>, CoreError> {
+        let (mut after, mut last) = (0, None);
+        loop {
+            let q = AuditQuery { action: action.to_string(), after_seq: after, limit: 1000, ..Default::default() };
+            let page = self.store.audit_query(q).await?;
+            let Some(tail) = page.last() else { return Ok(last) };
+            after = tail.seq;
+            if let Some(e) = page.iter().rev().find(|e| e.event.outcome == "ok" || e.event.outcome.is_empty()) {
+                last = Some(e.event.at);
+            }
+            if page.len() < 1000 {
+                return Ok(last);
+            }
+        }
+    }
+}

@@ -183,12 +183,24 @@ pub(crate) async fn honeytokens(store: &SqlStore) -> Result<Vec<uuid::Uuid>, Sto
 /// is already serialised in-process; a concurrent `sejf audit seal` writes the same
 /// deterministic rows and never overwrites.
 pub(crate) async fn sealer_lock(store: &SqlStore) -> Result<Option<SealerLease>, StoreError> {
+    try_lock(store, SEALER_LOCK_KEY).await
+}
+
+/// Spells "sejfback": the lock of the server that takes the scheduled backup.
+const BACKUP_LOCK_KEY: i64 = 0x7365_6a66_6261_636b;
+
+pub(crate) async fn backup_lock(store: &SqlStore) -> Result<Option<SealerLease>, StoreError> {
+    try_lock(store, BACKUP_LOCK_KEY).await
+}
+
+/// A PostgreSQL session advisory lock on a connection of its own, held while the lease lives;
+/// on SQLite (one server) always granted.
+async fn try_lock(store: &SqlStore, key: i64) -> Result<Option<SealerLease>, StoreError> {
     if store.backend == Backend::Sqlite {
         return Ok(Some(Box::new(())));
     }
-    let mut conn = store.pool.acquire().await.map_err(error::db("sealer lock"))?.detach();
-    let held: bool =
-        sqlx::query_scalar(SEALER_TRY_LOCK).bind(SEALER_LOCK_KEY).fetch_one(&mut conn).await.map_err(error::db("sealer lock"))?;
+    let mut conn = store.pool.acquire().await.map_err(error::db("advisory lock"))?.detach();
+    let held: bool = sqlx::query_scalar(SEALER_TRY_LOCK).bind(key).fetch_one(&mut conn).await.map_err(error::db("advisory lock"))?;
     if held {
         Ok(Some(Box::new(conn)))
     } else {

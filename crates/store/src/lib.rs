@@ -460,6 +460,10 @@ impl Store for SqlStore {
         Box::pin(audit::honeytokens(self))
     }
 
+    fn backup_lock(&self) -> Fut<'_, Option<SealerLease>> {
+        Box::pin(audit::backup_lock(self))
+    }
+
     fn audit_chain_put(&self, rows: Vec<ChainRow>) -> Fut<'_, ()> {
         Box::pin(audit::chain_put(self, rows))
     }
