@@ -85,6 +85,28 @@ async fn a_privileged_account_needs_a_second_admin_and_a_new_password(backend: B
     assert_eq!((me.status, me.body["role"].clone()), (200, json!("dpo")), "{}", me.body);
 }
 
+on_both!(a_refused_creation_leaves_a_least_privileged_account);
+
+async fn a_refused_creation_leaves_a_least_privileged_account(backend: Backend) {
+    let install = Install::new(backend).await;
+    let ada_pw = install.add_user("ada", "admin", &[]);
+    let server = install.serve();
+    let (admin, ada) = (server.admin_token().await, server.login("ada", &ada_pw).await);
+    let created =
+        admin_call(&server, "POST", "/users", &admin, Some(json!({"username": "dora", "role": "dpo", "password": DORA_PW}))).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let grant = created.body["pending_grant"]["id"].as_str().expect("a pending grant").to_string();
+    let refused = admin_call(&server, "POST", &format!("/role-grants/{grant}/refuse"), &ada, None).await;
+    assert_eq!((refused.status, refused.body["status"].clone()), (200, json!("refused")), "{}", refused.body);
+    // Not disabled for ever, and not one `sejf user enable` away from the refused role: the
+    // account is enabled as support, and still changes its password first.
+    let users = admin_call(&server, "GET", "/users", &ada, None).await;
+    let dora = users.body["items"].as_array().unwrap().iter().find(|u| u["username"] == "dora").expect("dora listed").clone();
+    assert_eq!((dora["role"].clone(), dora["disabled"].clone()), (json!("support"), json!(false)), "{dora}");
+    let first = server.post_login(json!({"username": "dora", "password": DORA_PW})).await;
+    assert_eq!((first.status, first.body["password_change_required"].clone()), (200, json!(true)), "{}", first.body);
+}
+
 on_both!(role_changes_and_resets_keep_separation_of_duties);
 
 async fn role_changes_and_resets_keep_separation_of_duties(backend: Backend) {

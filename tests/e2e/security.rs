@@ -309,4 +309,22 @@ async fn throttling_and_own_sessions_over_http(backend: Backend) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let t3 = server.login("olek", &pw).await;
     assert_eq!(server.call("GET", "/me", &t3, None).await.status, 200);
+
+    // Guesses at other names from the same address (one office behind one NAT) lock the
+    // address, olek included; unlocking olek lifts the lock of the addresses olek was tried from.
+    let mut address_locked = false;
+    for i in 0..60 {
+        let r = server.post_login(json!({"username": format!("nobody{i}"), "password": "wrong-password-1234", "totp": "123456"})).await;
+        if r.status == 429 {
+            address_locked = true;
+            break;
+        }
+        r.assert_problem(401, None);
+    }
+    assert!(address_locked, "the address locks after enough failures");
+    login(&pw).await.assert_problem(429, None);
+    let out = install.cli(&["user", "unlock", "olek"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let t4 = server.login("olek", &pw).await;
+    assert_eq!(server.call("GET", "/me", &t4, None).await.status, 200);
 }

@@ -12,6 +12,8 @@ use crate::{Actor, App, CoreError};
 
 /// A grant made at account creation: the account waits disabled and is enabled on approval.
 pub const GRANT_CREATE: &str = "create";
+/// What an account created with a refused grant becomes (docs/design.md, separation of duties).
+pub const REFUSED_CREATE_ROLE: Role = Role::Support;
 /// A role change: the role is set on approval.
 pub const GRANT_ROLE: &str = "role";
 
@@ -103,10 +105,21 @@ impl App {
                 self.store.user_set_role(grant.user_id, role.as_str()).await?;
             }
             self.store.sessions_delete_for_user(grant.user_id).await?;
+        } else if grant.kind == GRANT_CREATE {
+            // A refused creation does not leave a disabled account holding the refused role
+            // for ever (one `sejf user enable` away from it): the account becomes what one
+            // administrator may create alone, the least privileged role, and is enabled. Its
+            // password must still be changed at the first sign-in.
+            self.store.user_set_role(grant.user_id, REFUSED_CREATE_ROLE.as_str()).await?;
+            self.store.user_set_disabled(grant.user_id, false).await?;
+            self.store.sessions_delete_for_user(grant.user_id).await?;
         }
         let mut ev = self.event(actor, if approve { "user.grant.approve" } else { "user.grant.refuse" }, "role_grant", &id.to_string());
         ev.subject_id = grant.user_id.to_string();
         ev.detail = format!("role={} kind={} requested_by={}", grant.role, grant.kind, grant.requested_by_id);
+        if !approve && grant.kind == GRANT_CREATE {
+            ev.detail.push_str(&format!(" account_role={REFUSED_CREATE_ROLE}"));
+        }
         self.audit(vec![ev]).await?;
         let row = self.store.role_grant_get(id).await?.ok_or(CoreError::NotFound)?;
         RoleGrant::from_row(row)

@@ -404,9 +404,12 @@ impl App {
         let keys = self.guard_keys(username, IpAddr::from([0, 0, 0, 0])).await?;
         self.store.throttle_clear(&keys.totp).await?;
         self.store.throttle_clear(&keys.account).await?;
-        // Every (account, address) pair of the name, and its password-change count; the
-        // addresses' own locks stay (they are about an address, not this account).
-        self.store.throttle_clear(&format!("p:{}:", keys.name_tag)).await?;
+        // Every (account, address) pair of the name, its password-change count, and the locks
+        // of the addresses this account was tried from: a user locked out with the rest of
+        // their office (one NAT address) can sign in again. Other addresses' locks stay.
+        let pairs = format!("p:{}:", keys.name_tag);
+        self.store.throttle_clear_addresses(&pairs).await?;
+        self.store.throttle_clear(&pairs).await?;
         self.store.throttle_clear(&format!("c:{}", keys.name_tag)).await?;
         Ok(())
     }

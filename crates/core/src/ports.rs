@@ -565,6 +565,9 @@ pub trait Store: Send + Sync + 'static {
     fn throttle_sweep(&self, now: i64, window_from: i64) -> Fut<'_, u64>;
     /// Deletes every row whose key starts with `prefix`.
     fn throttle_clear<'a>(&'a self, prefix: &'a str) -> Fut<'a, ()>;
+    /// Deletes the address row (`a:{block}`) of every block named by a pair row
+    /// (`{pair_prefix}{block}`), leaving the pair rows themselves.
+    fn throttle_clear_addresses<'a>(&'a self, pair_prefix: &'a str) -> Fut<'a, ()>;
 
     // The audit trail. Events get gap-free sequence numbers in the transaction that writes them.
     /// Appends events in one transaction (reads: before the response leaves).

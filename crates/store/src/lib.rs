@@ -424,6 +424,10 @@ impl Store for SqlStore {
         Box::pin(throttle::clear(self, prefix))
     }
 
+    fn throttle_clear_addresses<'a>(&'a self, pair_prefix: &'a str) -> Fut<'a, ()> {
+        Box::pin(throttle::clear_addresses(self, pair_prefix))
+    }
+
     fn audit_append(&self, events: Vec<AuditEvent>) -> Fut<'_, ()> {
         Box::pin(audit::append(self, events))
     }

@@ -33,6 +33,10 @@ const LEASE: &str = "INSERT INTO login_throttle (key, failures, window_start, lo
 const RELEASE: &str = "UPDATE login_throttle SET busy_until = $3 WHERE key = $1 AND busy_until = $2";
 /// Keys are ASCII (a prefix letter, hex digits, an address block), so a byte prefix is a prefix.
 const CLEAR: &str = "DELETE FROM login_throttle WHERE substr(key, 1, length($1)) = $1";
+/// The address rows of every block a pair row under $1 names: `p:{tag}:{block}` → `a:{block}`
+/// (an exact match, so `a:10.0.0.1` never takes `a:10.0.0.12` with it).
+const CLEAR_ADDRESSES: &str = "DELETE FROM login_throttle WHERE key IN \
+     (SELECT 'a:' || substr(key, length($1) + 1) FROM login_throttle WHERE substr(key, 1, length($1)) = $1)";
 const SWEEP: &str = "DELETE FROM login_throttle WHERE window_start < $2 AND locked_until <= $1 AND busy_until <= $1";
 
 fn row(r: &sqlx::any::AnyRow) -> Result<ThrottleRow, StoreError> {
@@ -79,6 +83,11 @@ pub(crate) async fn release(store: &SqlStore, key: &str, lease: i64, busy_until:
 
 pub(crate) async fn clear(store: &SqlStore, prefix: &str) -> Result<(), StoreError> {
     sqlx::query(CLEAR).bind(prefix).execute(&store.pool).await.map_err(error::db("throttle clear"))?;
+    Ok(())
+}
+
+pub(crate) async fn clear_addresses(store: &SqlStore, pair_prefix: &str) -> Result<(), StoreError> {
+    sqlx::query(CLEAR_ADDRESSES).bind(pair_prefix).execute(&store.pool).await.map_err(error::db("throttle clear addresses"))?;
     Ok(())
 }
 

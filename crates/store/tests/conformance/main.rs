@@ -381,6 +381,19 @@ async fn throttle_rows_and_session_lists(db: &TestDb) {
     for k in ["p:ab:1.2.3.4", "p:ab:2001:db8::/64", "p:abc:1.2.3.4", "u:ab"] {
         s.throttle_hit(k, 10, 0).await.unwrap();
     }
+    for k in ["a:1.2.3.4", "a:1.2.3.44", "a:2001:db8::/64", "a:9.9.9.9"] {
+        s.throttle_hit(k, 10, 0).await.unwrap();
+        s.throttle_lock(k, 10, 5_000).await.unwrap();
+    }
+    // The addresses the pairs name lose their locks, exactly; others keep theirs.
+    s.throttle_clear_addresses("p:ab:").await.unwrap();
+    assert!(s.throttle_get("a:1.2.3.4").await.unwrap().is_none());
+    assert!(s.throttle_get("a:2001:db8::/64").await.unwrap().is_none());
+    assert!(s.throttle_get("p:ab:1.2.3.4").await.unwrap().is_some(), "pair rows stay");
+    for k in ["a:1.2.3.44", "a:9.9.9.9"] {
+        assert!(s.throttle_get(k).await.unwrap().is_some(), "{k} is not named by a pair");
+        s.throttle_clear(k).await.unwrap();
+    }
     s.throttle_clear("p:ab:").await.unwrap();
     assert!(s.throttle_get("p:ab:1.2.3.4").await.unwrap().is_none());
     assert!(s.throttle_get("p:ab:2001:db8::/64").await.unwrap().is_none());
