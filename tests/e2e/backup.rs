@@ -406,12 +406,13 @@ async fn the_server_takes_scheduled_backups_and_alerts_when_it_cannot() {
     for _ in 0..60 {
         let out = install.cli(&["backup", "list", "--from", target.to_str().unwrap()], None);
         listed = String::from_utf8_lossy(&out.stdout).to_string();
-        if out.status.success() && listed.lines().count() >= 1 && !listed.trim().is_empty() {
+        // "no backups on …", then "incomplete (no manifest)" while it is written, then signed.
+        if out.status.success() && listed.lines().any(|l| l.trim_end().ends_with("signed")) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    assert!(!listed.trim().is_empty(), "no scheduled backup appeared");
+    assert!(listed.lines().any(|l| l.trim_end().ends_with("signed")), "no complete scheduled backup appeared: {listed}");
     server.stop();
     ok(&install.cli(&["backup", "verify", "--from", target.to_str().unwrap(), "--identity", identity.to_str().unwrap()], None));
     let trail = String::from_utf8_lossy(&install.cli(&["audit", "export"], None).stdout).to_string();
