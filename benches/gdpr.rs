@@ -57,7 +57,8 @@ async fn run() {
     std::fs::write(&cfg, text).expect("config.toml");
     let opened = sejf::serve::open(&loc).await.expect("open");
     let app = opened.app.clone();
-    let owner = Actor::for_user(&app.create_user("bench-owner", Role::Sales, &["north".to_string()], "bench owner password").await.expect("owner"));
+    let owner =
+        Actor::for_user(&app.create_user("bench-owner", Role::Sales, &["north".to_string()], "bench owner password").await.expect("owner"));
     let dpo = Actor::for_user(&app.create_user("bench-dpo", Role::Dpo, &["north".to_string()], "bench dpo password").await.expect("dpo"));
 
     eprintln!("creating {people} people with {activities} activities and a deal each…");
