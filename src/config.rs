@@ -102,13 +102,52 @@ pub enum ConfigError {
 }
 
 impl ConfigFile {
+    /// Reads `config.toml` in `data_dir` (absent: the defaults), then lets `SEJF_<KEY>`
+    /// environment variables override its keys (`SEJF_MAX_CONNECTIONS=100`,
+    /// `SEJF_PIPELINE='["lead","won","lost"]'`): a value is read as TOML, else as a string. The
+    /// pinned keys and the key provider are never overridden.
     pub fn load(data_dir: &Path) -> Result<Self, ConfigError> {
+        Self::load_with(data_dir, std::env::vars())
+    }
+
+    fn load_with(data_dir: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let path = data_dir.join(CONFIG_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse(path, e.to_string().lines().next().unwrap_or("").to_string())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(ConfigError::Read(path, e)),
+        let mut table = match std::fs::read_to_string(&path) {
+            Ok(text) => text.parse::<toml::Table>().map_err(|e| ConfigError::Parse(path.clone(), toml_message(&e.to_string())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+            Err(e) => return Err(ConfigError::Read(path, e)),
+        };
+        let mut overridden = Vec::new();
+        for (var, raw) in env {
+            let Some(key) = var.strip_prefix("SEJF_").map(str::to_lowercase) else { continue };
+            // The trust anchors `init` pinned stay in the file alone: an environment variable must
+            // not swap the key the audit trail or backups are checked against.
+            if PINNED_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            let value =
+                format!("v = {raw}").parse::<toml::Table>().ok().and_then(|mut t| t.remove("v")).unwrap_or(toml::Value::String(raw));
+            // Only variables that name a config key: the others (SEJF_LOG, SEJF_DATA_DIR, …)
+            // are refused by the struct as unknown fields.
+            let mut probe = toml::Table::new();
+            probe.insert(key.clone(), value.clone());
+            match toml::Value::Table(probe).try_into::<ConfigFile>() {
+                Err(e) if e.to_string().contains("unknown field") => continue,
+                Err(e) => return Err(ConfigError::Parse(PathBuf::from(format!("${var}")), toml_message(&e.to_string()))),
+                Ok(_) => {
+                    table.insert(key, value);
+                    overridden.push(var);
+                }
+            }
         }
+        toml::Value::Table(table).try_into::<ConfigFile>().map_err(|e| {
+            let place = if overridden.is_empty() {
+                path.clone()
+            } else {
+                PathBuf::from(format!("{} (with {})", path.display(), overridden.join(", ")))
+            };
+            ConfigError::Parse(place, toml_message(&e.to_string()))
+        })
     }
 
     /// The use-case settings, every value checked.
@@ -299,6 +338,23 @@ impl ConfigFile {
     }
 }
 
+/// Keys no environment variable overrides (see [`ConfigFile::load`]).
+const PINNED_KEYS: [&str; 4] = ["key_provider", "master_key_fingerprint", "audit_public_key", "backup_public_key"];
+
+/// The message of a TOML error in one line: what is wrong (e.g. "unknown field `foo`, expected
+/// one of …") and where, without the source excerpt.
+fn toml_message(e: &str) -> String {
+    let lines: Vec<&str> = e.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let what =
+        lines.iter().rev().find(|l| !l.starts_with('|') && !l.starts_with('^') && !l.chars().next().is_some_and(|c| c.is_ascii_digit()));
+    let at = lines.first().filter(|l| l.contains("line"));
+    match (what, at) {
+        (Some(w), Some(a)) if w != a => format!("{w} ({})", a.trim_start_matches("TOML parse error ").trim_end_matches(':')),
+        (Some(w), _) => w.to_string(),
+        _ => e.lines().next().unwrap_or("invalid").to_string(),
+    }
+}
+
 /// The commented default file `sejf init` writes.
 pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional; the values shown are the defaults.
 
@@ -378,3 +434,52 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # not listed may connect from anywhere.
 # role_networks = { admin = ["127.0.0.1", "10.0.0.0/8"], auditor = ["10.20.0.0/16"] }
 "#;
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    fn dir_with(text: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("sejf-config-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&d).unwrap_or_default();
+        std::fs::write(d.join(CONFIG_FILE), text).unwrap_or_default();
+        d
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn environment_variables_override_config_keys() {
+        let d = dir_with("max_connections = 10\ndefault_region = \"PL\"\n");
+        let c = ConfigFile::load_with(
+            &d,
+            env(&[
+                ("SEJF_MAX_CONNECTIONS", "100"),
+                ("SEJF_DEFAULT_REGION", "DE"),
+                ("SEJF_PIPELINE", r#"["lead","won","lost"]"#),
+                ("SEJF_LOG", "debug"),
+            ]),
+        )
+        .unwrap_or_default();
+        assert_eq!(c.max_connections, Some(100));
+        assert_eq!(c.default_region.as_deref(), Some("DE"), "a bare word is a string");
+        assert_eq!(c.pipeline, Some(vec!["lead".to_string(), "won".into(), "lost".into()]));
+        let pinned = ConfigFile::load_with(&d, env(&[("SEJF_AUDIT_PUBLIC_KEY", "AAAA")])).unwrap_or_default();
+        assert_eq!(pinned.audit_public_key, None, "a pinned key comes from the file alone");
+        let _ = std::fs::remove_dir_all(d);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_file_or_variable() {
+        let d = dir_with("max_conections = 10\n");
+        let e = ConfigFile::load_with(&d, env(&[])).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("config.toml") && e.contains("max_conections"), "{e}");
+        let d2 = dir_with("");
+        let e = ConfigFile::load_with(&d2, env(&[("SEJF_MAX_CONNECTIONS", "many")])).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("SEJF_MAX_CONNECTIONS"), "{e}");
+        let _ = std::fs::remove_dir_all(d);
+        let _ = std::fs::remove_dir_all(d2);
+    }
+}

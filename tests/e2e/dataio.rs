@@ -282,6 +282,16 @@ mod ops {
         let out = sejf(&["user", "list"], &[("SEJF_PASSPHRASE_FILE", root.join("empty"))]);
         assert_eq!(out.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&out.stderr).contains("is empty"));
+        // Config keys come from SEJF_<KEY> too; a wrong value names the variable.
+        let mut c = std::process::Command::new(crate::harness::BIN);
+        c.arg("--data-dir")
+            .arg(&data)
+            .args(["user", "list"])
+            .env("SEJF_PASSPHRASE_FILE", root.join("pass"))
+            .env("SEJF_MAX_CONNECTIONS", "many");
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("SEJF_MAX_CONNECTIONS"), "{}", String::from_utf8_lossy(&out.stderr));
         let out = sejf(&["user", "list"], &[("SEJF_DATABASE_URL_FILE", root.join("missing"))]);
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("SEJF_DATABASE_URL_FILE"));
