@@ -328,3 +328,34 @@ async fn throttling_and_own_sessions_over_http(backend: Backend) {
     let t4 = server.login("olek", &pw).await;
     assert_eq!(server.call("GET", "/me", &t4, None).await.status, 200);
 }
+
+on_both!(revocations_hold_at_once_on_every_server);
+
+/// Authentication reads the session and its user in one indexed statement with no cache, so
+/// what one server changes, another sees on the very next request (well within a second).
+async fn revocations_hold_at_once_on_every_server(backend: Backend) {
+    let install = Install::new(backend).await;
+    let pw = install.add_user("nina", "sales", &["north"]);
+    let (a, b) = (install.serve(), install.serve());
+    let admin = b.admin_token().await;
+    // A session ended on one server is refused by the other.
+    let t1 = a.login("nina", &pw).await;
+    assert_eq!(b.call("GET", "/me", &t1, None).await.status, 200);
+    assert_eq!(b.call("POST", "/auth/logout", &t1, None).await.status, 204);
+    a.call("GET", "/me", &t1, None).await.assert_problem(401, None);
+    // A role changed on one server: the other no longer serves the old role's token.
+    let t2 = a.login("nina", &pw).await;
+    let patch = |body: serde_json::Value| {
+        let (b, admin) = (&b, &admin);
+        async move { b.call_with("PATCH", &format!("{}/api/v1/users/nina", b.admin), admin, Some(body), &[]).await }
+    };
+    let changed = patch(json!({"role": "support"})).await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    a.call("GET", "/me", &t2, None).await.assert_problem(401, None);
+    let t3 = a.login("nina", &pw).await;
+    let me = a.call("GET", "/me", &t3, None).await;
+    assert_eq!((me.status, me.body["role"].clone()), (200, json!("support")), "{}", me.body);
+    // A user disabled on one server is refused by the other.
+    assert_eq!(patch(json!({"disabled": true})).await.status, 200);
+    a.call("GET", "/me", &t3, None).await.assert_problem(401, None);
+}

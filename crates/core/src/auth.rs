@@ -358,7 +358,9 @@ impl App {
     /// have no idle limit: integrations call rarely, and their tokens expire absolutely) and the
     /// role's network allowlist.
     pub async fn authenticate(&self, bearer: &str, client: IpAddr) -> Result<Actor, CoreError> {
-        let session = self.store.session_by_hash(&token::hash(bearer)).await?.ok_or(CoreError::Unauthenticated)?;
+        // One indexed read: no cache, so a revoked or expired session, a disabled user or a
+        // changed role stops working at once, on every server.
+        let (session, user) = self.store.session_with_user(&token::hash(bearer)).await?.ok_or(CoreError::Unauthenticated)?;
         let scope = Scope::from_stored(&session.scope).ok_or(CoreError::Unauthenticated)?;
         let now = self.now();
         let idle = !matches!(scope, Scope::Api(_)) && now - session.last_seen > self.settings.session_idle_secs * 1_000_000;
@@ -366,7 +368,6 @@ impl App {
             self.store.session_delete(session.id).await?;
             return Err(CoreError::Unauthenticated);
         }
-        let user = self.store.user_by_id(session.user_id).await?.ok_or(CoreError::Unauthenticated)?;
         if user.disabled {
             return Err(CoreError::Unauthenticated);
         }

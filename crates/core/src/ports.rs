@@ -530,6 +530,9 @@ pub trait Store: Send + Sync + 'static {
     fn dsr_list<'a>(&'a self, status: &'a str) -> Fut<'a, Vec<DsrRow>>;
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()>;
     fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>>;
+    /// The session a token hash names together with its user, in one indexed read: what
+    /// authenticating a bearer token costs (besides an occasional `session_touch`).
+    fn session_with_user<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<(SessionRow, UserRow)>>;
     fn session_touch(&self, id: Uuid, last_seen: i64) -> Fut<'_, ()>;
     fn session_delete(&self, id: Uuid) -> Fut<'_, ()>;
     fn sessions_delete_for_user(&self, user_id: Uuid) -> Fut<'_, u64>;

@@ -352,6 +352,10 @@ impl Store for SqlStore {
         Box::pin(users::session_by_hash(self, token_hash))
     }
 
+    fn session_with_user<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<(SessionRow, UserRow)>> {
+        Box::pin(users::session_with_user(self, token_hash))
+    }
+
     fn session_touch(&self, id: Uuid, last_seen: i64) -> Fut<'_, ()> {
         Box::pin(users::session_touch(self, id, last_seen))
     }

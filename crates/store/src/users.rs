@@ -40,6 +40,13 @@ const SESSIONS_OF_USER: &str = "SELECT id, user_id, token_hash, created_at, last
      FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC";
 const SESSION_BY_HASH: &str = "SELECT id, user_id, token_hash, created_at, last_seen, \
      expires_at, scope, label FROM sessions WHERE token_hash = $1";
+/// A session and its user in one indexed read (the token hash is unique; users and their units
+/// are found by primary key): one row per unit, the session's columns after the user's.
+const SESSION_WITH_USER: &str = "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.created_at, uu.unit, \
+     u.service, CAST(CASE WHEN u.totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT), u.must_change_password, \
+     s.id, s.user_id, s.token_hash, s.created_at, s.last_seen, s.expires_at, s.scope, s.label \
+     FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_units uu ON uu.user_id = u.id \
+     WHERE s.token_hash = $1 ORDER BY uu.ord";
 const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen = $2 WHERE id = $1";
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
 const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
@@ -172,6 +179,14 @@ pub(crate) async fn session_by_hash(store: &SqlStore, token_hash: &[u8]) -> Resu
     row.as_ref().map(session_row).transpose()
 }
 
+/// The session a token hash names and its user, with one statement.
+pub(crate) async fn session_with_user(store: &SqlStore, token_hash: &[u8]) -> Result<Option<(SessionRow, UserRow)>, StoreError> {
+    let rows = sqlx::query(SESSION_WITH_USER).bind(token_hash).fetch_all(&store.pool).await.map_err(error::db("session with user"))?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let session = session_row_at(first, 10)?;
+    Ok(group(&rows)?.pop().map(|user| (session, user)))
+}
+
 /// A user's sessions, newest first.
 pub(crate) async fn sessions_for_user(store: &SqlStore, user_id: Uuid) -> Result<Vec<SessionRow>, StoreError> {
     let rows =
@@ -180,15 +195,20 @@ pub(crate) async fn sessions_for_user(store: &SqlStore, user_id: Uuid) -> Result
 }
 
 fn session_row(row: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
+    session_row_at(row, 0)
+}
+
+/// A session whose columns start at `base` (after a user's, in [`SESSION_WITH_USER`]).
+fn session_row_at(row: &sqlx::any::AnyRow, base: usize) -> Result<SessionRow, StoreError> {
     Ok(SessionRow {
-        id: codec::uuid(row, 0, "sessions.id")?,
-        user_id: codec::uuid(row, 1, "sessions.user_id")?,
-        token_hash: codec::get(row, 2, "sessions.token_hash")?,
-        created_at: codec::get(row, 3, "sessions.created_at")?,
-        last_seen: codec::get(row, 4, "sessions.last_seen")?,
-        expires_at: codec::get(row, 5, "sessions.expires_at")?,
-        scope: codec::get(row, 6, "sessions.scope")?,
-        label: codec::get(row, 7, "sessions.label")?,
+        id: codec::uuid(row, base, "sessions.id")?,
+        user_id: codec::uuid(row, base + 1, "sessions.user_id")?,
+        token_hash: codec::get(row, base + 2, "sessions.token_hash")?,
+        created_at: codec::get(row, base + 3, "sessions.created_at")?,
+        last_seen: codec::get(row, base + 4, "sessions.last_seen")?,
+        expires_at: codec::get(row, base + 5, "sessions.expires_at")?,
+        scope: codec::get(row, base + 6, "sessions.scope")?,
+        label: codec::get(row, base + 7, "sessions.label")?,
     })
 }
 

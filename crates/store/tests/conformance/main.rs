@@ -209,6 +209,16 @@ async fn sessions(db: &TestDb) {
     assert_eq!((got.id, got.user_id, got.token_hash.clone()), (one.id, user.id, one.token_hash.clone()));
     assert_eq!((got.created_at, got.last_seen, got.expires_at), (10, 10, 1_000));
     assert!(s.session_by_hash(&[9; 32]).await.unwrap().is_none());
+    // The session and its user (units in order) in one read; a changed role or a disabled
+    // user is seen by the next read.
+    let (got, who) = s.session_with_user(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!((got.id, got.scope.as_str(), got.expires_at), (one.id, "full", 1_000));
+    assert_eq!((who.id, who.username.as_str(), who.units.clone(), who.disabled), (user.id, "sess", user.units.clone(), false));
+    s.user_set_role(user.id, "auditor").await.unwrap();
+    s.user_set_disabled(user.id, true).await.unwrap();
+    let (_, who) = s.session_with_user(&[1; 32]).await.unwrap().unwrap();
+    assert_eq!((who.role.as_str(), who.disabled), ("auditor", true));
+    assert!(s.session_with_user(&[9; 32]).await.unwrap().is_none());
 
     s.session_touch(one.id, 77).await.unwrap();
     assert_eq!(s.session_by_hash(&[1; 32]).await.unwrap().unwrap().last_seen, 77);
