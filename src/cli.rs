@@ -123,7 +123,7 @@ pub enum Command {
     /// Data-subject rights and records (GDPR/RODO): access export, erasure, restriction, legal
     /// hold, the purpose register, records of processing and breach reports.
     #[command(subcommand)]
-    Gdpr(GdprCommand),
+    Gdpr(crate::gdprcli::GdprCommand),
     /// Export people.
     Export {
         #[arg(long, value_enum, default_value = "csv")]
@@ -178,99 +178,6 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         password_stdin: bool,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum GdprFormat {
-    Json,
-    Csv,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum RopaFormat {
-    Md,
-    Json,
-    Csv,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum GdprCommand {
-    /// Everything held about one person (GDPR art. 15 and 20) into a new file (mode 0600).
-    Export {
-        /// The person's id.
-        person: String,
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, value_enum, default_value = "json")]
-        format: GdprFormat,
-    },
-    /// Erase a person by crypto-shredding (art. 17); prints the signed receipt.
-    Erase {
-        person: String,
-        /// Why (recorded in the receipt and the audit trail).
-        #[arg(long)]
-        reason: String,
-        /// Write the receipt to this new file instead of standard output.
-        #[arg(long)]
-        receipt: Option<PathBuf>,
-    },
-    /// The signed receipt of an earlier erasure.
-    Receipt { person: String },
-    /// Restrict processing of a person (art. 18), or --lift it.
-    Restrict {
-        person: String,
-        #[arg(long, required_unless_present = "lift")]
-        reason: Option<String>,
-        #[arg(long)]
-        lift: bool,
-    },
-    /// Put a person under a legal hold (blocks erasure), or --release it.
-    Hold {
-        person: String,
-        #[arg(long, required_unless_present = "release")]
-        reason: Option<String>,
-        #[arg(long)]
-        release: bool,
-    },
-    /// Apply the retention rules of config.toml (`[[retention]]`): erase every person they
-    /// select, or with --dry-run list exactly who and why.
-    Retention {
-        /// `run` (the default; may be left out).
-        #[arg(value_parser = ["run"])]
-        action: Option<String>,
-        #[arg(long)]
-        dry_run: bool,
-        #[arg(long, value_enum, default_value = "json")]
-        format: GdprFormat,
-    },
-    /// The register of data-subject requests: what was asked, when it is due, how it ended.
-    Requests {
-        /// open, done or refused.
-        #[arg(long)]
-        status: Option<String>,
-    },
-    /// The register of processing purposes.
-    Purposes,
-    /// Records of processing activities (art. 30) from the purpose register.
-    Ropa {
-        #[arg(long, value_enum, default_value = "md")]
-        format: RopaFormat,
-    },
-    /// The people a user read in a time window (from the audit trail), for a breach
-    /// notification (art. 33) and the list of people to inform (art. 34).
-    BreachReport {
-        /// The user whose reads the breach concerns.
-        #[arg(long)]
-        actor: String,
-        /// Start of the window, RFC 3339 (e.g. 2026-12-01T08:00:00Z).
-        #[arg(long)]
-        from: String,
-        /// End of the window, RFC 3339.
-        #[arg(long)]
-        to: String,
-        #[arg(long, value_enum, default_value = "json")]
-        format: GdprFormat,
     },
 }
 

@@ -321,7 +321,7 @@ async fn restriction_objection_and_consents(backend: Backend) {
     let sam = server.login("sam", &sam_pw).await;
     let mona = server.login("mona", &mona_pw).await;
     let dora = server.login("dora", &dora_pw).await;
-    let (pid, _, _) = customer(&server, &sam, "Nowak", "anna.nowak@firma.pl").await;
+    let (pid, aid, _) = customer(&server, &sam, "Nowak", "anna.nowak@firma.pl").await;
     let consents = format!("/people/{pid}/consents");
 
     // Consent per purpose and channel, with its proof.
@@ -387,6 +387,10 @@ async fn restriction_objection_and_consents(backend: Backend) {
     assert!(!listed.body.to_string().contains(&pid), "a restricted person is not listed to sales");
     let found = server.call("POST", "/people/search", &sam, Some(json!({"email": "anna.nowak@firma.pl"}))).await;
     assert_eq!(found.body["items"].as_array().unwrap().len(), 0);
+    // Their activities are restricted with them.
+    server.call("GET", &format!("/activities/{aid}"), &sam, None).await.assert_problem(404, None);
+    let acts = server.call("GET", &format!("/activities?person_id={pid}"), &sam, None).await;
+    assert_eq!(acts.body["items"].as_array().map(Vec::len), Some(0), "{}", acts.body);
     let seen = server.call("GET", &format!("/people/{pid}"), &mona, None).await;
     assert_eq!(seen.status, 200, "{}", seen.body);
     let patch = server

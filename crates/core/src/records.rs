@@ -451,6 +451,12 @@ impl App {
             action,
             Resource { kind: kind.as_str(), id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
         )?;
+        // A restricted person's activities and deals are restricted with them (GDPR art. 18).
+        if let Some(person) = row.person_id
+            && actor.scope != crate::authz::Scope::Operator
+        {
+            self.check_restriction(actor, action, person).await?;
+        }
         Ok((row, permit))
     }
 
@@ -549,6 +555,12 @@ impl App {
             // The store narrows by a text pattern; keep exactly the stage asked for.
             rows.retain(|r| serde_json::from_str::<serde_json::Value>(&r.attrs).ok().is_some_and(|a| a["stage"] == stage.as_str()));
         }
+        let hidden = if Self::sees_restricted(actor) || actor.scope == crate::authz::Scope::Operator {
+            Default::default()
+        } else {
+            self.restricted_people().await?
+        };
+        rows.retain(|r| r.person_id.is_none_or(|p| !hidden.contains(&p)));
         let policy = self.policy();
         let mut shown_rows = Vec::with_capacity(rows.len());
         let mut items = Vec::with_capacity(rows.len());
