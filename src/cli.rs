@@ -188,13 +188,17 @@ pub enum BackupCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Back up the database, config and policies to TARGET (a directory).
+    /// Back up the database, config and policies to TARGET (a directory or s3://bucket/prefix).
     Create {
         #[arg(long, value_name = "TARGET")]
         to: String,
         /// age recipient (age1…) to encrypt to (repeatable; default: backup_recipients in config.toml).
         #[arg(long = "recipient", value_name = "AGE_RECIPIENT")]
         recipients: Vec<String>,
+        /// Also copy the sealed master key file and config.toml, encrypted to the same
+        /// recipients, to this separate target (keep it apart from the backups).
+        #[arg(long, value_name = "TARGET")]
+        keys_to: Option<String>,
     },
     /// List the backups on TARGET (complete, incomplete, or not signed by the pinned key).
     List {
@@ -242,6 +246,8 @@ pub enum BackupCommand {
     },
     /// Forget a restore that was killed midway, leaving the database empty.
     DiscardRestore,
+    /// When the last backup and the last restore test succeeded, and the schedule.
+    Status,
 }
 
 /// Which backup to read, and the keys to read it with.

@@ -334,7 +334,7 @@ async fn backup_loop(opened: Opened, target: String, every: Duration, mut stop: 
             }
         }
         let Ok(Some(_lease)) = sejf_core::Store::backup_lock(&opened.store).await else { continue };
-        match crate::backup::create(&data_dir, &opened, &target, &[]).await {
+        match crate::backup::create(&data_dir, &opened, &target, &[], None).await {
             Ok(line) => {
                 overdue_alerted = false;
                 tracing::info!(%line, "scheduled backup");

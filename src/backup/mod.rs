@@ -47,33 +47,54 @@ const FILES: [&str; 3] = [CONFIG_FILE, crate::policyfile::POLICY_FILE, WITNESS_F
 pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
     match cmd {
         BackupCommand::Keygen { out } => keygen(&out),
-        BackupCommand::Create { to, recipients } => {
+        BackupCommand::Create { to, recipients, keys_to } => {
             let opened = serve::open(loc).await?;
-            let r = create(&loc.data_dir, &opened, &to, &recipients).await;
+            let r = create(&loc.data_dir, &opened, &to, &recipients, keys_to.as_deref()).await;
             opened.store.close().await;
             r.map(|s| println!("{s}"))
         }
-        BackupCommand::List { from, key } => list(loc, &from, key.as_deref()),
+        BackupCommand::List { from, key } => {
+            let r = list(loc, &from, key.as_deref()).await;
+            record(loc, "backup.list", "-", &from, &r).await;
+            r
+        }
         BackupCommand::Verify { source, restore_test } => {
-            let key = pinned_key(loc, source.key.as_deref())?;
-            let target = target::open(&source.from)?;
-            let identities = Arc::new(read_identities(&source.identity)?);
-            let (id, manifest) = pick(target.as_ref(), source.id.as_deref(), &key)?;
-            let report = parts::verify_all(target.as_ref(), &id, &manifest, &identities)?;
-            println!("{report}");
-            if restore_test {
-                println!("{}", check::restore_test(loc, target.as_ref(), &id, &manifest, identities).await?);
+            let mut id = source.id.clone().unwrap_or_else(|| "-".into());
+            let r = async {
+                let key = pinned_key(loc, source.key.as_deref())?;
+                let target = target::open(&source.from)?;
+                let identities = Arc::new(read_identities(&source.identity)?);
+                let (picked, manifest) = pick(target.as_ref(), source.id.as_deref(), &key)?;
+                id.clone_from(&picked);
+                let report = parts::verify_all(target.as_ref(), &picked, &manifest, &identities)?;
+                println!("{report}");
+                if restore_test {
+                    let tested = check::restore_test(loc, target.as_ref(), &picked, &manifest, identities).await;
+                    // The restore test has an event of its own: its last success is what the
+                    // posture report and `backup list` show.
+                    record(loc, "backup.restore_test", &picked, &source.from, &tested).await;
+                    println!("{}", tested?);
+                }
+                Ok(())
             }
-            Ok(())
+            .await;
+            record(loc, "backup.verify", &id, &source.from, &r).await;
+            r
         }
         BackupCommand::Prune { from, key, keep_daily, keep_weekly, keep_monthly, dry_run } => {
-            let key = pinned_key(loc, key.as_deref())?;
-            let target = target::open(&from)?;
-            let policy = prune::Policy { daily: keep_daily, weekly: keep_weekly, monthly: keep_monthly };
-            println!("{}", prune::prune(target.as_ref(), &key, policy, dry_run)?);
+            let r = async {
+                let key = pinned_key(loc, key.as_deref())?;
+                let target = target::open(&from)?;
+                let policy = prune::Policy { daily: keep_daily, weekly: keep_weekly, monthly: keep_monthly };
+                prune::prune(target.as_ref(), &key, policy, dry_run)
+            }
+            .await;
+            record(loc, if dry_run { "backup.prune_dry_run" } else { "backup.prune" }, "-", &from, &r).await;
+            println!("{}", r?);
             Ok(())
         }
         BackupCommand::Restore { source, to_database_url, force } => restore(loc, &source, to_database_url, force).await,
+        BackupCommand::Status => status(loc).await,
         BackupCommand::DiscardRestore => {
             let url = loc.database_url();
             let store = connect(&url).await?;
@@ -86,6 +107,48 @@ pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Records a backup command that does not open the installation (list, verify, prune, the
+/// restore test) in the installation's audit trail, whatever its outcome, when the installation's
+/// database is here; the next server to run seals the event into the chain. Run elsewhere (a
+/// verify on another machine), there is no trail to record in, and the command says so.
+async fn record<T>(loc: &Location, action: &str, id: &str, target: &str, result: &Result<T, String>) {
+    if loc.database_url.is_none() && !loc.data_dir.join(DB_FILE).exists() {
+        eprintln!("note: not recorded in an audit trail (no installation in {})", loc.data_dir.display());
+        return;
+    }
+    let (outcome, why) = match result {
+        Ok(_) => ("ok", String::new()),
+        Err(e) => ("error", format!(" error={}", e.chars().take(200).collect::<String>())),
+    };
+    let event = sejf_core::ports::AuditEvent {
+        at: now_micros(),
+        actor: "operator".into(),
+        role: "operator".into(),
+        action: action.into(),
+        resource_type: "backup".into(),
+        resource_id: id.to_owned(),
+        outcome: outcome.into(),
+        detail: format!("target={}{why}", describe_target(target)),
+        ..Default::default()
+    };
+    let recorded = match SqlStore::connect(&loc.database_url()).await {
+        Ok(store) => {
+            let r = sejf_core::ports::Store::audit_append(&store, vec![event]).await.map_err(|e| e.to_string());
+            store.close().await;
+            r
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = recorded {
+        eprintln!("warning: {action} was not recorded in the audit trail: {e}");
+    }
+}
+
+/// A target as the trail shows it: no credentials.
+fn describe_target(spec: &str) -> String {
+    target::open(spec).map_or_else(|_| "(unusable target)".into(), |t| t.describe())
 }
 
 /// `sejf backup keygen --out FILE`: an age identity, as `age-keygen -o FILE` writes it.
@@ -148,9 +211,21 @@ fn open_manifest(bytes: &[u8], key: &[u8; 32], id: &str) -> Result<Manifest, Str
 }
 
 /// `sejf backup create`: returns the one-line summary.
-pub async fn create(data_dir: &std::path::Path, opened: &serve::Opened, to: &str, recipients: &[String]) -> Result<String, String> {
+pub async fn create(
+    data_dir: &std::path::Path,
+    opened: &serve::Opened,
+    to: &str,
+    recipients: &[String],
+    keys_to: Option<&str>,
+) -> Result<String, String> {
     let started = std::time::Instant::now();
     let target = target::open(to)?;
+    let keys_target = keys_to.map(target::open).transpose()?;
+    if let Some(k) = &keys_target
+        && k.describe() == target.describe()
+    {
+        return Err("--keys-to must be a separate target from --to: a backup must not travel with what opens it".into());
+    }
     let given = if recipients.is_empty() { opened.config.backup_recipients.clone().unwrap_or_default() } else { recipients.to_vec() };
     if given.is_empty() {
         return Err(
@@ -217,7 +292,7 @@ pub async fn create(data_dir: &std::path::Path, opened: &serve::Opened, to: &str
         manifest.logical_bytes()
     );
     opened.app.audit(vec![ev]).await.map_err(|e| e.to_string())?;
-    Ok(format!(
+    let summary = format!(
         "backup {id} created on {}: {} parts, {} people, {} audit events, {mb:.1} MB logical, {:.1} MB stored, {secs:.1} s ({:.0} MB/s)",
         target.describe(),
         manifest.parts.len(),
@@ -225,7 +300,52 @@ pub async fn create(data_dir: &std::path::Path, opened: &serve::Opened, to: &str
         manifest.rows("audit_events"),
         manifest.stored_bytes() as f64 / 1e6,
         mb / secs
-    ))
+    );
+    match keys_target {
+        Some(k) => {
+            let copied = export_keys(data_dir, opened, k.as_ref(), &manifest, &recipients, &signer).await?;
+            Ok(format!("{copied}\n{summary}"))
+        }
+        None => Ok(summary),
+    }
+}
+
+/// `--keys-to`: the sealed master key file and config.toml as parts of their own (compressed
+/// and encrypted to the backup's recipients, so the standard `age` tool opens them), under the
+/// backup's id on a separate target, with a signed manifest named `keys-manifest` (never
+/// `manifest`: a key copy is not a backup and `verify` or `restore` never take it for one).
+async fn export_keys(
+    data_dir: &Path,
+    opened: &serve::Opened,
+    target: &dyn Target,
+    backup: &Manifest,
+    recipients: &[BackupRecipient],
+    signer: &BackupSigner,
+) -> Result<String, String> {
+    let id = &backup.id;
+    let mut written = Vec::new();
+    for name in [keyfile::KEY_FILE, CONFIG_FILE] {
+        match std::fs::read(data_dir.join(name)) {
+            Ok(bytes) => written.push(parts::write_file_part(target, id, recipients, name, &bytes)?),
+            // The master key comes from SEJF_MASTER_KEY (or an HSM): there is no file to copy.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && name == keyfile::KEY_FILE => {}
+            Err(e) => return Err(format!("cannot read {name}: {e}")),
+        }
+    }
+    let has_key = written.iter().any(|p| p.source == keyfile::KEY_FILE);
+    let manifest = Manifest { parts: written, ..backup.clone() };
+    target.put_atomic(&format!("{id}/{}", target::KEYS_MANIFEST), &manifest::sign(&manifest, signer)?)?;
+    let mut ev = opened.app.event(&sejf_core::Actor::operator(), "backup.keys_export", "backup", id);
+    ev.detail = format!("target={} master_key_file={has_key}", target.describe());
+    opened.app.audit(vec![ev]).await.map_err(|e| e.to_string())?;
+    Ok(if has_key {
+        format!("copied master.key and config.toml of backup {id} to {} (encrypted to the backup recipients)", target.describe())
+    } else {
+        format!(
+            "copied config.toml of backup {id} to {}; the master key comes from SEJF_MASTER_KEY, so keep its copy where that secret is kept",
+            target.describe()
+        )
+    })
 }
 
 /// The manifest signing key, pinned in config.toml by its first use.
@@ -276,9 +396,33 @@ fn compact_time(micros: i64) -> String {
 }
 
 /// `sejf backup list`.
-fn list(loc: &Location, from: &str, key: Option<&str>) -> Result<(), String> {
+async fn list(loc: &Location, from: &str, key: Option<&str>) -> Result<(), String> {
     let key = pinned_key(loc, key).ok();
     let target = target::open(from)?;
+    list_target(target.as_ref(), key.as_ref())
+}
+
+/// `sejf backup status`: when the last backup and the last restore test succeeded (from the
+/// audit trail), and the schedule.
+async fn status(loc: &Location) -> Result<(), String> {
+    let config = ConfigFile::load(&loc.data_dir).map_err(|e| e.to_string())?;
+    let store = connect(&loc.database_url()).await?;
+    let backup = sejf_core::trail::last_ok(&store, "backup.create").await.map_err(|e| e.to_string());
+    let tested = sejf_core::trail::last_ok(&store, "backup.restore_test").await.map_err(|e| e.to_string());
+    store.close().await;
+    let when = |t: Option<i64>| t.map_or_else(|| "never".to_string(), sejf_core::rfc3339);
+    println!("last successful backup: {}", when(backup?));
+    println!("last successful restore test: {}", when(tested?));
+    match config.backup_schedule()? {
+        Some((target, every)) => {
+            println!("scheduled: every {} h to {}", every.as_secs() / 3600, describe_target(&target));
+        }
+        None => println!("scheduled: no (set backup_target and backup_recipients in config.toml)"),
+    }
+    Ok(())
+}
+
+fn list_target(target: &dyn Target, key: Option<&[u8; 32]>) -> Result<(), String> {
     let ids = target.ids()?;
     if ids.is_empty() {
         println!("no backups on {}", target.describe());
@@ -286,12 +430,18 @@ fn list(loc: &Location, from: &str, key: Option<&str>) -> Result<(), String> {
     }
     println!("{:<26} {:<21} {:>9} {:>10} {:>10}  STATUS", "ID", "CREATED", "PEOPLE", "LOGICAL", "STORED");
     for id in ids {
-        let Some(bytes) = target.get(&format!("{id}/{}", target::MANIFEST))? else {
-            println!("{id:<26} {:<21} {:>9} {:>10} {:>10}  incomplete (no manifest)", "-", "-", "-", "-");
-            continue;
+        let (bytes, signed) = match target.get(&format!("{id}/{}", target::MANIFEST))? {
+            Some(bytes) => (bytes, "signed"),
+            None => match target.get(&format!("{id}/{}", target::KEYS_MANIFEST))? {
+                Some(bytes) => (bytes, "signed key copy (master.key, config.toml), not a backup"),
+                None => {
+                    println!("{id:<26} {:<21} {:>9} {:>10} {:>10}  incomplete (no manifest)", "-", "-", "-", "-");
+                    continue;
+                }
+            },
         };
-        let parsed = match &key {
-            Some(k) => open_manifest(&bytes, k, &id).map(|m| (m, "signed")),
+        let parsed = match key {
+            Some(k) => open_manifest(&bytes, k, &id).map(|m| (m, signed)),
             None => Err("no pinned key to check the signature (pass --key)".to_string()),
         };
         match parsed {

@@ -2,7 +2,8 @@
 //! months that have one (as restic's `--keep-daily/weekly/monthly` do), always the newest, and
 //! removes the rest, with the incomplete backups older than the newest complete one. Only
 //! manifests signed by the pinned key count: a backup that is not trusted is never the reason
-//! another one is removed, and is itself left for a person to look at.
+//! another one is removed, and is itself left for a person to look at. Key copies (`create
+//! --keys-to`) on their own target are pruned by the same policy.
 
 use std::collections::BTreeSet;
 
@@ -60,7 +61,12 @@ pub fn prune(target: &dyn Target, key: &[u8; 32], policy: Policy, dry_run: bool)
     let mut incomplete = Vec::new();
     let mut untrusted = 0;
     for id in target.ids()? {
-        match target.get(&format!("{id}/{}", target::MANIFEST))? {
+        // A key copy (`create --keys-to`) is pruned by the same policy as the backups.
+        let manifest = match target.get(&format!("{id}/{}", target::MANIFEST))? {
+            Some(bytes) => Some(bytes),
+            None => target.get(&format!("{id}/{}", target::KEYS_MANIFEST))?,
+        };
+        match manifest {
             None => incomplete.push(id),
             Some(bytes) => match super::manifest::open::<Manifest>(&bytes, key, "manifest") {
                 Ok(m) if m.id == id => complete.push((id, m.created_at_us)),

@@ -207,8 +207,10 @@ impl Target for S3Target {
     fn remove(&self, id: &str) -> Result<(), String> {
         check_id(id)?;
         // The manifest first, so a prune killed midway never leaves a complete-looking backup.
-        let manifest = self.key(&format!("{id}/{}", super::target::MANIFEST));
-        self.ok("delete", id, self.request("DELETE", &manifest, &[], Vec::new())?)?;
+        for name in [super::target::MANIFEST, super::target::KEYS_MANIFEST] {
+            let manifest = self.key(&format!("{id}/{name}"));
+            self.ok("delete", id, self.request("DELETE", &manifest, &[], Vec::new())?)?;
+        }
         let (keys, _) = self.list(&self.key(&format!("{id}/")), None)?;
         for key in keys {
             self.ok("delete", id, self.request("DELETE", &key, &[], Vec::new())?)?;

@@ -12,6 +12,8 @@ use crate::cli::create_private_dir;
 
 pub const MANIFEST: &str = "manifest";
 pub const LEDGER: &str = "erasure-ledger";
+/// The signed manifest of a key copy (`create --keys-to`), in place of `manifest`.
+pub const KEYS_MANIFEST: &str = "keys-manifest";
 
 /// A backup target.
 pub trait Target: Send + Sync {
@@ -127,10 +129,12 @@ impl Target for DirTarget {
         let dir = self.root.join(id);
         // The manifest goes first: a prune killed midway leaves an incomplete backup, never a
         // complete-looking one with parts missing.
-        match std::fs::remove_file(dir.join(MANIFEST)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("cannot remove {}: {e}", dir.display())),
+        for manifest in [MANIFEST, KEYS_MANIFEST] {
+            match std::fs::remove_file(dir.join(manifest)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("cannot remove {}: {e}", dir.display())),
+            }
         }
         std::fs::remove_dir_all(&dir).map_err(|e| format!("cannot remove {}: {e}", dir.display()))
     }

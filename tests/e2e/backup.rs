@@ -438,3 +438,69 @@ async fn the_server_takes_scheduled_backups_and_alerts_when_it_cannot() {
     server.stop();
     assert!(alerted, "a failed scheduled backup raises no alert");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_copies_go_to_their_own_target_and_backup_commands_are_audited() {
+    let install = Install::new(Backend::Sqlite).await;
+    let (identity, recipient) = keygen(&install);
+    let target = install.root.join("backups");
+    let keys = install.root.join("keys");
+    let (t, k) = (target.to_str().unwrap(), keys.to_str().unwrap());
+    let id_file = identity.to_str().unwrap();
+
+    // Nothing tested yet.
+    let out = ok(&install.cli(&["backup", "create", "--to", t, "--recipient", &recipient], None));
+    let id = out.lines().last().unwrap().split_whitespace().nth(1).unwrap().to_string();
+    let status = ok(&install.cli(&["backup", "status"], None));
+    assert!(status.contains("last successful backup: 20") && status.contains("last successful restore test: never"), "{status}");
+
+    // The key copy must not travel with the backups.
+    let err = failed(&install.cli(&["backup", "create", "--to", t, "--recipient", &recipient, "--keys-to", t], None));
+    assert!(err.contains("--keys-to must be a separate target"), "{err}");
+    let out = ok(&install.cli(&["backup", "create", "--to", t, "--recipient", &recipient, "--keys-to", k], None));
+    assert!(out.contains("copied master.key and config.toml"), "{out}");
+    let second = out.lines().last().unwrap().split_whitespace().nth(1).unwrap().to_string();
+    let listed = ok(&install.cli(&["backup", "list", "--from", k], None));
+    assert!(listed.contains(&second) && listed.contains("key copy"), "{listed}");
+    // The standard age tool opens the copy, and it is the installation's sealed key file.
+    if std::process::Command::new("age").arg("--version").output().is_ok() {
+        let part = keys.join(&second).join("master.key.file");
+        let out = std::process::Command::new("age").args(["-d", "-i", id_file]).arg(&part).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let original = std::fs::read_to_string(install.data_dir.join("master.key")).unwrap();
+        assert_eq!(zstd_decode(&out.stdout), original, "the key copy is the sealed master.key byte for byte");
+    } else {
+        eprintln!("skipped the age CLI check: `age` is not installed (.ci/run installs it)");
+    }
+    // A key copy is not a backup: verify and restore do not take it for one.
+    let err = failed(&install.cli(&["backup", "verify", "--from", k, "--identity", id_file], None));
+    assert!(err.contains("no complete backup"), "{err}");
+
+    // The restore test's success is recorded, and shown.
+    ok(&install.cli(&["backup", "verify", "--from", t, "--id", &id, "--identity", id_file, "--restore-test"], None));
+    let status = ok(&install.cli(&["backup", "status"], None));
+    assert!(status.contains("last successful restore test: 20"), "{status}");
+    // A failed verify is recorded too.
+    failed(&install.cli(&["backup", "verify", "--from", t, "--id", "20000101T000000Z-00000000", "--identity", id_file], None));
+    let pruned =
+        ok(&install.cli(&["backup", "prune", "--from", t, "--keep-daily", "1", "--keep-weekly", "0", "--keep-monthly", "0"], None));
+    assert!(pruned.contains(&format!("removed 1 backup(s) on {t} ({id})")), "{pruned}");
+
+    let trail = ok(&install.cli(&["audit", "export", "--format", "jsonl"], None));
+    let events: Vec<Value> = trail.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let has = |action: &str, outcome: &str| events.iter().any(|e| e["event"]["action"] == action && e["event"]["outcome"] == outcome);
+    for (action, outcome) in [
+        ("backup.create", "ok"),
+        ("backup.keys_export", "ok"),
+        ("backup.list", "ok"),
+        ("backup.verify", "ok"),
+        ("backup.verify", "error"),
+        ("backup.restore_test", "ok"),
+        ("backup.prune", "ok"),
+    ] {
+        assert!(has(action, outcome), "no {action} ({outcome}) in the trail: {trail}");
+    }
+    // With the events from the CLI sealed by the next server, the trail verifies.
+    drop(install.serve());
+    assert!(ok(&install.cli(&["audit", "verify"], None)).contains("audit trail intact"));
+}

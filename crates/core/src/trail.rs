@@ -4,7 +4,7 @@
 
 use sejf_domain::ValidationErrors;
 
-use crate::ports::{AuditQuery, SealedEvent};
+use crate::ports::{AuditQuery, SealedEvent, Store};
 use crate::{Actor, App, CoreError};
 
 /// What a reader of the trail asks for; empty strings and zero bounds are no filter.
@@ -83,18 +83,24 @@ impl App {
     /// When an event with `action` and outcome `ok` was last recorded (unix µs), if ever: e.g.
     /// the last successful backup, for the scheduler and the posture report.
     pub async fn last_ok(&self, action: &str) -> Result<Option<i64>, CoreError> {
-        let (mut after, mut last) = (0, None);
-        loop {
-            let q = AuditQuery { action: action.to_string(), after_seq: after, limit: 1000, ..Default::default() };
-            let page = self.store.audit_query(q).await?;
-            let Some(tail) = page.last() else { return Ok(last) };
-            after = tail.seq;
-            if let Some(e) = page.iter().rev().find(|e| e.event.outcome == "ok" || e.event.outcome.is_empty()) {
-                last = Some(e.event.at);
-            }
-            if page.len() < 1000 {
-                return Ok(last);
-            }
+        last_ok(self.store.as_ref(), action).await
+    }
+}
+
+/// [`App::last_ok`] on a bare store, for commands that do not open the key store (e.g. `sejf
+/// backup list` showing the last backup and restore test).
+pub async fn last_ok(store: &dyn Store, action: &str) -> Result<Option<i64>, CoreError> {
+    let (mut after, mut last) = (0, None);
+    loop {
+        let q = AuditQuery { action: action.to_string(), after_seq: after, limit: 1000, ..Default::default() };
+        let page = store.audit_query(q).await?;
+        let Some(tail) = page.last() else { return Ok(last) };
+        after = tail.seq;
+        if let Some(e) = page.iter().rev().find(|e| e.event.outcome == "ok" || e.event.outcome.is_empty()) {
+            last = Some(e.event.at);
+        }
+        if page.len() < 1000 {
+            return Ok(last);
         }
     }
 }
