@@ -7,7 +7,7 @@ use std::path::Path;
 
 use clap::{Subcommand, ValueEnum};
 use sejf_core::Actor;
-use sejf_core::gdpr::{Flag, PurposeOut};
+use sejf_core::gdpr::{Flag, ProcessorOut, PurposeOut};
 use std::path::PathBuf;
 use uuid::Uuid;
 
@@ -89,6 +89,44 @@ pub enum GdprCommand {
         #[arg(long, value_enum, default_value = "md")]
         format: RopaFormat,
     },
+    /// The processor (vendor) register: list it, or add or replace a processor.
+    Processors {
+        #[command(subcommand)]
+        action: Option<ProcessorAction>,
+    },
+    /// Send people to a registered processor for a purpose: a CSV of only the purpose's data
+    /// categories, of only the people who may be sent (consent on the channel for a purpose
+    /// that needs it; never restricted or objecting people). Refused unless the processor is
+    /// approved, under a signed agreement, reviewed in time and allowed those categories.
+    Disclose {
+        /// The processor's name in the register.
+        #[arg(long)]
+        processor: String,
+        /// The purpose (from `sejf gdpr purposes`).
+        #[arg(long)]
+        purpose: String,
+        /// email, sms or phone: the channel consent must cover (required for consent purposes).
+        #[arg(long)]
+        channel: Option<String>,
+        /// Only people of this business unit.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Only people with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// The new file to write (mode 0600).
+        #[arg(long)]
+        out: PathBuf,
+        /// For Polish Excel: `;` separated, UTF-8 with a byte-order mark.
+        #[arg(long)]
+        excel: bool,
+    },
+    /// The breach register (art. 33): record a breach, list them, show one with its affected
+    /// people and notification draft, and record the notifications.
+    Breach {
+        #[command(subcommand)]
+        action: BreachAction,
+    },
     /// The people a user read in a time window (from the audit trail), for a breach
     /// notification (art. 33) and the list of people to inform (art. 34).
     BreachReport {
@@ -104,6 +142,107 @@ pub enum GdprCommand {
         #[arg(long, value_enum, default_value = "json")]
         format: GdprFormat,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProcessorAction {
+    /// Every processor, and whether data may go to it now.
+    List,
+    /// Add a processor, or replace the one with this name.
+    Put {
+        #[arg(long)]
+        name: String,
+        /// What it does for you (e.g. "newsletter delivery").
+        #[arg(long)]
+        service: String,
+        /// A data category it may receive (repeatable): identification, contact, national_id, notes.
+        #[arg(long = "category", required = true)]
+        categories: Vec<String>,
+        /// Where it processes the data (ISO 3166-1 alpha-2, e.g. PL, US).
+        #[arg(long)]
+        country: String,
+        /// The transfer safeguard outside the EEA (e.g. "SCC 2021/914").
+        #[arg(long, default_value = "")]
+        safeguard: String,
+        /// When the data-processing agreement was signed (YYYY-MM-DD).
+        #[arg(long)]
+        dpa_signed: Option<String>,
+        /// When its security was last reviewed (YYYY-MM-DD).
+        #[arg(long)]
+        last_review: Option<String>,
+        /// When the next review is due (YYYY-MM-DD).
+        #[arg(long)]
+        next_review: String,
+        /// Keep it in the register but send it nothing.
+        #[arg(long)]
+        not_approved: bool,
+    },
+}
+
+// Parsed once per run: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum BreachAction {
+    /// Record a breach; prints its id and deadline.
+    Record {
+        #[arg(long)]
+        title: String,
+        /// When you became aware of it, RFC 3339: the 72 hours run from here.
+        #[arg(long)]
+        detected_at: String,
+        /// What happened.
+        #[arg(long)]
+        nature: String,
+        /// A data category concerned (repeatable).
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        #[arg(long, default_value = "")]
+        consequences: String,
+        #[arg(long, default_value = "")]
+        measures: String,
+        /// Who the authority may contact.
+        #[arg(long, default_value = "")]
+        contact: String,
+        /// The user whose reads the breach concerns (with --from and --to: the affected set).
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        /// Approximate number of people (default: the affected set).
+        #[arg(long)]
+        people: Option<u64>,
+        /// Approximate number of records.
+        #[arg(long)]
+        records: Option<u64>,
+    },
+    /// The register, newest first, with each deadline.
+    List,
+    /// One breach: the art. 33(3) notification draft (md), or everything with the art. 34 list (json).
+    Show {
+        id: String,
+        #[arg(long, value_enum, default_value = "md")]
+        format: BreachFormat,
+    },
+    /// Record that the authority was notified (or, with --subjects, the people informed).
+    Notified {
+        id: String,
+        #[arg(long)]
+        subjects: bool,
+    },
+    /// Record why the notification comes after 72 hours (art. 33(1)).
+    Delay {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum BreachFormat {
+    Md,
+    Json,
 }
 
 fn person_id(s: &str) -> Result<Uuid, String> {
@@ -227,9 +366,67 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
         }
         GdprCommand::Ropa { format } => {
             let purposes = app.purposes().await.map_err(err)?;
-            print!("{}", ropa(&purposes, format)?);
+            let processors = app.processors(&op).await.map_err(err)?;
+            print!("{}", ropa(&purposes, &processors, format)?);
             Ok(())
         }
+        GdprCommand::Processors { action } => match action.unwrap_or(ProcessorAction::List) {
+            ProcessorAction::List => {
+                for p in app.processors(&op).await.map_err(err)? {
+                    let q = &p.processor;
+                    println!(
+                        "{:<16} {:<28} {:<2} {:<32} next review {}  {}",
+                        q.name,
+                        q.service,
+                        q.country,
+                        q.categories.join(","),
+                        q.next_review_due,
+                        p.blocked.as_deref().unwrap_or("may receive its categories")
+                    );
+                }
+                Ok(())
+            }
+            ProcessorAction::Put { name, service, categories, country, safeguard, dpa_signed, last_review, next_review, not_approved } => {
+                let categories = categories.iter().flat_map(|c| c.split(',')).map(str::to_string).collect();
+                let p = sejf_core::gdpr::Processor {
+                    name,
+                    service,
+                    categories,
+                    country,
+                    transfer_safeguard: safeguard,
+                    dpa_signed_on: dpa_signed,
+                    last_review_on: last_review,
+                    next_review_due: next_review,
+                    approved: !not_approved,
+                    alerted_on: None,
+                };
+                let out = app.put_processor(&op, p).await.map_err(err)?;
+                println!("processor {} registered: {}", out.processor.name, out.blocked.as_deref().unwrap_or("may receive its categories"));
+                Ok(())
+            }
+        },
+        GdprCommand::Disclose { processor, purpose, channel, unit, tag, out, excel } => {
+            let req = sejf_core::gdpr::DisclosureRequest {
+                processor,
+                purpose,
+                channel,
+                filter: sejf_core::exports::ExportFilter { owner: None, unit, tag },
+            };
+            let d = app.disclose(&op, &req).await.map_err(err)?;
+            let bytes = sejf_http::routes::registers::disclosure_csv(&d, excel);
+            write_new(&out, &bytes)?;
+            eprintln!(
+                "sent {} people to processor {} for {} ({}); {} left out (no consent, objection or restriction) -> {}",
+                d.people.len(),
+                d.processor,
+                d.purpose,
+                d.columns.join(","),
+                d.left_out,
+                out.display()
+            );
+            Ok(())
+        }
+        GdprCommand::Breach { action } => breach(app, &op, action).await,
         GdprCommand::BreachReport { actor, from, to, format } => {
             let (from, to) = (parse_time("from", &from)?, parse_time("to", &to)?);
             if to <= from {
@@ -292,6 +489,78 @@ async fn flag(app: &sejf_core::App, op: &Actor, person: &str, flag: Flag, reason
     Ok(())
 }
 
+async fn breach(app: &sejf_core::App, op: &Actor, action: BreachAction) -> Result<(), String> {
+    let err = |e: sejf_core::CoreError| e.to_string();
+    let show = |b: &sejf_core::gdpr::BreachOut| {
+        let status = match (&b.breach.authority_notified_at, b.hours_left) {
+            (Some(at), _) => format!("authority notified {at}"),
+            (None, Some(h)) if h < 0 => format!("OVERDUE by {} h (deadline {})", -h, b.deadline),
+            (None, Some(h)) => format!("{h} h left (deadline {})", b.deadline),
+            (None, None) => String::new(),
+        };
+        format!("{}  detected {}  {}  {}", b.breach.id, b.breach.detected_at, b.breach.title, status)
+    };
+    match action {
+        BreachAction::Record {
+            title,
+            detected_at,
+            nature,
+            categories,
+            consequences,
+            measures,
+            contact,
+            actor,
+            from,
+            to,
+            people,
+            records,
+        } => {
+            let input = sejf_core::gdpr::Breach {
+                title,
+                detected_at,
+                nature,
+                categories: categories.iter().flat_map(|c| c.split(',')).map(str::to_string).collect(),
+                consequences,
+                measures,
+                contact,
+                actor,
+                from,
+                to,
+                approx_people: people,
+                approx_records: records,
+                ..Default::default()
+            };
+            let b = app.record_breach(op, input).await.map_err(err)?;
+            println!("{}", show(&b));
+            Ok(())
+        }
+        BreachAction::List => {
+            for b in app.breaches(op).await.map_err(err)? {
+                println!("{}", show(&b));
+            }
+            Ok(())
+        }
+        BreachAction::Show { id, format } => {
+            let b = app.breach(op, &id).await.map_err(err)?;
+            match format {
+                BreachFormat::Md => print!("{}", b.notification_draft.clone().unwrap_or_default()),
+                BreachFormat::Json => println!("{}", serde_json::to_string_pretty(&b).map_err(|e| e.to_string())?),
+            }
+            Ok(())
+        }
+        BreachAction::Notified { id, subjects } => {
+            let b = app.breach_notified(op, &id, subjects).await.map_err(err)?;
+            println!("{}", show(&b));
+            Ok(())
+        }
+        BreachAction::Delay { id, reason } => {
+            let b = app.breach_delay_reason(op, &id, &reason).await.map_err(err)?;
+            println!("{}", show(&b));
+            Ok(())
+        }
+    }
+}
+
 /// The security measures Sejf applies to every purpose (Art. 30(1)(g), Art. 32).
 const MEASURES: &[&str] = &[
     "field-level encryption (XChaCha20-Poly1305) with one data key per person, wrapped by a master key",
@@ -305,10 +574,17 @@ const MEASURES: &[&str] = &[
 ];
 
 /// The records of processing activities (Art. 30(1)) from the purpose register.
-fn ropa(purposes: &[PurposeOut], format: RopaFormat) -> Result<String, String> {
+fn ropa(purposes: &[PurposeOut], processors: &[ProcessorOut], format: RopaFormat) -> Result<String, String> {
+    // Art. 30(1)(d)–(e): recipients and transfers to third countries, from the processor register.
+    let transfers: Vec<String> = processors
+        .iter()
+        .filter(|p| !p.processor.transfer_safeguard.is_empty())
+        .map(|p| format!("{} ({}): {}", p.processor.name, p.processor.country, p.processor.transfer_safeguard))
+        .collect();
+    let transfers_text = if transfers.is_empty() { "none".to_string() } else { transfers.join("; ") };
     match format {
         RopaFormat::Json => {
-            let v = serde_json::json!({"purposes": purposes, "transfers_outside_eea": "none", "security_measures": MEASURES});
+            let v = serde_json::json!({"purposes": purposes, "processors": processors, "transfers_outside_eea": transfers, "security_measures": MEASURES});
             serde_json::to_string_pretty(&v).map(|s| s + "\n").map_err(|e| e.to_string())
         }
         RopaFormat::Csv => {
@@ -332,7 +608,7 @@ fn ropa(purposes: &[PurposeOut], format: RopaFormat) -> Result<String, String> {
                     p.recipients.join("; "),
                     p.retention.clone(),
                     p.marketing.to_string(),
-                    "none".into(),
+                    transfers_text.clone(),
                     MEASURES.join("; "),
                 ])
                 .map_err(|e| e.to_string())?;
@@ -353,7 +629,22 @@ fn ropa(purposes: &[PurposeOut], format: RopaFormat) -> Result<String, String> {
                     p.retention
                 ));
             }
-            s.push_str("\nTransfers outside the EEA: none.\n\n## Technical and organisational measures (art. 32)\n\n");
+            s.push_str("\n## Processors (art. 28)\n\n| processor | service | categories | country | agreement signed | next review |\n|---|---|---|---|---|---|\n");
+            for p in processors {
+                let q = &p.processor;
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} |\n",
+                    q.name,
+                    q.service,
+                    q.categories.join(", "),
+                    q.country,
+                    q.dpa_signed_on.as_deref().unwrap_or("not signed"),
+                    q.next_review_due
+                ));
+            }
+            s.push_str(&format!(
+                "\nTransfers outside the EEA: {transfers_text}.\n\n## Technical and organisational measures (art. 32)\n\n"
+            ));
             for m in MEASURES {
                 s.push_str(&format!("- {m}\n"));
             }

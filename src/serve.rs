@@ -279,6 +279,17 @@ async fn housekeeping_loop(app: Arc<App>, retention: Vec<sejf_core::gdpr::Retent
                     Ok(n) => tracing::warn!(requests = n, "data-subject requests overdue"),
                     Err(e) => tracing::error!(error = %e, "overdue request check failed"),
                 }
+                // Processors overdue for review, breaches nearing or past 72 h (small registers).
+                for (what, r) in [
+                    ("processor review", app.processor_review_alerts().await),
+                    ("breach deadline", app.breach_deadline_alerts().await),
+                ] {
+                    match r {
+                        Ok(0) => {}
+                        Ok(n) => tracing::warn!(alerts = n, "{what} alerts raised"),
+                        Err(e) => tracing::error!(error = %e, "{what} check failed"),
+                    }
+                }
                 // Retention once a day, the first time a minute after start.
                 if !retention.is_empty() && ticks % 8_640 == 6 {
                     match app.retention(&sejf_core::Actor::operator(), &retention, false).await {

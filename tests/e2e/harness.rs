@@ -148,7 +148,9 @@ impl Install {
 
 impl Drop for Install {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
+        if std::env::var_os("SEJF_TEST_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
         drop_test_database(self.database_url.take());
     }
 }

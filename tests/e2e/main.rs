@@ -23,6 +23,7 @@ mod integrity;
 mod listeners;
 mod people;
 mod records;
+mod registers;
 mod security;
 mod sessions;
 mod tls;

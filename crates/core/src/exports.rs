@@ -104,7 +104,7 @@ impl App {
 
     /// Visits, page by page, every person `filter` selects that `actor` may read now (erased
     /// and restricted people left out), with the read permit and the policy set that granted it.
-    async fn each_readable(
+    pub(crate) async fn each_readable(
         &self,
         actor: &Actor,
         filter: &ExportFilter,

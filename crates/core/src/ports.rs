@@ -143,6 +143,17 @@ pub struct PersonKeys {
     pub national_id_bidx: Option<i64>,
 }
 
+/// One disclosure of a person's data to a registered processor (GDPR Art. 15(1)(c), Art. 19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisclosureRow {
+    pub person_id: Uuid,
+    pub processor: String,
+    pub purpose: String,
+    /// The data categories sent, comma-separated.
+    pub categories: String,
+    pub disclosed_at: i64,
+}
+
 /// A data-subject request of the register (times unix µs; 0 and '' mean "not yet").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DsrRow {
@@ -528,6 +539,15 @@ pub trait Store: Send + Sync + 'static {
     fn dsr_get(&self, id: Uuid) -> Fut<'_, Option<DsrRow>>;
     /// Requests, by status ('' for all), in id order.
     fn dsr_list<'a>(&'a self, status: &'a str) -> Fut<'a, Vec<DsrRow>>;
+    /// The entries (id, JSON body) of a small register kept as documents (`processor`,
+    /// `breach`), in id order.
+    fn gdpr_register<'a>(&'a self, kind: &'a str) -> Fut<'a, Vec<(String, String)>>;
+    /// Adds or replaces a register entry, with its events, in one transaction.
+    fn gdpr_register_put<'a>(&'a self, kind: &'a str, id: String, body: String, at: i64, audit: Vec<AuditEvent>) -> Fut<'a, ()>;
+    /// Records disclosures to processors, with their events, in one transaction.
+    fn disclose(&self, rows: Vec<DisclosureRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    /// A person's disclosures, oldest first.
+    fn disclosures(&self, person: Uuid) -> Fut<'_, Vec<DisclosureRow>>;
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()>;
     fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>>;
     /// The session a token hash names together with its user, in one indexed read: what

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::dto::*;
 use crate::problem::ProblemBody;
-use crate::routes::{admin, audit, exports, gdpr, people, records, session};
+use crate::routes::{admin, audit, exports, gdpr, people, records, registers, session};
 
 struct Bearer;
 
@@ -104,10 +104,13 @@ fn status_text(status: &str) -> &'static str {
         exports::create, exports::list, exports::get, exports::approve, exports::reject, exports::download,
         gdpr::export, gdpr::erase, gdpr::restrict, gdpr::unrestrict, gdpr::hold, gdpr::release, gdpr::objection, gdpr::flags,
         gdpr::consents, gdpr::give_consent, gdpr::purposes, gdpr::put_purpose, gdpr::dsr_create, gdpr::dsr_list, gdpr::dsr_extend, gdpr::dsr_close,
+        registers::processors, registers::put_processor, registers::disclose, registers::breaches, registers::record_breach,
+        registers::breach, registers::breach_notified, registers::breach_delay,
     ),
     components(schemas(audit::AuditOut, ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch, GrantOut, PasswordIn,
         CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut, exports::ExportIn, exports::ExportOut, exports::DecisionIn, exports::ExportFilterOut,
-        GdprActionIn, ConsentIn, gdpr::PurposeIn, gdpr::DsrIn, gdpr::DsrChangeIn)),
+        GdprActionIn, ConsentIn, gdpr::PurposeIn, gdpr::DsrIn, gdpr::DsrChangeIn,
+        registers::ProcessorIn, registers::DisclosureIn, registers::BreachIn, registers::BreachChangeIn)),
     modifiers(&Bearer, &Conformance),
 )]
 pub struct ApiDoc;

@@ -110,6 +110,8 @@ pub const TABLES: &[Table] = &[
     table!("dsr_requests", "", "id": Text, "kind": Text, "person_id": Text, "received_at": Int, "due_at": Int, "identity_check": Text,
         "extension_reason": Text, "status": Text, "handled_by": Text, "closed_at": Int, "note": Text, "created_by": Text,
         "alerted_at": Int),
+    table!("gdpr_registers", "", "kind": Text, "id": Text, "body": Text, "updated_at": Int),
+    table!("disclosures", "", "person_id": Text, "processor": Text, "purpose": Text, "categories": Text, "disclosed_at": Int),
 ];
 
 /// Tables a backup leaves out, on purpose (see the module comment).

@@ -2,7 +2,7 @@
 //! legal hold, objection), and erasure with its suppression entries and signed receipt. Every
 //! change commits with its audit events.
 
-use sejf_core::ports::{AuditEvent, ConsentRow, DsrRow, Erasure, FlagRow, PurposeRow, StoreError};
+use sejf_core::ports::{AuditEvent, ConsentRow, DisclosureRow, DsrRow, Erasure, FlagRow, PurposeRow, StoreError};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
@@ -256,4 +256,69 @@ pub(crate) async fn dsr_get(store: &SqlStore, id: Uuid) -> Result<Option<DsrRow>
 pub(crate) async fn dsr_list(store: &SqlStore, status: &str) -> Result<Vec<DsrRow>, StoreError> {
     let rows = sqlx::query(DSR_LIST).bind(status.to_owned()).fetch_all(&store.pool).await.map_err(error::db("data-subject requests"))?;
     rows.iter().map(decode_dsr).collect()
+}
+
+const REGISTER: &str = "SELECT id, body FROM gdpr_registers WHERE kind = $1 ORDER BY id";
+const REGISTER_PUT: &str = "INSERT INTO gdpr_registers (kind, id, body, updated_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at";
+const DISCLOSE: &str = "INSERT INTO disclosures (person_id, processor, purpose, categories, disclosed_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT DO NOTHING";
+const DISCLOSURES: &str =
+    "SELECT person_id, processor, purpose, categories, disclosed_at FROM disclosures WHERE person_id = $1 ORDER BY disclosed_at, processor";
+
+pub(crate) async fn register(store: &SqlStore, kind: &str) -> Result<Vec<(String, String)>, StoreError> {
+    sqlx::query_as(REGISTER).bind(kind.to_owned()).fetch_all(&store.pool).await.map_err(error::db("gdpr register"))
+}
+
+pub(crate) async fn register_put(
+    store: &SqlStore,
+    kind: &str,
+    id: String,
+    body: String,
+    at: i64,
+    audit: Vec<AuditEvent>,
+) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(REGISTER_PUT)
+        .bind(kind.to_owned())
+        .bind(id)
+        .bind(body)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db("gdpr register"))?;
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
+    tx.commit().await.map_err(error::db("gdpr register"))
+}
+
+pub(crate) async fn disclose(store: &SqlStore, rows: Vec<DisclosureRow>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    for d in rows {
+        sqlx::query(DISCLOSE)
+            .bind(d.person_id.to_string())
+            .bind(d.processor)
+            .bind(d.purpose)
+            .bind(d.categories)
+            .bind(d.disclosed_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db("disclosures"))?;
+    }
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
+    tx.commit().await.map_err(error::db("disclosures"))
+}
+
+pub(crate) async fn disclosures(store: &SqlStore, person: Uuid) -> Result<Vec<DisclosureRow>, StoreError> {
+    let rows = sqlx::query(DISCLOSURES).bind(person.to_string()).fetch_all(&store.pool).await.map_err(error::db("disclosures"))?;
+    rows.iter()
+        .map(|r| {
+            Ok(DisclosureRow {
+                person_id: codec::uuid(r, 0, "disclosures.person_id")?,
+                processor: codec::get(r, 1, "disclosures.processor")?,
+                purpose: codec::get(r, 2, "disclosures.purpose")?,
+                categories: codec::get(r, 3, "disclosures.categories")?,
+                disclosed_at: codec::get(r, 4, "disclosures.disclosed_at")?,
+            })
+        })
+        .collect()
 }

@@ -45,9 +45,9 @@ pub mod testing;
 use std::time::Duration;
 
 use sejf_core::ports::{
-    AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ConsentRow, DsrRow, Erasure, ExportRow, FlagRow, Fut, ImportStep, KeyKind,
-    ListQuery, MfaRow, NewPerson, PersonKeys, PersonRow, PurposeRow, ReadMark, RecordKind, RecordRow, RoleGrantRow, SealedEvent,
-    SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
+    AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ConsentRow, DisclosureRow, DsrRow, Erasure, ExportRow, FlagRow, Fut,
+    ImportStep, KeyKind, ListQuery, MfaRow, NewPerson, PersonKeys, PersonRow, PurposeRow, ReadMark, RecordKind, RecordRow, RoleGrantRow,
+    SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -342,6 +342,22 @@ impl Store for SqlStore {
 
     fn dsr_list<'a>(&'a self, status: &'a str) -> Fut<'a, Vec<DsrRow>> {
         Box::pin(gdpr::dsr_list(self, status))
+    }
+
+    fn gdpr_register<'a>(&'a self, kind: &'a str) -> Fut<'a, Vec<(String, String)>> {
+        Box::pin(gdpr::register(self, kind))
+    }
+
+    fn gdpr_register_put<'a>(&'a self, kind: &'a str, id: String, body: String, at: i64, audit: Vec<AuditEvent>) -> Fut<'a, ()> {
+        Box::pin(gdpr::register_put(self, kind, id, body, at, audit))
+    }
+
+    fn disclose(&self, rows: Vec<DisclosureRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(gdpr::disclose(self, rows, audit))
+    }
+
+    fn disclosures(&self, person: Uuid) -> Fut<'_, Vec<DisclosureRow>> {
+        Box::pin(gdpr::disclosures(self, person))
     }
 
     fn session_create(&self, session: SessionRow) -> Fut<'_, ()> {

@@ -71,6 +71,7 @@ migrations! {
     15 => "0015_gdpr",
     16 => "0016_import_jobs",
     17 => "0017_dsr",
+    18 => "0018_gdpr_registers",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

@@ -57,6 +57,8 @@ impl App {
         let mut recipients: Vec<String> = purposes.iter().flat_map(|p| p.recipients.iter().cloned()).collect();
         recipients.sort();
         recipients.dedup();
+        // The processors their data was actually sent to, with purpose and date.
+        recipients.extend(self.disclosed_to(id).await?);
         let retention = purposes.iter().map(|p| (p.name.clone(), p.retention.clone())).collect();
         let accesses = self.accesses_to(id).await?;
         let source = accesses

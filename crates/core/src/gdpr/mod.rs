@@ -329,8 +329,14 @@ impl App {
         if let Some(b) = stored.row.phone_bidx {
             suppress.push(("phone".to_string(), b));
         }
+        // Art. 19: the processors the person's data went to are told (listed in the receipt,
+        // and an `erasure-notice` alert per processor reaches the dpo's alert sinks).
+        let mut notify: Vec<String> = self.store.disclosures(id).await?.into_iter().map(|d| d.processor).collect();
+        notify.sort();
+        notify.dedup();
         let body = serde_json::json!({
             "type": "sejf erasure receipt",
+            "recipients_to_notify": notify,
             "receipt_id": Uuid::new_v4(),
             "person_id": id,
             "erased_at": rfc3339(at),
@@ -351,6 +357,10 @@ impl App {
             return Err(CoreError::NotFound);
         }
         self.forget_restricted_cache();
+        for processor in &notify {
+            let detail = format!("person {id} was erased on {}: tell processor {processor} to erase their copy (Art. 19)", rfc3339(at));
+            self.alert(actor, "erasure-notice", "medium", &id.to_string(), &detail).await?;
+        }
         Ok(ErasureReceipt {
             person_id: id,
             erased_at: rfc3339(at),
@@ -468,7 +478,7 @@ impl App {
         Ok(out)
     }
 
-    async fn consent_state(&self, id: Uuid) -> Result<Consents, CoreError> {
+    pub(crate) async fn consent_state(&self, id: Uuid) -> Result<Consents, CoreError> {
         let rows = self.store.consents(id).await?;
         let objected = self.store.person_flags(id).await?.iter().any(|f| f.flag == Flag::MarketingObjection.as_str());
         let marketing: HashSet<String> = self.store.gdpr_purposes().await?.into_iter().filter(|p| p.marketing).map(|p| p.name).collect();
@@ -581,8 +591,12 @@ impl App {
 }
 
 mod access;
+mod breaches;
+mod processors;
 mod requests;
 
+pub use breaches::{Breach, BreachOut};
+pub use processors::{CATEGORIES, Disclosure, DisclosureRequest, Processor, ProcessorOut, columns_for};
 pub use requests::{DSR_KINDS, DsrInput, DsrOut};
 
 #[cfg(test)]

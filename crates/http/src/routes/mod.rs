@@ -6,6 +6,7 @@ pub mod exports;
 pub mod gdpr;
 pub mod people;
 pub mod records;
+pub mod registers;
 pub mod session;
 
 use axum::http::{HeaderValue, StatusCode, header};

@@ -82,6 +82,7 @@ conformance!(
     snapshot_restores_exactly_and_refuses_a_used_database,
     erasures_are_ledgered_and_reapplied_by_restore,
     an_unfinished_restore_is_marked_until_discarded,
+    registers_and_disclosures_round_trip,
 );
 
 async fn count(store: &SqlStore, sql: &'static str) -> i64 {

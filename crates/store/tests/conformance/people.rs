@@ -455,3 +455,42 @@ pub(crate) async fn deleting_a_company_unlinks_people_and_deals(db: &TestDb) {
     assert_eq!(s.person_get(p.row.id).await.unwrap().unwrap().row.company_id, None);
     assert_eq!(s.record_get(RecordKind::Deal, deal.id).await.unwrap().unwrap().company_id, None);
 }
+
+// ---- GDPR registers and disclosures ---------------------------------------------------------------
+
+pub(crate) async fn registers_and_disclosures_round_trip(db: &TestDb) {
+    let s = &db.store;
+    assert!(s.gdpr_register("processor").await.unwrap().is_empty());
+    s.gdpr_register_put("processor", "mailer".into(), r#"{"v":1}"#.into(), 10, vec![]).await.unwrap();
+    s.gdpr_register_put("processor", "acme".into(), r#"{"v":1}"#.into(), 11, vec![]).await.unwrap();
+    s.gdpr_register_put("processor", "mailer".into(), r#"{"v":2}"#.into(), 12, vec![]).await.unwrap();
+    s.gdpr_register_put("breach", "b1".into(), "{}".into(), 13, vec![]).await.unwrap();
+    let got = s.gdpr_register("processor").await.unwrap();
+    assert_eq!(got, vec![("acme".to_string(), r#"{"v":1}"#.to_string()), ("mailer".to_string(), r#"{"v":2}"#.to_string())]);
+    assert_eq!(s.gdpr_register("breach").await.unwrap().len(), 1, "kinds are kept apart");
+
+    let owner = new_user("discloser", &["north"]);
+    s.user_create(owner.clone()).await.unwrap();
+    let p = new_person(owner.id, "north");
+    s.person_insert(p.clone(), vec![]).await.unwrap();
+    let row = |processor: &str, at| sejf_core::ports::DisclosureRow {
+        person_id: p.row.id,
+        processor: processor.into(),
+        purpose: "newsletter".into(),
+        categories: "contact".into(),
+        disclosed_at: at,
+    };
+    s.disclose(vec![row("mailer", 5), row("acme", 3)], vec![]).await.unwrap();
+    // The same disclosure twice is recorded once.
+    s.disclose(vec![row("mailer", 5)], vec![]).await.unwrap();
+    let list = s.disclosures(p.row.id).await.unwrap();
+    assert_eq!(list, vec![row("acme", 3), row("mailer", 5)], "oldest first");
+    // A disclosure to someone who does not exist is a reference error, and nothing is written.
+    let mut ghost = row("mailer", 9);
+    ghost.person_id = Uuid::now_v7();
+    assert!(s.disclose(vec![row("acme", 9), ghost], vec![]).await.is_err());
+    assert_eq!(s.disclosures(p.row.id).await.unwrap().len(), 2, "all or nothing");
+    // They go with the person.
+    assert!(s.person_delete(p.row.id, vec![]).await.unwrap());
+    assert!(s.disclosures(p.row.id).await.unwrap().is_empty());
+}
