@@ -21,12 +21,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use common::{TempDir, dir_size, env_usize, machine, mib};
-use sejf::keyfile::PassphraseSource;
-use sejf::serve::Location;
 use sejf_domain::roles::Role;
-use zeroize::Zeroizing;
 
-const PASSPHRASE: &str = "benchmark passphrase, not a secret";
+use common::BENCH_PASSPHRASE as PASSPHRASE;
 const SEED: u64 = 0xbac_c0de;
 const BIN: &str = env!("CARGO_BIN_EXE_sejf");
 
@@ -104,12 +101,7 @@ fn setup(root: &Path, data: &Path, n: usize) {
     sejf::csvio::write_synthetic(&csv, n, SEED).expect("synthetic CSV");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     rt.block_on(async {
-        let loc = Location {
-            data_dir: data.to_path_buf(),
-            database_url: None,
-            passphrase: PassphraseSource { file: None, given: Some(Zeroizing::new(PASSPHRASE.to_string())) },
-        };
-        sejf::cli::init_quiet(&loc, false).await.expect("init");
+        let loc = common::new_installation(data, "").await;
         let opened = sejf::serve::open(&loc).await.expect("open");
         opened.app.create_user("bench-owner", Role::Sales, &["north".to_string()], "bench owner password").await.expect("owner");
         let t = Instant::now();

@@ -21,8 +21,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{TempDir, env_usize, machine, ms, percentile};
-use sejf::keyfile::PassphraseSource;
-use sejf::serve::Location;
 use sejf_core::people::PersonInput;
 use sejf_core::records::{Activity, Deal, Links};
 use sejf_core::{Actor, App};
@@ -30,9 +28,6 @@ use sejf_domain::people::PersonRaw;
 use sejf_domain::records::{ActivityRaw, DealRaw};
 use sejf_domain::roles::Role;
 use uuid::Uuid;
-use zeroize::Zeroizing;
-
-const PASSPHRASE: &str = "benchmark passphrase, not a secret";
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -45,16 +40,8 @@ async fn run() {
     let samples = env_usize("SEJF_BENCH_SAMPLES", 200).min(people / 2);
     let dir = TempDir::new("sejf-bench-gdpr");
     let data_dir = dir.path().join("data");
-    let loc = Location {
-        data_dir: data_dir.clone(),
-        database_url: None,
-        passphrase: PassphraseSource { file: None, given: Some(Zeroizing::new(PASSPHRASE.to_string())) },
-    };
-    sejf::cli::init_quiet(&loc, false).await.expect("init");
     // The setup reads nobody, but its owner creates thousands: no read budget gets in the way.
-    let cfg = data_dir.join("config.toml");
-    let text = std::fs::read_to_string(&cfg).expect("config.toml") + "\nread_budgets = { sales = 100000000 }\n";
-    std::fs::write(&cfg, text).expect("config.toml");
+    let loc = common::new_installation(&data_dir, "read_budgets = { sales = 100000000 }").await;
     let opened = sejf::serve::open(&loc).await.expect("open");
     let app = opened.app.clone();
     let owner =

@@ -383,3 +383,23 @@ pub fn loadavg() -> String {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     text.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
+
+/// The passphrase of every benchmark installation.
+pub const BENCH_PASSPHRASE: &str = "benchmark passphrase, not a secret";
+
+/// A fresh SQLite installation in `data_dir` (`sejf::cli::init_quiet`), with `extra_config`
+/// appended to its config.toml; returns where it is.
+pub async fn new_installation(data_dir: &Path, extra_config: &str) -> sejf::serve::Location {
+    let loc = sejf::serve::Location {
+        data_dir: data_dir.to_path_buf(),
+        database_url: None,
+        passphrase: sejf::keyfile::PassphraseSource { file: None, given: Some(zeroize::Zeroizing::new(BENCH_PASSPHRASE.to_string())) },
+    };
+    sejf::cli::init_quiet(&loc, false).await.expect("init");
+    if !extra_config.is_empty() {
+        let cfg = data_dir.join("config.toml");
+        let text = std::fs::read_to_string(&cfg).expect("config.toml") + "\n" + extra_config + "\n";
+        std::fs::write(&cfg, text).expect("config.toml");
+    }
+    loc
+}

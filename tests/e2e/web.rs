@@ -468,6 +468,37 @@ async fn the_auditor_sees_a_reveal_and_the_dpo_exports_a_person() {
     assert_eq!(json["activities"][0]["body"], "Rozmowa");
     let trail = String::from_utf8_lossy(&install.cli(&["audit", "export"], None).stdout).to_string();
     assert!(trail.contains("gdpr.export"));
+
+    // The registers at a glance, and erasure with a confirmation and the receipt.
+    let reg = install.cli(
+        &[
+            "gdpr",
+            "processors",
+            "put",
+            "--name",
+            "mailer",
+            "--service",
+            "newsletter delivery",
+            "--category",
+            "contact",
+            "--country",
+            "PL",
+            "--next-review",
+            "2020-01-01",
+        ],
+        None,
+    );
+    assert!(reg.status.success(), "{}", String::from_utf8_lossy(&reg.stderr));
+    let p = d.get("/privacy").await;
+    assert!(p.body.contains("Processors") && p.body.contains("newsletter delivery"), "{}", p.body);
+    assert!(p.body.contains("no signed data-processing agreement"), "why nothing may be sent: {}", p.body);
+    let unconfirmed = d.post("/privacy/erase", &[("csrf", &p.csrf()), ("person_id", &id), ("reason", "asked in writing")]).await;
+    assert_eq!(unconfirmed.status, 422, "{}", unconfirmed.body);
+    let erased =
+        d.post("/privacy/erase", &[("csrf", &p.csrf()), ("person_id", &id), ("reason", "asked in writing"), ("confirm", "yes")]).await;
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    assert!(erased.body.contains("sejf erasure receipt"), "{}", erased.body);
+    assert_eq!(a.get(&format!("/people/{id}")).await.status, 404, "gone for everyone");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,6 +34,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/audit/verify", post(verify))
         .route("/privacy", get(privacy).post(privacy_find))
         .route("/privacy/export", post(export))
+        .route("/privacy/erase", post(erase))
         .layer(Extension(LastVerification::default()))
 }
 
@@ -204,7 +205,65 @@ async fn privacy(State(app): State<Arc<App>>, s: Signed) -> Response {
     if let Err(e) = app.authorize_system(&s.actor, PolicyAction::Gdpr) {
         return error_page(&c, e);
     }
-    html_response(StatusCode::OK, page(&c, c.t(M::Privacy), find_form(&c, "")))
+    let registers = match registers(&app, &s, &c).await {
+        Ok(m) => m,
+        Err(e) => return error_page(&c, e),
+    };
+    html_response(StatusCode::OK, page(&c, c.t(M::Privacy), html! { (find_form(&c, "")) (registers) }))
+}
+
+/// The dpo's registers at a glance: open requests with their deadlines, breaches with theirs,
+/// and the processors with whether data may go to them now.
+async fn registers(app: &App, s: &Signed, c: &Ctx<'_>) -> Result<Markup, CoreError> {
+    let requests = app.dsr_list(&s.actor, Some("open")).await?;
+    let breaches = app.breaches(&s.actor).await?;
+    let processors = app.processors(&s.actor).await?;
+    Ok(html! {
+        section aria-labelledby="pv-requests" {
+            h2 id="pv-requests" { (c.t(M::PrivacyRequests)) }
+            @if requests.is_empty() { p { (c.t(M::NoRecords)) } } @else {
+                table {
+                    thead { tr { th scope="col" { (c.t(M::Kind)) } th scope="col" { (c.t(M::Created)) } th scope="col" { (c.t(M::Due)) } th scope="col" { (c.t(M::Record)) } } }
+                    tbody { @for r in &requests { tr {
+                        td { (r.kind) }
+                        td { (r.received_at) }
+                        td { (r.due_at) @if r.overdue { " " strong class="warn" { (c.t(M::Overdue)) } } }
+                        td { (r.person_id.as_deref().unwrap_or("-")) }
+                    } } }
+                }
+            }
+        }
+        section aria-labelledby="pv-breaches" {
+            h2 id="pv-breaches" { (c.t(M::PrivacyBreaches)) }
+            @if breaches.is_empty() { p { (c.t(M::NoRecords)) } } @else {
+                table {
+                    thead { tr { th scope="col" { (c.t(M::Title)) } th scope="col" { (c.t(M::Detected)) } th scope="col" { (c.t(M::NotifyBy)) } th scope="col" { (c.t(M::AuthorityNotified)) } } }
+                    tbody { @for b in &breaches { tr {
+                        td { (b.breach.title) }
+                        td { (b.breach.detected_at) }
+                        td { (b.deadline) @if b.overdue { " " strong class="warn" { (c.t(M::Overdue)) } } }
+                        td { (b.breach.authority_notified_at.as_deref().unwrap_or(c.t(M::NotYet))) }
+                    } } }
+                }
+            }
+        }
+        section aria-labelledby="pv-processors" {
+            h2 id="pv-processors" { (c.t(M::PrivacyProcessors)) }
+            @if processors.is_empty() { p { (c.t(M::NoRecords)) } } @else {
+                table {
+                    thead { tr { th scope="col" { (c.t(M::Name)) } th scope="col" { (c.t(M::Service)) } th scope="col" { (c.t(M::DataCategories)) } th scope="col" { (c.t(M::Country)) } th scope="col" { (c.t(M::NextReview)) } th scope="col" { (c.t(M::Status)) } } }
+                    tbody { @for p in &processors { tr {
+                        td { (p.processor.name) }
+                        td { (p.processor.service) }
+                        td { (p.processor.categories.join(", ")) }
+                        td { (p.processor.country) }
+                        td { (p.processor.next_review_due) @if p.review_overdue { " " strong class="warn" { (c.t(M::Overdue)) } } }
+                        td { (p.blocked.as_deref().unwrap_or(c.t(M::MayReceive))) }
+                    } } }
+                }
+            }
+        }
+    })
 }
 
 fn find_form(c: &Ctx<'_>, email: &str) -> Markup {
@@ -251,6 +310,14 @@ async fn privacy_find(State(app): State<Arc<App>>, s: Signed, Form(f): Form<Find
                 p { strong { (p.fields.first_name.clone().unwrap_or_default()) " " (p.fields.last_name.clone().unwrap_or_default()) } " · " (p.unit) }
                 button type="submit" class="primary" { (c.t(M::ExportData)) }
             }
+            form method="post" action="/privacy/erase" class="card" {
+                (csrf_field(c.csrf))
+                input type="hidden" name="person_id" value=(p.id);
+                label for={"er-reason-" (p.id)} { (c.t(M::EraseReason)) }
+                input id={"er-reason-" (p.id)} name="reason" type="text" required maxlength="500" autocomplete="off";
+                label { input type="checkbox" name="confirm" value="yes" required; " " (c.t(M::EraseConfirm)) }
+                button type="submit" class="danger" { (c.t(M::EraseData)) }
+            }
         }
     };
     html_response(StatusCode::OK, page(&c, c.t(M::Privacy), body))
@@ -286,6 +353,47 @@ async fn export(State(app): State<Arc<App>>, s: Signed, Form(f): Form<ExportForm
                 h.insert(header::CONTENT_DISPOSITION, v);
             }
             res
+        }
+        Err(e) => error_page(&c, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EraseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    person_id: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Erasure by crypto-shredding (GDPR art. 17), confirmed in the form: the same use case as
+/// `POST /api/v1/people/{id}/erase`; shows the signed receipt to keep.
+async fn erase(State(app): State<Arc<App>>, s: Signed, Form(f): Form<EraseForm>) -> Response {
+    let c = ctx(&s);
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_refused(&c);
+    }
+    let done = async {
+        let id = parse_id(&f.person_id)?;
+        if f.confirm != "yes" {
+            return Err(CoreError::from(sejf_domain::ValidationErrors::single("confirm", "tick the box to confirm the erasure")));
+        }
+        app.erase_person(&s.actor, id, &f.reason).await
+    }
+    .await;
+    match done {
+        Ok(r) => {
+            let body = html! {
+                p role="status" { (c.t(M::Erased)) }
+                pre { (r.receipt) }
+                p { "signature: " code { (r.signature) } }
+                p { a href="/privacy" { (c.t(M::Back)) } }
+            };
+            html_response(StatusCode::OK, page(&c, c.t(M::Privacy), body))
         }
         Err(e) => error_page(&c, e),
     }

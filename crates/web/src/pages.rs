@@ -114,6 +114,11 @@ pub fn core_error(lang: Lang, e: CoreError) -> Response {
 }
 
 pub fn error_page(ctx: &Ctx<'_>, e: CoreError) -> Response {
+    if let CoreError::Validation(v) = &e {
+        // Bad input outside a form that marks its fields: each field and why, as a 422.
+        let text = v.0.iter().map(|f| format!("{}: {}", f.field, f.reason)).collect::<Vec<_>>().join("; ");
+        return message(ctx, StatusCode::UNPROCESSABLE_ENTITY, M::ErrorTitle, &text);
+    }
     let (status, title, text) = match &e {
         CoreError::Unauthenticated | CoreError::MfaEnrollmentRequired => return Redirect::to("/login").into_response(),
         CoreError::NotFound => (StatusCode::NOT_FOUND, M::NotFoundTitle, ctx.t(M::NotFoundText)),
