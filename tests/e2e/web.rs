@@ -548,3 +548,37 @@ async fn admin_screens_live_only_on_the_admin_listener() {
     let r = a.post("/users/ola/disable", &[("csrf", "nope")]).await;
     assert_eq!(r.status, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_an_admin_set_must_be_changed_on_a_page_first() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let pw = install.add_user("nora", "sales", &["north"]);
+    drop(Browser::sign_in(&server, "nora", &pw).await);
+    let admin = server.admin_token().await;
+    let set = "admin-set: lantern-copper-42-violet";
+    let reset = server
+        .call_with("PATCH", &format!("{}/api/v1/users/nora", server.admin), &admin, Some(serde_json::json!({"password": set})), &[])
+        .await;
+    assert_eq!(reset.status, 200, "{}", reset.body);
+
+    let mut b = Browser::new(&server.base);
+    let code = server.mfa.lock().unwrap().get_mut("nora").unwrap().next_code();
+    let login = b.get("/login").await;
+    let r = b.post("/login", &[("csrf", &login.csrf()), ("username", "nora"), ("password", set), ("totp", &code)]).await;
+    assert_eq!((r.status, r.location()), (303, "/password"), "{}", r.body);
+    let elsewhere = b.get("/people").await;
+    assert_eq!((elsewhere.status, elsewhere.location()), (303, "/password"), "the reset session may do nothing else");
+    let form = b.get("/password").await;
+    assert!(form.body.contains("An administrator set your password") && form.body.contains("name=\"new_password\""), "{}", form.body);
+    // A weak new password is refused next to its field.
+    let code = server.mfa.lock().unwrap().get_mut("nora").unwrap().next_code();
+    let weak = b.post("/password", &[("csrf", &form.csrf()), ("current_password", set), ("new_password", "nora"), ("totp", &code)]).await;
+    assert_eq!(weak.status, 422, "{}", weak.body);
+    assert!(weak.body.contains("id=\"new_password-error\""), "{}", weak.body);
+    let new = "nora's own: harbour-thimble-88-quartz";
+    let code = server.mfa.lock().unwrap().get_mut("nora").unwrap().next_code();
+    let done = b.post("/password", &[("csrf", &form.csrf()), ("current_password", set), ("new_password", new), ("totp", &code)]).await;
+    assert_eq!((done.status, done.location()), (303, "/login?changed=1"), "{}", done.body);
+    drop(Browser::sign_in(&server, "nora", new).await);
+}

@@ -239,6 +239,11 @@ catalogue! {
     Outcome => "Outcome", "Wynik";
     PrivacyIntro => "Find a data subject by e-mail to export everything Sejf holds about them (GDPR art. 15). The export is recorded.", "Znajdź osobę po adresie e-mail, aby wyeksportować wszystko, co Sejf o niej przechowuje (art. 15 RODO). Eksport jest rejestrowany.";
     ExportData => "Export this person's data (JSON)", "Eksportuj dane tej osoby (JSON)";
+    PasswordTitle => "Change password", "Zmień hasło";
+    PasswordForced => "An administrator set your password: choose your own before you continue.", "Hasło ustawił administrator: ustaw własne, zanim przejdziesz dalej.";
+    CurrentPassword => "Current password", "Obecne hasło";
+    NewPassword => "New password", "Nowe hasło";
+    PasswordChanged => "Password changed. Sign in with the new one.", "Hasło zmienione. Zaloguj się nowym hasłem.";
     PrivacyRequests => "Data-subject requests", "Żądania osób, których dane dotyczą";
     PrivacyBreaches => "Breaches", "Naruszenia ochrony danych";
     PrivacyProcessors => "Processors", "Podmioty przetwarzające";

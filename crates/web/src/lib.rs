@@ -62,6 +62,7 @@ fn common() -> Router<Arc<App>> {
         .route("/login", get(signin::login_form).post(signin::login))
         .route("/logout", post(signin::logout))
         .route("/lang", post(signin::set_lang))
+        .route("/password", get(signin::password_page).post(signin::change_password))
         .route("/enroll", get(signin::enroll_page))
         .route("/enroll/start", post(signin::enroll_start))
         .route("/enroll/confirm", post(signin::enroll_confirm))

@@ -192,8 +192,8 @@ impl FromRequestParts<Arc<App>> for Signed {
         let (actor, csrf, cfg) = session_actor(parts, app).await?;
         match actor.scope {
             Scope::Enroll => Err(Redirect::to("/enroll").into_response()),
-            // A password an administrator set opens nothing here; the API changes it.
-            Scope::Password => Err(Redirect::to("/login").into_response()),
+            // A password an administrator set opens nothing until it is changed.
+            Scope::Password => Err(Redirect::to("/password").into_response()),
             _ => Ok(Signed { actor, lang: lang_of(&parts.headers), csrf, cfg }),
         }
     }
@@ -206,6 +206,33 @@ impl FromRequestParts<Arc<App>> for Enrolling {
         let (actor, csrf, cfg) = session_actor(parts, app).await?;
         match actor.scope {
             Scope::Enroll => Ok(Enrolling { actor, lang: lang_of(&parts.headers), csrf, cfg }),
+            _ => Err(Redirect::to("/").into_response()),
+        }
+    }
+}
+
+/// A session that may change its password: one an administrator's reset left able to do only
+/// that, or a full one (self-service).
+pub struct Changing {
+    pub actor: Actor,
+    pub lang: Lang,
+    pub csrf: String,
+    pub cfg: UiConfig,
+}
+
+impl Changing {
+    pub fn csrf_ok(&self, given: &str) -> bool {
+        same(&self.csrf, given)
+    }
+}
+
+impl FromRequestParts<Arc<App>> for Changing {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        let (actor, csrf, cfg) = session_actor(parts, app).await?;
+        match actor.scope {
+            Scope::Password | Scope::Full => Ok(Changing { actor, lang: lang_of(&parts.headers), csrf, cfg }),
             _ => Err(Redirect::to("/").into_response()),
         }
     }

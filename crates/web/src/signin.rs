@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::i18n::{Lang, M};
 use crate::pages::{Ctx, csrf_field, csrf_refused, error_page, html_response, page};
-use crate::session::{Enrolling, Visitor, lang_cookie, session_cookie, set_cookie};
+use crate::session::{Changing, Enrolling, Visitor, lang_cookie, session_cookie, set_cookie};
 use crate::{Form, qr};
 
 /// `/`: the people list when signed in, else the sign-in form.
@@ -23,10 +23,11 @@ pub async fn root(v: Visitor) -> Response {
 #[derive(Deserialize)]
 pub struct LoginQuery {
     expired: Option<String>,
+    changed: Option<String>,
 }
 
 pub async fn login_form(v: Visitor, Query(q): Query<LoginQuery>) -> Response {
-    let note = q.expired.is_some().then_some(M::SignedOutIdle);
+    let note = if q.changed.is_some() { Some(M::PasswordChanged) } else { q.expired.is_some().then_some(M::SignedOutIdle) };
     v.finish(login_page(&v, StatusCode::OK, note, ""))
 }
 
@@ -68,7 +69,14 @@ pub async fn login(State(app): State<Arc<App>>, v: Visitor, Form(f): Form<LoginF
     match app.login(f.username.trim(), &f.password, totp, v.client).await {
         Ok(login) => {
             let age = (login.expires_at - app.now()) / 1_000_000;
-            let mut res = Redirect::to(if login.must_enroll { "/enroll" } else { v.cfg.home() }).into_response();
+            let next = if login.must_enroll {
+                "/enroll"
+            } else if login.password_change_required {
+                "/password"
+            } else {
+                v.cfg.home()
+            };
+            let mut res = Redirect::to(next).into_response();
             res.headers_mut().append(header::SET_COOKIE, set_cookie(&v.cfg, session_cookie(&v.cfg), &login.token, Some(age.max(1))));
             res
         }
@@ -210,5 +218,90 @@ pub async fn enroll_confirm(State(app): State<Arc<App>>, s: Enrolling, Form(f): 
             html_response(StatusCode::UNPROCESSABLE_ENTITY, page(&ctx, ctx.t(M::EnrolTitle), body))
         }
         Err(e) => error_page(&ctx, e),
+    }
+}
+
+/// The password form: after an administrator set the password (the session may do nothing
+/// else), or to change one's own.
+pub async fn password_page(s: Changing) -> Response {
+    let ctx = Ctx { lang: s.lang, csrf: &s.csrf, actor: None, admin: false };
+    html_response(StatusCode::OK, page(&ctx, ctx.t(M::PasswordTitle), password_form(&ctx, &s, None)))
+}
+
+fn password_form(ctx: &Ctx<'_>, s: &Changing, error: Option<(&str, String)>) -> maud::Markup {
+    let forced = s.actor.scope == sejf_core::authz::Scope::Password;
+    let err = |field: &str| error.as_ref().filter(|(f, _)| *f == field).map(|(_, m)| m.clone());
+    html! {
+        @if forced { p { (ctx.t(M::PasswordForced)) } }
+        form method="post" action="/password" class="card narrow" {
+            (csrf_field(ctx.csrf))
+            @for (id, label, auto) in [("current_password", M::CurrentPassword, "current-password"), ("new_password", M::NewPassword, "new-password")] {
+                label for=(id) { (ctx.t(label)) }
+                @if let Some(m) = err(id) {
+                    input id=(id) name=(id) type="password" autocomplete=(auto) required aria-invalid="true" aria-describedby={(id) "-error"};
+                    p id={(id) "-error"} class="field-error" { (m) }
+                } @else {
+                    input id=(id) name=(id) type="password" autocomplete=(auto) required;
+                }
+            }
+            label for="totp" { (ctx.t(M::TotpCode)) }
+            @if let Some(m) = err("totp") {
+                input id="totp" name="totp" autocomplete="one-time-code" inputmode="numeric" aria-invalid="true" aria-describedby="totp-error";
+                p id="totp-error" class="field-error" { (m) }
+            } @else {
+                input id="totp" name="totp" autocomplete="one-time-code" inputmode="numeric";
+            }
+            button type="submit" class="primary" { (ctx.t(M::PasswordTitle)) }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    totp: String,
+}
+
+/// Changes the password through the same use case as `POST /api/v1/auth/password`. A reset
+/// session ends here (sign in with the new password); a full one keeps going.
+pub async fn change_password(State(app): State<Arc<App>>, s: Changing, Form(f): Form<PasswordForm>) -> Response {
+    let ctx = Ctx { lang: s.lang, csrf: &s.csrf, actor: None, admin: false };
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_refused(&ctx);
+    }
+    let totp = Some(f.totp.trim()).filter(|c| !c.is_empty());
+    match app.change_password(&s.actor, &f.current_password, &f.new_password, totp).await {
+        Ok(()) if s.actor.scope == sejf_core::authz::Scope::Password => {
+            let mut res = Redirect::to("/login?changed=1").into_response();
+            res.headers_mut().append(header::SET_COOKIE, set_cookie(&s.cfg, session_cookie(&s.cfg), "", Some(0)));
+            res
+        }
+        Ok(()) => Redirect::to(s.cfg.home()).into_response(),
+        Err(e) => {
+            let (status, field, msg) = match e {
+                CoreError::BadCredentials => (StatusCode::UNAUTHORIZED, "current_password", ctx.t(M::BadCredentials).to_string()),
+                CoreError::MfaRequired => (StatusCode::UNAUTHORIZED, "totp", ctx.t(M::MfaRequired).to_string()),
+                CoreError::Validation(v) => {
+                    let first = v.0.first().map(|f| (f.field.clone(), crate::i18n::reason(ctx.lang, &f.reason)));
+                    let (field, reason) = first.unwrap_or_else(|| ("new_password".into(), String::new()));
+                    let field = if field == "totp" {
+                        "totp"
+                    } else if field == "current_password" {
+                        "current_password"
+                    } else {
+                        "new_password"
+                    };
+                    (StatusCode::UNPROCESSABLE_ENTITY, field, reason)
+                }
+                other => return error_page(&ctx, other),
+            };
+            html_response(status, page(&ctx, ctx.t(M::PasswordTitle), password_form(&ctx, &s, Some((field, msg)))))
+        }
     }
 }
