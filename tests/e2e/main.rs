@@ -10,6 +10,7 @@ mod mfa;
 mod access;
 mod audit;
 mod backup;
+mod browser;
 mod budgets;
 mod classes;
 mod cli;
