@@ -582,3 +582,76 @@ async fn a_password_an_admin_set_must_be_changed_on_a_page_first() {
     assert_eq!((done.status, done.location()), (303, "/login?changed=1"), "{}", done.body);
     drop(Browser::sign_in(&server, "nora", new).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn companies_deals_and_activities_are_edited_and_deleted_on_their_pages() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let pw = install.add_user("ola", "manager", &["north"]);
+    let pw2 = install.add_user("jan", "sales", &["south"]);
+    let mut a = Browser::sign_in(&server, "ola", &pw).await;
+    let form = a.get("/companies/new").await;
+    let r = a.post("/companies", &[("csrf", &form.csrf()), ("name", "Młyn Sp. z o.o."), ("vat_id", "526-025-02-74")]).await;
+    let company = r.location().trim_start_matches("/companies/").to_string();
+    let person = a.create_person(&[("first_name", "Jan"), ("last_name", "Kowalski")]).await;
+    let page = a.get(&format!("/people/{person}")).await;
+    a.post("/activities", &[("csrf", &page.csrf()), ("person_id", &person), ("kind", "call"), ("body", "Pierwsza rozmowa")]).await;
+    a.post("/deals", &[("csrf", &page.csrf()), ("person_id", &person), ("title", "Umowa ramowa"), ("amount", "100")]).await;
+    let page = a.get(&format!("/people/{person}")).await;
+    let activity = between(&page.body, "href=\"/activities/", "/edit\"").unwrap();
+    let deal = between(&a.get("/deals").await.body, "href=\"/deals/", "/edit\"").unwrap();
+
+    // Company: edit with inline validation, then a stale version is a conflict.
+    let edit = a.get(&format!("/companies/{company}/edit")).await;
+    assert!(edit.body.contains("value=\"Młyn Sp. z o.o.\"") && edit.body.contains("name=\"version\" value=\"1\""), "{}", edit.body);
+    let bad = a.post(&format!("/companies/{company}/edit"), &[("csrf", &edit.csrf()), ("version", "1"), ("name", "")]).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"r-name-error\""), "{}", bad.body);
+    let ok = a
+        .post(
+            &format!("/companies/{company}/edit"),
+            &[("csrf", &edit.csrf()), ("version", "1"), ("name", "Młyn Nowy"), ("vat_id", "5260250274")],
+        )
+        .await;
+    assert_eq!((ok.status, ok.location()), (303, format!("/companies/{company}").as_str()), "{}", ok.body);
+    assert!(a.get(&format!("/companies/{company}")).await.body.contains("Młyn Nowy"));
+    let stale = a.post(&format!("/companies/{company}/edit"), &[("csrf", &edit.csrf()), ("version", "1"), ("name", "Stary")]).await;
+    assert_eq!(stale.status, 409);
+
+    // Deal: title, amount and stage from the edit form.
+    let edit = a.get(&format!("/deals/{deal}/edit")).await;
+    assert!(edit.body.contains("value=\"Umowa ramowa\"") && edit.body.contains("<option value=\"won\""), "{}", edit.body);
+    let ok = a
+        .post(
+            &format!("/deals/{deal}/edit"),
+            &[("csrf", &edit.csrf()), ("version", "1"), ("title", "Umowa roczna"), ("amount", "2 000,00"), ("stage", "proposal")],
+        )
+        .await;
+    assert_eq!((ok.status, ok.location()), (303, format!("/people/{person}").as_str()), "{}", ok.body);
+    let board = a.get("/deals").await;
+    assert!(board.body.contains("Umowa roczna") && board.body.contains("PLN\u{a0}2,000.00"), "{}", board.body);
+
+    // Activity: the body changes, the link to the person stays.
+    let edit = a.get(&format!("/activities/{activity}/edit")).await;
+    let ok = a
+        .post(
+            &format!("/activities/{activity}/edit"),
+            &[("csrf", &edit.csrf()), ("version", "1"), ("kind", "meeting"), ("body", "Spotkanie")],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    assert!(a.get(&format!("/people/{person}")).await.body.contains("Spotkanie"));
+
+    // Another unit's user reaches none of it; deletes ask first, then the records are gone.
+    let mut b = Browser::sign_in(&server, "jan", &pw2).await;
+    for path in [format!("/companies/{company}/edit"), format!("/deals/{deal}/delete"), format!("/activities/{activity}/edit")] {
+        assert_eq!(b.get(&path).await.status, 404, "{path}");
+    }
+    for (kind, id) in [("activities", &activity), ("deals", &deal), ("companies", &company)] {
+        let confirm = a.get(&format!("/{kind}/{id}/delete")).await;
+        assert!(confirm.body.contains("cannot be undone"), "{}", confirm.body);
+        let r = a.post(&format!("/{kind}/{id}/delete"), &[("csrf", &confirm.csrf())]).await;
+        assert_eq!((r.status, r.location()), (303, format!("/{kind}").as_str()));
+        assert_eq!(a.get(&format!("/{kind}/{id}/edit")).await.status, 404, "{kind} deleted");
+    }
+}

@@ -42,6 +42,12 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/activities", get(activities).post(create_activity))
         .route("/activities/{id}/done", post(finish_activity))
         .route("/tasks", get(my_tasks))
+        .route("/companies/{id}/edit", get(edit_company_form).post(edit_company))
+        .route("/deals/{id}/edit", get(edit_deal_form).post(edit_deal))
+        .route("/activities/{id}/edit", get(edit_activity_form).post(edit_activity))
+        .route("/companies/{id}/delete", get(delete_form::<Company>).post(delete::<Company>))
+        .route("/deals/{id}/delete", get(delete_form::<Deal>).post(delete::<Deal>))
+        .route("/activities/{id}/delete", get(delete_form::<Activity>).post(delete::<Activity>))
 }
 
 fn ctx(s: &Signed) -> Ctx<'_> {
@@ -90,6 +96,23 @@ fn next_link(base: &str, q: &ListQuery, cursor: Option<String>) -> Markup {
         href.push_str("&mine=1");
     }
     html! { p { a href=(href) rel="next" { "→" } } }
+}
+
+/// Where a record form posts: the kind's list (create) or the record's edit path.
+fn form_action(kind: &str, id: &str) -> String {
+    if id.is_empty() { format!("/{kind}") } else { format!("/{kind}/{id}/edit") }
+}
+
+fn version_field(version: &str) -> Markup {
+    html! { @if !version.is_empty() { input type="hidden" name="version" value=(version); } }
+}
+
+/// Edit and delete links for a record's row or page.
+fn record_actions(c: &Ctx<'_>, kind: &str, id: Uuid) -> Markup {
+    html! {
+        a href={ "/" (kind) "/" (id) "/edit" } { (c.t(M::Edit)) } " · "
+        a href={ "/" (kind) "/" (id) "/delete" } { (c.t(M::Delete)) }
+    }
 }
 
 fn errors_of(lang: Lang, e: sejf_domain::ValidationErrors) -> Vec<(String, String)> {
@@ -205,6 +228,12 @@ async fn search_companies(State(app): State<Arc<App>>, s: Signed, Form(f): Form<
 pub struct CompanyForm {
     #[serde(default)]
     csrf: String,
+    /// The record being edited (empty: a new one); the form posts to its edit path.
+    #[serde(skip)]
+    id: String,
+    /// The version the edit form showed: a record changed meanwhile is a 409, not overwritten.
+    #[serde(default)]
+    version: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -218,8 +247,9 @@ pub struct CompanyForm {
 fn company_form(c: &Ctx<'_>, f: &CompanyForm, errors: &[(String, String)]) -> Markup {
     html! {
         @if !errors.is_empty() { p class="alert" role="alert" { (c.t(M::FixErrors)) } }
-        form method="post" action="/companies" class="card" novalidate {
+        form method="post" action=(form_action("companies", &f.id)) class="card" novalidate {
             (csrf_field(c.csrf))
+            (version_field(&f.version))
             (field(c, "name", M::Name, &f.name, "text", errors))
             (field(c, "vat_id", M::VatId, &f.vat_id, "text", errors))
             (field(c, "website", M::Website, &f.website, "text", errors))
@@ -270,6 +300,7 @@ async fn company(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>)
             dt { (c.t(M::Unit)) } dd { (co.unit) }
             dt { (c.t(M::Created)) } dd { (c.lang.datetime(co.created_at)) }
         }
+        p { (record_actions(&c, "companies", co.id)) }
         h2 { (c.t(M::Timeline)) }
         (deals_table(&c, &deals))
         (deal_form(&c, &DealForm { company_id: co.id.to_string(), ..Default::default() }, &[]))
@@ -359,7 +390,8 @@ async fn board(State(app): State<Arc<App>>, s: Signed, Query(q): Query<ListQuery
                     @for d in deals {
                         article data-deal=(d.id) {
                             strong { (title(&c, d)) } br;
-                            (amount(&c, d))
+                            (amount(&c, d)) br;
+                            (record_actions(&c, "deals", d.id))
                             @for to in stages.iter().filter(|t| *t != stage) {
                                 form method="post" action={ "/deals/" (d.id) "/move" } data-move=(d.id) data-to=(to) class="inline" {
                                     (csrf_field(c.csrf))
@@ -381,8 +413,17 @@ async fn board(State(app): State<Arc<App>>, s: Signed, Query(q): Query<ListQuery
 
 #[derive(Deserialize, Default)]
 pub struct DealForm {
+    /// The pipeline's stages, for the edit form's stage choice.
+    #[serde(skip)]
+    stages: Vec<String>,
     #[serde(default)]
     csrf: String,
+    /// The record being edited (empty: a new one); the form posts to its edit path.
+    #[serde(skip)]
+    id: String,
+    /// The version the edit form showed: a record changed meanwhile is a 409, not overwritten.
+    #[serde(default)]
+    version: String,
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -400,14 +441,21 @@ pub struct DealForm {
 fn deal_form(c: &Ctx<'_>, f: &DealForm, errors: &[(String, String)]) -> Markup {
     html! {
         @if !errors.is_empty() { p class="alert" role="alert" { (c.t(M::FixErrors)) } }
-        form method="post" action="/deals" class="card" novalidate {
+        form method="post" action=(form_action("deals", &f.id)) class="card" novalidate {
             (csrf_field(c.csrf))
+            (version_field(&f.version))
             input type="hidden" name="person_id" value=(f.person_id);
             input type="hidden" name="company_id" value=(f.company_id);
             (field(c, "title", M::Title, &f.title, "text", errors))
             (field(c, "amount", M::Amount, &f.amount, "text", errors))
+            @if !f.id.is_empty() {
+                label for="r-stage" { (c.t(M::Stage)) }
+                select id="r-stage" name="stage" {
+                    @for st in &f.stages { option value=(st) selected[&f.stage == st] { (st) } }
+                }
+            }
             (field(c, "expected_close", M::ExpectedClose, &f.expected_close, "date", errors))
-            button type="submit" class="primary" { (c.t(M::NewDeal)) }
+            button type="submit" class="primary" { (c.t(if f.id.is_empty() { M::NewDeal } else { M::Save })) }
         }
     }
 }
@@ -498,7 +546,7 @@ fn activities_table(c: &Ctx<'_>, items: &[ActivityView], done_buttons: bool) -> 
             table {
                 thead { tr {
                     th scope="col" { (c.t(M::Kind)) } th scope="col" { (c.t(M::Body)) } th scope="col" { (c.t(M::Due)) }
-                    th scope="col" { (c.t(M::Created)) } th scope="col" { (c.t(M::Done)) }
+                    th scope="col" { (c.t(M::Created)) } th scope="col" { (c.t(M::Done)) } th scope="col" { (c.t(M::Actions)) }
                 } }
                 tbody { @for a in items { tr {
                     td { (kind_label(c, &a.attrs.kind)) }
@@ -514,6 +562,7 @@ fn activities_table(c: &Ctx<'_>, items: &[ActivityView], done_buttons: bool) -> 
                             }
                         }
                     }
+                    td { (record_actions(c, "activities", a.id)) }
                 } } }
             }
         }
@@ -557,6 +606,12 @@ async fn activities(State(app): State<Arc<App>>, s: Signed, Query(q): Query<List
 pub struct ActivityForm {
     #[serde(default)]
     csrf: String,
+    /// The record being edited (empty: a new one); the form posts to its edit path.
+    #[serde(skip)]
+    id: String,
+    /// The version the edit form showed: a record changed meanwhile is a 409, not overwritten.
+    #[serde(default)]
+    version: String,
     #[serde(default)]
     kind: String,
     #[serde(default)]
@@ -571,8 +626,9 @@ pub fn activity_form(c: &Ctx<'_>, f: &ActivityForm, errors: &[(String, String)])
     let kinds = [("call", M::KindCall), ("note", M::KindNote), ("email", M::KindEmail), ("meeting", M::KindMeeting), ("task", M::KindTask)];
     html! {
         @if !errors.is_empty() { p class="alert" role="alert" { (c.t(M::FixErrors)) } }
-        form method="post" action="/activities" class="card" novalidate {
+        form method="post" action=(form_action("activities", &f.id)) class="card" novalidate {
             (csrf_field(c.csrf))
+            (version_field(&f.version))
             input type="hidden" name="person_id" value=(f.person_id);
             label for="a-kind" { (c.t(M::Kind)) }
             select id="a-kind" name="kind" {
@@ -581,7 +637,7 @@ pub fn activity_form(c: &Ctx<'_>, f: &ActivityForm, errors: &[(String, String)])
             label for="a-body" { (c.t(M::Body)) }
             textarea id="a-body" name="body" rows="3" { (f.body) }
             (field(c, "due_at", M::Due, &f.due_at, "datetime-local", errors))
-            button type="submit" class="primary" { (c.t(M::AddActivity)) }
+            button type="submit" class="primary" { (c.t(if f.id.is_empty() { M::AddActivity } else { M::Save })) }
         }
     }
 }
@@ -707,4 +763,195 @@ pub async fn person_timeline(app: &App, actor: &Actor, c: &Ctx<'_>, person: Uuid
         (deals_table(c, &deals))
         (deal_form(c, &DealForm { person_id: person.to_string(), ..Default::default() }, &[]))
     })
+}
+
+// ---- edit and delete ----
+
+/// The links a record keeps when its fields are edited.
+fn links_of<A, P>(v: &RecordView<A, P>) -> Links {
+    Links { owner_id: Some(v.owner_id), unit: Some(v.unit.clone()), person_id: v.person_id, company_id: v.company_id, deal_id: v.deal_id }
+}
+
+/// A stored date-time as a `datetime-local` value (UTC).
+fn local_input(rfc3339: &str) -> String {
+    rfc3339.get(..16).unwrap_or_default().to_string()
+}
+
+async fn edit_company_form(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>) -> Response {
+    let c = ctx(&s);
+    let got = async { app.record_for_update::<Company>(&s.actor, parse_id(&id)?).await }.await;
+    match got {
+        Ok(v) => {
+            let f = CompanyForm {
+                id: v.id.to_string(),
+                version: v.version.to_string(),
+                name: v.payload.name.clone(),
+                vat_id: v.payload.vat_id.clone().unwrap_or_default(),
+                website: v.payload.website.clone().unwrap_or_default(),
+                unit: v.unit.clone(),
+                ..Default::default()
+            };
+            html_response(StatusCode::OK, page(&c, c.t(M::Edit), company_form(&c, &f, &[])))
+        }
+        Err(e) => error_page(&c, e),
+    }
+}
+
+async fn edit_company(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>, Form(mut f): Form<CompanyForm>) -> Response {
+    let c = ctx(&s);
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_refused(&c);
+    }
+    let done = async {
+        let id = parse_id(&id)?;
+        let cur = app.record_for_update::<Company>(&s.actor, id).await?;
+        let raw = CompanyRaw { name: blank(Some(&f.name)), vat_id: blank(Some(&f.vat_id)), website: blank(Some(&f.website)) };
+        app.update_record::<Company>(&s.actor, id, f.version.trim().parse().ok(), &raw, &links_of(&cur)).await
+    }
+    .await;
+    match done {
+        Ok(v) => Redirect::to(&format!("/companies/{}", v.id)).into_response(),
+        Err(CoreError::Validation(v)) => {
+            f.id = id;
+            html_response(StatusCode::UNPROCESSABLE_ENTITY, page(&c, c.t(M::Edit), company_form(&c, &f, &errors_of(c.lang, v))))
+        }
+        Err(e) => error_page(&c, e),
+    }
+}
+
+async fn edit_deal_form(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>) -> Response {
+    let c = ctx(&s);
+    let got = async { app.record_for_update::<Deal>(&s.actor, parse_id(&id)?).await }.await;
+    match got {
+        Ok(v) => {
+            let f = DealForm {
+                id: v.id.to_string(),
+                version: v.version.to_string(),
+                title: v.payload.title.clone().unwrap_or_default(),
+                amount: v.attrs.amount.clone().unwrap_or_default(),
+                stage: v.attrs.stage.clone(),
+                stages: app.settings.pipeline.stages().to_vec(),
+                expected_close: v.attrs.expected_close.clone().unwrap_or_default(),
+                ..Default::default()
+            };
+            html_response(StatusCode::OK, page(&c, c.t(M::Edit), deal_form(&c, &f, &[])))
+        }
+        Err(e) => error_page(&c, e),
+    }
+}
+
+async fn edit_deal(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>, Form(mut f): Form<DealForm>) -> Response {
+    let c = ctx(&s);
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_refused(&c);
+    }
+    let done = async {
+        let id = parse_id(&id)?;
+        let cur = app.record_for_update::<Deal>(&s.actor, id).await?;
+        let raw = DealRaw {
+            title: blank(Some(&f.title)),
+            amount: blank(Some(&f.amount)).map(|a| a.replace([' ', '\u{a0}'], "").replace(',', ".")),
+            currency: cur.attrs.currency.clone(),
+            stage: blank(Some(&f.stage)),
+            expected_close: blank(Some(&f.expected_close)),
+        };
+        app.update_record::<Deal>(&s.actor, id, f.version.trim().parse().ok(), &raw, &links_of(&cur)).await
+    }
+    .await;
+    match done {
+        Ok(v) => Redirect::to(&back_to(v.person_id, v.company_id, "/deals")).into_response(),
+        Err(CoreError::Validation(v)) => {
+            f.id = id;
+            f.stages = app.settings.pipeline.stages().to_vec();
+            html_response(StatusCode::UNPROCESSABLE_ENTITY, page(&c, c.t(M::Edit), deal_form(&c, &f, &errors_of(c.lang, v))))
+        }
+        Err(e) => error_page(&c, e),
+    }
+}
+
+async fn edit_activity_form(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>) -> Response {
+    let c = ctx(&s);
+    let got = async { app.record_for_update::<Activity>(&s.actor, parse_id(&id)?).await }.await;
+    match got {
+        Ok(v) => {
+            let f = ActivityForm {
+                id: v.id.to_string(),
+                version: v.version.to_string(),
+                kind: v.attrs.kind.clone(),
+                body: v.payload.body.clone().unwrap_or_default(),
+                due_at: v.attrs.due_at.as_deref().map(local_input).unwrap_or_default(),
+                ..Default::default()
+            };
+            html_response(StatusCode::OK, page(&c, c.t(M::Edit), activity_form(&c, &f, &[])))
+        }
+        Err(e) => error_page(&c, e),
+    }
+}
+
+async fn edit_activity(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>, Form(mut f): Form<ActivityForm>) -> Response {
+    let c = ctx(&s);
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_refused(&c);
+    }
+    let done = async {
+        let id = parse_id(&id)?;
+        let cur = app.record_for_update::<Activity>(&s.actor, id).await?;
+        let raw =
+            ActivityRaw { kind: blank(Some(&f.kind)), body: blank(Some(&f.body)), due_at: due(&f.due_at), done: Some(cur.attrs.done) };
+        app.update_record::<Activity>(&s.actor, id, f.version.trim().parse().ok(), &raw, &links_of(&cur)).await
+    }
+    .await;
+    match done {
+        Ok(v) => Redirect::to(&back_to(v.person_id, None, "/activities")).into_response(),
+        Err(CoreError::Validation(v)) => {
+            f.id = id;
+            html_response(StatusCode::UNPROCESSABLE_ENTITY, page(&c, c.t(M::Edit), activity_form(&c, &f, &errors_of(c.lang, v))))
+        }
+        Err(e) => error_page(&c, e),
+    }
+}
+
+/// Asks before a record is deleted (reading it first: an unreadable one is the 404 page).
+async fn delete_form<K: sejf_core::records::Kind>(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>) -> Response {
+    let c = ctx(&s);
+    let got = async { app.record_for_update::<K>(&s.actor, parse_id(&id)?).await }.await;
+    match got {
+        Ok(v) => {
+            let kind = K::KIND.as_str();
+            let body = html! {
+                p { (c.t(M::DeleteConfirm)) }
+                form method="post" action={ "/" (kind) "/" (v.id) "/delete" } {
+                    (csrf_field(c.csrf))
+                    button type="submit" class="danger" { (c.t(M::YesDelete)) }
+                    " "
+                    a href={ "/" (kind) } { (c.t(M::Cancel)) }
+                }
+            };
+            html_response(StatusCode::OK, page(&c, c.t(M::Delete), body))
+        }
+        Err(e) => error_page(&c, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn delete<K: sejf_core::records::Kind>(
+    State(app): State<Arc<App>>,
+    s: Signed,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let c = ctx(&s);
+    if !s.csrf_ok(&f.csrf) {
+        return csrf_refused(&c);
+    }
+    let done = async { app.delete_record::<K>(&s.actor, parse_id(&id)?).await }.await;
+    match done {
+        Ok(()) => Redirect::to(&format!("/{}", K::KIND.as_str())).into_response(),
+        Err(e) => error_page(&c, e),
+    }
 }
