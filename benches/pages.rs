@@ -23,8 +23,8 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, header};
 use common::{TempDir, env_usize, machine, ms, percentile};
-use sejf_core::records::{Activity, Company, Deal, Links};
 use sejf_core::Actor;
+use sejf_core::records::{Activity, Company, Deal, Links};
 use sejf_domain::records::{ActivityRaw, CompanyRaw, DealRaw};
 use sejf_domain::roles::Role;
 use tower::ServiceExt;
@@ -118,7 +118,12 @@ async fn run() {
             assert!(status.is_success(), "{name}: {status} {}", String::from_utf8_lossy(&bytes));
         }
         times.sort();
-        println!("| {name} | {} | {} | {} | ≤ 20 ms at p99 |", ms(percentile(&times, 50.0)), ms(percentile(&times, 99.0)), ms(*times.last().unwrap()));
+        println!(
+            "| {name} | {} | {} | {} | ≤ 20 ms at p99 |",
+            ms(percentile(&times, 50.0)),
+            ms(percentile(&times, 99.0)),
+            ms(*times.last().unwrap())
+        );
     }
     opened.store.close().await;
     println!("load average at end: {}", common::loadavg());

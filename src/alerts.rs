@@ -6,6 +6,12 @@
 //!
 //! The same sinks receive every signed audit checkpoint (`sejf.checkpoint`): a copy of the
 //! trail's signed heads on another host, which a verifier can hold the database to.
+//!
+//! Every webhook POST is signed as Stripe and GitHub sign theirs: `Sejf-Signature: t=UNIX,v1=HEX`,
+//! HMAC-SHA256 with `alert_webhook_secret` over `t` + `.` + the body, so the receiver can check
+//! who sent it and refuse old replays. A failed delivery (network error, 408, 429 or 5xx) is
+//! retried with exponential backoff (1, 2, 4, 8 s) under the same signature; any other answer is
+//! final. What is not delivered is still in the audit trail.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -18,7 +24,9 @@ use tokio::sync::mpsc;
 
 /// Alerts waiting for delivery before new ones are dropped (they stay in the audit trail).
 const QUEUE: usize = 1_024;
-const ATTEMPTS: u32 = 3;
+const ATTEMPTS: u32 = 5;
+/// The shortest webhook secret accepted: 32 characters.
+const MIN_SECRET: usize = 32;
 
 /// One RFC 5424 line: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`, facility
 /// authpriv (10). Structured-data values are escaped as the RFC requires.
@@ -75,12 +83,12 @@ pub fn checkpoint_json(cp: &sejf_crypto::audit::Checkpoint) -> serde_json::Value
 
 /// Where alerts go, checked when the server starts so a typo is an error, not silence.
 pub struct Targets {
-    webhook: Option<reqwest::Url>,
+    webhook: Option<(reqwest::Url, zeroize::Zeroizing<String>)>,
     syslog: Option<SocketAddr>,
 }
 
 impl Targets {
-    pub fn parse(webhook: Option<&str>, syslog: Option<&str>) -> Result<Self, String> {
+    pub fn parse(webhook: Option<&str>, secret: Option<&str>, syslog: Option<&str>) -> Result<Self, String> {
         let webhook = match webhook {
             None => None,
             Some(u) => {
@@ -88,7 +96,13 @@ impl Targets {
                 if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
                     return Err("config alert_webhook: must be an http:// or https:// URL".into());
                 }
-                Some(url)
+                let secret = secret.map(str::trim).unwrap_or_default();
+                if secret.chars().count() < MIN_SECRET {
+                    return Err(format!(
+                        "config alert_webhook_secret: the webhook needs a shared secret of at least {MIN_SECRET} characters to sign its POSTs"
+                    ));
+                }
+                Some((url, zeroize::Zeroizing::new(secret.to_string())))
             }
         };
         let syslog = match syslog {
@@ -149,25 +163,50 @@ pub async fn start(app: &Arc<App>, targets: Targets) -> Result<(), String> {
             {
                 tracing::error!(error = %e, "notice not sent to syslog");
             }
-            if let Some(url) = &targets.webhook {
-                post(&client, url, &json).await;
+            if let Some((url, secret)) = &targets.webhook {
+                post(&client, url, secret, &json).await;
             }
         }
     });
     Ok(())
 }
 
-/// POSTs one alert, retrying a failed attempt twice (after 1 s and 2 s).
-async fn post(client: &reqwest::Client, url: &reqwest::Url, body: &serde_json::Value) {
+/// `Sejf-Signature` for `body` sent at `t` (unix seconds).
+pub fn signature(secret: &str, t: i64, body: &[u8]) -> String {
+    use hmac::Mac;
+    // HMAC takes a key of any length.
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!());
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// POSTs one notice, signed; retries a failed attempt with exponential backoff.
+async fn post(client: &reqwest::Client, url: &reqwest::Url, secret: &str, body: &serde_json::Value) {
+    let bytes = body.to_string().into_bytes();
+    let t = crate::backup::now_micros() / 1_000_000;
+    let sig = signature(secret, t, &bytes);
     for attempt in 1..=ATTEMPTS {
-        match client.post(url.clone()).json(body).send().await {
+        let sent = client
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("sejf-signature", &sig)
+            .body(bytes.clone())
+            .send()
+            .await;
+        match sent {
             Ok(r) if r.status().is_success() => return,
-            Ok(r) => tracing::warn!(status = r.status().as_u16(), attempt, "alert webhook refused the alert"),
-            Err(e) => tracing::warn!(error = %e, attempt, "alert webhook unreachable"),
+            Ok(r) if !(r.status().is_server_error() || matches!(r.status().as_u16(), 408 | 429)) => {
+                tracing::error!(status = r.status().as_u16(), "alert webhook refused the notice; not retried (it is in the audit trail)");
+                return;
+            }
+            Ok(r) => tracing::warn!(status = r.status().as_u16(), attempt, "alert webhook failed; retrying"),
+            Err(e) => tracing::warn!(error = %e, attempt, "alert webhook unreachable; retrying"),
         }
         if attempt < ATTEMPTS {
-            tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
+            tokio::time::sleep(Duration::from_secs(1 << (attempt - 1))).await;
         }
     }
-    tracing::error!("alert not delivered to the webhook after {ATTEMPTS} attempts; it is in the audit trail");
+    tracing::error!("notice not delivered to the webhook after {ATTEMPTS} attempts; it is in the audit trail");
 }

@@ -77,6 +77,10 @@ pub struct ConfigFile {
     pub export_approval_window_hours: Option<i64>,
     /// Alerts are also POSTed as JSON to this http(s) URL.
     pub alert_webhook: Option<String>,
+    /// The shared secret (at least 32 characters) that signs every webhook POST
+    /// (`Sejf-Signature: t=UNIX,v1=HEX`, HMAC-SHA256 over `t.BODY`); required with
+    /// `alert_webhook`. Also from `SEJF_ALERT_WEBHOOK_SECRET`.
+    pub alert_webhook_secret: Option<String>,
     /// Alerts are also sent as RFC 5424 syslog messages over UDP to this `host:port`.
     pub alert_syslog: Option<String>,
     /// age X25519 recipients (`age1…`) backups are encrypted to, when `sejf backup create` is
@@ -425,6 +429,7 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # Alerts (honeytokens, read budgets) go to the audit trail and GET /api/v1/alerts, and also to
 # a webhook (JSON POST) and/or a syslog collector (RFC 5424 over UDP).
 # alert_webhook = "https://siem.example.com/hooks/sejf"
+# alert_webhook_secret = "at least 32 characters, shared with the receiver"   # signs each POST
 # alert_syslog = "127.0.0.1:514"
 
 # Seconds between signed audit checkpoints (also written to audit-witness.jsonl).

@@ -127,7 +127,11 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let conn_limits = opened.config.connection_limits()?;
     // The webhook client verifies its server with the same TLS provider the server uses.
     let _ = crate::tls::provider().install_default();
-    let targets = crate::alerts::Targets::parse(opened.config.alert_webhook.as_deref(), opened.config.alert_syslog.as_deref())?;
+    let targets = crate::alerts::Targets::parse(
+        opened.config.alert_webhook.as_deref(),
+        opened.config.alert_webhook_secret.as_deref(),
+        opened.config.alert_syslog.as_deref(),
+    )?;
     crate::alerts::start(&opened.app, targets).await?;
     if opened.store.backend() == sejf_store::Backend::Postgres && opened.store.can_alter_audit_guards().await.unwrap_or(true) {
         tracing::warn!(

@@ -2,7 +2,7 @@
 //! value), a tampered trail fails `sejf audit verify` naming the first bad sequence number, a
 //! trail that cannot be written stops the data, and inclusion proofs check without the database.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::harness::{Backend, Install, person, raw_db};
 use crate::on_both;
@@ -239,7 +239,11 @@ async fn honeytokens_raise_alerts(backend: Backend) {
     let syslog = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let cfg = install.data_dir.join("config.toml");
     let text = std::fs::read_to_string(&cfg).unwrap()
-        + &format!("\nalert_webhook = \"{hook_url}\"\nalert_syslog = \"{}\"\n", syslog.local_addr().unwrap());
+        + &format!(
+            "\nalert_webhook = \"{hook_url}\"\nalert_webhook_secret = \"{}\"\nalert_syslog = \"{}\"\n",
+            crate::audit::HOOK_SECRET,
+            syslog.local_addr().unwrap()
+        );
     std::fs::write(&cfg, text).unwrap();
     let server = install.serve();
     let t = server.login("hana", &pw).await;
@@ -390,4 +394,84 @@ async fn refused_requests_are_audited(backend: Backend) {
     assert!(!reads.body.to_string().contains("kowalski"), "{}", reads.body);
     let last = reads.body["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!((last["resource_id"].as_str(), last["subject_id"].as_str()), (Some("subject"), Some("")), "{}", reads.body);
+}
+
+/// The shared secret the tests' webhook receivers check signatures with.
+pub(crate) const HOOK_SECRET: &str = "test webhook secret, 32 characters or more";
+
+/// A webhook receiver that answers 503 to the first POST and 200 after; yields (headers, body).
+async fn flaky_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<(String, String)>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/sejf", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut seen = 0;
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = conn.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        seen += 1;
+                        let _ = tx.send((head.to_ascii_lowercase(), body.to_string()));
+                        let answer: &[u8] = if seen == 1 {
+                            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        } else {
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        };
+                        let _ = conn.write_all(answer).await;
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_posts_are_signed_and_retried_after_a_failure() {
+    use hmac::Mac;
+    let install = crate::harness::Install::new(Backend::Sqlite).await;
+    // Without a secret the server refuses to start: an unsigned webhook is a configuration error.
+    let cfg = install.data_dir.join("config.toml");
+    let base = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{base}\nalert_webhook = \"http://127.0.0.1:9/x\"\n")).unwrap();
+    let out = install.cli(&["serve", "--listen", "127.0.0.1:0"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("alert_webhook_secret"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let (url, mut rx) = flaky_receiver().await;
+    std::fs::write(&cfg, format!("{base}\naudit_seal_secs = 1\nalert_webhook = \"{url}\"\nalert_webhook_secret = \"{HOOK_SECRET}\"\n"))
+        .unwrap();
+    let server = install.serve();
+    // A sign-in is an event; the sealer's next checkpoint is POSTed: refused with a 503, then retried a second later.
+    server.admin_token().await;
+    let wait = std::time::Duration::from_secs(15);
+    let (head1, body1) = tokio::time::timeout(wait, rx.recv()).await.expect("no webhook POST").unwrap();
+    let (head2, body2) = tokio::time::timeout(wait, rx.recv()).await.expect("no retry after the 503").unwrap();
+    drop(server);
+    assert_eq!(body1, body2, "the retry sends the same notice");
+    let sig = |head: &str| head.lines().find_map(|l| l.strip_prefix("sejf-signature:").map(|v| v.trim().to_string())).unwrap();
+    assert_eq!(sig(&head1), sig(&head2), "under the same signature");
+    let sig = sig(&head2);
+    let (t, v1) = sig.split_once(',').unwrap();
+    let t = t.strip_prefix("t=").unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(HOOK_SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body2}").as_bytes());
+    assert_eq!(v1.strip_prefix("v1=").unwrap(), hex::encode(mac.finalize().into_bytes()), "HMAC-SHA256 over t.body");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!((now - t.parse::<i64>().unwrap()).abs() < 60, "a current timestamp");
+    let posted: Value = serde_json::from_str(&body2).unwrap();
+    assert_eq!(posted["type"], "sejf.checkpoint");
 }

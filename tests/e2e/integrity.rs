@@ -342,7 +342,11 @@ async fn the_sealer_checks_stored_rows_and_ships_checkpoints(backend: Backend) {
     let syslog = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let cfg = install.data_dir.join("config.toml");
     let text = std::fs::read_to_string(&cfg).unwrap()
-        + &format!("\naudit_seal_secs = 1\nalert_webhook = \"{hook_url}\"\nalert_syslog = \"{}\"\n", syslog.local_addr().unwrap());
+        + &format!(
+            "\naudit_seal_secs = 1\nalert_webhook = \"{hook_url}\"\nalert_webhook_secret = \"{}\"\nalert_syslog = \"{}\"\n",
+            crate::audit::HOOK_SECRET,
+            syslog.local_addr().unwrap()
+        );
     std::fs::write(&cfg, text).unwrap();
     let mut server = install.serve();
     let t = server.staff_token(&install).await;
