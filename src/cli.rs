@@ -66,6 +66,13 @@ pub enum Command {
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         admin_client_ca: Option<PathBuf>,
     },
+    /// Print a shell completion script: `sejf completions bash > /etc/bash_completion.d/sejf`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `sejf man > /usr/local/share/man/man1/sejf.1`.
+    Man,
     /// A throwaway instance with synthetic customers and one user per role.
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -488,6 +495,24 @@ async fn run(cli: Cli) -> Result<(), String> {
             serve::run(opened, opts, move || crate::policyfile::reload(&app, &dir)).await
         }
         Command::Demo { listen, people } => crate::demo::run(listen, people).await,
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "sejf", &mut out);
+            // A closed pipe (`| head`) ends the output quietly.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &out);
+            Ok(())
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out).map_err(|e| e.to_string())?;
+            // Every subcommand's page after the main one, so `man sejf` documents them all.
+            for sub in <Cli as clap::CommandFactory>::command().get_subcommands() {
+                let name = format!("sejf-{}", sub.get_name());
+                clap_mangen::Man::new(sub.clone()).title(name).render(&mut out).map_err(|e| e.to_string())?;
+            }
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &out);
+            Ok(())
+        }
         Command::User(cmd) => user(&loc, cmd).await,
         Command::Honeytoken(cmd) => {
             let opened = serve::open(&loc).await?;

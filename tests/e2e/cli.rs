@@ -115,3 +115,31 @@ async fn bad_alert_destinations_are_refused_at_start() {
         assert!(err.contains(named), "{err}");
     }
 }
+
+#[test]
+fn completions_man_page_and_the_systemd_unit() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let bash = run(&["completions", "bash"]);
+    assert!(bash.contains("_sejf()") && bash.contains("backup") && bash.contains("--keys-to"), "bash completion covers subcommands");
+    assert!(run(&["completions", "zsh"]).starts_with("#compdef sejf"));
+    assert!(run(&["completions", "fish"]).contains("complete -c sejf"));
+    let man = run(&["man"]);
+    assert!(man.contains(".TH sejf 1") && man.contains(".TH sejf-backup 1") && man.contains(".TH sejf-gdpr 1"), "one page per command");
+    let bad = std::process::Command::new(BIN).args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2), "an unknown shell is a usage error");
+
+    // The hardened unit: systemd's own exposure score stays at or below 2.0 (OK).
+    let unit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/sejf.service");
+    match std::process::Command::new("systemd-analyze").args(["security", "--offline=yes", "--threshold=20"]).arg(&unit).output() {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "exposure above 2.0:\n{text}");
+            assert!(text.contains("Overall exposure level for sejf.service"), "{text}");
+        }
+        Err(_) => eprintln!("skipped the systemd-analyze check: systemd is not installed"),
+    }
+}
