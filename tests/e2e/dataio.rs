@@ -198,11 +198,18 @@ mod ops {
         let text = m.text().await.unwrap();
         assert!(text.contains("sejf_http_requests_total{route=\"/api/v1/people/{id}\",method=\"GET\",status=\"404\"} 1"), "{text}");
         assert!(text.contains("sejf_ready 1") && text.contains("sejf_database_up 1"), "{text}");
+        for name in
+            ["sejf_audit_queue_depth ", "sejf_audit_seal_lag_seconds ", "sejf_store_connections_open ", "sejf_signin_failures_total "]
+        {
+            assert!(text.contains(name), "{name} missing: {text}");
+        }
+        assert!(text.contains("# TYPE sejf_alerts_total counter\nsejf_alerts_total 0"), "{text}");
         assert!(!text.contains("00000000-0000-4000-8000-000000000001"), "labels are route templates, never paths");
         let file = install.root.join("metrics.txt");
         std::fs::write(&file, &text).unwrap();
         let parse = "import sys\ntry:\n    from prometheus_client.parser import text_string_to_metric_families\nexcept ImportError:\n    sys.exit(3)\n\
-            fams = list(text_string_to_metric_families(open(sys.argv[1]).read()))\nassert any(f.name == 'sejf_http_requests' for f in fams), [f.name for f in fams]\n";
+            fams = list(text_string_to_metric_families(open(sys.argv[1]).read()))\nassert any(f.name == 'sejf_http_requests' for f in fams), [f.name for f in fams]\n\
+            assert any(f.name == 'sejf_alerts' and f.type == 'counter' for f in fams), [f.name for f in fams]\n";
         match std::process::Command::new("python3").args(["-c", parse, file.to_str().unwrap()]).output() {
             Ok(o) if o.status.code() == Some(3) => eprintln!("skipped: Python's prometheus_client is not installed"),
             Ok(o) => assert!(o.status.success(), "the Prometheus parser refused /metrics: {}", String::from_utf8_lossy(&o.stderr)),

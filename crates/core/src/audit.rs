@@ -41,6 +41,11 @@ impl AuditLog {
         }))
     }
 
+    /// Requests whose events wait for the next group commit.
+    pub fn queued(&self) -> usize {
+        self.0.queued()
+    }
+
     /// Whether the writer task still runs.
     pub fn running(&self) -> bool {
         !self.0.is_closed()
@@ -787,6 +792,22 @@ impl App {
         let writer = if self.audit_log.running() { Ok(()) } else { Err("stopped") };
         let sealer = if self.seal_state.load(std::sync::atomic::Ordering::Relaxed) < 0 { Err("last seal failed") } else { Ok(()) };
         Readiness { checks: vec![("database", database), ("audit_writer", writer), ("audit_sealer", sealer)] }
+    }
+
+    /// Requests waiting for the audit writer's next group commit (a metric: it grows when the
+    /// database cannot keep up).
+    pub fn audit_queue_depth(&self) -> usize {
+        self.audit_log.queued()
+    }
+
+    /// Alerts this server has raised since it started.
+    pub fn alerts_raised(&self) -> u64 {
+        self.alerts_raised.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The store's connections: (open, idle), when it pools them.
+    pub fn store_connections(&self) -> Option<(u32, u32)> {
+        self.store.connections()
     }
 
     /// When the audit trail was last sealed (unix µs; 0 never, -1 the last attempt failed).

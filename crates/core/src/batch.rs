@@ -61,6 +61,11 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
 
     /// Runs `item` in the next batch and returns its output; None if the task has stopped (or
     /// the batch answered short, which `run` must not do).
+    /// Calls waiting for a batch (not yet taken by a worker).
+    pub fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     /// Whether the worker tasks have stopped (calls would fail).
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()

@@ -186,6 +186,7 @@ impl App {
     /// more in it) to the delivery task and the log.
     async fn raise(&self, trail: crate::ports::AuditEvent, delivered: crate::ports::AuditEvent) -> Result<(), CoreError> {
         self.audit(vec![trail]).await?;
+        self.alerts_raised.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(alert = %delivered.resource_id, severity = %delivered.outcome, actor = %delivered.actor,
             subject = %delivered.subject_id, request = %delivered.request_id, "security alert");
         self.notify(Notice::Alert(delivered));

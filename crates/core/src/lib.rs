@@ -211,6 +211,8 @@ pub struct App {
     audit_pin: std::sync::OnceLock<[u8; 32]>,
     /// Where alerts also go (webhook, syslog), once the server has wired a delivery task.
     alerts_out: std::sync::OnceLock<tokio::sync::mpsc::Sender<insider::Notice>>,
+    /// Alerts raised since start (for `/metrics`).
+    alerts_raised: std::sync::atomic::AtomicU64,
     /// This server's part of the sign-in guard.
     guard: guard::Local,
     /// Restricted people (GDPR art. 18), read again every second.
@@ -245,6 +247,7 @@ impl App {
             sealer: tokio::sync::Mutex::new(None),
             audit_pin: std::sync::OnceLock::new(),
             alerts_out: std::sync::OnceLock::new(),
+            alerts_raised: std::sync::atomic::AtomicU64::new(0),
             guard: guard::Local::new(settings_hashers, settings_queue),
             restricted: gdpr::RestrictedSet::default(),
             seal_state: std::sync::atomic::AtomicI64::new(0),

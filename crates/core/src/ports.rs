@@ -542,6 +542,10 @@ pub trait Store: Send + Sync + 'static {
     /// The entries (id, JSON body) of a small register kept as documents (`processor`,
     /// `breach`), in id order.
     fn gdpr_register<'a>(&'a self, kind: &'a str) -> Fut<'a, Vec<(String, String)>>;
+    /// Open and idle pooled connections, for metrics; None for a store that does not pool.
+    fn connections(&self) -> Option<(u32, u32)> {
+        None
+    }
     /// Adds or replaces a register entry, with its events, in one transaction.
     fn gdpr_register_put<'a>(&'a self, kind: &'a str, id: String, body: String, at: i64, audit: Vec<AuditEvent>) -> Fut<'a, ()>;
     /// Records disclosures to processors, with their events, in one transaction.

@@ -196,15 +196,28 @@ async fn metrics_text(axum::extract::State(app): axum::extract::State<Arc<App>>)
     let r = app.readiness().await;
     let up = |name: &str| f64::from(u8::from(r.checks.iter().any(|(n, res)| *n == name && res.is_ok())));
     let last_seal = app.last_seal();
+    let (open, idle) = app.store_connections().unwrap_or((0, 0));
+    let seal_age = if last_seal > 0 { (app.now() - last_seal) as f64 / 1e6 } else { -1.0 };
     let text = metrics::render(&[
-        ("sejf_ready", "1 when /readyz answers 200.", f64::from(u8::from(r.ready()))),
-        ("sejf_database_up", "1 when the database answers.", up("database")),
-        ("sejf_audit_writer_up", "1 while the audit group-commit writer runs.", up("audit_writer")),
+        ("sejf_ready", "1 when /readyz answers 200.", "gauge", f64::from(u8::from(r.ready()))),
+        ("sejf_database_up", "1 when the database answers.", "gauge", up("database")),
+        ("sejf_audit_writer_up", "1 while the audit group-commit writer runs.", "gauge", up("audit_writer")),
         (
             "sejf_audit_last_seal_timestamp_seconds",
             "When the audit trail was last sealed (0: not yet; -1: the last seal failed).",
+            "gauge",
             if last_seal > 0 { last_seal as f64 / 1e6 } else { last_seal as f64 },
         ),
+        (
+            "sejf_audit_seal_lag_seconds",
+            "Seconds since the trail was last sealed (-1: not sealed yet or the last seal failed).",
+            "gauge",
+            seal_age,
+        ),
+        ("sejf_audit_queue_depth", "Requests waiting for the audit writer's next group commit.", "gauge", app.audit_queue_depth() as f64),
+        ("sejf_alerts_total", "Security alerts this server raised since it started.", "counter", app.alerts_raised() as f64),
+        ("sejf_store_connections_open", "Database connections open in the pool.", "gauge", f64::from(open)),
+        ("sejf_store_connections_idle", "Database connections idle in the pool.", "gauge", f64::from(idle)),
     ]);
     let mut res = text.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

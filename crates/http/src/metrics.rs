@@ -49,8 +49,12 @@ fn label(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-/// The exposition text: the request metrics plus `extra` gauges `(name, help, value)`.
-pub fn render(extra: &[(&str, &str, f64)]) -> String {
+/// A metric the server reports besides the requests: `(name, help, kind, value)`, kind
+/// `gauge` or `counter`.
+pub type Extra<'a> = (&'a str, &'a str, &'a str, f64);
+
+/// The exposition text: the request metrics plus `extra` ones.
+pub fn render(extra: &[Extra<'_>]) -> String {
     let (requests, signin_failures) = match registry().lock() {
         Ok(r) => (r.requests.clone(), r.signin_failures),
         Err(_) => (BTreeMap::new(), 0),
@@ -84,8 +88,8 @@ pub fn render(extra: &[(&str, &str, f64)]) -> String {
     out.push_str("# HELP sejf_signin_failures_total Sign-ins refused (401) or throttled (429).\n");
     out.push_str("# TYPE sejf_signin_failures_total counter\n");
     let _ = writeln!(out, "sejf_signin_failures_total {signin_failures}");
-    for (name, help, value) in extra {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+    for (name, help, kind, value) in extra {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
     }
     out
 }
@@ -98,7 +102,7 @@ mod tests {
     fn observations_become_counters_and_cumulative_buckets() {
         observe("/api/v1/test/{id}", "GET", 200, 0.003);
         observe("/api/v1/test/{id}", "GET", 404, 0.2);
-        let text = render(&[("sejf_up", "Up.", 1.0)]);
+        let text = render(&[("sejf_up", "Up.", "gauge", 1.0)]);
         assert!(text.contains("sejf_http_requests_total{route=\"/api/v1/test/{id}\",method=\"GET\",status=\"200\"} 1"), "{text}");
         assert!(text.contains("sejf_http_request_duration_seconds_bucket{route=\"/api/v1/test/{id}\",method=\"GET\",le=\"0.005\"} 1"));
         assert!(text.contains("sejf_http_request_duration_seconds_bucket{route=\"/api/v1/test/{id}\",method=\"GET\",le=\"0.25\"} 2"));

@@ -344,6 +344,10 @@ impl Store for SqlStore {
         Box::pin(gdpr::dsr_list(self, status))
     }
 
+    fn connections(&self) -> Option<(u32, u32)> {
+        Some((self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX)))
+    }
+
     fn gdpr_register<'a>(&'a self, kind: &'a str) -> Fut<'a, Vec<(String, String)>> {
         Box::pin(gdpr::register(self, kind))
     }
