@@ -66,6 +66,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         admin_client_ca: Option<PathBuf>,
     },
+    /// Rebuild the name search index from the decrypted names (after an upgrade that derives
+    /// it differently; `serve` also does it in the background when needed).
+    Reindex,
     /// Print a shell completion script: `sejf completions bash > /etc/bash_completion.d/sejf`.
     Completions {
         #[arg(value_enum)]
@@ -495,6 +498,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             serve::run(opened, opts, move || crate::policyfile::reload(&app, &dir)).await
         }
         Command::Demo { listen, people } => crate::demo::run(listen, people).await,
+        Command::Reindex => {
+            let opened = serve::open(&loc).await?;
+            let total = opened.app.store.people_count().await.unwrap_or(0).max(0) as u64;
+            let bar = crate::csvio::progress_bar(true, total);
+            let r = opened.app.reindex_names(&sejf_core::Actor::operator(), |n| bar.set_position(n)).await;
+            bar.finish_and_clear();
+            opened.store.close().await;
+            let (examined, rewritten) = r.map_err(|e| e.to_string())?;
+            println!("name index rebuilt: {examined} people examined, {rewritten} rewritten");
+            Ok(())
+        }
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "sejf", &mut out);

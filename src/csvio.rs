@@ -404,7 +404,7 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
     })
 }
 
-fn progress_bar(report: bool, len: u64) -> ProgressBar {
+pub fn progress_bar(report: bool, len: u64) -> ProgressBar {
     if !report || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         return ProgressBar::hidden();
     }

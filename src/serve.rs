@@ -169,6 +169,17 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let (tx, rx) = tokio::sync::watch::channel(false);
     let sealer =
         tokio::spawn(seal_loop(opened.app.clone(), opened.witness.clone(), opened.config.audit_seal_secs.unwrap_or(10), rx.clone()));
+    // A name index derived by an older Sejf is rebuilt while serving (ADR 0003).
+    if opened.app.names_need_reindex().await.map_err(|e| e.to_string())? {
+        let app = opened.app.clone();
+        tokio::spawn(async move {
+            tracing::info!("rebuilding the name index (NFC and prefixes) in the background");
+            match app.reindex_names(&sejf_core::Actor::operator(), |_| {}).await {
+                Ok((examined, rewritten)) => tracing::info!(examined, rewritten, "name index rebuilt"),
+                Err(e) => tracing::error!(error = %e, "name index rebuild failed; `sejf reindex` retries it"),
+            }
+        });
+    }
     let retention = opened.config.retention_rules()?;
     let backups = opened.config.backup_schedule()?.map(|(target, every)| {
         let copy =

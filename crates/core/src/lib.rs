@@ -22,6 +22,7 @@ pub mod page;
 pub mod people;
 pub mod ports;
 pub mod records;
+pub mod reindex;
 pub mod trail;
 pub mod users;
 pub mod witness;

@@ -4,7 +4,7 @@
 
 use sejf_crypto::{FieldContext, Key32, decrypt_field, encrypt_field};
 use sejf_domain::people::{AddressRaw, PersonData, PersonRaw, parse_tags};
-use sejf_domain::values::{Email, Phone, name_tokens};
+use sejf_domain::values::{Email, NAME_PREFIX_MIN, Phone, name_prefixes, name_tokens};
 use sejf_domain::{ValidationErrors, values};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -297,20 +297,32 @@ impl App {
         Ok((owner_id, unit, owner_units))
     }
 
-    fn build_row(&self, id: Uuid, p: &Prepared, key: &Key32, now: i64, version: i64, created_at: i64) -> Result<PersonRow, CoreError> {
-        let ids = id.to_string();
-        let raw = p.data.to_raw();
-        let keys = &self.keys;
-        let index = self.index_values(&p.data);
+    /// The name blind index of a person: each name token, and each of its prefixes from
+    /// [`NAME_PREFIX_MIN`] characters marked `*` (tokens are alphanumeric, so the two never
+    /// meet), so a search for "Dąbr" finds Dąbrowska (ADR 0003).
+    pub(crate) fn name_index(&self, first: Option<&str>, last: Option<&str>) -> Vec<i64> {
         let mut names = Vec::new();
-        for part in [&raw.first_name, &raw.last_name].into_iter().flatten() {
+        let mut add = |b: i64| {
+            if !names.contains(&b) {
+                names.push(b);
+            }
+        };
+        for part in [first, last].into_iter().flatten() {
             for t in name_tokens(part) {
-                let b = keys.bidx(IndexField::Name, &t);
-                if !names.contains(&b) {
-                    names.push(b);
+                add(self.keys.bidx(IndexField::Name, &t));
+                for p in name_prefixes(&t) {
+                    add(self.keys.bidx(IndexField::Name, &format!("*{p}")));
                 }
             }
         }
+        names
+    }
+
+    fn build_row(&self, id: Uuid, p: &Prepared, key: &Key32, now: i64, version: i64, created_at: i64) -> Result<PersonRow, CoreError> {
+        let ids = id.to_string();
+        let raw = p.data.to_raw();
+        let index = self.index_values(&p.data);
+        let names = self.name_index(raw.first_name.as_deref(), raw.last_name.as_deref());
         Ok(PersonRow {
             id,
             owner_id: p.owner_id,
@@ -658,8 +670,10 @@ impl App {
         } else if let Some(p) = &phone {
             (BidxColumn::Phone, self.keys.bidx(IndexField::Phone, p))
         } else {
-            let longest = tokens.iter().max_by_key(|t| t.len()).cloned().unwrap_or_default();
-            (BidxColumn::NameToken, self.keys.bidx(IndexField::Name, &longest))
+            // The longest word of the query, as a prefix when it is long enough to be one.
+            let longest = tokens.iter().max_by_key(|t| t.chars().count()).cloned().unwrap_or_default();
+            let key = if longest.chars().count() >= NAME_PREFIX_MIN { format!("*{longest}") } else { longest };
+            (BidxColumn::NameToken, self.keys.bidx(IndexField::Name, &key))
         };
         let matches = |v: &PersonView| {
             let f = &v.fields;
@@ -668,7 +682,10 @@ impl App {
                 && national_id.as_ref().is_none_or(|n| f.national_id.as_deref().map(normalise_national_id).as_ref() == Some(n))
                 && (tokens.is_empty() || {
                     let have: Vec<String> = [&f.first_name, &f.last_name].into_iter().flatten().flat_map(|s| name_tokens(s)).collect();
-                    tokens.iter().all(|t| have.contains(t))
+                    // Every word of the query begins a word of the name (a short one: is one).
+                    tokens
+                        .iter()
+                        .all(|t| have.iter().any(|h| h == t || (t.chars().count() >= NAME_PREFIX_MIN && h.starts_with(t.as_str()))))
                 })
         };
 

@@ -542,6 +542,11 @@ pub trait Store: Send + Sync + 'static {
     /// The entries (id, JSON body) of a small register kept as documents (`processor`,
     /// `breach`), in id order.
     fn gdpr_register<'a>(&'a self, kind: &'a str) -> Fut<'a, Vec<(String, String)>>;
+    /// Replaces a person's name-index tokens (a rebuild; nothing else of the person changes).
+    fn person_name_tokens_replace(&self, id: Uuid, tokens: Vec<i64>) -> Fut<'_, ()>;
+    /// The version of a derived index (`names`): 0 when never recorded.
+    fn index_version<'a>(&'a self, name: &'a str) -> Fut<'a, i64>;
+    fn set_index_version<'a>(&'a self, name: &'a str, version: i64) -> Fut<'a, ()>;
     /// Open and idle pooled connections, for metrics; None for a store that does not pool.
     fn connections(&self) -> Option<(u32, u32)> {
         None

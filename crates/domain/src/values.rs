@@ -554,8 +554,13 @@ fn push_folded(out: &mut String, c: char) -> bool {
 /// Case- and diacritic-folding for name search: lower-cases, folds Polish, Latin-1 Supplement
 /// and Latin Extended-A letters to base ASCII (ł→l, ß→ss, æ→ae, þ→th), keeps the rest lower-cased.
 pub fn fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    // NFC first, so "Zie\u{328}ba" (decomposed, as macOS writes it) folds as "Zięba" does; a
+    // combining mark left over (a letter with no precomposed form) goes, as the diacritics of
+    // precomposed letters do.
+    for c in s.nfc().filter(|c| !is_combining_mark(*c)) {
         if !push_folded(&mut out, c) {
             // Lower-casing can yield a foldable letter (ẞ → ß); folding it too keeps fold idempotent.
             for l in c.to_lowercase() {
@@ -566,6 +571,17 @@ pub fn fold(s: &str) -> String {
         }
     }
     out
+}
+
+/// The shortest prefix a name search matches by (ADR 0003: the leakage trade-off).
+pub const NAME_PREFIX_MIN: usize = 3;
+
+/// The prefixes of a name token that prefix search indexes: from [`NAME_PREFIX_MIN`] characters
+/// up to the whole token ("dabrowska" → "dab", "dabr", …, "dabrowska"); none for a shorter
+/// token.
+pub fn name_prefixes(token: &str) -> Vec<&str> {
+    let ends: Vec<usize> = token.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
+    ends.iter().skip(NAME_PREFIX_MIN - 1).map(|&end| &token[..end]).collect()
 }
 
 /// Name tokens for the name blind index: folded, split on anything not alphanumeric, empty

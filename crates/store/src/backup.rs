@@ -111,6 +111,7 @@ pub const TABLES: &[Table] = &[
         "extension_reason": Text, "status": Text, "handled_by": Text, "closed_at": Int, "note": Text, "created_by": Text,
         "alerted_at": Int),
     table!("gdpr_registers", "", "kind": Text, "id": Text, "body": Text, "updated_at": Int),
+    table!("index_state", "", "name": Text, "version": Int),
     table!("disclosures", "", "person_id": Text, "processor": Text, "purpose": Text, "categories": Text, "disclosed_at": Int),
 ];
 
@@ -385,6 +386,8 @@ pub async fn restore(
     let mut tx = store.begin_write().await.map_err(e)?;
     // The purposes a new schema is seeded with give way to the backup's register.
     sqlx::query("DELETE FROM gdpr_purposes").execute(&mut *tx).await.map_err(|x| e(error::db("restore purposes")(x)))?;
+    // So does the fresh schema's index state: the backup says how its indexes were derived.
+    sqlx::query("DELETE FROM index_state").execute(&mut *tx).await.map_err(|x| e(error::db("restore index state")(x)))?;
     let mut summaries = Vec::with_capacity(TABLES.len());
     for table in TABLES {
         let mut reader = RowReader::new(table, source.open(table)?);

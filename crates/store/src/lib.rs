@@ -344,6 +344,18 @@ impl Store for SqlStore {
         Box::pin(gdpr::dsr_list(self, status))
     }
 
+    fn person_name_tokens_replace(&self, id: Uuid, tokens: Vec<i64>) -> Fut<'_, ()> {
+        Box::pin(people::replace_name_tokens(self, id, tokens))
+    }
+
+    fn index_version<'a>(&'a self, name: &'a str) -> Fut<'a, i64> {
+        Box::pin(people::index_version(self, name))
+    }
+
+    fn set_index_version<'a>(&'a self, name: &'a str, version: i64) -> Fut<'a, ()> {
+        Box::pin(people::set_index_version(self, name, version))
+    }
+
     fn connections(&self) -> Option<(u32, u32)> {
         Some((self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX)))
     }

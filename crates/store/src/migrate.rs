@@ -72,6 +72,7 @@ migrations! {
     16 => "0016_import_jobs",
     17 => "0017_dsr",
     18 => "0018_gdpr_registers",
+    19 => "0019_index_state",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

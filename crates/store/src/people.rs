@@ -182,6 +182,32 @@ async fn replace_indexes(tx: &mut Transaction<'static, Any>, backend: Backend, i
     insert_tokens(tx, backend, &tokens).await
 }
 
+/// Replaces a person's name tokens (a rebuild of the name index; nothing else changes).
+pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, tokens: Vec<i64>) -> Result<(), StoreError> {
+    let id_text = id.to_string();
+    let mut tx = store.begin_write().await?;
+    sqlx::query(sql::DELETE_TOKENS).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person name tokens"))?;
+    let pairs: Vec<(&str, i64)> = tokens.iter().map(|t| (id_text.as_str(), *t)).collect();
+    insert_tokens(&mut tx, store.backend, &pairs).await?;
+    tx.commit().await.map_err(error::db("person name tokens"))
+}
+
+const INDEX_VERSION: &str = "SELECT version FROM index_state WHERE name = $1";
+const INDEX_VERSION_SET: &str =
+    "INSERT INTO index_state (name, version) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET version = excluded.version";
+
+pub(crate) async fn index_version(store: &SqlStore, name: &str) -> Result<i64, StoreError> {
+    let v: Option<i64> =
+        sqlx::query_scalar(INDEX_VERSION).bind(name.to_owned()).fetch_optional(&store.pool).await.map_err(error::db("index state"))?;
+    Ok(v.unwrap_or(0))
+}
+
+pub(crate) async fn set_index_version(store: &SqlStore, name: &str, version: i64) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(INDEX_VERSION_SET).bind(name.to_owned()).bind(version).execute(&mut *tx).await.map_err(error::db("index state"))?;
+    tx.commit().await.map_err(error::db("index state"))
+}
+
 /// Deletes the person, their activities (and, by cascade, tags and name tokens; deals only lose
 /// the link) and their subject key. False, with nothing changed, if there is no such person.
 pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {

@@ -182,6 +182,18 @@ fn folding_and_tokens() {
     let tokens = name_tokens("Kowalska-Nowak O'Brien kowalska  ");
     assert_eq!(tokens, ["kowalska", "nowak", "o", "brien"]);
     assert!(name_tokens(" - ' ").is_empty());
+    // Decomposed Unicode (as macOS writes it) folds as the composed form does.
+    assert_eq!(name_tokens("Zie\u{328}ba Da\u{328}browska"), name_tokens("Zięba Dąbrowska"));
+    assert_eq!(name_tokens("Zie\u{328}ba"), ["zieba"]);
+    assert_eq!(fold("Z\u{307}o\u{301}\u{142}c\u{301}"), "zolc");
+}
+
+#[test]
+fn name_prefixes_start_at_three_characters() {
+    assert_eq!(name_prefixes("dabrowska"), ["dab", "dabr", "dabro", "dabrow", "dabrows", "dabrowsk", "dabrowska"]);
+    assert_eq!(name_prefixes("ewa"), ["ewa"]);
+    assert!(name_prefixes("jo").is_empty());
+    assert_eq!(name_prefixes("жанна"), ["жан", "жанн", "жанна"], "character, not byte, boundaries");
 }
 
 #[test]

@@ -1,0 +1,64 @@
+//! Rebuilding the derived indexes that only core can compute, because they need the keys: the
+//! name blind index (name tokens of NFC text and their prefixes, ADR 0003). A database written
+//! by an older Sejf records an older version in `index_state`; `sejf serve` rebuilds it in the
+//! background (searches by name find the not-yet-rebuilt people by whole words meanwhile), and
+//! `sejf reindex` does it in the foreground with a progress bar.
+
+use uuid::Uuid;
+
+use crate::authz::{Action, Resource, Scope, authorize};
+use crate::{Actor, App, CoreError};
+
+/// The name index as this Sejf derives it.
+pub const NAMES_VERSION: i64 = 2;
+const NAMES: &str = "names";
+const PAGE: u32 = 500;
+
+impl App {
+    /// Whether the name index was derived by an older Sejf and needs rebuilding.
+    pub async fn names_need_reindex(&self) -> Result<bool, CoreError> {
+        Ok(self.store.index_version(NAMES).await? < NAMES_VERSION)
+    }
+
+    /// Re-derives every person's name index from their decrypted names (the operator only: it
+    /// reads everyone), writing only those that differ, then records the version. `progress`
+    /// hears the people examined so far. Answers (examined, rewritten); recorded as
+    /// `person.reindex` with counts only.
+    pub async fn reindex_names(&self, actor: &Actor, mut progress: impl FnMut(u64)) -> Result<(u64, u64), CoreError> {
+        if actor.scope != Scope::Operator {
+            return Err(CoreError::Forbidden("only the operator rebuilds indexes".into()));
+        }
+        let policy = self.policy();
+        let (mut after, mut examined, mut rewritten) = (None::<Uuid>, 0u64, 0u64);
+        loop {
+            let page = self.store.people_keys(after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let stored = self.store.people_get(page.iter().map(|k| k.id).collect()).await?;
+            for p in &stored {
+                examined += 1;
+                if p.wrapped_key.is_none() {
+                    continue;
+                }
+                let res = Resource { kind: "people", id: p.row.id, owner_id: p.row.owner_id, unit: &p.row.unit, owner_units: &[] };
+                let permit = authorize(&policy, actor, Action::Read, res)
+                    .map_err(|_| CoreError::Forbidden("the operator may not read a person".into()))?;
+                let view = self.decrypt(p, &permit)?;
+                let mut want = self.name_index(view.fields.first_name.as_deref(), view.fields.last_name.as_deref());
+                let mut have = p.row.name_bidx.clone();
+                want.sort_unstable();
+                have.sort_unstable();
+                if want != have {
+                    self.store.person_name_tokens_replace(p.row.id, want).await?;
+                    rewritten += 1;
+                }
+            }
+            progress(examined);
+        }
+        self.store.set_index_version(NAMES, NAMES_VERSION).await?;
+        let mut ev = self.event(actor, "person.reindex", "index", NAMES);
+        ev.detail = format!("examined={examined} rewritten={rewritten} version={NAMES_VERSION}");
+        self.audit(vec![ev]).await?;
+        Ok((examined, rewritten))
+    }
+}
