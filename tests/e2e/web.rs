@@ -655,3 +655,75 @@ async fn companies_deals_and_activities_are_edited_and_deleted_on_their_pages() 
         assert_eq!(a.get(&format!("/{kind}/{id}/edit")).await.status, 404, "{kind} deleted");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dpo_keeps_requests_breaches_processors_and_restrictions_on_the_privacy_screen() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let pw = install.add_user("ola", "sales", &["north"]);
+    let dpw = install.add_user("dora", "dpo", &["north"]);
+    let mut a = Browser::sign_in(&server, "ola", &pw).await;
+    let id = a.create_person(&[("last_name", "Nowak"), ("email", "n@example.com")]).await;
+    let mut d = Browser::sign_in(&server, "dora", &dpw).await;
+    let p = d.get("/privacy").await;
+    let csrf = p.csrf();
+
+    // Restriction from the found person's card: sales no longer reaches them; lifted, they do.
+    let found = d.post("/privacy", &[("csrf", &csrf), ("email", "n@example.com")]).await;
+    assert!(found.body.contains("action=\"/privacy/flag\""), "{}", found.body);
+    let r = d
+        .post(
+            "/privacy/flag",
+            &[("csrf", &csrf), ("person_id", &id), ("flag", "restricted"), ("reason", "accuracy contested"), ("action", "set")],
+        )
+        .await;
+    assert_eq!((r.status, r.location()), (303, "/privacy"), "{}", r.body);
+    assert_eq!(a.get(&format!("/people/{id}")).await.status, 404, "restricted: only the dpo and managers");
+    let r = d.post("/privacy/flag", &[("csrf", &csrf), ("person_id", &id), ("flag", "restricted"), ("action", "lift")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(a.get(&format!("/people/{id}")).await.status, 200);
+
+    // A request, then closed from its row.
+    let bad = d.post("/privacy/requests", &[("csrf", &csrf), ("kind", "gossip")]).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("kind"), "{}", bad.body);
+    let r = d.post("/privacy/requests", &[("csrf", &csrf), ("kind", "access"), ("person_id", &id), ("identity_check", "ID card")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let p = d.get("/privacy").await;
+    let req = between(&p.body, "action=\"/privacy/requests/", "/close\"").unwrap();
+    assert_eq!(d.post(&format!("/privacy/requests/{req}/close"), &[("csrf", &csrf), ("status", "done")]).await.status, 303);
+    assert!(!d.get("/privacy").await.body.contains(&req), "closed requests leave the open list");
+
+    // A breach (its deadline shown), marked notified; a processor registered.
+    let r = d
+        .post(
+            "/privacy/breaches",
+            &[("csrf", &csrf), ("title", "Zgubiony laptop"), ("detected_at", "2026-12-01T08:00"), ("nature", "lost laptop")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let p = d.get("/privacy").await;
+    assert!(p.body.contains("Zgubiony laptop") && p.body.contains("2026-12-04T08:00:00Z"), "72 hours later: {}", p.body);
+    let breach = between(&p.body, "action=\"/privacy/breaches/", "/notified\"").unwrap();
+    let late = d.post(&format!("/privacy/breaches/{breach}/notified"), &[("csrf", &csrf)]).await;
+    assert_eq!(late.status, 422, "notified after 72 hours needs the reasons first: {}", late.body);
+    let r = d
+        .post(
+            "/privacy/processors",
+            &[
+                ("csrf", &csrf),
+                ("name", "mailer"),
+                ("service", "newsletter"),
+                ("categories", "contact"),
+                ("country", "PL"),
+                ("next_review_due", "2030-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(d.get("/privacy").await.body.contains("no signed data-processing agreement"));
+    let trail = String::from_utf8_lossy(&install.cli(&["audit", "export"], None).stdout).to_string();
+    for action in ["gdpr.restricted", "gdpr.request", "gdpr.breach.record", "gdpr.processor.put"] {
+        assert!(trail.contains(action), "{action} in the trail");
+    }
+}

@@ -12,6 +12,7 @@ pub mod i18n;
 mod oversight;
 mod pages;
 mod people;
+mod privacy;
 mod qr;
 mod records;
 pub mod session;
@@ -46,7 +47,13 @@ impl UiConfig {
 
 /// The UI's routes for the public listener (merged beside the API by the binary).
 pub fn public_routes(cfg: UiConfig) -> Router<Arc<App>> {
-    common().merge(people::routes()).merge(records::routes()).merge(oversight::routes()).fallback(fallback).layer(axum::Extension(cfg))
+    common()
+        .merge(people::routes())
+        .merge(records::routes())
+        .merge(oversight::routes())
+        .merge(privacy::routes())
+        .fallback(fallback)
+        .layer(axum::Extension(cfg))
 }
 
 /// The admin screens, for the admin listener only.

@@ -223,12 +223,13 @@ async fn registers(app: &App, s: &Signed, c: &Ctx<'_>) -> Result<Markup, CoreErr
             h2 id="pv-requests" { (c.t(M::PrivacyRequests)) }
             @if requests.is_empty() { p { (c.t(M::NoRecords)) } } @else {
                 table {
-                    thead { tr { th scope="col" { (c.t(M::Kind)) } th scope="col" { (c.t(M::Created)) } th scope="col" { (c.t(M::Due)) } th scope="col" { (c.t(M::Record)) } } }
+                    thead { tr { th scope="col" { (c.t(M::Kind)) } th scope="col" { (c.t(M::Created)) } th scope="col" { (c.t(M::Due)) } th scope="col" { (c.t(M::Record)) } th scope="col" { (c.t(M::Actions)) } } }
                     tbody { @for r in &requests { tr {
                         td { (r.kind) }
                         td { (r.received_at) }
                         td { (r.due_at) @if r.overdue { " " strong class="warn" { (c.t(M::Overdue)) } } }
                         td { (r.person_id.as_deref().unwrap_or("-")) }
+                        td { (crate::privacy::close_request_form(c, r.id)) }
                     } } }
                 }
             }
@@ -242,7 +243,12 @@ async fn registers(app: &App, s: &Signed, c: &Ctx<'_>) -> Result<Markup, CoreErr
                         td { (b.breach.title) }
                         td { (b.breach.detected_at) }
                         td { (b.deadline) @if b.overdue { " " strong class="warn" { (c.t(M::Overdue)) } } }
-                        td { (b.breach.authority_notified_at.as_deref().unwrap_or(c.t(M::NotYet))) }
+                        td {
+                            @match &b.breach.authority_notified_at {
+                                Some(at) => { (at) }
+                                None => { (c.t(M::NotYet)) " " (crate::privacy::breach_notified_form(c, &b.breach.id)) }
+                            }
+                        }
                     } } }
                 }
             }
@@ -263,6 +269,7 @@ async fn registers(app: &App, s: &Signed, c: &Ctx<'_>) -> Result<Markup, CoreErr
                 }
             }
         }
+        (crate::privacy::register_forms(c))
     })
 }
 
@@ -310,6 +317,7 @@ async fn privacy_find(State(app): State<Arc<App>>, s: Signed, Form(f): Form<Find
                 p { strong { (p.fields.first_name.clone().unwrap_or_default()) " " (p.fields.last_name.clone().unwrap_or_default()) } " · " (p.unit) }
                 button type="submit" class="primary" { (c.t(M::ExportData)) }
             }
+            (crate::privacy::person_forms(&c, p.id))
             form method="post" action="/privacy/erase" class="card" {
                 (csrf_field(c.csrf))
                 input type="hidden" name="person_id" value=(p.id);
