@@ -96,3 +96,33 @@ async fn companies_deals_activities(backend: Backend) {
     assert_eq!(server.call("DELETE", &format!("/companies/{cid}"), &t, None).await.status, 204);
     server.call("GET", &format!("/companies/{cid}"), &t, None).await.assert_problem(404, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn companies_are_found_by_part_of_the_name_or_by_nip() {
+    let install = Install::new(Backend::Sqlite).await;
+    let sam_pw = install.add_user("sam", "sales", &["north"]);
+    let jan_pw = install.add_user("jan", "sales", &["south"]);
+    let server = install.serve();
+    let sam = server.login("sam", &sam_pw).await;
+    let jan = server.login("jan", &jan_pw).await;
+    for (name, nip) in [("Łódzkie Młyny S.A.", "526-025-02-74"), ("Młyn Zbożowy", "7010001453")] {
+        let r = server.call("POST", "/companies", &sam, Some(json!({"name": name, "vat_id": nip}))).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let names = |r: &crate::harness::Resp| -> Vec<String> {
+        let mut v: Vec<String> = r.body["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect();
+        v.sort();
+        v
+    };
+    let search = |q: &str| json!({"q": q});
+    let r = server.call("POST", "/companies/search", &sam, Some(search("mlyn"))).await;
+    assert_eq!(names(&r), ["Młyn Zbożowy", "Łódzkie Młyny S.A."], "{}", r.body);
+    let r = server.call("POST", "/companies/search", &sam, Some(search("lodzkie"))).await;
+    assert_eq!(names(&r), ["Łódzkie Młyny S.A."]);
+    let r = server.call("POST", "/companies/search", &sam, Some(search("PL 5260250274"))).await;
+    assert_eq!(names(&r), ["Łódzkie Młyny S.A."], "by NIP");
+    server.call("POST", "/companies/search", &sam, Some(search("m"))).await.assert_problem(422, Some("q"));
+    server.call("POST", "/companies/search", &sam, Some(json!({"name": "x"}))).await.assert_problem(422, None);
+    let r = server.call("POST", "/companies/search", &jan, Some(search("mlyn"))).await;
+    assert!(names(&r).is_empty(), "another unit's companies are not found");
+}

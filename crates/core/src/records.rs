@@ -83,6 +83,9 @@ fn hidden(fields: &'static [(&'static str, FieldClass)], access: FieldAccess) ->
     fields.iter().filter(move |(_, class)| !access.can(*class)).map(|(name, _)| *name)
 }
 
+/// How many companies a name search looks at, at most.
+pub const COMPANY_SEARCH_SCAN: usize = 2_000;
+
 pub struct Company;
 pub struct Deal;
 pub struct Activity;
@@ -524,6 +527,35 @@ impl App {
         self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "delete").await?;
         let ev = self.record_event::<K>(actor, "delete", &row, &[]);
         if self.store.record_delete(K::KIND, id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
+    }
+
+    /// Companies whose name contains `q` (case, diacritics and composition ignored) or whose NIP
+    /// is the 10 digits of `q`, among the first [`COMPANY_SEARCH_SCAN`] companies the caller may
+    /// see: company names have no blind index (ADR 0003), so this decrypts and compares. Each
+    /// company read is audited as the list is.
+    pub async fn search_companies(&self, actor: &Actor, q: &str) -> Result<Vec<RecordView<NoAttrs, CompanyPayload>>, CoreError> {
+        let needle = sejf_domain::values::fold(q.trim());
+        if needle.chars().filter(|c| c.is_alphanumeric()).count() < 2 {
+            return Err(ValidationErrors::single("q", "give at least two letters or digits of the name, or the NIP").into());
+        }
+        let nip: String = q.chars().filter(char::is_ascii_digit).collect();
+        let (mut found, mut cursor, mut seen) = (Vec::new(), None, 0usize);
+        while seen < COMPANY_SEARCH_SCAN {
+            let page = self
+                .list_records::<Company>(actor, &RecordFilter { cursor: cursor.take(), limit: Some(200), ..Default::default() })
+                .await?;
+            seen += page.items.len();
+            found.extend(page.items.into_iter().filter(|co| {
+                sejf_domain::values::fold(&co.payload.name).contains(&needle)
+                    || (nip.len() == 10
+                        && co.payload.vat_id.as_deref().is_some_and(|v| v.chars().filter(char::is_ascii_digit).collect::<String>() == nip))
+            }));
+            match page.next_cursor {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        Ok(found)
     }
 
     pub async fn list_records<K: Kind>(

@@ -101,6 +101,7 @@ pub fn public_router_with(app: Arc<App>, limits: &Limits, ui: Option<Router<Arc<
         .route("/api/v1/breaches/{id}/notified", post(routes::registers::breach_notified))
         .route("/api/v1/breaches/{id}/delay", post(routes::registers::breach_delay))
         .route("/api/v1/people/{id}", get(routes::people::get).patch(routes::people::patch).delete(routes::people::delete))
+        .route("/api/v1/companies/search", post(routes::records::search_companies))
         .merge(routes::records::routes::<CompanyApi>("companies"))
         .merge(routes::records::routes::<DealApi>("deals"))
         .merge(routes::records::routes::<ActivityApi>("activities"));

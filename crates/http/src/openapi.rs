@@ -95,7 +95,7 @@ fn status_text(status: &str) -> &'static str {
         session::login, session::logout, session::change_password, session::me, session::sessions, session::end_session, session::mfa_enroll, session::mfa_confirm,
         people::create, people::get, people::patch, people::delete, people::list, people::search, people::reveal,
         records::companies_doc::list, records::companies_doc::create, records::companies_doc::read,
-        records::companies_doc::patch, records::companies_doc::delete,
+        records::companies_doc::patch, records::companies_doc::delete, records::search_companies,
         records::deals_doc::list, records::deals_doc::create, records::deals_doc::read,
         records::deals_doc::patch, records::deals_doc::delete,
         records::activities_doc::list, records::activities_doc::create, records::activities_doc::read,
@@ -110,7 +110,8 @@ fn status_text(status: &str) -> &'static str {
     components(schemas(audit::AuditOut, ProblemBody, PersonIn, PersonOut, RevealIn, AddressDto, SearchIn, LoginIn, LoginOut, MeOut, SessionOut, EnrollOut, ConfirmIn, ConfirmOut, UserIn, UserOut, UserPatch, GrantOut, PasswordIn,
         CompanyIn, CompanyOut, DealIn, DealOut, ActivityIn, ActivityOut, exports::ExportIn, exports::ExportOut, exports::DecisionIn, exports::ExportFilterOut,
         GdprActionIn, ConsentIn, gdpr::PurposeIn, gdpr::DsrIn, gdpr::DsrChangeIn,
-        registers::ProcessorIn, registers::DisclosureIn, registers::BreachIn, registers::BreachChangeIn)),
+        registers::ProcessorIn, registers::DisclosureIn, registers::BreachIn, registers::BreachChangeIn,
+        records::CompanySearchIn)),
     modifiers(&Bearer, &Conformance),
 )]
 pub struct ApiDoc;

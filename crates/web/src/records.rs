@@ -187,39 +187,18 @@ pub struct CompanySearch {
     q: String,
 }
 
-/// Most companies one search looks through (names are encrypted, so they are matched after
-/// decryption over the companies the user may see).
-const COMPANY_SCAN: usize = 2_000;
-
+/// Companies by part of the name or by NIP (`App::search_companies`: names are encrypted, so they
+/// are matched after decryption over the companies the user may see).
 async fn search_companies(State(app): State<Arc<App>>, s: Signed, Form(f): Form<CompanySearch>) -> Response {
     let c = ctx(&s);
     if !s.csrf_ok(&f.csrf) {
         return csrf_refused(&c);
     }
-    let needle = sejf_domain::values::fold(f.q.trim());
-    let nip: String = f.q.chars().filter(char::is_ascii_digit).collect();
-    let mut found = Vec::new();
-    let mut cursor = None;
-    let mut seen = 0;
-    while seen < COMPANY_SCAN && !needle.is_empty() {
-        let page = match app
-            .list_records::<Company>(&s.actor, &RecordFilter { cursor: cursor.take(), limit: Some(200), ..Default::default() })
-            .await
-        {
-            Ok(p) => p,
-            Err(e) => return error_page(&c, e),
-        };
-        seen += page.items.len();
-        found.extend(page.items.into_iter().filter(|co| {
-            sejf_domain::values::fold(&co.payload.name).contains(&needle)
-                || (nip.len() == 10
-                    && co.payload.vat_id.as_deref().is_some_and(|v| v.chars().filter(char::is_ascii_digit).collect::<String>() == nip))
-        }));
-        match page.next_cursor {
-            Some(n) => cursor = Some(n),
-            None => break,
-        }
-    }
+    let found = match app.search_companies(&s.actor, &f.q).await {
+        Ok(f) => f,
+        Err(CoreError::Validation(_)) => Vec::new(),
+        Err(e) => return error_page(&c, e),
+    };
     let body = html! { (company_search_form(&c, &f.q)) (companies_table(&c, &found)) };
     html_response(StatusCode::OK, page(&c, c.t(M::SearchResults), body))
 }

@@ -16,7 +16,7 @@ use super::{json_response, patched, record_response};
 use crate::auth::Authed;
 use crate::dto::{ListOut, RecordApi, RecordQuery};
 use crate::extract::{Id, Json, Query, if_match};
-use crate::problem::ApiResult;
+use crate::problem::{ApiResult, ProblemBody};
 
 /// The five routes of one kind, mounted at `/api/v1/{base}`.
 pub fn routes<A: RecordApi>(base: &'static str) -> Router<Arc<App>> {
@@ -108,3 +108,21 @@ macro_rules! record_docs {
 record_docs!(companies_doc, "companies", "/api/v1/companies", "/api/v1/companies/{id}", CompanyIn, CompanyOut);
 record_docs!(deals_doc, "deals", "/api/v1/deals", "/api/v1/deals/{id}", DealIn, DealOut);
 record_docs!(activities_doc, "activities", "/api/v1/activities", "/api/v1/activities/{id}", ActivityIn, ActivityOut);
+
+/// `POST /companies/search`: the name (or NIP) travels in the body.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanySearchIn {
+    /// Part of the name (case and diacritics ignored), or the NIP (10 digits, any punctuation).
+    pub q: String,
+}
+
+/// Companies by part of their name or by NIP, among the first 2,000 the caller may see (company
+/// names have no blind index: they are decrypted and compared).
+#[utoipa::path(post, path = "/api/v1/companies/search", tag = "companies", request_body = CompanySearchIn,
+    responses((status = 200, body = ListOut<crate::dto::CompanyOut>), (status = 422, body = ProblemBody)), security(("bearer" = [])))]
+pub async fn search_companies(State(app): State<Arc<App>>, Authed(actor): Authed, Json(q): Json<CompanySearchIn>) -> ApiResult<Response> {
+    let found = app.search_companies(&actor, &q.q).await?;
+    let out = ListOut { items: found.into_iter().map(<crate::dto::CompanyApi as RecordApi>::out).collect(), next_cursor: None };
+    Ok(json_response(StatusCode::OK, &out))
+}
