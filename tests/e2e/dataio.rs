@@ -313,6 +313,16 @@ async fn the_openapi_document_validates() {
     let install = Install::new(Backend::Sqlite).await;
     let server = install.serve();
     let doc = server.client.get(format!("{}/api/v1/openapi.json", server.base)).send().await.unwrap().text().await.unwrap();
+    // The headers clients rely on are documented: ETag and Location on create, If-Match on PATCH.
+    let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    for path in ["/api/v1/people", "/api/v1/companies", "/api/v1/deals", "/api/v1/activities"] {
+        let headers = &v["paths"][path]["post"]["responses"]["201"]["headers"];
+        assert!(headers["ETag"].is_object() && headers["Location"].is_object(), "{path}: {headers}");
+        let item = format!("{path}/{{id}}");
+        assert!(v["paths"][&item]["get"]["responses"]["200"]["headers"]["ETag"].is_object(), "{item}");
+        let params = v["paths"][&item]["patch"]["parameters"].to_string();
+        assert!(params.contains("\"If-Match\"") && params.contains("\"header\""), "{item}: {params}");
+    }
     let file = install.root.join("openapi.json");
     std::fs::write(&file, doc).unwrap();
     let check = "import sys\ntry:\n    from openapi_spec_validator import OpenAPIV31SpecValidator\n    from openapi_spec_validator.readers import read_from_filename\nexcept ImportError:\n    sys.exit(3)\n\
@@ -328,4 +338,22 @@ async fn the_openapi_document_validates() {
         ),
         Err(e) => eprintln!("skipped: python3 not runnable: {e}"),
     }
+}
+
+/// A problem's `type` URI resolves to a short page saying what it means.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn problem_types_resolve_to_a_page() {
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let t = server.staff_token(&install).await;
+    let r = server.call("POST", "/people", &t, Some(serde_json::json!({"email": "not an address"}))).await;
+    let kind = r.body["type"].as_str().unwrap().to_string();
+    assert_eq!(kind, "/problems/validation", "{}", r.body);
+    let page = server.client.get(format!("{}{kind}", server.base)).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let text = page.text().await.unwrap();
+    assert!(text.contains("<h1>Invalid input</h1>") && text.contains("HTTP 422"), "{text}");
+    let none = server.client.get(format!("{}/problems/no-such-thing", server.base)).send().await.unwrap();
+    assert_eq!(none.status(), 404);
 }

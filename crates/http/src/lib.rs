@@ -13,6 +13,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod problems_doc;
 pub mod ratelimit;
 pub mod routes;
 
@@ -135,7 +136,8 @@ fn finish(api: Router<Arc<App>>, app: Arc<App>, limits: Limits, ui: Option<Route
         .route("/healthz", get(healthz))
         .route("/api/v1/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/api/v1/readyz", get(readyz));
+        .route("/api/v1/readyz", get(readyz))
+        .route("/problems/{kind}", get(problems_doc::page));
     let api = match ui {
         Some(ui) => api.merge(ui),
         None => api.fallback(api_not_found),

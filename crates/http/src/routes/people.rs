@@ -21,7 +21,9 @@ fn location(id: Uuid) -> Option<String> {
 
 /// Create a person.
 #[utoipa::path(post, path = "/api/v1/people", tag = "people", request_body = PersonIn,
-    responses((status = 201, body = PersonOut, description = "Created; ETag and Location headers set"),
+    responses((status = 201, body = PersonOut, description = "Created",
+               headers(("ETag" = String, description = "The version, quoted: send it back in If-Match to change the record"),
+                       ("Location" = String, description = "The new person's URL"))),
               (status = 422, body = ProblemBody), (status = 401, body = ProblemBody)),
     security(("bearer" = [])))]
 pub async fn create(State(app): State<Arc<App>>, Authed(actor): Authed, Json(body): Json<PersonIn>) -> ApiResult<Response> {
@@ -32,7 +34,9 @@ pub async fn create(State(app): State<Arc<App>>, Authed(actor): Authed, Json(bod
 
 /// Read a person.
 #[utoipa::path(get, path = "/api/v1/people/{id}", tag = "people", params(("id" = Uuid, Path)),
-    responses((status = 200, body = PersonOut), (status = 404, body = ProblemBody)), security(("bearer" = [])))]
+    responses((status = 200, body = PersonOut, description = "The person, masked for the caller",
+               headers(("ETag" = String, description = "The version, quoted: send it back in If-Match to change the record"))),
+              (status = 404, body = ProblemBody)), security(("bearer" = [])))]
 pub async fn get(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id) -> ApiResult<Response> {
     let view = app.person(&actor, id).await?;
     let version = view.version;
@@ -40,8 +44,11 @@ pub async fn get(State(app): State<Arc<App>>, Authed(actor): Authed, Id(id): Id)
 }
 
 /// Update a person with a JSON merge patch; needs `If-Match`.
-#[utoipa::path(patch, path = "/api/v1/people/{id}", tag = "people", params(("id" = Uuid, Path)), request_body = Object,
-    responses((status = 200, body = PersonOut), (status = 428, body = ProblemBody), (status = 412, body = ProblemBody),
+#[utoipa::path(patch, path = "/api/v1/people/{id}", tag = "people",
+    params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read: a person changed meanwhile is a 412")),
+    request_body = Object,
+    responses((status = 200, body = PersonOut, description = "The updated person",
+               headers(("ETag" = String, description = "The new version, quoted"))), (status = 428, body = ProblemBody), (status = 412, body = ProblemBody),
               (status = 422, body = ProblemBody), (status = 404, body = ProblemBody)), security(("bearer" = [])))]
 pub async fn patch(
     State(app): State<Arc<App>>,

@@ -89,13 +89,21 @@ macro_rules! record_docs {
                         responses((status = 200, body = ListOut<$out>)), security(("bearer" = [])))]
             pub fn list() {}
             #[utoipa::path(post, path = $list, tag = $tag, request_body = $in,
-                        responses((status = 201, body = $out), (status = 422, body = ProblemBody)), security(("bearer" = [])))]
+                        responses((status = 201, body = $out, description = "Created",
+                                   headers(("ETag" = String, description = "The version, quoted: send it back in If-Match"),
+                                           ("Location" = String, description = "The new record's URL"))),
+                                  (status = 422, body = ProblemBody)), security(("bearer" = [])))]
             pub fn create() {}
             #[utoipa::path(get, path = $item, tag = $tag, params(("id" = uuid::Uuid, Path)),
-                        responses((status = 200, body = $out), (status = 404, body = ProblemBody)), security(("bearer" = [])))]
+                        responses((status = 200, body = $out, description = "The record",
+                                   headers(("ETag" = String, description = "The version, quoted: send it back in If-Match"))),
+                                  (status = 404, body = ProblemBody)), security(("bearer" = [])))]
             pub fn read() {}
-            #[utoipa::path(patch, path = $item, tag = $tag, params(("id" = uuid::Uuid, Path)), request_body = Object,
-                        responses((status = 200, body = $out), (status = 412, body = ProblemBody), (status = 428, body = ProblemBody)),
+            #[utoipa::path(patch, path = $item, tag = $tag,
+                        params(("id" = uuid::Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")),
+                        request_body = Object,
+                        responses((status = 200, body = $out, description = "The updated record",
+                                   headers(("ETag" = String, description = "The new version, quoted"))), (status = 412, body = ProblemBody), (status = 428, body = ProblemBody)),
                         security(("bearer" = [])))]
             pub fn patch() {}
             #[utoipa::path(delete, path = $item, tag = $tag, params(("id" = uuid::Uuid, Path)),
