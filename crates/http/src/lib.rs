@@ -123,7 +123,8 @@ pub fn admin_router_with(app: Arc<App>, limits: &Limits, ui: Option<Router<Arc<A
         .route("/api/v1/role-grants/{id}/approve", post(routes::admin::approve))
         .route("/api/v1/role-grants/{id}/refuse", post(routes::admin::refuse))
         .route("/api/v1/me", get(routes::session::me))
-        .route("/metrics", get(metrics_text));
+        .route("/metrics", get(metrics_text))
+        .merge(openapi::admin_router());
     finish(api, app, limits.clone(), ui)
 }
 

@@ -100,7 +100,7 @@ fn status_text(status: &str) -> &'static str {
         records::deals_doc::patch, records::deals_doc::delete,
         records::activities_doc::list, records::activities_doc::create, records::activities_doc::read,
         records::activities_doc::patch, records::activities_doc::delete,
-        admin::list, admin::create, admin::patch, admin::grants, admin::approve, admin::refuse, audit::list, audit::alerts,
+        audit::list, audit::alerts,
         exports::create, exports::list, exports::get, exports::approve, exports::reject, exports::download,
         gdpr::export, gdpr::erase, gdpr::restrict, gdpr::unrestrict, gdpr::hold, gdpr::release, gdpr::objection, gdpr::flags,
         gdpr::consents, gdpr::give_consent, gdpr::purposes, gdpr::put_purpose, gdpr::dsr_create, gdpr::dsr_list, gdpr::dsr_extend, gdpr::dsr_close,
@@ -116,9 +116,26 @@ fn status_text(status: &str) -> &'static str {
 )]
 pub struct ApiDoc;
 
+/// The admin listener's API (user administration, four-eyes role grants), documented apart: it
+/// is never served on the public listener, and neither is its description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sejf admin API", description = "User administration on the admin listener (loopback or mTLS by default)."),
+    paths(admin::list, admin::create, admin::patch, admin::grants, admin::approve, admin::refuse, session::me),
+    components(schemas(ProblemBody, UserIn, UserOut, UserPatch, GrantOut, MeOut)),
+    modifiers(&Bearer, &Conformance),
+)]
+pub struct AdminDoc;
+
 /// `/api/v1/openapi.json` and the Swagger UI at `/api/v1/docs`.
 pub fn router() -> Router<Arc<App>> {
     Router::new().merge(SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", ApiDoc::openapi()))
+}
+
+/// The admin listener's `/api/v1/openapi.json` (no Swagger UI there).
+pub fn admin_router() -> Router<Arc<App>> {
+    let doc = AdminDoc::openapi();
+    Router::new().route("/api/v1/openapi.json", axum::routing::get(move || std::future::ready(axum::Json(doc.clone()))))
 }
 
 #[cfg(test)]
@@ -144,6 +161,11 @@ mod tests {
             }
         }
         assert!(operations >= 60, "{operations}");
+        let admin = serde_json::to_value(AdminDoc::openapi()).unwrap_or_default();
+        assert!(
+            admin["paths"]["/api/v1/users"].is_object() && doc["paths"]["/api/v1/users"].is_null(),
+            "the admin API is documented apart"
+        );
         assert_eq!(operation_id("get", "/api/v1/people/{id}/export"), "get_people_id_export");
         assert_eq!(operation_id("post", "/api/v1/people/{id}/legal-hold"), "post_people_id_legal_hold");
     }
