@@ -122,6 +122,16 @@ async fn companies_are_found_by_part_of_the_name_or_by_nip() {
     let r = server.call("POST", "/companies/search", &sam, Some(search("PL 5260250274"))).await;
     assert_eq!(names(&r), ["Łódzkie Młyny S.A."], "by NIP");
     server.call("POST", "/companies/search", &sam, Some(search("m"))).await.assert_problem(422, Some("q"));
+    // Activities by kind (what "my tasks" asks for).
+    for (kind, body) in [("task", "Oddzwonić"), ("call", "Rozmowa")] {
+        let r = server.call("POST", "/activities", &sam, Some(json!({"kind": kind, "body": body}))).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let tasks = server.call("GET", "/activities?kind=task", &sam, None).await;
+    let items = tasks.body["items"].as_array().unwrap();
+    assert_eq!((items.len(), items[0]["body"].as_str()), (1, Some("Oddzwonić")), "{}", tasks.body);
+    server.call("GET", "/activities?kind=party", &sam, None).await.assert_problem(422, Some("kind"));
+    server.call("GET", "/deals?kind=task", &sam, None).await.assert_problem(422, Some("kind"));
     server.call("POST", "/companies/search", &sam, Some(json!({"name": "x"}))).await.assert_problem(422, None);
     let r = server.call("POST", "/companies/search", &jan, Some(search("mlyn"))).await;
     assert!(names(&r).is_empty(), "another unit's companies are not found");

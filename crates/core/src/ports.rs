@@ -472,6 +472,8 @@ pub struct LinkFilter {
     pub company: Option<Uuid>,
     pub deal: Option<Uuid>,
     pub stage: Option<String>,
+    /// Activities of this kind (`task`, `call`, …); the store narrows by it as by a stage.
+    pub kind: Option<String>,
 }
 
 pub trait Store: Send + Sync + 'static {

@@ -570,6 +570,11 @@ impl App {
         {
             return Err(ValidationErrors::single("stage", "is not a stage of the pipeline").into());
         }
+        if let Some(kind) = &f.links.kind
+            && (K::KIND != RecordKind::Activity || sejf_domain::records::ActivityKind::parse(kind).is_err())
+        {
+            return Err(ValidationErrors::single("kind", "is not an activity kind (call, note, email, meeting, task)").into());
+        }
         let q = ListQuery {
             visibility: visibility(actor),
             owner: f.owner,
@@ -586,6 +591,9 @@ impl App {
         if let Some(stage) = &f.links.stage {
             // The store narrows by a text pattern; keep exactly the stage asked for.
             rows.retain(|r| serde_json::from_str::<serde_json::Value>(&r.attrs).ok().is_some_and(|a| a["stage"] == stage.as_str()));
+        }
+        if let Some(kind) = &f.links.kind {
+            rows.retain(|r| serde_json::from_str::<serde_json::Value>(&r.attrs).ok().is_some_and(|a| a["kind"] == kind.as_str()));
         }
         let hidden = if Self::sees_restricted(actor) || actor.scope == crate::authz::Scope::Operator {
             Default::default()

@@ -172,6 +172,8 @@ pub struct RecordQuery {
     pub deal_id: Option<Uuid>,
     /// Only deals in this pipeline stage.
     pub stage: Option<String>,
+    /// Only activities of this kind (call, note, email, meeting, task).
+    pub kind: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }

@@ -21,7 +21,8 @@ struct RecordSql {
     delete: &'static str,
     /// `$1` all, `$2` viewer, `$3` member_units, `$4` owner, `$5` unit, `$6` after, `$7` limit
     /// (see `codec::ListBinds::bind_without_tag`), then `$8` person, `$9` company, `$10` deal
-    /// and `$11` a stage pattern (`'%"stage":"won"%'`: attrs are serde_json's compact text).
+    /// and `$11` a stage or activity-kind pattern (`'%"stage":"won"%'`: attrs are serde_json's
+    /// compact text).
     list: &'static str,
 }
 
@@ -155,7 +156,12 @@ pub(crate) async fn list(store: &SqlStore, kind: RecordKind, query: ListQuery) -
     let id = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
     // Stages are slugs (a-z, 0-9, '-', '_'): nothing in one is a LIKE wildcard but '_', which
     // then matches itself too.
-    let stage = l.stage.as_deref().map(|s| format!("%\"stage\":\"{s}\"%")).unwrap_or_default();
+    // An activity kind is a slug too; a filter names a stage (deals) or a kind (activities).
+    let stage = match (&l.stage, &l.kind) {
+        (Some(s), _) => format!("%\"stage\":\"{s}\"%"),
+        (None, Some(k)) => format!("%\"kind\":\"{k}\"%"),
+        (None, None) => String::new(),
+    };
     let rows = binds
         .bind_without_tag(sqlx::query(sql(kind).list))
         .bind(id(l.person))

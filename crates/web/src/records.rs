@@ -700,7 +700,9 @@ async fn my_tasks(State(app): State<Arc<App>>, s: Signed) -> Response {
     let mut cursor = None;
     let mut seen = 0;
     while seen < TASK_SCAN {
-        let f = RecordFilter { owner: Some(s.actor.user_id), cursor: cursor.take(), limit: Some(200), ..Default::default() };
+        // Only tasks: the store narrows by kind, so calls and notes are never decrypted here.
+        let links = LinkFilter { kind: Some("task".into()), ..Default::default() };
+        let f = RecordFilter { owner: Some(s.actor.user_id), links, cursor: cursor.take(), limit: Some(200), ..Default::default() };
         let page = match app.list_records::<Activity>(&s.actor, &f).await {
             Ok(p) => p,
             Err(e) => return error_page(&c, e),

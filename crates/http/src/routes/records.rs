@@ -69,7 +69,7 @@ async fn delete<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed
 }
 
 async fn list<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed, Query(q): Query<RecordQuery>) -> ApiResult<Response> {
-    let links = LinkFilter { person: q.person_id, company: q.company_id, deal: q.deal_id, stage: q.stage };
+    let links = LinkFilter { person: q.person_id, company: q.company_id, deal: q.deal_id, stage: q.stage, kind: q.kind };
     let page =
         app.list_records::<A::K>(&actor, &RecordFilter { owner: q.owner, unit: q.unit, links, cursor: q.cursor, limit: q.limit }).await?;
     let out = ListOut { items: page.items.into_iter().map(A::out).collect(), next_cursor: page.next_cursor };
