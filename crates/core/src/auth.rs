@@ -38,7 +38,6 @@ fn refuse_api_token(actor: &Actor) -> Result<(), CoreError> {
 }
 
 /// A new session: the token is shown to the client once.
-#[derive(Debug)]
 pub struct Login {
     pub token: String,
     pub expires_at: i64,
@@ -47,6 +46,8 @@ pub struct Login {
     /// The token may only change the password (an administrator set it).
     pub password_change_required: bool,
 }
+
+sejf_domain::redacted_debug!(Login { expires_at, must_enroll, password_change_required });
 
 /// One of the caller's sessions, as `GET /auth/sessions` shows it.
 #[derive(Debug, Clone)]

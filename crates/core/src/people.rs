@@ -34,7 +34,7 @@ pub struct PersonInput {
 }
 
 /// A decrypted person as the caller may see it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PersonView {
     pub id: Uuid,
     pub fields: PersonRaw,
@@ -48,6 +48,8 @@ pub struct PersonView {
     /// Fields shown masked or left out because the caller may not read their class.
     pub masked: Vec<&'static str>,
 }
+
+sejf_domain::redacted_debug!(PersonView { id, unit, owner_id, version });
 
 /// The class of each personal field (DESIGN.md: public, personal, sensitive).
 pub const FIELD_CLASSES: [(&str, FieldClass); 8] = [

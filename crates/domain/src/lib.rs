@@ -42,3 +42,24 @@ impl ValidationErrors {
         if self.0.is_empty() { Ok(v) } else { Err(self) }
     }
 }
+
+/// `Debug` for a type that carries secrets or personal data: the type's name and the listed
+/// fields (ids, versions, units), and `..` for the rest, so a log line, a panic message or a
+/// `{:?}` in an error never prints a password, token, code or personal value.
+///
+/// ```
+/// struct LoginIn { username: String, password: String }
+/// sejf_domain::redacted_debug!(LoginIn { username });
+/// let s = format!("{:?}", LoginIn { username: "ewa".into(), password: "hunter2".into() });
+/// assert_eq!(s, r#"LoginIn { username: "ewa", .. }"#);
+/// ```
+#[macro_export]
+macro_rules! redacted_debug {
+    ($t:ident { $($shown:ident),* $(,)? }) => {
+        impl ::core::fmt::Debug for $t {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_struct(stringify!($t))$(.field(stringify!($shown), &self.$shown))*.finish_non_exhaustive()
+            }
+        }
+    };
+}

@@ -17,7 +17,7 @@ pub const MAX_POSTAL: usize = 16;
 pub const MAX_TAGS: usize = 32;
 
 /// A postal address as the client sent it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct AddressRaw {
     pub street: Option<String>,
     pub city: Option<String>,
@@ -25,8 +25,10 @@ pub struct AddressRaw {
     pub country: Option<String>,
 }
 
+crate::redacted_debug!(AddressRaw {});
+
 /// A person's personal fields as text, before validation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct PersonRaw {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -38,8 +40,10 @@ pub struct PersonRaw {
     pub notes: Option<String>,
 }
 
+crate::redacted_debug!(PersonRaw {});
+
 /// A validated postal address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Address {
     pub street: Option<String>,
     pub city: Option<String>,
@@ -47,8 +51,10 @@ pub struct Address {
     pub country: Option<CountryCode>,
 }
 
+crate::redacted_debug!(Address {});
+
 /// A person's validated personal fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PersonData {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -59,6 +65,8 @@ pub struct PersonData {
     pub address: Option<Address>,
     pub notes: Option<String>,
 }
+
+crate::redacted_debug!(PersonData {});
 
 /// ISO 8601 calendar date, `YYYY-MM-DD`.
 pub fn parse_date(s: &str) -> Result<Date, Invalid> {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressDto {
     pub street: Option<String>,
@@ -20,8 +20,10 @@ pub struct AddressDto {
     pub country: Option<String>,
 }
 
+sejf_domain::redacted_debug!(AddressDto {});
+
 /// A person as sent to `POST /people` (and, merged, by `PATCH`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonIn {
     pub first_name: Option<String>,
@@ -42,7 +44,9 @@ pub struct PersonIn {
     pub notes: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+sejf_domain::redacted_debug!(PersonIn {});
+
+#[derive(Clone, Serialize, ToSchema)]
 pub struct PersonOut {
     pub id: Uuid,
     pub first_name: Option<String>,
@@ -65,8 +69,10 @@ pub struct PersonOut {
     pub masked: Vec<String>,
 }
 
+sejf_domain::redacted_debug!(PersonOut { id });
+
 /// `POST /people/{id}/reveal`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevealIn {
     /// Field names, e.g. ["national_id", "birth_date"].
@@ -74,6 +80,8 @@ pub struct RevealIn {
     /// Why: recorded with the access.
     pub purpose: String,
 }
+
+sejf_domain::redacted_debug!(RevealIn {});
 
 impl PersonIn {
     pub fn into_input(self) -> PersonInput {
@@ -179,7 +187,7 @@ pub struct RecordQuery {
 }
 
 /// `POST /people/search`: personal data travels in the body, never in a URL.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchIn {
     pub email: Option<String>,
@@ -191,6 +199,8 @@ pub struct SearchIn {
     pub limit: Option<u32>,
 }
 
+sejf_domain::redacted_debug!(SearchIn {});
+
 /// One page of a list.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListOut<T> {
@@ -198,7 +208,7 @@ pub struct ListOut<T> {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginIn {
     pub username: String,
@@ -207,7 +217,9 @@ pub struct LoginIn {
     pub totp: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+sejf_domain::redacted_debug!(LoginIn { username });
+
+#[derive(Serialize, ToSchema)]
 pub struct LoginOut {
     pub token: String,
     pub expires_at: String,
@@ -220,7 +232,9 @@ pub struct LoginOut {
     pub password_change_required: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+sejf_domain::redacted_debug!(LoginOut { expires_at });
+
+#[derive(Serialize, ToSchema)]
 pub struct EnrollOut {
     /// Scan this in an authenticator app.
     pub otpauth_uri: String,
@@ -228,18 +242,24 @@ pub struct EnrollOut {
     pub secret: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+sejf_domain::redacted_debug!(EnrollOut {});
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmIn {
     /// The current 6-digit code.
     pub code: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+sejf_domain::redacted_debug!(ConfirmIn {});
+
+#[derive(Serialize, ToSchema)]
 pub struct ConfirmOut {
     /// Ten single-use codes for when the authenticator is lost; shown once.
     pub recovery_codes: Vec<String>,
 }
+
+sejf_domain::redacted_debug!(ConfirmOut {});
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionOut {
@@ -296,7 +316,7 @@ pub struct GrantOut {
 }
 
 /// A change of one's own password.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordIn {
     pub current_password: String,
@@ -305,7 +325,9 @@ pub struct PasswordIn {
     pub totp: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+sejf_domain::redacted_debug!(PasswordIn {});
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     pub role: Option<String>,
@@ -315,7 +337,9 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+sejf_domain::redacted_debug!(UserPatch {});
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
     pub username: String,
@@ -324,6 +348,8 @@ pub struct UserIn {
     pub units: Vec<String>,
     pub password: String,
 }
+
+sejf_domain::redacted_debug!(UserIn { username });
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -607,4 +633,22 @@ pub struct ConsentIn {
     /// How it was collected, e.g. "web form", "phone call".
     #[serde(default)]
     pub source: Option<String>,
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    /// Secrets and personal values never reach a `{:?}` (a log line, a panic, an error chain).
+    #[test]
+    fn debug_output_carries_no_secret_or_personal_value() {
+        let login = LoginIn { username: "ewa".into(), password: "tangerine-piano-7".into(), totp: Some("123456".into()) };
+        let person = PersonIn { last_name: Some("Wiśniewska".into()), email: Some("zofia@firma.pl".into()), ..Default::default() };
+        let change = PasswordIn { current_password: "old-secret-1".into(), new_password: "new-secret-2".into(), totp: None };
+        let all = format!("{login:?} {person:?} {change:?} {:?}", ConfirmIn { code: "654321".into() });
+        for secret in ["tangerine", "123456", "Wiśniewska", "zofia@", "old-secret", "new-secret", "654321"] {
+            assert!(!all.contains(secret), "{secret} in {all}");
+        }
+        assert!(all.contains("LoginIn { username: \"ewa\", .. }"), "{all}");
+    }
 }
