@@ -61,7 +61,7 @@ def browser():
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(os.environ.get("SEJF_CHROMEDRIVER", "/usr/bin/chromedriver"))
     d = webdriver.Chrome(options=opts, service=service)
-    d.set_page_load_timeout(30)
+    d.set_page_load_timeout(90)
     return d
 
 
@@ -102,8 +102,8 @@ def click_and_wait(d, element):
     """Clicks and waits until the next page has replaced this one."""
     page = d.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(d, 20).until(EC.staleness_of(page))
-    WebDriverWait(d, 20).until(lambda drv: drv.execute_script("return document.readyState") == "complete")
+    WebDriverWait(d, 90).until(EC.staleness_of(page))
+    WebDriverWait(d, 90).until(lambda drv: drv.execute_script("return document.readyState") == "complete")
 
 
 def submit(d, form_selector, fields, selects=None, checks=None):
