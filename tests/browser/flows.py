@@ -25,10 +25,9 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE = os.environ["SEJF_UI"].rstrip("/")
@@ -102,7 +101,17 @@ def click_and_wait(d, element):
     """Clicks and waits until the next page has replaced this one."""
     page = d.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(d, 90).until(EC.staleness_of(page))
+
+    def replaced(_):
+        # chromedriver sometimes reports a replaced node as "does not belong to the document"
+        # (a plain WebDriverException) instead of a stale element: both mean the page changed.
+        try:
+            page.is_enabled()
+            return False
+        except (StaleElementReferenceException, WebDriverException):
+            return True
+
+    WebDriverWait(d, 90).until(replaced)
     WebDriverWait(d, 90).until(lambda drv: drv.execute_script("return document.readyState") == "complete")
 
 
