@@ -498,35 +498,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             serve::run(opened, opts, move || crate::policyfile::reload(&app, &dir)).await
         }
         Command::Demo { listen, people } => crate::demo::run(listen, people).await,
-        Command::Reindex => {
-            let opened = serve::open(&loc).await?;
-            let total = opened.app.store.people_count().await.unwrap_or(0).max(0) as u64;
-            let bar = crate::csvio::progress_bar(true, total);
-            let r = opened.app.reindex_names(&sejf_core::Actor::operator(), |n| bar.set_position(n)).await;
-            bar.finish_and_clear();
-            opened.store.close().await;
-            let (examined, rewritten) = r.map_err(|e| e.to_string())?;
-            println!("name index rebuilt: {examined} people examined, {rewritten} rewritten");
-            Ok(())
-        }
-        Command::Completions { shell } => {
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "sejf", &mut out);
-            // A closed pipe (`| head`) ends the output quietly.
-            let _ = std::io::Write::write_all(&mut std::io::stdout(), &out);
-            Ok(())
-        }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out).map_err(|e| e.to_string())?;
-            // Every subcommand's page after the main one, so `man sejf` documents them all.
-            for sub in <Cli as clap::CommandFactory>::command().get_subcommands() {
-                let name = format!("sejf-{}", sub.get_name());
-                clap_mangen::Man::new(sub.clone()).title(name).render(&mut out).map_err(|e| e.to_string())?;
-            }
-            let _ = std::io::Write::write_all(&mut std::io::stdout(), &out);
-            Ok(())
-        }
+        Command::Reindex => crate::tools::reindex(&loc).await,
+        Command::Completions { shell } => crate::tools::completions(shell),
+        Command::Man => crate::tools::man(),
         Command::User(cmd) => user(&loc, cmd).await,
         Command::Honeytoken(cmd) => {
             let opened = serve::open(&loc).await?;

@@ -16,3 +16,4 @@ pub mod policyfile;
 pub mod serve;
 pub mod synth;
 pub mod tls;
+pub mod tools;

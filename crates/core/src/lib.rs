@@ -15,6 +15,7 @@ pub mod exports;
 pub mod gdpr;
 pub mod grants;
 pub mod guard;
+pub mod health;
 pub mod insider;
 pub mod keys;
 pub mod mfa;

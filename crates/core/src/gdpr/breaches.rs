@@ -129,8 +129,8 @@ impl Breach {
         let mut cats: Vec<String> = self.categories.iter().map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty()).collect();
         cats.sort();
         cats.dedup();
-        if let Some(bad) = cats.iter().find(|c| !known.contains(&c.as_str())) {
-            errs.push("categories", format!("unknown category {bad:?}; one of {}", known.join(", ")));
+        if cats.iter().any(|c| !known.contains(&c.as_str())) {
+            errs.push("categories", format!("holds an unknown category; use {}", known.join(", ")));
         }
         self.categories = cats;
         self.consequences = short_text(&mut errs, "consequences", &self.consequences, "");

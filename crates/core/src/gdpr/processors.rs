@@ -144,8 +144,8 @@ impl Processor {
         let known: Vec<&str> = CATEGORIES.iter().map(|(c, _)| *c).collect();
         if cats.is_empty() {
             errs.push("categories", format!("name at least one of {}", known.join(", ")));
-        } else if let Some(bad) = cats.iter().find(|c| !known.contains(&c.as_str())) {
-            errs.push("categories", format!("unknown category {bad:?}; one of {}", known.join(", ")));
+        } else if cats.iter().any(|c| !known.contains(&c.as_str())) {
+            errs.push("categories", format!("holds an unknown category; use {}", known.join(", ")));
         }
         self.categories = cats;
         self.country = self.country.trim().to_uppercase();
@@ -284,12 +284,11 @@ impl App {
         let now = self.now();
         let name = req.processor.trim().to_lowercase();
         let Some(processor) = self.processor_entries().await?.into_iter().find(|p| p.name == name) else {
-            let why =
-                format!("{:?} is not in the processor register: register it (and its agreement) before sending it data", req.processor);
+            let why = "this processor is not in the processor register: register it (and its agreement) before sending it data".to_string();
             return Err(self.refuse_disclosure(actor, req, why).await);
         };
         let Some(purpose) = self.store.gdpr_purposes().await?.into_iter().find(|p| p.name == req.purpose.trim()) else {
-            return Err(ValidationErrors::single("purpose", format!("{:?} is not in the purpose register", req.purpose)).into());
+            return Err(ValidationErrors::single("purpose", "is not in the purpose register (see GET /purposes)").into());
         };
         let needs_consent = purpose.marketing || purpose.lawful_basis == "consent";
         let channel = match req.channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
