@@ -326,3 +326,86 @@ async fn bad_tls_flags_fail_with_one_line_before_anything_is_bound() {
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("strict-transport-security").is_none());
 }
+
+/// TLS to PostgreSQL with `sslmode=verify-full` (docs/operations.md): the test gives the CI
+/// server a certificate from a test CA (written by the server itself with `lo_export`, loaded
+/// with `pg_reload_conf()`, and put back afterwards); Sejf connects when it trusts that CA and
+/// refuses, with one line naming the certificate problem, when it trusts another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_verify_the_server_certificate() {
+    use sqlx::Connection;
+    let Some(base) = sejf_store::testing::test_database_url() else {
+        eprintln!("skipped: SEJF_TEST_DATABASE_URL not set");
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let root = sejf_store::testing::fresh_temp_dir().unwrap();
+    let pki = Pki::new(&root, "pg test ca");
+    let server = pki.server("localhost");
+    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
+    let data_dir: String =
+        sqlx::query_scalar("SELECT setting FROM pg_settings WHERE name = 'data_directory'").fetch_one(&mut admin).await.unwrap();
+    let (cert_file, key_file) = (format!("{data_dir}/sejf-test-server.crt"), format!("{data_dir}/sejf-test-server.key"));
+    for (file, pem) in [(&cert_file, &server.cert), (&key_file, &server.key)] {
+        // The server writes the file as its own user (a key must be the server's, mode 0600).
+        let oid: i64 =
+            sqlx::query_scalar("SELECT lo_from_bytea(0, $1)::bigint").bind(pem.as_bytes().to_vec()).fetch_one(&mut admin).await.unwrap();
+        sqlx::query("SELECT lo_export($1::bigint::oid, $2), lo_unlink($1::bigint::oid)")
+            .bind(oid)
+            .bind(file.as_str())
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    // lo_export leaves the file readable by the group; PostgreSQL takes only a private key.
+    let chmod = format!("COPY (SELECT 1) TO PROGRAM 'chmod 0600 {key_file}'");
+    sqlx::query(sqlx::AssertSqlSafe(chmod)).execute(&mut admin).await.unwrap();
+    let set = |setting: &str, file: &str| format!("ALTER SYSTEM SET {setting} = '{file}'");
+    for sql in [set("ssl_cert_file", &cert_file), set("ssl_key_file", &key_file), "SELECT pg_reload_conf()".into()] {
+        // ALTER SYSTEM takes no parameters; the paths are the server's own data directory's.
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.unwrap();
+    }
+
+    let fresh = sejf_store::testing::fresh_postgres_database(&base).await.unwrap();
+    let sep = if fresh.contains('?') { '&' } else { '?' };
+    let trusting = |ca: &str| format!("{fresh}{sep}sslmode=verify-full&sslrootcert={ca}");
+    let install = Install {
+        root: root.clone(),
+        data_dir: root.join("data"),
+        database_url: Some(trusting(&pki.path("ca.pem"))),
+        mfa: Default::default(),
+    };
+    // The reload takes effect within moments; init succeeds once the new certificate is served.
+    let mut init = install.cli(&["init"], None);
+    for _ in 0..50 {
+        if init.status.success() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        init = install.cli(&["init"], None);
+    }
+    let other = Pki::new(&root, "another ca");
+    let refused = Command::new(crate::harness::BIN)
+        .args(["--data-dir", install.data_dir.to_str().unwrap(), "--database-url", &trusting(&other.path("ca.pem")), "user", "list"])
+        .env("SEJF_PASSPHRASE", crate::harness::PASSPHRASE)
+        .env_remove("SEJF_DATABASE_URL")
+        .output()
+        .unwrap();
+    let listed = install.cli(&["user", "list"], None);
+    let encrypted: bool = sqlx::query_scalar("SELECT bool_or(ssl) FROM pg_stat_ssl").fetch_one(&mut admin).await.unwrap_or(false);
+
+    // Put the server back as it was before asserting anything.
+    for sql in ["ALTER SYSTEM RESET ssl_cert_file", "ALTER SYSTEM RESET ssl_key_file", "SELECT pg_reload_conf()"] {
+        sqlx::query(sql).execute(&mut admin).await.unwrap();
+    }
+    admin.close().await.unwrap();
+
+    assert!(init.status.success(), "init over verify-full failed: {}", String::from_utf8_lossy(&init.stderr));
+    assert!(listed.status.success(), "user list over verify-full failed: {}", String::from_utf8_lossy(&listed.stderr));
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("admin"));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "a server certificate from an untrusted CA must be refused");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.to_lowercase().contains("certificate"), "the error names the certificate problem: {err}");
+    assert!(encrypted, "pg_stat_ssl shows TLS connections");
+}

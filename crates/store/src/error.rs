@@ -52,7 +52,12 @@ fn classify(context: &'static str, e: sqlx::Error, keep_message: bool) -> StoreE
                 _ => StoreError::Backend(format!("{context}: database error code {code}")),
             }
         }
-        sqlx::Error::Io(io) => StoreError::Backend(format!("{context}: i/o error: {}", io.kind())),
+        // A refused certificate arrives as an i/o error around rustls's; its message names the
+        // problem (an unknown issuer, a name mismatch) and never a value of ours.
+        sqlx::Error::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            Some(tls) => StoreError::Backend(format!("{context}: TLS: {tls} (check sslrootcert and the server's certificate)")),
+            None => StoreError::Backend(format!("{context}: i/o error: {}", io.kind())),
+        },
         sqlx::Error::PoolTimedOut => StoreError::Backend(format!("{context}: timed out waiting for a connection")),
         sqlx::Error::PoolClosed => StoreError::Backend(format!("{context}: the pool is closed")),
         sqlx::Error::ColumnDecode { index, .. } => StoreError::Backend(format!("{context}: cannot decode column {index}")),
