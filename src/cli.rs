@@ -87,14 +87,22 @@ pub enum Command {
     /// User administration.
     #[command(subcommand)]
     User(UserCommand),
-    /// Import people from a CSV file (validated whole before anything is written).
+    /// Import people, companies, deals or activities from a CSV file (validated whole before
+    /// anything is written).
     ///
     /// Reads `,`, `;` or tab separated files in UTF-8 (with or without BOM) or Windows-1250, with
-    /// English or Polish headers (imię, nazwisko, e-mail, telefon, PESEL, …). The whole file is one
-    /// transaction: a kill leaves nothing (or use --resume). Rows matching people already held,
-    /// by e-mail, phone or PESEL, are skipped unless --on-duplicate says otherwise.
+    /// English or Polish headers (imię, nazwisko, e-mail, telefon, PESEL, nazwa, NIP, kwota, …).
+    /// The whole file is one transaction: a kill leaves nothing (people may also --resume). Rows
+    /// matching people already held, by e-mail, phone or PESEL, are skipped unless --on-duplicate
+    /// says otherwise; companies match by id or NIP (or name), deals and activities by id or by
+    /// their content. Deals name their person by e-mail (person_email) and company by NIP
+    /// (company_vat_id) or name; activities their person by e-mail and deal by id. Import
+    /// companies, then people, then deals, then activities.
     Import {
         file: PathBuf,
+        /// What the file holds.
+        #[arg(long, value_enum, default_value = "people")]
+        kind: crate::recordio::DataKind,
         /// The user the imported people belong to.
         #[arg(long)]
         owner: String,
@@ -134,8 +142,11 @@ pub enum Command {
     /// hold, the purpose register, records of processing and breach reports.
     #[command(subcommand)]
     Gdpr(crate::gdprcli::GdprCommand),
-    /// Export people.
+    /// Export people, companies, deals or activities as CSV (every record, as the operator).
     Export {
+        /// What to export.
+        #[arg(long, value_enum, default_value = "people")]
+        kind: crate::recordio::DataKind,
         #[arg(long, value_enum, default_value = "csv")]
         format: ExportFormat,
         /// Write to this file (created with mode 0600) instead of standard output.
@@ -540,10 +551,18 @@ async fn run(cli: Cli) -> Result<(), String> {
             opened.store.close().await;
             Ok(())
         }
-        Command::Import { file, owner, unit, on_duplicate, resume, skip_invalid, map } => {
+        Command::Import { file, kind, owner, unit, on_duplicate, resume, skip_invalid, map } => {
+            if skip_invalid && kind != crate::recordio::DataKind::People {
+                return Err("--skip-invalid: only people; companies, deals and activities import whole or not at all".into());
+            }
             let opened = serve::open(&loc).await?;
             let opts = crate::csvio::ImportOptions { skip_invalid, owner, unit, on_duplicate, resume, map, report: true };
-            crate::csvio::import(&opened.app, &file, &opts).await
+            let r = match kind {
+                crate::recordio::DataKind::People => crate::csvio::import(&opened.app, &file, &opts).await,
+                kind => crate::recordio::import(&opened.app, &file, kind, &opts).await,
+            };
+            opened.store.close().await;
+            r
         }
         Command::Backup(cmd) => crate::backup::run(&loc, cmd).await,
         Command::Gdpr(cmd) => {
@@ -552,9 +571,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             opened.store.close().await;
             r
         }
-        Command::Export { format: ExportFormat::Csv, out, excel } => {
+        Command::Export { kind, format: ExportFormat::Csv, out, excel } => {
             let opened = serve::open(&loc).await?;
-            crate::csvio::export(&opened.app, out.as_deref(), excel).await
+            let r = match kind {
+                crate::recordio::DataKind::People => crate::csvio::export(&opened.app, out.as_deref(), excel).await,
+                kind => crate::recordio::export(&opened.app, kind, out.as_deref(), excel).await,
+            };
+            opened.store.close().await;
+            r
         }
     }
 }

@@ -110,10 +110,10 @@ impl Row<'_> {
 }
 
 /// A CSV file decoded to UTF-8, with its separator and the SHA-256 of its bytes.
-struct CsvText {
-    text: String,
-    delimiter: u8,
-    encoding: &'static str,
+pub(crate) struct CsvText {
+    pub(crate) text: String,
+    pub(crate) delimiter: u8,
+    pub(crate) encoding: &'static str,
     digest: String,
 }
 
@@ -188,18 +188,27 @@ fn map_columns(path: &Path, headers: &csv::StringRecord, map: &[String]) -> Resu
     Ok(cols)
 }
 
-fn reader(csv: &CsvText) -> csv::Reader<&[u8]> {
+pub(crate) fn reader(csv: &CsvText) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new().delimiter(csv.delimiter).flexible(false).from_reader(csv.text.as_bytes())
 }
 
 /// The user that imported people belong to.
-async fn owner_actor(app: &App, owner: &str) -> Result<Actor, String> {
+pub(crate) async fn owner_actor(app: &App, owner: &str) -> Result<Actor, String> {
     let users = app.users().await.map_err(|e| e.to_string())?;
     let u = users.into_iter().find(|u| u.username == owner).ok_or_else(|| format!("--owner: no user named {owner}"))?;
     if u.disabled {
         return Err(format!("--owner: {} is disabled", u.username));
     }
     Ok(Actor::for_user(&u))
+}
+
+/// The start of every import: the owner the records will belong to, the file decoded, and its
+/// header line.
+pub(crate) async fn open_import(app: &App, path: &Path, owner: &str) -> Result<(Actor, CsvText, csv::StringRecord), String> {
+    let owner = owner_actor(app, owner).await?;
+    let csv = read_csv_text(path)?;
+    let headers = reader(&csv).headers().map_err(|e| format!("{}: line 1: {e}", path.display()))?.clone();
+    Ok((owner, csv, headers))
 }
 
 /// Statistics of an import.
@@ -264,11 +273,9 @@ enum Fate {
 pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<ImportStats, String> {
     let start = Instant::now();
     // The operator (who holds the master key) imports; the people belong to the owner.
-    let owner = owner_actor(app, &opts.owner).await?;
+    let (owner, csv, headers) = open_import(app, path, &opts.owner).await?;
     let operator = Actor::operator();
-    let csv = read_csv_text(path)?;
     let mut rdr = reader(&csv);
-    let headers = rdr.headers().map_err(|e| format!("{}: line 1: {e}", path.display()))?.clone();
     let cols = map_columns(path, &headers, &opts.map)?;
     if opts.report {
         eprintln!("{}: {}, separated by {:?}", path.display(), csv.encoding, char::from(csv.delimiter));
@@ -526,19 +533,7 @@ async fn update_one(app: &Arc<App>, operator: &Actor, id: Uuid, row: PersonInput
 /// otherwise RFC 4180 (`,`, CRLF, no BOM).
 pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(), String> {
     let operator = Actor::operator();
-    let sink: Box<dyn Write> = match out {
-        Some(p) => {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            Box::new(opts.open(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?)
-        }
-        None => Box::new(std::io::stdout().lock()),
-    };
+    let sink = export_sink(out)?;
     let total = app.store.people_count().await.map_err(|e| e.to_string())?;
     let bar = if out.is_some() { ProgressBar::new(total.max(0) as u64) } else { ProgressBar::hidden() };
     let mut sink = sink;
@@ -570,6 +565,24 @@ pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(
         println!("exported {n} people");
     }
     Ok(())
+}
+
+/// Where an export goes: a new file only its owner can read (never over an existing one), or
+/// standard output.
+pub(crate) fn export_sink(out: Option<&Path>) -> Result<Box<dyn Write>, String> {
+    Ok(match out {
+        Some(p) => {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            Box::new(opts.open(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?)
+        }
+        None => Box::new(std::io::stdout().lock()),
+    })
 }
 
 /// Writes `n` synthetic people as a CSV file (for the demo and the benchmarks).

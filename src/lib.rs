@@ -13,6 +13,7 @@ pub mod demo;
 pub mod gdprcli;
 pub mod keyfile;
 pub mod policyfile;
+pub mod recordio;
 pub mod serve;
 pub mod synth;
 pub mod tls;

@@ -24,6 +24,7 @@ mod integrity;
 mod listeners;
 mod people;
 mod records;
+mod recordsio;
 mod registers;
 mod security;
 mod sessions;

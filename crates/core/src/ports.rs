@@ -676,7 +676,9 @@ pub trait Store: Send + Sync + 'static {
     fn people_count(&self) -> Fut<'_, i64>;
 
     // Companies, deals, activities.
-    fn record_insert(&self, row: RecordRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    /// Inserts records (of any kinds, in order, so a deal may follow its company) and their
+    /// events in one transaction: all of them or none.
+    fn records_insert(&self, rows: Vec<RecordRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     fn record_get(&self, kind: RecordKind, id: Uuid) -> Fut<'_, Option<RecordRow>>;
     fn record_update(&self, row: RecordRow, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
     fn record_delete(&self, kind: RecordKind, id: Uuid, audit: Vec<AuditEvent>) -> Fut<'_, bool>;

@@ -324,14 +324,16 @@ impl App {
         Ok(())
     }
 
-    /// Validates and seals a record; `existing` is (id, version, created_at) for an update.
+    /// Validates and seals a record; `existing` is (id, version, created_at) for an update;
+    /// `new_id` the id a new record gets (default: a fresh one).
     async fn seal_record<K: Kind>(
         &self,
         actor: &Actor,
         raw: &K::Raw,
         links: &Links,
         existing: Option<(Uuid, i64, i64)>,
-    ) -> Result<(RecordRow, Permit), CoreError> {
+        new_id: Option<Uuid>,
+    ) -> Result<(RecordRow, Permit, Vec<&'static str>), CoreError> {
         let mut errs = ValidationErrors::default();
         let split = K::split(raw, &self.settings).map_err(|e| errs.0.extend(e.0)).ok();
         let placement = match self.placement(actor, links.owner_id, links.unit.as_deref()).await {
@@ -363,7 +365,8 @@ impl App {
         // The unit may be the owner's rather than one the caller named: never say which.
         .map_err(|_| CoreError::Forbidden("you may not place records for this owner in this unit".into()))?;
         let now = self.now();
-        let (id, version, created_at) = existing.map(|(id, v, c)| (id, v + 1, c)).unwrap_or((Uuid::now_v7(), 1, now));
+        let (id, version, created_at) = existing.map(|(id, v, c)| (id, v + 1, c)).unwrap_or((new_id.unwrap_or_else(Uuid::now_v7), 1, now));
+        let written = K::shown(&payload);
         let pk = self.payload_key(K::KIND, &unit, links.person_id).await?;
         let ids = id.to_string();
         let plain = serde_json::to_vec(&payload).map_err(|e| CoreError::Internal(e.to_string()))?;
@@ -382,7 +385,7 @@ impl App {
             created_at,
             updated_at: now,
         };
-        Ok((row, permit))
+        Ok((row, permit, written))
     }
 
     /// An audit event about a record; an activity or deal about a person names them as the
@@ -470,12 +473,12 @@ impl App {
         links: &Links,
     ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Create)?;
-        let (row, permit) = self.seal_record::<K>(actor, raw, links, None).await?;
+        let (row, permit, _) = self.seal_record::<K>(actor, raw, links, None, None).await?;
         // Writing about a honeytoken is touching it.
         self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "create").await?;
         let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit).await?;
         let ev = self.record_event::<K>(actor, "create", &row, &shown);
-        self.store.record_insert(row, vec![ev]).await?;
+        self.store.records_insert(vec![row], vec![ev]).await?;
         Ok(view)
     }
 
@@ -510,7 +513,7 @@ impl App {
         if current.version != expected {
             return Err(CoreError::PreconditionFailed);
         }
-        let (row, permit) = self.seal_record::<K>(actor, raw, links, Some((id, expected, current.created_at))).await?;
+        let (row, permit, _) = self.seal_record::<K>(actor, raw, links, Some((id, expected, current.created_at)), None).await?;
         // The answer shows the record: it is a read of the people it is about (before and after).
         self.guard_reads(actor, &people_of(&[current, row.clone()]), kind_word(K::KIND)).await?;
         let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit).await?;
@@ -527,6 +530,30 @@ impl App {
         self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "delete").await?;
         let ev = self.record_event::<K>(actor, "delete", &row, &[]);
         if self.store.record_delete(K::KIND, id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
+    }
+
+    /// Validates and seals one record of an import, to be written with the others by
+    /// [`App::insert_imported`]; `id` keeps the id an export gave it. Nothing is written.
+    pub async fn seal_imported<K: Kind>(
+        &self,
+        actor: &Actor,
+        id: Option<Uuid>,
+        raw: &K::Raw,
+        links: &Links,
+    ) -> Result<Imported, CoreError> {
+        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Create)?;
+        let (row, _permit, written) = self.seal_record::<K>(actor, raw, links, None, id).await?;
+        Ok(Imported { row, written })
+    }
+
+    /// Writes an import's records and their `*.create` events in one transaction: all or none.
+    pub async fn insert_imported<K: Kind>(&self, actor: &Actor, records: Vec<Imported>) -> Result<usize, CoreError> {
+        let rows: Vec<RecordRow> = records.iter().map(|r| r.row.clone()).collect();
+        self.alert_honeytokens(actor, &people_of(&rows), "create").await?;
+        let events = records.iter().map(|r| self.record_event::<K>(actor, "create", &r.row, &r.written)).collect();
+        let n = rows.len();
+        self.store.records_insert(rows, events).await?;
+        Ok(n)
     }
 
     /// Companies whose name contains `q` (case, diacritics and composition ignored) or whose NIP
@@ -617,6 +644,18 @@ impl App {
         self.guard_reads(actor, &people_of(&shown_rows), kind_word(K::KIND)).await?;
         self.audit(events).await?;
         Ok(Page { items, next_cursor: if more { last.map(encode_cursor) } else { None } })
+    }
+}
+
+/// A record of an import, sealed and not yet written, with the fields it holds.
+pub struct Imported {
+    row: RecordRow,
+    written: Vec<&'static str>,
+}
+
+impl Imported {
+    pub fn id(&self) -> Uuid {
+        self.row.id
     }
 }
 

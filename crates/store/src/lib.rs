@@ -602,8 +602,8 @@ impl Store for SqlStore {
         Box::pin(people::count(self))
     }
 
-    fn record_insert(&self, row: RecordRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
-        Box::pin(records::insert(self, row, audit))
+    fn records_insert(&self, rows: Vec<RecordRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(records::insert(self, rows, audit))
     }
 
     fn record_get(&self, kind: RecordKind, id: Uuid) -> Fut<'_, Option<RecordRow>> {

@@ -83,25 +83,28 @@ fn sql(kind: RecordKind) -> &'static RecordSql {
     }
 }
 
-pub(crate) async fn insert(store: &SqlStore, row: RecordRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
+/// Inserts `rows` in order and `audit` in one transaction; an error leaves none of them.
+pub(crate) async fn insert(store: &SqlStore, rows: Vec<RecordRow>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
-    sqlx::query(sql(row.kind).insert)
-        .bind(row.id.to_string())
-        .bind(row.owner_id.to_string())
-        .bind(row.unit.as_str())
-        .bind(codec::opt_uuid_text(row.person_id))
-        .bind(codec::opt_uuid_text(row.company_id))
-        .bind(codec::opt_uuid_text(row.deal_id))
-        .bind(row.attrs.as_str())
-        .bind(row.payload.as_slice())
-        .bind(row.version)
-        .bind(row.created_at)
-        .bind(row.updated_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db(row.kind.as_str()))?;
+    for row in &rows {
+        sqlx::query(sql(row.kind).insert)
+            .bind(row.id.to_string())
+            .bind(row.owner_id.to_string())
+            .bind(row.unit.as_str())
+            .bind(codec::opt_uuid_text(row.person_id))
+            .bind(codec::opt_uuid_text(row.company_id))
+            .bind(codec::opt_uuid_text(row.deal_id))
+            .bind(row.attrs.as_str())
+            .bind(row.payload.as_slice())
+            .bind(row.version)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db(row.kind.as_str()))?;
+    }
     crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db(row.kind.as_str()))
+    tx.commit().await.map_err(error::db("records"))
 }
 
 pub(crate) async fn get(store: &SqlStore, kind: RecordKind, id: Uuid) -> Result<Option<RecordRow>, StoreError> {

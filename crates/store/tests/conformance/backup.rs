@@ -81,15 +81,15 @@ async fn populate(s: &SqlStore) -> (uuid::Uuid, uuid::Uuid) {
     let gone = new_person(owner.id, "pl-waw");
     s.people_insert_batch(vec![kept.clone(), gone.clone()], vec![erase_event("x", 5)]).await.unwrap();
     let company = new_record(RecordKind::Company, owner.id, "north");
-    s.record_insert(company.clone(), vec![]).await.unwrap();
+    s.records_insert(vec![company.clone()], vec![]).await.unwrap();
     let mut deal = new_record(RecordKind::Deal, owner.id, "north");
     deal.person_id = Some(gone.row.id);
     deal.company_id = Some(company.id);
-    s.record_insert(deal.clone(), vec![]).await.unwrap();
+    s.records_insert(vec![deal.clone()], vec![]).await.unwrap();
     let mut act = new_record(RecordKind::Activity, owner.id, "north");
     act.person_id = Some(gone.row.id);
     act.deal_id = Some(deal.id);
-    s.record_insert(act, vec![]).await.unwrap();
+    s.records_insert(vec![act], vec![]).await.unwrap();
     s.key_insert_if_absent(KeyKind::System, "audit-signing", 1, b"sealed").await.unwrap();
     s.honeytoken_put(kept.row.id, 3).await.unwrap();
     (kept.row.id, gone.row.id)

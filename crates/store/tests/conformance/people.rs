@@ -192,7 +192,7 @@ pub(crate) async fn list_pagination_gives_every_row_once(db: &TestDb) {
     for _ in 0..11 {
         let r = new_record(RecordKind::Company, owner.id, "north");
         expected.push(r.id);
-        s.record_insert(r, vec![]).await.unwrap();
+        s.records_insert(vec![r], vec![]).await.unwrap();
     }
     expected.sort();
     let mut seen = Vec::new();
@@ -260,13 +260,13 @@ pub(crate) async fn delete_person_erases_key_and_activities(db: &TestDb) {
     s.people_insert_batch(vec![p.clone(), keep.clone()], vec![]).await.unwrap();
     let mut activity = new_record(RecordKind::Activity, owner.id, "north");
     activity.person_id = Some(p.row.id);
-    s.record_insert(activity.clone(), vec![]).await.unwrap();
+    s.records_insert(vec![activity.clone()], vec![]).await.unwrap();
     let mut other_activity = new_record(RecordKind::Activity, owner.id, "north");
     other_activity.person_id = Some(keep.row.id);
-    s.record_insert(other_activity.clone(), vec![]).await.unwrap();
+    s.records_insert(vec![other_activity.clone()], vec![]).await.unwrap();
     let mut deal = new_record(RecordKind::Deal, owner.id, "north");
     deal.person_id = Some(p.row.id);
-    s.record_insert(deal.clone(), vec![]).await.unwrap();
+    s.records_insert(vec![deal.clone()], vec![]).await.unwrap();
 
     assert!(s.person_delete(p.row.id, vec![]).await.unwrap());
     assert!(s.person_get(p.row.id).await.unwrap().is_none());
@@ -297,17 +297,23 @@ pub(crate) async fn foreign_key_violations_are_references(db: &TestDb) {
     assert_eq!(s.people_count().await.unwrap(), 0);
     assert_eq!(count(s, "SELECT COUNT(*) FROM keystore").await, 0, "a refused person leaves no key behind");
 
-    assert!(matches!(s.record_insert(new_record(RecordKind::Company, ghost, "north"), vec![]).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.records_insert(vec![new_record(RecordKind::Company, ghost, "north")], vec![]).await, Err(StoreError::Reference(_))));
     let mut deal = new_record(RecordKind::Deal, owner.id, "north");
     deal.person_id = Some(ghost);
-    assert!(matches!(s.record_insert(deal, vec![]).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.records_insert(vec![deal], vec![]).await, Err(StoreError::Reference(_))));
     let mut act = new_record(RecordKind::Activity, owner.id, "north");
     act.deal_id = Some(ghost);
-    assert!(matches!(s.record_insert(act, vec![]).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.records_insert(vec![act], vec![]).await, Err(StoreError::Reference(_))));
+    // A batch is one transaction: the good company before the bad deal is not kept either.
+    let mut bad = new_record(RecordKind::Deal, owner.id, "north");
+    bad.person_id = Some(ghost);
+    let batch = vec![new_record(RecordKind::Company, owner.id, "north"), bad];
+    assert!(matches!(s.records_insert(batch, vec![]).await, Err(StoreError::Reference(_))));
+    assert_eq!(count(s, "SELECT COUNT(*) FROM companies").await, 0, "a refused batch leaves nothing behind");
     // A company's links are plain columns.
     let mut company = new_record(RecordKind::Company, owner.id, "north");
     (company.person_id, company.deal_id) = (Some(ghost), Some(ghost));
-    s.record_insert(company, vec![]).await.unwrap();
+    s.records_insert(vec![company], vec![]).await.unwrap();
 
     // An update that points at nothing is refused too, and changes nothing.
     let person = new_person(owner.id, "north");
@@ -327,19 +333,19 @@ pub(crate) async fn records_crud_for_every_kind(db: &TestDb) {
     let person = new_person(owner.id, "north");
     s.person_insert(person.clone(), vec![]).await.unwrap();
     let company = new_record(RecordKind::Company, owner.id, "north");
-    s.record_insert(company.clone(), vec![]).await.unwrap();
+    s.records_insert(vec![company.clone()], vec![]).await.unwrap();
     let mut deal = new_record(RecordKind::Deal, owner.id, "north");
     (deal.person_id, deal.company_id) = (Some(person.row.id), Some(company.id));
-    s.record_insert(deal.clone(), vec![]).await.unwrap();
+    s.records_insert(vec![deal.clone()], vec![]).await.unwrap();
     let mut activity = new_record(RecordKind::Activity, owner.id, "north");
     (activity.person_id, activity.company_id, activity.deal_id) = (Some(person.row.id), Some(company.id), Some(deal.id));
-    s.record_insert(activity.clone(), vec![]).await.unwrap();
+    s.records_insert(vec![activity.clone()], vec![]).await.unwrap();
 
     for original in [company, deal, activity] {
         let kind = original.kind;
         let got = s.record_get(kind, original.id).await.unwrap().unwrap();
         assert_eq!(format!("{got:?}"), format!("{original:?}"), "{kind:?} round trip");
-        assert!(matches!(s.record_insert(original.clone(), vec![]).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(s.records_insert(vec![original.clone()], vec![]).await, Err(StoreError::Conflict(_))));
         // Another kind's table does not hold it.
         let elsewhere = [RecordKind::Company, RecordKind::Deal, RecordKind::Activity].into_iter().find(|k| *k != kind).unwrap();
         assert!(s.record_get(elsewhere, original.id).await.unwrap().is_none());
@@ -442,13 +448,13 @@ pub(crate) async fn deleting_a_company_unlinks_people_and_deals(db: &TestDb) {
     let owner = new_user("co", &["north"]);
     s.user_create(owner.clone()).await.unwrap();
     let company = new_record(RecordKind::Company, owner.id, "north");
-    s.record_insert(company.clone(), vec![]).await.unwrap();
+    s.records_insert(vec![company.clone()], vec![]).await.unwrap();
     let mut p = new_person(owner.id, "north");
     p.row.company_id = Some(company.id);
     s.person_insert(p.clone(), vec![]).await.unwrap();
     let mut deal: RecordRow = new_record(RecordKind::Deal, owner.id, "north");
     deal.company_id = Some(company.id);
-    s.record_insert(deal.clone(), vec![]).await.unwrap();
+    s.records_insert(vec![deal.clone()], vec![]).await.unwrap();
     assert_eq!(s.person_get(p.row.id).await.unwrap().unwrap().row.company_id, Some(company.id));
 
     assert!(s.record_delete(RecordKind::Company, company.id, vec![]).await.unwrap());
