@@ -87,9 +87,11 @@ pub enum Command {
     /// User administration.
     #[command(subcommand)]
     User(UserCommand),
-    /// Import people, companies, deals or activities from a CSV file (validated whole before
-    /// anything is written).
+    /// Import people, companies, deals or activities from a CSV file, or people from a vCard
+    /// file (validated whole before anything is written).
     ///
+    /// A file starting with BEGIN:VCARD is read as vCards (2.1 from Android, 3.0 from iPhone and
+    /// macOS, 4.0), one person per card, matched to people held as a CSV row is.
     /// Reads `,`, `;` or tab separated files in UTF-8 (with or without BOM) or Windows-1250, with
     /// English or Polish headers (imię, nazwisko, e-mail, telefon, PESEL, nazwa, NIP, kwota, …).
     /// The whole file is one transaction: a kill leaves nothing (people may also --resume). Rows
@@ -158,9 +160,11 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
     Csv,
+    /// vCard 4.0 (people only), for phones and mail clients; never the PESEL.
+    Vcard,
 }
 
 #[derive(Debug, Subcommand)]
@@ -571,11 +575,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             opened.store.close().await;
             r
         }
-        Command::Export { kind, format: ExportFormat::Csv, out, excel } => {
+        Command::Export { kind, format, out, excel } => {
+            use crate::recordio::DataKind;
+            if format == ExportFormat::Vcard && (kind != DataKind::People || excel) {
+                return Err("--format vcard: people only, and not with --excel".into());
+            }
             let opened = serve::open(&loc).await?;
-            let r = match kind {
-                crate::recordio::DataKind::People => crate::csvio::export(&opened.app, out.as_deref(), excel).await,
-                kind => crate::recordio::export(&opened.app, kind, out.as_deref(), excel).await,
+            let r = match (kind, format) {
+                (DataKind::People, ExportFormat::Vcard) => crate::csvio::export_vcards(&opened.app, out.as_deref()).await,
+                (DataKind::People, ExportFormat::Csv) => crate::csvio::export(&opened.app, out.as_deref(), excel).await,
+                (kind, _) => crate::recordio::export(&opened.app, kind, out.as_deref(), excel).await,
             };
             opened.store.close().await;
             r

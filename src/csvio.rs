@@ -109,6 +109,48 @@ impl Row<'_> {
     }
 }
 
+/// Where the people of an import come from: a CSV file and its columns, or vCards.
+enum Source {
+    Csv { csv: Box<CsvText>, cols: [Option<usize>; 12] },
+    Cards { digest: String, cards: Vec<sejf_core::vcard::VCardPerson> },
+}
+
+impl Source {
+    /// The SHA-256 of the file, by which `--resume` knows it.
+    fn digest(&self) -> &str {
+        match self {
+            Source::Csv { csv, .. } => &csv.digest,
+            Source::Cards { digest, .. } => digest,
+        }
+    }
+
+    /// What a report calls a row: a CSV line or a card.
+    fn unit(&self) -> &'static str {
+        match self {
+            Source::Csv { .. } => "line",
+            Source::Cards { .. } => "card",
+        }
+    }
+
+    /// Each row's line (or card number) and fields, in the file's order.
+    fn inputs(&self) -> Box<dyn Iterator<Item = Result<(u64, PersonInput), String>> + '_> {
+        match self {
+            Source::Csv { csv, cols } => Box::new(reader(csv).into_records().map(move |rec| {
+                let rec = rec.map_err(|e| e.to_string())?;
+                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                Ok((line, Row { cols, rec: &rec }.input()))
+            })),
+            Source::Cards { cards, .. } => Box::new(
+                cards.iter().map(|c| Ok((c.card as u64, PersonInput { raw: c.raw.clone(), tags: c.tags.clone(), ..Default::default() }))),
+            ),
+        }
+    }
+}
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
 /// A CSV file decoded to UTF-8, with its separator and the SHA-256 of its bytes.
 pub(crate) struct CsvText {
     pub(crate) text: String,
@@ -121,7 +163,7 @@ pub(crate) struct CsvText {
 /// that is not UTF-8 is Windows-1250 (what Polish Windows saves "CSV" as).
 fn read_csv_text(path: &Path) -> Result<CsvText, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+    let digest = digest(&bytes);
     let (text, encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         (String::from_utf8(rest.to_vec()).map_err(|_| format!("{}: starts as UTF-8 but is not", path.display()))?, "UTF-8 (BOM)")
     } else {
@@ -273,15 +315,33 @@ enum Fate {
 pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<ImportStats, String> {
     let start = Instant::now();
     // The operator (who holds the master key) imports; the people belong to the owner.
-    let (owner, csv, headers) = open_import(app, path, &opts.owner).await?;
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let (owner, source) = if sejf_core::vcard::looks_like_vcard(&bytes) {
+        let owner = owner_actor(app, &opts.owner).await?;
+        if !opts.map.is_empty() {
+            return Err("--map: a vCard file has no columns to map".into());
+        }
+        let text = String::from_utf8(bytes).map_err(|_| format!("{}: a vCard file must be UTF-8", path.display()))?;
+        let cards = sejf_core::vcard::people_from_vcards(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if opts.report {
+            eprintln!("{}: vCard, {} cards", path.display(), cards.len());
+        }
+        (owner, Source::Cards { digest: digest(text.as_bytes()), cards })
+    } else {
+        let (owner, csv, headers) = open_import(app, path, &opts.owner).await?;
+        let cols = map_columns(path, &headers, &opts.map)?;
+        if opts.report {
+            eprintln!("{}: {}, separated by {:?}", path.display(), csv.encoding, char::from(csv.delimiter));
+        }
+        (owner, Source::Csv { csv: Box::new(csv), cols })
+    };
     let operator = Actor::operator();
-    let mut rdr = reader(&csv);
-    let cols = map_columns(path, &headers, &opts.map)?;
-    if opts.report {
-        eprintln!("{}: {}, separated by {:?}", path.display(), csv.encoding, char::from(csv.delimiter));
-    }
     let (resume_from, finished) = if opts.resume {
-        app.store.import_job(&csv.digest).await.map_err(|e| e.to_string())?.map_or((0, false), |(done, fin)| (done.max(0) as usize, fin))
+        app.store
+            .import_job(source.digest())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_or((0, false), |(done, fin)| (done.max(0) as usize, fin))
     } else {
         (0, false)
     };
@@ -296,16 +356,15 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
     let mut fates: Vec<Fate> = Vec::new();
     let (mut invalid, mut suppressed, mut reported) = (0usize, 0usize, 0usize);
     let mut duplicate_lines: Vec<u64> = Vec::new();
+    let unit = source.unit();
     let mut report = |line: u64, field: &str, reason: &str| {
         if opts.report && reported < MAX_REPORTED {
-            eprintln!("line {line}, {field}: {reason}");
+            eprintln!("{unit} {line}, {field}: {reason}");
         }
         reported += 1;
     };
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let input = Row { cols: &cols, rec: &rec }.input();
+    for row in source.inputs() {
+        let (line, input) = row.map_err(|e| format!("{}: {e}", path.display()))?;
         let mut errs = Vec::new();
         let mut fate = Fate::Insert;
         match PersonData::parse(&input.raw, app.settings.default_region) {
@@ -371,13 +430,13 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
     let to_insert = fates.iter().skip(resume_from).filter(|f| **f == Fate::Insert).count();
     let bar = progress_bar(opts.report, to_insert as u64);
     let (tx, rx) = tokio::sync::mpsc::channel::<ImportStep>(2);
-    let job = opts.resume.then(|| csv.digest.clone());
+    let job = opts.resume.then(|| source.digest().to_string());
     let writer = {
         let app = app.clone();
         let now = app.now();
         tokio::spawn(async move { app.store.people_import(job, now, rx).await })
     };
-    let fed = feed(app, &operator, &owner, opts, &csv, &cols, &fates, resume_from, &tx, &bar).await;
+    let fed = feed(app, &operator, &owner, opts, &source, &fates, resume_from, &tx, &bar).await;
     let result = match fed {
         Ok(updates) => {
             let _ = tx.send(ImportStep::Finish).await;
@@ -395,11 +454,11 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
     let (imported, updates) = result?;
     let mut updated = 0;
     for (line, id, input) in updates {
-        update_one(app, &operator, id, input).await.map_err(|e| format!("line {line}: {e}"))?;
+        update_one(app, &operator, id, input).await.map_err(|e| format!("{unit} {line}: {e}"))?;
         updated += 1;
     }
     if opts.resume {
-        app.store.import_job_finish(&csv.digest, app.now()).await.map_err(|e| e.to_string())?;
+        app.store.import_job_finish(source.digest(), app.now()).await.map_err(|e| e.to_string())?;
     }
     Ok(ImportStats {
         imported: imported as usize,
@@ -433,39 +492,36 @@ async fn feed(
     operator: &Actor,
     owner: &Actor,
     opts: &ImportOptions,
-    csv: &CsvText,
-    cols: &[Option<usize>; 12],
+    source: &Source,
     fates: &[Fate],
     resume_from: usize,
     tx: &tokio::sync::mpsc::Sender<ImportStep>,
     bar: &ProgressBar,
 ) -> Result<Vec<Update>, String> {
-    let mut rdr = reader(csv);
     let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH);
     let mut updates = Vec::new();
     let mut sent = 0usize;
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| e.to_string())?;
+    let unit = source.unit();
+    for (i, row) in source.inputs().enumerate() {
         if i < resume_from {
             continue;
         }
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let (line, mut input) = row?;
         match fates[i] {
             Fate::Invalid => continue,
             Fate::Duplicate(held) => {
                 if opts.on_duplicate == OnDuplicate::Update
                     && let Some(id) = held
                 {
-                    updates.push((line, id, Row { cols, rec: &rec }.input()));
+                    updates.push((line, id, input));
                 }
                 continue;
             }
             Fate::Insert => {}
         }
-        let mut input = Row { cols, rec: &rec }.input();
         input.unit = opts.unit.clone();
         input.owner_id = Some(owner.user_id);
-        let prepared = app.prepare_person(operator, &input).await.map_err(|e| format!("line {line}: {e}"))?;
+        let prepared = app.prepare_person(operator, &input).await.map_err(|e| format!("{unit} {line}: {e}"))?;
         batch.push(prepared);
         if batch.len() == BATCH {
             sent += send_batch(app, operator, std::mem::take(&mut batch), (i + 1) as i64, tx).await?;
@@ -532,7 +588,6 @@ async fn update_one(app: &Arc<App>, operator: &Actor, id: Uuid, row: PersonInput
 /// what Polish Excel opens as it is (`;` separated, UTF-8 with a byte-order mark, CRLF);
 /// otherwise RFC 4180 (`,`, CRLF, no BOM).
 pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(), String> {
-    let operator = Actor::operator();
     let sink = export_sink(out)?;
     let total = app.store.people_count().await.map_err(|e| e.to_string())?;
     let bar = if out.is_some() { ProgressBar::new(total.max(0) as u64) } else { ProgressBar::hidden() };
@@ -542,25 +597,47 @@ pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(
     }
     let mut w = csv::WriterBuilder::new().delimiter(if excel { b';' } else { b',' }).terminator(csv::Terminator::CRLF).from_writer(sink);
     w.write_record(COLUMNS).map_err(|e| e.to_string())?;
-    let mut cursor = None;
-    let mut n = 0u64;
+    let n = each_person(app, |p| {
+        bar.inc(1);
+        w.write_record(person_cells(&p.fields, &p.tags)).map_err(|e| e.to_string())
+    })
+    .await?;
+    w.flush().map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if out.is_some() {
+        println!("exported {n} people");
+    }
+    Ok(())
+}
+
+/// Calls `f` with every person, as the operator holding the master key, 500 at a time.
+async fn each_person(app: &Arc<App>, mut f: impl FnMut(&sejf_core::people::PersonView) -> Result<(), String>) -> Result<u64, String> {
+    let operator = Actor::operator();
+    let (mut cursor, mut n) = (None, 0u64);
     loop {
         let page = app
-            .list_people(&operator, &PeopleFilter { cursor: cursor.clone(), limit: Some(500), ..Default::default() })
+            .list_people(&operator, &PeopleFilter { cursor: cursor.take(), limit: Some(500), ..Default::default() })
             .await
             .map_err(|e| e.to_string())?;
         for p in &page.items {
-            w.write_record(person_cells(&p.fields, &p.tags)).map_err(|e| e.to_string())?;
+            f(p)?;
             n += 1;
         }
-        bar.set_position(n);
         match page.next_cursor {
             Some(c) => cursor = Some(c),
-            None => break,
+            None => return Ok(n),
         }
     }
-    w.flush().map_err(|e| e.to_string())?;
-    bar.finish_and_clear();
+}
+
+/// `sejf export --format vcard`: every person as a vCard 4.0 card (never the PESEL).
+pub async fn export_vcards(app: &Arc<App>, out: Option<&Path>) -> Result<(), String> {
+    let mut sink = export_sink(out)?;
+    let n = each_person(app, |p| {
+        sink.write_all(sejf_core::vcard::person_vcard(p.id, &p.fields, &p.tags).as_bytes()).map_err(|e| e.to_string())
+    })
+    .await?;
+    sink.flush().map_err(|e| e.to_string())?;
     if out.is_some() {
         println!("exported {n} people");
     }

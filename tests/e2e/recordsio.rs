@@ -6,7 +6,10 @@
 use crate::harness::{Backend, Install, raw_db};
 use crate::on_both;
 
-on_both!(companies_deals_and_activities_import_linked_and_move_between_installations);
+on_both!(
+    companies_deals_and_activities_import_linked_and_move_between_installations,
+    contacts_from_phones_import_and_people_export_as_vcards
+);
 
 fn run(install: &Install, args: &[&str]) -> (i32, String, String) {
     let out = install.cli(args, None);
@@ -134,4 +137,64 @@ async fn companies_deals_and_activities_import_linked_and_move_between_installat
         assert_eq!(export(&a, kind), export(&b, kind), "{kind} are the same in both installations");
     }
     assert_eq!(count(&b, "activities").await, 2);
+}
+
+/// Two contacts as Android's Contacts app exports them (vCard 2.1, Polish letters
+/// quoted-printable), one as an iPhone does (3.0, grouped properties, a photo).
+const PHONE_CONTACTS: &str = "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Zi=C4=99ba;=C5=81ukasz;;;\r\n\
+    FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=C5=81ukasz Zi=C4=99ba\r\nTEL;CELL;PREF:+48 601 222 333\r\nEMAIL;HOME:lukasz@zieba.pl\r\n\
+    ADR;HOME;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:;;ul. D=C5=82uga 5;=C5=81=C3=B3d=C5=BA;;90-001;PL\r\nBDAY:1985-03-07\r\nEND:VCARD\r\n\
+    BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:D=C4=85browska;Anna;;;\r\nTEL;CELL:602000111\r\nEND:VCARD\r\n\
+    BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//iPhone OS 17.0//EN\r\nN:Żółć;Ewa;;;\r\nFN:Ewa Żółć\r\n\
+    item1.EMAIL;type=INTERNET;type=pref:ewa@zolc.pl\r\nitem1.X-ABLabel:_$!<Other>!$_\r\nTEL;type=CELL;type=VOICE;type=pref:+48 603 111 222\r\n\
+    CATEGORIES:klient\r\nPHOTO;ENCODING=b;TYPE=JPEG:/9j/4AAQSkZJRg==\r\nEND:VCARD\r\n";
+
+async fn contacts_from_phones_import_and_people_export_as_vcards(backend: Backend) {
+    let a = Install::new(backend).await;
+    a.add_user("ewa", "sales", &["north"]);
+    let file = a.root.join("kontakty.vcf");
+    std::fs::write(&file, PHONE_CONTACTS).unwrap();
+    let (code, out, err) = run(&a, &["import", file.to_str().unwrap(), "--owner", "ewa"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("imported 3 people"), "{out}");
+    assert!(err.contains("vCard, 3 cards"), "{err}");
+    let csv = export(&a, "people");
+    assert!(csv.contains("Łukasz,Zięba,lukasz@zieba.pl,+48601222333,,1985-03-07,ul. Długa 5,Łódź,90-001,PL"), "{csv}");
+    assert!(csv.contains("Ewa,Żółć,ewa@zolc.pl,+48603111222,") && csv.contains("Anna,Dąbrowska,,+48602000111"), "{csv}");
+
+    // The same contacts again are the same people.
+    let (code, out, err) = run(&a, &["import", file.to_str().unwrap(), "--owner", "ewa"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("imported 0 people, updated 0, skipped 3 duplicates"), "{out}");
+
+    // A PESEL stays out of the cards; everything else goes in, and the cards import elsewhere.
+    let with_pesel = a.root.join("z-peselem.csv");
+    std::fs::write(&with_pesel, "imię,nazwisko,PESEL\nJan,Nowak,44051401359\n").unwrap();
+    assert_eq!(run(&a, &["import", with_pesel.to_str().unwrap(), "--owner", "ewa"]).0, 0);
+    let cards = a.root.join("eksport.vcf");
+    let (code, out, err) = run(&a, &["export", "--format", "vcard", "--out", cards.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("exported 4 people"), "{out}");
+    let text = std::fs::read_to_string(&cards).unwrap();
+    assert_eq!(text.matches("BEGIN:VCARD\r\nVERSION:4.0\r\n").count(), 4, "{text}");
+    assert!(!text.contains("44051401359"), "never the PESEL in a vCard");
+    assert!(text.contains("N:Zięba;Łukasz;;;\r\n") && text.contains("TEL;TYPE=CELL:+48601222333\r\n"), "{text}");
+    let b = Install::new(backend).await;
+    b.add_user("ewa", "sales", &["north"]);
+    let (code, out, err) = run(&b, &["import", cards.to_str().unwrap(), "--owner", "ewa"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("imported 4 people"), "{out}");
+    let moved = export(&b, "people");
+    assert!(moved.contains("Jan,Nowak,,,,") && moved.contains("Łukasz,Zięba,lukasz@zieba.pl,+48601222333"), "{moved}");
+
+    // vCards are for people; a broken card is named by its number and nothing is imported.
+    let (code, _, err) = run(&a, &["export", "--kind", "deals", "--format", "vcard"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--format vcard: people only"), "{err}");
+    let broken = a.root.join("zepsuty.vcf");
+    std::fs::write(&broken, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jan Kowalski\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nEMAIL:bez.nazwy@example.pl\r\nEND:VCARD\r\n").unwrap();
+    let (code, _, err) = run(&b, &["import", broken.to_str().unwrap(), "--owner", "ewa"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("card 2: has no name") && !err.contains("bez.nazwy"), "{err}");
+    assert_eq!(count(&b, "people").await, 4);
 }

@@ -26,6 +26,7 @@ pub mod records;
 pub mod reindex;
 pub mod trail;
 pub mod users;
+pub mod vcard;
 pub mod witness;
 
 use std::sync::Arc;
