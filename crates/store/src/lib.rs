@@ -35,6 +35,7 @@ mod multirow;
 mod people;
 mod people_batch;
 mod people_sql;
+mod reader;
 mod records;
 mod throttle;
 mod url;
@@ -121,10 +122,18 @@ impl Backend {
 }
 
 /// The sqlx implementation of [`Store`]. Cloning is cheap: clones share one pool.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite in a file: the hot reads without a thread hop (`reader`, ADR 0026).
+    readers: Option<std::sync::Arc<reader::Readers>>,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore").field("backend", &self.backend).field("readers", &self.readers.is_some()).finish_non_exhaustive()
+    }
 }
 
 impl SqlStore {
@@ -164,7 +173,15 @@ impl SqlStore {
             .connect(url)
             .await
             .map_err(error::connect)?;
-        let store = SqlStore { pool, backend };
+        let readers = match backend {
+            Backend::Sqlite => <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)
+                .ok()
+                .map(|o| o.get_filename().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty() && p.as_os_str() != ":memory:")
+                .map(|p| std::sync::Arc::new(reader::Readers::new(&p))),
+            Backend::Postgres => None,
+        };
+        let store = SqlStore { pool, backend, readers };
         if let Err(e) = migrate::run(&store).await {
             store.pool.close().await;
             return Err(e);

@@ -37,7 +37,10 @@ pub(crate) async fn get_many(store: &SqlStore, ids: Vec<Uuid>) -> Result<Vec<Sto
         Backend::Postgres => sql::GET_MANY_POSTGRES,
     };
     let list = serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
-    let page: String = sqlx::query_scalar(sql).bind(list).fetch_one(&store.pool).await.map_err(error::db("people get"))?;
+    let page: String = match &store.readers {
+        Some(readers) => readers.json(sql, &list, "people get")?,
+        None => sqlx::query_scalar(sql).bind(list).fetch_one(&store.pool).await.map_err(error::db("people get"))?,
+    };
     let people: Vec<JsonPerson> =
         serde_json::from_str(&page).map_err(|_| StoreError::Backend("people rows are not what the schema says".into()))?;
     people.into_iter().map(JsonPerson::into_stored).collect()

@@ -181,6 +181,9 @@ pub(crate) async fn session_by_hash(store: &SqlStore, token_hash: &[u8]) -> Resu
 
 /// The session a token hash names and its user, with one statement.
 pub(crate) async fn session_with_user(store: &SqlStore, token_hash: &[u8]) -> Result<Option<(SessionRow, UserRow)>, StoreError> {
+    if let Some(readers) = &store.readers {
+        return readers.session_with_user(SESSION_WITH_USER, token_hash);
+    }
     let rows = sqlx::query(SESSION_WITH_USER).bind(token_hash).fetch_all(&store.pool).await.map_err(error::db("session with user"))?;
     let Some(first) = rows.first() else { return Ok(None) };
     let session = session_row_at(first, 10)?;
