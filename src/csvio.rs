@@ -86,6 +86,17 @@ impl Row<'_> {
         (!v.is_empty()).then(|| v.to_string())
     }
 
+    /// A PESEL as a spreadsheet left it: one born in 2000 or later starts with 0, which a
+    /// spreadsheet drops when it reads the column as numbers. Ten digits that make a valid PESEL
+    /// with the 0 put back are that PESEL; anything else is left for validation to refuse.
+    fn national_id(&self) -> Option<String> {
+        let v = self.get(4)?;
+        let padded = format!("0{v}");
+        let repaired =
+            v.len() == 10 && v.bytes().all(|b| b.is_ascii_digit()) && sejf_domain::values::NationalId::parse(&padded, None).is_ok();
+        Some(if repaired { padded } else { v })
+    }
+
     fn input(&self) -> PersonInput {
         let address = AddressRaw { street: self.get(6), city: self.get(7), postal_code: self.get(8), country: self.get(9) };
         let has_address = address.street.is_some() || address.city.is_some() || address.postal_code.is_some() || address.country.is_some();
@@ -95,7 +106,7 @@ impl Row<'_> {
                 last_name: self.get(1),
                 email: self.get(2),
                 phone: self.get(3),
-                national_id: self.get(4),
+                national_id: self.national_id(),
                 birth_date: self.get(5),
                 address: has_address.then_some(address),
                 notes: self.get(11),
@@ -599,7 +610,12 @@ pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(
     w.write_record(COLUMNS).map_err(|e| e.to_string())?;
     let n = each_person(app, |p| {
         bar.inc(1);
-        w.write_record(person_cells(&p.fields, &p.tags)).map_err(|e| e.to_string())
+        let mut cells = person_cells(&p.fields, &p.tags);
+        if excel {
+            // A spreadsheet reads +48601222333 as a number and drops the +; spaced, it is text.
+            cells[3] = sejf_domain::values::spaced_phone(&cells[3]);
+        }
+        w.write_record(cells).map_err(|e| e.to_string())
     })
     .await?;
     w.flush().map_err(|e| e.to_string())?;

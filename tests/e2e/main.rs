@@ -22,6 +22,7 @@ mod gdpr;
 mod guard;
 mod integrity;
 mod listeners;
+mod office;
 mod people;
 mod records;
 mod recordsio;

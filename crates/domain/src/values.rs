@@ -267,6 +267,26 @@ impl Phone {
     }
 }
 
+/// An E.164 number as people write it, with a space after the country calling code and between
+/// groups of three digits (`+48 601 222 333`): what a spreadsheet keeps as text, where it reads
+/// `+48601222333` as the number 48601222333. Anything else is returned unchanged.
+pub fn spaced_phone(e164: &str) -> String {
+    let Some((cc, nsn)) = e164.strip_prefix('+').filter(|d| d.bytes().all(|b| b.is_ascii_digit())).and_then(split_calling_code) else {
+        return e164.to_string();
+    };
+    let mut out = format!("+{cc}");
+    let mut rest = nsn;
+    while !rest.is_empty() {
+        // The last group takes a lone digit rather than leave it on its own (3-3-4).
+        let take = if rest.len() == 4 { 4 } else { rest.len().min(3) };
+        let (group, tail) = rest.split_at(take);
+        out.push(' ');
+        out.push_str(group);
+        rest = tail;
+    }
+    out
+}
+
 fn calling_code(region: CountryCode) -> Option<&'static str> {
     CALLING_CODES.split_ascii_whitespace().find_map(|entry| {
         let (r, cc) = entry.split_at_checked(2)?;

@@ -246,3 +246,15 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn spaced_phones_read_back_as_the_same_number() {
+    assert_eq!(spaced_phone("+48601222333"), "+48 601 222 333");
+    assert_eq!(spaced_phone("+14155550100"), "+1 415 555 0100");
+    assert_eq!(spaced_phone("+4930123456"), "+49 301 234 56");
+    assert_eq!(spaced_phone("not a phone"), "not a phone");
+    assert_eq!(spaced_phone(""), "");
+    for e164 in ["+48601222333", "+14155550100", "+4930123456", "+442079460000"] {
+        assert_eq!(Phone::parse(&spaced_phone(e164), CountryCode::PL).unwrap().as_str(), e164);
+    }
+}
