@@ -141,7 +141,7 @@ fn kill_mid_import(install: &Install, args: &[&str]) {
 }
 
 async fn a_killed_import_leaves_nothing_or_resumes_exactly(backend: Backend) {
-    const N: usize = 25_000;
+    const N: usize = 200_000;
     let install = Install::new(backend).await;
     install.add_user("ewa", "sales", &["north"]);
     let file = install.root.join("big.csv");
