@@ -100,31 +100,7 @@ pub enum Command {
     /// their content. Deals name their person by e-mail (person_email) and company by NIP
     /// (company_vat_id) or name; activities their person by e-mail and deal by id. Import
     /// companies, then people, then deals, then activities.
-    Import {
-        file: PathBuf,
-        /// What the file holds.
-        #[arg(long, value_enum, default_value = "people")]
-        kind: crate::recordio::DataKind,
-        /// The user the imported people belong to.
-        #[arg(long)]
-        owner: String,
-        /// Business unit of the imported people (default: the owner's first unit).
-        #[arg(long)]
-        unit: Option<String>,
-        /// What to do with a row that matches a person already held (or an earlier row).
-        #[arg(long, value_enum, default_value = "skip")]
-        on_duplicate: crate::csvio::OnDuplicate,
-        /// Commit batch by batch and continue a run that was killed where it stopped (the
-        /// file is recognised by its SHA-256).
-        #[arg(long)]
-        resume: bool,
-        /// Import the valid rows and report the others, instead of importing nothing.
-        #[arg(long)]
-        skip_invalid: bool,
-        /// A header Sejf does not know, and the field it holds: --map "Nr kom.=phone" (repeatable).
-        #[arg(long, value_name = "HEADER=FIELD")]
-        map: Vec<String>,
-    },
+    Import(crate::transfer::ImportArgs),
     /// API tokens for service accounts.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -145,26 +121,7 @@ pub enum Command {
     #[command(subcommand)]
     Gdpr(crate::gdprcli::GdprCommand),
     /// Export people, companies, deals or activities as CSV (every record, as the operator).
-    Export {
-        /// What to export.
-        #[arg(long, value_enum, default_value = "people")]
-        kind: crate::recordio::DataKind,
-        #[arg(long, value_enum, default_value = "csv")]
-        format: ExportFormat,
-        /// Write to this file (created with mode 0600) instead of standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// For Polish Excel: `;` separated, UTF-8 with a byte-order mark, CRLF (default: RFC 4180).
-        #[arg(long)]
-        excel: bool,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
-    Csv,
-    /// vCard 4.0 (people only), for phones and mail clients; never the PESEL.
-    Vcard,
+    Export(crate::transfer::ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -555,19 +512,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             opened.store.close().await;
             Ok(())
         }
-        Command::Import { file, kind, owner, unit, on_duplicate, resume, skip_invalid, map } => {
-            if skip_invalid && kind != crate::recordio::DataKind::People {
-                return Err("--skip-invalid: only people; companies, deals and activities import whole or not at all".into());
-            }
-            let opened = serve::open(&loc).await?;
-            let opts = crate::csvio::ImportOptions { skip_invalid, owner, unit, on_duplicate, resume, map, report: true };
-            let r = match kind {
-                crate::recordio::DataKind::People => crate::csvio::import(&opened.app, &file, &opts).await,
-                kind => crate::recordio::import(&opened.app, &file, kind, &opts).await,
-            };
-            opened.store.close().await;
-            r
-        }
+        Command::Import(args) => crate::transfer::import(&loc, args).await,
         Command::Backup(cmd) => crate::backup::run(&loc, cmd).await,
         Command::Gdpr(cmd) => {
             let opened = serve::open(&loc).await?;
@@ -575,20 +520,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             opened.store.close().await;
             r
         }
-        Command::Export { kind, format, out, excel } => {
-            use crate::recordio::DataKind;
-            if format == ExportFormat::Vcard && (kind != DataKind::People || excel) {
-                return Err("--format vcard: people only, and not with --excel".into());
-            }
-            let opened = serve::open(&loc).await?;
-            let r = match (kind, format) {
-                (DataKind::People, ExportFormat::Vcard) => crate::csvio::export_vcards(&opened.app, out.as_deref()).await,
-                (DataKind::People, ExportFormat::Csv) => crate::csvio::export(&opened.app, out.as_deref(), excel).await,
-                (kind, _) => crate::recordio::export(&opened.app, kind, out.as_deref(), excel).await,
-            };
-            opened.store.close().await;
-            r
-        }
+        Command::Export(args) => crate::transfer::export(&loc, args).await,
     }
 }
 

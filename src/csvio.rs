@@ -172,8 +172,7 @@ pub(crate) struct CsvText {
 
 /// Reads a file as Excel or LibreOffice saved it: a UTF-8 byte-order mark is dropped; text
 /// that is not UTF-8 is Windows-1250 (what Polish Windows saves "CSV" as).
-fn read_csv_text(path: &Path) -> Result<CsvText, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+fn decode_csv(path: &Path, bytes: Vec<u8>) -> Result<CsvText, String> {
     let digest = digest(&bytes);
     let (text, encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         (String::from_utf8(rest.to_vec()).map_err(|_| format!("{}: starts as UTF-8 but is not", path.display()))?, "UTF-8 (BOM)")
@@ -255,13 +254,16 @@ pub(crate) async fn owner_actor(app: &App, owner: &str) -> Result<Actor, String>
     Ok(Actor::for_user(&u))
 }
 
-/// The start of every import: the owner the records will belong to, the file decoded, and its
-/// header line.
-pub(crate) async fn open_import(app: &App, path: &Path, owner: &str) -> Result<(Actor, CsvText, csv::StringRecord), String> {
-    let owner = owner_actor(app, owner).await?;
-    let csv = read_csv_text(path)?;
+/// An import file's bytes, read once.
+pub(crate) fn read_import(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))
+}
+
+/// A CSV import's file decoded, and its header line.
+pub(crate) fn open_csv(path: &Path, bytes: Vec<u8>) -> Result<(CsvText, csv::StringRecord), String> {
+    let csv = decode_csv(path, bytes)?;
     let headers = reader(&csv).headers().map_err(|e| format!("{}: line 1: {e}", path.display()))?.clone();
-    Ok((owner, csv, headers))
+    Ok((csv, headers))
 }
 
 /// Statistics of an import.
@@ -326,9 +328,9 @@ enum Fate {
 pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<ImportStats, String> {
     let start = Instant::now();
     // The operator (who holds the master key) imports; the people belong to the owner.
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let (owner, source) = if sejf_core::vcard::looks_like_vcard(&bytes) {
-        let owner = owner_actor(app, &opts.owner).await?;
+    let owner = owner_actor(app, &opts.owner).await?;
+    let bytes = read_import(path)?;
+    let source = if sejf_core::vcard::looks_like_vcard(&bytes) {
         if !opts.map.is_empty() {
             return Err("--map: a vCard file has no columns to map".into());
         }
@@ -337,14 +339,14 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
         if opts.report {
             eprintln!("{}: vCard, {} cards", path.display(), cards.len());
         }
-        (owner, Source::Cards { digest: digest(text.as_bytes()), cards })
+        Source::Cards { digest: digest(text.as_bytes()), cards }
     } else {
-        let (owner, csv, headers) = open_import(app, path, &opts.owner).await?;
+        let (csv, headers) = open_csv(path, bytes)?;
         let cols = map_columns(path, &headers, &opts.map)?;
         if opts.report {
             eprintln!("{}: {}, separated by {:?}", path.display(), csv.encoding, char::from(csv.delimiter));
         }
-        (owner, Source::Csv { csv: Box::new(csv), cols })
+        Source::Csv { csv: Box::new(csv), cols }
     };
     let operator = Actor::operator();
     let (resume_from, finished) = if opts.resume {

@@ -24,7 +24,7 @@ use sejf_domain::records::{ActivityRaw, CompanyRaw, DealRaw};
 use sejf_domain::values::fold;
 use uuid::Uuid;
 
-use crate::csvio::{ImportOptions, OnDuplicate, open_import, progress_bar, reader};
+use crate::csvio::{ImportOptions, OnDuplicate, open_csv, owner_actor, progress_bar, read_import, reader};
 
 /// What a CSV file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -235,7 +235,8 @@ pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOp
         );
     }
     let start = Instant::now();
-    let (owner, csv, headers) = open_import(app, path, &opts.owner).await?;
+    let owner = owner_actor(app, &opts.owner).await?;
+    let (csv, headers) = open_csv(path, read_import(path)?)?;
     let operator = Actor::operator();
     let mut rdr = reader(&csv);
     let cols = map_columns(path, kind, &headers, &opts.map)?;
@@ -256,7 +257,6 @@ pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOp
         rows.push(Cells { line, values });
     }
     let placement = Links { owner_id: Some(owner.user_id), unit: opts.unit.clone(), ..Default::default() };
-    let mut problems = Vec::new();
     let (imported, duplicates) = match kind {
         DataKind::People => return Err("people import through csvio".into()),
         DataKind::Companies => {
@@ -274,7 +274,7 @@ pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOp
                     Ok(Planned { line: r.line, id: None, raw, links: placement.clone(), key })
                 })
                 .collect::<Vec<Result<_, String>>>();
-            write::<Company>(app, &operator, &rows, planned, &known, opts, &mut problems).await?
+            write::<Company>(app, &operator, &rows, planned, &known, opts).await?
         }
         DataKind::Deals => {
             let companies = held::<Company>(app, &operator).await?;
@@ -324,7 +324,7 @@ pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOp
                     None => Ok(Planned { line: r.line, id: None, raw, links, key }),
                 });
             }
-            write::<Deal>(app, &operator, &rows, planned, &known, opts, &mut problems).await?
+            write::<Deal>(app, &operator, &rows, planned, &known, opts).await?
         }
         DataKind::Activities => {
             let deals: HashSet<Uuid> = held::<Deal>(app, &operator).await?.iter().map(|d| d.id).collect();
@@ -370,7 +370,7 @@ pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOp
                     None => Ok(Planned { line: r.line, id: None, raw, links, key }),
                 });
             }
-            write::<Activity>(app, &operator, &rows, planned, &known, opts, &mut problems).await?
+            write::<Activity>(app, &operator, &rows, planned, &known, opts).await?
         }
     };
     let seconds = start.elapsed().as_secs_f64();
@@ -395,7 +395,6 @@ fn activity_key(kind: &str, body: &str, due: &str, person: Option<Uuid>, deal: O
 
 /// Checks and seals every planned row, then writes them in one transaction; returns (written,
 /// duplicates skipped). Any problem writes nothing and names the lines.
-#[allow(clippy::too_many_arguments)]
 async fn write<K: Kind>(
     app: &Arc<App>,
     operator: &Actor,
@@ -403,8 +402,8 @@ async fn write<K: Kind>(
     planned: Vec<Result<Planned<K::Raw>, String>>,
     known: &HashSet<String>,
     opts: &ImportOptions,
-    problems: &mut Vec<String>,
 ) -> Result<(usize, usize), String> {
+    let mut problems = Vec::new();
     let bar = progress_bar(opts.report, planned.len() as u64);
     let mut sealed: Vec<Imported> = Vec::with_capacity(planned.len());
     let mut seen: HashSet<String> = HashSet::new();

@@ -83,19 +83,24 @@ fn sql(kind: RecordKind) -> &'static RecordSql {
     }
 }
 
+/// Binds `$1`–`$8`, the columns an insert and an update both write: id, owner, unit, the three
+/// links, attributes and payload.
+fn bind_fields(q: codec::AnyQuery, row: &RecordRow) -> codec::AnyQuery {
+    q.bind(row.id.to_string())
+        .bind(row.owner_id.to_string())
+        .bind(row.unit.as_str())
+        .bind(codec::opt_uuid_text(row.person_id))
+        .bind(codec::opt_uuid_text(row.company_id))
+        .bind(codec::opt_uuid_text(row.deal_id))
+        .bind(row.attrs.clone())
+        .bind(row.payload.clone())
+}
+
 /// Inserts `rows` in order and `audit` in one transaction; an error leaves none of them.
 pub(crate) async fn insert(store: &SqlStore, rows: Vec<RecordRow>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     for row in &rows {
-        sqlx::query(sql(row.kind).insert)
-            .bind(row.id.to_string())
-            .bind(row.owner_id.to_string())
-            .bind(row.unit.as_str())
-            .bind(codec::opt_uuid_text(row.person_id))
-            .bind(codec::opt_uuid_text(row.company_id))
-            .bind(codec::opt_uuid_text(row.deal_id))
-            .bind(row.attrs.as_str())
-            .bind(row.payload.as_slice())
+        bind_fields(sqlx::query(sql(row.kind).insert), row)
             .bind(row.version)
             .bind(row.created_at)
             .bind(row.updated_at)
@@ -116,15 +121,7 @@ pub(crate) async fn get(store: &SqlStore, kind: RecordKind, id: Uuid) -> Result<
 /// `expected_version + 1`. `created_at` is never changed; the caller sets `updated_at`.
 pub(crate) async fn update(store: &SqlStore, row: RecordRow, expected_version: i64, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
     let mut tx = store.begin_write().await?;
-    let done = sqlx::query(sql(row.kind).update)
-        .bind(row.id.to_string())
-        .bind(row.owner_id.to_string())
-        .bind(row.unit.as_str())
-        .bind(codec::opt_uuid_text(row.person_id))
-        .bind(codec::opt_uuid_text(row.company_id))
-        .bind(codec::opt_uuid_text(row.deal_id))
-        .bind(row.attrs.as_str())
-        .bind(row.payload.as_slice())
+    let done = bind_fields(sqlx::query(sql(row.kind).update), &row)
         .bind(row.updated_at)
         .bind(expected_version)
         .execute(&mut *tx)
