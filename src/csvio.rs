@@ -515,11 +515,13 @@ async fn feed(
     let mut updates = Vec::new();
     let mut sent = 0usize;
     let unit = source.unit();
+    // Every row gets the same owner and unit: resolved once, not once per row.
+    let placement = app.placement(operator, Some(owner.user_id), opts.unit.as_deref()).await.map_err(|e| e.to_string())?;
     for (i, row) in source.inputs().enumerate() {
         if i < resume_from {
             continue;
         }
-        let (line, mut input) = row?;
+        let (line, input) = row?;
         match fates[i] {
             Fate::Invalid => continue,
             Fate::Duplicate(held) => {
@@ -532,9 +534,7 @@ async fn feed(
             }
             Fate::Insert => {}
         }
-        input.unit = opts.unit.clone();
-        input.owner_id = Some(owner.user_id);
-        let prepared = app.prepare_person(operator, &input).await.map_err(|e| format!("{unit} {line}: {e}"))?;
+        let prepared = app.prepare_placed(operator, &input, Ok(placement.clone())).await.map_err(|e| format!("{unit} {line}: {e}"))?;
         batch.push(prepared);
         if batch.len() == BATCH {
             sent += send_batch(app, operator, std::mem::take(&mut batch), (i + 1) as i64, tx).await?;

@@ -225,6 +225,9 @@ fn normalise_national_id(s: &str) -> String {
     s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
 }
 
+/// Where a new record goes: its owner, its unit, and the owner's units.
+pub type Placement = (Uuid, String, Vec<String>);
+
 /// A validated person ready to be sealed.
 pub struct Prepared {
     data: PersonData,
@@ -237,11 +240,23 @@ pub struct Prepared {
 impl App {
     /// Validates an input and decides where the record belongs, without writing anything.
     pub async fn prepare_person(&self, actor: &Actor, input: &PersonInput) -> Result<Prepared, CoreError> {
+        let placement = self.placement(actor, input.owner_id, input.unit.as_deref()).await;
+        self.prepare_placed(actor, input, placement).await
+    }
+
+    /// [`App::prepare_person`] with the owner and unit already resolved by
+    /// [`App::placement`]: an import resolves them once for all its rows (the input's own
+    /// `owner_id` and `unit` are then not read again).
+    pub async fn prepare_placed(
+        &self,
+        actor: &Actor,
+        input: &PersonInput,
+        placement: Result<Placement, CoreError>,
+    ) -> Result<Prepared, CoreError> {
         crate::authz::require_scope(actor, "people", Action::Create)?;
         let mut errs = ValidationErrors::default();
         let data = PersonData::parse(&input.raw, self.settings.default_region).map_err(|e| errs.0.extend(e.0)).ok();
         let tags = parse_tags(&input.tags).map_err(|e| errs.0.extend(e.0)).ok();
-        let placement = self.placement(actor, input.owner_id, input.unit.as_deref()).await;
         let (owner_id, unit, owner_units) = match placement {
             Ok(p) => p,
             Err(CoreError::Validation(e)) => {
@@ -270,14 +285,9 @@ impl App {
         Ok(Prepared { data, tags: tags.iter().map(|t| t.as_str().to_string()).collect(), owner_id, unit, company_id: input.company_id })
     }
 
-    /// The owner and unit of a new record: the caller and their first unit unless named.
-    /// The owner and unit of a new record, and the owner's units (for the create decision).
-    pub(crate) async fn placement(
-        &self,
-        actor: &Actor,
-        owner: Option<Uuid>,
-        unit: Option<&str>,
-    ) -> Result<(Uuid, String, Vec<String>), CoreError> {
+    /// The owner and unit of a new record (the caller and their first unit unless named), and
+    /// the owner's units (for the create decision).
+    pub async fn placement(&self, actor: &Actor, owner: Option<Uuid>, unit: Option<&str>) -> Result<Placement, CoreError> {
         let (owner_id, owner_units) = match owner {
             None => (actor.user_id, actor.units.clone()),
             Some(id) if id == actor.user_id => (id, actor.units.clone()),

@@ -8,9 +8,9 @@ use sqlx::Connection;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-use crate::codec::AnyQuery;
-use crate::multirow::{MultiRow, insert_chunked, multi_row};
-use crate::{Backend, SqlStore, codec, error};
+use crate::codec::{Arg, bind_all};
+use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
+use crate::{Backend, SqlStore, codec, error, writer};
 
 /// Appends a group commit's events in one statement, whatever their number: `$1` is a JSON
 /// array of the bodies (as strings, which the database unescapes back to the exact bytes), `$2`
@@ -64,6 +64,20 @@ pub(crate) async fn insert(tx: &mut Transaction<'static, Any>, backend: Backend,
     insert_on(&mut **tx, backend, events).await
 }
 
+/// The bind values of the insert: the bodies as a JSON list, and their number.
+fn bodies(events: &[AuditEvent]) -> Result<(String, i64), StoreError> {
+    let bodies: Vec<String> = events.iter().map(canonical).collect();
+    let list = serde_json::to_string(&bodies).map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok((list, events.len() as i64))
+}
+
+fn written(done: u64, events: &[AuditEvent]) -> Result<(), StoreError> {
+    if done != events.len() as u64 {
+        return Err(StoreError::Backend(format!("{done} of {} audit events written", events.len())));
+    }
+    Ok(())
+}
+
 async fn insert_on<'c, E: sqlx::Executor<'c, Database = Any>>(
     executor: E,
     backend: Backend,
@@ -72,22 +86,32 @@ async fn insert_on<'c, E: sqlx::Executor<'c, Database = Any>>(
     if events.is_empty() {
         return Ok(());
     }
-    let bodies: Vec<String> = events.iter().map(canonical).collect();
-    let list = serde_json::to_string(&bodies).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let (list, n) = bodies(events)?;
     let sql = match backend {
         Backend::Sqlite => INSERT_SQLITE,
         Backend::Postgres => INSERT_POSTGRES,
     };
-    let done = sqlx::query(sql).bind(list).bind(events.len() as i64).execute(executor).await.map_err(error::db("audit insert"))?;
-    if done.rows_affected() != events.len() as u64 {
-        return Err(StoreError::Backend(format!("{} of {} audit events written", done.rows_affected(), events.len())));
-    }
-    Ok(())
+    let done = sqlx::query(sql).bind(list).bind(n).execute(executor).await.map_err(error::db("audit insert"))?;
+    written(done.rows_affected(), events)
 }
 
-/// A group commit: one statement, atomic on its own.
+/// [`insert`] on the SQLite writer's connection, inside its group commit.
+pub(crate) fn insert_sync(conn: &rusqlite::Connection, events: &[AuditEvent]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let (list, n) = bodies(events)?;
+    let done = writer::execute(conn, INSERT_SQLITE, &[Arg::Owned(list), Arg::Int(n)], "audit insert")?;
+    written(done as u64, events)
+}
+
+/// A group commit: one statement, atomic on its own (on SQLite, one unit of the writer's
+/// group commit).
 pub(crate) async fn append(store: &SqlStore, events: Vec<AuditEvent>) -> Result<(), StoreError> {
-    insert_on(&store.pool, store.backend, &events).await
+    match &store.writer {
+        Some(w) => w.run(move |c| insert_sync(c, &events)).await,
+        None => insert_on(&store.pool, store.backend, &events).await,
+    }
 }
 
 fn decode(r: &AnyRow) -> Result<SealedEvent, StoreError> {
@@ -132,6 +156,12 @@ pub(crate) async fn query(store: &SqlStore, q: AuditQuery) -> Result<Vec<SealedE
 }
 
 pub(crate) async fn checkpoint_put(store: &SqlStore, tree_size: i64, body: String, at: i64) -> Result<(), StoreError> {
+    if let Some(w) = &store.writer {
+        let unit = move |c: &rusqlite::Connection| {
+            writer::execute(c, CHECKPOINT_PUT, &[Arg::Int(tree_size), Arg::Owned(body), Arg::Int(at)], "audit checkpoint").map(|_| ())
+        };
+        return w.run(unit).await;
+    }
     sqlx::query(CHECKPOINT_PUT).bind(tree_size).bind(body).bind(at).execute(&store.pool).await.map_err(error::db("audit checkpoint"))?;
     Ok(())
 }
@@ -151,11 +181,17 @@ pub(crate) async fn checkpoint_last(store: &SqlStore) -> Result<Option<(i64, Str
     row.as_ref().map(checkpoint_row).transpose()
 }
 
+fn chain_args((seq, leaf, link): &ChainRow) -> [Arg<'_>; 3] {
+    [Arg::Int(*seq), Arg::Blob(leaf), Arg::Blob(link)]
+}
+
 /// Stores the sealer's leaf hashes and chain links (never overwriting: servers may race).
 pub(crate) async fn chain_put(store: &SqlStore, rows: Vec<ChainRow>) -> Result<(), StoreError> {
+    if let Some(w) = &store.writer {
+        return w.run(move |c| insert_chunked_sync(c, &CHAIN_INSERTS, &rows, chain_args, "audit chain")).await;
+    }
     let mut tx = store.begin_write().await?;
-    let bind = |q: AnyQuery, (seq, leaf, link): &ChainRow| q.bind(*seq).bind(leaf.as_slice()).bind(link.as_slice());
-    insert_chunked(&mut tx, store.backend, &CHAIN_INSERTS, &rows, bind, "audit chain").await?;
+    insert_chunked(&mut tx, store.backend, &CHAIN_INSERTS, &rows, |q, r| bind_all(q, &chain_args(r)), "audit chain").await?;
     tx.commit().await.map_err(error::db("audit chain"))
 }
 

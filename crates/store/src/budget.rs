@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use sejf_core::ports::{BudgetOutcome, ReadMark, StoreError};
 use uuid::Uuid;
 
-use crate::multirow::{MultiRow, insert_chunked, multi_row};
-use crate::{SqlStore, error};
+use crate::codec::Arg;
+use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
+use crate::{SqlStore, error, writer};
 
 const FORGET: &str = "DELETE FROM read_budget WHERE read_at < $1";
 const COUNT: &str = "SELECT COUNT(*) FROM read_budget WHERE user_id = $1 AND read_at >= $2";
@@ -43,10 +44,12 @@ pub(crate) async fn record(store: &SqlStore, reads: Vec<ReadMark>, since: i64) -
     users.sort_unstable();
     users.dedup();
     let rows = dedup(reads);
+    if let Some(w) = &store.writer {
+        return w.run(move |c| record_sync(c, &rows, users, since)).await;
+    }
     let mut tx = store.begin_write().await?;
     sqlx::query(FORGET).bind(since).execute(&mut *tx).await.map_err(error::db("read budget"))?;
-    insert_chunked(&mut tx, store.backend, &UPSERTS, &rows, |q, (u, p, at)| q.bind(u.clone()).bind(p.clone()).bind(*at), "read budget")
-        .await?;
+    insert_chunked(&mut tx, store.backend, &UPSERTS, &rows, |q, r| crate::codec::bind_all(q, &upsert_args(r)), "read budget").await?;
     let mut counts = Vec::with_capacity(users.len());
     for user in users {
         let n: i64 =
@@ -55,6 +58,47 @@ pub(crate) async fn record(store: &SqlStore, reads: Vec<ReadMark>, since: i64) -
     }
     tx.commit().await.map_err(error::db("read budget"))?;
     Ok(counts)
+}
+
+fn upsert_args<'a>((user, person, at): &'a (String, String, i64)) -> [Arg<'a>; 3] {
+    [Arg::Text(user), Arg::Text(person), Arg::Int(*at)]
+}
+
+/// [`record`] on the SQLite writer's connection, inside its group commit.
+fn record_sync(
+    conn: &rusqlite::Connection,
+    rows: &[(String, String, i64)],
+    users: Vec<Uuid>,
+    since: i64,
+) -> Result<Vec<(Uuid, i64)>, StoreError> {
+    writer::execute(conn, FORGET, &[Arg::Int(since)], "read budget")?;
+    insert_chunked_sync(conn, &UPSERTS, rows, upsert_args, "read budget")?;
+    users
+        .into_iter()
+        .map(|u| Ok((u, writer::query_i64(conn, COUNT, &[Arg::Owned(u.to_string()), Arg::Int(since)], "read budget")?)))
+        .collect()
+}
+
+/// [`take`] on the SQLite writer's connection: the reads are undone (to a savepoint of their
+/// own) when they pass the budget.
+fn take_sync(
+    conn: &rusqlite::Connection,
+    user: &str,
+    rows: &[(String, String, i64)],
+    since: i64,
+    budget: i64,
+) -> Result<BudgetOutcome, StoreError> {
+    let count = |c| writer::query_i64(c, COUNT, &[Arg::Text(user), Arg::Int(since)], "read budget");
+    let before = count(conn)?;
+    writer::execute(conn, "SAVEPOINT budget_take", &[], "read budget")?;
+    insert_chunked_sync(conn, &UPSERTS, rows, upsert_args, "read budget")?;
+    let after = count(conn)?;
+    let outcome = BudgetOutcome { granted: after <= budget, read_before: before, asked: after - before };
+    if !outcome.granted {
+        writer::execute(conn, "ROLLBACK TO budget_take", &[], "read budget")?;
+    }
+    writer::execute(conn, "RELEASE budget_take", &[], "read budget")?;
+    Ok(outcome)
 }
 
 /// Distinct people `user` read at or after `since`.
@@ -74,11 +118,13 @@ pub(crate) async fn take(
 ) -> Result<BudgetOutcome, StoreError> {
     let rows = dedup(people.into_iter().map(|person| ReadMark { user, person, at }).collect());
     let user = user.to_string();
+    if let Some(w) = &store.writer {
+        return w.run(move |c| take_sync(c, &user, &rows, since, budget)).await;
+    }
     let mut tx = store.begin_write().await?;
     let before: i64 =
         sqlx::query_scalar(COUNT).bind(user.as_str()).bind(since).fetch_one(&mut *tx).await.map_err(error::db("read budget"))?;
-    insert_chunked(&mut tx, store.backend, &UPSERTS, &rows, |q, (u, p, at)| q.bind(u.clone()).bind(p.clone()).bind(*at), "read budget")
-        .await?;
+    insert_chunked(&mut tx, store.backend, &UPSERTS, &rows, |q, r| crate::codec::bind_all(q, &upsert_args(r)), "read budget").await?;
     let after: i64 =
         sqlx::query_scalar(COUNT).bind(user.as_str()).bind(since).fetch_one(&mut *tx).await.map_err(error::db("read budget"))?;
     let outcome = BudgetOutcome { granted: after <= budget, read_before: before, asked: after - before };

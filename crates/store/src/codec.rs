@@ -49,6 +49,54 @@ pub(crate) fn opt_uuid_text(id: Option<Uuid>) -> Option<String> {
     id.map(|id| id.to_string())
 }
 
+/// A bound value in a form both drivers take. A binder that serves both the sqlx path and the
+/// synchronous SQLite path (`writer`) lists its values once as `Arg`s, and each path binds them.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg<'a> {
+    Text(&'a str),
+    Owned(String),
+    OptOwned(Option<String>),
+    Int(i64),
+    OptInt(Option<i64>),
+    Blob(&'a [u8]),
+    OptBlob(Option<&'a [u8]>),
+}
+
+impl Arg<'_> {
+    /// Binds this value as the query's next parameter.
+    pub(crate) fn bind(&self, q: AnyQuery) -> AnyQuery {
+        match self {
+            Arg::Text(t) => q.bind(*t),
+            Arg::Owned(t) => q.bind(t.as_str()),
+            Arg::OptOwned(t) => q.bind(t.as_deref()),
+            Arg::Int(n) => q.bind(*n),
+            Arg::OptInt(n) => q.bind(*n),
+            Arg::Blob(b) => q.bind(*b),
+            Arg::OptBlob(b) => q.bind(*b),
+        }
+    }
+}
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Arg::Text(t) => ValueRef::Text(t.as_bytes()),
+            Arg::Owned(t) => ValueRef::Text(t.as_bytes()),
+            Arg::OptOwned(t) => t.as_deref().map_or(ValueRef::Null, |t| ValueRef::Text(t.as_bytes())),
+            Arg::Int(n) => ValueRef::Integer(*n),
+            Arg::OptInt(n) => n.map_or(ValueRef::Null, ValueRef::Integer),
+            Arg::Blob(b) => ValueRef::Blob(b),
+            Arg::OptBlob(b) => b.map_or(ValueRef::Null, ValueRef::Blob),
+        }))
+    }
+}
+
+/// Binds `args` in order.
+pub(crate) fn bind_all(q: AnyQuery, args: &[Arg<'_>]) -> AnyQuery {
+    args.iter().fold(q, |q, a| a.bind(q))
+}
+
 /// The bind values of a list query, in the order the list SQL of `people_sql` and `records`
 /// numbers them.
 pub(crate) struct ListBinds {

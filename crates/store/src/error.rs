@@ -1,4 +1,4 @@
-//! Turns sqlx errors into [`StoreError`]s.
+//! Turns sqlx and rusqlite errors into [`StoreError`]s.
 //!
 //! Invariant: an error text never carries a bound value. Database messages can quote the values
 //! of the statement that failed (PostgreSQL's "invalid input syntax for type …: \"…\"", a unique
@@ -29,6 +29,23 @@ pub(crate) fn connect(e: sqlx::Error) -> StoreError {
         // A URL parse error may quote the URL, and with it a password.
         sqlx::Error::Configuration(_) => StoreError::Backend("connect: invalid database URL or options".to_owned()),
         other => classify("connect", other, true),
+    }
+}
+
+/// [`db`] for the synchronous SQLite driver (`reader`, `writer`): the same classes, and only
+/// SQLite's result code besides the context.
+pub(crate) fn sync(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |e| match e.sqlite_error() {
+        Some(err) => match err.extended_code {
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                StoreError::Conflict(format!("{context}: the record already exists"))
+            }
+            rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                StoreError::Reference(format!("{context}: a record it refers to does not exist, or another record still refers to it"))
+            }
+            code => StoreError::Backend(format!("{context}: database error code {code}")),
+        },
+        None => StoreError::Backend(format!("{context}: database driver error")),
     }
 }
 

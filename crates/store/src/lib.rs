@@ -40,6 +40,7 @@ mod records;
 mod throttle;
 mod url;
 mod users;
+mod writer;
 
 pub mod testing;
 
@@ -128,11 +129,17 @@ pub struct SqlStore {
     backend: Backend,
     /// SQLite in a file: the hot reads without a thread hop (`reader`, ADR 0026).
     readers: Option<std::sync::Arc<reader::Readers>>,
+    /// SQLite in a file: the hot writes in group commits on a thread of their own (`writer`).
+    writer: Option<std::sync::Arc<writer::Writer>>,
 }
 
 impl std::fmt::Debug for SqlStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqlStore").field("backend", &self.backend).field("readers", &self.readers.is_some()).finish_non_exhaustive()
+        f.debug_struct("SqlStore")
+            .field("backend", &self.backend)
+            .field("readers", &self.readers.is_some())
+            .field("writer", &self.writer.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -181,10 +188,21 @@ impl SqlStore {
                 .map(|p| std::sync::Arc::new(reader::Readers::new(&p))),
             Backend::Postgres => None,
         };
-        let store = SqlStore { pool, backend, readers };
+        let path = readers.as_ref().map(|r| r.path().to_path_buf());
+        let mut store = SqlStore { pool, backend, readers, writer: None };
         if let Err(e) = migrate::run(&store).await {
             store.pool.close().await;
             return Err(e);
+        }
+        // Started once the schema is current: the writer's SQL is the newest schema's.
+        if let Some(path) = path {
+            match writer::Writer::start(&path, &SQLITE_PRAGMAS) {
+                Ok(w) => store.writer = Some(std::sync::Arc::new(w)),
+                Err(e) => {
+                    store.pool.close().await;
+                    return Err(e);
+                }
+            }
         }
         Ok(store)
     }
@@ -218,8 +236,12 @@ impl SqlStore {
         migrate::can_alter_audit(self).await
     }
 
-    /// Closes every pooled connection; waits for the ones in use to come back.
+    /// Commits the queued writes and closes the writer's connection, then every pooled
+    /// connection (waiting for the ones in use to come back).
     pub async fn close(&self) {
+        if let Some(w) = &self.writer {
+            w.stop().await;
+        }
         self.pool.close().await;
     }
 

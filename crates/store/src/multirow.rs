@@ -12,7 +12,7 @@
 
 use sqlx::{Any, Transaction};
 
-use crate::codec::AnyQuery;
+use crate::codec::{AnyQuery, Arg};
 use sejf_core::ports::StoreError;
 
 use crate::{Backend, error};
@@ -53,6 +53,30 @@ pub(crate) async fn insert_chunked<T>(
                 query = bind(query, item);
             }
             query.execute(&mut **tx).await.map_err(error::db(context))?;
+            rest = tail;
+        }
+    }
+    Ok(())
+}
+
+/// [`insert_chunked`] on the synchronous SQLite connection of `writer`: each item lists its
+/// values with `args`, in column order; each statement size is prepared once per connection.
+pub(crate) fn insert_chunked_sync<'i, T, A: IntoIterator<Item = Arg<'i>>>(
+    conn: &rusqlite::Connection,
+    statements: &[MultiRow],
+    items: &'i [T],
+    args: impl Fn(&'i T) -> A,
+    context: &'static str,
+) -> Result<(), StoreError> {
+    let mut rest = items;
+    let mut values: Vec<Arg<'i>> = Vec::new();
+    for statement in statements {
+        while rest.len() >= statement.rows {
+            let (chunk, tail) = rest.split_at(statement.rows);
+            values.clear();
+            values.extend(chunk.iter().flat_map(&args));
+            let mut stmt = conn.prepare_cached(statement.anonymous).map_err(error::sync(context))?;
+            stmt.execute(rusqlite::params_from_iter(values.iter())).map_err(error::sync(context))?;
             rest = tail;
         }
     }

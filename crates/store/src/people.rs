@@ -17,10 +17,10 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
-use crate::codec::{self, ListBinds};
-use crate::people_batch::{insert_tags, insert_tokens};
+use crate::codec::{self, Arg, ListBinds, bind_all};
+use crate::people_batch::{insert_pairs_sync, insert_tags, insert_tokens, sealed_args};
 use crate::people_sql::{self as sql, PageSql};
-use crate::{Backend, SqlStore, error};
+use crate::{Backend, SqlStore, error, writer};
 
 /// One person: the batch form with one id (one statement, one row).
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<StoredPerson>, StoreError> {
@@ -141,27 +141,12 @@ fn unhex(text: &[u8]) -> Result<Vec<u8>, StoreError> {
 /// the stored version becomes `expected_version + 1`. `created_at` is never changed; the caller
 /// sets `updated_at`.
 pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i64, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+    if let Some(w) = &store.writer {
+        return w.run(move |c| update_sync(c, &row, expected_version, &audit)).await;
+    }
     let id_text = row.id.to_string();
-    let enc = &row.enc;
     let mut tx = store.begin_write().await?;
-    let done = sqlx::query(sql::UPDATE)
-        .bind(id_text.as_str())
-        .bind(row.owner_id.to_string())
-        .bind(row.unit.as_str())
-        .bind(codec::opt_uuid_text(row.company_id))
-        .bind(row.updated_at)
-        .bind(enc.first_name.as_deref())
-        .bind(enc.last_name.as_deref())
-        .bind(enc.email.as_deref())
-        .bind(enc.phone.as_deref())
-        .bind(enc.national_id.as_deref())
-        .bind(enc.birth_date.as_deref())
-        .bind(enc.address.as_deref())
-        .bind(enc.notes.as_deref())
-        .bind(row.email_bidx)
-        .bind(row.phone_bidx)
-        .bind(row.national_id_bidx)
-        .bind(expected_version)
+    let done = bind_all(sqlx::query(sql::UPDATE), &update_args(&id_text, &row, expected_version))
         .execute(&mut *tx)
         .await
         .map_err(error::db("person update"))?;
@@ -175,13 +160,46 @@ pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i
     Ok(true)
 }
 
+/// [`update`] on the SQLite writer's connection, inside its group commit.
+fn update_sync(conn: &rusqlite::Connection, row: &PersonRow, expected_version: i64, audit: &[AuditEvent]) -> Result<bool, StoreError> {
+    let id_text = row.id.to_string();
+    if writer::execute(conn, sql::UPDATE, &update_args(&id_text, row, expected_version), "person update")? == 0 {
+        return Ok(false);
+    }
+    for (statement, context) in [(sql::DELETE_TAGS, "person tags"), (sql::DELETE_TOKENS, "person name tokens")] {
+        writer::execute(conn, statement, &[Arg::Text(&id_text)], context)?;
+    }
+    let (tags, tokens) = index_pairs(&id_text, row);
+    insert_pairs_sync(conn, &tags, &tokens)?;
+    crate::audit::insert_sync(conn, audit)?;
+    Ok(true)
+}
+
+/// `sql::UPDATE`'s values: `$1` the id, `$2`–`$16` the columns, `$17` the version read.
+fn update_args<'a>(id_text: &'a str, row: &'a PersonRow, expected_version: i64) -> Vec<Arg<'a>> {
+    let head = [
+        Arg::Text(id_text),
+        Arg::Owned(row.owner_id.to_string()),
+        Arg::Text(&row.unit),
+        Arg::OptOwned(codec::opt_uuid_text(row.company_id)),
+        Arg::Int(row.updated_at),
+    ];
+    head.into_iter().chain(sealed_args(row)).chain([Arg::Int(expected_version)]).collect()
+}
+
+/// A person's `(id, tag)` and `(id, name token)` rows.
+type IndexPairs<'a> = (Vec<(&'a str, &'a str)>, Vec<(&'a str, i64)>);
+
+fn index_pairs<'a>(id_text: &'a str, row: &'a PersonRow) -> IndexPairs<'a> {
+    (row.tags.iter().map(|t| (id_text, t.as_str())).collect(), row.name_bidx.iter().map(|t| (id_text, *t)).collect())
+}
+
 async fn replace_indexes(tx: &mut Transaction<'static, Any>, backend: Backend, id_text: &str, row: &PersonRow) -> Result<(), StoreError> {
     for (statement, context) in [(sql::DELETE_TAGS, "person tags"), (sql::DELETE_TOKENS, "person name tokens")] {
         sqlx::query(statement).bind(id_text).execute(&mut **tx).await.map_err(error::db(context))?;
     }
-    let tags: Vec<(&str, &str)> = row.tags.iter().map(|t| (id_text, t.as_str())).collect();
+    let (tags, tokens) = index_pairs(id_text, row);
     insert_tags(tx, backend, &tags).await?;
-    let tokens: Vec<(&str, i64)> = row.name_bidx.iter().map(|t| (id_text, *t)).collect();
     insert_tokens(tx, backend, &tokens).await
 }
 
@@ -214,8 +232,29 @@ pub(crate) async fn set_index_version(store: &SqlStore, name: &str, version: i64
 /// Deletes the person, their activities (and, by cascade, tags and name tokens; deals only lose
 /// the link) and their subject key. False, with nothing changed, if there is no such person.
 pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
-    let tx = store.begin_write().await?;
-    delete_in(store, tx, &id.to_string(), audit).await
+    let Some(w) = &store.writer else {
+        let tx = store.begin_write().await?;
+        return delete_in(store, tx, &id.to_string(), audit).await;
+    };
+    let deleted = w.run(move |c| delete_sync(c, &id.to_string(), &audit)).await?;
+    if deleted {
+        truncate_wal(store).await;
+    }
+    Ok(deleted)
+}
+
+/// [`delete_in`]'s statements on the SQLite writer's connection, inside its group commit.
+fn delete_sync(conn: &rusqlite::Connection, id_text: &str, audit: &[AuditEvent]) -> Result<bool, StoreError> {
+    let id = [Arg::Text(id_text)];
+    writer::execute(conn, sql::DELETE_ACTIVITIES, &id, "person delete activities")?;
+    if writer::execute(conn, sql::DELETE, &id, "person delete")? == 0 {
+        return Ok(false);
+    }
+    writer::execute(conn, sql::DELETE_KEY, &id, "person delete key")?;
+    let at = audit.first().map_or(0, |e| e.at);
+    writer::execute(conn, crate::backup::LEDGER_APPEND, &[Arg::Text(id_text), Arg::Int(at)], "erasure ledger")?;
+    crate::audit::insert_sync(conn, audit)?;
+    Ok(true)
 }
 
 /// [`delete`] inside a write transaction that may already hold more of the same change (an

@@ -7,21 +7,45 @@
 //! rolls back every row); each person's subject key, row, tags and name tokens are written
 //! together; duplicate tags or tokens of one person are stored once.
 
-use sejf_core::ports::{AuditEvent, ImportStep, NewPerson, PersonKeys, StoreError};
+use sejf_core::ports::{AuditEvent, ImportStep, NewPerson, PersonKeys, PersonRow, StoreError};
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
-use crate::codec::{self, AnyQuery};
-use crate::multirow::{MultiRow, insert_chunked, multi_row};
+use crate::codec::{self, Arg, bind_all};
+use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
 use crate::{Backend, SqlStore, error};
 
 pub(crate) async fn insert_batch(store: &SqlStore, people: Vec<NewPerson>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
     if people.is_empty() {
         return Ok(());
     }
+    if let Some(w) = &store.writer {
+        return w.run(move |c| insert_sync(c, &people, &audit)).await;
+    }
     let mut tx = store.begin_write().await?;
     insert_in(&mut tx, store.backend, &people, &audit).await?;
     tx.commit().await.map_err(error::db("person insert"))
+}
+
+/// A batch's rows in the shapes the statements take: `(id, person)`, `(id, tag)` and
+/// `(id, name token)`, borrowing the ids' text from `ids`.
+struct Rows<'a> {
+    people: Vec<(&'a str, &'a NewPerson)>,
+    tags: Vec<(&'a str, &'a str)>,
+    tokens: Vec<(&'a str, i64)>,
+}
+
+fn ids(people: &[NewPerson]) -> Vec<String> {
+    people.iter().map(|p| p.row.id.to_string()).collect()
+}
+
+impl<'a> Rows<'a> {
+    fn new(ids: &'a [String], people: &'a [NewPerson]) -> Rows<'a> {
+        let people: Vec<(&str, &NewPerson)> = ids.iter().map(String::as_str).zip(people).collect();
+        let tags = people.iter().flat_map(|(id, p)| p.row.tags.iter().map(move |t| (*id, t.as_str()))).collect();
+        let tokens = people.iter().flat_map(|(id, p)| p.row.name_bidx.iter().map(move |t| (*id, *t))).collect();
+        Rows { people, tags, tokens }
+    }
 }
 
 /// Writes people and their events inside `tx`.
@@ -31,15 +55,30 @@ async fn insert_in(
     people: &[NewPerson],
     audit: &[AuditEvent],
 ) -> Result<(), StoreError> {
-    let ids: Vec<String> = people.iter().map(|p| p.row.id.to_string()).collect();
-    let rows: Vec<(&str, &NewPerson)> = ids.iter().map(String::as_str).zip(people).collect();
-    let tags: Vec<(&str, &str)> = rows.iter().flat_map(|(id, p)| p.row.tags.iter().map(move |t| (*id, t.as_str()))).collect();
-    let tokens: Vec<(&str, i64)> = rows.iter().flat_map(|(id, p)| p.row.name_bidx.iter().map(move |t| (*id, *t))).collect();
-    insert_chunked(tx, backend, &KEY_INSERTS, &rows, bind_key, "person key insert").await?;
-    insert_chunked(tx, backend, &PERSON_INSERTS, &rows, bind_person, "person insert").await?;
-    insert_tags(tx, backend, &tags).await?;
-    insert_tokens(tx, backend, &tokens).await?;
+    let ids = ids(people);
+    let rows = Rows::new(&ids, people);
+    insert_chunked(tx, backend, &KEY_INSERTS, &rows.people, |q, r| bind_all(q, &key_args(r)), "person key insert").await?;
+    insert_chunked(tx, backend, &PERSON_INSERTS, &rows.people, |q, r| bind_all(q, &person_args(r)), "person insert").await?;
+    insert_tags(tx, backend, &rows.tags).await?;
+    insert_tokens(tx, backend, &rows.tokens).await?;
     crate::audit::insert(tx, backend, audit).await
+}
+
+/// [`insert_in`] on the SQLite writer's connection, inside its group commit.
+pub(crate) fn insert_sync(conn: &rusqlite::Connection, people: &[NewPerson], audit: &[AuditEvent]) -> Result<(), StoreError> {
+    let ids = ids(people);
+    let rows = Rows::new(&ids, people);
+    insert_chunked_sync(conn, &KEY_INSERTS, &rows.people, key_args, "person key insert")?;
+    insert_chunked_sync(conn, &PERSON_INSERTS, &rows.people, person_args, "person insert")?;
+    insert_pairs_sync(conn, &rows.tags, &rows.tokens)?;
+    crate::audit::insert_sync(conn, audit)
+}
+
+/// Tags and name tokens on the SQLite writer's connection (see [`insert_tags`] and
+/// [`insert_tokens`]).
+pub(crate) fn insert_pairs_sync(conn: &rusqlite::Connection, tags: &[(&str, &str)], tokens: &[(&str, i64)]) -> Result<(), StoreError> {
+    insert_chunked_sync(conn, &TAG_INSERTS, tags, tag_args, "person tags")?;
+    insert_chunked_sync(conn, &TOKEN_INSERTS, tokens, token_args, "person name tokens")
 }
 
 const JOB_UPSERT: &str = "INSERT INTO import_jobs (id, rows_done, started_at, updated_at, finished) VALUES ($1, $2, $3, $3, 0) \
@@ -56,6 +95,9 @@ pub(crate) async fn import(
     now: i64,
     mut steps: tokio::sync::mpsc::Receiver<ImportStep>,
 ) -> Result<u64, StoreError> {
+    if let Some(w) = &store.writer {
+        return import_sync(w, job, now, steps).await;
+    }
     let mut inserted = 0u64;
     match job {
         None => {
@@ -100,6 +142,53 @@ pub(crate) async fn import(
     }
 }
 
+/// [`import`] on the SQLite writer. All or nothing: one unit that takes the batches as they
+/// come (blocking the writer's thread, which has nothing else to do during an import that
+/// holds the write lock anyway) and commits at `Finish`. With a job: one unit per batch, each
+/// committing its rows with the job's progress.
+async fn import_sync(
+    w: &crate::writer::Writer,
+    job: Option<String>,
+    now: i64,
+    mut steps: tokio::sync::mpsc::Receiver<ImportStep>,
+) -> Result<u64, StoreError> {
+    let Some(id) = job else {
+        return w
+            .run(move |c| {
+                let mut inserted = 0u64;
+                while let Some(step) = steps.blocking_recv() {
+                    match step {
+                        ImportStep::Batch { people, audit, .. } => {
+                            insert_sync(c, &people, &audit)?;
+                            inserted += people.len() as u64;
+                        }
+                        ImportStep::Finish => return Ok(inserted),
+                    }
+                }
+                // The sender stopped without finishing: the writer rolls the unit back.
+                Err(StoreError::Backend("the import stopped before its end; nothing was written".into()))
+            })
+            .await;
+    };
+    let mut inserted = 0u64;
+    while let Some(step) = steps.recv().await {
+        match step {
+            ImportStep::Batch { people, audit, rows_done } => {
+                let n = people.len() as u64;
+                let id = id.clone();
+                w.run(move |c| {
+                    insert_sync(c, &people, &audit)?;
+                    crate::writer::execute(c, JOB_UPSERT, &[Arg::Owned(id), Arg::Int(rows_done), Arg::Int(now)], "import job").map(|_| ())
+                })
+                .await?;
+                inserted += n;
+            }
+            ImportStep::Finish => return Ok(inserted),
+        }
+    }
+    Ok(inserted)
+}
+
 pub(crate) async fn job(store: &SqlStore, id: &str) -> Result<Option<(i64, bool)>, StoreError> {
     let row: Option<(i64, i64)> =
         sqlx::query_as(JOB_GET).bind(id.to_owned()).fetch_optional(&store.pool).await.map_err(error::db("import job"))?;
@@ -134,39 +223,57 @@ pub(crate) async fn keys(store: &SqlStore, after: Option<Uuid>, limit: u32) -> R
 
 /// Inserts `(person id, tag)` pairs, skipping pairs already present.
 pub(crate) async fn insert_tags(tx: &mut Transaction<'static, Any>, backend: Backend, tags: &[(&str, &str)]) -> Result<(), StoreError> {
-    insert_chunked(tx, backend, &TAG_INSERTS, tags, |q, (id, tag)| q.bind(*id).bind(*tag), "person tags").await
+    insert_chunked(tx, backend, &TAG_INSERTS, tags, |q, t| bind_all(q, &tag_args(t)), "person tags").await
 }
 
 /// Inserts `(person id, name token)` pairs, skipping pairs already present.
 pub(crate) async fn insert_tokens(tx: &mut Transaction<'static, Any>, backend: Backend, tokens: &[(&str, i64)]) -> Result<(), StoreError> {
-    insert_chunked(tx, backend, &TOKEN_INSERTS, tokens, |q, (id, token)| q.bind(*token).bind(*id), "person name tokens").await
+    insert_chunked(tx, backend, &TOKEN_INSERTS, tokens, |q, t| bind_all(q, &token_args(t)), "person name tokens").await
 }
 
-fn bind_key(q: AnyQuery, (id, p): &(&str, &NewPerson)) -> AnyQuery {
-    q.bind(*id).bind(i64::from(p.master_version)).bind(p.wrapped_key.as_slice()).bind(p.row.created_at)
+fn tag_args<'a>((id, tag): &'a (&'a str, &'a str)) -> [Arg<'a>; PAIR_COLS] {
+    [Arg::Text(id), Arg::Text(tag)]
 }
 
-fn bind_person(q: AnyQuery, (id, p): &(&str, &NewPerson)) -> AnyQuery {
-    let row = &p.row;
+fn token_args<'a>((id, token): &'a (&'a str, i64)) -> [Arg<'a>; PAIR_COLS] {
+    [Arg::Int(*token), Arg::Text(id)]
+}
+
+fn key_args<'a>((id, p): &'a (&'a str, &'a NewPerson)) -> [Arg<'a>; KEY_COLS] {
+    [Arg::Text(id), Arg::Int(i64::from(p.master_version)), Arg::Blob(&p.wrapped_key), Arg::Int(p.row.created_at)]
+}
+
+/// A person's sealed columns in table order: the eight ciphertexts, then the three blind
+/// indexes (shared by the insert and the update).
+pub(crate) fn sealed_args(row: &PersonRow) -> [Arg<'_>; 11] {
     let enc = &row.enc;
-    q.bind(*id)
-        .bind(row.owner_id.to_string())
-        .bind(row.unit.as_str())
-        .bind(codec::opt_uuid_text(row.company_id))
-        .bind(row.version)
-        .bind(row.created_at)
-        .bind(row.updated_at)
-        .bind(enc.first_name.as_deref())
-        .bind(enc.last_name.as_deref())
-        .bind(enc.email.as_deref())
-        .bind(enc.phone.as_deref())
-        .bind(enc.national_id.as_deref())
-        .bind(enc.birth_date.as_deref())
-        .bind(enc.address.as_deref())
-        .bind(enc.notes.as_deref())
-        .bind(row.email_bidx)
-        .bind(row.phone_bidx)
-        .bind(row.national_id_bidx)
+    [
+        Arg::OptBlob(enc.first_name.as_deref()),
+        Arg::OptBlob(enc.last_name.as_deref()),
+        Arg::OptBlob(enc.email.as_deref()),
+        Arg::OptBlob(enc.phone.as_deref()),
+        Arg::OptBlob(enc.national_id.as_deref()),
+        Arg::OptBlob(enc.birth_date.as_deref()),
+        Arg::OptBlob(enc.address.as_deref()),
+        Arg::OptBlob(enc.notes.as_deref()),
+        Arg::OptInt(row.email_bidx),
+        Arg::OptInt(row.phone_bidx),
+        Arg::OptInt(row.national_id_bidx),
+    ]
+}
+
+fn person_args<'a>((id, p): &'a (&'a str, &'a NewPerson)) -> Vec<Arg<'a>> {
+    let row = &p.row;
+    let head = [
+        Arg::Text(id),
+        Arg::Owned(row.owner_id.to_string()),
+        Arg::Text(&row.unit),
+        Arg::OptOwned(codec::opt_uuid_text(row.company_id)),
+        Arg::Int(row.version),
+        Arg::Int(row.created_at),
+        Arg::Int(row.updated_at),
+    ];
+    head.into_iter().chain(sealed_args(row)).collect()
 }
 
 // ---- The generated statements ----------------------------------------------------------------

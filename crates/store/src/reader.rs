@@ -16,20 +16,14 @@ use rusqlite::{Connection, OpenFlags};
 use sejf_core::ports::{SessionRow, StoreError, UserRow};
 use uuid::Uuid;
 
+use crate::error;
+
 /// Connections kept for reuse; more are opened under load and closed after.
 const IDLE: usize = 8;
 
 pub(crate) struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-}
-
-/// A read failed: the SQLite result code only, never a value.
-fn failed(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
-    move |e| match e.sqlite_error_code() {
-        Some(code) => StoreError::Backend(format!("{context}: {code:?}")),
-        None => StoreError::Backend(format!("{context}: read failed")),
-    }
 }
 
 fn corrupt(column: &'static str) -> StoreError {
@@ -42,10 +36,15 @@ impl Readers {
         Readers { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }
     }
 
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn open(&self) -> Result<Connection, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags).map_err(failed("open reader"))?;
-        conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;").map_err(failed("open reader"))?;
+        let conn = Connection::open_with_flags(&self.path, flags).map_err(error::sync("open reader"))?;
+        conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;").map_err(error::sync("open reader"))?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(conn)
     }
@@ -67,17 +66,17 @@ impl Readers {
 
     /// One statement returning one text value (the store's JSON-aggregating reads).
     pub(crate) fn json(&self, sql: &'static str, param: &str, context: &'static str) -> Result<String, StoreError> {
-        self.run(|c| c.prepare_cached(sql).and_then(|mut s| s.query_row([param], |r| r.get::<_, String>(0))).map_err(failed(context)))
+        self.run(|c| c.prepare_cached(sql).and_then(|mut s| s.query_row([param], |r| r.get::<_, String>(0))).map_err(error::sync(context)))
     }
 
     /// `users::SESSION_WITH_USER`: the session of a token hash and its user, with the user's
     /// units in order (one row per unit).
     pub(crate) fn session_with_user(&self, sql: &'static str, token_hash: &[u8]) -> Result<Option<(SessionRow, UserRow)>, StoreError> {
         self.run(|c| {
-            let mut stmt = c.prepare_cached(sql).map_err(failed("session with user"))?;
-            let mut rows = stmt.query([token_hash]).map_err(failed("session with user"))?;
+            let mut stmt = c.prepare_cached(sql).map_err(error::sync("session with user"))?;
+            let mut rows = stmt.query([token_hash]).map_err(error::sync("session with user"))?;
             let mut found: Option<(SessionRow, UserRow)> = None;
-            while let Some(r) = rows.next().map_err(failed("session with user"))? {
+            while let Some(r) = rows.next().map_err(error::sync("session with user"))? {
                 let unit: Option<String> = r.get(6).map_err(|_| corrupt("user_units.unit"))?;
                 if found.is_none() {
                     found = Some((session(r)?, user(r)?));
@@ -94,7 +93,7 @@ impl Readers {
     #[cfg(test)]
     fn exists(&self, sql: &'static str) -> Result<bool, StoreError> {
         use rusqlite::OptionalExtension;
-        self.run(|c| c.query_row(sql, [], |_| Ok(())).optional().map(|o| o.is_some()).map_err(failed("exists")))
+        self.run(|c| c.query_row(sql, [], |_| Ok(())).optional().map(|o| o.is_some()).map_err(error::sync("exists")))
     }
 }
 
@@ -153,7 +152,7 @@ mod tests {
         rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);").unwrap();
         let readers = Readers::new(&path);
         assert!(readers.exists("SELECT 1 FROM t").unwrap());
-        let refused = readers.run(|c| c.execute("DELETE FROM t", []).map_err(super::failed("write")));
+        let refused = readers.run(|c| c.execute("DELETE FROM t", []).map_err(crate::error::sync("write")));
         assert!(refused.is_err(), "query_only refuses a write");
         assert!(readers.exists("SELECT 1 FROM t").unwrap());
         let _ = std::fs::remove_dir_all(dir);

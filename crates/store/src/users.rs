@@ -9,6 +9,7 @@ use sejf_core::ports::{SessionRow, StoreError, UserRow};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
+use crate::codec::Arg;
 use crate::{SqlStore, codec, error};
 
 const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, role, disabled, \
@@ -216,6 +217,12 @@ fn session_row_at(row: &sqlx::any::AnyRow, base: usize) -> Result<SessionRow, St
 }
 
 pub(crate) async fn session_touch(store: &SqlStore, id: Uuid, last_seen: i64) -> Result<(), StoreError> {
+    if let Some(w) = &store.writer {
+        let unit = move |c: &rusqlite::Connection| {
+            crate::writer::execute(c, TOUCH_SESSION, &[Arg::Owned(id.to_string()), Arg::Int(last_seen)], "session touch").map(|_| ())
+        };
+        return w.run(unit).await;
+    }
     sqlx::query(TOUCH_SESSION).bind(id.to_string()).bind(last_seen).execute(&store.pool).await.map_err(error::db("session touch"))?;
     Ok(())
 }

@@ -1,0 +1,381 @@
+//! SQLite writes in group commits, without a thread hop per statement (ADR 0026).
+//!
+//! One thread owns one read-write rusqlite connection to the database file and is the only
+//! writer of the store's hot mutations (audit appends, people's inserts, updates and deletes).
+//! A caller hands it a *unit*, a closure that runs that mutation's statements, and awaits the
+//! answer. The thread takes every unit waiting when it wakes (up to [`MAX_BATCH`]) and runs them
+//! in one `BEGIN IMMEDIATE … COMMIT`, each inside a savepoint of its own: one commit (and one
+//! WAL append) serves many requests, and the writers queue here instead of sleeping in SQLite's
+//! busy handler.
+//!
+//! Invariants:
+//! - A unit's answer arrives only after the transaction holding it has committed; if the
+//!   commit fails, every unit of the batch gets the error and none of them is written.
+//! - A unit that fails is rolled back to its savepoint alone: its neighbours still commit, and
+//!   it leaves nothing behind.
+//! - Statements are prepared once per connection (`prepare_cached`), from the store's own SQL.
+//! - The thread ends when the last handle is dropped, after finishing what was queued.
+
+use std::any::Any;
+use std::path::Path;
+use std::sync::mpsc;
+
+use rusqlite::{Connection, OpenFlags};
+use sejf_core::ports::StoreError;
+use tokio::sync::oneshot;
+
+use crate::codec::Arg;
+use crate::error;
+
+/// The most units one transaction takes; more wait for the next one.
+const MAX_BATCH: usize = 256;
+
+type Answer = Result<Box<dyn Any + Send>, StoreError>;
+type Unit = Box<dyn FnOnce(&Connection) -> Answer + Send>;
+
+struct Job {
+    unit: Unit,
+    reply: oneshot::Sender<Answer>,
+}
+
+enum Msg {
+    Unit(Job),
+    /// Commit what is queued, close the connection, then answer.
+    Stop(oneshot::Sender<()>),
+}
+
+/// The handle of the writer thread; cloning the store shares it. Dropping the last handle
+/// stops the thread and waits for it, so the connection is closed when the store is gone (a
+/// restore may replace the file right after).
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Msg>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Backend("the database writer has stopped".to_owned())
+}
+
+impl Writer {
+    /// Opens the connection (with the store's pragmas) and starts the thread.
+    pub(crate) fn start(path: &Path, pragmas: &[&str]) -> Result<Writer, StoreError> {
+        let conn = open(path, pragmas)?;
+        // The checkpointer copies the log into the database, not the commit path (see
+        // `checkpoints`).
+        pragma(&conn, "PRAGMA wal_autocheckpoint=0")?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let checkpointer = open(path, pragmas)?;
+        let (jobs, queue) = mpsc::channel::<Msg>();
+        let thread = std::thread::Builder::new()
+            .name("sejf-sqlite-writer".into())
+            .spawn(move || serve(conn, checkpointer, queue))
+            .map_err(|e| StoreError::Backend(format!("start the database writer: {e}")))?;
+        Ok(Writer { jobs, thread: Some(thread) })
+    }
+
+    /// Commits what is queued and closes the connection; later writes fail.
+    pub(crate) async fn stop(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.jobs.send(Msg::Stop(done)).is_ok() {
+            let _ = closed.await;
+        }
+    }
+
+    /// Runs `unit` in the next group commit and answers once that has committed.
+    pub(crate) async fn run<T, F>(&self, unit: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let unit: Unit = Box::new(move |conn| unit(conn).map(|t| Box::new(t) as Box<dyn Any + Send>));
+        self.jobs.send(Msg::Unit(Job { unit, reply })).map_err(|_| stopped())?;
+        let value = answer.await.map_err(|_| stopped())??;
+        value.downcast::<T>().map(|t| *t).map_err(|_| StoreError::Backend("the database writer answered another type".into()))
+    }
+}
+
+/// The same error again, for every unit of a batch that failed as a whole.
+fn copy(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+        StoreError::Reference(m) => StoreError::Reference(m.clone()),
+        StoreError::SchemaTooNew(m) => StoreError::SchemaTooNew(m.clone()),
+        StoreError::Backend(m) => StoreError::Backend(m.clone()),
+    }
+}
+
+/// Runs one statement of the store's `$n`-numbered SQL with `args` as `$1, $2, …`, whatever
+/// order the placeholders appear in; answers the number of rows changed.
+pub(crate) fn execute(conn: &Connection, sql: &str, args: &[Arg<'_>], context: &'static str) -> Result<usize, StoreError> {
+    bound(conn, sql, args, context)?.raw_execute().map_err(error::sync(context))
+}
+
+/// The cached statement of `sql` with `args` bound as `$1, $2, …`, whatever order the
+/// placeholders appear in.
+fn bound<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+    context: &'static str,
+) -> Result<rusqlite::CachedStatement<'c>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(error::sync(context))?;
+    for (i, arg) in args.iter().enumerate() {
+        let index = stmt
+            .parameter_index(&format!("${}", i + 1))
+            .map_err(error::sync(context))?
+            .ok_or_else(|| StoreError::Backend(format!("{context}: statement has no parameter ${}", i + 1)))?;
+        stmt.raw_bind_parameter(index, arg).map_err(error::sync(context))?;
+    }
+    Ok(stmt)
+}
+
+/// One integer from a statement of the store's `$n`-numbered SQL (a count), bound as
+/// [`execute`] binds.
+pub(crate) fn query_i64(conn: &Connection, sql: &str, args: &[Arg<'_>], context: &'static str) -> Result<i64, StoreError> {
+    let mut stmt = bound(conn, sql, args, context)?;
+    let mut rows = stmt.raw_query();
+    match rows.next().map_err(error::sync(context))? {
+        Some(row) => row.get(0).map_err(|_| error::corrupt(context)),
+        None => Err(StoreError::Backend(format!("{context}: no row"))),
+    }
+}
+
+fn ignore_no_rows(e: rusqlite::Error) -> rusqlite::Result<()> {
+    match e {
+        rusqlite::Error::QueryReturnedNoRows => Ok(()),
+        other => Err(other),
+    }
+}
+
+/// Runs one statement without parameters through the statement cache.
+fn exec(conn: &Connection, sql: &str, context: &'static str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(error::sync(context))
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        let (done, _) = oneshot::channel();
+        let _ = self.jobs.send(Msg::Stop(done));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A read-write connection with the store's pragmas.
+fn open(path: &Path, pragmas: &[&str]) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(error::sync("open writer"))?;
+    for p in pragmas {
+        pragma(&conn, p)?;
+    }
+    Ok(conn)
+}
+
+/// Runs a pragma, whether or not it answers with a row (`journal_mode` and
+/// `wal_autocheckpoint` do, `busy_timeout` does not).
+fn pragma(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.query_row(sql, [], |_| Ok(())).or_else(ignore_no_rows).map_err(error::sync("open writer"))
+}
+
+/// How often, at most, the log is copied into the database while writes come in.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The checkpointer: after writes, at most once per [`CHECKPOINT_EVERY`], a `PASSIVE`
+/// checkpoint on a connection of its own. It copies committed pages from the log into the
+/// database while the writer goes on committing (a passive checkpoint takes no write lock), so
+/// no request waits for a checkpoint; SQLite's automatic checkpoint would run it inside the
+/// commit that crosses the threshold, holding up every write queued behind it.
+fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>) {
+    let mut last: Option<std::time::Instant> = None;
+    'writes: while wrote.recv().is_ok() {
+        // Not more often than CHECKPOINT_EVERY; a stop (the sender gone) ends the wait at once.
+        if let Some(deadline) = last.map(|at| at + CHECKPOINT_EVERY) {
+            while let Some(wait) = deadline.checked_duration_since(std::time::Instant::now()) {
+                if let Err(mpsc::RecvTimeoutError::Disconnected) = wrote.recv_timeout(wait) {
+                    break 'writes;
+                }
+            }
+        }
+        last = Some(std::time::Instant::now());
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "write-ahead log checkpoint failed; the next one will retry");
+        }
+    }
+    // A last one, so a clean stop leaves a short log.
+    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    let _ = conn.close();
+}
+
+fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>) {
+    let (wrote, written) = mpsc::sync_channel::<()>(1);
+    let checkpointer = std::thread::Builder::new().name("sejf-sqlite-checkpoint".into()).spawn(move || checkpoints(checkpointer, written));
+    if let Err(e) = &checkpointer {
+        tracing::error!(error = %e, "cannot start the checkpointer; the log grows until the server stops");
+    }
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut stop = None;
+    while stop.is_none() {
+        let Ok(first) = queue.recv() else { break };
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Unit(job) => batch.push(job),
+                Msg::Stop(done) => {
+                    stop = Some(done);
+                    break;
+                }
+            }
+            if batch.len() < MAX_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        if !batch.is_empty() {
+            commit(&conn, &mut batch);
+            let _ = wrote.try_send(());
+        }
+    }
+    drop(wrote);
+    if let Ok(thread) = checkpointer {
+        let _ = thread.join();
+    }
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!(error = %e, "closing the database writer's connection failed");
+    }
+    if let Some(done) = stop {
+        let _ = done.send(());
+    }
+}
+
+/// Runs `batch` in one transaction and answers every unit.
+fn commit(conn: &Connection, batch: &mut Vec<Job>) {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE", "begin group commit") {
+        for job in batch.drain(..) {
+            let _ = job.reply.send(Err(copy(&e)));
+        }
+        return;
+    }
+    let alone = batch.len() == 1;
+    let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::with_capacity(batch.len());
+    for job in batch.drain(..) {
+        answers.push((job.reply, run_unit(conn, job.unit, alone)));
+    }
+    let committed = exec(conn, "COMMIT", "group commit");
+    if let Err(e) = &committed {
+        // The transaction may still be open (e.g. SQLITE_BUSY on COMMIT): end it so the next
+        // batch starts clean. If it is already gone this fails harmlessly.
+        let _ = conn.execute_batch("ROLLBACK");
+        tracing::error!(error = %e, units = answers.len(), "group commit failed; no unit of it was written");
+    }
+    for (reply, answer) in answers {
+        let answer = match (&committed, answer) {
+            (Err(e), Ok(_)) => Err(copy(e)),
+            (_, answer) => answer,
+        };
+        let _ = reply.send(answer);
+    }
+}
+
+/// One unit inside its savepoint (none when it is alone: the transaction is its own); a unit
+/// that fails or panics is rolled back alone.
+fn run_unit(conn: &Connection, unit: Unit, alone: bool) -> Answer {
+    if !alone {
+        exec(conn, "SAVEPOINT unit", "savepoint")?;
+    }
+    let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unit(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Backend("a database write panicked; it was rolled back".into())));
+    match (&answer, alone) {
+        (Ok(_), false) => exec(conn, "RELEASE unit", "savepoint")?,
+        (Err(_), false) => {
+            exec(conn, "ROLLBACK TO unit", "savepoint")?;
+            exec(conn, "RELEASE unit", "savepoint")?;
+        }
+        (Err(_), true) => {
+            // Alone, the unit owns the transaction: undo it and open a fresh one for COMMIT.
+            exec(conn, "ROLLBACK", "rollback")?;
+            exec(conn, "BEGIN IMMEDIATE", "begin group commit")?;
+        }
+        (Ok(_), true) => {}
+    }
+    answer
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::Writer;
+    use sejf_core::ports::StoreError;
+
+    fn temp() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("sejf-writer-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA journal_mode=WAL; CREATE TABLE t (n INTEGER PRIMARY KEY)").unwrap();
+        path
+    }
+
+    fn count(path: &std::path::Path) -> i64 {
+        rusqlite::Connection::open(path).unwrap().query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_units_commit_together_and_a_failing_one_alone_is_undone() {
+        let path = temp();
+        let writer = std::sync::Arc::new(Writer::start(&path, &["PRAGMA busy_timeout=5000"]).unwrap());
+        let mut tasks = Vec::new();
+        for n in 0..200i64 {
+            let w = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                w.run(move |c| {
+                    // Unit 7 writes a row, then fails: its row must not stay.
+                    c.execute("INSERT INTO t (n) VALUES (?1)", [if n == 7 { 1000 } else { n }]).map_err(crate::error::sync("t"))?;
+                    if n == 7 {
+                        return Err(StoreError::Conflict("seven".into()));
+                    }
+                    Ok(n)
+                })
+                .await
+            }));
+        }
+        let mut failed = 0;
+        for (n, t) in tasks.into_iter().enumerate() {
+            match t.await.unwrap() {
+                Ok(got) => assert_eq!(got, n as i64),
+                Err(StoreError::Conflict(_)) => failed += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(failed, 1);
+        assert_eq!(count(&path), 199, "every unit but the failing one is written");
+        // A duplicate key is a conflict, and the writer goes on.
+        let dup = writer.run(|c| c.execute("INSERT INTO t (n) VALUES (1)", []).map_err(crate::error::sync("t"))).await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+        writer.run(|c| c.execute("INSERT INTO t (n) VALUES (5000)", []).map_err(crate::error::sync("t"))).await.unwrap();
+        assert_eq!(count(&path), 200);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_panicking_unit_is_rolled_back_and_the_writer_goes_on() {
+        let path = temp();
+        let writer = Writer::start(&path, &[]).unwrap();
+        let r: Result<(), _> = writer
+            .run(|c| {
+                c.execute("INSERT INTO t (n) VALUES (1)", []).unwrap();
+                panic!("boom")
+            })
+            .await;
+        assert!(r.is_err());
+        writer.run(|c| c.execute("INSERT INTO t (n) VALUES (2)", []).map_err(crate::error::sync("t"))).await.unwrap();
+        assert_eq!(count(&path), 1);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+}
