@@ -10,7 +10,7 @@ use sqlx::{Any, Transaction};
 
 use crate::codec::{Arg, bind_all};
 use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
-use crate::{Backend, SqlStore, codec, error, writer};
+use crate::{Backend, SqlStore, codec, error, stmt};
 
 /// Appends a group commit's events in one statement, whatever their number: `$1` is a JSON
 /// array of the bodies (as strings, which the database unescapes back to the exact bytes), `$2`
@@ -101,7 +101,7 @@ pub(crate) fn insert_sync(conn: &rusqlite::Connection, events: &[AuditEvent]) ->
         return Ok(());
     }
     let (list, n) = bodies(events)?;
-    let done = writer::execute(conn, INSERT_SQLITE, &[Arg::Owned(list), Arg::Int(n)], "audit insert")?;
+    let done = stmt::execute(conn, INSERT_SQLITE, &[Arg::Owned(list), Arg::Int(n)], "audit insert")?;
     written(done as u64, events)
 }
 
@@ -158,7 +158,7 @@ pub(crate) async fn query(store: &SqlStore, q: AuditQuery) -> Result<Vec<SealedE
 pub(crate) async fn checkpoint_put(store: &SqlStore, tree_size: i64, body: String, at: i64) -> Result<(), StoreError> {
     if let Some(w) = &store.writer {
         let unit = move |c: &rusqlite::Connection| {
-            writer::execute(c, CHECKPOINT_PUT, &[Arg::Int(tree_size), Arg::Owned(body), Arg::Int(at)], "audit checkpoint").map(|_| ())
+            stmt::execute(c, CHECKPOINT_PUT, &[Arg::Int(tree_size), Arg::Owned(body), Arg::Int(at)], "audit checkpoint").map(|_| ())
         };
         return w.run(unit).await;
     }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::codec::Arg;
 use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
-use crate::{SqlStore, error, writer};
+use crate::{SqlStore, error, stmt};
 
 const FORGET: &str = "DELETE FROM read_budget WHERE read_at < $1";
 const COUNT: &str = "SELECT COUNT(*) FROM read_budget WHERE user_id = $1 AND read_at >= $2";
@@ -71,11 +71,11 @@ fn record_sync(
     users: Vec<Uuid>,
     since: i64,
 ) -> Result<Vec<(Uuid, i64)>, StoreError> {
-    writer::execute(conn, FORGET, &[Arg::Int(since)], "read budget")?;
+    stmt::execute(conn, FORGET, &[Arg::Int(since)], "read budget")?;
     insert_chunked_sync(conn, &UPSERTS, rows, upsert_args, "read budget")?;
     users
         .into_iter()
-        .map(|u| Ok((u, writer::query_i64(conn, COUNT, &[Arg::Owned(u.to_string()), Arg::Int(since)], "read budget")?)))
+        .map(|u| Ok((u, stmt::query_i64(conn, COUNT, &[Arg::Owned(u.to_string()), Arg::Int(since)], "read budget")?)))
         .collect()
 }
 
@@ -88,16 +88,16 @@ fn take_sync(
     since: i64,
     budget: i64,
 ) -> Result<BudgetOutcome, StoreError> {
-    let count = |c| writer::query_i64(c, COUNT, &[Arg::Text(user), Arg::Int(since)], "read budget");
+    let count = |c| stmt::query_i64(c, COUNT, &[Arg::Text(user), Arg::Int(since)], "read budget");
     let before = count(conn)?;
-    writer::execute(conn, "SAVEPOINT budget_take", &[], "read budget")?;
+    stmt::execute(conn, "SAVEPOINT budget_take", &[], "read budget")?;
     insert_chunked_sync(conn, &UPSERTS, rows, upsert_args, "read budget")?;
     let after = count(conn)?;
     let outcome = BudgetOutcome { granted: after <= budget, read_before: before, asked: after - before };
     if !outcome.granted {
-        writer::execute(conn, "ROLLBACK TO budget_take", &[], "read budget")?;
+        stmt::execute(conn, "ROLLBACK TO budget_take", &[], "read budget")?;
     }
-    writer::execute(conn, "RELEASE budget_take", &[], "read budget")?;
+    stmt::execute(conn, "RELEASE budget_take", &[], "read budget")?;
     Ok(outcome)
 }
 

@@ -97,6 +97,63 @@ pub(crate) fn bind_all(q: AnyQuery, args: &[Arg<'_>]) -> AnyQuery {
     args.iter().fold(q, |q, a| a.bind(q))
 }
 
+/// A result row of either driver, read by column index. A decoder written against this serves
+/// the sqlx path and the rusqlite one (`reader`) alike; a missing or mistyped value is a
+/// corruption error naming the column, never the value.
+pub(crate) trait Columns {
+    fn text(&self, idx: usize, column: &'static str) -> Result<String, StoreError>;
+    fn int(&self, idx: usize, column: &'static str) -> Result<i64, StoreError>;
+    fn opt_int(&self, idx: usize, column: &'static str) -> Result<Option<i64>, StoreError>;
+    fn opt_text(&self, idx: usize, column: &'static str) -> Result<Option<String>, StoreError>;
+    fn opt_blob(&self, idx: usize, column: &'static str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// A UUID stored as text.
+    fn uuid(&self, idx: usize, column: &'static str) -> Result<Uuid, StoreError> {
+        Uuid::parse_str(&self.text(idx, column)?).map_err(|_| error::corrupt(column))
+    }
+
+    /// An optional UUID stored as text.
+    fn opt_uuid(&self, idx: usize, column: &'static str) -> Result<Option<Uuid>, StoreError> {
+        self.opt_text(idx, column)?.map(|t| Uuid::parse_str(&t).map_err(|_| error::corrupt(column))).transpose()
+    }
+}
+
+impl Columns for AnyRow {
+    fn text(&self, idx: usize, column: &'static str) -> Result<String, StoreError> {
+        get(self, idx, column)
+    }
+    fn int(&self, idx: usize, column: &'static str) -> Result<i64, StoreError> {
+        get(self, idx, column)
+    }
+    fn opt_int(&self, idx: usize, column: &'static str) -> Result<Option<i64>, StoreError> {
+        get(self, idx, column)
+    }
+    fn opt_text(&self, idx: usize, column: &'static str) -> Result<Option<String>, StoreError> {
+        get(self, idx, column)
+    }
+    fn opt_blob(&self, idx: usize, column: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
+        get(self, idx, column)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, idx: usize, column: &'static str) -> Result<String, StoreError> {
+        self.get(idx).map_err(|_| error::corrupt(column))
+    }
+    fn int(&self, idx: usize, column: &'static str) -> Result<i64, StoreError> {
+        self.get(idx).map_err(|_| error::corrupt(column))
+    }
+    fn opt_int(&self, idx: usize, column: &'static str) -> Result<Option<i64>, StoreError> {
+        self.get(idx).map_err(|_| error::corrupt(column))
+    }
+    fn opt_text(&self, idx: usize, column: &'static str) -> Result<Option<String>, StoreError> {
+        self.get(idx).map_err(|_| error::corrupt(column))
+    }
+    fn opt_blob(&self, idx: usize, column: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(idx).map_err(|_| error::corrupt(column))
+    }
+}
+
 /// The bind values of a list query, in the order the list SQL of `people_sql` and `records`
 /// numbers them.
 pub(crate) struct ListBinds {
@@ -125,16 +182,18 @@ impl ListBinds {
         }
     }
 
-    /// Binds `$1 all, $2 viewer, $3 member_units, $4 owner, $5 unit, $6 tag, $7 after, $8 limit`.
-    pub(crate) fn bind_with_tag(&self, q: AnyQuery) -> AnyQuery {
-        q.bind(self.all)
-            .bind(self.viewer.as_str())
-            .bind(self.member_units)
-            .bind(self.owner.as_str())
-            .bind(self.unit.as_str())
-            .bind(self.tag.as_str())
-            .bind(self.after.as_str())
-            .bind(self.limit)
+    /// `$1 all, $2 viewer, $3 member_units, $4 owner, $5 unit, $6 tag, $7 after, $8 limit`.
+    pub(crate) fn args_with_tag(&self) -> Vec<Arg<'_>> {
+        vec![
+            Arg::Int(self.all),
+            Arg::Text(&self.viewer),
+            Arg::Int(self.member_units),
+            Arg::Text(&self.owner),
+            Arg::Text(&self.unit),
+            Arg::Text(&self.tag),
+            Arg::Text(&self.after),
+            Arg::Int(self.limit),
+        ]
     }
 
     /// Binds `$1 all, $2 viewer, $3 member_units, $4 owner, $5 unit, $6 after, $7 limit`: the

@@ -37,6 +37,7 @@ mod people_batch;
 mod people_sql;
 mod reader;
 mod records;
+mod stmt;
 mod throttle;
 mod url;
 mod users;
@@ -72,13 +73,16 @@ pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 /// every 10,000 pages (about 40 MB) rather than SQLite's 1,000: fewer checkpoints on the commit
 /// path measured 15 % more audited reads (docs/benchmarks.md §5). A larger page cache and a
 /// memory map were measured too: no faster, and they count against the server's memory target.
-const SQLITE_PRAGMAS: [&str; 6] = [
+/// A log that restarts is cut back to 64 MiB (`journal_size_limit`): one long transaction (an
+/// import) or a burst of writes does not leave its size on disk for good.
+const SQLITE_PRAGMAS: [&str; 7] = [
     "PRAGMA busy_timeout=5000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA secure_delete=ON",
     "PRAGMA wal_autocheckpoint=10000",
+    "PRAGMA journal_size_limit=67108864",
 ];
 
 /// The database engine behind a [`SqlStore`], chosen by the URL's scheme.

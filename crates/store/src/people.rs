@@ -13,14 +13,13 @@
 use std::collections::HashMap;
 
 use sejf_core::ports::{AuditEvent, BidxColumn, EncryptedPerson, ListQuery, PersonRow, StoreError, StoredPerson};
-use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
-use crate::codec::{self, Arg, ListBinds, bind_all};
+use crate::codec::{self, Arg, Columns, ListBinds, bind_all};
 use crate::people_batch::{insert_pairs_sync, insert_tags, insert_tokens, sealed_args};
 use crate::people_sql::{self as sql, PageSql};
-use crate::{Backend, SqlStore, error, writer};
+use crate::{Backend, SqlStore, error, stmt};
 
 /// One person: the batch form with one id (one statement, one row).
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<StoredPerson>, StoreError> {
@@ -163,11 +162,11 @@ pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i
 /// [`update`] on the SQLite writer's connection, inside its group commit.
 fn update_sync(conn: &rusqlite::Connection, row: &PersonRow, expected_version: i64, audit: &[AuditEvent]) -> Result<bool, StoreError> {
     let id_text = row.id.to_string();
-    if writer::execute(conn, sql::UPDATE, &update_args(&id_text, row, expected_version), "person update")? == 0 {
+    if stmt::execute(conn, sql::UPDATE, &update_args(&id_text, row, expected_version), "person update")? == 0 {
         return Ok(false);
     }
     for (statement, context) in [(sql::DELETE_TAGS, "person tags"), (sql::DELETE_TOKENS, "person name tokens")] {
-        writer::execute(conn, statement, &[Arg::Text(&id_text)], context)?;
+        stmt::execute(conn, statement, &[Arg::Text(&id_text)], context)?;
     }
     let (tags, tokens) = index_pairs(&id_text, row);
     insert_pairs_sync(conn, &tags, &tokens)?;
@@ -246,13 +245,13 @@ pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -
 /// [`delete_in`]'s statements on the SQLite writer's connection, inside its group commit.
 fn delete_sync(conn: &rusqlite::Connection, id_text: &str, audit: &[AuditEvent]) -> Result<bool, StoreError> {
     let id = [Arg::Text(id_text)];
-    writer::execute(conn, sql::DELETE_ACTIVITIES, &id, "person delete activities")?;
-    if writer::execute(conn, sql::DELETE, &id, "person delete")? == 0 {
+    stmt::execute(conn, sql::DELETE_ACTIVITIES, &id, "person delete activities")?;
+    if stmt::execute(conn, sql::DELETE, &id, "person delete")? == 0 {
         return Ok(false);
     }
-    writer::execute(conn, sql::DELETE_KEY, &id, "person delete key")?;
+    stmt::execute(conn, sql::DELETE_KEY, &id, "person delete key")?;
     let at = audit.first().map_or(0, |e| e.at);
-    writer::execute(conn, crate::backup::LEDGER_APPEND, &[Arg::Text(id_text), Arg::Int(at)], "erasure ledger")?;
+    stmt::execute(conn, crate::backup::LEDGER_APPEND, &[Arg::Text(id_text), Arg::Int(at)], "erasure ledger")?;
     crate::audit::insert_sync(conn, audit)?;
     Ok(true)
 }
@@ -320,40 +319,74 @@ pub(crate) async fn list(store: &SqlStore, bidx: Option<(BidxColumn, i64)>, quer
         Some((column, value)) => (sql::by_bidx(column), Some(value)),
     };
     let binds = ListBinds::new(&query);
-    let bind = |sql: &'static str| {
-        let q = binds.bind_with_tag(sqlx::query(sql));
-        match value {
-            Some(v) => q.bind(v),
-            None => q,
-        }
-    };
-    let mut tx = store.begin_read().await?;
-    let rows = bind(statements.rows).fetch_all(&mut *tx).await.map_err(error::db("people list"))?;
-    let mut people = Vec::with_capacity(rows.len());
-    let mut position = HashMap::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        let person = decode_person(row)?;
-        position.insert(person.row.id, i);
-        people.push(person);
+    let mut args = binds.args_with_tag();
+    args.extend(value.map(Arg::Int));
+    if let Some(readers) = &store.readers {
+        return readers.run(|c| list_sync(c, statements, &args));
     }
-    if !people.is_empty() {
-        let tags = bind(statements.tags).fetch_all(&mut *tx).await.map_err(error::db("people list tags"))?;
-        for tag in &tags {
-            let id = codec::uuid(tag, 0, "person_tags.person_id")?;
-            if let Some(&i) = position.get(&id) {
-                people[i].row.tags.push(codec::get(tag, 1, "person_tags.tag")?);
-            }
+    let mut tx = store.begin_read().await?;
+    let mut page = Page::default();
+    for row in bind_all(sqlx::query(statements.rows), &args).fetch_all(&mut *tx).await.map_err(error::db("people list"))? {
+        page.person(&row)?;
+    }
+    if !page.people.is_empty() {
+        for row in bind_all(sqlx::query(statements.tags), &args).fetch_all(&mut *tx).await.map_err(error::db("people list tags"))? {
+            page.tag(&row)?;
         }
-        let tokens = bind(statements.tokens).fetch_all(&mut *tx).await.map_err(error::db("people list name tokens"))?;
-        for token in &tokens {
-            let id = codec::uuid(token, 0, "person_name_tokens.person_id")?;
-            if let Some(&i) = position.get(&id) {
-                people[i].row.name_bidx.push(codec::get(token, 1, "person_name_tokens.token")?);
-            }
+        let tokens =
+            bind_all(sqlx::query(statements.tokens), &args).fetch_all(&mut *tx).await.map_err(error::db("people list name tokens"))?;
+        for row in tokens {
+            page.token(&row)?;
         }
     }
     tx.rollback().await.map_err(error::db("people list"))?;
-    Ok(people)
+    Ok(page.people)
+}
+
+/// [`list`] on a rusqlite reader: the three statements in one read transaction (one snapshot).
+fn list_sync(c: &rusqlite::Connection, statements: &PageSql, args: &[Arg<'_>]) -> Result<Vec<StoredPerson>, StoreError> {
+    stmt::execute(c, "BEGIN", &[], "people list")?;
+    let page = (|| {
+        let mut page = Page::default();
+        stmt::query_each(c, statements.rows, args, "people list", |r| page.person(r))?;
+        if !page.people.is_empty() {
+            stmt::query_each(c, statements.tags, args, "people list tags", |r| page.tag(r))?;
+            stmt::query_each(c, statements.tokens, args, "people list name tokens", |r| page.token(r))?;
+        }
+        Ok(page.people)
+    })();
+    stmt::execute(c, "ROLLBACK", &[], "people list")?;
+    page
+}
+
+/// A page of people being read: their rows, then their tags and name tokens by id.
+#[derive(Default)]
+struct Page {
+    people: Vec<StoredPerson>,
+    position: HashMap<Uuid, usize>,
+}
+
+impl Page {
+    fn person(&mut self, row: &impl Columns) -> Result<(), StoreError> {
+        let person = decode_person(row)?;
+        self.position.insert(person.row.id, self.people.len());
+        self.people.push(person);
+        Ok(())
+    }
+
+    fn tag(&mut self, row: &impl Columns) -> Result<(), StoreError> {
+        if let Some(&i) = self.position.get(&row.uuid(0, "person_tags.person_id")?) {
+            self.people[i].row.tags.push(row.text(1, "person_tags.tag")?);
+        }
+        Ok(())
+    }
+
+    fn token(&mut self, row: &impl Columns) -> Result<(), StoreError> {
+        if let Some(&i) = self.position.get(&row.uuid(0, "person_name_tokens.person_id")?) {
+            self.people[i].row.name_bidx.push(row.int(1, "person_name_tokens.token")?);
+        }
+        Ok(())
+    }
 }
 
 pub(crate) async fn count(store: &SqlStore) -> Result<i64, StoreError> {
@@ -361,33 +394,33 @@ pub(crate) async fn count(store: &SqlStore) -> Result<i64, StoreError> {
 }
 
 /// Decodes the columns of `people_sql::person_select!`; tags and name tokens are left empty.
-fn decode_person(row: &AnyRow) -> Result<StoredPerson, StoreError> {
+fn decode_person(row: &impl Columns) -> Result<StoredPerson, StoreError> {
     Ok(StoredPerson {
         row: PersonRow {
-            id: codec::uuid(row, 0, "people.id")?,
-            owner_id: codec::uuid(row, 1, "people.owner_id")?,
-            unit: codec::get(row, 2, "people.unit")?,
-            company_id: codec::opt_uuid(row, 3, "people.company_id")?,
-            version: codec::get(row, 4, "people.version")?,
-            created_at: codec::get(row, 5, "people.created_at")?,
-            updated_at: codec::get(row, 6, "people.updated_at")?,
+            id: row.uuid(0, "people.id")?,
+            owner_id: row.uuid(1, "people.owner_id")?,
+            unit: row.text(2, "people.unit")?,
+            company_id: row.opt_uuid(3, "people.company_id")?,
+            version: row.int(4, "people.version")?,
+            created_at: row.int(5, "people.created_at")?,
+            updated_at: row.int(6, "people.updated_at")?,
             enc: EncryptedPerson {
-                first_name: codec::get(row, 7, "people.first_name")?,
-                last_name: codec::get(row, 8, "people.last_name")?,
-                email: codec::get(row, 9, "people.email")?,
-                phone: codec::get(row, 10, "people.phone")?,
-                national_id: codec::get(row, 11, "people.national_id")?,
-                birth_date: codec::get(row, 12, "people.birth_date")?,
-                address: codec::get(row, 13, "people.address")?,
-                notes: codec::get(row, 14, "people.notes")?,
+                first_name: row.opt_blob(7, "people.first_name")?,
+                last_name: row.opt_blob(8, "people.last_name")?,
+                email: row.opt_blob(9, "people.email")?,
+                phone: row.opt_blob(10, "people.phone")?,
+                national_id: row.opt_blob(11, "people.national_id")?,
+                birth_date: row.opt_blob(12, "people.birth_date")?,
+                address: row.opt_blob(13, "people.address")?,
+                notes: row.opt_blob(14, "people.notes")?,
             },
             tags: Vec::new(),
-            email_bidx: codec::get(row, 15, "people.email_bidx")?,
-            phone_bidx: codec::get(row, 16, "people.phone_bidx")?,
-            national_id_bidx: codec::get(row, 17, "people.national_id_bidx")?,
+            email_bidx: row.opt_int(15, "people.email_bidx")?,
+            phone_bidx: row.opt_int(16, "people.phone_bidx")?,
+            national_id_bidx: row.opt_int(17, "people.national_id_bidx")?,
             name_bidx: Vec::new(),
         },
-        wrapped_key: codec::get(row, 18, "keystore.wrapped")?,
+        wrapped_key: row.opt_blob(18, "keystore.wrapped")?,
     })
 }
 

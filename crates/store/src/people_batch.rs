@@ -178,7 +178,7 @@ async fn import_sync(
                 let id = id.clone();
                 w.run(move |c| {
                     insert_sync(c, &people, &audit)?;
-                    crate::writer::execute(c, JOB_UPSERT, &[Arg::Owned(id), Arg::Int(rows_done), Arg::Int(now)], "import job").map(|_| ())
+                    crate::stmt::execute(c, JOB_UPSERT, &[Arg::Owned(id), Arg::Int(rows_done), Arg::Int(now)], "import job").map(|_| ())
                 })
                 .await?;
                 inserted += n;

@@ -50,7 +50,7 @@ impl Readers {
     }
 
     /// Runs `f` on a pooled connection, on this thread.
-    fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(crate) fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let conn = match self.idle.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop() {
             Some(c) => c,
             None => self.open()?,

@@ -219,7 +219,7 @@ fn session_row_at(row: &sqlx::any::AnyRow, base: usize) -> Result<SessionRow, St
 pub(crate) async fn session_touch(store: &SqlStore, id: Uuid, last_seen: i64) -> Result<(), StoreError> {
     if let Some(w) = &store.writer {
         let unit = move |c: &rusqlite::Connection| {
-            crate::writer::execute(c, TOUCH_SESSION, &[Arg::Owned(id.to_string()), Arg::Int(last_seen)], "session touch").map(|_| ())
+            crate::stmt::execute(c, TOUCH_SESSION, &[Arg::Owned(id.to_string()), Arg::Int(last_seen)], "session touch").map(|_| ())
         };
         return w.run(unit).await;
     }
