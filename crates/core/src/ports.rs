@@ -11,7 +11,7 @@ use uuid::Uuid;
 /// A boxed future, so the store can be used as `Arc<dyn Store>`.
 pub type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A uniqueness rule was broken (e.g. a user name that exists).
     #[error("conflict: {0}")]

@@ -184,22 +184,23 @@ impl SqlStore {
             .connect(url)
             .await
             .map_err(error::connect)?;
-        let readers = match backend {
+        // SQLite in a file (not `:memory:`, one connection's own database) gets the readers and
+        // the writer of ADR 0026.
+        let file = match backend {
             Backend::Sqlite => <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(url)
                 .ok()
                 .map(|o| o.get_filename().to_path_buf())
-                .filter(|p| !p.as_os_str().is_empty() && p.as_os_str() != ":memory:")
-                .map(|p| std::sync::Arc::new(reader::Readers::new(&p))),
+                .filter(|p| !p.as_os_str().is_empty() && p.as_os_str() != ":memory:"),
             Backend::Postgres => None,
         };
-        let path = readers.as_ref().map(|r| r.path().to_path_buf());
+        let readers = file.as_deref().map(|p| std::sync::Arc::new(reader::Readers::new(p)));
         let mut store = SqlStore { pool, backend, readers, writer: None };
         if let Err(e) = migrate::run(&store).await {
             store.pool.close().await;
             return Err(e);
         }
         // Started once the schema is current: the writer's SQL is the newest schema's.
-        if let Some(path) = path {
+        if let Some(path) = file {
             match writer::Writer::start(&path, &SQLITE_PRAGMAS) {
                 Ok(w) => store.writer = Some(std::sync::Arc::new(w)),
                 Err(e) => {

@@ -149,8 +149,10 @@ const DEFAULT_CACHE: &str = "PRAGMA cache_size=-2000";
 
 /// [`import`] on the SQLite writer. All or nothing: one unit that takes the batches as they
 /// come (blocking the writer's thread, which has nothing else to do during an import that
-/// holds the write lock anyway) and commits at `Finish`. With a job: one unit per batch, each
-/// committing its rows with the job's progress.
+/// holds the write lock anyway) and commits at `Finish`. So whatever feeds the import must not
+/// wait for another write of this store before `Finish`: it would wait for ever (the import's
+/// feeder in `csvio` only seals and reads). With a job: one unit per batch, each committing its
+/// rows with the job's progress.
 async fn import_sync(
     w: &crate::writer::Writer,
     job: Option<String>,

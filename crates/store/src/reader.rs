@@ -36,11 +36,6 @@ impl Readers {
         Readers { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }
     }
 
-    /// The database file.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
     fn open(&self) -> Result<Connection, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(error::sync("open reader"))?;
@@ -49,14 +44,17 @@ impl Readers {
         Ok(conn)
     }
 
-    /// Runs `f` on a pooled connection, on this thread.
+    /// Runs `f` on a pooled connection, on this thread. A connection that `f` left inside a
+    /// transaction is closed rather than pooled: idle, it would hold its snapshot, and with it
+    /// the write-ahead log, for good.
     pub(crate) fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let conn = match self.idle.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop() {
             Some(c) => c,
             None => self.open()?,
         };
         let result = f(&conn);
-        if let Ok(mut idle) = self.idle.lock()
+        if conn.is_autocommit()
+            && let Ok(mut idle) = self.idle.lock()
             && idle.len() < IDLE
         {
             idle.push(conn);

@@ -25,7 +25,7 @@ use rusqlite::{Connection, OpenFlags};
 use sejf_core::ports::StoreError;
 use tokio::sync::oneshot;
 
-use crate::error;
+use crate::{error, stmt};
 
 /// The most units one transaction takes; more wait for the next one.
 const MAX_BATCH: usize = 256;
@@ -100,26 +100,11 @@ impl Writer {
     }
 }
 
-/// The same error again, for every unit of a batch that failed as a whole.
-fn copy(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
-        StoreError::Reference(m) => StoreError::Reference(m.clone()),
-        StoreError::SchemaTooNew(m) => StoreError::SchemaTooNew(m.clone()),
-        StoreError::Backend(m) => StoreError::Backend(m.clone()),
-    }
-}
-
 fn ignore_no_rows(e: rusqlite::Error) -> rusqlite::Result<()> {
     match e {
         rusqlite::Error::QueryReturnedNoRows => Ok(()),
         other => Err(other),
     }
-}
-
-/// Runs one statement without parameters through the statement cache.
-fn exec(conn: &Connection, sql: &str, context: &'static str) -> Result<(), StoreError> {
-    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(error::sync(context))
 }
 
 impl Drop for Writer {
@@ -257,57 +242,55 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>)
     }
 }
 
-/// Runs `batch` in one transaction and answers every unit.
+/// Runs one statement without parameters (transaction control) through the statement cache.
+fn exec(conn: &Connection, sql: &str, context: &'static str) -> Result<(), StoreError> {
+    stmt::execute(conn, sql, &[], context).map(|_| ())
+}
+
+/// Runs `batch` in one transaction and answers every unit: each unit's own answer if the
+/// transaction committed, the commit's error otherwise.
 fn commit(conn: &Connection, batch: &mut Vec<Job>) {
-    if let Err(e) = exec(conn, "BEGIN IMMEDIATE", "begin group commit") {
-        for job in batch.drain(..) {
-            let _ = job.reply.send(Err(copy(&e)));
-        }
-        return;
-    }
-    let alone = batch.len() == 1;
     let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::with_capacity(batch.len());
-    for job in batch.drain(..) {
-        answers.push((job.reply, run_unit(conn, job.unit, alone)));
-    }
-    let committed = exec(conn, "COMMIT", "group commit");
+    let committed = exec(conn, "BEGIN IMMEDIATE", "begin group commit").and_then(|()| {
+        for job in batch.drain(..) {
+            let answer = run_unit(conn, job.unit)?;
+            answers.push((job.reply, answer));
+        }
+        exec(conn, "COMMIT", "group commit")
+    });
     if let Err(e) = &committed {
-        // The transaction may still be open (e.g. SQLITE_BUSY on COMMIT): end it so the next
-        // batch starts clean. If it is already gone this fails harmlessly.
+        // The transaction may still be open (a savepoint that could not be released, SQLITE_BUSY
+        // on COMMIT): end it so that no unit of it is written and the next batch starts clean.
+        // If it is already gone this fails harmlessly.
         let _ = conn.execute_batch("ROLLBACK");
-        tracing::error!(error = %e, units = answers.len(), "group commit failed; no unit of it was written");
+        tracing::error!(error = %e, units = answers.len() + batch.len(), "group commit failed; no unit of it was written");
     }
     for (reply, answer) in answers {
-        let answer = match (&committed, answer) {
-            (Err(e), Ok(_)) => Err(copy(e)),
-            (_, answer) => answer,
-        };
-        let _ = reply.send(answer);
+        let _ = reply.send(match &committed {
+            Err(e) if answer.is_ok() => Err(e.clone()),
+            _ => answer,
+        });
+    }
+    // Units a failed transaction never reached (none when it committed).
+    if let Err(e) = &committed {
+        for job in batch.drain(..) {
+            let _ = job.reply.send(Err(e.clone()));
+        }
     }
 }
 
-/// One unit inside its savepoint (none when it is alone: the transaction is its own); a unit
-/// that fails or panics is rolled back alone.
-fn run_unit(conn: &Connection, unit: Unit, alone: bool) -> Answer {
-    if !alone {
-        exec(conn, "SAVEPOINT unit", "savepoint")?;
-    }
+/// One unit inside a savepoint of its own: a unit that fails or panics is rolled back alone.
+/// The outer error means the savepoint itself failed, and with it the whole transaction (the
+/// unit's writes could otherwise be committed under an error answer, or the reverse).
+fn run_unit(conn: &Connection, unit: Unit) -> Result<Answer, StoreError> {
+    exec(conn, "SAVEPOINT unit", "savepoint")?;
     let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unit(conn)))
         .unwrap_or_else(|_| Err(StoreError::Backend("a database write panicked; it was rolled back".into())));
-    match (&answer, alone) {
-        (Ok(_), false) => exec(conn, "RELEASE unit", "savepoint")?,
-        (Err(_), false) => {
-            exec(conn, "ROLLBACK TO unit", "savepoint")?;
-            exec(conn, "RELEASE unit", "savepoint")?;
-        }
-        (Err(_), true) => {
-            // Alone, the unit owns the transaction: undo it and open a fresh one for COMMIT.
-            exec(conn, "ROLLBACK", "rollback")?;
-            exec(conn, "BEGIN IMMEDIATE", "begin group commit")?;
-        }
-        (Ok(_), true) => {}
+    if answer.is_err() {
+        exec(conn, "ROLLBACK TO unit", "savepoint")?;
     }
-    answer
+    exec(conn, "RELEASE unit", "savepoint")?;
+    Ok(answer)
 }
 
 #[cfg(test)]
