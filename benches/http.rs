@@ -18,11 +18,21 @@
 //! (VmRSS and its peak VmHWM) after seeding and after the load.
 //!
 //! Baseline: a bare axum server started in this process (its own tokio runtime) on 127.0.0.1:0
-//! over a plaintext SQLite copy of the same people (same rows, same table shape, same pool size
-//! and pragmas; see `benches/common`), with no authentication, no crypto, no policy, no access
+//! over a plaintext SQLite copy of the same people (same rows, same table shape, same driver,
+//! readers, group-commit writer and pragmas; see `benches/common`), with no authentication, no crypto, no policy, no access
 //! log: `GET /people/{id}` runs `SELECT … FROM people WHERE id = $1`, search runs `SELECT … WHERE
 //! email = $1`, `POST /people` inserts the row as given (no validation). Driven by the same load
 //! generator.
+//!
+//! After each Sejf run its servers are stopped and `sejf audit verify` checks the trail the load
+//! wrote; the report prints its verdict.
+//!
+//! PostgreSQL: with `SEJF_BENCH_HTTP_POSTGRES` set to a server URL (e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`), the same three scenarios run again on a fresh
+//! database on that server (created and dropped by the bench), first with one `sejf serve`, then
+//! with two sharing the database and the clients shared out between them (half each, as a load
+//! balancer would). PostgreSQL's own CPU (every process named `postgres` on the machine) is
+//! reported beside the servers'.
 //!
 //! The load generator, the server and the baseline all share the machine's cores: on a 2-core
 //! machine the client takes a large share of the CPU, so these figures understate what a
@@ -80,9 +90,10 @@ impl Kind {
     }
 }
 
-/// Where and what the load generator sends.
+/// Where and what the load generator sends. Client `w` talks to `bases[w % bases.len()]`
+/// (several servers: the clients are shared out between them, as a load balancer would).
 struct Target {
-    base: String,
+    bases: Vec<String>,
     prefix: &'static str,
     token: Option<String>,
     ids: Arc<Vec<String>>,
@@ -101,6 +112,8 @@ struct LoadResult {
     server_cpu: f64,
     /// CPU seconds this process's load generator used (its tokio workers).
     client_cpu: f64,
+    /// CPU seconds the database server used (PostgreSQL's processes), when it has its own.
+    db_cpu: Option<f64>,
 }
 
 impl LoadResult {
@@ -120,19 +133,25 @@ impl LoadResult {
     fn client_us(&self) -> f64 {
         1e6 * self.client_cpu / self.all_requests.max(1) as f64
     }
+
+    fn db_us(&self) -> Option<f64> {
+        self.db_cpu.map(|cpu| 1e6 * cpu / self.all_requests.max(1) as f64)
+    }
 }
 
 /// Where the CPU time of the server under test is read: a whole process (`sejf serve`), or the
 /// threads of this process whose names start with one of the prefixes (the in-process baseline:
 /// its runtime's workers and its SQLite connection threads).
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum CpuProbe {
-    Process(u32),
+    Processes(Vec<u32>),
     Threads(&'static [&'static str]),
+    /// Every process on the machine with this name (PostgreSQL's backends).
+    Named(&'static str),
 }
 
 /// Thread-name prefixes of the baseline server (names are cut to 15 bytes by Linux).
-const BASELINE_THREADS: &[&str] = &["baseline-worker", "sqlx-sqlite-wor"];
+const BASELINE_THREADS: &[&str] = &["baseline-worker", "sejf-sqlite-"];
 /// Thread-name prefix of this process's main tokio runtime: the load generator.
 const CLIENT_THREADS: &[&str] = &["load-generator"];
 
@@ -159,9 +178,19 @@ fn clock_ticks() -> f64 {
 }
 
 /// CPU seconds used so far by what `probe` names.
-fn cpu_secs(probe: CpuProbe, ticks: f64) -> f64 {
+fn cpu_secs(probe: &CpuProbe, ticks: f64) -> f64 {
     let total: u64 = match probe {
-        CpuProbe::Process(pid) => stat_ticks(&format!("/proc/{pid}/stat")).map(|(_, t)| t).unwrap_or(0),
+        CpuProbe::Processes(pids) => pids.iter().filter_map(|pid| stat_ticks(&format!("/proc/{pid}/stat")).map(|(_, t)| t)).sum(),
+        CpuProbe::Named(name) => std::fs::read_dir("/proc")
+            .map(|dir| {
+                dir.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+                    .filter_map(|e| stat_ticks(&format!("{}/stat", e.path().display())))
+                    .filter(|(comm, _)| comm == name)
+                    .map(|(_, t)| t)
+                    .sum()
+            })
+            .unwrap_or(0),
         CpuProbe::Threads(prefixes) => std::fs::read_dir("/proc/self/task")
             .map(|dir| {
                 dir.flatten()
@@ -173,6 +202,14 @@ fn cpu_secs(probe: CpuProbe, ticks: f64) -> f64 {
             .unwrap_or(0),
     };
     total as f64 / ticks
+}
+
+/// Where one Sejf installation keeps its data: a data directory, and a PostgreSQL database when
+/// `database_url` is set (SQLite in the data directory otherwise).
+struct Site {
+    tmp: std::path::PathBuf,
+    data_dir: std::path::PathBuf,
+    database_url: Option<String>,
 }
 
 /// The `sejf serve` child process; killed when dropped (also when the bench panics).
@@ -204,16 +241,19 @@ impl Drop for Server {
     }
 }
 
-/// A `sejf` command on the bench's data directory, with its secrets in its own environment.
-fn sejf(data_dir: &Path) -> Command {
+/// A `sejf` command on the site, with its secrets in its own environment.
+fn sejf(site: &Site) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sejf"));
     cmd.arg("--data-dir")
-        .arg(data_dir)
+        .arg(&site.data_dir)
         .env("SEJF_PASSPHRASE", PASSPHRASE)
         .env("SEJF_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env_remove("SEJF_MASTER_KEY")
-        .env_remove("SEJF_DATABASE_URL")
         .env_remove("SEJF_LOG_FORMAT");
+    match &site.database_url {
+        Some(url) => cmd.env("SEJF_DATABASE_URL", url),
+        None => cmd.env_remove("SEJF_DATABASE_URL"),
+    };
     match std::env::var("SEJF_BENCH_SERVER_LOG") {
         Ok(level) => cmd.env("SEJF_LOG", level),
         Err(_) => cmd.env_remove("SEJF_LOG"),
@@ -222,10 +262,10 @@ fn sejf(data_dir: &Path) -> Command {
 }
 
 /// Runs a CLI step to completion (bounded by [`CLI_TIME_LIMIT`]); returns its standard output.
-fn run_cli(tmp: &Path, data_dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
-    let out_path = tmp.join(format!("cli-{}.out", args[0]));
-    let err_path = tmp.join(format!("cli-{}.err", args[0]));
-    let mut child = sejf(data_dir)
+fn run_cli(site: &Site, args: &[&str], stdin: Option<&str>) -> String {
+    let out_path = site.tmp.join(format!("cli-{}.out", args[0]));
+    let err_path = site.tmp.join(format!("cli-{}.err", args[0]));
+    let mut child = sejf(site)
         .args(args)
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(std::fs::File::create(&out_path).expect("cli stdout file"))
@@ -256,10 +296,10 @@ fn run_cli(tmp: &Path, data_dir: &Path, args: &[&str], stdin: Option<&str>) -> S
     out
 }
 
-/// Starts `sejf serve` on a free loopback port and waits for its `listening on` line.
-fn start_server(tmp: &Path, data_dir: &Path) -> Server {
-    let log = tmp.join("server.log");
-    let mut child = sejf(data_dir)
+/// Starts `sejf serve` number `n` on a free loopback port and waits for its `listening on` line.
+fn start_server(site: &Site, n: usize) -> Server {
+    let log = site.tmp.join(format!("server-{n}.log"));
+    let mut child = sejf(site)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -327,7 +367,7 @@ async fn client_loop(
     let mut rng = Synth::new(SEED ^ (0xc11e_0000 + w as u64));
     let mut bodies = Synth::new(SEED ^ (0xb0d1_0000 + w as u64));
     let (mut latencies, mut ok, mut errors, mut first_error) = (Vec::with_capacity(100_000), 0u64, 0u64, None);
-    let base = &target.base;
+    let base = &target.bases[w % target.bases.len()];
     let prefix = target.prefix;
     let mut all = 0u64;
     for k in 0..MAX_REQUESTS_PER_CLIENT {
@@ -378,10 +418,20 @@ async fn client_loop(
 }
 
 /// Runs one scenario with `clients` concurrent clients; `server` names where the server under
-/// test spends its CPU.
-async fn load(target: &Arc<Target>, kind: Kind, clients: usize, warmup: Duration, measure: Duration, server: CpuProbe) -> LoadResult {
+/// test spends its CPU, `database` where its database server does (PostgreSQL), if apart.
+async fn load(
+    target: &Arc<Target>,
+    kind: Kind,
+    clients: usize,
+    warmup: Duration,
+    measure: Duration,
+    server: &CpuProbe,
+    database: Option<&CpuProbe>,
+) -> LoadResult {
     let ticks = clock_ticks();
-    let (server_before, client_before) = (cpu_secs(server, ticks), cpu_secs(CpuProbe::Threads(CLIENT_THREADS), ticks));
+    let client_probe = CpuProbe::Threads(CLIENT_THREADS);
+    let (server_before, client_before) = (cpu_secs(server, ticks), cpu_secs(&client_probe, ticks));
+    let db_before = database.map(|d| cpu_secs(d, ticks));
     let measure_from = Instant::now() + warmup;
     let end = measure_from + measure;
     let tasks: Vec<_> = (0..clients).map(|w| tokio::spawn(client_loop(w, target.clone(), kind, measure_from, end))).collect();
@@ -394,6 +444,7 @@ async fn load(target: &Arc<Target>, kind: Kind, clients: usize, warmup: Duration
         all_requests: 0,
         server_cpu: 0.0,
         client_cpu: 0.0,
+        db_cpu: None,
     };
     for t in tasks {
         let (lat, ok, errors, first_error, all) = t.await.expect("client task");
@@ -408,7 +459,8 @@ async fn load(target: &Arc<Target>, kind: Kind, clients: usize, warmup: Duration
     // Until the last request finished: slightly longer than `measure`, so req/s is not flattered.
     result.secs = measure_from.elapsed().as_secs_f64();
     result.server_cpu = cpu_secs(server, ticks) - server_before;
-    result.client_cpu = cpu_secs(CpuProbe::Threads(CLIENT_THREADS), ticks) - client_before;
+    result.client_cpu = cpu_secs(&client_probe, ticks) - client_before;
+    result.db_cpu = database.zip(db_before).map(|(d, before)| cpu_secs(d, ticks) - before);
     result.latencies.sort_unstable();
     result
 }
@@ -425,8 +477,9 @@ fn report(who: &str, kind: Kind, r: &LoadResult) {
         r.ok,
         r.errors
     );
+    let db = r.db_us().map(|us| format!(", PostgreSQL {us:.0} µs")).unwrap_or_default();
     println!(
-        "          CPU per request: server {:.0} µs, load generator {:.0} µs ({} requests incl. warm-up)",
+        "          CPU per request: server {:.0} µs{db}, load generator {:.0} µs ({} requests incl. warm-up)",
         r.server_us(),
         r.client_us(),
         r.all_requests
@@ -520,6 +573,109 @@ async fn collect_ids(base: &str, token: &str, n: usize) -> Vec<String> {
     ids
 }
 
+/// The load every configuration gets.
+struct Load {
+    people: usize,
+    max_ids: usize,
+    clients: usize,
+    warmup: Duration,
+    secs: Duration,
+    emails: Arc<Vec<String>>,
+}
+
+/// What one Sejf configuration measured.
+struct SejfRun {
+    label: String,
+    results: Vec<(Kind, LoadResult)>,
+    seed_secs: f64,
+    /// VmRSS after seeding (the first server), bytes.
+    mem_seeded: u64,
+    /// (VmRSS, VmHWM) after the load (the largest of the servers), bytes.
+    mem_after: (u64, u64),
+    /// What `sejf audit verify` said after the servers stopped.
+    verify: String,
+}
+
+/// Seeds one installation through the CLI (init, a sales user, `sejf import`), starts `servers`
+/// `sejf serve` processes on it, runs the three scenarios with the clients shared out between
+/// them, stops them and verifies the audit trail.
+fn run_sejf(rt: &tokio::runtime::Runtime, site: &Site, label: &str, servers: usize, csv: &Path, plan: &Load) -> SejfRun {
+    eprintln!("{label}: sejf init, user add, import of {} synthetic people…", plan.people);
+    run_cli(site, &["init"], None);
+    let cfg = site.data_dir.join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).expect("config.toml");
+    // The bench's sales user reads 100,000 distinct people, which no real budget would allow: a
+    // budget too large to reach, so every read is counted as in production (ADR 0017).
+    text.push_str("\nread_budgets = { sales = 100000000 }\n");
+    std::fs::write(&cfg, text).expect("config.toml");
+    run_cli(site, &["user", "add", "sales", "--role", "sales", "--unit", UNIT, "--password-stdin"], Some(&format!("{SALES_PASSWORD}\n")));
+    let t = Instant::now();
+    let import_out = run_cli(site, &["import", csv.to_str().expect("UTF-8 path"), "--owner", "sales"], None);
+    let seed_secs = t.elapsed().as_secs_f64();
+    println!("{label}: seeded with `sejf import` in {seed_secs:.1} s: {}", import_out.trim());
+
+    let running: Vec<Server> = (0..servers).map(|n| start_server(site, n)).collect();
+    let bases: Vec<String> = running.iter().map(|s| format!("http://{}", s.addr)).collect();
+    let pids: Vec<u32> = running.iter().map(Server::pid).collect();
+    println!("{label}: sejf serve pids {pids:?} on {bases:?}");
+    let database = site.database_url.as_ref().map(|_| CpuProbe::Named("postgres"));
+    let emails = plan.emails.clone();
+    let (results, mem_seeded, mem_after) = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let base = &bases[0];
+        let token = sign_in(&client, base).await;
+        eprintln!("{label}: collecting ids…");
+        let ids = collect_ids(base, &token, plan.people.min(plan.max_ids)).await;
+        println!("{label}: collected {} ids with GET /api/v1/people?limit=500", ids.len());
+        let mem_seeded = memory(pids[0]).0;
+        // Sanity checks (not timed): one read and one search answer what they should, on every server.
+        for base in &bases {
+            let one: Value = client
+                .get(format!("{base}/api/v1/people/{}", ids[0]))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("get");
+            assert_eq!(one["id"].as_str(), Some(ids[0].as_str()), "GET returned another person: {one}");
+            let found: Value = client
+                .post(format!("{base}/api/v1/people/search"))
+                .bearer_auth(&token)
+                .json(&json!({"email": emails[0]}))
+                .send()
+                .await
+                .expect("search")
+                .json()
+                .await
+                .expect("search");
+            assert_eq!(found["items"].as_array().map(Vec::len), Some(1), "search by e-mail should find one person: {found}");
+        }
+        let target =
+            Arc::new(Target { bases: bases.clone(), prefix: "/api/v1", token: Some(token), ids: Arc::new(ids), emails: emails.clone() });
+        let mut results = Vec::new();
+        for kind in [Kind::Get, Kind::Search, Kind::Post] {
+            eprintln!("{label}: {} …", kind.label());
+            let r = load(&target, kind, plan.clients, plan.warmup, plan.secs, &CpuProbe::Processes(pids.clone()), database.as_ref()).await;
+            report(label, kind, &r);
+            results.push((kind, r));
+        }
+        let after = pids.iter().map(|&pid| memory(pid)).fold((0, 0), |(r, h), (r2, h2)| (r.max(r2), h.max(h2)));
+        (results, mem_seeded, after)
+    });
+    println!(
+        "{label} server memory: after seeding VmRSS {} ; after load VmRSS {}, peak VmHWM {}",
+        mib(mem_seeded),
+        mib(mem_after.0),
+        mib(mem_after.1)
+    );
+    drop(running);
+    let verify = run_cli(site, &["audit", "verify"], None).lines().last().unwrap_or("").trim().to_string();
+    println!("{label}: sejf audit verify: {verify}");
+    SejfRun { label: label.to_string(), results, seed_secs, mem_seeded, mem_after, verify }
+}
+
 // ---- main ---------------------------------------------------------------------------------
 
 fn main() {
@@ -542,84 +698,15 @@ fn main() {
     println!("server log level: {log_level}");
 
     let tmp = TempDir::new("sejf-bench-http");
-    let data_dir = tmp.path().join("data");
     let rt = tokio::runtime::Builder::new_multi_thread().thread_name("load-generator").enable_all().build().expect("tokio runtime");
-
-    // ---- Seed Sejf through its CLI ----
-    eprintln!("sejf init, user add, writing {people} synthetic people…");
-    run_cli(tmp.path(), &data_dir, &["init"], None);
-    let cfg = data_dir.join("config.toml");
-    let mut text = std::fs::read_to_string(&cfg).expect("config.toml");
-    // The bench's sales user reads 100,000 distinct people, which no real budget would allow: a
-    // budget too large to reach, so every read is counted as in production (ADR 0017).
-    text.push_str("\nread_budgets = { sales = 100000000 }\n");
-    std::fs::write(&cfg, text).expect("config.toml");
-    run_cli(
-        tmp.path(),
-        &data_dir,
-        &["user", "add", "sales", "--role", "sales", "--unit", UNIT, "--password-stdin"],
-        Some(&format!("{SALES_PASSWORD}\n")),
-    );
     let csv = tmp.path().join("people.csv");
     sejf::csvio::write_synthetic(&csv, people, SEED).expect("synthetic CSV");
-    eprintln!("sejf import…");
-    let t = Instant::now();
-    let import_out = run_cli(tmp.path(), &data_dir, &["import", csv.to_str().expect("UTF-8 path"), "--owner", "sales"], None);
-    println!("seeded with `sejf import` in {:.1} s: {}", t.elapsed().as_secs_f64(), import_out.trim());
-
-    let server = start_server(tmp.path(), &data_dir);
-    let base = format!("http://{}", server.addr);
-    println!("sejf serve pid {} on {base}", server.pid());
     let emails = Arc::new(known_emails(people, 10_000));
+    let plan = Load { people, max_ids, clients, warmup, secs, emails: emails.clone() };
 
-    let (sejf_results, mem_seeded, mem_after) = rt.block_on(async {
-        let client = reqwest::Client::new();
-        let token = sign_in(&client, &base).await;
-        eprintln!("collecting ids…");
-        let ids = collect_ids(&base, &token, people.min(max_ids)).await;
-        println!("collected {} ids with GET /api/v1/people?limit=500", ids.len());
-        let mem_seeded = memory(server.pid());
-        // Sanity checks (not timed): one read and one search answer what they should.
-        let one: Value = client
-            .get(format!("{base}/api/v1/people/{}", ids[0]))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("get")
-            .json()
-            .await
-            .expect("get");
-        assert_eq!(one["id"].as_str(), Some(ids[0].as_str()), "GET returned another person: {one}");
-        let found: Value = client
-            .post(format!("{base}/api/v1/people/search"))
-            .bearer_auth(&token)
-            .json(&json!({"email": emails[0]}))
-            .send()
-            .await
-            .expect("search")
-            .json()
-            .await
-            .expect("search");
-        assert_eq!(found["items"].as_array().map(Vec::len), Some(1), "search by e-mail should find one person: {found}");
-
-        let target =
-            Arc::new(Target { base: base.clone(), prefix: "/api/v1", token: Some(token), ids: Arc::new(ids), emails: emails.clone() });
-        let mut results = Vec::new();
-        for kind in [Kind::Get, Kind::Search, Kind::Post] {
-            eprintln!("sejf: {} …", kind.label());
-            let r = load(&target, kind, clients, warmup, secs, CpuProbe::Process(server.pid())).await;
-            report("sejf", kind, &r);
-            results.push((kind, r));
-        }
-        (results, mem_seeded, memory(server.pid()))
-    });
-    println!(
-        "sejf server memory: after seeding VmRSS {} ; after load VmRSS {}, peak VmHWM {}",
-        mib(mem_seeded.0),
-        mib(mem_after.0),
-        mib(mem_after.1)
-    );
-    drop(server);
+    let sqlite = Site { tmp: tmp.path().to_path_buf(), data_dir: tmp.path().join("data"), database_url: None };
+    let sejf_run = run_sejf(&rt, &sqlite, "sejf", 1, &csv, &plan);
+    let sejf_results = &sejf_run.results;
 
     // ---- Plaintext baseline ----
     eprintln!("building the plaintext copy…");
@@ -628,27 +715,40 @@ fn main() {
     let plain_ids = rt.block_on(async {
         build_plain_db(&plain_path, &owner, UNIT, people, SEED).await;
         let db = PlainDb::connect(&plain_path).await.expect("plaintext db");
-        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM people ORDER BY id LIMIT $1")
-            .bind(people.min(max_ids) as i64)
-            .fetch_all(&db.pool)
-            .await
-            .expect("ids");
+        let ids = db.ids(people.min(max_ids)).expect("ids");
         db.close().await;
         ids
     });
     let baseline = Baseline::start(plain_path.clone(), owner, UNIT.to_string());
-    let target = Arc::new(Target { base: format!("http://{}", baseline.addr), prefix: "", token: None, ids: Arc::new(plain_ids), emails });
+    let target =
+        Arc::new(Target { bases: vec![format!("http://{}", baseline.addr)], prefix: "", token: None, ids: Arc::new(plain_ids), emails });
     let plain_results = rt.block_on(async {
         let mut results = Vec::new();
         for kind in [Kind::Get, Kind::Search, Kind::Post] {
             eprintln!("baseline: {} …", kind.label());
-            let r = load(&target, kind, clients, warmup, secs, CpuProbe::Threads(BASELINE_THREADS)).await;
+            let r = load(&target, kind, clients, warmup, secs, &CpuProbe::Threads(BASELINE_THREADS), None).await;
             report("baseline", kind, &r);
             results.push((kind, r));
         }
         results
     });
     drop(baseline);
+
+    // ---- Sejf on PostgreSQL: one server, then two sharing the database ----
+    let mut postgres_runs = Vec::new();
+    if let Ok(server_url) = std::env::var("SEJF_BENCH_HTTP_POSTGRES") {
+        for servers in [1, 2] {
+            let url = rt.block_on(sejf_store::testing::fresh_postgres_database(&server_url)).expect("fresh PostgreSQL database");
+            let site = Site {
+                tmp: tmp.path().to_path_buf(),
+                data_dir: tmp.path().join(format!("data-postgres-{servers}")),
+                database_url: Some(url.clone()),
+            };
+            let label = if servers == 1 { "sejf-pg" } else { "sejf-pg×2" };
+            postgres_runs.push(run_sejf(&rt, &site, label, servers, &csv, &plan));
+            rt.block_on(sejf_store::testing::drop_postgres_database(&server_url, &url));
+        }
+    }
 
     println!();
     println!("load average at end: {}", common::loadavg());
@@ -690,6 +790,47 @@ fn main() {
     println!();
     println!("| server memory (sejf) | VmRSS |");
     println!("|---|---:|");
-    println!("| after seeding {people} people, before load | {} |", mib(mem_seeded.0));
-    println!("| after load | {} (peak {}) |", mib(mem_after.0), mib(mem_after.1));
+    println!("| after seeding {people} people, before load | {} |", mib(sejf_run.mem_seeded));
+    println!("| after load | {} (peak {}) |", mib(sejf_run.mem_after.0), mib(sejf_run.mem_after.1));
+    println!();
+    println!("`sejf audit verify` after the load: {}", sejf_run.verify);
+    if !postgres_runs.is_empty() {
+        println!();
+        println!("## On PostgreSQL (loopback), beside SQLite");
+        println!();
+        println!(
+            "| scenario | SQLite req/s, p99 | PostgreSQL, 1 server | PostgreSQL, 2 servers | server + PostgreSQL CPU/request (1 server / 2 servers) |"
+        );
+        println!("|---|---:|---:|---:|---:|");
+        for (i, (kind, s)) in sejf_results.iter().enumerate() {
+            let pg = |run: &SejfRun| {
+                let r = &run.results[i].1;
+                format!("{:.0}, {}", r.rps(), ms(r.p(99.0)))
+            };
+            let cpu = |run: &SejfRun| {
+                let r = &run.results[i].1;
+                format!("{:.0} + {:.0} µs", r.server_us(), r.db_us().unwrap_or(0.0))
+            };
+            println!(
+                "| {} | {:.0}, {} | {} | {} | {} / {} |",
+                kind.label(),
+                s.rps(),
+                ms(s.p(99.0)),
+                pg(&postgres_runs[0]),
+                pg(&postgres_runs[1]),
+                cpu(&postgres_runs[0]),
+                cpu(&postgres_runs[1])
+            );
+        }
+        println!();
+        for run in &postgres_runs {
+            println!(
+                "{}: seeded in {:.1} s; server memory after load {}; `sejf audit verify`: {}",
+                run.label,
+                run.seed_secs,
+                mib(run.mem_after.0),
+                run.verify
+            );
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The plaintext baseline server of the `http` bench: bare axum over the plaintext SQLite copy
-//! of [`super::PlainDb`], with no authentication, crypto, policy or access log. It runs on its
+//! of [`super::PlainDb`], with no authentication, crypto, policy or access log. It reads on the
+//! request's own thread and writes through the group-commit writer, as Sejf does. It runs on its
 //! own tokio runtime (as a separate process would) and stops when dropped.
 
 use std::net::SocketAddr;
@@ -48,22 +49,16 @@ fn internal(e: impl std::fmt::Display) -> Response {
 }
 
 async fn plain_get(State(s): State<PlainState>, UrlPath(id): UrlPath<Uuid>) -> Response {
-    match s.db.by_id(&id.to_string()).await {
-        Ok(Some(row)) => match super::person_json(&row) {
-            Ok(v) => Json(v).into_response(),
-            Err(e) => internal(e),
-        },
+    match s.db.by_id(&id.to_string()) {
+        Ok(Some(person)) => Json(person).into_response(),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => internal(e),
     }
 }
 
 async fn plain_search(State(s): State<PlainState>, Json(q): Json<SearchIn>) -> Response {
-    match s.db.by_email(&q.email.to_lowercase()).await {
-        Ok(rows) => match rows.iter().map(super::person_json).collect::<Result<Vec<_>, _>>() {
-            Ok(items) => Json(json!({"items": items, "next_cursor": null})).into_response(),
-            Err(e) => internal(e),
-        },
+    match s.db.by_email(&q.email.to_lowercase()) {
+        Ok(items) => Json(json!({"items": items, "next_cursor": null})).into_response(),
         Err(e) => internal(e),
     }
 }
@@ -93,16 +88,13 @@ async fn plain_post(State(s): State<PlainState>, Json(p): Json<PlainIn>) -> Resp
         tags: p.tags,
         name_tokens: tokens,
     };
-    match s.db.insert_batch(std::slice::from_ref(&person)).await {
-        Ok(()) => (
-            StatusCode::CREATED,
-            Json(json!({
-                "id": person.id, "owner_id": person.owner_id, "unit": person.unit, "first_name": person.first_name,
-                "last_name": person.last_name, "email": person.email, "phone": person.phone, "national_id": person.national_id,
-                "birth_date": person.birth_date, "address": person.address, "notes": person.notes, "tags": person.tags,
-            })),
-        )
-            .into_response(),
+    let created = json!({
+        "id": person.id, "owner_id": person.owner_id, "unit": person.unit, "first_name": person.first_name,
+        "last_name": person.last_name, "email": person.email, "phone": person.phone, "national_id": person.national_id,
+        "birth_date": person.birth_date, "address": person.address, "notes": person.notes, "tags": person.tags,
+    });
+    match s.db.insert_batch(vec![person]).await {
+        Ok(()) => (StatusCode::CREATED, Json(created)).into_response(),
         Err(e) => internal(e),
     }
 }
@@ -167,8 +159,7 @@ pub async fn build_plain_db(path: &Path, owner: &str, unit: &str, n: usize, seed
         let p = synth.person(i);
         batch.push(PlainPerson::from_raw(&p.raw, &p.tags, owner, unit, now).expect("synthetic people are valid"));
         if batch.len() == BATCH || i + 1 == n {
-            db.insert_batch(&batch).await.expect("plaintext insert");
-            batch.clear();
+            db.insert_batch(std::mem::take(&mut batch)).await.expect("plaintext insert");
         }
     }
     db.close().await;

@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rusqlite::ToSql;
+use sejf_core::ports::StoreError;
 use sejf_domain::people::{PersonData, PersonRaw, parse_tags};
 use sejf_domain::values::{CountryCode, name_tokens};
-use sqlx::AnyPool;
-use sqlx::Row;
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sejf_store::sqlite::{Readers, Writer};
 use uuid::Uuid;
 
 /// Rows per transaction of the CSV import (`sejf::csvio`'s private `BATCH`, repeated here).
@@ -28,39 +28,46 @@ pub const BATCH: usize = 2_000;
 
 /// The performance-relevant pragmas Sejf's store sets on every SQLite connection (its private
 /// `SQLITE_PRAGMAS`), without `secure_delete=ON`, a security measure the baseline does not take.
-const PRAGMAS: [&str; 4] = ["PRAGMA busy_timeout=5000", "PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"];
+/// The writer turns SQLite's own checkpoints off and runs its checkpointer, as Sejf's does.
+const PRAGMAS: [&str; 5] = [
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA journal_size_limit=67108864",
+];
 
 /// The same tables as `migrations/sqlite/0001_initial.sql` for people, with TEXT instead of
 /// ciphertext BLOBs, a plaintext e-mail/phone/national-id index instead of blind indexes, and
 /// name tokens as text.
-const SCHEMA: [&str; 13] = [
-    "CREATE TABLE units (slug TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL) STRICT",
-    "CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, username TEXT NOT NULL UNIQUE) STRICT",
-    "CREATE TABLE people (id TEXT PRIMARY KEY NOT NULL, owner_id TEXT NOT NULL REFERENCES users (id), \
-     unit TEXT NOT NULL REFERENCES units (slug), company_id TEXT, version INTEGER NOT NULL, \
-     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, first_name TEXT, last_name TEXT, email TEXT, \
-     phone TEXT, national_id TEXT, birth_date TEXT, address TEXT, notes TEXT) STRICT",
-    "CREATE INDEX people_email ON people (email)",
-    "CREATE INDEX people_phone ON people (phone)",
-    "CREATE INDEX people_national_id ON people (national_id)",
-    "CREATE INDEX people_owner ON people (owner_id)",
-    "CREATE INDEX people_unit ON people (unit)",
-    "CREATE INDEX people_company ON people (company_id)",
-    "CREATE TABLE person_tags (person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE, tag TEXT NOT NULL, \
-     PRIMARY KEY (person_id, tag)) STRICT",
-    "CREATE INDEX person_tags_tag ON person_tags (tag)",
-    "CREATE TABLE person_name_tokens (token TEXT NOT NULL, person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE, \
-     PRIMARY KEY (token, person_id)) STRICT",
-    "CREATE INDEX person_name_tokens_person ON person_name_tokens (person_id)",
-];
+const SCHEMA: &str = "
+    CREATE TABLE units (slug TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL) STRICT;
+    CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, username TEXT NOT NULL UNIQUE) STRICT;
+    CREATE TABLE people (id TEXT PRIMARY KEY NOT NULL, owner_id TEXT NOT NULL REFERENCES users (id),
+        unit TEXT NOT NULL REFERENCES units (slug), company_id TEXT, version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, first_name TEXT, last_name TEXT, email TEXT,
+        phone TEXT, national_id TEXT, birth_date TEXT, address TEXT, notes TEXT) STRICT;
+    CREATE INDEX people_email ON people (email);
+    CREATE INDEX people_phone ON people (phone);
+    CREATE INDEX people_national_id ON people (national_id);
+    CREATE INDEX people_owner ON people (owner_id);
+    CREATE INDEX people_unit ON people (unit);
+    CREATE INDEX people_company ON people (company_id);
+    CREATE TABLE person_tags (person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE, tag TEXT NOT NULL,
+        PRIMARY KEY (person_id, tag)) STRICT;
+    CREATE INDEX person_tags_tag ON person_tags (tag);
+    CREATE TABLE person_name_tokens (token TEXT NOT NULL, person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        PRIMARY KEY (token, person_id)) STRICT;
+    CREATE INDEX person_name_tokens_person ON person_name_tokens (person_id);
+";
 
 /// The person columns the baseline reads, in [`person_json`]'s order.
 pub const PERSON_COLUMNS: &str = "id, owner_id, unit, company_id, version, created_at, updated_at, first_name, last_name, \
      email, phone, national_id, birth_date, address, notes";
 pub const GET_BY_ID: &str = "SELECT id, owner_id, unit, company_id, version, created_at, updated_at, first_name, last_name, \
-     email, phone, national_id, birth_date, address, notes FROM people WHERE id = $1";
+     email, phone, national_id, birth_date, address, notes FROM people WHERE id = ?1";
 pub const GET_BY_EMAIL: &str = "SELECT id, owner_id, unit, company_id, version, created_at, updated_at, first_name, last_name, \
-     email, phone, national_id, birth_date, address, notes FROM people WHERE email = $1 ORDER BY id LIMIT 51";
+     email, phone, national_id, birth_date, address, notes FROM people WHERE email = ?1 ORDER BY id LIMIT 51";
 
 const PERSON_COLS: usize = 15;
 
@@ -133,160 +140,181 @@ fn multi_row(head: &str, cols: usize, sizes: &[usize], tail: &str) -> Vec<(usize
     sizes
         .iter()
         .map(|&rows| {
-            let mut sql = String::from(head);
-            let mut n = 1;
-            for r in 0..rows {
-                if r > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for c in 0..cols {
-                    if c > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!("${n}"));
-                    n += 1;
-                }
-                sql.push(')');
-            }
-            sql.push_str(tail);
+            let row = format!("({})", vec!["?"; cols].join(", "));
+            let sql = format!("{head}{}{tail}", vec![row; rows].join(", "));
             (rows, Arc::from(sql))
         })
         .collect()
 }
 
-/// The plaintext baseline database.
+/// The baseline's insert statements, built once.
+struct Inserts {
+    people: Vec<(usize, Arc<str>)>,
+    tags: Vec<(usize, Arc<str>)>,
+    tokens: Vec<(usize, Arc<str>)>,
+}
+
+/// Runs `sql` (a multi-row insert of `rows` rows) over `values` in chunks of the largest size
+/// that fits, as Sejf's `multirow` does: prepared once per connection, then only bound again.
+fn insert_chunked(
+    conn: &rusqlite::Connection,
+    statements: &[(usize, Arc<str>)],
+    values: &[&dyn ToSql],
+    per_row: usize,
+) -> rusqlite::Result<()> {
+    let mut rest = values;
+    for (size, sql) in statements {
+        let take = size * per_row;
+        while rest.len() >= take {
+            let (chunk, tail) = rest.split_at(take);
+            conn.prepare_cached(sql)?.execute(chunk)?;
+            rest = tail;
+        }
+    }
+    Ok(())
+}
+
+/// The plaintext baseline database, on the same driver and the same engine plumbing as Sejf's
+/// SQLite store (`sejf_store::sqlite`): reads on a pool of rusqlite connections on the calling
+/// thread, writes in group commits on one writer thread.
 #[derive(Clone)]
 pub struct PlainDb {
-    pub pool: AnyPool,
-    people_sql: Arc<Vec<(usize, Arc<str>)>>,
-    tags_sql: Arc<Vec<(usize, Arc<str>)>>,
-    tokens_sql: Arc<Vec<(usize, Arc<str>)>>,
+    readers: Arc<Readers>,
+    writer: Arc<Writer>,
+    inserts: Arc<Inserts>,
+}
+
+fn db_error(e: impl std::fmt::Display) -> String {
+    format!("plaintext db: {e}")
+}
+
+fn sync_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
 }
 
 impl PlainDb {
     /// Creates the database file at `path` with the baseline schema, and one owner and unit.
     pub async fn create(path: &Path, owner_id: &str, unit: &str) -> Result<PlainDb, String> {
-        let db = PlainDb::connect(path).await?;
-        for stmt in SCHEMA {
-            sqlx::query(stmt).execute(&db.pool).await.map_err(|e| format!("plaintext schema: {e}"))?;
-        }
-        sqlx::query("INSERT INTO units (slug, created_at) VALUES ($1, 0)").bind(unit).execute(&db.pool).await.map_err(|e| e.to_string())?;
-        sqlx::query("INSERT INTO users (id, username) VALUES ($1, 'owner')")
-            .bind(owner_id)
-            .execute(&db.pool)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(db)
+        let conn = rusqlite::Connection::open(path).map_err(db_error)?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).map_err(db_error)?;
+        conn.execute_batch(SCHEMA).map_err(db_error)?;
+        conn.execute("INSERT INTO units (slug, created_at) VALUES (?1, 0)", [unit]).map_err(db_error)?;
+        conn.execute("INSERT INTO users (id, username) VALUES (?1, 'owner')", [owner_id]).map_err(db_error)?;
+        conn.close().map_err(|(_, e)| db_error(e))?;
+        PlainDb::connect(path).await
     }
 
-    /// Opens (creating if missing) the database file at `path` with Sejf's pool size and pragmas.
+    /// Opens the database file at `path` with Sejf's pragmas, readers and writer.
     pub async fn connect(path: &Path) -> Result<PlainDb, String> {
-        sqlx::any::install_default_drivers();
-        let url = sejf_store::sqlite_url(path);
-        let pool = AnyPoolOptions::new()
-            .max_connections(sejf_store::SQLITE_MAX_CONNECTIONS)
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    for pragma in PRAGMAS {
-                        sqlx::query(pragma).persistent(false).execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await
-            .map_err(|e| format!("plaintext db: {e}"))?;
+        let writer = Writer::start(path, &PRAGMAS).map_err(db_error)?;
         let head = format!("INSERT INTO people ({PERSON_COLUMNS}) VALUES ");
         let skip = " ON CONFLICT DO NOTHING";
         Ok(PlainDb {
-            pool,
-            people_sql: Arc::new(multi_row(&head, PERSON_COLS, &[64, 8, 1], "")),
-            tags_sql: Arc::new(multi_row("INSERT INTO person_tags (person_id, tag) VALUES ", 2, &[256, 16, 1], skip)),
-            tokens_sql: Arc::new(multi_row("INSERT INTO person_name_tokens (token, person_id) VALUES ", 2, &[256, 16, 1], skip)),
+            readers: Arc::new(Readers::new(path)),
+            writer: Arc::new(writer),
+            inserts: Arc::new(Inserts {
+                people: multi_row(&head, PERSON_COLS, &[64, 8, 1], ""),
+                tags: multi_row("INSERT INTO person_tags (person_id, tag) VALUES ", 2, &[256, 16, 1], skip),
+                tokens: multi_row("INSERT INTO person_name_tokens (token, person_id) VALUES ", 2, &[256, 16, 1], skip),
+            }),
         })
     }
 
-    /// Inserts people, their tags and name tokens in one write transaction (`BEGIN IMMEDIATE`, as
-    /// Sejf's store does on SQLite), with the same multi-row statement sizes as Sejf.
-    pub async fn insert_batch(&self, people: &[PlainPerson]) -> Result<(), String> {
+    /// Inserts people, their tags and name tokens as one unit of the writer's next group commit,
+    /// with the same multi-row statement sizes as Sejf.
+    pub async fn insert_batch(&self, people: Vec<PlainPerson>) -> Result<(), String> {
         if people.is_empty() {
             return Ok(());
         }
-        let tags: Vec<(&str, &str)> = people.iter().flat_map(|p| p.tags.iter().map(move |t| (p.id.as_str(), t.as_str()))).collect();
-        let tokens: Vec<(&str, &str)> =
-            people.iter().flat_map(|p| p.name_tokens.iter().map(move |t| (t.as_str(), p.id.as_str()))).collect();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| e.to_string())?;
-        let mut rest = people;
-        for (size, sql) in self.people_sql.iter() {
-            while rest.len() >= *size {
-                let (chunk, tail) = rest.split_at(*size);
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-                for p in chunk {
-                    q = q
-                        .bind(p.id.as_str())
-                        .bind(p.owner_id.as_str())
-                        .bind(p.unit.as_str())
-                        .bind(None::<&str>)
-                        .bind(1_i64)
-                        .bind(p.created_at)
-                        .bind(p.created_at)
-                        .bind(p.first_name.as_deref())
-                        .bind(p.last_name.as_deref())
-                        .bind(p.email.as_deref())
-                        .bind(p.phone.as_deref())
-                        .bind(p.national_id.as_deref())
-                        .bind(p.birth_date.as_deref())
-                        .bind(p.address.as_deref())
-                        .bind(p.notes.as_deref());
+        let inserts = self.inserts.clone();
+        self.writer
+            .run(move |conn| {
+                let mut values: Vec<&dyn ToSql> = Vec::with_capacity(people.len() * PERSON_COLS);
+                for p in &people {
+                    values.extend_from_slice(&[
+                        &p.id,
+                        &p.owner_id,
+                        &p.unit,
+                        &rusqlite::types::Null,
+                        &1_i64,
+                        &p.created_at,
+                        &p.created_at,
+                        &p.first_name,
+                        &p.last_name,
+                        &p.email,
+                        &p.phone,
+                        &p.national_id,
+                        &p.birth_date,
+                        &p.address,
+                        &p.notes,
+                    ]);
                 }
-                q.execute(&mut *tx).await.map_err(|e| format!("plaintext people insert: {e}"))?;
-                rest = tail;
-            }
-        }
-        for (pairs, statements) in [(&tags, &self.tags_sql), (&tokens, &self.tokens_sql)] {
-            let mut rest: &[(&str, &str)] = pairs;
-            for (size, sql) in statements.iter() {
-                while rest.len() >= *size {
-                    let (chunk, tail) = rest.split_at(*size);
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-                    for (a, b) in chunk {
-                        q = q.bind(*a).bind(*b);
-                    }
-                    q.execute(&mut *tx).await.map_err(|e| format!("plaintext tags/tokens insert: {e}"))?;
-                    rest = tail;
+                insert_chunked(conn, &inserts.people, &values, PERSON_COLS).map_err(sync_error)?;
+                let tags: Vec<&dyn ToSql> =
+                    people.iter().flat_map(|p| p.tags.iter().flat_map(move |t| [&p.id as &dyn ToSql, t as &dyn ToSql])).collect();
+                insert_chunked(conn, &inserts.tags, &tags, 2).map_err(sync_error)?;
+                let tokens: Vec<&dyn ToSql> =
+                    people.iter().flat_map(|p| p.name_tokens.iter().flat_map(move |t| [t as &dyn ToSql, &p.id as &dyn ToSql])).collect();
+                insert_chunked(conn, &inserts.tokens, &tokens, 2).map_err(sync_error)
+            })
+            .await
+            .map_err(db_error)
+    }
+
+    /// The person with this id as JSON, read on the calling thread.
+    pub fn by_id(&self, id: &str) -> Result<Option<serde_json::Value>, String> {
+        self.readers
+            .run(|c| {
+                let mut stmt = c.prepare_cached(GET_BY_ID).map_err(sync_error)?;
+                let mut rows = stmt.query([id]).map_err(sync_error)?;
+                match rows.next().map_err(sync_error)? {
+                    Some(row) => person_json(row).map(Some).map_err(sync_error),
+                    None => Ok(None),
                 }
-            }
-        }
-        tx.commit().await.map_err(|e| e.to_string())
+            })
+            .map_err(db_error)
     }
 
-    pub async fn by_id(&self, id: &str) -> Result<Option<AnyRow>, String> {
-        sqlx::query(GET_BY_ID).bind(id).fetch_optional(&self.pool).await.map_err(|e| e.to_string())
+    /// The people with this e-mail (at most 51) as JSON, read on the calling thread.
+    pub fn by_email(&self, email: &str) -> Result<Vec<serde_json::Value>, String> {
+        self.readers
+            .run(|c| {
+                let mut stmt = c.prepare_cached(GET_BY_EMAIL).map_err(sync_error)?;
+                let rows = stmt.query_map([email], person_json).map_err(sync_error)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sync_error)
+            })
+            .map_err(db_error)
     }
 
-    pub async fn by_email(&self, email: &str) -> Result<Vec<AnyRow>, String> {
-        sqlx::query(GET_BY_EMAIL).bind(email).fetch_all(&self.pool).await.map_err(|e| e.to_string())
+    /// The first `n` ids in order.
+    pub fn ids(&self, n: usize) -> Result<Vec<String>, String> {
+        self.readers
+            .run(|c| {
+                let mut stmt = c.prepare_cached("SELECT id FROM people ORDER BY id LIMIT ?1").map_err(sync_error)?;
+                let rows = stmt.query_map([n as i64], |r| r.get::<_, String>(0)).map_err(sync_error)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sync_error)
+            })
+            .map_err(db_error)
     }
 
+    /// Commits what is queued and stops the writer.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.writer.stop().await;
     }
 }
 
 /// A row of [`GET_BY_ID`] / [`GET_BY_EMAIL`] as JSON, the address parsed back into an object.
-pub fn person_json(row: &AnyRow) -> Result<serde_json::Value, sqlx::Error> {
-    let text = |i: usize| row.try_get::<Option<String>, _>(i);
+pub fn person_json(row: &rusqlite::Row<'_>) -> rusqlite::Result<serde_json::Value> {
+    let text = |i: usize| row.get::<_, Option<String>>(i);
     let address = text(13)?.and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok());
     Ok(serde_json::json!({
-        "id": row.try_get::<String, _>(0)?,
-        "owner_id": row.try_get::<String, _>(1)?,
-        "unit": row.try_get::<String, _>(2)?,
+        "id": row.get::<_, String>(0)?,
+        "owner_id": row.get::<_, String>(1)?,
+        "unit": row.get::<_, String>(2)?,
         "company_id": text(3)?,
-        "version": row.try_get::<i64, _>(4)?,
-        "created_at": row.try_get::<i64, _>(5)?,
-        "updated_at": row.try_get::<i64, _>(6)?,
+        "version": row.get::<_, i64>(4)?,
+        "created_at": row.get::<_, i64>(5)?,
+        "updated_at": row.get::<_, i64>(6)?,
         "first_name": text(7)?,
         "last_name": text(8)?,
         "email": text(9)?,

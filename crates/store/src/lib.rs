@@ -45,6 +45,15 @@ mod writer;
 
 pub mod testing;
 
+/// The SQLite engine's plumbing (ADR 0026): the pooled readers that run on the calling thread
+/// and the group-commit writer. The store is their only user in Sejf; they are public so that
+/// the plaintext baseline of the benches (`benches/common`) runs on the same driver and the same
+/// writer, and the ratio it reports compares like with like.
+pub mod sqlite {
+    pub use crate::reader::Readers;
+    pub use crate::writer::Writer;
+}
+
 use std::time::Duration;
 
 use sejf_core::ports::{
@@ -177,6 +186,11 @@ impl SqlStore {
                         for pragma in SQLITE_PRAGMAS {
                             sqlx::query(pragma).persistent(false).execute(&mut *conn).await?;
                         }
+                    } else {
+                        // Sejf's statements are short lookups by key that JIT compilation never
+                        // pays for; a misestimated plan compiled on every execution cost 340 ms
+                        // each (docs/benchmarks.md §4e).
+                        sqlx::query("SET jit = off").persistent(false).execute(&mut *conn).await?;
                     }
                     Ok(())
                 })

@@ -93,11 +93,39 @@ pub(crate) async fn import(
     store: &SqlStore,
     job: Option<String>,
     now: i64,
-    mut steps: tokio::sync::mpsc::Receiver<ImportStep>,
+    steps: tokio::sync::mpsc::Receiver<ImportStep>,
 ) -> Result<u64, StoreError> {
     if let Some(w) = &store.writer {
         return import_sync(w, job, now, steps).await;
     }
+    let inserted = import_pooled(store, job, now, steps).await?;
+    if store.backend == Backend::Postgres {
+        analyze(store).await;
+    }
+    Ok(inserted)
+}
+
+/// The tables an import fills, analysed once it has committed (PostgreSQL).
+const ANALYZE: &str = "ANALYZE people, person_tags, person_name_tokens, keystore";
+
+/// Gives PostgreSQL's planner the statistics of what an import wrote. Without them (a new
+/// database, or autovacuum off or not yet run) it guessed a person's tags and name tokens by
+/// scanning their tables whole, and compiled those plans with JIT: measured, 73 ms of database
+/// CPU per `GET /people/{id}` among 100,000 people, against well under one with them. A role
+/// that may not analyse (not the tables' owner) gets a warning; the import stands.
+async fn analyze(store: &SqlStore) {
+    if let Err(e) = sqlx::query(ANALYZE).execute(&store.pool).await {
+        tracing::warn!(error = %error::db("analyze after import")(e), "the import is written, but its statistics were not updated");
+    }
+}
+
+/// The import on a pooled connection (PostgreSQL, or SQLite without a file).
+async fn import_pooled(
+    store: &SqlStore,
+    job: Option<String>,
+    now: i64,
+    mut steps: tokio::sync::mpsc::Receiver<ImportStep>,
+) -> Result<u64, StoreError> {
     let mut inserted = 0u64;
     match job {
         None => {

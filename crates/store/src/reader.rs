@@ -21,7 +21,8 @@ use crate::error;
 /// Connections kept for reuse; more are opened under load and closed after.
 const IDLE: usize = 8;
 
-pub(crate) struct Readers {
+/// A pool of read-only connections to one SQLite file, used on the calling thread.
+pub struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
 }
@@ -32,7 +33,7 @@ fn corrupt(column: &'static str) -> StoreError {
 
 impl Readers {
     /// Readers for the database file at `path` (opened on first use).
-    pub(crate) fn new(path: &Path) -> Readers {
+    pub fn new(path: &Path) -> Readers {
         Readers { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }
     }
 
@@ -47,7 +48,7 @@ impl Readers {
     /// Runs `f` on a pooled connection, on this thread. A connection that `f` left inside a
     /// transaction is closed rather than pooled: idle, it would hold its snapshot, and with it
     /// the write-ahead log, for good.
-    pub(crate) fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let conn = match self.idle.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop() {
             Some(c) => c,
             None => self.open()?,

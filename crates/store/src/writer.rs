@@ -47,7 +47,7 @@ enum Msg {
 /// The handle of the writer thread; cloning the store shares it. Dropping the last handle
 /// stops the thread and waits for it, so the connection is closed when the store is gone (a
 /// restore may replace the file right after).
-pub(crate) struct Writer {
+pub struct Writer {
     jobs: mpsc::Sender<Msg>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -64,7 +64,7 @@ fn stopped() -> StoreError {
 
 impl Writer {
     /// Opens the connection (with the store's pragmas) and starts the thread.
-    pub(crate) fn start(path: &Path, pragmas: &[&str]) -> Result<Writer, StoreError> {
+    pub fn start(path: &Path, pragmas: &[&str]) -> Result<Writer, StoreError> {
         let conn = open(path, pragmas)?;
         // Checkpoints in the commit path only when the checkpointer asks (see `checkpoints`).
         pragma(&conn, "PRAGMA wal_autocheckpoint=0")?;
@@ -79,7 +79,7 @@ impl Writer {
     }
 
     /// Commits what is queued and closes the connection; later writes fail.
-    pub(crate) async fn stop(&self) {
+    pub async fn stop(&self) {
         let (done, closed) = oneshot::channel();
         if self.jobs.send(Msg::Stop(done)).is_ok() {
             let _ = closed.await;
@@ -87,7 +87,7 @@ impl Writer {
     }
 
     /// Runs `unit` in the next group commit and answers once that has committed.
-    pub(crate) async fn run<T, F>(&self, unit: F) -> Result<T, StoreError>
+    pub async fn run<T, F>(&self, unit: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
