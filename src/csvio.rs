@@ -2,7 +2,7 @@
 //!
 //! Import reads what Polish Excel and LibreOffice save: `,`, `;` or tab separated, UTF-8 with or
 //! without a byte-order mark or Windows-1250, headers in Polish or English (or mapped with
-//! `--map`). It validates the whole file first and writes nothing if any row is invalid (unless
+//! `--map`). It reads the file once and writes nothing if any row is invalid (unless
 //! `--skip-invalid`); rows matching people already held (by e-mail, phone or PESEL, through the
 //! blind indexes) are skipped, updated or refused (`--on-duplicate`). By default the whole file
 //! is one transaction: a kill leaves nothing. With `--resume` each batch commits with the file's
@@ -316,12 +316,71 @@ async fn known_people(app: &App) -> Result<HashMap<(u8, i64), Uuid>, String> {
     Ok(known)
 }
 
-/// What pass 1 decided for one data row.
+/// What the scan decided for one data row.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fate {
     Insert,
     Invalid,
     Duplicate(Option<Uuid>),
+}
+
+/// What a scan of the file found.
+#[derive(Default)]
+struct Scan {
+    rows: usize,
+    invalid: usize,
+    suppressed: usize,
+    /// Lines of this run's duplicates (rows a killed run already imported are not counted).
+    duplicate_lines: Vec<u64>,
+    /// Rows that update people (`--on-duplicate update`), in the file's order.
+    updates: Vec<Update>,
+    /// Rows of this run to insert.
+    inserts: usize,
+}
+
+impl Scan {
+    /// Whether nothing of the file may be written.
+    fn refused(&self, opts: &ImportOptions) -> bool {
+        (self.invalid > 0 && !opts.skip_invalid) || (opts.on_duplicate == OnDuplicate::Fail && !self.duplicate_lines.is_empty())
+    }
+
+    /// Why nothing of the file may be written, if so.
+    fn refusal(&self, opts: &ImportOptions) -> Option<String> {
+        if self.invalid > 0 && !opts.skip_invalid {
+            let erased = if self.suppressed > 0 {
+                format!(" ({} match erased people on the suppression list)", self.suppressed)
+            } else {
+                String::new()
+            };
+            return Some(format!(
+                "{} of {} rows are invalid{erased}; nothing was imported (fix them, or pass --skip-invalid)",
+                self.invalid, self.rows
+            ));
+        }
+        if opts.on_duplicate == OnDuplicate::Fail && !self.duplicate_lines.is_empty() {
+            let shown: Vec<String> = self.duplicate_lines.iter().take(10).map(u64::to_string).collect();
+            return Some(format!(
+                "{} of {} rows match people already held or an earlier row (by e-mail, phone or PESEL), e.g. lines {}; nothing was imported (--on-duplicate skip or update)",
+                self.duplicate_lines.len(),
+                self.rows,
+                shown.join(", ")
+            ));
+        }
+        None
+    }
+}
+
+/// What a scan checks each row against: the people held (by blind index) and the erased.
+struct Held {
+    known: HashMap<(u8, i64), Uuid>,
+    suppression: sejf_core::gdpr::Suppression,
+}
+
+/// Where a scan sends the rows it prepares, and what it prepares them for.
+struct Sink<'a> {
+    tx: &'a tokio::sync::mpsc::Sender<ImportStep>,
+    bar: &'a ProgressBar,
+    placement: sejf_core::people::Placement,
 }
 
 /// Imports a file (see the module documentation).
@@ -361,87 +420,27 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
     if finished {
         return Err(format!("{} was imported completely before (--resume found its finished run); nothing to do", path.display()));
     }
+    // Everything the rows are checked against and placed by is read before the import's
+    // transaction opens: while it is open, nothing here may wait for another write.
+    let held = Held { known: known_people(app).await?, suppression: app.suppression().await.map_err(|e| e.to_string())? };
+    // Every row gets the same owner and unit: resolved once, not once per row.
+    let placement = app.placement(&operator, Some(owner.user_id), opts.unit.as_deref()).await.map_err(|e| e.to_string())?;
 
-    // Pass 1: validate every row and match it to people already held; nothing is written.
-    let known = known_people(app).await?;
-    let suppression = app.suppression().await.map_err(|e| e.to_string())?;
-    let mut seen: HashMap<(u8, i64), u64> = HashMap::new();
-    let mut fates: Vec<Fate> = Vec::new();
-    let (mut invalid, mut suppressed, mut reported) = (0usize, 0usize, 0usize);
-    let mut duplicate_lines: Vec<u64> = Vec::new();
-    let unit = source.unit();
-    let mut report = |line: u64, field: &str, reason: &str| {
-        if opts.report && reported < MAX_REPORTED {
-            eprintln!("{unit} {line}, {field}: {reason}");
+    // Without --resume the file is one transaction, so it is read once: each row is validated
+    // and, while nothing refuses the file, prepared from what was parsed, sealed and sent; a
+    // refusal found later (an invalid row, a duplicate under --on-duplicate fail) rolls it all
+    // back. With --resume every batch commits as it goes, so the whole file is validated first
+    // and read a second time to write it.
+    let scanned = if opts.resume {
+        let checked = scan(app, &operator, opts, true, path, &source, resume_from, &held, None).await?;
+        if let Some(refusal) = checked.refusal(opts) {
+            return Err(refusal);
         }
-        reported += 1;
+        Some(checked.inserts)
+    } else {
+        None
     };
-    for row in source.inputs() {
-        let (line, input) = row.map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut errs = Vec::new();
-        let mut fate = Fate::Insert;
-        match PersonData::parse(&input.raw, app.settings.default_region) {
-            Err(e) => errs.extend(e.0),
-            // Someone erased at their request (GDPR art. 17) comes back only knowingly.
-            Ok(data) if app.suppressed(&suppression, &data) => {
-                suppressed += 1;
-                errs.push(sejf_domain::FieldError {
-                    field: "email".into(),
-                    reason: "matches a person erased at their request (suppression list); not imported".into(),
-                });
-            }
-            Ok(data) => {
-                let index = app.index_values(&data);
-                let held = index.iter().enumerate().find_map(|(i, v)| v.and_then(|v| known.get(&(i as u8, v)).copied()));
-                let earlier = index.iter().enumerate().find_map(|(i, v)| v.and_then(|v| seen.get(&(i as u8, v)).copied()));
-                if held.is_some() || earlier.is_some() {
-                    fate = Fate::Duplicate(held);
-                    // Rows a killed run already imported are not this run's duplicates.
-                    if fates.len() >= resume_from {
-                        duplicate_lines.push(line);
-                    }
-                } else {
-                    for (i, v) in index.iter().enumerate() {
-                        if let Some(v) = v {
-                            seen.insert((i as u8, *v), line);
-                        }
-                    }
-                }
-            }
-        }
-        if let Err(e) = parse_tags(&input.tags) {
-            errs.extend(e.0);
-        }
-        if !errs.is_empty() {
-            fate = Fate::Invalid;
-            invalid += 1;
-            for e in errs {
-                report(line, &e.field, &e.reason);
-            }
-        }
-        fates.push(fate);
-    }
-    if opts.report && reported > MAX_REPORTED {
-        eprintln!("… and {} more problems", reported - MAX_REPORTED);
-    }
-    let rows = fates.len();
-    if invalid > 0 && !opts.skip_invalid {
-        let erased = if suppressed > 0 { format!(" ({suppressed} match erased people on the suppression list)") } else { String::new() };
-        return Err(format!("{invalid} of {rows} rows are invalid{erased}; nothing was imported (fix them, or pass --skip-invalid)"));
-    }
-    if opts.on_duplicate == OnDuplicate::Fail && !duplicate_lines.is_empty() {
-        let shown: Vec<String> = duplicate_lines.iter().take(10).map(u64::to_string).collect();
-        return Err(format!(
-            "{} of {rows} rows match people already held or an earlier row (by e-mail, phone or PESEL), e.g. lines {}; nothing was imported (--on-duplicate skip or update)",
-            duplicate_lines.len(),
-            shown.join(", ")
-        ));
-    }
-
-    // Pass 2: prepare and seal in batches on a blocking thread while the store writes the
-    // previous batch (one transaction for the whole file, or one per batch with --resume).
-    let to_insert = fates.iter().skip(resume_from).filter(|f| **f == Fate::Insert).count();
-    let bar = progress_bar(opts.report, to_insert as u64);
+    let bar = progress_bar(opts.report, scanned.unwrap_or(0) as u64);
     let (tx, rx) = tokio::sync::mpsc::channel::<ImportStep>(2);
     let job = opts.resume.then(|| source.digest().to_string());
     let writer = {
@@ -449,34 +448,46 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
         let now = app.now();
         tokio::spawn(async move { app.store.people_import(job, now, rx).await })
     };
-    let fed = feed(app, &operator, &owner, opts, &source, &fates, resume_from, &tx, &bar).await;
+    let sink = Sink { tx: &tx, bar: &bar, placement };
+    // A resumable import's problems were reported by its first reading.
+    let report_problems = opts.report && scanned.is_none();
+    let fed = scan(app, &operator, opts, report_problems, path, &source, resume_from, &held, Some(sink)).await;
     let result = match fed {
-        Ok(updates) => {
-            let _ = tx.send(ImportStep::Finish).await;
-            drop(tx);
-            writer.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string()).map(|n| (n, updates))
-        }
+        Ok(scan) => match scan.refusal(opts) {
+            None => {
+                let _ = tx.send(ImportStep::Finish).await;
+                drop(tx);
+                writer.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string()).map(|n| (n, scan))
+            }
+            Some(refusal) => {
+                // Dropping the sender without Finish rolls the import back.
+                drop(tx);
+                let _ = writer.await;
+                Err(refusal)
+            }
+        },
         Err(e) => {
-            // Dropping the sender without Finish rolls the import back.
             drop(tx);
             let _ = writer.await;
             Err(e)
         }
     };
     bar.finish_and_clear();
-    let (imported, updates) = result?;
+    let (imported, scan) = result?;
+    let unit = source.unit();
     let mut updated = 0;
-    for (line, id, input) in updates {
+    for (line, id, input) in scan.updates {
         update_one(app, &operator, id, input).await.map_err(|e| format!("{unit} {line}: {e}"))?;
         updated += 1;
     }
     if opts.resume {
         app.store.import_job_finish(source.digest(), app.now()).await.map_err(|e| e.to_string())?;
     }
+    let duplicates = scan.duplicate_lines.len();
     Ok(ImportStats {
         imported: imported as usize,
-        skipped: invalid,
-        duplicates: if opts.on_duplicate == OnDuplicate::Skip { duplicate_lines.len() } else { duplicate_lines.len() - updated },
+        skipped: scan.invalid,
+        duplicates: if opts.on_duplicate == OnDuplicate::Skip { duplicates } else { duplicates - updated },
         updated,
         resumed: resume_from,
         seconds: start.elapsed().as_secs_f64(),
@@ -487,66 +498,128 @@ pub fn progress_bar(report: bool, len: u64) -> ProgressBar {
     if !report || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(len);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} people ({per_sec}, eta {eta})").unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    // Without a length (the file is validated as it is written): a count and a rate.
+    let (bar, template) = if len == 0 {
+        (ProgressBar::no_length(), "{spinner} {pos} people ({per_sec}, {elapsed})")
+    } else {
+        (ProgressBar::new(len), "{bar:40} {pos}/{len} people ({per_sec}, eta {eta})")
+    };
+    bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
     bar
 }
 
 /// A row to update after the inserts: (line, person, the row's input).
 type Update = (u64, Uuid, PersonInput);
 
-/// Pass 2's producer: reads the rows again, prepares and seals the new ones in batches and sends
-/// them to the store's import; collects the rows that update people.
+/// Reads every row once: validates it, matches it to the people held and to the file's
+/// earlier rows (by e-mail, phone and PESEL blind indexes), and reports the problems (with
+/// `report_problems`; progress with `opts.report`). With a
+/// `sink`, the rows of this run to insert are prepared from what was parsed, sealed in batches
+/// and sent to the store's import as long as nothing refuses the file.
 #[allow(clippy::too_many_arguments)]
-async fn feed(
+async fn scan(
     app: &Arc<App>,
     operator: &Actor,
-    owner: &Actor,
     opts: &ImportOptions,
+    report_problems: bool,
+    path: &Path,
     source: &Source,
-    fates: &[Fate],
     resume_from: usize,
-    tx: &tokio::sync::mpsc::Sender<ImportStep>,
-    bar: &ProgressBar,
-) -> Result<Vec<Update>, String> {
-    let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH);
-    let mut updates = Vec::new();
-    let mut sent = 0usize;
+    held: &Held,
+    sink: Option<Sink<'_>>,
+) -> Result<Scan, String> {
+    let mut found = Scan::default();
+    let mut seen: HashMap<(u8, i64), u64> = HashMap::new();
+    let mut reported = 0usize;
     let unit = source.unit();
-    // Every row gets the same owner and unit: resolved once, not once per row.
-    let placement = app.placement(operator, Some(owner.user_id), opts.unit.as_deref()).await.map_err(|e| e.to_string())?;
+    let mut batch: Vec<Prepared> = Vec::new();
+    let mut sent = 0usize;
     for (i, row) in source.inputs().enumerate() {
-        if i < resume_from {
+        let (line, input) = row.map_err(|e| format!("{}: {e}", path.display()))?;
+        found.rows += 1;
+        let this_run = i >= resume_from;
+        let mut errs = Vec::new();
+        let mut fate = Fate::Insert;
+        let mut parsed = None;
+        match PersonData::parse(&input.raw, app.settings.default_region) {
+            Err(e) => errs.extend(e.0),
+            // Someone erased at their request (GDPR art. 17) comes back only knowingly.
+            Ok(data) if app.suppressed(&held.suppression, &data) => {
+                found.suppressed += 1;
+                errs.push(sejf_domain::FieldError {
+                    field: "email".into(),
+                    reason: "matches a person erased at their request (suppression list); not imported".into(),
+                });
+            }
+            Ok(data) => {
+                let index = app.index_values(&data);
+                let known = index.iter().enumerate().find_map(|(k, v)| v.and_then(|v| held.known.get(&(k as u8, v)).copied()));
+                let earlier = index.iter().enumerate().find_map(|(k, v)| v.and_then(|v| seen.get(&(k as u8, v)).copied()));
+                if known.is_some() || earlier.is_some() {
+                    fate = Fate::Duplicate(known);
+                } else {
+                    for (k, v) in index.iter().enumerate() {
+                        if let Some(v) = v {
+                            seen.insert((k as u8, *v), line);
+                        }
+                    }
+                    parsed = Some(data);
+                }
+            }
+        }
+        let tags = parse_tags(&input.tags).map_err(|e| errs.extend(e.0)).ok();
+        if !errs.is_empty() {
+            fate = Fate::Invalid;
+            found.invalid += 1;
+            for e in errs {
+                if report_problems && reported < MAX_REPORTED {
+                    eprintln!("{unit} {line}, {}: {}", e.field, e.reason);
+                }
+                reported += 1;
+            }
+        }
+        if !this_run {
             continue;
         }
-        let (line, input) = row?;
-        match fates[i] {
-            Fate::Invalid => continue,
-            Fate::Duplicate(held) => {
+        match fate {
+            Fate::Invalid => {}
+            Fate::Duplicate(known) => {
+                found.duplicate_lines.push(line);
                 if opts.on_duplicate == OnDuplicate::Update
-                    && let Some(id) = held
+                    && let Some(id) = known
                 {
-                    updates.push((line, id, input));
+                    found.updates.push((line, id, input));
                 }
-                continue;
             }
-            Fate::Insert => {}
-        }
-        let prepared = app.prepare_placed(operator, &input, Ok(placement.clone())).await.map_err(|e| format!("{unit} {line}: {e}"))?;
-        batch.push(prepared);
-        if batch.len() == BATCH {
-            sent += send_batch(app, operator, std::mem::take(&mut batch), (i + 1) as i64, tx).await?;
-            bar.set_position(sent as u64);
-            // Without a terminal: one progress line per PROGRESS_EVERY people.
-            if opts.report && bar.is_hidden() && sent.is_multiple_of(PROGRESS_EVERY) {
-                eprintln!("import: {sent} of {} people sealed and sent to the database", fates.len());
+            Fate::Insert => {
+                found.inserts += 1;
+                if let (Some(sink), Some(data), Some(tags)) = (&sink, parsed, tags)
+                    && !found.refused(opts)
+                {
+                    let prepared =
+                        app.prepare_parsed(operator, data, &tags, sink.placement.clone()).map_err(|e| format!("{unit} {line}: {e}"))?;
+                    batch.push(prepared);
+                    if batch.len() == BATCH {
+                        sent += send_batch(app, operator, std::mem::take(&mut batch), (i + 1) as i64, sink.tx).await?;
+                        sink.bar.set_position(sent as u64);
+                        // Without a terminal: one progress line per PROGRESS_EVERY people.
+                        if opts.report && sink.bar.is_hidden() && sent.is_multiple_of(PROGRESS_EVERY) {
+                            eprintln!("import: {sent} people validated, sealed and sent to the database");
+                        }
+                    }
+                }
             }
         }
     }
-    send_batch(app, operator, batch, fates.len() as i64, tx).await?;
-    Ok(updates)
+    if report_problems && reported > MAX_REPORTED {
+        eprintln!("… and {} more problems", reported - MAX_REPORTED);
+    }
+    if let Some(sink) = &sink
+        && !found.refused(opts)
+    {
+        send_batch(app, operator, batch, found.rows as i64, sink.tx).await?;
+    }
+    Ok(found)
 }
 
 /// Seals a batch on a blocking thread and hands it to the store's import.

@@ -11,6 +11,7 @@ use crate::on_both;
 on_both!(
     polish_excel_files_import_and_excel_exports_open,
     reimports_match_people_already_held,
+    a_file_refused_at_its_last_row_imports_nothing,
     a_killed_import_leaves_nothing_or_resumes_exactly
 );
 
@@ -120,6 +121,36 @@ async fn reimports_match_people_already_held(backend: Backend) {
     assert_eq!(code, 0);
     assert!(out.contains("imported 0 people, updated 0, skipped 5 duplicates"), "{out}");
     assert_eq!(people_count(&install).await, 4);
+}
+
+/// The file is read once, and its first batches are sealed and sent before its last row is
+/// read: a refusal found there (an invalid row, a duplicate under `--on-duplicate fail`) still
+/// leaves nothing, and the report covers the whole file.
+async fn a_file_refused_at_its_last_row_imports_nothing(backend: Backend) {
+    const N: usize = 5_000;
+    let install = Install::new(backend).await;
+    install.add_user("ewa", "sales", &["north"]);
+    let body: String = (0..N).map(|i| format!("Osoba{i},Zięba,osoba{i}@firma.pl\n")).collect();
+    let invalid = install.root.join("invalid-last.csv");
+    std::fs::write(&invalid, format!("first_name,last_name,email\n{body}Zła,Osoba,not-an-email\n")).unwrap();
+    let (code, _, err) = run(&install, &["import", invalid.to_str().unwrap(), "--owner", "ewa"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("line {}, email", N + 2)), "the report names the last line: {err}");
+    assert!(err.contains(&format!("1 of {} rows are invalid", N + 1)), "{err}");
+    assert_eq!(people_count(&install).await, 0, "batches sent before the refusal were rolled back");
+
+    let repeated = install.root.join("duplicate-last.csv");
+    std::fs::write(&repeated, format!("first_name,last_name,email\n{body}Znowu,Zięba,OSOBA0@firma.pl\n")).unwrap();
+    let (code, _, err) = run(&install, &["import", repeated.to_str().unwrap(), "--owner", "ewa", "--on-duplicate", "fail"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("1 of {} rows match", N + 1)) && err.contains(&format!("lines {}", N + 2)), "{err}");
+    assert_eq!(people_count(&install).await, 0);
+
+    // Skipping the invalid row imports the rest, in the same single reading.
+    let (code, out, err) = run(&install, &["import", invalid.to_str().unwrap(), "--owner", "ewa", "--skip-invalid"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("imported {N} people")), "{out}");
+    assert_eq!(people_count(&install).await, N as i64);
 }
 
 /// Starts an import, waits for its first progress line, and kills it with SIGKILL.

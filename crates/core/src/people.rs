@@ -4,7 +4,7 @@
 
 use sejf_crypto::{FieldContext, Key32, decrypt_field, encrypt_field};
 use sejf_domain::people::{AddressRaw, PersonData, PersonRaw, parse_tags};
-use sejf_domain::values::{Email, NAME_PREFIX_MIN, Phone, name_prefixes, name_tokens};
+use sejf_domain::values::{Email, NAME_PREFIX_MIN, Phone, Tag, name_prefixes, name_tokens};
 use sejf_domain::{ValidationErrors, values};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -274,6 +274,17 @@ impl App {
         let (Some(data), Some(tags)) = (data, tags) else {
             return Err(CoreError::Internal("validation passed without data".into()));
         };
+        let mut prepared = self.prepare_parsed(actor, data, &tags, (owner_id, unit, owner_units))?;
+        prepared.company_id = input.company_id;
+        Ok(prepared)
+    }
+
+    /// A person already validated (`PersonData::parse`, `parse_tags`) prepared for `placement`,
+    /// without parsing it again: an import validates every row before it writes, and hands the
+    /// parsed rows on. Decides the creation as [`App::prepare_placed`] does; no company.
+    pub fn prepare_parsed(&self, actor: &Actor, data: PersonData, tags: &[Tag], placement: Placement) -> Result<Prepared, CoreError> {
+        crate::authz::require_scope(actor, "people", Action::Create)?;
+        let (owner_id, unit, owner_units) = placement;
         let _permit = authorize(
             &self.policy(),
             actor,
@@ -282,7 +293,7 @@ impl App {
         )
         // The unit may be the owner's rather than one the caller named: never say which.
         .map_err(|_| CoreError::Forbidden("you may not create records for this owner in this unit".into()))?;
-        Ok(Prepared { data, tags: tags.iter().map(|t| t.as_str().to_string()).collect(), owner_id, unit, company_id: input.company_id })
+        Ok(Prepared { data, tags: tags.iter().map(|t| t.as_str().to_string()).collect(), owner_id, unit, company_id: None })
     }
 
     /// The owner and unit of a new record (the caller and their first unit unless named), and
