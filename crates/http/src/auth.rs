@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use sejf_core::authz::Scope;
 use sejf_core::{Actor, App, CoreError};
 
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType};
 
 /// The authenticated caller of a request, with a fully signed-in (or API) token.
 pub struct Authed(pub Actor);
@@ -56,12 +56,7 @@ impl FromRequestParts<Arc<App>> for Enrolling {
             return Err(CoreError::PasswordChangeRequired.into());
         }
         if matches!(actor.scope, Scope::Api(_)) {
-            return Err(Problem::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "forbidden",
-                "Forbidden",
-                "API tokens do not sign in interactively",
-            ));
+            return Err(Problem::new(ProblemType::Forbidden, "API tokens do not sign in interactively"));
         }
         Ok(Enrolling(actor))
     }

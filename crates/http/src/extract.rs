@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType};
 
 /// A JSON body deserialised with field-path error reporting.
 pub struct Json<T>(pub T);
@@ -17,12 +17,9 @@ pub struct Json<T>(pub T);
 pub fn json_problem(path: &str, err: &serde_json::Error) -> Problem {
     use serde_json::error::Category;
     match err.classify() {
-        Category::Syntax | Category::Eof | Category::Io => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed-json",
-            "Malformed JSON",
-            format!("the body is not valid JSON (line {}, column {})", err.line(), err.column()),
-        ),
+        Category::Syntax | Category::Eof | Category::Io => {
+            Problem::new(ProblemType::MalformedJson, format!("the body is not valid JSON (line {}, column {})", err.line(), err.column()))
+        }
         Category::Data => {
             let msg = err.to_string();
             // serde names an unknown field as "unknown field `x`": report that field itself.
@@ -39,7 +36,7 @@ pub fn json_problem(path: &str, err: &serde_json::Error) -> Problem {
             };
             let reason = safe_reason(msg.split(" at line ").next().unwrap_or(&msg));
             let field = if field.is_empty() || field == "." { "body".to_string() } else { field };
-            Problem::field(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", "Invalid field", &field, reason)
+            Problem::field(ProblemType::InvalidField, &field, reason)
         }
     }
 }
@@ -80,19 +77,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             })
             .unwrap_or(false);
         if !is_json {
-            return Err(Problem::field(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "Unsupported media type",
-                "Content-Type",
-                "send application/json",
-            ));
+            return Err(Problem::field(ProblemType::UnsupportedMediaType, "Content-Type", "send application/json"));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
             if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", "Body too large", "the request body exceeds the size limit")
+                Problem::new(ProblemType::TooLarge, "the request body exceeds the size limit")
             } else {
-                Problem::new(StatusCode::BAD_REQUEST, "bad-body", "Unreadable body", rej.body_text())
+                Problem::new(ProblemType::BadBody, rej.body_text())
             }
         })?;
         parse_json(&bytes).map(Json)
@@ -115,9 +106,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, Problem> {
     // axum's Query uses serde_urlencoded; reuse it through axum to avoid another dependency.
     axum::extract::Query::<T>::try_from_uri(
-        &format!("/?{q}")
-            .parse()
-            .map_err(|_| Problem::new(StatusCode::BAD_REQUEST, "bad-query", "Bad query string", "the query string cannot be parsed"))?,
+        &format!("/?{q}").parse().map_err(|_| Problem::new(ProblemType::BadQuery, "the query string cannot be parsed"))?,
     )
     .map(|axum::extract::Query(v)| v)
     .map_err(|rej| {
@@ -130,7 +119,7 @@ fn serde_urlencoded_de<T: DeserializeOwned>(q: &str) -> Result<T, Problem> {
             .unwrap_or("query")
             .to_string();
         let reason = if reason.starts_with("unknown field") { reason.clone() } else { "has an invalid value".to_string() };
-        Problem::field(StatusCode::BAD_REQUEST, "bad-query", "Bad query parameter", &field, reason)
+        Problem::field(ProblemType::BadQuery, &field, reason)
     })
 }
 
@@ -166,15 +155,10 @@ pub fn if_match(parts: &axum::http::HeaderMap) -> Result<Option<i64>, Problem> {
     let Some(v) = parts.get(header::IF_MATCH) else { return Ok(None) };
     let s = v.to_str().unwrap_or("").trim();
     let s = s.strip_prefix("W/").unwrap_or(s);
-    s.trim_matches('"').parse::<i64>().map(Some).map_err(|_| {
-        Problem::field(
-            StatusCode::PRECONDITION_FAILED,
-            "precondition-failed",
-            "The record changed",
-            "If-Match",
-            "does not match the record's ETag",
-        )
-    })
+    s.trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| Problem::field(ProblemType::PreconditionFailed, "If-Match", "does not match the record's ETag"))
 }
 
 /// `"<version>"`: a strong ETag for a record version.

@@ -29,7 +29,7 @@ use axum::routing::{get, post};
 use sejf_core::App;
 
 use crate::dto::{ActivityApi, CompanyApi, DealApi};
-use crate::problem::Problem;
+use crate::problem::{Problem, ProblemType};
 
 /// Limits and network trust of the HTTP edge.
 #[derive(Debug, Clone)]
@@ -170,14 +170,9 @@ async fn rate_limited(limiter: ratelimit::Limiter, req: Request, next: Next) -> 
             let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
             let client = trusted.client(peer, &forwarded);
             if let Some(wait) = limiter.check(client, Instant::now()) {
-                return Problem::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate-limited",
-                    "Too many requests",
-                    "this address sent too many requests; slow down",
-                )
-                .retry_after(wait as i64)
-                .into_response();
+                return Problem::new(ProblemType::RateLimited, "this address sent too many requests; slow down")
+                    .retry_after(wait as i64)
+                    .into_response();
             }
         }
     }
@@ -239,20 +234,17 @@ fn dto_health() -> Health {
 
 /// The API's answer to an unknown route (problem+json).
 pub async fn api_not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", "no such route")
+    Problem::new(ProblemType::NotFound, "no such route")
 }
 
 async fn method_not_allowed() -> Problem {
-    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "this route does not accept this method")
+    Problem::new(ProblemType::MethodNotAllowed, "this route does not accept this method")
 }
 
 async fn timeout(limit: Duration, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
-        Err(_) => {
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "Request timed out", "the request took too long and was abandoned")
-                .into_response()
-        }
+        Err(_) => Problem::new(ProblemType::Timeout, "the request took too long and was abandoned").into_response(),
     }
 }
 

@@ -65,13 +65,7 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
 /// Applies a merge patch to the input form of the current record and parses the result.
 pub fn patched<T: Serialize + serde::de::DeserializeOwned>(current: &T, patch: serde_json::Value) -> Result<T, crate::problem::Problem> {
     if !patch.is_object() {
-        return Err(crate::problem::Problem::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-field",
-            "Invalid field",
-            "body",
-            "a patch must be a JSON object",
-        ));
+        return Err(crate::problem::Problem::field(crate::problem::ProblemType::InvalidField, "body", "a patch must be a JSON object"));
     }
     let mut base = serde_json::to_value(current).map_err(|e| sejf_core::CoreError::Internal(e.to_string()))?;
     merge_patch(&mut base, patch);
