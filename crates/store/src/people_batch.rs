@@ -108,11 +108,10 @@ pub(crate) async fn import(
 /// The tables an import fills, analysed once it has committed (PostgreSQL).
 const ANALYZE: &str = "ANALYZE people, person_tags, person_name_tokens, keystore";
 
-/// Gives PostgreSQL's planner the statistics of what an import wrote. Without them (a new
-/// database, or autovacuum off or not yet run) it guessed a person's tags and name tokens by
-/// scanning their tables whole, and compiled those plans with JIT: measured, 73 ms of database
-/// CPU per `GET /people/{id}` among 100,000 people, against well under one with them. A role
-/// that may not analyse (not the tables' owner) gets a warning; the import stands.
+/// Gives PostgreSQL's planner the statistics of what an import wrote, at once rather than
+/// whenever autovacuum gets to it (if it runs at all: CI's server has it off). Without them the
+/// planner estimates a freshly filled table from defaults (docs/benchmarks.md §4e). A role that
+/// may not analyse (not the tables' owner) gets a warning; the import stands.
 async fn analyze(store: &SqlStore) {
     if let Err(e) = sqlx::query(ANALYZE).execute(&store.pool).await {
         tracing::warn!(error = %error::db("analyze after import")(e), "the import is written, but its statistics were not updated");
