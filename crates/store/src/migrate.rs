@@ -73,6 +73,7 @@ migrations! {
     17 => "0017_dsr",
     18 => "0018_gdpr_registers",
     19 => "0019_index_state",
+    20 => "0020_id_collation",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.
@@ -301,6 +302,8 @@ mod tests {
                         && !h.starts_with("GRANT")
                         && !h.contains(" DISABLE TRIGGER ")
                         && !h.contains(" ENABLE TRIGGER ")
+                        // A collation is PostgreSQL's: SQLite compares text as bytes everywhere.
+                        && !h.contains(" ALTER COLUMN ")
                 })
                 .collect()
         };
@@ -369,6 +372,47 @@ mod tests {
         };
         let url = crate::testing::fresh_postgres_database(&base).await.unwrap();
         carries_old_events_into_bodies(&url, POSTGRES).await;
+        crate::testing::drop_postgres_database(&base, &url).await;
+    }
+
+    /// Every id column compares bytes, like the ids it refers to: a reference under another
+    /// collation cannot use the index of what it is compared with (migration 20). The rule
+    /// covers every TEXT column named `id` or ending in `_id`, so a new table keeps it too.
+    #[tokio::test]
+    async fn every_id_column_on_postgres_compares_bytes() {
+        let Some(base) = crate::testing::test_database_url() else {
+            eprintln!("skipped: SEJF_TEST_DATABASE_URL is not set");
+            return;
+        };
+        let url = crate::testing::fresh_postgres_database(&base).await.unwrap();
+        let store = crate::SqlStore::connect(&url).await.unwrap();
+        let odd: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public' \
+             AND data_type = 'text' AND (column_name = 'id' OR column_name LIKE '%\\_id') \
+             AND coalesce(collation_name, '') <> 'C' ORDER BY 1",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        assert!(odd.is_empty(), "id columns under another collation than \"C\": {odd:?}");
+        // And a person's tags, name tokens and key are found by seeking their indexes, as the
+        // read of a person asks for them (one subquery each, against the person's id): the
+        // comparison is an index condition, not a filter applied to every row. Scans are made
+        // the last resort, since on empty tables one would be cheapest anyway.
+        let mut conn = store.pool.acquire().await.unwrap();
+        sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.unwrap();
+        let plan: Vec<String> = sqlx::query_scalar(
+            "EXPLAIN SELECT (SELECT count(*) FROM person_name_tokens n WHERE n.person_id = p.id), \
+             (SELECT count(*) FROM person_tags t WHERE t.person_id = p.id), \
+             (SELECT count(*) FROM keystore k WHERE k.kind = 'subject' AND k.id = p.id) FROM people p WHERE p.id > '0'",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        drop(conn);
+        let seeks = plan.iter().filter(|l| l.contains("Index Cond") && l.contains("= p.id")).count();
+        assert_eq!(seeks, 3, "{plan:#?}");
+        store.close().await;
         crate::testing::drop_postgres_database(&base, &url).await;
     }
 

@@ -1,0 +1,3 @@
+-- Version 20 gives PostgreSQL's id columns COLLATE "C" throughout, so that a reference and the
+-- id it refers to compare alike and share their indexes. SQLite compares text as bytes
+-- (BINARY) everywhere already: nothing to change here.
