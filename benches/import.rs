@@ -4,14 +4,15 @@
 //! `SEJF_BENCH_SIZES="100000,1000000"`):
 //! 1. writes N synthetic people as CSV (`sejf::csvio::write_synthetic`);
 //! 2. Sejf: creates a fresh installation in a temporary directory (`sejf::cli::init_quiet`), opens
-//!    it (`sejf::serve::open`), adds the owning user, and times `sejf::csvio::import_file` (two
-//!    passes: validate all, then prepare, encrypt, blind-index, wrap keys and insert in batches of
-//!    2,000); then times `SEJF_BENCH_LOOKUPS` (default 1,000) look-ups of random known e-mails
+//!    it (`sejf::serve::open`), adds the owning user, and times `sejf::csvio::import_file` (one
+//!    reading of the file: each row validated and matched, then prepared, encrypted,
+//!    blind-indexed, its key wrapped and inserted in batches of 2,000, all in one transaction); then times `SEJF_BENCH_LOOKUPS` (default 1,000) look-ups of random known e-mails
 //!    through the use-case `App::search_people`, in process, one at a time; then the data
 //!    directory's size after the store is closed;
 //! 3. the plaintext baseline (`benches/common`): the same CSV read with the same validation and
 //!    normalisation, inserted into a SQLite database of the same table shape with TEXT columns,
-//!    no key store and no crypto, 2,000 rows per transaction with the same multi-row statements;
+//!    no key store and no crypto, 2,000 rows per unit of the same group-commit writer, with the
+//!    same multi-row statements;
 //!    then the same look-ups as `SELECT … FROM people WHERE email = $1` on an index.
 //!
 //! Prints a table. Measurements, not tests: nothing here asserts a time.
@@ -135,7 +136,7 @@ fn print_result(r: &SizeResult) {
     println!("### N = {}", r.n);
     println!("synthetic CSV: {} written in {:.1} s", mib(r.csv_bytes), r.csv_secs);
     println!(
-        "Sejf import:      {} rows in {:.2} s = {:.0} rows/s (validate pass + encrypt/index/wrap/insert pass)",
+        "Sejf import:      {} rows in {:.2} s = {:.0} rows/s (one reading: validate, match, encrypt/index/wrap, insert)",
         r.sejf_imported,
         r.sejf_secs,
         r.sejf_imported as f64 / r.sejf_secs
