@@ -228,8 +228,12 @@ pub struct RecordFilter {
 /// The key a record's payload is sealed with, and the subject it is bound to ("" for a unit).
 enum PayloadKey {
     Unit(Arc<Key32>),
-    Subject(Key32, String),
+    Subject(Arc<Key32>, String),
 }
+
+/// People's subject keys already opened, by person: a list of activities opens each person's
+/// key once, from one batch read of those people, instead of reading the person per activity.
+type SubjectKeys = std::collections::HashMap<Uuid, Arc<Key32>>;
 
 impl PayloadKey {
     fn key(&self) -> &Key32 {
@@ -260,15 +264,33 @@ impl App {
         })
     }
 
-    async fn payload_key(&self, kind: RecordKind, unit: &str, person: Option<Uuid>) -> Result<PayloadKey, CoreError> {
+    async fn payload_key(&self, kind: RecordKind, unit: &str, person: Option<Uuid>, known: &SubjectKeys) -> Result<PayloadKey, CoreError> {
         match (kind, person) {
             (RecordKind::Activity, Some(pid)) => {
+                if let Some(key) = known.get(&pid) {
+                    return Ok(PayloadKey::Subject(key.clone(), pid.to_string()));
+                }
                 let stored = self.store.person_get(pid).await?.ok_or(CoreError::NotFound)?;
                 let wrapped = stored.wrapped_key.ok_or(CoreError::NotFound)?;
-                Ok(PayloadKey::Subject(self.keys.open_subject_key(pid, &wrapped)?, pid.to_string()))
+                Ok(PayloadKey::Subject(Arc::new(self.keys.open_subject_key(pid, &wrapped)?), pid.to_string()))
             }
             _ => Ok(PayloadKey::Unit(self.keys.unit_key(self.store.as_ref(), unit).await?)),
         }
+    }
+
+    /// The subject keys of `people`, from one batch read; a person without a key (erased) is
+    /// left out, and reading their activity fails as before.
+    async fn subject_keys(&self, people: Vec<Uuid>) -> Result<SubjectKeys, CoreError> {
+        let mut keys = SubjectKeys::new();
+        if people.is_empty() {
+            return Ok(keys);
+        }
+        for stored in self.store.people_get(people).await? {
+            if let Some(wrapped) = &stored.wrapped_key {
+                keys.insert(stored.row.id, Arc::new(self.keys.open_subject_key(stored.row.id, wrapped)?));
+            }
+        }
+        Ok(keys)
     }
 
     /// Whether `id` of `kind` exists and the caller may read it.
@@ -367,7 +389,7 @@ impl App {
         let now = self.now();
         let (id, version, created_at) = existing.map(|(id, v, c)| (id, v + 1, c)).unwrap_or((new_id.unwrap_or_else(Uuid::now_v7), 1, now));
         let written = K::shown(&payload);
-        let pk = self.payload_key(K::KIND, &unit, links.person_id).await?;
+        let pk = self.payload_key(K::KIND, &unit, links.person_id, &SubjectKeys::new()).await?;
         let ids = id.to_string();
         let plain = serde_json::to_vec(&payload).map_err(|e| CoreError::Internal(e.to_string()))?;
         let ctx = FieldContext { table: K::KIND.as_str(), column: "payload", record_id: &ids, subject_id: pk.subject() };
@@ -410,8 +432,13 @@ impl App {
 
     /// Decryption needs the [`Permit`] of a decision on this record. The view is unmasked:
     /// [`Self::masked_record`] makes it fit for the caller.
-    async fn open_record<K: Kind>(&self, row: RecordRow, _permit: &Permit) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
-        let pk = self.payload_key(K::KIND, &row.unit, row.person_id.filter(|_| K::KIND == RecordKind::Activity)).await?;
+    async fn open_record<K: Kind>(
+        &self,
+        row: RecordRow,
+        _permit: &Permit,
+        known: &SubjectKeys,
+    ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        let pk = self.payload_key(K::KIND, &row.unit, row.person_id.filter(|_| K::KIND == RecordKind::Activity), known).await?;
         let ids = row.id.to_string();
         let ctx = FieldContext { table: K::KIND.as_str(), column: "payload", record_id: &ids, subject_id: pk.subject() };
         let plain =
@@ -442,9 +469,10 @@ impl App {
         actor: &Actor,
         row: RecordRow,
         permit: &Permit,
+        known: &SubjectKeys,
     ) -> Result<(RecordView<K::Attrs, K::Payload>, Vec<&'static str>), CoreError> {
         let access = self.record_access(actor, &row);
-        let mut view = self.open_record::<K>(row, permit).await?;
+        let mut view = self.open_record::<K>(row, permit, known).await?;
         view.masked = K::mask(&mut view.payload, access);
         let shown = K::shown(&view.payload);
         Ok((view, shown))
@@ -476,7 +504,7 @@ impl App {
         let (row, permit, _) = self.seal_record::<K>(actor, raw, links, None, None).await?;
         // Writing about a honeytoken is touching it.
         self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "create").await?;
-        let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit).await?;
+        let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit, &SubjectKeys::new()).await?;
         let ev = self.record_event::<K>(actor, "create", &row, &shown);
         self.store.records_insert(vec![row], vec![ev]).await?;
         Ok(view)
@@ -485,7 +513,7 @@ impl App {
     pub async fn record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Read)?;
         let (row, permit) = self.visible_record(actor, K::KIND, Action::Read, id).await?;
-        let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit).await?;
+        let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit, &SubjectKeys::new()).await?;
         self.guard_reads(actor, &people_of(std::slice::from_ref(&row)), kind_word(K::KIND)).await?;
         // Durable before the data leaves.
         self.audit(vec![self.record_event::<K>(actor, "read", &row, &shown)]).await?;
@@ -496,7 +524,7 @@ impl App {
     pub async fn record_for_update<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Update)?;
         let (row, permit) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
-        self.open_record::<K>(row, &permit).await
+        self.open_record::<K>(row, &permit, &SubjectKeys::new()).await
     }
 
     pub async fn update_record<K: Kind>(
@@ -516,7 +544,7 @@ impl App {
         let (row, permit, _) = self.seal_record::<K>(actor, raw, links, Some((id, expected, current.created_at)), None).await?;
         // The answer shows the record: it is a read of the people it is about (before and after).
         self.guard_reads(actor, &people_of(&[current, row.clone()]), kind_word(K::KIND)).await?;
-        let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit).await?;
+        let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit, &SubjectKeys::new()).await?;
         let ev = self.record_event::<K>(actor, "update", &row, &shown);
         if !self.store.record_update(row, expected, vec![ev]).await? {
             return Err(CoreError::PreconditionFailed);
@@ -629,17 +657,23 @@ impl App {
         };
         rows.retain(|r| r.person_id.is_none_or(|p| !hidden.contains(&p)));
         let policy = self.policy();
-        let mut shown_rows = Vec::with_capacity(rows.len());
-        let mut items = Vec::with_capacity(rows.len());
-        let mut events = Vec::with_capacity(rows.len());
-        for r in rows {
-            let res = Resource { kind: K::KIND.as_str(), id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] };
-            if let Ok(permit) = authorize(&policy, actor, Action::Read, res) {
-                let (view, shown) = self.masked_record::<K>(actor, r.clone(), &permit).await?;
-                events.push(self.record_event::<K>(actor, "read", &r, &shown));
-                items.push(view);
-                shown_rows.push(r);
-            }
+        let permitted: Vec<(RecordRow, Permit)> = rows
+            .into_iter()
+            .filter_map(|r| {
+                let res = Resource { kind: K::KIND.as_str(), id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] };
+                let permit = authorize(&policy, actor, Action::Read, res).ok()?;
+                Some((r, permit))
+            })
+            .collect();
+        let shown_rows: Vec<RecordRow> = permitted.iter().map(|(r, _)| r.clone()).collect();
+        // Only the keys of people whose activities the caller may read are opened.
+        let known = if K::KIND == RecordKind::Activity { self.subject_keys(people_of(&shown_rows)).await? } else { SubjectKeys::new() };
+        let mut items = Vec::with_capacity(permitted.len());
+        let mut events = Vec::with_capacity(permitted.len());
+        for (r, permit) in permitted {
+            let (view, shown) = self.masked_record::<K>(actor, r.clone(), &permit, &known).await?;
+            events.push(self.record_event::<K>(actor, "read", &r, &shown));
+            items.push(view);
         }
         self.guard_reads(actor, &people_of(&shown_rows), kind_word(K::KIND)).await?;
         self.audit(events).await?;
