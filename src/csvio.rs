@@ -596,8 +596,7 @@ async fn scan(
                 if let (Some(sink), Some(data), Some(tags)) = (&sink, parsed, tags)
                     && !found.refused(opts)
                 {
-                    let prepared =
-                        app.prepare_parsed(operator, data, &tags, sink.placement.clone()).map_err(|e| format!("{unit} {line}: {e}"))?;
+                    let prepared = app.prepare_parsed(operator, data, &tags, &sink.placement).map_err(|e| format!("{unit} {line}: {e}"))?;
                     batch.push(prepared);
                     if batch.len() == BATCH {
                         sent += send_batch(app, operator, std::mem::take(&mut batch), (i + 1) as i64, sink.tx).await?;

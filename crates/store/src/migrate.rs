@@ -364,13 +364,20 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
-    #[tokio::test]
-    async fn migration_8_carries_old_events_into_bodies_on_postgres() {
+    /// The test server's URL and a fresh, empty database on it; None (said on stderr) without
+    /// `SEJF_TEST_DATABASE_URL`. The caller drops the database.
+    async fn fresh_postgres() -> Option<(String, String)> {
         let Some(base) = crate::testing::test_database_url() else {
             eprintln!("skipped: SEJF_TEST_DATABASE_URL is not set");
-            return;
+            return None;
         };
         let url = crate::testing::fresh_postgres_database(&base).await.unwrap();
+        Some((base, url))
+    }
+
+    #[tokio::test]
+    async fn migration_8_carries_old_events_into_bodies_on_postgres() {
+        let Some((base, url)) = fresh_postgres().await else { return };
         carries_old_events_into_bodies(&url, POSTGRES).await;
         crate::testing::drop_postgres_database(&base, &url).await;
     }
@@ -380,11 +387,7 @@ mod tests {
     /// covers every TEXT column named `id` or ending in `_id`, so a new table keeps it too.
     #[tokio::test]
     async fn every_id_column_on_postgres_compares_bytes() {
-        let Some(base) = crate::testing::test_database_url() else {
-            eprintln!("skipped: SEJF_TEST_DATABASE_URL is not set");
-            return;
-        };
-        let url = crate::testing::fresh_postgres_database(&base).await.unwrap();
+        let Some((base, url)) = fresh_postgres().await else { return };
         let store = crate::SqlStore::connect(&url).await.unwrap();
         let odd: Vec<String> = sqlx::query_scalar(
             "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public' \

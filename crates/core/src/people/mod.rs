@@ -1,27 +1,29 @@
 //! People (data subjects): every personal field encrypted under the person's own key, bound to
 //! its table, column, record and subject; blind indexes for e-mail, phone, national id and name
-//! tokens; the owner/unit rules of `authz`; optimistic concurrency by version.
+//! tokens; the owner/unit rules of `authz`; optimistic concurrency by version. The field
+//! cipher is in `sealing`, batched single-person reads in `reads`.
 
-use sejf_crypto::{FieldContext, Key32, decrypt_field, encrypt_field};
-use sejf_domain::people::{AddressRaw, PersonData, PersonRaw, parse_tags};
+mod reads;
+mod sealing;
+
+pub use reads::PersonReads;
+use sejf_crypto::Key32;
+use sejf_domain::people::{PersonData, PersonRaw, parse_tags};
 use sejf_domain::values::{Email, NAME_PREFIX_MIN, Phone, Tag, name_prefixes, name_tokens};
 use sejf_domain::{ValidationErrors, values};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::authz::{Action, Actor, FieldAccess, Permit, Resource, authorize, field_access, may_reveal, visibility};
 use crate::keys::IndexField;
 use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
-use crate::ports::{AuditEvent, BidxColumn, EncryptedPerson, ListQuery, NewPerson, PersonRow, RecordKind, StoredPerson};
+use crate::ports::{AuditEvent, BidxColumn, ListQuery, NewPerson, PersonRow, RecordKind, StoredPerson};
 use crate::{App, CoreError};
+use sealing::{open_person, seal_person};
 use sejf_policy::FieldClass;
 
-const TABLE: &str = "people";
 /// Most candidates one search request looks at (a common name token may match thousands); past
 /// it the answer is a short page whose cursor resumes the search.
 pub const SEARCH_MAX_CANDIDATES: usize = 1_000;
-/// Subject keys are not rotated yet; every field blob names key version 1.
-const SUBJECT_KEY_VERSION: u32 = 1;
 
 /// What a client asks to store: the personal fields as text, and where the record belongs.
 #[derive(Debug, Clone, Default)]
@@ -148,78 +150,6 @@ pub struct SearchCriteria {
     pub limit: Option<u32>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct AddressBlob {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    street: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    city: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    postal_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    country: Option<String>,
-}
-
-fn ctx<'a>(column: &'a str, id: &'a str) -> FieldContext<'a> {
-    FieldContext { table: TABLE, column, record_id: id, subject_id: id }
-}
-
-fn seal(key: &Key32, id: &str, column: &str, value: &Option<String>) -> Result<Option<Vec<u8>>, CoreError> {
-    value.as_ref().map(|v| encrypt_field(key, SUBJECT_KEY_VERSION, &ctx(column, id), v.as_bytes())).transpose().map_err(Into::into)
-}
-
-fn open(key: &Key32, id: &str, column: &str, blob: &Option<Vec<u8>>) -> Result<Option<String>, CoreError> {
-    let Some(blob) = blob else { return Ok(None) };
-    let plain =
-        decrypt_field(key, &ctx(column, id), blob).map_err(|e| CoreError::Integrity(format!("person {id}, field {column}: {e}")))?;
-    String::from_utf8(plain.to_vec()).map(Some).map_err(|_| CoreError::Integrity(format!("person {id}, field {column}: not UTF-8")))
-}
-
-/// Encrypts validated personal fields (as text) for person `id`.
-fn seal_person(key: &Key32, id: &str, raw: &PersonRaw) -> Result<EncryptedPerson, CoreError> {
-    let address = raw
-        .address
-        .as_ref()
-        .map(|a| {
-            serde_json::to_string(&AddressBlob {
-                street: a.street.clone(),
-                city: a.city.clone(),
-                postal_code: a.postal_code.clone(),
-                country: a.country.clone(),
-            })
-        })
-        .transpose()
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
-    Ok(EncryptedPerson {
-        first_name: seal(key, id, "first_name", &raw.first_name)?,
-        last_name: seal(key, id, "last_name", &raw.last_name)?,
-        email: seal(key, id, "email", &raw.email)?,
-        phone: seal(key, id, "phone", &raw.phone)?,
-        national_id: seal(key, id, "national_id", &raw.national_id)?,
-        birth_date: seal(key, id, "birth_date", &raw.birth_date)?,
-        address: seal(key, id, "address", &address)?,
-        notes: seal(key, id, "notes", &raw.notes)?,
-    })
-}
-
-fn open_person(key: &Key32, id: &str, enc: &EncryptedPerson) -> Result<PersonRaw, CoreError> {
-    let address = open(key, id, "address", &enc.address)?
-        .map(|json| serde_json::from_str::<AddressBlob>(&json))
-        .transpose()
-        .map_err(|_| CoreError::Integrity(format!("person {id}, field address: malformed")))?
-        .map(|a| AddressRaw { street: a.street, city: a.city, postal_code: a.postal_code, country: a.country });
-    Ok(PersonRaw {
-        first_name: open(key, id, "first_name", &enc.first_name)?,
-        last_name: open(key, id, "last_name", &enc.last_name)?,
-        email: open(key, id, "email", &enc.email)?,
-        phone: open(key, id, "phone", &enc.phone)?,
-        national_id: open(key, id, "national_id", &enc.national_id)?,
-        birth_date: open(key, id, "birth_date", &enc.birth_date)?,
-        address,
-        notes: open(key, id, "notes", &enc.notes)?,
-    })
-}
-
 /// Search normal form of a national id: upper-case letters and digits only.
 fn normalise_national_id(s: &str) -> String {
     s.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
@@ -274,7 +204,7 @@ impl App {
         let (Some(data), Some(tags)) = (data, tags) else {
             return Err(CoreError::Internal("validation passed without data".into()));
         };
-        let mut prepared = self.prepare_parsed(actor, data, &tags, (owner_id, unit, owner_units))?;
+        let mut prepared = self.prepare_parsed(actor, data, &tags, &(owner_id, unit, owner_units))?;
         prepared.company_id = input.company_id;
         Ok(prepared)
     }
@@ -282,18 +212,15 @@ impl App {
     /// A person already validated (`PersonData::parse`, `parse_tags`) prepared for `placement`,
     /// without parsing it again: an import validates every row before it writes, and hands the
     /// parsed rows on. Decides the creation as [`App::prepare_placed`] does; no company.
-    pub fn prepare_parsed(&self, actor: &Actor, data: PersonData, tags: &[Tag], placement: Placement) -> Result<Prepared, CoreError> {
+    pub fn prepare_parsed(&self, actor: &Actor, data: PersonData, tags: &[Tag], placement: &Placement) -> Result<Prepared, CoreError> {
         crate::authz::require_scope(actor, "people", Action::Create)?;
         let (owner_id, unit, owner_units) = placement;
-        let _permit = authorize(
-            &self.policy(),
-            actor,
-            Action::Create,
-            Resource { kind: "people", id: Uuid::nil(), owner_id, unit: &unit, owner_units: &owner_units },
-        )
-        // The unit may be the owner's rather than one the caller named: never say which.
-        .map_err(|_| CoreError::Forbidden("you may not create records for this owner in this unit".into()))?;
-        Ok(Prepared { data, tags: tags.iter().map(|t| t.as_str().to_string()).collect(), owner_id, unit, company_id: None })
+        let owner_id = *owner_id;
+        let _permit =
+            authorize(&self.policy(), actor, Action::Create, Resource { kind: "people", id: Uuid::nil(), owner_id, unit, owner_units })
+                // The unit may be the owner's rather than one the caller named: never say which.
+                .map_err(|_| CoreError::Forbidden("you may not create records for this owner in this unit".into()))?;
+        Ok(Prepared { data, tags: tags.iter().map(|t| t.as_str().to_string()).collect(), owner_id, unit: unit.clone(), company_id: None })
     }
 
     /// The owner and unit of a new record (the caller and their first unit unless named), and
@@ -770,40 +697,5 @@ impl App {
         events.extend(page.items.iter().map(|v| self.read_event(actor, v, "search")));
         self.audit(events).await?;
         Ok(page)
-    }
-}
-
-/// Single-person reads batched: the ids that concurrent requests ask for while a query runs go
-/// together in the next one (`Store::people_get`). One query runs at a time: measured, a second
-/// in flight only split the batches.
-pub struct PersonReads(crate::batch::Batcher<Uuid, Result<Option<StoredPerson>, String>>);
-
-/// Most ids in one query.
-const READS_MAX: usize = 256;
-
-impl PersonReads {
-    pub fn start(store: std::sync::Arc<dyn crate::ports::Store>) -> Self {
-        Self(crate::batch::Batcher::start(
-            READS_MAX,
-            1,
-            |_| 1,
-            move |ids: Vec<Uuid>| {
-                let store = store.clone();
-                async move {
-                    match store.people_get(ids.clone()).await {
-                        Ok(found) => {
-                            let by_id: std::collections::HashMap<Uuid, StoredPerson> = found.into_iter().map(|p| (p.row.id, p)).collect();
-                            ids.iter().map(|id| Ok(by_id.get(id).cloned())).collect()
-                        }
-                        Err(e) => vec![Err(e.to_string()); ids.len()],
-                    }
-                }
-            },
-        ))
-    }
-
-    /// The stored person, or None if there is none with this id.
-    pub async fn get(&self, id: Uuid) -> Result<Option<StoredPerson>, CoreError> {
-        self.0.call(id).await.ok_or_else(|| CoreError::Storage("the person reader stopped".into()))?.map_err(CoreError::Storage)
     }
 }
