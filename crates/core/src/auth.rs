@@ -8,7 +8,7 @@ use sejf_crypto::token;
 use uuid::Uuid;
 
 use crate::authz::{Actor, Scope};
-use crate::ports::{AuditEvent, SessionRow, UserRow};
+use crate::ports::{AccountChange, AuditEvent, SessionRow, UserRow};
 use crate::{App, CoreError};
 
 /// Only the session's touch time is written, at most this often, so reads stay reads.
@@ -19,6 +19,9 @@ pub const ENROLL_TOKEN_SECS: i64 = 10 * 60;
 pub use crate::guard::ThrottlePolicy;
 
 /// What a sign-in attempt spent of its reservations (see [`crate::guard`]).
+/// A sign-in's answer and the session it opens, stored with the sign-in's event.
+type Opening = (Login, SessionRow);
+
 enum Spent {
     /// A wrong password was checked: the attempt stays counted.
     WrongPassword,
@@ -78,7 +81,10 @@ impl App {
             Err(_) => None,
         };
         let keys = self.guard_keys(username, client).await?;
-        let result = self.login_inner(user.as_ref(), &keys, pw, totp, client).await;
+        let (result, session) = match self.login_inner(user.as_ref(), &keys, pw, totp, client).await {
+            Ok((login, session)) => (Ok(login), Some(session)),
+            Err(e) => (Err(e), None),
+        };
         // Attempts refused by a lock checked nothing: like anonymous refusals, the first per
         // client block and minute is written and the rest are summed into a summary event.
         if matches!(result, Err(CoreError::Throttled { .. })) && !self.tally_refusal(&client.to_string(), self.now()) {
@@ -109,7 +115,11 @@ impl App {
             detail: detail.into(),
             ..Default::default()
         };
-        self.audit(vec![ev]).await?;
+        // A session opens only together with the event that records the sign-in.
+        match session {
+            Some(session) => self.store.session_create(session, vec![ev]).await?,
+            None => self.audit(vec![ev]).await?,
+        }
         result
     }
 
@@ -120,7 +130,7 @@ impl App {
         pw: &str,
         totp: Option<&str>,
         client: IpAddr,
-    ) -> Result<Login, CoreError> {
+    ) -> Result<Opening, CoreError> {
         let started = self.now();
         let p = self.settings.throttle;
         // Reserve the attempt under the address and the (account, address) pair first.
@@ -178,7 +188,7 @@ impl App {
         code: Option<&str>,
         client: IpAddr,
         started: i64,
-    ) -> (Result<Login, CoreError>, Spent) {
+    ) -> (Result<Opening, CoreError>, Spent) {
         let lease = match self.guard_lease(&keys.account).await {
             Ok(lease) => lease,
             Err(e @ CoreError::Throttled { .. }) => return (Err(e), Spent::Nothing),
@@ -207,7 +217,7 @@ impl App {
         code: Option<&str>,
         client: IpAddr,
         started: i64,
-    ) -> Result<Login, CoreError> {
+    ) -> Result<Opening, CoreError> {
         if user.mfa_enabled {
             let code = code.ok_or(CoreError::MfaRequired)?;
             let count = self.guard_totp_reserve(keys, started).await?;
@@ -226,7 +236,7 @@ impl App {
             return Err(CoreError::NetworkNotAllowed);
         }
         let enroll = !user.mfa_enabled && self.settings.mfa_required;
-        self.open_session(user, if enroll { Scope::Enroll } else { Scope::Full }).await
+        self.open_session(user, if enroll { Scope::Enroll } else { Scope::Full })
     }
 
     /// Lifts the sign-in locks and delays of an account name (an administrator's remedy for a
@@ -241,15 +251,17 @@ impl App {
         self.audit(vec![ev]).await
     }
 
-    async fn open_session(&self, user: &UserRow, scope: Scope) -> Result<Login, CoreError> {
+    /// The token and session of a sign-in, not stored yet: [`Self::login`] stores the session
+    /// with its audit event.
+    fn open_session(&self, user: &UserRow, scope: Scope) -> Result<Opening, CoreError> {
         let now = self.now();
         // A password an administrator set opens nothing but its own change (before enrolment).
         let scope = if user.must_change_password { Scope::Password } else { scope };
         let must_enroll = scope == Scope::Enroll;
         let password_change_required = scope == Scope::Password;
         let lifetime = if must_enroll || password_change_required { ENROLL_TOKEN_SECS } else { self.settings.session_absolute_secs };
-        let (token, _) = self.issue_token(user.id, &scope, "", now + lifetime * 1_000_000).await?;
-        Ok(Login { token, expires_at: now + lifetime * 1_000_000, must_enroll, password_change_required })
+        let (token, session) = self.new_token(user.id, &scope, "", now + lifetime * 1_000_000)?;
+        Ok((Login { token, expires_at: now + lifetime * 1_000_000, must_enroll, password_change_required }, session))
     }
 
     /// Changes the caller's own password (`POST /auth/password`): the current password and,
@@ -264,16 +276,26 @@ impl App {
         let result = self.change_password_inner(actor, &user, current, new, totp).await;
         let mut ev = self.event(actor, "auth.password_change", "user", &user.id.to_string());
         ev.outcome = match &result {
-            Ok(()) => "ok",
+            Ok(_) => "ok",
             Err(CoreError::BadCredentials) => "failed",
             Err(CoreError::Validation(_)) => "invalid",
             Err(_) => "error",
         }
         .into();
-        self.audit(vec![ev]).await?;
-        result
+        match result {
+            // The new password and the sessions it ends commit with the event.
+            Ok(change) => {
+                self.store.account_change(change, vec![ev]).await?;
+                Ok(())
+            }
+            Err(e) => {
+                self.audit(vec![ev]).await?;
+                Err(e)
+            }
+        }
     }
 
+    /// Checks a password change and answers what it will do, not done yet.
     async fn change_password_inner(
         &self,
         actor: &Actor,
@@ -281,7 +303,7 @@ impl App {
         current: &str,
         new: &str,
         totp: Option<&str>,
-    ) -> Result<(), CoreError> {
+    ) -> Result<AccountChange, CoreError> {
         // Guessing the current password with a stolen token is throttled as sign-in is: after
         // `pair_failures` wrong ones within the window, changes are refused for `lock_secs`.
         let p = self.settings.throttle;
@@ -313,40 +335,32 @@ impl App {
             return Err(sejf_domain::ValidationErrors::single("new_password", "must differ from the current password").into());
         }
         let hash = crate::users::hash_blocking(new.to_string()).await?;
-        self.store.user_set_password(user.id, &hash).await?;
-        self.store.user_set_must_change(user.id, false).await?;
-        for s in self.store.sessions_for_user(user.id).await? {
-            if s.id != actor.session_id || actor.scope == Scope::Password {
-                self.store.session_delete(s.id).await?;
-            }
-        }
-        Ok(())
+        let ended = self.store.sessions_for_user(user.id).await?;
+        Ok(AccountChange {
+            user: user.id,
+            password_hash: Some(hash),
+            must_change_password: Some(false),
+            end_session: ended.into_iter().map(|s| s.id).filter(|id| *id != actor.session_id || actor.scope == Scope::Password).collect(),
+            ..AccountChange::default()
+        })
     }
 
-    /// Stores a new token of `scope` for `user_id`; returns the token and its session id.
-    pub(crate) async fn issue_token(
-        &self,
-        user_id: Uuid,
-        scope: &Scope,
-        label: &str,
-        expires_at: i64,
-    ) -> Result<(String, Uuid), CoreError> {
+    /// A new token of `scope` for `user_id` and the session row that stores its hash; the
+    /// caller stores the row with its audit event.
+    pub(crate) fn new_token(&self, user_id: Uuid, scope: &Scope, label: &str, expires_at: i64) -> Result<(String, SessionRow), CoreError> {
         let now = self.now();
         let token = token::generate()?;
-        let id = Uuid::now_v7();
-        self.store
-            .session_create(SessionRow {
-                id,
-                user_id,
-                token_hash: token::hash(&token),
-                created_at: now,
-                last_seen: now,
-                expires_at,
-                scope: scope.to_stored(),
-                label: label.to_string(),
-            })
-            .await?;
-        Ok((token, id))
+        let session = SessionRow {
+            id: Uuid::now_v7(),
+            user_id,
+            token_hash: token::hash(&token),
+            created_at: now,
+            last_seen: now,
+            expires_at,
+            scope: scope.to_stored(),
+            label: label.to_string(),
+        };
+        Ok((token, session))
     }
 
     /// Whether a user of `role` may act from `client` (per-role network allowlists).
@@ -366,7 +380,8 @@ impl App {
         let now = self.now();
         let idle = !matches!(scope, Scope::Api(_)) && now - session.last_seen > self.settings.session_idle_secs * 1_000_000;
         if now >= session.expires_at || idle {
-            self.store.session_delete(session.id).await?;
+            let ended = AccountChange { user: session.user_id, end_session: vec![session.id], ..AccountChange::default() };
+            self.store.account_change(ended, Vec::new()).await?;
             return Err(CoreError::Unauthenticated);
         }
         if user.disabled {
@@ -392,8 +407,9 @@ impl App {
     }
 
     pub async fn logout(&self, actor: &Actor) -> Result<(), CoreError> {
-        self.store.session_delete(actor.session_id).await?;
-        self.audit(vec![self.event(actor, "auth.logout", "session", &actor.session_id.to_string())]).await
+        let ended = AccountChange { user: actor.user_id, end_session: vec![actor.session_id], ..AccountChange::default() };
+        self.store.account_change(ended, vec![self.event(actor, "auth.logout", "session", &actor.session_id.to_string())]).await?;
+        Ok(())
     }
 
     /// The caller's own sessions (an API token is refused: see [`refuse_api_token`]).
@@ -419,6 +435,8 @@ impl App {
         if !mine.iter().any(|s| s.id == id) {
             return Err(CoreError::NotFound);
         }
-        Ok(self.store.session_delete(id).await?)
+        let ended = AccountChange { user: actor.user_id, end_session: vec![id], ..AccountChange::default() };
+        self.store.account_change(ended, vec![self.event(actor, "auth.session_end", "session", &id.to_string())]).await?;
+        Ok(())
     }
 }

@@ -6,7 +6,7 @@
 use sejf_domain::roles::Role;
 use uuid::Uuid;
 
-use crate::ports::RoleGrantRow;
+use crate::ports::{AccountChange, GrantDecision, RoleGrantRow};
 use crate::users::{PolicyAction, UserInfo};
 use crate::{Actor, App, CoreError};
 
@@ -66,12 +66,13 @@ impl App {
             decided_by: String::new(),
             decided_at: 0,
         };
-        self.store.role_grant_create(row.clone()).await?;
         let mut ev = self.event(actor, "user.grant.request", "role_grant", &row.id.to_string());
         ev.subject_id = target.id.to_string();
         ev.detail = format!("role={role} kind={kind}");
-        self.audit(vec![ev]).await?;
-        self.alert(actor, "privileged-role-requested", "high", &target.id.to_string(), &format!("role={role} grant={}", row.id)).await?;
+        let alert =
+            self.alert_event(actor, "privileged-role-requested", "high", &target.id.to_string(), &format!("role={role} grant={}", row.id));
+        self.store.role_grant_create(row.clone(), vec![ev, alert.clone()]).await?;
+        self.announce(alert);
         RoleGrant::from_row(row)
     }
 
@@ -94,25 +95,27 @@ impl App {
             return Err(CoreError::Forbidden("nobody may decide a grant to themselves".into()));
         }
         let status = if approve { "approved" } else { "refused" };
-        if !self.store.role_grant_decide(id, status, &actor.username, self.now()).await? {
-            return Err(CoreError::Conflict("this grant was already decided".into()));
-        }
+        let mut change = AccountChange {
+            user: grant.user_id,
+            decide_grant: Some(GrantDecision { id, status: status.into(), decided_by: actor.username.clone(), at: self.now() }),
+            ..AccountChange::default()
+        };
         if approve {
             let role: Role = grant.role.parse().map_err(CoreError::Internal)?;
             if grant.kind == GRANT_CREATE {
-                self.store.user_set_disabled(grant.user_id, false).await?;
+                change.disabled = Some(false);
             } else {
-                self.store.user_set_role(grant.user_id, role.as_str()).await?;
+                change.role = Some(role.as_str().to_string());
             }
-            self.store.sessions_delete_for_user(grant.user_id).await?;
+            change.end_sessions = true;
         } else if grant.kind == GRANT_CREATE {
             // A refused creation does not leave a disabled account holding the refused role
             // for ever (one `sejf user enable` away from it): the account becomes what one
             // administrator may create alone, the least privileged role, and is enabled. Its
             // password must still be changed at the first sign-in.
-            self.store.user_set_role(grant.user_id, REFUSED_CREATE_ROLE.as_str()).await?;
-            self.store.user_set_disabled(grant.user_id, false).await?;
-            self.store.sessions_delete_for_user(grant.user_id).await?;
+            change.role = Some(REFUSED_CREATE_ROLE.as_str().to_string());
+            change.disabled = Some(false);
+            change.end_sessions = true;
         }
         let mut ev = self.event(actor, if approve { "user.grant.approve" } else { "user.grant.refuse" }, "role_grant", &id.to_string());
         ev.subject_id = grant.user_id.to_string();
@@ -120,7 +123,11 @@ impl App {
         if !approve && grant.kind == GRANT_CREATE {
             ev.detail.push_str(&format!(" account_role={REFUSED_CREATE_ROLE}"));
         }
-        self.audit(vec![ev]).await?;
+        // The decision, what it does to the account and its event commit together; a grant
+        // decided meanwhile (or an account gone) changes nothing.
+        if !self.store.account_change(change, vec![ev]).await? {
+            return Err(CoreError::Conflict("this grant was already decided".into()));
+        }
         let row = self.store.role_grant_get(id).await?.ok_or(CoreError::NotFound)?;
         RoleGrant::from_row(row)
     }

@@ -175,22 +175,34 @@ impl App {
     /// Raises an alert: an audit event every auditor sees at `GET /alerts`, a log warning, and,
     /// once durable, a message to the configured webhook and syslog (see [`Self::forward_alerts`]).
     pub async fn alert(&self, actor: &Actor, kind: &str, severity: &str, subject: &str, detail: &str) -> Result<(), CoreError> {
+        let ev = self.alert_event(actor, kind, severity, subject, detail);
+        self.raise(ev.clone(), ev).await
+    }
+
+    /// The trail's event of an alert, for a caller that commits it with a change of its own
+    /// and then [`Self::announce`]s it.
+    pub(crate) fn alert_event(&self, actor: &Actor, kind: &str, severity: &str, subject: &str, detail: &str) -> crate::ports::AuditEvent {
         let mut ev = self.event(actor, "alert", "alert", kind);
         ev.subject_id = subject.to_string();
         ev.outcome = severity.to_string();
         ev.detail = detail.to_string();
-        self.raise(ev.clone(), ev).await
+        ev
     }
 
     /// Records `trail` and, once it is durable, hands `delivered` (the same alert, perhaps with
     /// more in it) to the delivery task and the log.
     async fn raise(&self, trail: crate::ports::AuditEvent, delivered: crate::ports::AuditEvent) -> Result<(), CoreError> {
         self.audit(vec![trail]).await?;
+        self.announce(delivered);
+        Ok(())
+    }
+
+    /// Counts, logs and delivers an alert already durable in the trail.
+    pub(crate) fn announce(&self, delivered: crate::ports::AuditEvent) {
         self.alerts_raised.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(alert = %delivered.resource_id, severity = %delivered.outcome, actor = %delivered.actor,
             subject = %delivered.subject_id, request = %delivered.request_id, "security alert");
         self.notify(Notice::Alert(delivered));
-        Ok(())
     }
 
     /// Hands a notice to the delivery task, never waiting for it.
@@ -305,11 +317,16 @@ impl App {
         // The people read before this request (by the database and this server's unwritten
         // reads), and how many it asked for.
         let (new, read) = (new.len() as i64, (outcome.read_before + outcome.asked - new.len() as i64).max(outcome.read_before));
-        self.alert(actor, "read-budget", "high", "", &format!("budget={budget} read={read} asked={new}")).await?;
+        let alert = self.alert_event(actor, "read-budget", "high", "", &format!("budget={budget} read={read} asked={new}"));
         if self.settings.read_budget_suspends {
-            // Suspended until a manager or administrator reviews it (`sejf user enable`).
-            self.store.user_set_disabled(actor.user_id, true).await?;
-            self.store.sessions_delete_for_user(actor.user_id).await?;
+            // Suspended until a manager or administrator reviews it (`sejf user enable`), with
+            // the alert that says why in the same transaction.
+            let change =
+                crate::ports::AccountChange { user: actor.user_id, disabled: Some(true), end_sessions: true, ..Default::default() };
+            self.store.account_change(change, vec![alert.clone()]).await?;
+            self.announce(alert);
+        } else {
+            self.raise(alert.clone(), alert).await?;
         }
         Err(CoreError::ReadBudgetExceeded { budget })
     }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::authz::{Actor, Scope};
-use crate::ports::{KeyKind, UserRow};
+use crate::ports::{AccountChange, KeyKind, MfaEnable, UserRow};
 use crate::{App, CoreError};
 
 const ISSUER: &str = "Sejf";
@@ -91,8 +91,8 @@ impl App {
         let key = self.totp_key().await?;
         let uid = user.id.to_string();
         let sealed = encrypt_field(&key, 1, &Self::totp_ctx("totp_pending", &uid), &secret)?;
-        self.store.mfa_set_pending(user.id, Some(sealed)).await?;
-        self.audit(vec![self.event(actor, "mfa.enroll", "user", &user.id.to_string())]).await?;
+        let change = AccountChange { user: user.id, mfa_pending: Some(sealed), ..AccountChange::default() };
+        self.store.account_change(change, vec![self.event(actor, "mfa.enroll", "user", &user.id.to_string())]).await?;
         Ok(Enrolment { otpauth_uri: totp::otpauth_uri(ISSUER, &user.username, &secret), secret: totp::base32(&secret) })
     }
 
@@ -109,12 +109,14 @@ impl App {
         let recovery_key = self.keys.named_key(self.store.as_ref(), KeyKind::System, RECOVERY_KEY).await?;
         let hashes = codes.iter().map(|c| recovery_hash(&recovery_key, actor.user_id, c)).collect();
         let sealed = encrypt_field(&key, 1, &Self::totp_ctx("totp_secret", &uid), &secret)?;
-        self.store.mfa_enable(actor.user_id, sealed, step, hashes).await?;
-        self.audit(vec![self.event(actor, "mfa.confirm", "user", &actor.user_id.to_string())]).await?;
-        // The enrolment token has done its one job; signing in now needs a code.
-        if actor.scope == Scope::Enroll {
-            self.store.session_delete(actor.session_id).await?;
-        }
+        let change = AccountChange {
+            user: actor.user_id,
+            mfa_enable: Some(MfaEnable { secret: sealed, step, recovery_hashes: hashes }),
+            // The enrolment token has done its one job; signing in now needs a code.
+            end_session: if actor.scope == Scope::Enroll { vec![actor.session_id] } else { Vec::new() },
+            ..AccountChange::default()
+        };
+        self.store.account_change(change, vec![self.event(actor, "mfa.confirm", "user", &actor.user_id.to_string())]).await?;
         Ok(codes)
     }
 
@@ -143,12 +145,10 @@ impl App {
     /// Removes a user's TOTP and recovery codes and ends their sessions; they enrol anew.
     pub async fn reset_mfa(&self, username: &str) -> Result<(), CoreError> {
         let u = self.user(username).await?;
-        self.store.mfa_reset(u.id).await?;
+        let change = AccountChange { user: u.id, mfa_reset: true, end_sessions: true, ..AccountChange::default() };
+        self.store.account_change(change, vec![self.event(&crate::Actor::operator(), "mfa.reset", "user", &u.id.to_string())]).await?;
         // A lock for wrong codes ends with the TOTP that earned it.
-        self.guard_clear_account(username).await?;
-        self.audit(vec![self.event(&crate::Actor::operator(), "mfa.reset", "user", &u.id.to_string())]).await?;
-        self.store.sessions_delete_for_user(u.id).await?;
-        Ok(())
+        self.guard_clear_account(username).await
     }
 
     /// Issues an API token to a service account: shown once, stored hashed, with scopes and an
@@ -172,10 +172,10 @@ impl App {
         }
         errs.into_result(())?;
         let expires_at = self.now() + days * 86_400 * 1_000_000;
-        let (token, session) = self.issue_token(u.id, &Scope::Api(scopes.to_vec()), label, expires_at).await?;
+        let (token, session) = self.new_token(u.id, &Scope::Api(scopes.to_vec()), label, expires_at)?;
         let mut ev = self.event(&Actor::operator(), "token.create", "user", &u.id.to_string());
-        ev.detail = format!("session={session} scopes={}", scopes.join(" "));
-        self.audit(vec![ev]).await?;
+        ev.detail = format!("session={} scopes={}", session.id, scopes.join(" "));
+        self.store.session_create(session, vec![ev]).await?;
         Ok((token, expires_at))
     }
 }

@@ -476,6 +476,52 @@ pub struct LinkFilter {
     pub kind: Option<String>,
 }
 
+/// One change to an account: any of its parts, applied together with the change's audit events
+/// by [`Store::account_change`]. Parts left `None`/`false` are not touched.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChange {
+    pub user: Uuid,
+    /// Decided first: the change applies only if this grant was still pending.
+    pub decide_grant: Option<GrantDecision>,
+    pub password_hash: Option<String>,
+    pub must_change_password: Option<bool>,
+    pub disabled: Option<bool>,
+    pub role: Option<String>,
+    /// A TOTP enrolment begun: its sealed secret, pending until confirmed.
+    pub mfa_pending: Option<Vec<u8>>,
+    /// TOTP confirmed: the secret, the step just used, fresh recovery-code digests.
+    pub mfa_enable: Option<MfaEnable>,
+    /// TOTP and recovery codes removed (an administrator's reset).
+    pub mfa_reset: bool,
+    /// Ends every session of the user (after the other parts).
+    pub end_sessions: bool,
+    /// Ends these sessions of the user (a logout, a token that has done its one job).
+    pub end_session: Vec<Uuid>,
+}
+
+/// A pending role grant moved to `status` ("approved" or "refused").
+#[derive(Debug, Clone)]
+pub struct GrantDecision {
+    pub id: Uuid,
+    pub status: String,
+    pub decided_by: String,
+    pub at: i64,
+}
+
+/// What confirming a TOTP enrolment stores.
+#[derive(Clone)]
+pub struct MfaEnable {
+    pub secret: Vec<u8>,
+    pub step: i64,
+    pub recovery_hashes: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for MfaEnable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaEnable").field("step", &self.step).field("recovery_hashes", &self.recovery_hashes.len()).finish_non_exhaustive()
+    }
+}
+
 pub trait Store: Send + Sync + 'static {
     // Key store.
     fn key_get<'a>(&'a self, kind: KeyKind, id: &'a str) -> Fut<'a, Option<Vec<u8>>>;
@@ -483,20 +529,20 @@ pub trait Store: Send + Sync + 'static {
     fn key_insert_if_absent<'a>(&'a self, kind: KeyKind, id: &'a str, master_version: u32, wrapped: &'a [u8]) -> Fut<'a, ()>;
 
     // Users, units and sessions.
-    fn user_create(&self, user: UserRow) -> Fut<'_, ()>;
+    /// Creates a user (and the units it names), with its events, in one transaction.
+    fn user_create(&self, user: UserRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     fn user_by_name<'a>(&'a self, username: &'a str) -> Fut<'a, Option<UserRow>>;
     fn user_by_id(&self, id: Uuid) -> Fut<'_, Option<UserRow>>;
     fn users_list(&self) -> Fut<'_, Vec<UserRow>>;
-    fn user_set_password<'a>(&'a self, id: Uuid, password_hash: &'a str) -> Fut<'a, bool>;
-    fn user_set_disabled(&self, id: Uuid, disabled: bool) -> Fut<'_, bool>;
-    fn user_set_role<'a>(&'a self, id: Uuid, role: &'a str) -> Fut<'a, bool>;
-    fn user_set_must_change(&self, id: Uuid, must: bool) -> Fut<'_, bool>;
-    fn role_grant_create(&self, grant: RoleGrantRow) -> Fut<'_, ()>;
+    /// Applies every part of `change` and writes `audit`, in one transaction: all of it or
+    /// nothing. False, with nothing written, if the account does not exist or the grant it
+    /// decides was no longer pending (decided once).
+    fn account_change(&self, change: AccountChange, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
+    /// Records a grant waiting for a second administrator, with its events.
+    fn role_grant_create(&self, grant: RoleGrantRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     fn role_grant_get(&self, id: Uuid) -> Fut<'_, Option<RoleGrantRow>>;
     /// Grants still waiting, oldest first.
     fn role_grants_pending(&self) -> Fut<'_, Vec<RoleGrantRow>>;
-    /// Moves a pending grant to `status`; false if it was no longer pending (decided once).
-    fn role_grant_decide<'a>(&'a self, id: Uuid, status: &'a str, decided_by: &'a str, at: i64) -> Fut<'a, bool>;
     // GDPR (see `gdpr`): the purpose register, consents, flags, erasure and suppression.
     fn gdpr_purposes(&self) -> Fut<'_, Vec<PurposeRow>>;
     /// Adds or replaces a purpose.
@@ -559,26 +605,20 @@ pub trait Store: Send + Sync + 'static {
     fn disclose(&self, rows: Vec<DisclosureRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     /// A person's disclosures, oldest first.
     fn disclosures(&self, person: Uuid) -> Fut<'_, Vec<DisclosureRow>>;
-    fn session_create(&self, session: SessionRow) -> Fut<'_, ()>;
+    /// Stores a new session, with its events (a sign-in, a token issued), in one transaction.
+    fn session_create(&self, session: SessionRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>>;
     /// The session a token hash names together with its user, in one indexed read: what
     /// authenticating a bearer token costs (besides an occasional `session_touch`).
     fn session_with_user<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<(SessionRow, UserRow)>>;
     fn session_touch(&self, id: Uuid, last_seen: i64) -> Fut<'_, ()>;
-    fn session_delete(&self, id: Uuid) -> Fut<'_, ()>;
-    fn sessions_delete_for_user(&self, user_id: Uuid) -> Fut<'_, u64>;
     /// A user's sessions, newest first.
     fn sessions_for_user(&self, user_id: Uuid) -> Fut<'_, Vec<SessionRow>>;
     fn mfa_get(&self, user_id: Uuid) -> Fut<'_, MfaRow>;
-    fn mfa_set_pending(&self, user_id: Uuid, pending: Option<Vec<u8>>) -> Fut<'_, ()>;
-    /// Activates TOTP: the secret, the step just used, and fresh recovery-code digests, at once.
-    fn mfa_enable(&self, user_id: Uuid, secret: Vec<u8>, step: i64, recovery_hashes: Vec<Vec<u8>>) -> Fut<'_, ()>;
     /// Records `step` as used if it is newer than the last one; false means a replay.
     fn mfa_use_step(&self, user_id: Uuid, step: i64) -> Fut<'_, bool>;
     /// Marks an unused recovery code used; false if unknown or already used.
     fn recovery_code_use<'a>(&'a self, user_id: Uuid, hash: &'a [u8], now: i64) -> Fut<'a, bool>;
-    /// Removes TOTP and recovery codes (an administrator's reset).
-    fn mfa_reset(&self, user_id: Uuid) -> Fut<'_, ()>;
     fn throttle_get<'a>(&'a self, key: &'a str) -> Fut<'a, Option<ThrottleRow>>;
     /// Counts one attempt under `key` in one atomic statement, before the attempt is checked,
     /// and answers the row after it: a count whose window began before `window_from` starts

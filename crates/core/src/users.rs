@@ -8,7 +8,7 @@ use sejf_domain::values::UnitSlug;
 use uuid::Uuid;
 
 use crate::grants::{GRANT_CREATE, GRANT_ROLE, RoleGrant};
-use crate::ports::UserRow;
+use crate::ports::{AccountChange, AuditEvent, UserRow};
 
 use crate::{App, CoreError};
 pub use sejf_policy::Action as PolicyAction;
@@ -200,17 +200,22 @@ impl App {
         let slugs = unit_slugs(units)?;
         let hash = hash_blocking(pw.to_string()).await?;
         let held = admin_api && needs_second_admin(role);
-        let user = self.insert_user(username, role, slugs, hash, Flags { service: false, disabled: held, must_change: admin_api }).await?;
-        self.admin_event(actor, "user.create", &user, &format!("role={role}")).await?;
-        Ok(user)
+        let flags = Flags { service: false, disabled: held, must_change: admin_api };
+        self.insert_user(actor, username, role, slugs, hash, flags, &format!("role={role}")).await
     }
 
-    /// Audits a user-administration change, naming who made it: the acting administrator with
-    /// their address and request id, or `operator` for the host's CLI.
-    async fn admin_event(&self, actor: &crate::Actor, action: &str, user: &UserInfo, detail: &str) -> Result<(), CoreError> {
-        let mut ev = self.event(actor, action, "user", &user.id.to_string());
+    /// The audit event of a user-administration change, naming who made it: the acting
+    /// administrator with their address and request id, or `operator` for the host's CLI.
+    fn admin_event(&self, actor: &crate::Actor, action: &str, user: Uuid, detail: &str) -> AuditEvent {
+        let mut ev = self.event(actor, action, "user", &user.to_string());
         ev.detail = detail.to_string();
-        self.audit(vec![ev]).await
+        ev
+    }
+
+    /// Applies `change` to an account together with its audit event (one transaction: both
+    /// or neither). A user gone meanwhile is not found.
+    async fn change_account(&self, change: AccountChange, ev: AuditEvent) -> Result<(), CoreError> {
+        if self.store.account_change(change, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
 
     /// Creates a service account: it has a role and units but no password; it acts only
@@ -219,12 +224,22 @@ impl App {
         check_username(username)?;
         let slugs = unit_slugs(units)?;
         // "!" is no PHC string: no password ever verifies against it.
-        let user = self.insert_user(username, role, slugs, "!".into(), Flags { service: true, ..Flags::default() }).await?;
-        self.admin_event(&crate::Actor::operator(), "user.create", &user, &format!("role={role} service")).await?;
-        Ok(user)
+        let flags = Flags { service: true, ..Flags::default() };
+        self.insert_user(&crate::Actor::operator(), username, role, slugs, "!".into(), flags, &format!("role={role} service")).await
     }
 
-    async fn insert_user(&self, username: &str, role: Role, units: Vec<String>, hash: String, flags: Flags) -> Result<UserInfo, CoreError> {
+    /// Creates the user row and its `user.create` event in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_user(
+        &self,
+        actor: &crate::Actor,
+        username: &str,
+        role: Role,
+        units: Vec<String>,
+        hash: String,
+        flags: Flags,
+        detail: &str,
+    ) -> Result<UserInfo, CoreError> {
         let row = UserRow {
             id: Uuid::now_v7(),
             username: username.to_string(),
@@ -237,7 +252,8 @@ impl App {
             mfa_enabled: false,
             must_change_password: flags.must_change,
         };
-        self.store.user_create(row.clone()).await.map_err(|e| match e {
+        let ev = self.admin_event(actor, "user.create", row.id, detail);
+        self.store.user_create(row.clone(), vec![ev]).await.map_err(|e| match e {
             crate::StoreError::Conflict(_) => CoreError::Conflict("a user with this name exists".into()),
             other => other.into(),
         })?;
@@ -264,16 +280,15 @@ impl App {
         if u.id == actor.user_id {
             return Err(CoreError::Forbidden("you may not disable yourself".into()));
         }
-        self.store.user_set_disabled(u.id, true).await?;
-        self.store.sessions_delete_for_user(u.id).await?;
-        self.admin_event(actor, "user.disable", &u, "").await
+        let change = AccountChange { user: u.id, disabled: Some(true), end_sessions: true, ..AccountChange::default() };
+        self.change_account(change, self.admin_event(actor, "user.disable", u.id, "")).await
     }
 
     /// Re-enables a disabled or suspended user (after review).
     pub async fn enable_user(&self, username: &str) -> Result<(), CoreError> {
         let u = self.user(username).await?;
-        self.store.user_set_disabled(u.id, false).await?;
-        self.admin_event(&crate::Actor::operator(), "user.enable", &u, "").await
+        let change = AccountChange { user: u.id, disabled: Some(false), ..AccountChange::default() };
+        self.change_account(change, self.admin_event(&crate::Actor::operator(), "user.enable", u.id, "")).await
     }
 
     /// Sets a new password and ends all the user's sessions (the host's CLI: the password is
@@ -299,11 +314,16 @@ impl App {
         }
         check_password(pw, username)?;
         let hash = hash_blocking(pw.to_string()).await?;
-        self.store.user_set_password(u.id, &hash).await?;
-        self.store.user_set_must_change(u.id, must_change).await?;
-        self.store.sessions_delete_for_user(u.id).await?;
-        self.guard_clear_account(username).await?;
-        self.admin_event(actor, "user.reset_password", &u, if must_change { "must-change" } else { "" }).await
+        let change = AccountChange {
+            user: u.id,
+            password_hash: Some(hash),
+            must_change_password: Some(must_change),
+            end_sessions: true,
+            ..AccountChange::default()
+        };
+        self.change_account(change, self.admin_event(actor, "user.reset_password", u.id, if must_change { "must-change" } else { "" }))
+            .await?;
+        self.guard_clear_account(username).await
     }
 
     /// Sets a role at once (the host's CLI).
@@ -313,8 +333,7 @@ impl App {
     }
 
     async fn set_role_by(&self, actor: &crate::Actor, u: &UserInfo, role: Role) -> Result<(), CoreError> {
-        self.store.user_set_role(u.id, role.as_str()).await?;
-        self.store.sessions_delete_for_user(u.id).await?;
-        self.admin_event(actor, "user.set_role", u, &format!("role={role}")).await
+        let change = AccountChange { user: u.id, role: Some(role.as_str().to_string()), end_sessions: true, ..AccountChange::default() };
+        self.change_account(change, self.admin_event(actor, "user.set_role", u.id, &format!("role={role}"))).await
     }
 }

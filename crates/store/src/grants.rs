@@ -1,7 +1,7 @@
 //! Grants of privileged roles waiting for a second administrator. A decision is a conditional
 //! update on the status: two administrators deciding one grant at once leave exactly one winner.
 
-use sejf_core::ports::{RoleGrantRow, StoreError};
+use sejf_core::ports::{AuditEvent, GrantDecision, RoleGrantRow, StoreError};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
@@ -35,7 +35,9 @@ fn decode(r: &AnyRow) -> Result<RoleGrantRow, StoreError> {
     })
 }
 
-pub(crate) async fn create(store: &SqlStore, g: RoleGrantRow) -> Result<(), StoreError> {
+/// Records a pending grant and its events in one transaction.
+pub(crate) async fn create(store: &SqlStore, g: RoleGrantRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
     sqlx::query(INSERT)
         .bind(g.id.to_string())
         .bind(g.user_id.to_string())
@@ -48,10 +50,11 @@ pub(crate) async fn create(store: &SqlStore, g: RoleGrantRow) -> Result<(), Stor
         .bind(g.status)
         .bind(g.decided_by)
         .bind(g.decided_at)
-        .execute(&store.pool)
+        .execute(&mut *tx)
         .await
         .map_err(error::db("role grant create"))?;
-    Ok(())
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
+    tx.commit().await.map_err(error::db("role grant create"))
 }
 
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<RoleGrantRow>, StoreError> {
@@ -64,13 +67,14 @@ pub(crate) async fn pending(store: &SqlStore) -> Result<Vec<RoleGrantRow>, Store
     rows.iter().map(decode).collect()
 }
 
-pub(crate) async fn decide(store: &SqlStore, id: Uuid, status: &str, decided_by: &str, at: i64) -> Result<bool, StoreError> {
+/// Moves a pending grant to its decision inside `tx`; false if it was no longer pending.
+pub(crate) async fn decide(tx: &mut sqlx::Transaction<'static, sqlx::Any>, d: &GrantDecision) -> Result<bool, StoreError> {
     let done = sqlx::query(DECIDE)
-        .bind(id.to_string())
-        .bind(status)
-        .bind(decided_by)
-        .bind(at)
-        .execute(&store.pool)
+        .bind(d.id.to_string())
+        .bind(d.status.as_str())
+        .bind(d.decided_by.as_str())
+        .bind(d.at)
+        .execute(&mut **tx)
         .await
         .map_err(error::db("role grant decide"))?;
     Ok(done.rows_affected() > 0)

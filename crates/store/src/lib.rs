@@ -57,9 +57,9 @@ pub mod sqlite {
 use std::time::Duration;
 
 use sejf_core::ports::{
-    AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ConsentRow, DisclosureRow, DsrRow, Erasure, ExportRow, FlagRow, Fut,
-    ImportStep, KeyKind, ListQuery, MfaRow, NewPerson, PersonKeys, PersonRow, PurposeRow, ReadMark, RecordKind, RecordRow, RoleGrantRow,
-    SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
+    AccountChange, AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ConsentRow, DisclosureRow, DsrRow, Erasure, ExportRow,
+    FlagRow, Fut, ImportStep, KeyKind, ListQuery, MfaRow, NewPerson, PersonKeys, PersonRow, PurposeRow, ReadMark, RecordKind, RecordRow,
+    RoleGrantRow, SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -290,8 +290,12 @@ impl Store for SqlStore {
         Box::pin(keys::insert_if_absent(self, kind, id, master_version, wrapped))
     }
 
-    fn user_create(&self, user: UserRow) -> Fut<'_, ()> {
-        Box::pin(users::create(self, user))
+    fn user_create(&self, user: UserRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(users::create(self, user, audit))
+    }
+
+    fn account_change(&self, change: AccountChange, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(users::change(self, change, audit))
     }
 
     fn user_by_name<'a>(&'a self, username: &'a str) -> Fut<'a, Option<UserRow>> {
@@ -306,24 +310,8 @@ impl Store for SqlStore {
         Box::pin(users::list(self))
     }
 
-    fn user_set_password<'a>(&'a self, id: Uuid, password_hash: &'a str) -> Fut<'a, bool> {
-        Box::pin(users::set_password(self, id, password_hash))
-    }
-
-    fn user_set_disabled(&self, id: Uuid, disabled: bool) -> Fut<'_, bool> {
-        Box::pin(users::set_disabled(self, id, disabled))
-    }
-
-    fn user_set_role<'a>(&'a self, id: Uuid, role: &'a str) -> Fut<'a, bool> {
-        Box::pin(users::set_role(self, id, role))
-    }
-
-    fn user_set_must_change(&self, id: Uuid, must: bool) -> Fut<'_, bool> {
-        Box::pin(users::set_must_change(self, id, must))
-    }
-
-    fn role_grant_create(&self, grant: RoleGrantRow) -> Fut<'_, ()> {
-        Box::pin(grants::create(self, grant))
+    fn role_grant_create(&self, grant: RoleGrantRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(grants::create(self, grant, audit))
     }
 
     fn role_grant_get(&self, id: Uuid) -> Fut<'_, Option<RoleGrantRow>> {
@@ -332,10 +320,6 @@ impl Store for SqlStore {
 
     fn role_grants_pending(&self) -> Fut<'_, Vec<RoleGrantRow>> {
         Box::pin(grants::pending(self))
-    }
-
-    fn role_grant_decide<'a>(&'a self, id: Uuid, status: &'a str, decided_by: &'a str, at: i64) -> Fut<'a, bool> {
-        Box::pin(grants::decide(self, id, status, decided_by, at))
     }
 
     fn gdpr_purposes(&self) -> Fut<'_, Vec<PurposeRow>> {
@@ -434,8 +418,8 @@ impl Store for SqlStore {
         Box::pin(gdpr::disclosures(self, person))
     }
 
-    fn session_create(&self, session: SessionRow) -> Fut<'_, ()> {
-        Box::pin(users::session_create(self, session))
+    fn session_create(&self, session: SessionRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(users::session_create(self, session, audit))
     }
 
     fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>> {
@@ -450,14 +434,6 @@ impl Store for SqlStore {
         Box::pin(users::session_touch(self, id, last_seen))
     }
 
-    fn session_delete(&self, id: Uuid) -> Fut<'_, ()> {
-        Box::pin(users::session_delete(self, id))
-    }
-
-    fn sessions_delete_for_user(&self, user_id: Uuid) -> Fut<'_, u64> {
-        Box::pin(users::sessions_delete_for_user(self, user_id))
-    }
-
     fn sessions_for_user(&self, user_id: Uuid) -> Fut<'_, Vec<SessionRow>> {
         Box::pin(users::sessions_for_user(self, user_id))
     }
@@ -466,24 +442,12 @@ impl Store for SqlStore {
         Box::pin(mfa::get(self, user_id))
     }
 
-    fn mfa_set_pending(&self, user_id: Uuid, pending: Option<Vec<u8>>) -> Fut<'_, ()> {
-        Box::pin(mfa::set_pending(self, user_id, pending))
-    }
-
-    fn mfa_enable(&self, user_id: Uuid, secret: Vec<u8>, step: i64, recovery_hashes: Vec<Vec<u8>>) -> Fut<'_, ()> {
-        Box::pin(mfa::enable(self, user_id, secret, step, recovery_hashes))
-    }
-
     fn mfa_use_step(&self, user_id: Uuid, step: i64) -> Fut<'_, bool> {
         Box::pin(mfa::use_step(self, user_id, step))
     }
 
     fn recovery_code_use<'a>(&'a self, user_id: Uuid, hash: &'a [u8], now: i64) -> Fut<'a, bool> {
         Box::pin(mfa::use_code(self, user_id, hash, now))
-    }
-
-    fn mfa_reset(&self, user_id: Uuid) -> Fut<'_, ()> {
-        Box::pin(mfa::reset(self, user_id))
     }
 
     fn throttle_get<'a>(&'a self, key: &'a str) -> Fut<'a, Option<ThrottleRow>> {

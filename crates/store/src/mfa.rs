@@ -1,7 +1,7 @@
 //! TOTP state and recovery codes. Secrets arrive encrypted; recovery codes as digests. Using a
 //! step or a code is a conditional UPDATE, so two servers racing on one code accept it once.
 
-use sejf_core::ports::{MfaRow, StoreError};
+use sejf_core::ports::{AccountChange, MfaRow, StoreError};
 use uuid::Uuid;
 
 use crate::{SqlStore, codec, error};
@@ -25,20 +25,23 @@ pub(crate) async fn get(store: &SqlStore, user_id: Uuid) -> Result<MfaRow, Store
     })
 }
 
-pub(crate) async fn set_pending(store: &SqlStore, user_id: Uuid, pending: Option<Vec<u8>>) -> Result<(), StoreError> {
-    sqlx::query(SET_PENDING).bind(user_id.to_string()).bind(pending).execute(&store.pool).await.map_err(error::db("mfa pending"))?;
-    Ok(())
-}
-
-pub(crate) async fn enable(store: &SqlStore, user_id: Uuid, secret: Vec<u8>, step: i64, hashes: Vec<Vec<u8>>) -> Result<(), StoreError> {
-    let id = user_id.to_string();
-    let mut tx = store.begin_write().await?;
-    sqlx::query(ENABLE).bind(id.as_str()).bind(secret).bind(step).execute(&mut *tx).await.map_err(error::db("mfa enable"))?;
-    sqlx::query(DELETE_CODES).bind(id.as_str()).execute(&mut *tx).await.map_err(error::db("recovery codes"))?;
-    for h in hashes {
-        sqlx::query(INSERT_CODE).bind(id.as_str()).bind(h).execute(&mut *tx).await.map_err(error::db("recovery codes"))?;
+/// The TOTP parts of an account change, inside its transaction (see [`crate::users::change`]).
+pub(crate) async fn change(tx: &mut sqlx::Transaction<'static, sqlx::Any>, user: &str, c: &AccountChange) -> Result<(), StoreError> {
+    if c.mfa_reset {
+        sqlx::query(RESET).bind(user).execute(&mut **tx).await.map_err(error::db("mfa reset"))?;
+        sqlx::query(DELETE_CODES).bind(user).execute(&mut **tx).await.map_err(error::db("mfa reset"))?;
     }
-    tx.commit().await.map_err(error::db("mfa enable"))
+    if let Some(pending) = &c.mfa_pending {
+        sqlx::query(SET_PENDING).bind(user).bind(pending.as_slice()).execute(&mut **tx).await.map_err(error::db("mfa pending"))?;
+    }
+    if let Some(e) = &c.mfa_enable {
+        sqlx::query(ENABLE).bind(user).bind(e.secret.as_slice()).bind(e.step).execute(&mut **tx).await.map_err(error::db("mfa enable"))?;
+        sqlx::query(DELETE_CODES).bind(user).execute(&mut **tx).await.map_err(error::db("recovery codes"))?;
+        for h in &e.recovery_hashes {
+            sqlx::query(INSERT_CODE).bind(user).bind(h.as_slice()).execute(&mut **tx).await.map_err(error::db("recovery codes"))?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn use_step(store: &SqlStore, user_id: Uuid, step: i64) -> Result<bool, StoreError> {
@@ -55,12 +58,4 @@ pub(crate) async fn use_code(store: &SqlStore, user_id: Uuid, hash: &[u8], now: 
         .await
         .map_err(error::db("recovery code"))?;
     Ok(done.rows_affected() == 1)
-}
-
-pub(crate) async fn reset(store: &SqlStore, user_id: Uuid) -> Result<(), StoreError> {
-    let id = user_id.to_string();
-    let mut tx = store.begin_write().await?;
-    sqlx::query(RESET).bind(id.as_str()).execute(&mut *tx).await.map_err(error::db("mfa reset"))?;
-    sqlx::query(DELETE_CODES).bind(id.as_str()).execute(&mut *tx).await.map_err(error::db("mfa reset"))?;
-    tx.commit().await.map_err(error::db("mfa reset"))
 }

@@ -5,7 +5,7 @@
 //! exist yet, in the same transaction. Sessions are found by the hash of their token only: the
 //! token itself never reaches the store.
 
-use sejf_core::ports::{SessionRow, StoreError, UserRow};
+use sejf_core::ports::{AccountChange, AuditEvent, SessionRow, StoreError, UserRow};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
@@ -30,6 +30,7 @@ const USER_BY_NAME: &str = concat!(user_select!(), "WHERE u.username = $1 ORDER 
 const USER_BY_ID: &str = concat!(user_select!(), "WHERE u.id = $1 ORDER BY uu.ord");
 const USERS_LIST: &str = concat!(user_select!(), "ORDER BY u.username, u.id, uu.ord");
 
+const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = $1";
 const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
 const SET_DISABLED: &str = "UPDATE users SET disabled = $2 WHERE id = $1";
 const SET_ROLE: &str = "UPDATE users SET role = $2 WHERE id = $1";
@@ -49,13 +50,14 @@ const SESSION_WITH_USER: &str = "SELECT u.id, u.username, u.password_hash, u.rol
      FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN user_units uu ON uu.user_id = u.id \
      WHERE s.token_hash = $1 ORDER BY uu.ord";
 const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen = $2 WHERE id = $1";
-const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1";
+/// A session of the named user only: ending a session never reaches another account's.
+const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1 AND user_id = $2";
 const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
 
 /// Creates the user, the units it names that do not exist yet (stamped with the user's
 /// `created_at`), and its memberships. A taken user name is a [`StoreError::Conflict`]. A unit
 /// named twice is kept once, at its first position.
-pub(crate) async fn create(store: &SqlStore, user: UserRow) -> Result<(), StoreError> {
+pub(crate) async fn create(store: &SqlStore, user: UserRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
     let id = user.id.to_string();
     let mut tx = store.begin_write().await?;
     sqlx::query(INSERT_USER)
@@ -85,6 +87,7 @@ pub(crate) async fn create(store: &SqlStore, user: UserRow) -> Result<(), StoreE
             .map_err(error::db("user unit"))?;
         seen.push(unit);
     }
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db("user create"))
 }
 
@@ -131,35 +134,64 @@ fn group(rows: &[AnyRow]) -> Result<Vec<UserRow>, StoreError> {
     Ok(users)
 }
 
-pub(crate) async fn set_password(store: &SqlStore, id: Uuid, password_hash: &str) -> Result<bool, StoreError> {
-    set(store, SET_PASSWORD, id, password_hash, "user set password").await
+/// Applies an account change and its events in one transaction (see
+/// [`sejf_core::ports::Store::account_change`]): the grant decision first, then the user's
+/// columns, TOTP, and last the sessions. False, with nothing written, if the grant was no longer
+/// pending or the user does not exist.
+pub(crate) async fn change(store: &SqlStore, c: AccountChange, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+    let id = c.user.to_string();
+    let mut tx = store.begin_write().await?;
+    if let Some(d) = &c.decide_grant
+        && !crate::grants::decide(&mut tx, d).await?
+    {
+        return Ok(false);
+    }
+    let exists = sqlx::query(USER_EXISTS).bind(id.as_str()).fetch_optional(&mut *tx).await.map_err(error::db("account change"))?;
+    if exists.is_none() {
+        return Ok(false);
+    }
+    if let Some(hash) = &c.password_hash {
+        sqlx::query(SET_PASSWORD).bind(id.as_str()).bind(hash.as_str()).execute(&mut *tx).await.map_err(error::db("user set password"))?;
+    }
+    if let Some(must) = c.must_change_password {
+        sqlx::query(SET_MUST_CHANGE)
+            .bind(id.as_str())
+            .bind(i64::from(must))
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db("user set must change"))?;
+    }
+    if let Some(disabled) = c.disabled {
+        sqlx::query(SET_DISABLED)
+            .bind(id.as_str())
+            .bind(i64::from(disabled))
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db("user set disabled"))?;
+    }
+    if let Some(role) = &c.role {
+        sqlx::query(SET_ROLE).bind(id.as_str()).bind(role.as_str()).execute(&mut *tx).await.map_err(error::db("user set role"))?;
+    }
+    crate::mfa::change(&mut tx, &id, &c).await?;
+    if c.end_sessions {
+        sqlx::query(DELETE_USER_SESSIONS).bind(id.as_str()).execute(&mut *tx).await.map_err(error::db("sessions delete"))?;
+    }
+    for session in &c.end_session {
+        sqlx::query(DELETE_SESSION)
+            .bind(session.to_string())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(error::db("session delete"))?;
+    }
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
+    tx.commit().await.map_err(error::db("account change"))?;
+    Ok(true)
 }
 
-pub(crate) async fn set_role(store: &SqlStore, id: Uuid, role: &str) -> Result<bool, StoreError> {
-    set(store, SET_ROLE, id, role, "user set role").await
-}
-
-pub(crate) async fn set_disabled(store: &SqlStore, id: Uuid, disabled: bool) -> Result<bool, StoreError> {
-    set_flag(store, SET_DISABLED, id, disabled, "user set disabled").await
-}
-
-pub(crate) async fn set_must_change(store: &SqlStore, id: Uuid, must: bool) -> Result<bool, StoreError> {
-    set_flag(store, SET_MUST_CHANGE, id, must, "user set must change").await
-}
-
-/// Runs a one-flag user update; true if the user exists.
-async fn set_flag(store: &SqlStore, sql: &'static str, id: Uuid, value: bool, context: &'static str) -> Result<bool, StoreError> {
-    let done = sqlx::query(sql).bind(id.to_string()).bind(i64::from(value)).execute(&store.pool).await.map_err(error::db(context))?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// Runs a one-column user update; true if the user exists.
-async fn set(store: &SqlStore, sql: &'static str, id: Uuid, value: &str, context: &'static str) -> Result<bool, StoreError> {
-    let done = sqlx::query(sql).bind(id.to_string()).bind(value).execute(&store.pool).await.map_err(error::db(context))?;
-    Ok(done.rows_affected() > 0)
-}
-
-pub(crate) async fn session_create(store: &SqlStore, s: SessionRow) -> Result<(), StoreError> {
+/// Stores a session and its events in one transaction.
+pub(crate) async fn session_create(store: &SqlStore, s: SessionRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
+    let mut tx = store.begin_write().await?;
     sqlx::query(INSERT_SESSION)
         .bind(s.id.to_string())
         .bind(s.user_id.to_string())
@@ -169,10 +201,11 @@ pub(crate) async fn session_create(store: &SqlStore, s: SessionRow) -> Result<()
         .bind(s.expires_at)
         .bind(s.scope.as_str())
         .bind(s.label.as_str())
-        .execute(&store.pool)
+        .execute(&mut *tx)
         .await
         .map_err(error::db("session create"))?;
-    Ok(())
+    crate::audit::insert(&mut tx, store.backend, &audit).await?;
+    tx.commit().await.map_err(error::db("session create"))
 }
 
 pub(crate) async fn session_by_hash(store: &SqlStore, token_hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {
@@ -225,16 +258,4 @@ pub(crate) async fn session_touch(store: &SqlStore, id: Uuid, last_seen: i64) ->
     }
     sqlx::query(TOUCH_SESSION).bind(id.to_string()).bind(last_seen).execute(&store.pool).await.map_err(error::db("session touch"))?;
     Ok(())
-}
-
-pub(crate) async fn session_delete(store: &SqlStore, id: Uuid) -> Result<(), StoreError> {
-    sqlx::query(DELETE_SESSION).bind(id.to_string()).execute(&store.pool).await.map_err(error::db("session delete"))?;
-    Ok(())
-}
-
-/// Deletes every session of a user (sign-out everywhere); returns how many there were.
-pub(crate) async fn sessions_delete_for_user(store: &SqlStore, user_id: Uuid) -> Result<u64, StoreError> {
-    let done =
-        sqlx::query(DELETE_USER_SESSIONS).bind(user_id.to_string()).execute(&store.pool).await.map_err(error::db("sessions delete"))?;
-    Ok(done.rows_affected())
 }

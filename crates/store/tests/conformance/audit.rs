@@ -46,7 +46,7 @@ fn event(action: &str) -> AuditEvent {
 pub(crate) async fn export_decisions_and_downloads_happen_once(db: &TestDb) {
     let s = &db.store;
     let requester = new_user("req", &["north"]);
-    s.user_create(requester.clone()).await.unwrap();
+    s.user_create(requester.clone(), vec![]).await.unwrap();
     let row = ExportRow {
         id: Uuid::now_v7(),
         requester_id: requester.id,
@@ -95,7 +95,7 @@ pub(crate) async fn export_decisions_and_downloads_happen_once(db: &TestDb) {
 /// stop counting and are forgotten.
 pub(crate) async fn read_budgets_are_shared_and_all_or_nothing(db: &TestDb) {
     let user = new_user("reader", &["north"]);
-    db.store.user_create(user.clone()).await.unwrap();
+    db.store.user_create(user.clone(), vec![]).await.unwrap();
     let other = SqlStore::connect(&db.url).await.unwrap();
     let people: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
     let first = db.store.read_budget_take(user.id, 100, 0, people[..2].to_vec(), 3).await.unwrap();
@@ -193,7 +193,7 @@ pub(crate) async fn audit_events_round_trip_exactly(db: &TestDb) {
 pub(crate) async fn expired_sessions_and_finished_exports_are_swept(db: &TestDb) {
     let s = &db.store;
     let user = new_user("sweep", &["north"]);
-    s.user_create(user.clone()).await.unwrap();
+    s.user_create(user.clone(), vec![]).await.unwrap();
     for (i, expires_at) in [500, 1_500].into_iter().enumerate() {
         let session = SessionRow {
             id: Uuid::now_v7(),
@@ -205,7 +205,7 @@ pub(crate) async fn expired_sessions_and_finished_exports_are_swept(db: &TestDb)
             scope: "full".into(),
             label: String::new(),
         };
-        s.session_create(session).await.unwrap();
+        s.session_create(session, vec![]).await.unwrap();
     }
     let export = |status: &str, decided_at: i64, expires_at: i64, downloaded_at: i64| ExportRow {
         id: Uuid::now_v7(),

@@ -73,8 +73,8 @@ pub(crate) async fn backup_tables_cover_the_schema(db: &TestDb) {
 /// Fills a database with a bit of everything a backup holds.
 async fn populate(s: &SqlStore) -> (uuid::Uuid, uuid::Uuid) {
     let owner = new_user("owner", &["north", "pl-waw"]);
-    s.user_create(owner.clone()).await.unwrap();
-    s.mfa_enable(owner.id, vec![9; 40], 100, vec![vec![7; 32]]).await.unwrap();
+    s.user_create(owner.clone(), vec![]).await.unwrap();
+    s.account_change(crate::support::enable(owner.id, vec![vec![7; 32]]), vec![]).await.unwrap();
     let mut kept = new_person(owner.id, "north");
     kept.row.tags = vec!["vip".into()];
     kept.row.name_bidx = vec![1, 2];

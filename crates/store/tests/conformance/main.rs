@@ -17,9 +17,9 @@ use audit::*;
 use backup::*;
 use people::*;
 
-use sejf_core::ports::{KeyKind, SessionRow, Store, StoreError};
+use sejf_core::ports::{AccountChange, GrantDecision, KeyKind, RoleGrantRow, SessionRow, Store, StoreError};
 use sejf_store::{Backend, SqlStore};
-use support::{TestDb, new_person, new_user};
+use support::{TestDb, enable, event, new_person, new_user};
 use uuid::Uuid;
 
 /// Runs each named case on both engines: `sqlite::NAME` and `postgres::NAME`.
@@ -71,6 +71,7 @@ conformance!(
     concurrent_writers_all_succeed,
     errors_never_carry_values,
     mfa_steps_and_recovery_codes_are_used_once,
+    grant_decisions_commit_with_the_account_change,
     throttle_rows_and_session_lists,
     one_sealer_at_a_time,
     export_decisions_and_downloads_happen_once,
@@ -96,7 +97,7 @@ async fn migrations_are_idempotent(db: &TestDb) {
     assert!(known >= 1);
     assert_eq!(db.store.schema_version().await.unwrap(), known);
     let user = new_user("mig", &["north"]);
-    db.store.user_create(user.clone()).await.unwrap();
+    db.store.user_create(user.clone(), vec![]).await.unwrap();
     for _ in 0..2 {
         let again = SqlStore::connect(&db.url).await.unwrap();
         assert_eq!(again.schema_version().await.unwrap(), known);
@@ -119,7 +120,7 @@ async fn concurrent_migrators_apply_each_migration_once(db: &TestDb) {
 async fn newer_schema_is_refused_and_left_alone(db: &TestDb) {
     let known = SqlStore::schema_version_known();
     let user = new_user("keeper", &["north"]);
-    db.store.user_create(user.clone()).await.unwrap();
+    db.store.user_create(user.clone(), vec![]).await.unwrap();
     sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
         .bind(known + 1)
         .bind("from_the_future")
@@ -148,11 +149,11 @@ async fn users_and_units(db: &TestDb) {
     let s = &db.store;
     let mut bob = new_user("bob", &["pl-waw", "north", "pl-waw"]);
     bob.disabled = true;
-    s.user_create(bob.clone()).await.unwrap();
+    s.user_create(bob.clone(), vec![]).await.unwrap();
     let alice = new_user("alice", &["north"]);
-    s.user_create(alice.clone()).await.unwrap();
+    s.user_create(alice.clone(), vec![]).await.unwrap();
     let loner = new_user("carol", &[]);
-    s.user_create(loner.clone()).await.unwrap();
+    s.user_create(loner.clone(), vec![]).await.unwrap();
 
     let got = s.user_by_name("bob").await.unwrap().unwrap();
     assert_eq!(got.id, bob.id);
@@ -173,24 +174,72 @@ async fn users_and_units(db: &TestDb) {
     assert_eq!(listed[1].units, vec!["pl-waw", "north"]);
 
     let dup = new_user("bob", &["south"]);
-    assert!(matches!(s.user_create(dup).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.user_create(dup, vec![]).await, Err(StoreError::Conflict(_))));
     assert_eq!(count(s, "SELECT COUNT(*) FROM units").await, 2, "a refused user creates no unit");
 
-    assert!(s.user_set_password(bob.id, "$argon2id$new").await.unwrap());
-    assert!(s.user_set_disabled(bob.id, false).await.unwrap());
-    assert!(s.user_set_role(bob.id, "manager").await.unwrap());
+    let change = AccountChange {
+        user: bob.id,
+        password_hash: Some("$argon2id$new".into()),
+        must_change_password: Some(true),
+        disabled: Some(false),
+        role: Some("manager".into()),
+        ..AccountChange::default()
+    };
+    assert!(s.account_change(change.clone(), vec![event("user.set_role", 7)]).await.unwrap());
     let got = s.user_by_id(bob.id).await.unwrap().unwrap();
     assert_eq!((got.password_hash.as_str(), got.disabled, got.role.as_str()), ("$argon2id$new", false, "manager"));
-    let ghost = Uuid::now_v7();
-    assert!(!s.user_set_password(ghost, "x").await.unwrap());
-    assert!(!s.user_set_disabled(ghost, true).await.unwrap());
-    assert!(!s.user_set_role(ghost, "admin").await.unwrap());
+    assert!(got.must_change_password);
+    let trail = s.audit_range(0, 10).await.unwrap();
+    assert_eq!(trail.len(), 1, "the change's event is written with it");
+    let ghost = AccountChange { user: Uuid::now_v7(), ..change };
+    assert!(!s.account_change(ghost, vec![event("user.set_role", 8)]).await.unwrap(), "no such user");
+    assert_eq!(s.audit_range(0, 10).await.unwrap().len(), 1, "nothing written for a user that does not exist");
+}
+
+async fn grant_decisions_commit_with_the_account_change(db: &TestDb) {
+    let s = &db.store;
+    let (admin, target) = (new_user("admin", &["north"]), new_user("target", &["north"]));
+    s.user_create(admin.clone(), vec![]).await.unwrap();
+    s.user_create(target.clone(), vec![]).await.unwrap();
+    let grant = RoleGrantRow {
+        id: Uuid::now_v7(),
+        user_id: target.id,
+        username: target.username.clone(),
+        role: "admin".into(),
+        kind: "role".into(),
+        requested_by_id: admin.id,
+        requested_by: admin.username.clone(),
+        requested_at: 1,
+        status: "pending".into(),
+        decided_by: String::new(),
+        decided_at: 0,
+    };
+    s.role_grant_create(grant.clone(), vec![event("user.grant.request", 1)]).await.unwrap();
+    let decide = |status: &str| AccountChange {
+        user: target.id,
+        decide_grant: Some(GrantDecision { id: grant.id, status: status.into(), decided_by: "second".into(), at: 2 }),
+        role: Some("admin".into()),
+        end_sessions: true,
+        ..AccountChange::default()
+    };
+    assert!(s.account_change(decide("approved"), vec![event("user.grant.approve", 2)]).await.unwrap());
+    assert_eq!(s.user_by_id(target.id).await.unwrap().unwrap().role, "admin");
+    let got = s.role_grant_get(grant.id).await.unwrap().unwrap();
+    assert_eq!((got.status.as_str(), got.decided_by.as_str(), got.decided_at), ("approved", "second", 2));
+    // Decided once: a second decision changes nothing and writes no event.
+    let mut again = decide("refused");
+    again.role = Some("sales".into());
+    assert!(!s.account_change(again, vec![event("user.grant.refuse", 3)]).await.unwrap());
+    assert_eq!(s.user_by_id(target.id).await.unwrap().unwrap().role, "admin");
+    assert_eq!(s.role_grant_get(grant.id).await.unwrap().unwrap().status, "approved");
+    assert_eq!(s.audit_range(0, 10).await.unwrap().len(), 2);
+    assert!(s.role_grants_pending().await.unwrap().is_empty());
 }
 
 async fn sessions(db: &TestDb) {
     let s = &db.store;
     let user = new_user("sess", &["north"]);
-    s.user_create(user.clone()).await.unwrap();
+    s.user_create(user.clone(), vec![]).await.unwrap();
     let session = |hash: u8| SessionRow {
         id: Uuid::now_v7(),
         user_id: user.id,
@@ -202,9 +251,9 @@ async fn sessions(db: &TestDb) {
         label: String::new(),
     };
     let one = session(1);
-    s.session_create(one.clone()).await.unwrap();
-    s.session_create(session(2)).await.unwrap();
-    s.session_create(session(3)).await.unwrap();
+    s.session_create(one.clone(), vec![]).await.unwrap();
+    s.session_create(session(2), vec![]).await.unwrap();
+    s.session_create(session(3), vec![]).await.unwrap();
 
     let got = s.session_by_hash(&[1; 32]).await.unwrap().unwrap();
     assert_eq!((got.id, got.user_id, got.token_hash.clone()), (one.id, user.id, one.token_hash.clone()));
@@ -215,8 +264,8 @@ async fn sessions(db: &TestDb) {
     let (got, who) = s.session_with_user(&[1; 32]).await.unwrap().unwrap();
     assert_eq!((got.id, got.scope.as_str(), got.expires_at), (one.id, "full", 1_000));
     assert_eq!((who.id, who.username.as_str(), who.units.clone(), who.disabled), (user.id, "sess", user.units.clone(), false));
-    s.user_set_role(user.id, "auditor").await.unwrap();
-    s.user_set_disabled(user.id, true).await.unwrap();
+    let change = AccountChange { user: user.id, role: Some("auditor".into()), disabled: Some(true), ..AccountChange::default() };
+    assert!(s.account_change(change, vec![]).await.unwrap());
     let (_, who) = s.session_with_user(&[1; 32]).await.unwrap().unwrap();
     assert_eq!((who.role.as_str(), who.disabled), ("auditor", true));
     assert!(s.session_with_user(&[9; 32]).await.unwrap().is_none());
@@ -224,16 +273,25 @@ async fn sessions(db: &TestDb) {
     s.session_touch(one.id, 77).await.unwrap();
     assert_eq!(s.session_by_hash(&[1; 32]).await.unwrap().unwrap().last_seen, 77);
 
-    assert!(matches!(s.session_create(session(1)).await, Err(StoreError::Conflict(_))), "token hashes are unique");
+    assert!(matches!(s.session_create(session(1), vec![]).await, Err(StoreError::Conflict(_))), "token hashes are unique");
     let mut orphan = session(4);
     orphan.user_id = Uuid::now_v7();
-    assert!(matches!(s.session_create(orphan).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.session_create(orphan, vec![]).await, Err(StoreError::Reference(_))));
 
-    s.session_delete(one.id).await.unwrap();
+    // A session is ended only under its own user.
+    let other = new_user("other", &["north"]);
+    s.user_create(other.clone(), vec![]).await.unwrap();
+    let wrong = AccountChange { user: other.id, end_session: vec![one.id], ..AccountChange::default() };
+    assert!(s.account_change(wrong, vec![]).await.unwrap());
+    assert!(s.session_by_hash(&[1; 32]).await.unwrap().is_some(), "another user's session is not ended");
+    let end = AccountChange { user: user.id, end_session: vec![one.id], ..AccountChange::default() };
+    assert!(s.account_change(end, vec![]).await.unwrap());
     assert!(s.session_by_hash(&[1; 32]).await.unwrap().is_none());
-    assert_eq!(s.sessions_delete_for_user(user.id).await.unwrap(), 2);
-    assert_eq!(s.sessions_delete_for_user(user.id).await.unwrap(), 0);
+    assert_eq!(s.sessions_for_user(user.id).await.unwrap().len(), 2);
+    let all = AccountChange { user: user.id, end_sessions: true, ..AccountChange::default() };
+    assert!(s.account_change(all, vec![]).await.unwrap());
     assert!(s.session_by_hash(&[2; 32]).await.unwrap().is_none());
+    assert!(s.sessions_for_user(user.id).await.unwrap().is_empty());
 }
 
 async fn keys_are_never_overwritten(db: &TestDb) {
@@ -279,7 +337,7 @@ async fn connections_are_configured(db: &TestDb) {
 
 async fn concurrent_writers_all_succeed(db: &TestDb) {
     let owner = new_user("busy", &["north"]);
-    db.store.user_create(owner.clone()).await.unwrap();
+    db.store.user_create(owner.clone(), vec![]).await.unwrap();
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let store = db.store.clone();
@@ -303,8 +361,8 @@ async fn concurrent_writers_all_succeed(db: &TestDb) {
 async fn errors_never_carry_values(db: &TestDb) {
     let s = &db.store;
     let secret_name = "Zofia-Secret-Username";
-    s.user_create(new_user(secret_name, &["unit-secret"])).await.unwrap();
-    let err = s.user_create(new_user(secret_name, &["unit-secret"])).await.unwrap_err();
+    s.user_create(new_user(secret_name, &["unit-secret"]), vec![]).await.unwrap();
+    let err = s.user_create(new_user(secret_name, &["unit-secret"]), vec![]).await.unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, StoreError::Conflict(_)));
     assert!(!text.contains("Zofia") && !text.contains("unit-secret"), "{text}");
@@ -316,7 +374,7 @@ async fn errors_never_carry_values(db: &TestDb) {
 
     // A value of the wrong shape in the database: the error names the column, not the value.
     let user = new_user("shape", &["north"]);
-    s.user_create(user.clone()).await.unwrap();
+    s.user_create(user.clone(), vec![]).await.unwrap();
     sqlx::query("UPDATE users SET disabled = 7 WHERE id = $1").bind(user.id.to_string()).execute(s.pool()).await.unwrap();
     let err = s.user_by_id(user.id).await.unwrap_err();
     assert_eq!(err.to_string(), "database error: unexpected value in column users.disabled");
@@ -325,11 +383,12 @@ async fn errors_never_carry_values(db: &TestDb) {
 async fn mfa_steps_and_recovery_codes_are_used_once(db: &TestDb) {
     let s = &db.store;
     let user = new_user("totp", &["north"]);
-    s.user_create(user.clone()).await.unwrap();
+    s.user_create(user.clone(), vec![]).await.unwrap();
     assert!(!s.user_by_id(user.id).await.unwrap().unwrap().mfa_enabled);
-    s.mfa_set_pending(user.id, Some(vec![1, 2, 3])).await.unwrap();
+    let pending = AccountChange { user: user.id, mfa_pending: Some(vec![1, 2, 3]), ..AccountChange::default() };
+    s.account_change(pending, vec![]).await.unwrap();
     assert_eq!(s.mfa_get(user.id).await.unwrap().pending, Some(vec![1, 2, 3]));
-    s.mfa_enable(user.id, vec![9; 40], 100, vec![vec![7; 32], vec![8; 32]]).await.unwrap();
+    s.account_change(enable(user.id, vec![vec![7; 32], vec![8; 32]]), vec![]).await.unwrap();
     let m = s.mfa_get(user.id).await.unwrap();
     assert_eq!((m.secret, m.pending, m.last_step), (Some(vec![9; 40]), None, 100));
     assert!(s.user_by_name("totp").await.unwrap().unwrap().mfa_enabled);
@@ -339,7 +398,7 @@ async fn mfa_steps_and_recovery_codes_are_used_once(db: &TestDb) {
     assert!(s.recovery_code_use(user.id, &[7; 32], 5).await.unwrap());
     assert!(!s.recovery_code_use(user.id, &[7; 32], 6).await.unwrap(), "a recovery code works once");
     assert!(!s.recovery_code_use(user.id, &[6; 32], 6).await.unwrap());
-    s.mfa_reset(user.id).await.unwrap();
+    s.account_change(AccountChange { user: user.id, mfa_reset: true, ..AccountChange::default() }, vec![]).await.unwrap();
     assert!(s.mfa_get(user.id).await.unwrap().secret.is_none());
     assert!(!s.recovery_code_use(user.id, &[8; 32], 7).await.unwrap(), "codes go with a reset");
     assert!(!s.user_by_id(user.id).await.unwrap().unwrap().mfa_enabled);
@@ -413,18 +472,21 @@ async fn throttle_rows_and_session_lists(db: &TestDb) {
     assert!(s.throttle_get("u:ab").await.unwrap().is_none());
 
     let user = new_user("lister", &["north"]);
-    s.user_create(user.clone()).await.unwrap();
+    s.user_create(user.clone(), vec![]).await.unwrap();
     for (i, scope) in ["full", "enroll", "api people:read"].iter().enumerate() {
-        s.session_create(SessionRow {
-            id: Uuid::now_v7(),
-            user_id: user.id,
-            token_hash: vec![40 + i as u8; 32],
-            created_at: 10 + i as i64,
-            last_seen: 10,
-            expires_at: 1_000,
-            scope: scope.to_string(),
-            label: format!("l{i}"),
-        })
+        s.session_create(
+            SessionRow {
+                id: Uuid::now_v7(),
+                user_id: user.id,
+                token_hash: vec![40 + i as u8; 32],
+                created_at: 10 + i as i64,
+                last_seen: 10,
+                expires_at: 1_000,
+                scope: scope.to_string(),
+                label: format!("l{i}"),
+            },
+            vec![],
+        )
         .await
         .unwrap();
     }

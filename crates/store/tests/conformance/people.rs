@@ -14,7 +14,7 @@ use crate::support::{TestDb, new_person, new_record, new_user, query_for};
 pub(crate) async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     let s = &db.store;
     let owner = new_user("owner", &["north"]);
-    s.user_create(owner.clone()).await.unwrap();
+    s.user_create(owner.clone(), vec![]).await.unwrap();
     let mut new = new_person(owner.id, "north");
     new.row.tags = vec!["vip".into(), "alpha".into(), "vip".into()];
     new.row.name_bidx = vec![30, 10, 20, 10];
@@ -84,7 +84,7 @@ pub(crate) async fn world(store: &SqlStore) -> World {
         boss: new_user("boss", &["north"]),
     };
     for u in [&w.ann, &w.ben, &w.cat, &w.boss] {
-        store.user_create(u.clone()).await.unwrap();
+        store.user_create(u.clone(), vec![]).await.unwrap();
     }
     let mut people = Vec::new();
     for (owner, unit, n) in [(&w.ann, "north", 3), (&w.ben, "north", 2), (&w.cat, "south", 2)] {
@@ -154,7 +154,7 @@ pub(crate) async fn list_visibility_and_filters(db: &TestDb) {
 pub(crate) async fn list_pagination_gives_every_row_once(db: &TestDb) {
     let s = &db.store;
     let owner = new_user("pager", &["north"]);
-    s.user_create(owner.clone()).await.unwrap();
+    s.user_create(owner.clone(), vec![]).await.unwrap();
     let mut expected = Vec::new();
     let mut people = Vec::new();
     for i in 0..25_i64 {
@@ -213,8 +213,8 @@ pub(crate) async fn blind_index_searches(db: &TestDb) {
     let s = &db.store;
     let ann = new_user("ann", &["north"]);
     let cat = new_user("cat", &["south"]);
-    s.user_create(ann.clone()).await.unwrap();
-    s.user_create(cat.clone()).await.unwrap();
+    s.user_create(ann.clone(), vec![]).await.unwrap();
+    s.user_create(cat.clone(), vec![]).await.unwrap();
     let mut a = new_person(ann.id, "north");
     (a.row.email_bidx, a.row.phone_bidx, a.row.national_id_bidx, a.row.name_bidx) = (Some(11), Some(21), Some(31), vec![41, 42]);
     let mut b = new_person(ann.id, "north");
@@ -252,7 +252,7 @@ pub(crate) async fn blind_index_searches(db: &TestDb) {
 pub(crate) async fn delete_person_erases_key_and_activities(db: &TestDb) {
     let s = &db.store;
     let owner = new_user("eraser", &["north"]);
-    s.user_create(owner.clone()).await.unwrap();
+    s.user_create(owner.clone(), vec![]).await.unwrap();
     let mut p = new_person(owner.id, "north");
     p.row.tags = vec!["x".into()];
     p.row.name_bidx = vec![1, 2];
@@ -286,7 +286,7 @@ pub(crate) async fn delete_person_erases_key_and_activities(db: &TestDb) {
 pub(crate) async fn foreign_key_violations_are_references(db: &TestDb) {
     let s = &db.store;
     let owner = new_user("fk", &["north"]);
-    s.user_create(owner.clone()).await.unwrap();
+    s.user_create(owner.clone(), vec![]).await.unwrap();
     let ghost = Uuid::now_v7();
 
     assert!(matches!(s.person_insert(new_person(ghost, "north"), vec![]).await, Err(StoreError::Reference(_))));
@@ -328,8 +328,8 @@ pub(crate) async fn records_crud_for_every_kind(db: &TestDb) {
     let s = &db.store;
     let owner = new_user("rec", &["north"]);
     let other = new_user("other", &["south"]);
-    s.user_create(owner.clone()).await.unwrap();
-    s.user_create(other.clone()).await.unwrap();
+    s.user_create(owner.clone(), vec![]).await.unwrap();
+    s.user_create(other.clone(), vec![]).await.unwrap();
     let person = new_person(owner.id, "north");
     s.person_insert(person.clone(), vec![]).await.unwrap();
     let company = new_record(RecordKind::Company, owner.id, "north");
@@ -386,7 +386,7 @@ pub(crate) async fn records_crud_for_every_kind(db: &TestDb) {
 pub(crate) async fn batch_insert_is_all_or_nothing(db: &TestDb) {
     let s = &db.store;
     let owner = new_user("bulk", &["north"]);
-    s.user_create(owner.clone()).await.unwrap();
+    s.user_create(owner.clone(), vec![]).await.unwrap();
     // Large enough to use every statement size (64, 8 and 1 rows; 256, 16 and 1 pairs).
     let people: Vec<_> = (0..1_000)
         .map(|i| {
@@ -446,7 +446,7 @@ pub(crate) async fn batch_insert_is_all_or_nothing(db: &TestDb) {
 pub(crate) async fn deleting_a_company_unlinks_people_and_deals(db: &TestDb) {
     let s = &db.store;
     let owner = new_user("co", &["north"]);
-    s.user_create(owner.clone()).await.unwrap();
+    s.user_create(owner.clone(), vec![]).await.unwrap();
     let company = new_record(RecordKind::Company, owner.id, "north");
     s.records_insert(vec![company.clone()], vec![]).await.unwrap();
     let mut p = new_person(owner.id, "north");
@@ -476,7 +476,7 @@ pub(crate) async fn registers_and_disclosures_round_trip(db: &TestDb) {
     assert_eq!(s.gdpr_register("breach").await.unwrap().len(), 1, "kinds are kept apart");
 
     let owner = new_user("discloser", &["north"]);
-    s.user_create(owner.clone()).await.unwrap();
+    s.user_create(owner.clone(), vec![]).await.unwrap();
     let p = new_person(owner.id, "north");
     s.person_insert(p.clone(), vec![]).await.unwrap();
     let row = |processor: &str, at| sejf_core::ports::DisclosureRow {

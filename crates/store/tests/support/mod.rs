@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use sejf_core::ports::{EncryptedPerson, ListQuery, NewPerson, PersonRow, RecordKind, RecordRow, UserRow, Visibility};
+use sejf_core::ports::{
+    AccountChange, AuditEvent, EncryptedPerson, ListQuery, MfaEnable, NewPerson, PersonRow, RecordKind, RecordRow, UserRow, Visibility,
+};
 use sejf_store::{SqlStore, sqlite_url, testing};
 use uuid::Uuid;
 
@@ -134,4 +136,14 @@ pub fn new_record(kind: RecordKind, owner: Uuid, unit: &str) -> RecordRow {
 
 pub fn query_for(visibility: Visibility) -> ListQuery {
     ListQuery { visibility, owner: None, unit: None, tag: None, after: None, limit: 100, links: Default::default() }
+}
+
+/// An audit event of `action` at `at`, for a change that is written with its events.
+pub fn event(action: &str, at: i64) -> AuditEvent {
+    AuditEvent { at, actor: "admin".into(), role: "admin".into(), action: action.into(), outcome: "ok".into(), ..AuditEvent::default() }
+}
+
+/// The account change that confirms TOTP for `user` with these recovery-code digests.
+pub fn enable(user: Uuid, recovery_hashes: Vec<Vec<u8>>) -> AccountChange {
+    AccountChange { user, mfa_enable: Some(MfaEnable { secret: vec![9; 40], step: 100, recovery_hashes }), ..AccountChange::default() }
 }
