@@ -12,6 +12,7 @@ use crate::serve::Opened;
 
 pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
     let app = &opened.app;
+    let operator = sejf_core::Actor::operator();
     match cmd {
         AuditCommand::Verify { key, witnesses } => {
             let key = key.map(|k| sejf_core::witness::parse_key(&k).map_err(|e| format!("--key: {e}"))).transpose()?;
@@ -46,7 +47,7 @@ pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
             let mut out = std::io::stdout().lock();
             let (from, mut after, mut n) = (after, after, 0usize);
             loop {
-                let page = app.store.audit_range(after, 5_000).await.map_err(|e| e.to_string())?;
+                let page = app.audit_page(&operator, after, 5_000).await.map_err(|e| e.to_string())?;
                 let Some(last) = page.last() else { break };
                 after = last.seq;
                 n += page.len();
@@ -55,15 +56,14 @@ pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
                 }
             }
             // Exporting the trail is itself recorded, after what it exported.
-            let mut ev = app.event(&sejf_core::Actor::operator(), "audit.export", "audit", &format!("{format:?}").to_lowercase());
+            let mut ev = app.event(&operator, "audit.export", "audit", &format!("{format:?}").to_lowercase());
             ev.detail = format!("events={n} after={from}");
             app.audit(vec![ev]).await.map_err(|e| e.to_string())
         }
         AuditCommand::Tail { lines, follow } => {
-            let head = app.store.audit_query(sejf_core::ports::AuditQuery { limit: u32::MAX, ..Default::default() });
-            let all = head.await.map_err(|e| e.to_string())?;
-            let mut after = all.last().map(|e| e.seq).unwrap_or(0);
-            for e in all.iter().skip(all.len().saturating_sub(lines.max(0) as usize)) {
+            let last = app.audit_last(&operator, lines.max(0) as usize).await.map_err(|e| e.to_string())?;
+            let mut after = last.last().map(|e| e.seq).unwrap_or(0);
+            for e in &last {
                 println!("{}", line(e, AuditFormat::Jsonl));
             }
             if !follow {
@@ -72,7 +72,7 @@ pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
             // Follows until interrupted, like `tail -f`.
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                for e in app.store.audit_range(after, 1_000).await.map_err(|e| e.to_string())? {
+                for e in app.audit_page(&operator, after, 1_000).await.map_err(|e| e.to_string())? {
                     after = e.seq;
                     println!("{}", line(&e, AuditFormat::Jsonl));
                 }

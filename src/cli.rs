@@ -660,7 +660,7 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
             );
         }
         UserCommand::ResetMfa { name } => {
-            app.reset_mfa(&name).await.map_err(|e| not_found_user(e, &name))?;
+            app.reset_mfa(&sejf_core::Actor::operator(), &name).await.map_err(|e| not_found_user(e, &name))?;
             println!("TOTP of {name} removed; their sessions have ended and they enrol again at next sign-in");
         }
         UserCommand::Add { name, role, units, password_stdin, service: false } => {
@@ -706,16 +706,16 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
             }
         }
         UserCommand::Enable { name } => {
-            app.enable_user(&name).await.map_err(|e| not_found_user(e, &name))?;
+            app.enable_user(&sejf_core::Actor::operator(), &name).await.map_err(|e| not_found_user(e, &name))?;
             println!("enabled {name}");
         }
         UserCommand::Disable { name } => {
-            app.disable_user(&name).await.map_err(|e| not_found_user(e, &name))?;
+            app.disable_user(&sejf_core::Actor::operator(), &name).await.map_err(|e| not_found_user(e, &name))?;
             println!("disabled {name}; their sessions have ended");
         }
         UserCommand::Unlock { name } => {
             app.user(&name).await.map_err(|e| not_found_user(e, &name))?;
-            app.unlock(&name).await.map_err(fail)?;
+            app.unlock(&sejf_core::Actor::operator(), &name).await.map_err(fail)?;
             println!("{name} may sign in again");
         }
         UserCommand::SetRole { name, role } => {

@@ -297,25 +297,6 @@ pub async fn import(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result
     Ok(())
 }
 
-/// Blind-index values of the people already held: (which index, value) → person.
-async fn known_people(app: &App) -> Result<HashMap<(u8, i64), Uuid>, String> {
-    let mut known = HashMap::new();
-    let mut after = None;
-    loop {
-        let page = app.store.people_keys(after, 10_000).await.map_err(|e| e.to_string())?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        for k in &page {
-            for (i, v) in [k.email_bidx, k.phone_bidx, k.national_id_bidx].into_iter().enumerate() {
-                if let Some(v) = v {
-                    known.insert((i as u8, v), k.id);
-                }
-            }
-        }
-    }
-    Ok(known)
-}
-
 /// What the scan decided for one data row.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fate {
@@ -409,8 +390,7 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
     };
     let operator = Actor::operator();
     let (resume_from, finished) = if opts.resume {
-        app.store
-            .import_job(source.digest())
+        app.import_job(&operator, source.digest())
             .await
             .map_err(|e| e.to_string())?
             .map_or((0, false), |(done, fin)| (done.max(0) as usize, fin))
@@ -422,7 +402,8 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
     }
     // Everything the rows are checked against and placed by is read before the import's
     // transaction opens: while it is open, nothing here may wait for another write.
-    let held = Held { known: known_people(app).await?, suppression: app.suppression().await.map_err(|e| e.to_string())? };
+    let known = app.held_identities(&operator).await.map_err(|e| e.to_string())?;
+    let held = Held { known, suppression: app.suppression().await.map_err(|e| e.to_string())? };
     // Every row gets the same owner and unit: resolved once, not once per row.
     let placement = app.placement(&operator, Some(owner.user_id), opts.unit.as_deref()).await.map_err(|e| e.to_string())?;
 
@@ -443,11 +424,7 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
     let bar = progress_bar(opts.report, scanned.unwrap_or(0) as u64);
     let (tx, rx) = tokio::sync::mpsc::channel::<ImportStep>(2);
     let job = opts.resume.then(|| source.digest().to_string());
-    let writer = {
-        let app = app.clone();
-        let now = app.now();
-        tokio::spawn(async move { app.store.people_import(job, now, rx).await })
-    };
+    let writer = tokio::spawn(app.import_writer(&operator, job, rx).map_err(|e| e.to_string())?);
     let sink = Sink { tx: &tx, bar: &bar, placement };
     // A resumable import's problems were reported by its first reading.
     let report_problems = opts.report && scanned.is_none();
@@ -481,7 +458,7 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
         updated += 1;
     }
     if opts.resume {
-        app.store.import_job_finish(source.digest(), app.now()).await.map_err(|e| e.to_string())?;
+        app.import_job_finish(&operator, source.digest()).await.map_err(|e| e.to_string())?;
     }
     let duplicates = scan.duplicate_lines.len();
     Ok(ImportStats {
@@ -541,7 +518,7 @@ async fn scan(
         let mut errs = Vec::new();
         let mut fate = Fate::Insert;
         let mut parsed = None;
-        match PersonData::parse(&input.raw, app.settings.default_region) {
+        match PersonData::parse(&input.raw, app.settings().default_region) {
             Err(e) => errs.extend(e.0),
             // Someone erased at their request (GDPR art. 17) comes back only knowingly.
             Ok(data) if app.suppressed(&held.suppression, &data) => {
@@ -674,7 +651,7 @@ async fn update_one(app: &Arc<App>, operator: &Actor, id: Uuid, row: PersonInput
 /// otherwise RFC 4180 (`,`, CRLF, no BOM).
 pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(), String> {
     let sink = export_sink(out)?;
-    let total = app.store.people_count().await.map_err(|e| e.to_string())?;
+    let total = app.people_count().await.map_err(|e| e.to_string())?;
     let bar = if out.is_some() { ProgressBar::new(total.max(0) as u64) } else { ProgressBar::hidden() };
     let mut sink = sink;
     if excel {
@@ -783,8 +760,7 @@ pub async fn plant_honeytoken(app: &Arc<App>, owner: &str, unit: Option<&str>, e
     let sealed = app.seal_new_person(&prepared).map_err(|e| e.to_string())?;
     let id = sealed.row.id;
     app.mark_honeytoken(id).await.map_err(|e| e.to_string())?;
-    let events = app.creation_events(&operator, std::slice::from_ref(&sealed));
-    app.store.people_insert_batch(vec![sealed], events).await.map_err(|e| e.to_string())?;
+    app.insert_sealed_people(&operator, vec![sealed]).await.map_err(|e| e.to_string())?;
     println!("{id}");
     Ok(())
 }

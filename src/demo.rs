@@ -104,7 +104,7 @@ async fn populate(app: &Arc<App>, actors: &[Actor], people: usize) -> Result<(),
             };
             companies.push(app.create_record::<Company>(owner, &raw, &Links::default()).await.map_err(|e| e.to_string())?.id);
         }
-        let stages = app.settings.pipeline.stages().to_vec();
+        let stages = app.settings().pipeline.stages().to_vec();
         for (i, person) in mine.iter().enumerate().take(30) {
             let deal = DealRaw {
                 title: Some(format!("Licences for {}", COMPANIES[i % COMPANIES.len()])),

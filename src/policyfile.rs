@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use sejf_core::App;
 use sejf_core::records::field_class;
-use sejf_policy::{Action, Context, FieldClass, PolicyEngine, Principal, RecordKind, Resource};
+use sejf_policy::{Action, Context, FieldClass, PolicyEngine, Principal, Resource};
 use uuid::Uuid;
 
 pub const POLICY_FILE: &str = "policies.cedar";
@@ -131,24 +131,8 @@ pub async fn test(app: &App, user: &str, action: &str, field: Option<&str>, reso
 }
 
 async fn record(app: &App, id: Uuid) -> Result<Resource, String> {
-    let store = app.store.as_ref();
-    if let Some(p) = store.person_get(id).await.map_err(|e| e.to_string())? {
-        let owner_units = owner_units(app, p.row.owner_id).await;
-        return Ok(Resource::Record { kind: RecordKind::Person, id, owner: p.row.owner_id, owner_units, unit: p.row.unit });
-    }
-    for (kind, rk) in [
-        (sejf_core::ports::RecordKind::Company, RecordKind::Company),
-        (sejf_core::ports::RecordKind::Deal, RecordKind::Deal),
-        (sejf_core::ports::RecordKind::Activity, RecordKind::Activity),
-    ] {
-        if let Some(r) = store.record_get(kind, id).await.map_err(|e| e.to_string())? {
-            let owner_units = owner_units(app, r.owner_id).await;
-            return Ok(Resource::Record { kind: rk, id, owner: r.owner_id, owner_units, unit: r.unit });
-        }
-    }
-    Err(format!("no record with id {id}"))
-}
-
-async fn owner_units(app: &App, owner: Uuid) -> Vec<String> {
-    app.store.user_by_id(owner).await.ok().flatten().map(|u| u.units).unwrap_or_default()
+    app.record_resource(&sejf_core::Actor::operator(), id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no record with id {id}"))
 }

@@ -14,7 +14,7 @@ fn print(out: &[u8]) {
 /// `sejf reindex`: the name index rebuilt from the decrypted names, with a progress bar.
 pub async fn reindex(loc: &Location) -> Result<(), String> {
     let opened = serve::open(loc).await?;
-    let total = opened.app.store.people_count().await.unwrap_or(0).max(0) as u64;
+    let total = opened.app.people_count().await.unwrap_or(0).max(0) as u64;
     let bar = crate::csvio::progress_bar(true, total);
     let r = opened.app.reindex_names(&sejf_core::Actor::operator(), |n| bar.set_position(n)).await;
     bar.finish_and_clear();

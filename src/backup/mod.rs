@@ -24,7 +24,6 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sejf_core::ports::KeyKind;
 use sejf_crypto::backup::{BackupIdentity, BackupRecipient, BackupSigner};
 use sejf_store::SqlStore;
 use sejf_store::backup as snap;
@@ -257,7 +256,7 @@ pub async fn create(
         }
     }
 
-    let progress = parts::Progress::new(opened.app.store.people_count().await.unwrap_or(0));
+    let progress = parts::Progress::new(opened.app.people_count().await.unwrap_or(0));
     let mut sink = parts::PartSink::new(target.as_ref(), &id, &recipients, progress);
     let schema_version = snap::snapshot(&opened.store, &mut sink).await.map_err(|e| format!("backup {id}: {e}"))?;
     let mut written = sink.finish()?;
@@ -350,7 +349,7 @@ async fn export_keys(
 
 /// The manifest signing key, pinned in config.toml by its first use.
 async fn signer(data_dir: &std::path::Path, opened: &serve::Opened) -> Result<BackupSigner, String> {
-    let seed = opened.app.keys.named_key(opened.app.store.as_ref(), KeyKind::System, SIGNING_KEY).await.map_err(|e| e.to_string())?;
+    let seed = opened.app.system_key_seed(&sejf_core::Actor::operator(), SIGNING_KEY).await.map_err(|e| e.to_string())?;
     let signer = BackupSigner::from_seed(&seed);
     let public = signer.public_key();
     match opened.config.backup_pin()? {

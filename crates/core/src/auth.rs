@@ -241,9 +241,10 @@ impl App {
 
     /// Lifts the sign-in locks and delays of an account name (an administrator's remedy for a
     /// user locked out, after the password and TOTP were reset).
-    pub async fn unlock(&self, username: &str) -> Result<(), CoreError> {
+    pub async fn unlock(&self, actor: &Actor, username: &str) -> Result<(), CoreError> {
+        self.may_manage_users(actor)?;
         self.guard_clear_account(username).await?;
-        let mut ev = self.event(&Actor::operator(), "auth.unlock", "user", "");
+        let mut ev = self.event(actor, "auth.unlock", "user", "");
         ev.detail = match self.store.user_by_name(username).await? {
             Some(u) => format!("user={}", u.id),
             None => "unknown-name".into(),

@@ -19,6 +19,7 @@ pub mod health;
 pub mod insider;
 pub mod keys;
 pub mod mfa;
+pub mod operator;
 pub mod page;
 pub mod people;
 pub mod ports;
@@ -198,10 +199,10 @@ impl From<sejf_crypto::CryptoError> for CoreError {
 
 /// The application: store, keys, policies, settings and clock, shared by every request.
 pub struct App {
-    pub store: Arc<dyn Store>,
-    pub keys: Keyring,
-    pub settings: Settings,
-    pub clock: Arc<dyn Clock>,
+    store: Arc<dyn Store>,
+    keys: Keyring,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
     /// The policy set in force; replaced whole on reload (requests in flight keep theirs).
     policy: std::sync::RwLock<Arc<sejf_policy::PolicyEngine>>,
     audit_log: audit::AuditLog,

@@ -142,11 +142,13 @@ impl App {
         }
     }
 
-    /// Removes a user's TOTP and recovery codes and ends their sessions; they enrol anew.
-    pub async fn reset_mfa(&self, username: &str) -> Result<(), CoreError> {
+    /// Removes a user's TOTP and recovery codes and ends their sessions, on behalf of `actor`;
+    /// they enrol anew.
+    pub async fn reset_mfa(&self, actor: &Actor, username: &str) -> Result<(), CoreError> {
+        self.may_manage_users(actor)?;
         let u = self.user(username).await?;
         let change = AccountChange { user: u.id, mfa_reset: true, end_sessions: true, ..AccountChange::default() };
-        self.store.account_change(change, vec![self.event(&crate::Actor::operator(), "mfa.reset", "user", &u.id.to_string())]).await?;
+        self.store.account_change(change, vec![self.event(actor, "mfa.reset", "user", &u.id.to_string())]).await?;
         // A lock for wrong codes ends with the TOTP that earned it.
         self.guard_clear_account(username).await
     }

@@ -269,13 +269,16 @@ impl App {
         UserInfo::from_row(&row)
     }
 
-    /// Disables a user and ends all their sessions at once (the host's CLI).
-    pub async fn disable_user(&self, username: &str) -> Result<(), CoreError> {
-        self.disable_user_by(&crate::Actor::operator(), username).await
+    /// Refuses `actor` unless they may administer users: an administrator by the policies, or
+    /// the operator (the host's CLI, which holds the master key and answers to no policy).
+    pub(crate) fn may_manage_users(&self, actor: &crate::Actor) -> Result<(), CoreError> {
+        if actor.scope == crate::authz::Scope::Operator { Ok(()) } else { self.authorize_system(actor, PolicyAction::ManageUsers) }
     }
 
-    /// Disables a user on behalf of `actor` (the admin API); nobody disables themselves.
-    pub async fn disable_user_by(&self, actor: &crate::Actor, username: &str) -> Result<(), CoreError> {
+    /// Disables a user on behalf of `actor` and ends all their sessions at once; nobody
+    /// disables themselves.
+    pub async fn disable_user(&self, actor: &crate::Actor, username: &str) -> Result<(), CoreError> {
+        self.may_manage_users(actor)?;
         let u = self.user(username).await?;
         if u.id == actor.user_id {
             return Err(CoreError::Forbidden("you may not disable yourself".into()));
@@ -284,11 +287,12 @@ impl App {
         self.change_account(change, self.admin_event(actor, "user.disable", u.id, "")).await
     }
 
-    /// Re-enables a disabled or suspended user (after review).
-    pub async fn enable_user(&self, username: &str) -> Result<(), CoreError> {
+    /// Re-enables a disabled or suspended user (after review), on behalf of `actor`.
+    pub async fn enable_user(&self, actor: &crate::Actor, username: &str) -> Result<(), CoreError> {
+        self.may_manage_users(actor)?;
         let u = self.user(username).await?;
         let change = AccountChange { user: u.id, disabled: Some(false), ..AccountChange::default() };
-        self.change_account(change, self.admin_event(&crate::Actor::operator(), "user.enable", u.id, "")).await
+        self.change_account(change, self.admin_event(actor, "user.enable", u.id, "")).await
     }
 
     /// Sets a new password and ends all the user's sessions (the host's CLI: the password is

@@ -180,17 +180,15 @@ async fn user_action(
     }
     let done = async {
         app.authorize_system(&s.actor, PolicyAction::ManageUsers)?;
-        let user = app.user(&name).await?;
         match action.as_str() {
             "role" => {
                 let role: Role = f.role.parse().map_err(|e: String| sejf_domain::ValidationErrors::single("role", e))?;
                 app.change_role(&s.actor, &name, role).await.map(|_| ())
             }
-            "disable" if user.id == s.actor.user_id => Err(CoreError::Forbidden("you may not disable yourself".into())),
-            "disable" => app.disable_user(&name).await,
-            "enable" => app.enable_user(&name).await,
-            "unlock" => app.unlock(&name).await,
-            "reset-mfa" => app.reset_mfa(&name).await,
+            "disable" => app.disable_user(&s.actor, &name).await,
+            "enable" => app.enable_user(&s.actor, &name).await,
+            "unlock" => app.unlock(&s.actor, &name).await,
+            "reset-mfa" => app.reset_mfa(&s.actor, &name).await,
             _ => Err(CoreError::NotFound),
         }
     }

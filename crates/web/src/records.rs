@@ -346,7 +346,7 @@ fn total(deals: &[&DealView]) -> Vec<(String, i64)> {
 /// per other stage (and JS lets a card be dragged onto a column, submitting the same form).
 async fn board(State(app): State<Arc<App>>, s: Signed, Query(q): Query<ListQuery>) -> Response {
     let c = ctx(&s);
-    let stages = app.settings.pipeline.stages().to_vec();
+    let stages = app.settings().pipeline.stages().to_vec();
     let mut columns = Vec::new();
     for stage in &stages {
         let links = LinkFilter { stage: Some(stage.clone()), ..Default::default() };

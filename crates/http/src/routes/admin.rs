@@ -109,7 +109,7 @@ pub async fn patch(
         user = app.user(&name).await?;
     }
     if body.disabled == Some(true) {
-        app.disable_user_by(&actor, &name).await?;
+        app.disable_user(&actor, &name).await?;
         user = app.user(&name).await?;
     }
     let status = if pending.is_some() { StatusCode::ACCEPTED } else { StatusCode::OK };

@@ -72,7 +72,7 @@ pub(super) async fn edit_deal_form(State(app): State<Arc<App>>, s: Signed, Path(
                 title: v.payload.title.clone().unwrap_or_default(),
                 amount: v.attrs.amount.clone().unwrap_or_default(),
                 stage: v.attrs.stage.clone(),
-                stages: app.settings.pipeline.stages().to_vec(),
+                stages: app.settings().pipeline.stages().to_vec(),
                 expected_close: v.attrs.expected_close.clone().unwrap_or_default(),
                 ..Default::default()
             };
@@ -104,7 +104,7 @@ pub(super) async fn edit_deal(State(app): State<Arc<App>>, s: Signed, Path(id): 
         Ok(v) => Redirect::to(&back_to(v.person_id, v.company_id, "/deals")).into_response(),
         Err(CoreError::Validation(v)) => {
             f.id = id;
-            f.stages = app.settings.pipeline.stages().to_vec();
+            f.stages = app.settings().pipeline.stages().to_vec();
             html_response(StatusCode::UNPROCESSABLE_ENTITY, page(&c, c.t(M::Edit), deal_form(&c, &f, &errors_of(c.lang, v))))
         }
         Err(e) => error_page(&c, e),
