@@ -98,7 +98,7 @@ async fn run(clients: Vec<usize>, span: Duration, events: usize) {
         move |_| {
             let (app, actor) = (app.clone(), actor.clone());
             async move {
-                app.audit(vec![app.event(&actor, "bench.event", "person", "0")]).await.expect("audit");
+                app.audit(vec![app.event(&actor, sejf_core::actions::AuditAction::PersonRead, "person", "0")]).await.expect("audit");
             }
         }
     })

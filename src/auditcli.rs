@@ -1,5 +1,6 @@
 //! `sejf audit`: verify, seal, prove, check-proof, export (JSON lines or RFC 5424 syslog), tail.
 
+use sejf_core::actions::AuditAction;
 use std::io::Write;
 use std::path::Path;
 
@@ -56,7 +57,7 @@ pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
                 }
             }
             // Exporting the trail is itself recorded, after what it exported.
-            let mut ev = app.event(&operator, "audit.export", "audit", &format!("{format:?}").to_lowercase());
+            let mut ev = app.event(&operator, AuditAction::AuditExport, "audit", &format!("{format:?}").to_lowercase());
             ev.detail = format!("events={n} after={from}");
             app.audit(vec![ev]).await.map_err(|e| e.to_string())
         }

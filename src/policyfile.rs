@@ -1,6 +1,7 @@
 //! The policy file of an installation (`policies.cedar` in the data directory, written by
 //! `init` from the built-in default), its loading and reloading, and `sejf policy`.
 
+use sejf_core::actions::AuditAction;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -43,7 +44,7 @@ pub fn reload(app: &std::sync::Arc<App>, data_dir: &Path) {
     };
     let app = app.clone();
     tokio::spawn(async move {
-        let mut ev = app.event(&sejf_core::Actor::operator(), "policy.reload", "policy", POLICY_FILE);
+        let mut ev = app.event(&sejf_core::Actor::operator(), AuditAction::PolicyReload, "policy", POLICY_FILE);
         ev.outcome = outcome.to_string();
         ev.detail = detail;
         if let Err(e) = app.audit(vec![ev]).await {

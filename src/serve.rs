@@ -342,7 +342,7 @@ async fn backup_loop(opened: Opened, target: String, every: Duration, mut stop: 
         }
         let app = &opened.app;
         let operator = sejf_core::Actor::operator();
-        let last = match app.last_ok("backup.create").await {
+        let last = match app.last_ok(sejf_core::actions::AuditAction::BackupCreate).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(error = %e, "backup scheduler cannot read the trail");

@@ -18,6 +18,7 @@ mod prune;
 mod s3;
 mod target;
 
+use sejf_core::actions::AuditAction;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,7 +55,7 @@ pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
         }
         BackupCommand::List { from, key } => {
             let r = list(loc, &from, key.as_deref()).await;
-            record(loc, "backup.list", "-", &from, &r).await;
+            record(loc, AuditAction::BackupList, "-", &from, &r).await;
             r
         }
         BackupCommand::Verify { source, restore_test } => {
@@ -71,13 +72,13 @@ pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
                     let tested = check::restore_test(loc, target.as_ref(), &picked, &manifest, identities).await;
                     // The restore test has an event of its own: its last success is what the
                     // posture report and `backup list` show.
-                    record(loc, "backup.restore_test", &picked, &source.from, &tested).await;
+                    record(loc, AuditAction::BackupRestoreTest, &picked, &source.from, &tested).await;
                     println!("{}", tested?);
                 }
                 Ok(())
             }
             .await;
-            record(loc, "backup.verify", &id, &source.from, &r).await;
+            record(loc, AuditAction::BackupVerify, &id, &source.from, &r).await;
             r
         }
         BackupCommand::Prune { from, key, keep_daily, keep_weekly, keep_monthly, dry_run } => {
@@ -88,7 +89,7 @@ pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
                 prune::prune(target.as_ref(), &key, policy, dry_run)
             }
             .await;
-            record(loc, if dry_run { "backup.prune_dry_run" } else { "backup.prune" }, "-", &from, &r).await;
+            record(loc, if dry_run { AuditAction::BackupPruneDryRun } else { AuditAction::BackupPrune }, "-", &from, &r).await;
             println!("{}", r?);
             Ok(())
         }
@@ -112,7 +113,7 @@ pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
 /// restore test) in the installation's audit trail, whatever its outcome, when the installation's
 /// database is here; the next server to run seals the event into the chain. Run elsewhere (a
 /// verify on another machine), there is no trail to record in, and the command says so.
-async fn record<T>(loc: &Location, action: &str, id: &str, target: &str, result: &Result<T, String>) {
+async fn record<T>(loc: &Location, action: AuditAction, id: &str, target: &str, result: &Result<T, String>) {
     if loc.database_url.is_none() && !loc.data_dir.join(DB_FILE).exists() {
         eprintln!("note: not recorded in an audit trail (no installation in {})", loc.data_dir.display());
         return;
@@ -125,7 +126,7 @@ async fn record<T>(loc: &Location, action: &str, id: &str, target: &str, result:
         at: now_micros(),
         actor: "operator".into(),
         role: "operator".into(),
-        action: action.into(),
+        action: action.as_str().into(),
         resource_type: "backup".into(),
         resource_id: id.to_owned(),
         outcome: outcome.into(),
@@ -282,7 +283,7 @@ pub async fn create(
 
     let secs = started.elapsed().as_secs_f64().max(1e-3);
     let mb = manifest.logical_bytes() as f64 / 1e6;
-    let mut ev = opened.app.event(&sejf_core::Actor::operator(), "backup.create", "backup", &id);
+    let mut ev = opened.app.event(&sejf_core::Actor::operator(), AuditAction::BackupCreate, "backup", &id);
     ev.detail = format!(
         "target={} parts={} people={} bytes={}",
         target.describe(),
@@ -334,7 +335,7 @@ async fn export_keys(
     let has_key = written.iter().any(|p| p.source == keyfile::KEY_FILE);
     let manifest = Manifest { parts: written, ..backup.clone() };
     target.put_atomic(&format!("{id}/{}", target::KEYS_MANIFEST), &manifest::sign(&manifest, signer)?)?;
-    let mut ev = opened.app.event(&sejf_core::Actor::operator(), "backup.keys_export", "backup", id);
+    let mut ev = opened.app.event(&sejf_core::Actor::operator(), AuditAction::BackupKeysExport, "backup", id);
     ev.detail = format!("target={} master_key_file={has_key}", target.describe());
     opened.app.audit(vec![ev]).await.map_err(|e| e.to_string())?;
     Ok(if has_key {
@@ -406,8 +407,8 @@ async fn list(loc: &Location, from: &str, key: Option<&str>) -> Result<(), Strin
 async fn status(loc: &Location) -> Result<(), String> {
     let config = ConfigFile::load(&loc.data_dir).map_err(|e| e.to_string())?;
     let store = connect(&loc.database_url()).await?;
-    let backup = sejf_core::trail::last_ok(&store, "backup.create").await.map_err(|e| e.to_string());
-    let tested = sejf_core::trail::last_ok(&store, "backup.restore_test").await.map_err(|e| e.to_string());
+    let backup = sejf_core::trail::last_ok(&store, AuditAction::BackupCreate).await.map_err(|e| e.to_string());
+    let tested = sejf_core::trail::last_ok(&store, AuditAction::BackupRestoreTest).await.map_err(|e| e.to_string());
     store.close().await;
     let when = |t: Option<i64>| t.map_or_else(|| "never".to_string(), sejf_core::rfc3339);
     println!("last successful backup: {}", when(backup?));
@@ -538,7 +539,7 @@ async fn audit_restore(store: &SqlStore, id: &str, erased: u64) -> Result<(), St
         at: now_micros(),
         actor: "operator".into(),
         role: "operator".into(),
-        action: "backup.restore".into(),
+        action: AuditAction::BackupRestore.as_str().into(),
         resource_type: "backup".into(),
         resource_id: id.to_owned(),
         outcome: "ok".into(),

@@ -71,7 +71,7 @@ async fn nul_and_refused_events_never_poison_the_group_commit(backend: Backend) 
             let (mut refused, mut written) = (0, 0);
             for i in 0..60 {
                 let operator = sejf_core::Actor::operator();
-                let mut ev = app.event(&operator, "test.input", "test", "");
+                let mut ev = app.event(&operator, sejf_core::actions::AuditAction::PolicyReload, "test", "");
                 match (worker + i) % 3 {
                     0 => {
                         ev.detail = format!("a\0b\u{1}\n{i}");
@@ -380,7 +380,11 @@ async fn the_sealer_checks_stored_rows_and_ships_checkpoints(backend: Backend) {
     sqlx::query("UPDATE audit_chain SET leaf = link WHERE seq = 2").execute(&db).await.unwrap();
     db.close().await;
     let opened = open_app(&install).await;
-    opened.app.audit(vec![opened.app.event(&sejf_core::Actor::operator(), "test.more", "test", "")]).await.unwrap();
+    opened
+        .app
+        .audit(vec![opened.app.event(&sejf_core::Actor::operator(), sejf_core::actions::AuditAction::PolicyReload, "test", "")])
+        .await
+        .unwrap();
     opened.store.close().await;
     let seal = install.cli(&["audit", "seal"], None);
     let err = String::from_utf8_lossy(&seal.stderr).to_string();

@@ -8,6 +8,7 @@
 //! event's leaf hash covers its sequence number and every field, so changing, deleting,
 //! inserting or reordering an event changes what `verify` recomputes.
 
+use crate::actions::AuditAction;
 use std::path::Path;
 
 use base64::Engine;
@@ -172,13 +173,13 @@ pub struct VerifyReport {
 
 impl App {
     /// A new event about `actor`, with the request's client address and id.
-    pub fn event(&self, actor: &Actor, action: &str, resource_type: &str, resource_id: &str) -> AuditEvent {
+    pub fn event(&self, actor: &Actor, action: AuditAction, resource_type: &str, resource_id: &str) -> AuditEvent {
         AuditEvent {
             at: self.now(),
             actor_id: if actor.user_id.is_nil() { String::new() } else { actor.user_id.to_string() },
             actor: actor.username.clone(),
             role: if actor.scope == crate::authz::Scope::Operator { "operator".into() } else { actor.role.as_str().to_string() },
-            action: action.to_string(),
+            action: action.as_str().to_string(),
             resource_type: resource_type.to_string(),
             resource_id: resource_id.to_string(),
             outcome: "ok".into(),
@@ -204,10 +205,10 @@ impl App {
             return Ok(());
         }
         let mut ev = match actor {
-            Some(a) => self.event(a, "request.refused", "request", what),
+            Some(a) => self.event(a, AuditAction::RequestRefused, "request", what),
             None => AuditEvent {
                 at: self.now(),
-                action: "request.refused".into(),
+                action: AuditAction::RequestRefused.as_str().into(),
                 resource_type: "request".into(),
                 resource_id: what.into(),
                 ..Default::default()

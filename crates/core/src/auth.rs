@@ -2,6 +2,7 @@
 //! per address, and opaque bearer tokens stored only as SHA-256 digests, with idle and absolute
 //! expiry. An unknown user costs as much work as a wrong password.
 
+use crate::actions::AuditAction;
 use std::net::IpAddr;
 
 use sejf_crypto::token;
@@ -108,7 +109,7 @@ impl App {
             actor_id: user.as_ref().map(|u| u.id.to_string()).unwrap_or_default(),
             actor: user.as_ref().map_or_else(|| format!("unknown-name:{}", keys.name_tag), |u| u.username.clone()),
             role: user.map(|u| u.role).unwrap_or_default(),
-            action: "auth.login".into(),
+            action: AuditAction::AuthLogin.as_str().into(),
             resource_type: "session".into(),
             outcome: outcome.into(),
             client: client.to_string(),
@@ -244,7 +245,7 @@ impl App {
     pub async fn unlock(&self, actor: &Actor, username: &str) -> Result<(), CoreError> {
         self.may_manage_users(actor)?;
         self.guard_clear_account(username).await?;
-        let mut ev = self.event(actor, "auth.unlock", "user", "");
+        let mut ev = self.event(actor, AuditAction::AuthUnlock, "user", "");
         ev.detail = match self.store.user_by_name(username).await? {
             Some(u) => format!("user={}", u.id),
             None => "unknown-name".into(),
@@ -275,7 +276,7 @@ impl App {
         }
         let user = self.store.user_by_id(actor.user_id).await?.ok_or(CoreError::Unauthenticated)?;
         let result = self.change_password_inner(actor, &user, current, new, totp).await;
-        let mut ev = self.event(actor, "auth.password_change", "user", &user.id.to_string());
+        let mut ev = self.event(actor, AuditAction::AuthPasswordChange, "user", &user.id.to_string());
         ev.outcome = match &result {
             Ok(_) => "ok",
             Err(CoreError::BadCredentials) => "failed",
@@ -409,7 +410,9 @@ impl App {
 
     pub async fn logout(&self, actor: &Actor) -> Result<(), CoreError> {
         let ended = AccountChange { user: actor.user_id, end_session: vec![actor.session_id], ..AccountChange::default() };
-        self.store.account_change(ended, vec![self.event(actor, "auth.logout", "session", &actor.session_id.to_string())]).await?;
+        self.store
+            .account_change(ended, vec![self.event(actor, AuditAction::AuthLogout, "session", &actor.session_id.to_string())])
+            .await?;
         Ok(())
     }
 
@@ -437,7 +440,7 @@ impl App {
             return Err(CoreError::NotFound);
         }
         let ended = AccountChange { user: actor.user_id, end_session: vec![id], ..AccountChange::default() };
-        self.store.account_change(ended, vec![self.event(actor, "auth.session_end", "session", &id.to_string())]).await?;
+        self.store.account_change(ended, vec![self.event(actor, AuditAction::AuthSessionEnd, "session", &id.to_string())]).await?;
         Ok(())
     }
 }

@@ -12,6 +12,7 @@
 //! they may see (masking as everywhere else); a download is marked done in the same transaction
 //! that writes its read events, so it happens at most once and never unaudited.
 
+use crate::actions::AuditAction;
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -213,7 +214,7 @@ impl App {
             units: serde_json::to_string(&units).map_err(|e| CoreError::Internal(e.to_string()))?,
             ..Default::default()
         };
-        let mut ev = self.event(actor, "export.request", "export", &row.id.to_string());
+        let mut ev = self.event(actor, AuditAction::ExportRequest, "export", &row.id.to_string());
         ev.purpose = row.purpose.clone();
         ev.outcome = row.status.clone();
         ev.detail = format!("records={} recent={recent} threshold={threshold} filter={}", row.record_count, row.filter);
@@ -328,7 +329,8 @@ impl App {
         row.decided_at = now;
         row.reason = remark(reason.unwrap_or("")).map_err(|e| ValidationErrors::single("reason", e.0))?;
         row.expires_at = if approve { now + self.settings.export_download_secs * 1_000_000 } else { 0 };
-        let mut ev = self.event(actor, if approve { "export.approve" } else { "export.reject" }, "export", &id.to_string());
+        let mut ev =
+            self.event(actor, if approve { AuditAction::ExportApprove } else { AuditAction::ExportReject }, "export", &id.to_string());
         ev.detail = format!("requester={} records={}", row.requester, row.record_count);
         ev.purpose = row.reason.clone();
         if !self.store.export_decide(row.clone(), vec![ev]).await? {
@@ -370,7 +372,7 @@ impl App {
             self.guard_reads(actor, &ids, "export").await?;
         }
         let mut events: Vec<_> = people.iter().map(|p| self.read_event(actor, p, "export")).collect();
-        let mut ev = self.event(actor, "export.download", "export", &id.to_string());
+        let mut ev = self.event(actor, AuditAction::ExportDownload, "export", &id.to_string());
         ev.detail = format!("records={}", people.len());
         events.push(ev);
         if !self.store.export_mark_downloaded(id, self.now(), events).await? {

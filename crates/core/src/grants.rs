@@ -3,6 +3,7 @@
 //! approves it. The request raises a high-severity alert; the requester (and the account it
 //! concerns) may not decide it; a grant is decided once (a conditional update in the store).
 
+use crate::actions::AuditAction;
 use sejf_domain::roles::Role;
 use uuid::Uuid;
 
@@ -66,7 +67,7 @@ impl App {
             decided_by: String::new(),
             decided_at: 0,
         };
-        let mut ev = self.event(actor, "user.grant.request", "role_grant", &row.id.to_string());
+        let mut ev = self.event(actor, AuditAction::UserGrantRequest, "role_grant", &row.id.to_string());
         ev.subject_id = target.id.to_string();
         ev.detail = format!("role={role} kind={kind}");
         let alert =
@@ -117,7 +118,12 @@ impl App {
             change.disabled = Some(false);
             change.end_sessions = true;
         }
-        let mut ev = self.event(actor, if approve { "user.grant.approve" } else { "user.grant.refuse" }, "role_grant", &id.to_string());
+        let mut ev = self.event(
+            actor,
+            if approve { AuditAction::UserGrantApprove } else { AuditAction::UserGrantRefuse },
+            "role_grant",
+            &id.to_string(),
+        );
         ev.subject_id = grant.user_id.to_string();
         ev.detail = format!("role={} kind={} requested_by={}", grant.role, grant.kind, grant.requested_by_id);
         if !approve && grant.kind == GRANT_CREATE {

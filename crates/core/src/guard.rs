@@ -235,7 +235,7 @@ impl App {
             .into_iter()
             .map(|(block, since, more)| crate::ports::AuditEvent {
                 at: now,
-                action: "request.refused".into(),
+                action: crate::actions::AuditAction::RequestRefused.as_str().into(),
                 resource_type: "request".into(),
                 resource_id: "summary".into(),
                 outcome: "summary".into(),

@@ -10,6 +10,7 @@
 //! the person nor the request (whose read event would name the person); the operator's sinks
 //! (webhook, syslog, the log) get both.
 
+use crate::actions::AuditAction;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -182,7 +183,7 @@ impl App {
     /// The trail's event of an alert, for a caller that commits it with a change of its own
     /// and then [`Self::announce`]s it.
     pub(crate) fn alert_event(&self, actor: &Actor, kind: &str, severity: &str, subject: &str, detail: &str) -> crate::ports::AuditEvent {
-        let mut ev = self.event(actor, "alert", "alert", kind);
+        let mut ev = self.event(actor, AuditAction::Alert, "alert", kind);
         ev.subject_id = subject.to_string();
         ev.outcome = severity.to_string();
         ev.detail = detail.to_string();
@@ -261,7 +262,7 @@ impl App {
             return Ok(());
         }
         for s in self.honeytokens_among(subjects).await? {
-            let mut delivered = self.event(actor, "alert", "alert", "honeytoken");
+            let mut delivered = self.event(actor, AuditAction::Alert, "alert", "honeytoken");
             delivered.outcome = "high".into();
             delivered.detail = format!("via={via}");
             // The trail's copy names neither the bait nor the request whose read event would.

@@ -6,6 +6,7 @@
 //! caller; every record read or written here went through [`authz::authorize`]; errors carry no
 //! personal value.
 
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod authz;

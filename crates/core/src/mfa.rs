@@ -5,6 +5,7 @@
 //! single-use recovery codes are shown once and stored as HMAC-SHA-256 under a key wrapped by the
 //! master key (codes from before: salted SHA-256, still accepted once each).
 
+use crate::actions::AuditAction;
 use sejf_crypto::{FieldContext, decrypt_field, encrypt_field, keyed_hash, random, totp};
 use sejf_domain::ValidationErrors;
 use sha2::{Digest, Sha256};
@@ -92,7 +93,7 @@ impl App {
         let uid = user.id.to_string();
         let sealed = encrypt_field(&key, 1, &Self::totp_ctx("totp_pending", &uid), &secret)?;
         let change = AccountChange { user: user.id, mfa_pending: Some(sealed), ..AccountChange::default() };
-        self.store.account_change(change, vec![self.event(actor, "mfa.enroll", "user", &user.id.to_string())]).await?;
+        self.store.account_change(change, vec![self.event(actor, AuditAction::MfaEnroll, "user", &user.id.to_string())]).await?;
         Ok(Enrolment { otpauth_uri: totp::otpauth_uri(ISSUER, &user.username, &secret), secret: totp::base32(&secret) })
     }
 
@@ -116,7 +117,7 @@ impl App {
             end_session: if actor.scope == Scope::Enroll { vec![actor.session_id] } else { Vec::new() },
             ..AccountChange::default()
         };
-        self.store.account_change(change, vec![self.event(actor, "mfa.confirm", "user", &actor.user_id.to_string())]).await?;
+        self.store.account_change(change, vec![self.event(actor, AuditAction::MfaConfirm, "user", &actor.user_id.to_string())]).await?;
         Ok(codes)
     }
 
@@ -148,7 +149,7 @@ impl App {
         self.may_manage_users(actor)?;
         let u = self.user(username).await?;
         let change = AccountChange { user: u.id, mfa_reset: true, end_sessions: true, ..AccountChange::default() };
-        self.store.account_change(change, vec![self.event(actor, "mfa.reset", "user", &u.id.to_string())]).await?;
+        self.store.account_change(change, vec![self.event(actor, AuditAction::MfaReset, "user", &u.id.to_string())]).await?;
         // A lock for wrong codes ends with the TOTP that earned it.
         self.guard_clear_account(username).await
     }
@@ -175,7 +176,7 @@ impl App {
         errs.into_result(())?;
         let expires_at = self.now() + days * 86_400 * 1_000_000;
         let (token, session) = self.new_token(u.id, &Scope::Api(scopes.to_vec()), label, expires_at)?;
-        let mut ev = self.event(&Actor::operator(), "token.create", "user", &u.id.to_string());
+        let mut ev = self.event(&Actor::operator(), AuditAction::TokenCreate, "user", &u.id.to_string());
         ev.detail = format!("session={} scopes={}", session.id, scopes.join(" "));
         self.store.session_create(session, vec![ev]).await?;
         Ok((token, expires_at))

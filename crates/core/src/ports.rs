@@ -412,6 +412,16 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
+    /// One record of the kind, as the trail's resource type names it: `company`, `deal`,
+    /// `activity`.
+    pub fn singular(self) -> &'static str {
+        match self {
+            RecordKind::Company => "company",
+            RecordKind::Deal => "deal",
+            RecordKind::Activity => "activity",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordKind::Company => "companies",

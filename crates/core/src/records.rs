@@ -9,6 +9,7 @@
 //! person (an activity or a deal with `person_id`) is a read of that person: it counts toward
 //! the read budget and a honeytoken raises an alert, for reads and writes alike.
 
+use crate::actions::{AuditAction, Verb};
 use sejf_crypto::{FieldContext, Key32, decrypt_field, encrypt_field};
 use sejf_domain::ValidationErrors;
 use sejf_domain::people::format_date;
@@ -412,9 +413,8 @@ impl App {
 
     /// An audit event about a record; an activity or deal about a person names them as the
     /// subject. `fields` are the fields shown or written in clear.
-    fn record_event<K: Kind>(&self, actor: &Actor, verb: &str, row: &RecordRow, fields: &[&str]) -> crate::ports::AuditEvent {
-        let kind = K::KIND.as_str().trim_end_matches('s').replace("companie", "company").replace("activitie", "activity");
-        let mut ev = self.event(actor, &format!("{kind}.{verb}"), &kind, &row.id.to_string());
+    fn record_event<K: Kind>(&self, actor: &Actor, verb: Verb, row: &RecordRow, fields: &[&str]) -> crate::ports::AuditEvent {
+        let mut ev = self.event(actor, AuditAction::record(K::KIND, verb), K::KIND.singular(), &row.id.to_string());
         ev.subject_id = row.person_id.map(|p| p.to_string()).unwrap_or_default();
         ev.fields = fields.join(",");
         ev
@@ -505,7 +505,7 @@ impl App {
         // Writing about a honeytoken is touching it.
         self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "create").await?;
         let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit, &SubjectKeys::new()).await?;
-        let ev = self.record_event::<K>(actor, "create", &row, &shown);
+        let ev = self.record_event::<K>(actor, Verb::Create, &row, &shown);
         self.store.records_insert(vec![row], vec![ev]).await?;
         Ok(view)
     }
@@ -516,7 +516,7 @@ impl App {
         let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit, &SubjectKeys::new()).await?;
         self.guard_reads(actor, &people_of(std::slice::from_ref(&row)), kind_word(K::KIND)).await?;
         // Durable before the data leaves.
-        self.audit(vec![self.record_event::<K>(actor, "read", &row, &shown)]).await?;
+        self.audit(vec![self.record_event::<K>(actor, Verb::Read, &row, &shown)]).await?;
         Ok(view)
     }
 
@@ -545,7 +545,7 @@ impl App {
         // The answer shows the record: it is a read of the people it is about (before and after).
         self.guard_reads(actor, &people_of(&[current, row.clone()]), kind_word(K::KIND)).await?;
         let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit, &SubjectKeys::new()).await?;
-        let ev = self.record_event::<K>(actor, "update", &row, &shown);
+        let ev = self.record_event::<K>(actor, Verb::Update, &row, &shown);
         if !self.store.record_update(row, expected, vec![ev]).await? {
             return Err(CoreError::PreconditionFailed);
         }
@@ -556,7 +556,7 @@ impl App {
         crate::authz::require_scope(actor, K::KIND.as_str(), Action::Delete)?;
         let (row, _permit) = self.visible_record(actor, K::KIND, Action::Delete, id).await?;
         self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "delete").await?;
-        let ev = self.record_event::<K>(actor, "delete", &row, &[]);
+        let ev = self.record_event::<K>(actor, Verb::Delete, &row, &[]);
         if self.store.record_delete(K::KIND, id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
 
@@ -578,7 +578,7 @@ impl App {
     pub async fn insert_imported<K: Kind>(&self, actor: &Actor, records: Vec<Imported>) -> Result<usize, CoreError> {
         let rows: Vec<RecordRow> = records.iter().map(|r| r.row.clone()).collect();
         self.alert_honeytokens(actor, &people_of(&rows), "create").await?;
-        let events = records.iter().map(|r| self.record_event::<K>(actor, "create", &r.row, &r.written)).collect();
+        let events = records.iter().map(|r| self.record_event::<K>(actor, Verb::Create, &r.row, &r.written)).collect();
         let n = rows.len();
         self.store.records_insert(rows, events).await?;
         Ok(n)
@@ -672,7 +672,7 @@ impl App {
         let mut events = Vec::with_capacity(permitted.len());
         for (r, permit) in permitted {
             let (view, shown) = self.masked_record::<K>(actor, r.clone(), &permit, &known).await?;
-            events.push(self.record_event::<K>(actor, "read", &r, &shown));
+            events.push(self.record_event::<K>(actor, Verb::Read, &r, &shown));
             items.push(view);
         }
         self.guard_reads(actor, &people_of(&shown_rows), kind_word(K::KIND)).await?;

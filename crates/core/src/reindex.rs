@@ -4,6 +4,7 @@
 //! background (searches by name find the not-yet-rebuilt people by whole words meanwhile), and
 //! `sejf reindex` does it in the foreground with a progress bar.
 
+use crate::actions::AuditAction;
 use uuid::Uuid;
 
 use crate::authz::{Action, Resource, Scope, authorize};
@@ -56,7 +57,7 @@ impl App {
             progress(examined);
         }
         self.store.set_index_version(NAMES, NAMES_VERSION).await?;
-        let mut ev = self.event(actor, "person.reindex", "index", NAMES);
+        let mut ev = self.event(actor, AuditAction::PersonReindex, "index", NAMES);
         ev.detail = format!("examined={examined} rewritten={rewritten} version={NAMES_VERSION}");
         self.audit(vec![ev]).await?;
         Ok((examined, rewritten))

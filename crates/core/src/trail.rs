@@ -2,6 +2,7 @@
 //! `audit.read` event, written before the page leaves. The API's `GET /audit` and the web UI's
 //! `/audit` both come through here.
 
+use crate::actions::AuditAction;
 use sejf_domain::ValidationErrors;
 
 use crate::ports::{AuditQuery, SealedEvent, Store};
@@ -71,7 +72,7 @@ impl App {
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
         let next_cursor = if more { items.last().map(|r| r.seq.to_string()) } else { None };
-        let mut ev = self.event(actor, "audit.read", "audit", &filters.join(","));
+        let mut ev = self.event(actor, AuditAction::AuditRead, "audit", &filters.join(","));
         ev.subject_id = asked_about;
         ev.detail = format!("results={} after={after}", items.len());
         self.audit(vec![ev]).await?;
@@ -82,17 +83,17 @@ impl App {
 impl App {
     /// When an event with `action` and outcome `ok` was last recorded (unix µs), if ever: e.g.
     /// the last successful backup, for the scheduler and the posture report.
-    pub async fn last_ok(&self, action: &str) -> Result<Option<i64>, CoreError> {
+    pub async fn last_ok(&self, action: crate::actions::AuditAction) -> Result<Option<i64>, CoreError> {
         last_ok(self.store.as_ref(), action).await
     }
 }
 
 /// [`App::last_ok`] on a bare store, for commands that do not open the key store (e.g. `sejf
 /// backup list` showing the last backup and restore test).
-pub async fn last_ok(store: &dyn Store, action: &str) -> Result<Option<i64>, CoreError> {
+pub async fn last_ok(store: &dyn Store, action: crate::actions::AuditAction) -> Result<Option<i64>, CoreError> {
     let (mut after, mut last) = (0, None);
     loop {
-        let q = AuditQuery { action: action.to_string(), after_seq: after, limit: 1000, ..Default::default() };
+        let q = AuditQuery { action: action.as_str().to_string(), after_seq: after, limit: 1000, ..Default::default() };
         let page = store.audit_query(q).await?;
         let Some(tail) = page.last() else { return Ok(last) };
         after = tail.seq;

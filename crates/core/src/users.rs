@@ -2,6 +2,7 @@
 //! user's own name), service accounts for integrations, and the changes that end every session
 //! of a user at once (disable, new password, new role, MFA reset).
 
+use crate::actions::AuditAction;
 use sejf_domain::ValidationErrors;
 use sejf_domain::roles::Role;
 use sejf_domain::values::UnitSlug;
@@ -206,7 +207,7 @@ impl App {
 
     /// The audit event of a user-administration change, naming who made it: the acting
     /// administrator with their address and request id, or `operator` for the host's CLI.
-    fn admin_event(&self, actor: &crate::Actor, action: &str, user: Uuid, detail: &str) -> AuditEvent {
+    fn admin_event(&self, actor: &crate::Actor, action: AuditAction, user: Uuid, detail: &str) -> AuditEvent {
         let mut ev = self.event(actor, action, "user", &user.to_string());
         ev.detail = detail.to_string();
         ev
@@ -252,7 +253,7 @@ impl App {
             mfa_enabled: false,
             must_change_password: flags.must_change,
         };
-        let ev = self.admin_event(actor, "user.create", row.id, detail);
+        let ev = self.admin_event(actor, AuditAction::UserCreate, row.id, detail);
         self.store.user_create(row.clone(), vec![ev]).await.map_err(|e| match e {
             crate::StoreError::Conflict(_) => CoreError::Conflict("a user with this name exists".into()),
             other => other.into(),
@@ -284,7 +285,7 @@ impl App {
             return Err(CoreError::Forbidden("you may not disable yourself".into()));
         }
         let change = AccountChange { user: u.id, disabled: Some(true), end_sessions: true, ..AccountChange::default() };
-        self.change_account(change, self.admin_event(actor, "user.disable", u.id, "")).await
+        self.change_account(change, self.admin_event(actor, AuditAction::UserDisable, u.id, "")).await
     }
 
     /// Re-enables a disabled or suspended user (after review), on behalf of `actor`.
@@ -292,7 +293,7 @@ impl App {
         self.may_manage_users(actor)?;
         let u = self.user(username).await?;
         let change = AccountChange { user: u.id, disabled: Some(false), ..AccountChange::default() };
-        self.change_account(change, self.admin_event(actor, "user.enable", u.id, "")).await
+        self.change_account(change, self.admin_event(actor, AuditAction::UserEnable, u.id, "")).await
     }
 
     /// Sets a new password and ends all the user's sessions (the host's CLI: the password is
@@ -325,8 +326,11 @@ impl App {
             end_sessions: true,
             ..AccountChange::default()
         };
-        self.change_account(change, self.admin_event(actor, "user.reset_password", u.id, if must_change { "must-change" } else { "" }))
-            .await?;
+        self.change_account(
+            change,
+            self.admin_event(actor, AuditAction::UserResetPassword, u.id, if must_change { "must-change" } else { "" }),
+        )
+        .await?;
         self.guard_clear_account(username).await
     }
 
@@ -338,6 +342,6 @@ impl App {
 
     async fn set_role_by(&self, actor: &crate::Actor, u: &UserInfo, role: Role) -> Result<(), CoreError> {
         let change = AccountChange { user: u.id, role: Some(role.as_str().to_string()), end_sessions: true, ..AccountChange::default() };
-        self.change_account(change, self.admin_event(actor, "user.set_role", u.id, &format!("role={role}"))).await
+        self.change_account(change, self.admin_event(actor, AuditAction::UserSetRole, u.id, &format!("role={role}"))).await
     }
 }

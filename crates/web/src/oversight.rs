@@ -3,6 +3,7 @@
 //! for a data-subject access request). Both go through the same use-cases as the API, so the
 //! policies decide and every read is itself recorded.
 
+use sejf_core::actions::AuditAction;
 use std::sync::{Arc, Mutex};
 
 use axum::Extension;
@@ -189,7 +190,7 @@ async fn verify(
         },
         Err(e) => return error_page(&c, e),
     };
-    let mut ev = app.event(&s.actor, "audit.verify", "audit", "");
+    let mut ev = app.event(&s.actor, AuditAction::AuditVerify, "audit", "");
     ev.outcome = if result.0 { "ok".into() } else { "failed".into() };
     if let Err(e) = app.audit(vec![ev]).await {
         return error_page(&c, e);

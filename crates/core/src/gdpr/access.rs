@@ -1,6 +1,7 @@
 //! The access export (GDPR art. 15 and 20) and the breach query: what Sejf holds about one
 //! person, and whom one actor read, both read through the use cases and the audit trail.
 
+use crate::actions::AuditAction;
 use std::collections::{BTreeMap, HashSet};
 
 use sejf_domain::ValidationErrors;
@@ -63,11 +64,11 @@ impl App {
         let accesses = self.accesses_to(id).await?;
         let source = accesses
             .iter()
-            .find(|a| a.action == "person.create" || a.action == "person.import")
+            .find(|a| a.action == AuditAction::PersonCreate.as_str() || a.action == AuditAction::PersonImport.as_str())
             .map(|a| format!("recorded by {} ({}) on {}", a.actor, a.action, a.at))
             .unwrap_or_else(|| "recorded by the controller's staff".into());
         let restrictions = self.store.person_flags(id).await?.iter().map(FlagOut::from).collect();
-        let mut ev = self.event(actor, "gdpr.export", "person", &id.to_string());
+        let mut ev = self.event(actor, AuditAction::GdprExport, "person", &id.to_string());
         ev.subject_id = id.to_string();
         ev.detail = format!("activities={} deals={} accesses={}", activities.len(), deals.len(), accesses.len());
         self.audit(vec![ev]).await?;
@@ -169,7 +170,19 @@ impl App {
             after = last.seq;
             let n = page.len();
             for s in page {
-                let reads = (s.event.action.starts_with("person.") && s.event.action != "person.create") || s.event.action == "gdpr.export";
+                let action = AuditAction::from_name(&s.event.action);
+                let reads = matches!(
+                    action,
+                    Some(
+                        AuditAction::PersonImport
+                            | AuditAction::PersonRead
+                            | AuditAction::PersonUpdate
+                            | AuditAction::PersonDelete
+                            | AuditAction::PersonReveal
+                            | AuditAction::PersonReindex
+                            | AuditAction::GdprExport
+                    )
+                );
                 if !reads || s.event.outcome != "ok" {
                     continue;
                 }
@@ -184,7 +197,7 @@ impl App {
         }
         let mut out: Vec<(i64, Uuid, String, u64)> = seen.into_iter().map(|(id, (seq, at, n))| (seq, id, at, n)).collect();
         out.sort();
-        let mut ev = self.event(actor, "gdpr.breach_query", "audit", actor_name);
+        let mut ev = self.event(actor, AuditAction::GdprBreachQuery, "audit", actor_name);
         ev.detail = format!("from={from} to={to} people={}", out.len());
         self.audit(vec![ev]).await?;
         Ok(out.into_iter().map(|(_, id, at, n)| (id, at, n)).collect())

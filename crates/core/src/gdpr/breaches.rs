@@ -6,6 +6,7 @@
 //! the Art. 34 list of people to inform; an unnotified breach raises an alert as its deadline
 //! nears and again once it has passed.
 
+use crate::actions::AuditAction;
 use sejf_domain::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -237,7 +238,7 @@ impl App {
         {
             b.approx_people = Some(affected.len() as u64);
         }
-        let mut ev = self.event(actor, "gdpr.breach.record", "breach", &b.id);
+        let mut ev = self.event(actor, AuditAction::GdprBreachRecord, "breach", &b.id);
         ev.detail = format!("detected_at={} people={}", b.detected_at, b.approx_people.map_or("?".into(), |n| n.to_string()));
         self.breach_put(&b, ev).await?;
         Ok(b.out(now))
@@ -291,7 +292,7 @@ impl App {
             )
             .into());
         }
-        let mut ev = self.event(actor, "gdpr.breach.notified", "breach", id);
+        let mut ev = self.event(actor, AuditAction::GdprBreachNotified, "breach", id);
         ev.detail = if subjects { "subjects informed".into() } else { format!("authority notified late={late}") };
         self.breach_put(&b, ev).await?;
         Ok(b.out(now))
@@ -307,7 +308,7 @@ impl App {
             errs.push("delay_reason", "is required");
         }
         errs.into_result(())?;
-        let ev = self.event(actor, "gdpr.breach.delay_reason", "breach", id);
+        let ev = self.event(actor, AuditAction::GdprBreachDelayReason, "breach", id);
         self.breach_put(&b, ev).await?;
         Ok(b.out(self.now()))
     }

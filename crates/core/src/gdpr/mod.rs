@@ -7,6 +7,7 @@
 //! key) for everything but consents, which whoever may read (or update) the person may see (or
 //! record). Every change commits with its audit event.
 
+use crate::actions::AuditAction;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, RwLock};
 
@@ -50,6 +51,18 @@ impl Flag {
             Flag::Restricted => "restricted",
             Flag::LegalHold => "legal_hold",
             Flag::MarketingObjection => "marketing_objection",
+        }
+    }
+
+    /// The action of setting (or, with `lift`, lifting) the flag.
+    pub fn action(self, lift: bool) -> AuditAction {
+        match (self, lift) {
+            (Flag::Restricted, false) => AuditAction::GdprRestricted,
+            (Flag::Restricted, true) => AuditAction::GdprRestrictedLift,
+            (Flag::LegalHold, false) => AuditAction::GdprLegalHold,
+            (Flag::LegalHold, true) => AuditAction::GdprLegalHoldLift,
+            (Flag::MarketingObjection, false) => AuditAction::GdprMarketingObjection,
+            (Flag::MarketingObjection, true) => AuditAction::GdprMarketingObjectionLift,
         }
     }
 }
@@ -348,7 +361,7 @@ impl App {
         })
         .to_string();
         let signature = STANDARD.encode(signer.sign_statement(RECEIPT_CONTEXT, body.as_bytes()));
-        let mut ev = self.event(actor, "gdpr.erase", "person", &id.to_string());
+        let mut ev = self.event(actor, AuditAction::GdprErase, "person", &id.to_string());
         ev.subject_id = id.to_string();
         ev.purpose = reason.as_str().to_string();
         ev.detail = format!("suppressed={}", suppress.len());
@@ -411,7 +424,7 @@ impl App {
             set_by: actor.username.clone(),
             set_at: self.now(),
         };
-        let mut ev = self.event(actor, &format!("gdpr.{}", flag.as_str()), "person", &id.to_string());
+        let mut ev = self.event(actor, flag.action(false), "person", &id.to_string());
         ev.subject_id = id.to_string();
         ev.purpose = reason.as_str().to_string();
         self.store.person_flag_set(row.clone(), vec![ev]).await?;
@@ -425,7 +438,7 @@ impl App {
             return Err(CoreError::Forbidden("an objection to direct marketing is permanent".into()));
         }
         self.flag_subject(actor, id, flag).await?;
-        let mut ev = self.event(actor, &format!("gdpr.{}.lift", flag.as_str()), "person", &id.to_string());
+        let mut ev = self.event(actor, flag.action(true), "person", &id.to_string());
         ev.subject_id = id.to_string();
         let cleared = self.store.person_flag_clear(id, flag.as_str(), vec![ev]).await?;
         self.forget_restricted_cache();
@@ -471,7 +484,7 @@ impl App {
     pub async fn consents(&self, actor: &Actor, id: Uuid) -> Result<Consents, CoreError> {
         self.consent_subject(actor, id, false).await?;
         let out = self.consent_state(id).await?;
-        let mut ev = self.event(actor, "consent.read", "person", &id.to_string());
+        let mut ev = self.event(actor, AuditAction::ConsentRead, "person", &id.to_string());
         ev.subject_id = id.to_string();
         ev.detail = format!("results={}", out.history.len());
         self.audit(vec![ev]).await?;
@@ -541,7 +554,8 @@ impl App {
             recorded_by: actor.username.clone(),
             recorded_at: self.now(),
         };
-        let mut ev = self.event(actor, if granted { "consent.grant" } else { "consent.withdraw" }, "person", &id.to_string());
+        let mut ev =
+            self.event(actor, if granted { AuditAction::ConsentGrant } else { AuditAction::ConsentWithdraw }, "person", &id.to_string());
         ev.subject_id = id.to_string();
         ev.detail = format!("purpose={} channel={}", row.purpose, row.channel);
         self.store.consent_insert(row.clone(), vec![ev]).await?;
@@ -584,7 +598,7 @@ impl App {
             applies_to_all: p.applies_to_all,
             created_at: self.now(),
         };
-        let ev = self.event(actor, "gdpr.purpose", "purpose", &row.name);
+        let ev = self.event(actor, AuditAction::GdprPurpose, "purpose", &row.name);
         self.store.gdpr_purpose_put(row.clone(), vec![ev]).await?;
         Ok(PurposeOut::from(&row))
     }

@@ -8,6 +8,7 @@
 //! and who have not objected; restricted people are never sent. Every person sent is recorded as
 //! disclosed to that processor (their access export lists it; their erasure tells it, Art. 19).
 
+use crate::actions::AuditAction;
 use std::collections::HashSet;
 
 use sejf_domain::ValidationErrors;
@@ -229,7 +230,7 @@ impl App {
         let p = p.checked()?;
         let body = serde_json::to_string(&p).map_err(|e| CoreError::Internal(e.to_string()))?;
         let now = self.now();
-        let mut ev = self.event(actor, "gdpr.processor.put", "processor", &p.name);
+        let mut ev = self.event(actor, AuditAction::GdprProcessorPut, "processor", &p.name);
         ev.detail = format!(
             "categories={} country={} approved={} dpa={} next_review={}",
             p.categories.join(","),
@@ -264,7 +265,7 @@ impl App {
     /// Refuses a disclosure: the refusal is audited (`gdpr.disclose`, outcome `denied`) and
     /// answered as a 403 naming why.
     async fn refuse_disclosure(&self, actor: &Actor, req: &DisclosureRequest, why: String) -> CoreError {
-        let mut ev = self.event(actor, "gdpr.disclose", "processor", &req.processor);
+        let mut ev = self.event(actor, AuditAction::GdprDisclose, "processor", &req.processor);
         ev.outcome = "denied".into();
         ev.purpose = req.purpose.clone();
         ev.detail = why.chars().take(300).collect();
@@ -360,7 +361,7 @@ impl App {
             })
             .collect();
         let mut events: Vec<_> = people.iter().map(|p| self.read_event(actor, p, "disclose")).collect();
-        let mut ev = self.event(actor, "gdpr.disclose", "processor", &processor.name);
+        let mut ev = self.event(actor, AuditAction::GdprDisclose, "processor", &processor.name);
         ev.purpose = purpose.name.clone();
         ev.detail = format!(
             "people={} left_out={} categories={} channel={}",

@@ -1,6 +1,7 @@
 //! The register of data-subject requests (deadlines, extensions, overdue alerts) and the
 //! retention rules that erase people nobody has needed for a while.
 
+use crate::actions::AuditAction;
 use std::collections::HashSet;
 
 use sejf_domain::ValidationErrors;
@@ -44,7 +45,7 @@ impl App {
             };
             out.push(RetentionItem { person_id: id, rule, outcome });
         }
-        let mut ev = self.event(actor, "gdpr.retention", "retention", if dry_run { "dry-run" } else { "run" });
+        let mut ev = self.event(actor, AuditAction::GdprRetention, "retention", if dry_run { "dry-run" } else { "run" });
         ev.detail = format!("rules={} selected={}", rules.len(), out.len());
         self.audit(vec![ev]).await?;
         Ok(out)
@@ -145,7 +146,7 @@ impl App {
             created_by: actor.username.clone(),
             alerted_at: 0,
         };
-        let mut ev = self.event(actor, "gdpr.request", "dsr", &row.id.to_string());
+        let mut ev = self.event(actor, AuditAction::GdprRequest, "dsr", &row.id.to_string());
         ev.subject_id = row.person_id.clone();
         ev.detail = format!("kind={}", row.kind);
         self.store.dsr_put(row.clone(), vec![ev]).await?;
@@ -181,7 +182,7 @@ impl App {
         }
         row.extension_reason = reason.as_str().to_string();
         row.due_at += DSR_EXTENSION_DAYS * DAY_MICROS;
-        let mut ev = self.event(actor, "gdpr.request.extend", "dsr", &id.to_string());
+        let mut ev = self.event(actor, AuditAction::GdprRequestExtend, "dsr", &id.to_string());
         ev.subject_id = row.person_id.clone();
         self.store.dsr_put(row.clone(), vec![ev]).await?;
         Ok(DsrOut::from_row(&row, self.now()))
@@ -206,7 +207,7 @@ impl App {
         if !note.is_empty() {
             row.note = note;
         }
-        let mut ev = self.event(actor, "gdpr.request.close", "dsr", &id.to_string());
+        let mut ev = self.event(actor, AuditAction::GdprRequestClose, "dsr", &id.to_string());
         ev.subject_id = row.person_id.clone();
         ev.detail = format!("status={status}");
         self.store.dsr_put(row.clone(), vec![ev]).await?;

@@ -6,6 +6,7 @@
 mod reads;
 mod sealing;
 
+use crate::actions::AuditAction;
 pub use reads::PersonReads;
 use sejf_crypto::Key32;
 use sejf_domain::people::{PersonData, PersonRaw, parse_tags};
@@ -325,7 +326,7 @@ impl App {
             masked: Vec::new(),
         };
         let access = self.access_to(actor, &new.row).1;
-        let mut ev = self.event(actor, "person.create", "person", &view.id.to_string());
+        let mut ev = self.event(actor, AuditAction::PersonCreate, "person", &view.id.to_string());
         ev.subject_id = ev.resource_id.clone();
         ev.fields = view.shown_fields();
         self.store.person_insert(new, vec![ev]).await?;
@@ -346,7 +347,7 @@ impl App {
         batch
             .iter()
             .map(|p| {
-                let mut ev = self.event(actor, "person.create", "person", &p.row.id.to_string());
+                let mut ev = self.event(actor, AuditAction::PersonCreate, "person", &p.row.id.to_string());
                 ev.subject_id = ev.resource_id.clone();
                 ev.detail = "via=import".into();
                 ev
@@ -356,7 +357,7 @@ impl App {
 
     /// A `person.read` event for a view about to be shown.
     pub(crate) fn read_event(&self, actor: &Actor, view: &PersonView, via: &str) -> AuditEvent {
-        let mut ev = self.event(actor, "person.read", "person", &view.id.to_string());
+        let mut ev = self.event(actor, AuditAction::PersonRead, "person", &view.id.to_string());
         ev.subject_id = ev.resource_id.clone();
         ev.fields = view.shown_fields();
         ev.detail = format!("via={via}");
@@ -454,7 +455,7 @@ impl App {
         self.guard_reads(actor, &[id], "reveal").await?;
         let mut view = self.decrypt(&stored, &permit)?;
         view.mask_except(access, &names);
-        let mut ev = self.event(actor, "person.reveal", "person", &id.to_string());
+        let mut ev = self.event(actor, AuditAction::PersonReveal, "person", &id.to_string());
         ev.subject_id = ev.resource_id.clone();
         ev.fields = names.join(",");
         ev.purpose = purpose.as_str().to_string();
@@ -495,7 +496,7 @@ impl App {
             masked: Vec::new(),
         };
         let access = self.access_to(actor, &row).1;
-        let mut ev = self.event(actor, "person.update", "person", &id.to_string());
+        let mut ev = self.event(actor, AuditAction::PersonUpdate, "person", &id.to_string());
         ev.subject_id = ev.resource_id.clone();
         ev.fields = view.shown_fields();
         if !self.store.person_update(row, expected, vec![ev]).await? {
@@ -509,7 +510,7 @@ impl App {
         crate::authz::require_scope(actor, "people", Action::Delete)?;
         let _permit = self.visible_person(actor, Action::Delete, id).await?;
         self.alert_honeytokens(actor, &[id], "delete").await?;
-        let mut ev = self.event(actor, "person.delete", "person", &id.to_string());
+        let mut ev = self.event(actor, AuditAction::PersonDelete, "person", &id.to_string());
         ev.subject_id = ev.resource_id.clone();
         if self.store.person_delete(id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
@@ -691,7 +692,7 @@ impl App {
     async fn searched(&self, actor: &Actor, page: Page<PersonView>) -> Result<Page<PersonView>, CoreError> {
         let ids: Vec<Uuid> = page.items.iter().map(|v| v.id).collect();
         self.guard_reads(actor, &ids, "search").await?;
-        let mut ev = self.event(actor, "people.search", "person", "");
+        let mut ev = self.event(actor, AuditAction::PeopleSearch, "person", "");
         ev.detail = format!("results={}", page.items.len());
         let mut events = vec![ev];
         events.extend(page.items.iter().map(|v| self.read_event(actor, v, "search")));

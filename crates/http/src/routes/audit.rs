@@ -84,7 +84,17 @@ pub struct AlertParams {
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "audit", params(AlertParams),
     responses((status = 200, body = ListOut<AuditOut>), (status = 403, body = ProblemBody)), security(("bearer" = [])))]
 pub async fn alerts(State(app): State<Arc<App>>, Authed(actor): Authed, Query(q): Query<AlertParams>) -> ApiResult<Response> {
-    trail(app, actor, AuditParams { action: Some("alert".into()), cursor: q.cursor, limit: q.limit, ..Default::default() }).await
+    trail(
+        app,
+        actor,
+        AuditParams {
+            action: Some(sejf_core::actions::AuditAction::Alert.as_str().into()),
+            cursor: q.cursor,
+            limit: q.limit,
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 async fn trail(app: Arc<App>, actor: sejf_core::Actor, q: AuditParams) -> ApiResult<Response> {
