@@ -21,12 +21,13 @@ const TOTP_KEY: &str = "totp";
 const RECOVERY_KEY: &str = "recovery-codes";
 
 /// What `POST /auth/mfa/enroll` answers.
-#[derive(Debug)]
 pub struct Enrolment {
     pub otpauth_uri: String,
     /// Base32, for typing into an authenticator app by hand.
     pub secret: String,
 }
+
+sejf_domain::redacted_debug!(Enrolment {});
 
 /// The scopes an API token may carry: `<records>:<read|write>`.
 pub const API_SCOPES: [&str; 8] = [

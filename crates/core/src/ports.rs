@@ -48,7 +48,7 @@ impl KeyKind {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UserRow {
     pub id: Uuid,
     pub username: String,
@@ -65,6 +65,8 @@ pub struct UserRow {
     /// only change it.
     pub must_change_password: bool,
 }
+
+sejf_domain::redacted_debug!(UserRow { id, username, role, disabled, units, service, mfa_enabled, must_change_password });
 
 /// A processing purpose of the register (GDPR Art. 6 lawful basis, Art. 30 records).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -488,7 +490,7 @@ pub struct LinkFilter {
 
 /// One change to an account: any of its parts, applied together with the change's audit events
 /// by [`Store::account_change`]. Parts left `None`/`false` are not touched.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AccountChange {
     pub user: Uuid,
     /// Decided first: the change applies only if this grant was still pending.
@@ -508,6 +510,17 @@ pub struct AccountChange {
     /// Ends these sessions of the user (a logout, a token that has done its one job).
     pub end_session: Vec<Uuid>,
 }
+
+sejf_domain::redacted_debug!(AccountChange {
+    user,
+    decide_grant,
+    must_change_password,
+    disabled,
+    role,
+    mfa_reset,
+    end_sessions,
+    end_session
+});
 
 /// A pending role grant moved to `status` ("approved" or "refused").
 #[derive(Debug, Clone)]

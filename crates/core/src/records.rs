@@ -109,11 +109,13 @@ pub struct DealAttrs {
     pub expected_close: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct DealPayload {
     /// Always stored; None only in a view that masks it.
     pub title: Option<String>,
 }
+
+sejf_domain::redacted_debug!(DealPayload {});
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ActivityAttrs {
@@ -122,10 +124,12 @@ pub struct ActivityAttrs {
     pub done: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ActivityPayload {
     pub body: Option<String>,
 }
+
+sejf_domain::redacted_debug!(ActivityPayload {});
 
 impl Kind for Company {
     const KIND: RecordKind = RecordKind::Company;

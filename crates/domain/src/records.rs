@@ -117,7 +117,7 @@ impl CompanyData {
 }
 
 /// A deal as sent. Links (person, company) are checked by the use-case, which can see them.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct DealRaw {
     pub title: Option<String>,
     /// A decimal with at most two fraction digits, e.g. "12500.50".
@@ -127,7 +127,9 @@ pub struct DealRaw {
     pub expected_close: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+crate::redacted_debug!(DealRaw { stage, currency });
+
+#[derive(Clone, PartialEq, Eq)]
 pub struct DealData {
     pub title: String,
     /// In minor units (hundredths).
@@ -136,6 +138,8 @@ pub struct DealData {
     pub stage: String,
     pub expected_close: Option<Date>,
 }
+
+crate::redacted_debug!(DealData { stage, currency, amount_minor });
 
 /// Parses a non-negative decimal amount with at most two fraction digits into hundredths.
 pub fn parse_amount(s: &str) -> Result<i64, Invalid> {
@@ -221,7 +225,7 @@ impl ActivityKind {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ActivityRaw {
     pub kind: Option<String>,
     pub body: Option<String>,
@@ -230,13 +234,17 @@ pub struct ActivityRaw {
     pub done: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+crate::redacted_debug!(ActivityRaw { kind, done });
+
+#[derive(Clone, PartialEq, Eq)]
 pub struct ActivityData {
     pub kind: ActivityKind,
     pub body: Option<String>,
     pub due_at: Option<OffsetDateTime>,
     pub done: bool,
 }
+
+crate::redacted_debug!(ActivityData { kind, done });
 
 pub fn parse_datetime(s: &str) -> Result<OffsetDateTime, Invalid> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|_| Invalid("must be an RFC 3339 date-time, e.g. 2026-05-01T09:00:00Z".into()))

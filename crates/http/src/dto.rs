@@ -385,7 +385,7 @@ pub enum AmountIn {
     Text(String),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DealIn {
     pub title: Option<String>,
@@ -402,7 +402,9 @@ pub struct DealIn {
     pub expected_close: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+sejf_domain::redacted_debug!(DealIn { stage, person_id, company_id, owner_id, unit });
+
+#[derive(Serialize, ToSchema)]
 pub struct DealOut {
     pub id: Uuid,
     /// Personal: left out (and listed in `masked`) for roles that may not read it.
@@ -422,7 +424,9 @@ pub struct DealOut {
     pub masked: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+sejf_domain::redacted_debug!(DealOut { id, stage, person_id, company_id, owner_id, unit, masked });
+
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityIn {
     /// note, call, email, meeting or task.
@@ -437,7 +441,9 @@ pub struct ActivityIn {
     pub unit: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+sejf_domain::redacted_debug!(ActivityIn { kind, person_id, deal_id, done, owner_id, unit });
+
+#[derive(Serialize, ToSchema)]
 pub struct ActivityOut {
     pub id: Uuid,
     pub kind: String,
@@ -454,6 +460,8 @@ pub struct ActivityOut {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub masked: Vec<String>,
 }
+
+sejf_domain::redacted_debug!(ActivityOut { id, kind, person_id, deal_id, done, owner_id, unit, masked });
 
 /// Maps one kind of record between the wire and the use-cases.
 pub trait RecordApi: Send + Sync + 'static {
@@ -605,7 +613,7 @@ impl RecordApi for ActivityApi {
 
 /// `POST /people/{id}/erase`, `POST /people/{id}/restrict`, `POST /people/{id}/legal-hold`,
 /// `POST /people/{id}/objection`: why (recorded with the action).
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GdprActionIn {
     /// Why, in at least a few visible characters, e.g. "request of 2026-12-01, ticket 4711".
@@ -615,6 +623,8 @@ pub struct GdprActionIn {
     #[serde(default)]
     pub lift: Option<bool>,
 }
+
+sejf_domain::redacted_debug!(GdprActionIn { lift });
 
 /// `POST /people/{id}/consents`: a consent given or withdrawn for one purpose and channel.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -645,8 +655,36 @@ mod redaction_tests {
         let login = LoginIn { username: "ewa".into(), password: "tangerine-piano-7".into(), totp: Some("123456".into()) };
         let person = PersonIn { last_name: Some("Wiśniewska".into()), email: Some("zofia@firma.pl".into()), ..Default::default() };
         let change = PasswordIn { current_password: "old-secret-1".into(), new_password: "new-secret-2".into(), totp: None };
-        let all = format!("{login:?} {person:?} {change:?} {:?}", ConfirmIn { code: "654321".into() });
-        for secret in ["tangerine", "123456", "Wiśniewska", "zofia@", "old-secret", "new-secret", "654321"] {
+        let deal = DealIn {
+            title: Some("Umowa Wiśniewskiej".into()),
+            amount: None,
+            currency: None,
+            stage: Some("lead".into()),
+            person_id: None,
+            company_id: None,
+            owner_id: None,
+            unit: None,
+            expected_close: None,
+        };
+        let activity = ActivityIn {
+            kind: Some("call".into()),
+            person_id: None,
+            deal_id: None,
+            body: Some("oddzwonić do zofia@firma.pl".into()),
+            due_at: None,
+            done: None,
+            owner_id: None,
+            unit: None,
+        };
+        let search = SearchIn { email: Some("zofia@firma.pl".into()), national_id: Some("44051401458".into()), ..Default::default() };
+        let user = UserIn { username: "ewa".into(), role: "sales".into(), units: vec![], password: "tangerine-piano-8".into() };
+        let patch = UserPatch { role: None, password: Some("tangerine-piano-9".into()), disabled: None };
+        let reason = GdprActionIn { reason: Some("prośba Zofii Wiśniewskiej".into()), lift: None };
+        let all = format!(
+            "{login:?} {person:?} {change:?} {:?} {deal:?} {activity:?} {search:?} {user:?} {patch:?} {reason:?}",
+            ConfirmIn { code: "654321".into() }
+        );
+        for secret in ["tangerine", "123456", "Wiśniewsk", "zofia@", "old-secret", "new-secret", "654321", "44051401458", "Zofii"] {
             assert!(!all.contains(secret), "{secret} in {all}");
         }
         assert!(all.contains("LoginIn { username: \"ewa\", .. }"), "{all}");

@@ -216,7 +216,7 @@ pub struct AccessOut {
 
 /// Everything Sejf holds about one person (Art. 15(1)(a)–(h) and (3), Art. 20), and nothing
 /// about anyone else. Its JSON form is described by `docs/schemas/gdpr-export.schema.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct SubjectExport {
     pub format: &'static str,
     pub generated_at: String,
@@ -242,6 +242,8 @@ pub struct SubjectExport {
     /// Who accessed the person's data and when (the audit trail).
     pub accesses: Vec<AccessOut>,
 }
+
+sejf_domain::redacted_debug!(SubjectExport { format, generated_at });
 
 pub(super) fn slug_ok(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')

@@ -61,7 +61,7 @@ const DSR_EXTENSION_DAYS: i64 = 60;
 const DAY_MICROS: i64 = 86_400 * 1_000_000;
 
 /// A new data-subject request, as the dpo records it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct DsrInput {
     pub kind: String,
     pub person_id: Option<Uuid>,
@@ -71,8 +71,10 @@ pub struct DsrInput {
     pub note: String,
 }
 
+sejf_domain::redacted_debug!(DsrInput { kind, person_id, received_at });
+
 /// A data-subject request as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Clone, Serialize)]
 pub struct DsrOut {
     pub id: Uuid,
     pub kind: String,
@@ -88,6 +90,8 @@ pub struct DsrOut {
     pub note: String,
     pub created_by: String,
 }
+
+sejf_domain::redacted_debug!(DsrOut { id, kind, person_id, status, due_at });
 
 impl DsrOut {
     fn from_row(r: &crate::ports::DsrRow, now: i64) -> Self {

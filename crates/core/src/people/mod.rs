@@ -141,7 +141,7 @@ pub struct PeopleFilter {
 }
 
 /// `POST /people/search`: every given criterion must match.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct SearchCriteria {
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -150,6 +150,8 @@ pub struct SearchCriteria {
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
+
+sejf_domain::redacted_debug!(SearchCriteria { limit });
 
 /// Search normal form of a national id: upper-case letters and digits only.
 fn normalise_national_id(s: &str) -> String {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod accounts;
+mod redaction;
 mod rollback;
 
 use std::net::IpAddr;
