@@ -104,7 +104,8 @@ pub fn people_from_vcards(text: &str) -> Result<Vec<VCardPerson>, VCardError> {
     if !looks_like_vcard(text.as_bytes()) {
         return Err(VCardError { card: 0, reason: "not a vCard file (it does not start with BEGIN:VCARD)" });
     }
-    let mut parser = Parser::new(text);
+    let text = unquote_type_lists(text);
+    let mut parser = Parser::new(&text);
     let mut people = Vec::new();
     loop {
         let card = people.len() + 1;
@@ -117,6 +118,83 @@ pub fn people_from_vcards(text: &str) -> Result<Vec<VCardPerson>, VCardError> {
             _ => return Err(VCardError { card, reason: "is not a well-formed vCard" }),
         }
     }
+}
+
+/// `TYPE="pref,cell"` (one quoted value holding a list, as some 4.0 exporters write it) as
+/// `TYPE=pref,cell`, which calcard reads as the list it is (quoted, it keeps only the last
+/// type and loses `pref`). Only parameter sections change: the part of a line before its first
+/// `:` outside quotes; values (a note that quotes something) are left as they are.
+fn unquote_type_lists(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.as_bytes().windows(6).any(|w| w.eq_ignore_ascii_case(b"TYPE=\"")) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut quoted = false;
+        let end = line.char_indices().find(|&(_, c)| {
+            quoted ^= c == '"';
+            c == ':' && !quoted
+        });
+        let (params, rest) = line.split_at(end.map_or(line.len(), |(i, _)| i));
+        let mut params = params.to_string();
+        let mut from = 0;
+        while let Some(at) = params[from..].to_ascii_uppercase().find(";TYPE=\"").map(|i| i + from) {
+            let open = at + ";TYPE=\"".len();
+            let Some(close) = params[open..].find('"').map(|i| i + open) else { break };
+            let list = &params[open..close];
+            if list.bytes().all(|b| b.is_ascii_alphanumeric() || b == b',' || b == b'-') {
+                params = format!("{}{}{}", &params[..open - 1], list, &params[close + 1..]);
+            }
+            from = open - 1;
+        }
+        out.push_str(&params);
+        out.push_str(rest);
+    }
+    out.into()
+}
+
+/// A country as contacts apps write it in an address (`Polska`, `Germany`) as its ISO 3166
+/// code; a code, or a name not known here, stays as it is (validation names what it refuses).
+fn country_code(name: &str) -> String {
+    const NAMES: &[(&str, &[&str])] = &[
+        ("PL", &["polska", "poland", "polen", "rzeczpospolita polska"]),
+        ("DE", &["niemcy", "germany", "deutschland"]),
+        ("CZ", &["czechy", "czech republic", "czechia", "česko", "česká republika"]),
+        ("SK", &["słowacja", "slovakia", "slovensko"]),
+        ("LT", &["litwa", "lithuania", "lietuva"]),
+        ("LV", &["łotwa", "latvia", "latvija"]),
+        ("EE", &["estonia", "eesti"]),
+        ("UA", &["ukraina", "ukraine", "україна"]),
+        ("BY", &["białoruś", "belarus"]),
+        ("GB", &["wielka brytania", "united kingdom", "great britain", "uk", "england", "anglia"]),
+        ("IE", &["irlandia", "ireland"]),
+        ("FR", &["francja", "france"]),
+        ("ES", &["hiszpania", "spain", "españa"]),
+        ("PT", &["portugalia", "portugal"]),
+        ("IT", &["włochy", "italy", "italia"]),
+        ("NL", &["holandia", "niderlandy", "netherlands", "the netherlands", "nederland"]),
+        ("BE", &["belgia", "belgium", "belgique", "belgië"]),
+        ("LU", &["luksemburg", "luxembourg"]),
+        ("AT", &["austria", "österreich"]),
+        ("CH", &["szwajcaria", "switzerland", "schweiz", "suisse"]),
+        ("SE", &["szwecja", "sweden", "sverige"]),
+        ("NO", &["norwegia", "norway", "norge"]),
+        ("DK", &["dania", "denmark", "danmark"]),
+        ("FI", &["finlandia", "finland", "suomi"]),
+        ("HU", &["węgry", "hungary", "magyarország"]),
+        ("RO", &["rumunia", "romania", "românia"]),
+        ("BG", &["bułgaria", "bulgaria"]),
+        ("HR", &["chorwacja", "croatia", "hrvatska"]),
+        ("SI", &["słowenia", "slovenia", "slovenija"]),
+        ("GR", &["grecja", "greece"]),
+        ("US", &["stany zjednoczone", "usa", "united states", "united states of america"]),
+        ("CA", &["kanada", "canada"]),
+    ];
+    let folded = name.trim().to_lowercase();
+    NAMES
+        .iter()
+        .find(|(_, names)| names.contains(&folded.as_str()))
+        .map_or_else(|| name.trim().to_string(), |(code, _)| (*code).to_string())
 }
 
 /// Whether a property is marked preferred (`PREF=1` in 4.0, `TYPE=pref` in 3.0, `PREF` in 2.1).
@@ -173,12 +251,20 @@ fn person_of(n: usize, card: &VCard) -> Result<VCardPerson, VCardError> {
         let at = |i: usize| p.get(i).and_then(|s| some(s));
         // Post office box and extended address go before the street, as a letter has them.
         let street = [at(0), at(1), at(2)].into_iter().flatten().collect::<Vec<_>>().join(", ");
-        AddressRaw { street: some(&street), city: at(3), postal_code: at(5), country: at(6) }
+        AddressRaw { street: some(&street), city: at(3), postal_code: at(5), country: at(6).map(|c| country_code(&c)) }
     });
     let birth_date = pick(card, &VCardProperty::Bday).and_then(|e| {
+        // Apple writes a birthday without a year as a placeholder year it names in a parameter
+        // (`BDAY;X-APPLE-OMIT-YEAR=1604:1604-03-07`).
+        let omitted = e.params.iter().find_map(|p| match (&p.name, &p.value) {
+            (VCardParameterName::Other(n), VCardParameterValue::Text(y)) if n.eq_ignore_ascii_case("X-APPLE-OMIT-YEAR") => {
+                y.parse::<u16>().ok()
+            }
+            _ => None,
+        });
         e.values.iter().find_map(|v| match v {
             // A birthday without a year (`--0307`) is no birth date.
-            VCardValue::PartialDateTime(PartialDateTime { year: Some(y), month: Some(m), day: Some(d), .. }) => {
+            VCardValue::PartialDateTime(PartialDateTime { year: Some(y), month: Some(m), day: Some(d), .. }) if Some(*y) != omitted => {
                 Some(format!("{y:04}-{m:02}-{d:02}"))
             }
             VCardValue::Text(t) => some(t),
@@ -241,7 +327,8 @@ mod tests {
         let a = p.address.clone().unwrap();
         assert_eq!(
             (a.street.as_deref(), a.city.as_deref(), a.postal_code.as_deref(), a.country.as_deref()),
-            (Some("ul. Długa 5"), Some("Łódź"), Some("90-001"), Some("Polska"))
+            (Some("ul. Długa 5"), Some("Łódź"), Some("90-001"), Some("PL")),
+            "the country's name as its code"
         );
         assert_eq!(people[1].raw.last_name.as_deref(), Some("Dąbrowska"));
         assert_eq!(people[1].card, 2);
@@ -252,6 +339,27 @@ mod tests {
         assert_eq!(p.raw.email.as_deref(), Some("ewa@zolc.pl"), "type=pref wins");
         assert_eq!(p.raw.birth_date, None, "a birthday without a year is no birth date");
         assert_eq!(p.tags, ["klient", "vip"]);
+    }
+
+    /// What iPhone and macOS Contacts write for a birthday without a year, a quoted list of
+    /// types (vCard 4.0 exporters), and countries by name.
+    #[test]
+    fn apple_yearless_birthdays_quoted_type_lists_and_country_names() {
+        let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Nowak;Jan;;;\r\nBDAY;X-APPLE-OMIT-YEAR=1604:1604-03-07\r\n\
+            TEL;TYPE=\"work\":+48 22 000 00 00\r\nTEL;TYPE=\"pref,cell\":+48 601 000 000\r\n\
+            NOTE:powiedział TYPE=\"a,b\": bez zmian\r\nADR:;;Hauptstr. 1;Berlin;;10115;Deutschland\r\nEND:VCARD\r\n\
+            BEGIN:VCARD\r\nVERSION:3.0\r\nN:Kos;Ola;;;\r\nBDAY:1990-01-02\r\nADR:;;Rynek 1;Kraków;;30-001;Atlantyda\r\nEND:VCARD\r\n";
+        let people = people_from_vcards(card).unwrap();
+        let p = &people[0].raw;
+        assert_eq!(p.birth_date, None, "1604 stands for no year");
+        assert_eq!(p.phone.as_deref(), Some("+48 601 000 000"), "pref inside a quoted list still counts");
+        assert_eq!(p.notes.as_deref(), Some("powiedział TYPE=\"a,b\": bez zmian"), "a value is never rewritten");
+        assert_eq!(p.address.as_ref().unwrap().country.as_deref(), Some("DE"));
+        let q = &people[1].raw;
+        assert_eq!(q.birth_date.as_deref(), Some("1990-01-02"));
+        assert_eq!(q.address.as_ref().unwrap().country.as_deref(), Some("Atlantyda"), "an unknown name is left for validation to name");
+        assert_eq!(country_code(" POLSKA "), "PL");
+        assert_eq!(country_code("pl"), "pl", "a code stays a code");
     }
 
     #[test]
