@@ -124,6 +124,10 @@ impl AuditAction {
     pub fn record(kind: RecordKind, verb: Verb) -> AuditAction {
         use AuditAction::*;
         match (kind, verb) {
+            (RecordKind::Person, Verb::Create) => PersonCreate,
+            (RecordKind::Person, Verb::Read) => PersonRead,
+            (RecordKind::Person, Verb::Update) => PersonUpdate,
+            (RecordKind::Person, Verb::Delete) => PersonDelete,
             (RecordKind::Company, Verb::Create) => CompanyCreate,
             (RecordKind::Company, Verb::Read) => CompanyRead,
             (RecordKind::Company, Verb::Update) => CompanyUpdate,

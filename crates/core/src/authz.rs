@@ -5,6 +5,7 @@
 //! The decisions themselves are Cedar policies (`sejf-policy`, `policies/default.cedar`); this
 //! module turns actors and records into policy requests and adds the API-token scope check.
 
+use sejf_domain::records::RecordKind;
 use sejf_domain::roles::Role;
 use uuid::Uuid;
 
@@ -45,14 +46,14 @@ impl Scope {
         }
     }
 
-    /// Whether this token may `action` records of `kind` (e.g. "people").
-    pub fn permits(&self, kind: &str, action: Action) -> bool {
+    /// Whether this token may `action` records of `kind` (scopes name the plural: `people:read`).
+    pub fn permits(&self, kind: RecordKind, action: Action) -> bool {
         match self {
             Scope::Full | Scope::Operator => true,
             Scope::Enroll | Scope::Password => false,
             Scope::Api(scopes) => {
                 let need = if action == Action::Read { "read" } else { "write" };
-                scopes.iter().any(|s| s.split_once(':') == Some((kind, need)))
+                scopes.iter().any(|s| s.split_once(':') == Some((kind.plural(), need)))
             }
         }
     }
@@ -125,8 +126,7 @@ impl Action {
 /// The facts about a record that authorisation looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Resource<'a> {
-    /// "people", "companies", "deals" or "activities" (the API-token scope's prefix).
-    pub kind: &'a str,
+    pub kind: RecordKind,
     /// The record's id (nil for a record not yet created).
     pub id: Uuid,
     pub owner_id: Uuid,
@@ -137,14 +137,8 @@ pub struct Resource<'a> {
 
 impl Resource<'_> {
     fn policy(&self) -> sejf_policy::Resource {
-        let kind = match self.kind {
-            "companies" => sejf_policy::RecordKind::Company,
-            "deals" => sejf_policy::RecordKind::Deal,
-            "activities" => sejf_policy::RecordKind::Activity,
-            _ => sejf_policy::RecordKind::Person,
-        };
         sejf_policy::Resource::Record {
-            kind,
+            kind: self.kind,
             id: self.id,
             owner: self.owner_id,
             owner_units: self.owner_units.to_vec(),
@@ -213,7 +207,7 @@ pub fn field_access(engine: &PolicyEngine, actor: &Actor, resource: Resource<'_>
 /// Which field classes the caller can read on some person at all (their own, a team member's,
 /// another unit's); see `PolicyEngine::readable_somewhere`.
 pub fn readable_somewhere(engine: &PolicyEngine, actor: &Actor) -> FieldAccess {
-    if !actor.scope.permits("people", Action::Read) {
+    if !actor.scope.permits(RecordKind::Person, Action::Read) {
         return FieldAccess([false; 3]);
     }
     FieldAccess(engine.readable_somewhere(&principal(actor)))
@@ -228,14 +222,14 @@ pub fn may_reveal(engine: &PolicyEngine, actor: &Actor, resource: Resource<'_>, 
 
 /// Refuses the whole operation when the caller's token lacks the scope for it (API tokens);
 /// this says nothing about any record, so it is a 403, not a 404.
-pub fn require_scope(actor: &Actor, kind: &str, action: Action) -> Result<(), crate::CoreError> {
+pub fn require_scope(actor: &Actor, kind: RecordKind, action: Action) -> Result<(), crate::CoreError> {
     match &actor.scope {
         Scope::Enroll => Err(crate::CoreError::MfaEnrollmentRequired),
         Scope::Password => Err(crate::CoreError::PasswordChangeRequired),
         scope if scope.permits(kind, action) => Ok(()),
         _ => {
             let need = if action == Action::Read { "read" } else { "write" };
-            Err(crate::CoreError::Forbidden(format!("this API token lacks the scope {kind}:{need}")))
+            Err(crate::CoreError::Forbidden(format!("this API token lacks the scope {}:{need}", kind.plural())))
         }
     }
 }
@@ -256,12 +250,12 @@ mod tests {
     #[test]
     fn api_scopes_are_per_kind_and_direction() {
         let s = Scope::Api(vec!["people:read".into(), "deals:write".into()]);
-        assert!(s.permits("people", Action::Read));
-        assert!(!s.permits("people", Action::Update));
-        assert!(s.permits("deals", Action::Create));
-        assert!(!s.permits("deals", Action::Read));
-        assert!(!Scope::Enroll.permits("people", Action::Read));
-        assert!(!Scope::Password.permits("people", Action::Read));
+        assert!(s.permits(RecordKind::Person, Action::Read));
+        assert!(!s.permits(RecordKind::Person, Action::Update));
+        assert!(s.permits(RecordKind::Deal, Action::Create));
+        assert!(!s.permits(RecordKind::Deal, Action::Read));
+        assert!(!Scope::Enroll.permits(RecordKind::Person, Action::Read));
+        assert!(!Scope::Password.permits(RecordKind::Person, Action::Read));
         assert_eq!(Scope::from_stored(&Scope::Password.to_stored()), Some(Scope::Password));
         assert_eq!(Scope::from_stored(&s.to_stored()), Some(s));
     }

@@ -13,6 +13,7 @@
 //! that writes its read events, so it happens at most once and never unaudited.
 
 use crate::actions::AuditAction;
+use sejf_domain::records::RecordKind;
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -121,7 +122,8 @@ impl App {
             let Some(last) = rows.last() else { return Ok(()) };
             after = Some(last.row.id);
             for r in rows.iter().filter(|r| r.wrapped_key.is_some() && !restricted.contains(&r.row.id)) {
-                let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+                let res =
+                    Resource { kind: RecordKind::Person, id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
                 if let Ok(permit) = authorize(&policy, actor, Action::Read, res) {
                     visit(r, res, &permit, &policy)?;
                 }
@@ -186,7 +188,7 @@ impl App {
     /// Asks for an export of the people `filter` selects. At or below the role's threshold it
     /// is approved at once; above it, it waits for a second person.
     pub async fn request_export(&self, actor: &Actor, filter: ExportFilter, purpose: &str) -> Result<ExportView, CoreError> {
-        require_scope(actor, "people", Action::Read)?;
+        require_scope(actor, RecordKind::Person, Action::Read)?;
         let mut errs = ValidationErrors::default();
         let purpose = Purpose::parse(purpose).map_err(|e| errs.push("purpose", e.0)).ok();
         let filter = checked_filter(filter).map_err(|e| errs.0.extend(e.0)).ok();
@@ -341,7 +343,7 @@ impl App {
 
     /// Hands an approved export to its requester, once, before it expires.
     pub async fn download_export(&self, actor: &Actor, id: Uuid) -> Result<ExportDownload, CoreError> {
-        require_scope(actor, "people", Action::Read)?;
+        require_scope(actor, RecordKind::Person, Action::Read)?;
         let row = self.visible_export(actor, id).await?;
         if row.requester_id != actor.user_id {
             return Err(CoreError::Forbidden("only the user who asked for an export may download it".into()));

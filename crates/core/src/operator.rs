@@ -116,17 +116,14 @@ impl App {
     /// A record of any kind as the policies see it (kind, owner, the owner's units, unit), for
     /// explaining a decision about it; `None` if no record has the id.
     pub async fn record_resource(&self, actor: &Actor, id: Uuid) -> Result<Option<sejf_policy::Resource>, CoreError> {
-        use sejf_policy::RecordKind as Kind;
         operator_only(actor, "look up any record")?;
         let found = match self.store.person_get(id).await? {
-            Some(p) => Some((Kind::Person, p.row.owner_id, p.row.unit)),
+            Some(p) => Some((RecordKind::Person, p.row.owner_id, p.row.unit)),
             None => {
                 let mut found = None;
-                for (kind, as_policy) in
-                    [(RecordKind::Company, Kind::Company), (RecordKind::Deal, Kind::Deal), (RecordKind::Activity, Kind::Activity)]
-                {
+                for kind in [RecordKind::Company, RecordKind::Deal, RecordKind::Activity] {
                     if let Some(r) = self.store.record_get(kind, id).await? {
-                        found = Some((as_policy, r.owner_id, r.unit));
+                        found = Some((kind, r.owner_id, r.unit));
                         break;
                     }
                 }

@@ -406,32 +406,7 @@ pub enum BidxColumn {
     NameToken,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordKind {
-    Company,
-    Deal,
-    Activity,
-}
-
-impl RecordKind {
-    /// One record of the kind, as the trail's resource type names it: `company`, `deal`,
-    /// `activity`.
-    pub fn singular(self) -> &'static str {
-        match self {
-            RecordKind::Company => "company",
-            RecordKind::Deal => "deal",
-            RecordKind::Activity => "activity",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::Company => "companies",
-            RecordKind::Deal => "deals",
-            RecordKind::Activity => "activities",
-        }
-    }
-}
+pub use sejf_domain::records::RecordKind;
 
 /// A company, deal or activity: plaintext links and non-personal attributes (JSON), and one
 /// encrypted payload with its free text.

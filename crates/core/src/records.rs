@@ -305,7 +305,7 @@ impl App {
                 &self.policy(),
                 actor,
                 Action::Read,
-                Resource { kind: kind.as_str(), id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] },
+                Resource { kind, id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] },
             )
             .is_ok(),
             None => false,
@@ -318,7 +318,7 @@ impl App {
                 &self.policy(),
                 actor,
                 Action::Read,
-                Resource { kind: "people", id: p.row.id, owner_id: p.row.owner_id, unit: &p.row.unit, owner_units: &[] },
+                Resource { kind: RecordKind::Person, id: p.row.id, owner_id: p.row.owner_id, unit: &p.row.unit, owner_units: &[] },
             )
             .is_ok(),
             None => false,
@@ -330,7 +330,7 @@ impl App {
         let (p, c, d) = K::LINKS;
         for (given, allowed, field) in [(l.person_id, p, "person_id"), (l.company_id, c, "company_id"), (l.deal_id, d, "deal_id")] {
             if given.is_some() && !allowed {
-                errs.push(field, format!("{} have no {field}", K::KIND.as_str()));
+                errs.push(field, format!("{} have no {field}", K::KIND.plural()));
             }
         }
         if let Some(id) = l.person_id.filter(|_| p)
@@ -381,13 +381,7 @@ impl App {
             &self.policy(),
             actor,
             action,
-            Resource {
-                kind: K::KIND.as_str(),
-                id: existing.map(|e| e.0).unwrap_or_default(),
-                owner_id,
-                unit: &unit,
-                owner_units: &owner_units,
-            },
+            Resource { kind: K::KIND, id: existing.map(|e| e.0).unwrap_or_default(), owner_id, unit: &unit, owner_units: &owner_units },
         )
         // The unit may be the owner's rather than one the caller named: never say which.
         .map_err(|_| CoreError::Forbidden("you may not place records for this owner in this unit".into()))?;
@@ -397,7 +391,7 @@ impl App {
         let pk = self.payload_key(K::KIND, &unit, links.person_id, &SubjectKeys::new()).await?;
         let ids = id.to_string();
         let plain = serde_json::to_vec(&payload).map_err(|e| CoreError::Internal(e.to_string()))?;
-        let ctx = FieldContext { table: K::KIND.as_str(), column: "payload", record_id: &ids, subject_id: pk.subject() };
+        let ctx = FieldContext { table: K::KIND.plural(), column: "payload", record_id: &ids, subject_id: pk.subject() };
         let row = RecordRow {
             kind: K::KIND,
             id,
@@ -429,7 +423,7 @@ impl App {
         field_access(
             &self.policy(),
             actor,
-            Resource { kind: row.kind.as_str(), id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
+            Resource { kind: row.kind, id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
         )
         .1
     }
@@ -444,13 +438,13 @@ impl App {
     ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         let pk = self.payload_key(K::KIND, &row.unit, row.person_id.filter(|_| K::KIND == RecordKind::Activity), known).await?;
         let ids = row.id.to_string();
-        let ctx = FieldContext { table: K::KIND.as_str(), column: "payload", record_id: &ids, subject_id: pk.subject() };
+        let ctx = FieldContext { table: K::KIND.plural(), column: "payload", record_id: &ids, subject_id: pk.subject() };
         let plain =
-            decrypt_field(pk.key(), &ctx, &row.payload).map_err(|e| CoreError::Integrity(format!("{} {ids}: {e}", K::KIND.as_str())))?;
+            decrypt_field(pk.key(), &ctx, &row.payload).map_err(|e| CoreError::Integrity(format!("{} {ids}: {e}", K::KIND.plural())))?;
         let payload =
-            serde_json::from_slice(&plain).map_err(|_| CoreError::Integrity(format!("{} {ids}: malformed payload", K::KIND.as_str())))?;
+            serde_json::from_slice(&plain).map_err(|_| CoreError::Integrity(format!("{} {ids}: malformed payload", K::KIND.plural())))?;
         let attrs = serde_json::from_str(&row.attrs)
-            .map_err(|_| CoreError::Integrity(format!("{} {ids}: malformed attributes", K::KIND.as_str())))?;
+            .map_err(|_| CoreError::Integrity(format!("{} {ids}: malformed attributes", K::KIND.plural())))?;
         Ok(RecordView {
             id: row.id,
             owner_id: row.owner_id,
@@ -487,7 +481,7 @@ impl App {
         let permit = self.decide_on_visible(
             actor,
             action,
-            Resource { kind: kind.as_str(), id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
+            Resource { kind, id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
         )?;
         // A restricted person's activities and deals are restricted with them (GDPR art. 18).
         if let Some(person) = row.person_id
@@ -504,7 +498,7 @@ impl App {
         raw: &K::Raw,
         links: &Links,
     ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
-        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Create)?;
+        crate::authz::require_scope(actor, K::KIND, Action::Create)?;
         let (row, permit, _) = self.seal_record::<K>(actor, raw, links, None, None).await?;
         // Writing about a honeytoken is touching it.
         self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "create").await?;
@@ -515,10 +509,10 @@ impl App {
     }
 
     pub async fn record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
-        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Read)?;
+        crate::authz::require_scope(actor, K::KIND, Action::Read)?;
         let (row, permit) = self.visible_record(actor, K::KIND, Action::Read, id).await?;
         let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit, &SubjectKeys::new()).await?;
-        self.guard_reads(actor, &people_of(std::slice::from_ref(&row)), kind_word(K::KIND)).await?;
+        self.guard_reads(actor, &people_of(std::slice::from_ref(&row)), K::KIND.singular()).await?;
         // Durable before the data leaves.
         self.audit(vec![self.record_event::<K>(actor, Verb::Read, &row, &shown)]).await?;
         Ok(view)
@@ -526,7 +520,7 @@ impl App {
 
     /// The unmasked current record, for merging a patch; needs the right to update it.
     pub async fn record_for_update<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
-        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Update)?;
+        crate::authz::require_scope(actor, K::KIND, Action::Update)?;
         let (row, permit) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
         self.open_record::<K>(row, &permit, &SubjectKeys::new()).await
     }
@@ -539,7 +533,7 @@ impl App {
         raw: &K::Raw,
         links: &Links,
     ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
-        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Update)?;
+        crate::authz::require_scope(actor, K::KIND, Action::Update)?;
         let expected = expected.ok_or(CoreError::PreconditionRequired)?;
         let (current, _) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
         if current.version != expected {
@@ -547,7 +541,7 @@ impl App {
         }
         let (row, permit, _) = self.seal_record::<K>(actor, raw, links, Some((id, expected, current.created_at)), None).await?;
         // The answer shows the record: it is a read of the people it is about (before and after).
-        self.guard_reads(actor, &people_of(&[current, row.clone()]), kind_word(K::KIND)).await?;
+        self.guard_reads(actor, &people_of(&[current, row.clone()]), K::KIND.singular()).await?;
         let (view, shown) = self.masked_record::<K>(actor, row.clone(), &permit, &SubjectKeys::new()).await?;
         let ev = self.record_event::<K>(actor, Verb::Update, &row, &shown);
         if !self.store.record_update(row, expected, vec![ev]).await? {
@@ -557,7 +551,7 @@ impl App {
     }
 
     pub async fn delete_record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
-        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Delete)?;
+        crate::authz::require_scope(actor, K::KIND, Action::Delete)?;
         let (row, _permit) = self.visible_record(actor, K::KIND, Action::Delete, id).await?;
         self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "delete").await?;
         let ev = self.record_event::<K>(actor, Verb::Delete, &row, &[]);
@@ -573,7 +567,7 @@ impl App {
         raw: &K::Raw,
         links: &Links,
     ) -> Result<Imported, CoreError> {
-        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Create)?;
+        crate::authz::require_scope(actor, K::KIND, Action::Create)?;
         let (row, _permit, written) = self.seal_record::<K>(actor, raw, links, None, id).await?;
         Ok(Imported { row, written })
     }
@@ -622,7 +616,7 @@ impl App {
         actor: &Actor,
         f: &RecordFilter,
     ) -> Result<Page<RecordView<K::Attrs, K::Payload>>, CoreError> {
-        crate::authz::require_scope(actor, K::KIND.as_str(), Action::Read)?;
+        crate::authz::require_scope(actor, K::KIND, Action::Read)?;
         let limit = check_limit(f.limit)?;
         if let Some(stage) = &f.links.stage
             && (K::KIND != RecordKind::Deal || !self.settings.pipeline.stages().iter().any(|s| s == stage))
@@ -664,7 +658,7 @@ impl App {
         let permitted: Vec<(RecordRow, Permit)> = rows
             .into_iter()
             .filter_map(|r| {
-                let res = Resource { kind: K::KIND.as_str(), id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] };
+                let res = Resource { kind: K::KIND, id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] };
                 let permit = authorize(&policy, actor, Action::Read, res).ok()?;
                 Some((r, permit))
             })
@@ -679,7 +673,7 @@ impl App {
             events.push(self.record_event::<K>(actor, Verb::Read, &r, &shown));
             items.push(view);
         }
-        self.guard_reads(actor, &people_of(&shown_rows), kind_word(K::KIND)).await?;
+        self.guard_reads(actor, &people_of(&shown_rows), K::KIND.singular()).await?;
         self.audit(events).await?;
         Ok(Page { items, next_cursor: if more { last.map(encode_cursor) } else { None } })
     }
@@ -703,13 +697,4 @@ fn people_of(rows: &[RecordRow]) -> Vec<Uuid> {
     ids.sort_unstable();
     ids.dedup();
     ids
-}
-
-/// How a read of people through records of `kind` is named in alerts (`via=`).
-fn kind_word(kind: RecordKind) -> &'static str {
-    match kind {
-        RecordKind::Company => "company",
-        RecordKind::Deal => "deal",
-        RecordKind::Activity => "activity",
-    }
 }

@@ -9,6 +9,69 @@ use crate::ValidationErrors;
 use crate::people::parse_date;
 use crate::values::{CurrencyCode, Invalid, VatId, check_text};
 
+/// What a record is: a person, or a company, deal or activity (the three kinds kept in the
+/// records tables). The one vocabulary of kinds: policies (as Cedar's `Sejf::RecordKind`),
+/// the audit trail (its resource types and actions), API-token scopes (the plural) and the store
+/// (its tables) all name a kind through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    Person,
+    Company,
+    Deal,
+    Activity,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 4] = [RecordKind::Person, RecordKind::Company, RecordKind::Deal, RecordKind::Activity];
+
+    /// One record: `person`, `company`, `deal`, `activity` (Cedar's entity names, the trail's
+    /// resource types).
+    pub fn singular(self) -> &'static str {
+        match self {
+            RecordKind::Person => "person",
+            RecordKind::Company => "company",
+            RecordKind::Deal => "deal",
+            RecordKind::Activity => "activity",
+        }
+    }
+
+    /// Many records: `people`, `companies`, `deals`, `activities` (routes and token scopes).
+    pub fn plural(self) -> &'static str {
+        match self {
+            RecordKind::Person => "people",
+            RecordKind::Company => "companies",
+            RecordKind::Deal => "deals",
+            RecordKind::Activity => "activities",
+        }
+    }
+
+    /// The kind's position in [`RecordKind::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            RecordKind::Person => 0,
+            RecordKind::Company => 1,
+            RecordKind::Deal => 2,
+            RecordKind::Activity => 3,
+        }
+    }
+}
+
+impl std::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.singular())
+    }
+}
+
+impl std::str::FromStr for RecordKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RecordKind::ALL
+            .into_iter()
+            .find(|k| k.singular() == s)
+            .ok_or_else(|| "unknown record kind; expected one of person, company, deal, activity".to_string())
+    }
+}
+
 pub const MAX_TITLE: usize = 200;
 pub const MAX_BODY: usize = 10_000;
 pub const MAX_URL: usize = 2_000;

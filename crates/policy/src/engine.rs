@@ -378,7 +378,7 @@ impl Uids {
             actions: ACTION_IDS.map(|a| named(&action, a)),
             roles: Role::ALL.map(|r| named(&role, r.as_str())),
             classes: FieldClass::ALL.map(|c| named(&class, c.as_str())),
-            kinds: RecordKind::ALL.map(|k| named(&kind, k.as_str())),
+            kinds: RecordKind::ALL.map(|k| named(&kind, k.singular())),
             operator: named(&ty("Sejf::Operator")?, "cli"),
             system: named(&ty("Sejf::System")?, "sejf"),
             user: ty("Sejf::User")?,

@@ -244,51 +244,8 @@ pub enum Resource {
     System,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordKind {
-    Person,
-    Company,
-    Deal,
-    Activity,
-}
-
-impl RecordKind {
-    pub const ALL: [RecordKind; 4] = [RecordKind::Person, RecordKind::Company, RecordKind::Deal, RecordKind::Activity];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::Person => "person",
-            RecordKind::Company => "company",
-            RecordKind::Deal => "deal",
-            RecordKind::Activity => "activity",
-        }
-    }
-
-    pub(crate) fn index(self) -> usize {
-        match self {
-            RecordKind::Person => 0,
-            RecordKind::Company => 1,
-            RecordKind::Deal => 2,
-            RecordKind::Activity => 3,
-        }
-    }
-}
-
-impl fmt::Display for RecordKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for RecordKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RecordKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| "unknown record kind; expected one of person, company, deal, activity".to_string())
-    }
-}
+/// The kinds of record, one vocabulary for Sejf (`sejf_domain::records::RecordKind`).
+pub use sejf_domain::records::RecordKind;
 
 /// Circumstances of the request that policies may look at.
 #[derive(Debug, Clone, Default)]

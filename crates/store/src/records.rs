@@ -75,11 +75,13 @@ const COMPANIES: RecordSql = record_sql!("companies");
 const DEALS: RecordSql = record_sql!("deals");
 const ACTIVITIES: RecordSql = record_sql!("activities");
 
-fn sql(kind: RecordKind) -> &'static RecordSql {
+/// The statements of a kind's table; people are not records (they have a store of their own).
+fn sql(kind: RecordKind) -> Result<&'static RecordSql, StoreError> {
     match kind {
-        RecordKind::Company => &COMPANIES,
-        RecordKind::Deal => &DEALS,
-        RecordKind::Activity => &ACTIVITIES,
+        RecordKind::Company => Ok(&COMPANIES),
+        RecordKind::Deal => Ok(&DEALS),
+        RecordKind::Activity => Ok(&ACTIVITIES),
+        RecordKind::Person => Err(StoreError::Backend("people are not kept in a records table".into())),
     }
 }
 
@@ -100,20 +102,20 @@ fn bind_fields(q: codec::AnyQuery, row: &RecordRow) -> codec::AnyQuery {
 pub(crate) async fn insert(store: &SqlStore, rows: Vec<RecordRow>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
     for row in &rows {
-        bind_fields(sqlx::query(sql(row.kind).insert), row)
+        bind_fields(sqlx::query(sql(row.kind)?.insert), row)
             .bind(row.version)
             .bind(row.created_at)
             .bind(row.updated_at)
             .execute(&mut *tx)
             .await
-            .map_err(error::db(row.kind.as_str()))?;
+            .map_err(error::db(row.kind.plural()))?;
     }
     crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db("records"))
 }
 
 pub(crate) async fn get(store: &SqlStore, kind: RecordKind, id: Uuid) -> Result<Option<RecordRow>, StoreError> {
-    let row = sqlx::query(sql(kind).get).bind(id.to_string()).fetch_optional(&store.pool).await.map_err(error::db(kind.as_str()))?;
+    let row = sqlx::query(sql(kind)?.get).bind(id.to_string()).fetch_optional(&store.pool).await.map_err(error::db(kind.plural()))?;
     row.map(|r| decode(kind, &r)).transpose()
 }
 
@@ -121,18 +123,18 @@ pub(crate) async fn get(store: &SqlStore, kind: RecordKind, id: Uuid) -> Result<
 /// `expected_version + 1`. `created_at` is never changed; the caller sets `updated_at`.
 pub(crate) async fn update(store: &SqlStore, row: RecordRow, expected_version: i64, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
     let mut tx = store.begin_write().await?;
-    let done = bind_fields(sqlx::query(sql(row.kind).update), &row)
+    let done = bind_fields(sqlx::query(sql(row.kind)?.update), &row)
         .bind(row.updated_at)
         .bind(expected_version)
         .execute(&mut *tx)
         .await
-        .map_err(error::db(row.kind.as_str()))?;
+        .map_err(error::db(row.kind.plural()))?;
     if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db(row.kind.as_str()))?;
+        tx.rollback().await.map_err(error::db(row.kind.plural()))?;
         return Ok(false);
     }
     crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db(row.kind.as_str()))?;
+    tx.commit().await.map_err(error::db(row.kind.plural()))?;
     Ok(true)
 }
 
@@ -140,13 +142,13 @@ pub(crate) async fn update(store: &SqlStore, row: RecordRow, expected_version: i
 /// a company or deal never deletes a person's data.
 pub(crate) async fn delete(store: &SqlStore, kind: RecordKind, id: Uuid, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
     let mut tx = store.begin_write().await?;
-    let done = sqlx::query(sql(kind).delete).bind(id.to_string()).execute(&mut *tx).await.map_err(error::db(kind.as_str()))?;
+    let done = sqlx::query(sql(kind)?.delete).bind(id.to_string()).execute(&mut *tx).await.map_err(error::db(kind.plural()))?;
     if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db(kind.as_str()))?;
+        tx.rollback().await.map_err(error::db(kind.plural()))?;
         return Ok(false);
     }
     crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db(kind.as_str()))?;
+    tx.commit().await.map_err(error::db(kind.plural()))?;
     Ok(true)
 }
 
@@ -163,14 +165,14 @@ pub(crate) async fn list(store: &SqlStore, kind: RecordKind, query: ListQuery) -
         (None, None) => String::new(),
     };
     let rows = binds
-        .bind_without_tag(sqlx::query(sql(kind).list))
+        .bind_without_tag(sqlx::query(sql(kind)?.list))
         .bind(id(l.person))
         .bind(id(l.company))
         .bind(id(l.deal))
         .bind(stage)
         .fetch_all(&store.pool)
         .await
-        .map_err(error::db(kind.as_str()))?;
+        .map_err(error::db(kind.plural()))?;
     rows.iter().map(|r| decode(kind, r)).collect()
 }
 

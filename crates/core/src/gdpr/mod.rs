@@ -8,6 +8,7 @@
 //! record). Every change commits with its audit event.
 
 use crate::actions::AuditAction;
+use sejf_domain::records::RecordKind;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, RwLock};
 
@@ -271,7 +272,13 @@ impl App {
     async fn gdpr_subject(&self, actor: &Actor, id: Uuid) -> Result<(StoredPerson, crate::authz::Permit), CoreError> {
         self.authorize_system(actor, PolicyAction::Gdpr)?;
         let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
-        let res = crate::authz::Resource { kind: "people", id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+        let res = crate::authz::Resource {
+            kind: RecordKind::Person,
+            id,
+            owner_id: stored.row.owner_id,
+            unit: &stored.row.unit,
+            owner_units: &[],
+        };
         let permit = self.decide_on_visible(actor, Action::Read, res)?;
         Ok((stored, permit))
     }
@@ -450,11 +457,16 @@ impl App {
     async fn flag_subject(&self, actor: &Actor, id: Uuid, flag: Flag) -> Result<(), CoreError> {
         match flag {
             Flag::MarketingObjection if self.authorize_system(actor, PolicyAction::Gdpr).is_err() => {
-                crate::authz::require_scope(actor, "people", Action::Update)?;
+                crate::authz::require_scope(actor, RecordKind::Person, Action::Update)?;
                 self.check_restriction(actor, Action::Read, id).await?;
                 let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
-                let res =
-                    crate::authz::Resource { kind: "people", id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+                let res = crate::authz::Resource {
+                    kind: RecordKind::Person,
+                    id,
+                    owner_id: stored.row.owner_id,
+                    unit: &stored.row.unit,
+                    owner_units: &[],
+                };
                 let _permit = self.decide_on_visible(actor, Action::Update, res)?;
                 Ok(())
             }
@@ -474,10 +486,16 @@ impl App {
             return Ok(());
         }
         let action = if write { Action::Update } else { Action::Read };
-        crate::authz::require_scope(actor, "people", action)?;
+        crate::authz::require_scope(actor, RecordKind::Person, action)?;
         self.check_restriction(actor, Action::Read, id).await?;
         let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
-        let res = crate::authz::Resource { kind: "people", id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+        let res = crate::authz::Resource {
+            kind: RecordKind::Person,
+            id,
+            owner_id: stored.row.owner_id,
+            unit: &stored.row.unit,
+            owner_units: &[],
+        };
         let _permit = self.decide_on_visible(actor, action, res)?;
         Ok(())
     }

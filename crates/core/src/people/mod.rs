@@ -186,7 +186,7 @@ impl App {
         input: &PersonInput,
         placement: Result<Placement, CoreError>,
     ) -> Result<Prepared, CoreError> {
-        crate::authz::require_scope(actor, "people", Action::Create)?;
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Create)?;
         let mut errs = ValidationErrors::default();
         let data = PersonData::parse(&input.raw, self.settings.default_region).map_err(|e| errs.0.extend(e.0)).ok();
         let tags = parse_tags(&input.tags).map_err(|e| errs.0.extend(e.0)).ok();
@@ -216,13 +216,17 @@ impl App {
     /// without parsing it again: an import validates every row before it writes, and hands the
     /// parsed rows on. Decides the creation as [`App::prepare_placed`] does; no company.
     pub fn prepare_parsed(&self, actor: &Actor, data: PersonData, tags: &[Tag], placement: &Placement) -> Result<Prepared, CoreError> {
-        crate::authz::require_scope(actor, "people", Action::Create)?;
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Create)?;
         let (owner_id, unit, owner_units) = placement;
         let owner_id = *owner_id;
-        let _permit =
-            authorize(&self.policy(), actor, Action::Create, Resource { kind: "people", id: Uuid::nil(), owner_id, unit, owner_units })
-                // The unit may be the owner's rather than one the caller named: never say which.
-                .map_err(|_| CoreError::Forbidden("you may not create records for this owner in this unit".into()))?;
+        let _permit = authorize(
+            &self.policy(),
+            actor,
+            Action::Create,
+            Resource { kind: RecordKind::Person, id: Uuid::nil(), owner_id, unit, owner_units },
+        )
+        // The unit may be the owner's rather than one the caller named: never say which.
+        .map_err(|_| CoreError::Forbidden("you may not create records for this owner in this unit".into()))?;
         Ok(Prepared { data, tags: tags.iter().map(|t| t.as_str().to_string()).collect(), owner_id, unit: unit.clone(), company_id: None })
     }
 
@@ -390,7 +394,7 @@ impl App {
         field_access(
             &self.policy(),
             actor,
-            Resource { kind: "people", id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
+            Resource { kind: RecordKind::Person, id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
         )
     }
 
@@ -402,14 +406,20 @@ impl App {
             _ => self.store.person_get(id).await?,
         }
         .ok_or(CoreError::NotFound)?;
-        let res = Resource { kind: "people", id: stored.row.id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+        let res = Resource {
+            kind: RecordKind::Person,
+            id: stored.row.id,
+            owner_id: stored.row.owner_id,
+            unit: &stored.row.unit,
+            owner_units: &[],
+        };
         let permit = self.decide_on_visible(actor, action, res)?;
         self.check_restriction(actor, action, id).await?;
         Ok((stored, permit))
     }
 
     pub async fn person(&self, actor: &Actor, id: Uuid) -> Result<PersonView, CoreError> {
-        crate::authz::require_scope(actor, "people", Action::Read)?;
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Read)?;
         let (stored, permit) = self.visible_person(actor, Action::Read, id).await?;
         let access = self.access_to(actor, &stored.row).1;
         let view = self.decrypt(&stored, &permit)?.masked_for(access);
@@ -421,7 +431,7 @@ impl App {
 
     /// The unmasked current record, for merging a patch; needs the right to update it.
     pub async fn person_for_update(&self, actor: &Actor, id: Uuid) -> Result<PersonView, CoreError> {
-        crate::authz::require_scope(actor, "people", Action::Update)?;
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Update)?;
         let (stored, permit) = self.visible_person(actor, Action::Update, id).await?;
         self.decrypt(&stored, &permit)
     }
@@ -429,7 +439,7 @@ impl App {
     /// Shows masked fields for a stated purpose, where the policies allow revealing them.
     /// Unknown field names are refused; a field the caller may not reveal is a 403 naming it.
     pub async fn reveal_person(&self, actor: &Actor, id: Uuid, fields: &[String], purpose: &str) -> Result<PersonView, CoreError> {
-        crate::authz::require_scope(actor, "people", Action::Read)?;
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Read)?;
         let mut errs = ValidationErrors::default();
         let purpose = sejf_domain::text::Purpose::parse(purpose).map_err(|e| errs.push("purpose", e.0)).ok();
         if fields.is_empty() {
@@ -447,7 +457,7 @@ impl App {
         let (stored, permit) = self.visible_person(actor, Action::Read, id).await?;
         let access = self.access_to(actor, &stored.row).1;
         let policy = self.policy();
-        let res = Resource { kind: "people", id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+        let res = Resource { kind: RecordKind::Person, id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
         for (name, class) in &wanted {
             if !access.can(*class) && !may_reveal(&policy, actor, res, *class, purpose.as_str()) {
                 return Err(CoreError::Forbidden(format!("you may not reveal {name} of this person")));
@@ -473,7 +483,7 @@ impl App {
         expected_version: Option<i64>,
         input: &PersonInput,
     ) -> Result<PersonView, CoreError> {
-        crate::authz::require_scope(actor, "people", Action::Update)?;
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Update)?;
         let expected = expected_version.ok_or(CoreError::PreconditionRequired)?;
         let (stored, _permit) = self.visible_person(actor, Action::Update, id).await?;
         if stored.row.version != expected {
@@ -509,7 +519,7 @@ impl App {
 
     /// Deletes a person, their activities and their key.
     pub async fn delete_person(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
-        crate::authz::require_scope(actor, "people", Action::Delete)?;
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Delete)?;
         let _permit = self.visible_person(actor, Action::Delete, id).await?;
         self.alert_honeytokens(actor, &[id], "delete").await?;
         let mut ev = self.event(actor, AuditAction::PersonDelete, "person", &id.to_string());
@@ -553,7 +563,7 @@ impl App {
         let mut items = Vec::with_capacity(rows.len());
         let policy = self.policy();
         for r in &rows {
-            let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+            let res = Resource { kind: RecordKind::Person, id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
             if restricted.contains(&r.row.id) && !Self::sees_restricted(actor) {
                 continue;
             }
@@ -568,7 +578,7 @@ impl App {
     }
 
     pub async fn list_people(&self, actor: &Actor, f: &PeopleFilter) -> Result<Page<PersonView>, CoreError> {
-        crate::authz::require_scope(actor, "people", Action::Read)?;
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Read)?;
         let q = self.list_query(actor, f.owner, f.unit.clone(), f.tag.clone(), f.cursor.as_deref(), f.limit)?;
         let limit = q.limit - 1;
         let rows = self.store.people_list(q).await?;
@@ -583,7 +593,7 @@ impl App {
 
     /// Exact search on blind indexes; candidates are decrypted and false positives dropped.
     pub async fn search_people(&self, actor: &Actor, c: &SearchCriteria) -> Result<Page<PersonView>, CoreError> {
-        crate::authz::require_scope(actor, "people", Action::Read)?;
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Read)?;
         let mut errs = ValidationErrors::default();
         let email = c.email.as_deref().and_then(|e| Email::parse(e).map_err(|x| errs.push("email", x.0)).ok()).map(|e| e.normalized());
         let phone = c
@@ -662,7 +672,8 @@ impl App {
                     q.after = Some(r.row.id);
                     continue;
                 }
-                let res = Resource { kind: "people", id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+                let res =
+                    Resource { kind: RecordKind::Person, id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
                 let Ok(permit) = authorize(&policy, actor, Action::Read, res) else {
                     q.after = Some(r.row.id);
                     continue;

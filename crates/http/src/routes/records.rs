@@ -26,7 +26,7 @@ pub fn routes<A: RecordApi>(base: &'static str) -> Router<Arc<App>> {
 }
 
 fn kind_name<A: RecordApi>() -> &'static str {
-    <A::K as sejf_core::records::Kind>::KIND.as_str()
+    <A::K as sejf_core::records::Kind>::KIND.plural()
 }
 
 async fn create<A: RecordApi>(State(app): State<Arc<App>>, Authed(actor): Authed, Json(body): Json<A::In>) -> ApiResult<Response> {

@@ -126,7 +126,7 @@ pub fn new_record(kind: RecordKind, owner: Uuid, unit: &str) -> RecordRow {
         person_id: None,
         company_id: None,
         deal_id: None,
-        attrs: format!(r#"{{"kind":"{}"}}"#, kind.as_str()),
+        attrs: format!(r#"{{"kind":"{}"}}"#, kind.plural()),
         payload: format!("payload:{id}").into_bytes(),
         version: 1,
         created_at: T0,

@@ -164,7 +164,7 @@ pub(super) async fn delete_form<K: sejf_core::records::Kind>(State(app): State<A
     let got = async { app.record_for_update::<K>(&s.actor, parse_id(&id)?).await }.await;
     match got {
         Ok(v) => {
-            let kind = K::KIND.as_str();
+            let kind = K::KIND.plural();
             let body = html! {
                 p { (c.t(M::DeleteConfirm)) }
                 form method="post" action={ "/" (kind) "/" (v.id) "/delete" } {
@@ -198,7 +198,7 @@ pub(super) async fn delete<K: sejf_core::records::Kind>(
     }
     let done = async { app.delete_record::<K>(&s.actor, parse_id(&id)?).await }.await;
     match done {
-        Ok(()) => Redirect::to(&format!("/{}", K::KIND.as_str())).into_response(),
+        Ok(()) => Redirect::to(&format!("/{}", K::KIND.plural())).into_response(),
         Err(e) => error_page(&c, e),
     }
 }
