@@ -12,33 +12,11 @@ use sejf_crypto::{BlindIndexKey, Key32, MasterKey};
 use uuid::Uuid;
 
 use crate::CoreError;
-use crate::ports::{KeyKind, Store};
-
-/// The searchable fields, each with its own index key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IndexField {
-    Email,
-    Phone,
-    NationalId,
-    Name,
-}
-
-impl IndexField {
-    pub const ALL: [IndexField; 4] = [IndexField::Email, IndexField::Phone, IndexField::NationalId, IndexField::Name];
-
-    fn key_id(self) -> &'static str {
-        match self {
-            IndexField::Email => "email",
-            IndexField::Phone => "phone",
-            IndexField::NationalId => "national_id",
-            IndexField::Name => "name",
-        }
-    }
-}
+use crate::ports::{BlindIndex, KeyKind, Store};
 
 pub struct Keyring {
     master: MasterKey,
-    index: HashMap<IndexField, BlindIndexKey>,
+    index: HashMap<BlindIndex, BlindIndexKey>,
     units: RwLock<HashMap<String, Arc<Key32>>>,
 }
 
@@ -51,7 +29,7 @@ impl Keyring {
     /// first insert wins and everyone reads back the winner.
     pub async fn open(store: &dyn Store, master: MasterKey) -> Result<Self, CoreError> {
         let mut index = HashMap::new();
-        for field in IndexField::ALL {
+        for field in BlindIndex::ALL {
             let key = get_or_create(store, &master, KeyKind::Index, field.key_id()).await?;
             index.insert(field, BlindIndexKey::new(key));
         }
@@ -63,7 +41,7 @@ impl Keyring {
     }
 
     /// The blind index of an already normalised value.
-    pub fn bidx(&self, field: IndexField, normalised: &str) -> i64 {
+    pub fn bidx(&self, field: BlindIndex, normalised: &str) -> i64 {
         self.index.get(&field).map(|k| k.compute(normalised)).unwrap_or(0)
     }
 

@@ -397,13 +397,29 @@ pub struct NewPerson {
     pub master_version: u32,
 }
 
-/// Which exact-match blind index a search uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BidxColumn {
+/// A blind index: the keyed hash of a person's e-mail, phone, national id, or a word of their
+/// name (kept in `person_name_tokens`). One keyed-hash key each (`Keyring::bidx`), one column or
+/// table each in the store (`Store::people_by_bidx`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BlindIndex {
     Email,
     Phone,
     NationalId,
-    NameToken,
+    Name,
+}
+
+impl BlindIndex {
+    pub const ALL: [BlindIndex; 4] = [BlindIndex::Email, BlindIndex::Phone, BlindIndex::NationalId, BlindIndex::Name];
+
+    /// The id of the index's key in the key store (`index/<id>`).
+    pub fn key_id(self) -> &'static str {
+        match self {
+            BlindIndex::Email => "email",
+            BlindIndex::Phone => "phone",
+            BlindIndex::NationalId => "national_id",
+            BlindIndex::Name => "name",
+        }
+    }
 }
 
 pub use sejf_domain::records::RecordKind;
@@ -709,7 +725,7 @@ pub trait Store: Send + Sync + 'static {
     /// checkpointed and truncated afterwards.
     fn person_delete(&self, id: Uuid, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
     fn people_list(&self, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
-    fn people_by_bidx(&self, column: BidxColumn, value: i64, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
+    fn people_by_bidx(&self, column: BlindIndex, value: i64, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
     /// How many people are stored (for progress bars).
     fn people_count(&self) -> Fut<'_, i64>;
 

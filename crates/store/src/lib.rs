@@ -57,7 +57,7 @@ pub mod sqlite {
 use std::time::Duration;
 
 use sejf_core::ports::{
-    AccountChange, AuditEvent, AuditQuery, BidxColumn, BudgetOutcome, ChainRow, ConsentRow, DisclosureRow, DsrRow, Erasure, ExportRow,
+    AccountChange, AuditEvent, AuditQuery, BlindIndex, BudgetOutcome, ChainRow, ConsentRow, DisclosureRow, DsrRow, Erasure, ExportRow,
     FlagRow, Fut, ImportStep, KeyKind, ListQuery, MfaRow, NewPerson, PersonKeys, PersonRow, PurposeRow, ReadMark, RecordKind, RecordRow,
     RoleGrantRow, SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
@@ -616,7 +616,7 @@ impl Store for SqlStore {
     }
 
     /// As `people_list`, restricted to people whose blind index `column` equals `value`.
-    fn people_by_bidx(&self, column: BidxColumn, value: i64, query: ListQuery) -> Fut<'_, Vec<StoredPerson>> {
+    fn people_by_bidx(&self, column: BlindIndex, value: i64, query: ListQuery) -> Fut<'_, Vec<StoredPerson>> {
         Box::pin(people::list(self, Some((column, value)), query))
     }
 

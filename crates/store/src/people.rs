@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use sejf_core::ports::{AuditEvent, BidxColumn, EncryptedPerson, ListQuery, PersonRow, StoreError, StoredPerson};
+use sejf_core::ports::{AuditEvent, BlindIndex, EncryptedPerson, ListQuery, PersonRow, StoreError, StoredPerson};
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
@@ -313,7 +313,7 @@ async fn truncate_wal(store: &SqlStore) {
 
 /// A page of visible people in id order, optionally restricted to one blind-index value, with
 /// tags and name tokens loaded.
-pub(crate) async fn list(store: &SqlStore, bidx: Option<(BidxColumn, i64)>, query: ListQuery) -> Result<Vec<StoredPerson>, StoreError> {
+pub(crate) async fn list(store: &SqlStore, bidx: Option<(BlindIndex, i64)>, query: ListQuery) -> Result<Vec<StoredPerson>, StoreError> {
     let (statements, value): (&PageSql, Option<i64>) = match bidx {
         None => (&sql::LIST, None),
         Some((column, value)) => (sql::by_bidx(column), Some(value)),

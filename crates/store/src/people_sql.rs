@@ -10,7 +10,7 @@
 //! unit filter, `$6` tag filter, `$7` cursor (ids strictly greater), `$8` limit, and for the
 //! blind-index searches `$9` the index value.
 
-use sejf_core::ports::BidxColumn;
+use sejf_core::ports::BlindIndex;
 
 /// The person columns every read decodes, in the order `people::decode_person` expects; the
 /// wrapped subject key comes last from the LEFT JOIN on the key store.
@@ -82,12 +82,12 @@ const BY_NATIONAL_ID: PageSql = page_sql!(" AND p.national_id_bidx = $9");
 const BY_NAME_TOKEN: PageSql = page_sql!(" AND p.id IN (SELECT nt.person_id FROM person_name_tokens nt WHERE nt.token = $9)");
 
 /// The statements of a blind-index search.
-pub(crate) fn by_bidx(column: BidxColumn) -> &'static PageSql {
+pub(crate) fn by_bidx(column: BlindIndex) -> &'static PageSql {
     match column {
-        BidxColumn::Email => &BY_EMAIL,
-        BidxColumn::Phone => &BY_PHONE,
-        BidxColumn::NationalId => &BY_NATIONAL_ID,
-        BidxColumn::NameToken => &BY_NAME_TOKEN,
+        BlindIndex::Email => &BY_EMAIL,
+        BlindIndex::Phone => &BY_PHONE,
+        BlindIndex::NationalId => &BY_NATIONAL_ID,
+        BlindIndex::Name => &BY_NAME_TOKEN,
     }
 }
 

@@ -15,9 +15,8 @@ use sejf_domain::{ValidationErrors, values};
 use uuid::Uuid;
 
 use crate::authz::{Action, Actor, FieldAccess, Permit, Resource, authorize, field_access, may_reveal, visibility};
-use crate::keys::IndexField;
 use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
-use crate::ports::{AuditEvent, BidxColumn, ListQuery, NewPerson, PersonRow, RecordKind, StoredPerson};
+use crate::ports::{AuditEvent, BlindIndex, ListQuery, NewPerson, PersonRow, RecordKind, StoredPerson};
 use crate::{App, CoreError};
 use sealing::{open_person, seal_person};
 use sejf_policy::FieldClass;
@@ -266,9 +265,9 @@ impl App {
         };
         for part in [first, last].into_iter().flatten() {
             for t in name_tokens(part) {
-                add(self.keys.bidx(IndexField::Name, &t));
+                add(self.keys.bidx(BlindIndex::Name, &t));
                 for p in name_prefixes(&t) {
-                    add(self.keys.bidx(IndexField::Name, &format!("*{p}")));
+                    add(self.keys.bidx(BlindIndex::Name, &format!("*{p}")));
                 }
             }
         }
@@ -302,9 +301,9 @@ impl App {
     pub fn index_values(&self, data: &PersonData) -> [Option<i64>; 3] {
         let keys = &self.keys;
         [
-            data.email.as_ref().map(|e| keys.bidx(IndexField::Email, &e.normalized())),
-            data.phone.as_ref().map(|ph| keys.bidx(IndexField::Phone, ph.as_str())),
-            data.national_id.as_ref().map(|n| keys.bidx(IndexField::NationalId, &n.normalized())),
+            data.email.as_ref().map(|e| keys.bidx(BlindIndex::Email, &e.normalized())),
+            data.phone.as_ref().map(|ph| keys.bidx(BlindIndex::Phone, ph.as_str())),
+            data.national_id.as_ref().map(|n| keys.bidx(BlindIndex::NationalId, &n.normalized())),
         ]
     }
 
@@ -626,18 +625,18 @@ impl App {
             // No record would show this criterion's field to this role: nothing to look up.
             return self.searched(actor, Page { items: Vec::new(), next_cursor: None }).await;
         }
-        let (column, value) = if let Some(e) = &email {
-            (BidxColumn::Email, self.keys.bidx(IndexField::Email, e))
+        let (index, term) = if let Some(e) = &email {
+            (BlindIndex::Email, e.clone())
         } else if let Some(n) = &national_id {
-            (BidxColumn::NationalId, self.keys.bidx(IndexField::NationalId, n))
+            (BlindIndex::NationalId, n.clone())
         } else if let Some(p) = &phone {
-            (BidxColumn::Phone, self.keys.bidx(IndexField::Phone, p))
+            (BlindIndex::Phone, p.clone())
         } else {
             // The longest word of the query, as a prefix when it is long enough to be one.
             let longest = tokens.iter().max_by_key(|t| t.chars().count()).cloned().unwrap_or_default();
-            let key = if longest.chars().count() >= NAME_PREFIX_MIN { format!("*{longest}") } else { longest };
-            (BidxColumn::NameToken, self.keys.bidx(IndexField::Name, &key))
+            (BlindIndex::Name, if longest.chars().count() >= NAME_PREFIX_MIN { format!("*{longest}") } else { longest })
         };
+        let (column, value) = (index, self.keys.bidx(index, &term));
         let matches = |v: &PersonView| {
             let f = &v.fields;
             email.as_ref().is_none_or(|e| f.email.as_deref().map(str::to_lowercase).as_ref() == Some(e))

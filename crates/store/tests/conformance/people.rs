@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use sejf_core::ports::{BidxColumn, KeyKind, RecordKind, RecordRow, Store, StoreError, UserRow, Visibility};
+use sejf_core::ports::{BlindIndex, KeyKind, RecordKind, RecordRow, Store, StoreError, UserRow, Visibility};
 use sejf_store::SqlStore;
 use uuid::Uuid;
 
@@ -229,23 +229,23 @@ pub(crate) async fn blind_index_searches(db: &TestDb) {
     let set = |v: Vec<sejf_core::ports::StoredPerson>| ids_of(&v).into_iter().collect::<BTreeSet<_>>();
     let of = |ps: &[&sejf_core::ports::NewPerson]| ps.iter().map(|p| p.row.id).collect::<BTreeSet<_>>();
 
-    assert_eq!(set(s.people_by_bidx(BidxColumn::Email, 11, admin.clone()).await.unwrap()), of(&[&a, &b, &c]));
-    assert_eq!(set(s.people_by_bidx(BidxColumn::Email, 11, anns.clone()).await.unwrap()), of(&[&a, &b]));
-    assert_eq!(set(s.people_by_bidx(BidxColumn::Phone, 21, admin.clone()).await.unwrap()), of(&[&a, &c]));
-    assert_eq!(set(s.people_by_bidx(BidxColumn::NationalId, 31, anns.clone()).await.unwrap()), of(&[&a]));
-    assert_eq!(set(s.people_by_bidx(BidxColumn::NameToken, 42, admin.clone()).await.unwrap()), of(&[&a, &b]));
-    assert_eq!(set(s.people_by_bidx(BidxColumn::NameToken, 41, anns.clone()).await.unwrap()), of(&[&a]));
-    assert!(s.people_by_bidx(BidxColumn::Email, 12, admin.clone()).await.unwrap().is_empty());
-    let found = s.people_by_bidx(BidxColumn::NameToken, 41, anns.clone()).await.unwrap();
+    assert_eq!(set(s.people_by_bidx(BlindIndex::Email, 11, admin.clone()).await.unwrap()), of(&[&a, &b, &c]));
+    assert_eq!(set(s.people_by_bidx(BlindIndex::Email, 11, anns.clone()).await.unwrap()), of(&[&a, &b]));
+    assert_eq!(set(s.people_by_bidx(BlindIndex::Phone, 21, admin.clone()).await.unwrap()), of(&[&a, &c]));
+    assert_eq!(set(s.people_by_bidx(BlindIndex::NationalId, 31, anns.clone()).await.unwrap()), of(&[&a]));
+    assert_eq!(set(s.people_by_bidx(BlindIndex::Name, 42, admin.clone()).await.unwrap()), of(&[&a, &b]));
+    assert_eq!(set(s.people_by_bidx(BlindIndex::Name, 41, anns.clone()).await.unwrap()), of(&[&a]));
+    assert!(s.people_by_bidx(BlindIndex::Email, 12, admin.clone()).await.unwrap().is_empty());
+    let found = s.people_by_bidx(BlindIndex::Name, 41, anns.clone()).await.unwrap();
     assert_eq!(found[0].row.name_bidx, vec![41, 42], "a search result carries all its tokens");
     let mut q = admin.clone();
     q.unit = Some("south".into());
-    assert_eq!(set(s.people_by_bidx(BidxColumn::Email, 11, q).await.unwrap()), of(&[&c]));
+    assert_eq!(set(s.people_by_bidx(BlindIndex::Email, 11, q).await.unwrap()), of(&[&c]));
     let mut q = admin.clone();
     q.limit = 1;
-    let first = s.people_by_bidx(BidxColumn::Email, 11, q.clone()).await.unwrap();
+    let first = s.people_by_bidx(BlindIndex::Email, 11, q.clone()).await.unwrap();
     q.after = Some(first[0].row.id);
-    let second = s.people_by_bidx(BidxColumn::Email, 11, q).await.unwrap();
+    let second = s.people_by_bidx(BlindIndex::Email, 11, q).await.unwrap();
     assert!(second[0].row.id > first[0].row.id);
 }
 
