@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{TempDir, env_usize};
+use sejf::install::Location;
 use sejf::keyfile::PassphraseSource;
-use sejf::serve::Location;
 use sejf_core::Actor;
 use sejf_core::people::PeopleFilter;
 use sejf_core::ports::{AuditEvent, Store};
@@ -63,8 +63,8 @@ async fn run(clients: Vec<usize>, span: Duration, events: usize) {
         database_url: None,
         passphrase: PassphraseSource { file: None, given: Some(Zeroizing::new(PASSPHRASE.to_string())) },
     };
-    sejf::cli::init_quiet(&loc, false).await.expect("init");
-    let opened = sejf::serve::open(&loc).await.expect("open");
+    sejf::install::init_quiet(&loc, false).await.expect("init");
+    let opened = sejf::install::open(&loc).await.expect("open");
     let app = opened.app.clone();
     // A manager, every field readable; the bench reads 500 distinct people, within the
     // manager budget of 2,000, so every read is counted as in production.

@@ -103,7 +103,7 @@ fn setup(root: &Path, data: &Path, n: usize) -> u64 {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let imported = rt.block_on(async {
         let loc = common::new_installation(data, "").await;
-        let opened = sejf::serve::open(&loc).await.expect("open");
+        let opened = sejf::install::open(&loc).await.expect("open");
         opened.app.create_user("bench-owner", Role::Sales, &["north".to_string()], "bench owner password").await.expect("owner");
         let t = Instant::now();
         let opts = sejf::csvio::ImportOptions { owner: "bench-owner".into(), ..Default::default() };

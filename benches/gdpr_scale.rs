@@ -48,7 +48,7 @@ async fn run() {
     let dir = TempDir::new("sejf-bench-gdpr-scale");
     let data_dir = dir.path().join("data");
     let loc = common::new_installation(&data_dir, "").await;
-    let opened = sejf::serve::open(&loc).await.expect("open");
+    let opened = sejf::install::open(&loc).await.expect("open");
     let app = opened.app.clone();
     app.create_user("bench-owner", Role::Sales, &["north".to_string()], "bench owner password").await.expect("owner");
     let op = Actor::operator();

@@ -3,8 +3,8 @@
 //! For each size N (default 100,000 and 1,000,000; override with
 //! `SEJF_BENCH_SIZES="100000,1000000"`):
 //! 1. writes N synthetic people as CSV (`sejf::csvio::write_synthetic`);
-//! 2. Sejf: creates a fresh installation in a temporary directory (`sejf::cli::init_quiet`), opens
-//!    it (`sejf::serve::open`), adds the owning user, and times `sejf::csvio::import_file` (one
+//! 2. Sejf: creates a fresh installation in a temporary directory (`sejf::install::init_quiet`), opens
+//!    it (`sejf::install::open`), adds the owning user, and times `sejf::csvio::import_file` (one
 //!    reading of the file: each row validated and matched, then prepared, encrypted,
 //!    blind-indexed, its key wrapped and inserted in batches of 2,000, all in one transaction); then times `SEJF_BENCH_LOOKUPS` (default 1,000) look-ups of random known e-mails
 //!    through the use-case `App::search_people`, in process, one at a time; then the data
@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{BATCH, PlainDb, PlainPerson, TempDir, dir_size, env_usize, mib, ms, percentile};
+use sejf::install::Location;
 use sejf::keyfile::PassphraseSource;
-use sejf::serve::Location;
 use sejf::synth::Synth;
 use sejf_core::people::SearchCriteria;
 use sejf_core::{Actor, App};
@@ -219,13 +219,13 @@ async fn run_size(n: usize, lookups: usize) -> SizeResult {
         database_url: None,
         passphrase: PassphraseSource { file: None, given: Some(Zeroizing::new(PASSPHRASE.to_string())) },
     };
-    sejf::cli::init_quiet(&loc, false).await.expect("init");
+    sejf::install::init_quiet(&loc, false).await.expect("init");
     // The look-ups read thousands of distinct people as the sales owner, past any real budget: a
     // budget too large to reach, so each read is still counted as in production (ADR 0017).
     let cfg = data_dir.join("config.toml");
     let text = std::fs::read_to_string(&cfg).expect("config.toml") + "\nread_budgets = { sales = 100000000 }\n";
     std::fs::write(&cfg, text).expect("config.toml");
-    let opened = sejf::serve::open(&loc).await.expect("open");
+    let opened = sejf::install::open(&loc).await.expect("open");
     let app = opened.app.clone();
     // The first admin has no unit, and an imported person needs one: import as a sales user.
     let owner = app.create_user(OWNER, Role::Sales, &[UNIT.to_string()], OWNER_PASSWORD).await.expect("create owner");

@@ -3,7 +3,7 @@
 //! Setup (not timed): a fresh SQLite installation, `SEJF_BENCH_PEOPLE` synthetic people (default
 //! 1,000,000) imported as a manager of unit `north`, a company, and a call and a deal on 200 of
 //! the people. TOTP is switched off for the bench's session as `sejf demo` does
-//! (`serve::open_with`), and read budgets are set out of reach, so every read is still counted.
+//! (`install::open_with`), and read budgets are set out of reach, so every read is still counted.
 //!
 //! Measured: the public listener's whole router as `sejf serve` builds it (the edge layers, the
 //! session cookie, CSRF, policy, decryption, audit, HTML rendering), called in process with
@@ -49,7 +49,7 @@ async fn run() {
     let dir = TempDir::new("sejf-bench-pages");
     let data_dir = dir.path().join("data");
     let loc = common::new_installation(&data_dir, "read_budgets = { manager = 1000000000 }").await;
-    let opened = sejf::serve::open_with(&loc, |s| s.mfa_required = false).await.expect("open");
+    let opened = sejf::install::open_with(&loc, |s| s.mfa_required = false).await.expect("open");
     let app = opened.app.clone();
     let user = app.create_user("kierownik", Role::Manager, &["north".to_string()], PASSWORD).await.expect("manager");
     let actor = Actor::for_user(&user);

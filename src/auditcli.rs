@@ -2,14 +2,68 @@
 
 use sejf_core::actions::AuditAction;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sejf_core::ports::SealedEvent;
 
-use crate::cli::{AuditCommand, AuditFormat};
-use crate::serve::Opened;
+use crate::install::Opened;
+use clap::{Subcommand, ValueEnum};
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the chain, tree, signatures and witness; exit 1 naming the first bad `seq N`.
+    Verify {
+        /// The audit public key to trust (base64), from a copy kept off this host; it must be
+        /// the one config.toml pins.
+        #[arg(long)]
+        key: Option<String>,
+        /// Witness files to check against (repeatable; default: the data directory's). Pass
+        /// every server's when several share one database.
+        #[arg(long = "witness", value_name = "FILE")]
+        witnesses: Vec<PathBuf>,
+    },
+    /// Pin the database's audit key in config.toml and the witness file's header, for an
+    /// installation made before keys were pinned (init pins it). Trusts the key as it is now.
+    PinKey,
+    /// Seal now: sign a checkpoint of every event so far (the server does this periodically).
+    Seal,
+    /// Print an inclusion proof of event SEQ against the latest checkpoint (JSON).
+    Prove { seq: i64 },
+    /// Check an inclusion proof without the database.
+    CheckProof {
+        /// The proof file (JSON, as `prove` prints it).
+        file: PathBuf,
+        /// The audit public key to trust (base64); without it only self-consistency is checked.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Print the audit public key (base64), to pin in verifiers.
+    PublicKey,
+    /// Export events for a SIEM, from a sequence number on.
+    Export {
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: AuditFormat,
+        /// Only events after this sequence number (for incremental export).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+    },
+    /// Print the latest events, and with --follow keep printing new ones.
+    Tail {
+        #[arg(long, short = 'n', default_value_t = 20)]
+        lines: i64,
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AuditFormat {
+    Jsonl,
+    /// RFC 5424 syslog lines.
+    Syslog,
+}
 
 pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
     let app = &opened.app;

@@ -9,9 +9,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sejf_domain::roles::Role;
 
-use crate::config::{CONFIG_FILE, DEFAULT_CONFIG};
-use crate::keyfile::{self, PassphraseSource};
-use crate::serve::{self, Location};
+use crate::auditcli::AuditCommand;
+use crate::backup::BackupCommand;
+use crate::install::{self, Location, init};
+use crate::keyfile::{PassphraseSource, secret_env};
+use crate::serve;
 
 #[derive(Debug, Parser)]
 #[command(name = "sejf", version, about = "Sejf: a CRM whose first promise is that customer data stays safe")]
@@ -164,91 +166,6 @@ pub enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum BackupCommand {
-    /// Write a new age identity (as `age-keygen` does) and print its recipient.
-    Keygen {
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// Back up the database, config and policies to TARGET (a directory or s3://bucket/prefix).
-    Create {
-        #[arg(long, value_name = "TARGET")]
-        to: String,
-        /// age recipient (age1…) to encrypt to (repeatable; default: backup_recipients in config.toml).
-        #[arg(long = "recipient", value_name = "AGE_RECIPIENT")]
-        recipients: Vec<String>,
-        /// Also copy the sealed master key file and config.toml, encrypted to the same
-        /// recipients, to this separate target (keep it apart from the backups).
-        #[arg(long, value_name = "TARGET")]
-        keys_to: Option<String>,
-    },
-    /// List the backups on TARGET (complete, incomplete, or not signed by the pinned key).
-    List {
-        #[arg(long, value_name = "TARGET")]
-        from: String,
-        /// The backup public key to trust (base64; default: backup_public_key in config.toml).
-        #[arg(long)]
-        key: Option<String>,
-    },
-    /// Check a backup (default: the newest): signature, every part's hash, decryption, rows.
-    Verify {
-        #[command(flatten)]
-        source: BackupSource,
-        /// Also restore into a temporary database and compare it.
-        #[arg(long)]
-        restore_test: bool,
-    },
-    /// Restore a backup (default: the newest) into an empty database, re-applying erasures.
-    Restore {
-        #[command(flatten)]
-        source: BackupSource,
-        /// Restore into this database instead of --database-url or the data directory's SQLite.
-        #[arg(long, value_name = "URL")]
-        to_database_url: Option<String>,
-        /// Replace the data directory's SQLite database (its erasures are kept).
-        #[arg(long)]
-        force: bool,
-    },
-    /// Remove old backups: keep the newest of each of the last N days, M weeks and K months.
-    Prune {
-        #[arg(long, value_name = "TARGET")]
-        from: String,
-        /// The backup public key to trust (base64; default: backup_public_key in config.toml).
-        #[arg(long)]
-        key: Option<String>,
-        #[arg(long, default_value_t = 7)]
-        keep_daily: u32,
-        #[arg(long, default_value_t = 4)]
-        keep_weekly: u32,
-        #[arg(long, default_value_t = 12)]
-        keep_monthly: u32,
-        /// Say what would be removed, and remove nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
-    /// Forget a restore that was killed midway, leaving the database empty.
-    DiscardRestore,
-    /// When the last backup and the last restore test succeeded, and the schedule.
-    Status,
-}
-
-/// Which backup to read, and the keys to read it with.
-#[derive(Debug, Args)]
-pub struct BackupSource {
-    #[arg(long, value_name = "TARGET")]
-    pub from: String,
-    /// The backup's id (default: the newest complete backup).
-    #[arg(long)]
-    pub id: Option<String>,
-    /// The age identity file.
-    #[arg(long, value_name = "FILE")]
-    pub identity: PathBuf,
-    /// The backup public key to trust (base64; default: backup_public_key in config.toml).
-    #[arg(long)]
-    pub key: Option<String>,
-}
-
-#[derive(Debug, Subcommand)]
 pub enum HoneytokenCommand {
     /// Plant a person who looks like a real customer, owned by USER (in their first unit unless
     /// --unit); prints its id. Recorded only in the operator's honeytoken list.
@@ -264,60 +181,6 @@ pub enum HoneytokenCommand {
     },
     /// Print the ids of the planted honeytokens.
     List,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Recompute the chain, tree, signatures and witness; exit 1 naming the first bad `seq N`.
-    Verify {
-        /// The audit public key to trust (base64), from a copy kept off this host; it must be
-        /// the one config.toml pins.
-        #[arg(long)]
-        key: Option<String>,
-        /// Witness files to check against (repeatable; default: the data directory's). Pass
-        /// every server's when several share one database.
-        #[arg(long = "witness", value_name = "FILE")]
-        witnesses: Vec<PathBuf>,
-    },
-    /// Pin the database's audit key in config.toml and the witness file's header, for an
-    /// installation made before keys were pinned (init pins it). Trusts the key as it is now.
-    PinKey,
-    /// Seal now: sign a checkpoint of every event so far (the server does this periodically).
-    Seal,
-    /// Print an inclusion proof of event SEQ against the latest checkpoint (JSON).
-    Prove { seq: i64 },
-    /// Check an inclusion proof without the database.
-    CheckProof {
-        /// The proof file (JSON, as `prove` prints it).
-        file: PathBuf,
-        /// The audit public key to trust (base64); without it only self-consistency is checked.
-        #[arg(long)]
-        key: Option<String>,
-    },
-    /// Print the audit public key (base64), to pin in verifiers.
-    PublicKey,
-    /// Export events for a SIEM, from a sequence number on.
-    Export {
-        #[arg(long, value_enum, default_value = "jsonl")]
-        format: AuditFormat,
-        /// Only events after this sequence number (for incremental export).
-        #[arg(long, default_value_t = 0)]
-        after: i64,
-    },
-    /// Print the latest events, and with --follow keep printing new ones.
-    Tail {
-        #[arg(long, short = 'n', default_value_t = 20)]
-        lines: i64,
-        #[arg(long, short = 'f')]
-        follow: bool,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum AuditFormat {
-    Jsonl,
-    /// RFC 5424 syslog lines.
-    Syslog,
 }
 
 #[derive(Debug, Subcommand)]
@@ -378,24 +241,6 @@ pub enum ListFormat {
 }
 
 /// Entry point: parse, run, map errors to exit codes.
-/// A secret from the environment: `name`, or the content of the file `name_FILE` names
-/// (without its final line break), as systemd credentials and Docker or Kubernetes secrets
-/// provide them. Setting both is an error, as is an unreadable or empty file.
-pub fn secret_env(name: &str) -> Result<Option<String>, String> {
-    let file_var = format!("{name}_FILE");
-    let direct = std::env::var(name).ok();
-    let Some(path) = std::env::var_os(&file_var) else { return Ok(direct) };
-    if direct.is_some() {
-        return Err(format!("both {name} and {file_var} are set; set one"));
-    }
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{file_var}: cannot read {}: {e}", path.to_string_lossy()))?;
-    let value = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
-    if value.is_empty() {
-        return Err(format!("{file_var}: {} is empty", path.to_string_lossy()));
-    }
-    Ok(Some(value.to_string()))
-}
-
 pub fn main() -> ExitCode {
     let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -465,17 +310,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                 _ => None,
             };
             let opts = serve::ServeOptions { listen, admin: admin_listen, tls };
-            let opened = serve::open(&loc).await?;
+            let opened = install::open(&loc).await?;
             let (app, dir) = (opened.app.clone(), loc.data_dir.clone());
             serve::run(opened, opts, move || crate::policyfile::reload(&app, &dir)).await
         }
         Command::Demo { listen, people } => crate::demo::run(listen, people).await,
         Command::Reindex => crate::tools::reindex(&loc).await,
-        Command::Completions { shell } => crate::tools::completions(shell),
-        Command::Man => crate::tools::man(),
+        Command::Completions { shell } => crate::tools::completions(<Cli as clap::CommandFactory>::command(), shell),
+        Command::Man => crate::tools::man(<Cli as clap::CommandFactory>::command()),
         Command::User(cmd) => user(&loc, cmd).await,
         Command::Honeytoken(cmd) => {
-            let opened = serve::open(&loc).await?;
+            let opened = install::open(&loc).await?;
             let r = match cmd {
                 HoneytokenCommand::Add { owner, unit, email_domain } => {
                     crate::csvio::plant_honeytoken(&opened.app, &owner, unit.as_deref(), email_domain.as_deref()).await
@@ -487,7 +332,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Audit(AuditCommand::CheckProof { file, key }) => crate::auditcli::check_proof(&file, key.as_deref()),
         Command::Audit(cmd) => {
-            let opened = serve::open(&loc).await?;
+            let opened = install::open(&loc).await?;
             let r = crate::auditcli::run(&opened, cmd).await;
             opened.store.close().await;
             r
@@ -499,13 +344,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Policy(PolicyCommand::Test { user, action, field, resource, purpose }) => {
-            let opened = serve::open(&loc).await?;
+            let opened = install::open(&loc).await?;
             let r = crate::policyfile::test(&opened.app, &user, &action, field.as_deref(), &resource, purpose).await;
             opened.store.close().await;
             r
         }
         Command::Token(TokenCommand::Create { user, scopes, days, name }) => {
-            let opened = serve::open(&loc).await?;
+            let opened = install::open(&loc).await?;
             let (token, expires) = opened.app.issue_api_token(&user, &scopes, days, &name).await.map_err(|e| e.to_string())?;
             println!("token for {user} (shown once; expires {}):", sejf_core::rfc3339(expires));
             println!("{token}");
@@ -515,7 +360,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Import(args) => crate::transfer::import(&loc, args).await,
         Command::Backup(cmd) => crate::backup::run(&loc, cmd).await,
         Command::Gdpr(cmd) => {
-            let opened = serve::open(&loc).await?;
+            let opened = install::open(&loc).await?;
             let r = crate::gdprcli::run(&opened, cmd).await;
             opened.store.close().await;
             r
@@ -543,98 +388,6 @@ async fn migrate(loc: &Location, runtime_role: Option<&str>) -> Result<(), Strin
     granted
 }
 
-/// `sejf init`: refuses a non-empty data directory; cleans up after itself on failure.
-pub async fn init(loc: &Location) -> Result<(), String> {
-    init_quiet(loc, true).await.map(|_| ())
-}
-
-/// Creates an installation; returns the admin password. Prints it when `print` is set.
-pub async fn init_quiet(loc: &Location, print: bool) -> Result<String, String> {
-    let dir = &loc.data_dir;
-    if serve::is_nonempty_dir(dir) {
-        return Err(format!("refusing to initialise: {} exists and is not empty", dir.display()));
-    }
-    let created = !dir.exists();
-    create_private_dir(dir)?;
-    let result = init_inner(loc, print).await;
-    if result.is_err() {
-        // Leave nothing half-made behind: the next `init` must be able to start afresh.
-        if created {
-            let _ = std::fs::remove_dir_all(dir);
-        } else if let Ok(entries) = std::fs::read_dir(dir) {
-            for e in entries.flatten() {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
-    result
-}
-
-async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
-    let (master, cfg) = keyfile::create(&loc.data_dir, &loc.passphrase)?;
-    let mut text = String::from(DEFAULT_CONFIG);
-    if let (Some(p), Some(f)) = (&cfg.key_provider, &cfg.master_key_fingerprint) {
-        text.push_str(&format!("\nkey_provider = \"{p}\"\nmaster_key_fingerprint = \"{f}\"\n"));
-    }
-    keyfile::write_private(&crate::policyfile::path(&loc.data_dir), sejf_policy::PolicyEngine::DEFAULT_POLICIES.as_bytes())?;
-    let url = loc.database_url();
-    if loc.database_url.is_none() {
-        // Create the database file private (0600) before SQLite opens it.
-        keyfile::write_private(&loc.data_dir.join(crate::config::DB_FILE), b"")?;
-    }
-    let store = sejf_store::SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
-    let app = sejf_core::App::new(std::sync::Arc::new(store.clone()), master, cfg.settings()?, std::sync::Arc::new(sejf_core::SystemClock))
-        .await
-        .map_err(|e| e.to_string())?;
-    if !app.users().await.map_err(|e| e.to_string())?.is_empty() {
-        return Err("the database already holds a Sejf installation; use a fresh database".into());
-    }
-    let (password, generated) = match secret_env("SEJF_ADMIN_PASSWORD")? {
-        Some(p) if !p.is_empty() => (p, false),
-        _ => (sejf_crypto::token::password(20).map_err(|e| e.to_string())?, true),
-    };
-    app.create_user("admin", Role::Admin, &[], &password).await.map_err(|e| e.to_string())?;
-    // The audit signing key is made here and nowhere else; its public key is pinned outside the
-    // database, in config.toml and in the witness file's header, and the first checkpoint signs
-    // what init itself recorded.
-    let public = app.create_audit_key().await.map_err(|e| e.to_string())?;
-    let witness = loc.data_dir.join(serve::WITNESS_FILE);
-    sejf_core::witness::create(&witness, &public).map_err(|e| format!("cannot create {}: {e}", witness.display()))?;
-    text.push_str(&format!(
-        "\n# The audit trail's signing key (public part), pinned by init: keep a copy off this host too.\naudit_public_key = \"{}\"\n",
-        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, public)
-    ));
-    keyfile::write_private(&loc.data_dir.join(CONFIG_FILE), text.as_bytes())?;
-    app.pin_audit_key(public);
-    app.seal(Some(&witness)).await.map_err(|e| e.to_string())?;
-    store.close().await;
-    if print {
-        println!("initialised Sejf in {} (database: {})", loc.data_dir.display(), sejf_store::redact_url(&url));
-        println!(
-            "audit public key (keep a copy off this host; `sejf audit verify --key` checks against it): {}",
-            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, public)
-        );
-        if generated {
-            println!("admin user: admin");
-            println!("admin password (shown once): {password}");
-        } else {
-            println!("admin user: admin (password from SEJF_ADMIN_PASSWORD)");
-        }
-    }
-    Ok(password)
-}
-
-pub fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot protect {}: {e}", dir.display()))?;
-    }
-    Ok(())
-}
-
 fn read_password_stdin() -> Result<String, String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password from standard input: {e}"))?;
@@ -646,7 +399,7 @@ fn read_password_stdin() -> Result<String, String> {
 }
 
 async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
-    let opened = serve::open(loc).await?;
+    let opened = install::open(loc).await?;
     let app = &opened.app;
     let fail = |e: sejf_core::CoreError| e.to_string();
     match cmd {

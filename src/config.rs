@@ -292,8 +292,8 @@ impl ConfigFile {
     }
 
     /// The connection limits of both listeners.
-    pub fn connection_limits(&self) -> Result<crate::serve::ConnLimits, String> {
-        let mut c = crate::serve::ConnLimits::default();
+    pub fn connection_limits(&self) -> Result<ConnLimits, String> {
+        let mut c = ConnLimits::default();
         if let Some(t) = self.header_timeout_secs {
             if !(1..=600).contains(&t) {
                 return Err("config header_timeout_secs: must be 1 to 600".into());
@@ -439,6 +439,22 @@ pub const DEFAULT_CONFIG: &str = r#"# Sejf configuration. Every key is optional;
 # not listed may connect from anywhere.
 # role_networks = { admin = ["127.0.0.1", "10.0.0.0/8"], auditor = ["10.20.0.0/16"] }
 "#;
+
+/// Limits every connection of a listener lives under (ADR 0024).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// A client must send a request's headers within this, and a kept-alive connection may sit
+    /// idle no longer (hyper starts the timer as soon as the previous response is sent).
+    pub header_timeout: std::time::Duration,
+    /// Connections served at once; the next client is accepted when one ends.
+    pub max_connections: usize,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        Self { header_timeout: std::time::Duration::from_secs(10), max_connections: 4096 }
+    }
+}
 
 #[cfg(test)]
 mod env_tests {

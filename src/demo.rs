@@ -12,8 +12,9 @@ use sejf_domain::roles::Role;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
+use crate::install::{self, Location};
 use crate::keyfile::PassphraseSource;
-use crate::serve::{self, Location};
+use crate::serve;
 use crate::synth::{COMPANIES, Synth};
 
 /// The demo's users: name, role, units.
@@ -44,10 +45,10 @@ pub async fn run(listen: SocketAddr, people: usize) -> Result<(), String> {
         database_url: None,
         passphrase: PassphraseSource { file: None, given: Some(Zeroizing::new(passphrase)) },
     };
-    let admin_pw = crate::cli::init_quiet(&loc, false).await?;
+    let admin_pw = install::init_quiet(&loc, false).await?;
     // The demo is for trying Sejf out: signing in with a password alone is allowed here, and
     // only here. It says so on every start.
-    let opened = serve::open_with(&loc, |s| s.mfa_required = false).await?;
+    let opened = install::open_with(&loc, |s| s.mfa_required = false).await?;
     let app = opened.app.clone();
 
     let mut credentials = vec![("admin".to_string(), Role::Admin, admin_pw)];

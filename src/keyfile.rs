@@ -32,7 +32,7 @@ impl PassphraseSource {
             let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read passphrase file {}: {e}", f.display()))?;
             return Ok(Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string()));
         }
-        if let Some(p) = crate::cli::secret_env("SEJF_PASSPHRASE")? {
+        if let Some(p) = secret_env("SEJF_PASSPHRASE")? {
             return Ok(Zeroizing::new(p));
         }
         if !std::io::stdin().is_terminal() {
@@ -112,4 +112,22 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     }
     let mut f = opts.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A secret from the environment: `name`, or the content of the file `name_FILE` names
+/// (without its final line break), as systemd credentials and Docker or Kubernetes secrets
+/// provide them. Setting both is an error, as is an unreadable or empty file.
+pub fn secret_env(name: &str) -> Result<Option<String>, String> {
+    let file_var = format!("{name}_FILE");
+    let direct = std::env::var(name).ok();
+    let Some(path) = std::env::var_os(&file_var) else { return Ok(direct) };
+    if direct.is_some() {
+        return Err(format!("both {name} and {file_var} are set; set one"));
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{file_var}: cannot read {}: {e}", path.to_string_lossy()))?;
+    let value = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
+    if value.is_empty() {
+        return Err(format!("{file_var}: {} is empty", path.to_string_lossy()));
+    }
+    Ok(Some(value.to_string()))
 }

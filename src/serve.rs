@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -15,79 +15,15 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use sejf_core::{App, SystemClock};
-use sejf_store::SqlStore;
+use sejf_core::App;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::config::{ConfigFile, DB_FILE};
-use crate::keyfile::{self, PassphraseSource};
+use crate::config::ConnLimits;
+use crate::install::Opened;
 use crate::tls::{self, CertStore, Tls};
-
-/// Where the installation lives; shared by every command.
-#[derive(Debug, Clone)]
-pub struct Location {
-    pub data_dir: PathBuf,
-    pub database_url: Option<String>,
-    pub passphrase: PassphraseSource,
-}
-
-impl Location {
-    /// The database URL: given explicitly, or SQLite in the data directory.
-    pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| sejf_store::sqlite_url(&self.data_dir.join(DB_FILE)))
-    }
-}
-
-/// An opened installation.
-pub struct Opened {
-    pub app: Arc<App>,
-    pub config: ConfigFile,
-    pub store: SqlStore,
-    /// The audit witness file: signed checkpoints, outside the database.
-    pub witness: std::path::PathBuf,
-}
-
-/// The witness file of an installation.
-pub const WITNESS_FILE: &str = "audit-witness.jsonl";
-
-/// Opens an existing installation. The master key is opened before the database is touched,
-/// so a wrong passphrase changes nothing.
-pub async fn open(loc: &Location) -> Result<Opened, String> {
-    open_with(loc, |_| {}).await
-}
-
-/// [`open`], with a last word on the settings (the demo switches MFA off).
-pub async fn open_with(loc: &Location, tweak: impl FnOnce(&mut sejf_core::Settings)) -> Result<Opened, String> {
-    if !loc.data_dir.join(keyfile::KEY_FILE).exists() && !loc.data_dir.join(crate::config::CONFIG_FILE).exists() {
-        return Err(format!("{} is not a Sejf data directory (run `sejf init` first)", loc.data_dir.display()));
-    }
-    let config = ConfigFile::load(&loc.data_dir).map_err(|e| e.to_string())?;
-    let mut settings = config.settings()?;
-    tweak(&mut settings);
-    config.limits()?;
-    config.connection_limits()?;
-    let master = keyfile::open(&loc.data_dir, &config, &loc.passphrase)?;
-    let url = loc.database_url();
-    let store = SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
-    // A restore killed midway left an empty database behind a marker: never serve it.
-    if let Some(id) = sejf_store::backup::restore_pending(&store).await.map_err(|e| e.to_string())? {
-        store.close().await;
-        return Err(format!(
-            "the database holds an unfinished restore of backup {id}: finish it (`sejf backup restore`) or discard it (`sejf backup discard-restore`)"
-        ));
-    }
-    let app = App::new(Arc::new(store.clone()), master, settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
-    // The installation's policies, validated against the schema before anything is served.
-    app.set_policy(crate::policyfile::load(&loc.data_dir)?);
-    // The audit key is pinned outside the database: the sealer signs with no other.
-    if let Some(pin) = config.audit_pin()? {
-        app.pin_audit_key(pin);
-    }
-    Ok(Opened { app: Arc::new(app), config, store, witness: loc.data_dir.join(WITNESS_FILE) })
-}
 
 /// The default admin address: loopback, next to the public port (or any free port).
 pub fn default_admin_addr(public: SocketAddr) -> SocketAddr {
@@ -401,22 +337,6 @@ async fn seal_loop(app: Arc<App>, witness: std::path::PathBuf, secs: u64, mut st
     }
 }
 
-/// Limits every connection of a listener lives under (ADR 0024).
-#[derive(Debug, Clone, Copy)]
-pub struct ConnLimits {
-    /// A client must send a request's headers within this, and a kept-alive connection may sit
-    /// idle no longer (hyper starts the timer as soon as the previous response is sent).
-    pub header_timeout: Duration,
-    /// Connections served at once; the next client is accepted when one ends.
-    pub max_connections: usize,
-}
-
-impl Default for ConnLimits {
-    fn default() -> Self {
-        Self { header_timeout: Duration::from_secs(10), max_connections: 4096 }
-    }
-}
-
 /// The accept loop of both listeners, plain and TLS: at most `max_connections` at once (the next
 /// client waits in the kernel's queue), each in its own task with a bounded TLS handshake, a
 /// header-read timeout that also ends idle kept-alive connections (so slow clients cannot hold
@@ -577,11 +497,6 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// Whether a data directory exists and holds anything.
-pub fn is_nonempty_dir(p: &Path) -> bool {
-    std::fs::read_dir(p).map(|mut d| d.next().is_some()).unwrap_or(false)
 }
 
 #[cfg(test)]

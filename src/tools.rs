@@ -1,10 +1,7 @@
 //! Maintenance and packaging verbs: `sejf reindex` (rebuild the name index), `sejf completions`
 //! and `sejf man` (generated from the clap definitions in `cli.rs`).
 
-use clap::CommandFactory;
-
-use crate::cli::Cli;
-use crate::serve::{self, Location};
+use crate::install::{self, Location};
 
 /// Writes `out` to standard output; a closed pipe (`| head`) ends the output quietly.
 fn print(out: &[u8]) {
@@ -13,7 +10,7 @@ fn print(out: &[u8]) {
 
 /// `sejf reindex`: the name index rebuilt from the decrypted names, with a progress bar.
 pub async fn reindex(loc: &Location) -> Result<(), String> {
-    let opened = serve::open(loc).await?;
+    let opened = install::open(loc).await?;
     let total = opened.app.people_count().await.unwrap_or(0).max(0) as u64;
     let bar = crate::csvio::progress_bar(true, total);
     let r = opened.app.reindex_names(&sejf_core::Actor::operator(), |n| bar.set_position(n)).await;
@@ -24,19 +21,19 @@ pub async fn reindex(loc: &Location) -> Result<(), String> {
     Ok(())
 }
 
-/// `sejf completions SHELL`.
-pub fn completions(shell: clap_complete::Shell) -> Result<(), String> {
+/// `sejf completions SHELL`, for the command line `cli` describes.
+pub fn completions(mut cli: clap::Command, shell: clap_complete::Shell) -> Result<(), String> {
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "sejf", &mut out);
+    clap_complete::generate(shell, &mut cli, "sejf", &mut out);
     print(&out);
     Ok(())
 }
 
 /// `sejf man`: the main page, then one per subcommand, so `man sejf` documents them all.
-pub fn man() -> Result<(), String> {
+pub fn man(cli: clap::Command) -> Result<(), String> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut out).map_err(|e| e.to_string())?;
-    for sub in Cli::command().get_subcommands() {
+    clap_mangen::Man::new(cli.clone()).render(&mut out).map_err(|e| e.to_string())?;
+    for sub in cli.get_subcommands() {
         let name = format!("sejf-{}", sub.get_name());
         clap_mangen::Man::new(sub.clone()).title(name).render(&mut out).map_err(|e| e.to_string())?;
     }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::csvio::{ImportOptions, OnDuplicate};
+use crate::install::{self, Location};
 use crate::recordio::DataKind;
-use crate::serve::{self, Location};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -63,7 +63,7 @@ pub async fn import(loc: &Location, a: ImportArgs) -> Result<(), String> {
     if a.skip_invalid && a.kind != DataKind::People {
         return Err("--skip-invalid: only people; companies, deals and activities import whole or not at all".into());
     }
-    let opened = serve::open(loc).await?;
+    let opened = install::open(loc).await?;
     let opts = ImportOptions {
         skip_invalid: a.skip_invalid,
         owner: a.owner,
@@ -86,7 +86,7 @@ pub async fn export(loc: &Location, a: ExportArgs) -> Result<(), String> {
     if a.format == ExportFormat::Vcard && (a.kind != DataKind::People || a.excel) {
         return Err("--format vcard: people only, and not with --excel".into());
     }
-    let opened = serve::open(loc).await?;
+    let opened = install::open(loc).await?;
     let out = a.out.as_deref();
     let r = match (a.kind, a.format) {
         (DataKind::People, ExportFormat::Vcard) => crate::csvio::export_vcards(&opened.app, out).await,

@@ -415,15 +415,15 @@ pub fn loadavg() -> String {
 /// The passphrase of every benchmark installation.
 pub const BENCH_PASSPHRASE: &str = "benchmark passphrase, not a secret";
 
-/// A fresh SQLite installation in `data_dir` (`sejf::cli::init_quiet`), with `extra_config`
+/// A fresh SQLite installation in `data_dir` (`sejf::install::init_quiet`), with `extra_config`
 /// appended to its config.toml; returns where it is.
-pub async fn new_installation(data_dir: &Path, extra_config: &str) -> sejf::serve::Location {
-    let loc = sejf::serve::Location {
+pub async fn new_installation(data_dir: &Path, extra_config: &str) -> sejf::install::Location {
+    let loc = sejf::install::Location {
         data_dir: data_dir.to_path_buf(),
         database_url: None,
         passphrase: sejf::keyfile::PassphraseSource { file: None, given: Some(zeroize::Zeroizing::new(BENCH_PASSPHRASE.to_string())) },
     };
-    sejf::cli::init_quiet(&loc, false).await.expect("init");
+    sejf::install::init_quiet(&loc, false).await.expect("init");
     if !extra_config.is_empty() {
         let cfg = data_dir.join("config.toml");
         let text = std::fs::read_to_string(&cfg).expect("config.toml") + "\n" + extra_config + "\n";

@@ -13,7 +13,7 @@ use super::manifest::Manifest;
 use super::parts::{self, PartSource};
 use super::target::Target;
 use crate::config::{CONFIG_FILE, ConfigFile, DB_FILE};
-use crate::serve::{Location, WITNESS_FILE};
+use crate::install::{Location, WITNESS_FILE};
 
 /// Runs the restore test; returns its summary line.
 pub async fn restore_test(
@@ -29,7 +29,7 @@ pub async fn restore_test(
         .map_err(|e| format!("--restore-test needs the installation's master key: {e}"))?;
     let suffix = hex::encode(sejf_crypto::random::bytes::<8>().map_err(|e| e.to_string())?);
     let dir = std::env::temp_dir().join(format!("sejf-restore-test-{suffix}"));
-    crate::cli::create_private_dir(&dir)?;
+    crate::install::create_private_dir(&dir)?;
     let result = run(&dir, target, id, manifest, identities, master).await;
     let _ = std::fs::remove_dir_all(&dir);
     result

@@ -29,10 +29,12 @@ use sejf_crypto::backup::{BackupIdentity, BackupRecipient, BackupSigner};
 use sejf_store::SqlStore;
 use sejf_store::backup as snap;
 
-use crate::cli::{BackupCommand, BackupSource, create_private_dir};
+use clap::{Args, Subcommand};
+
 use crate::config::{CONFIG_FILE, ConfigFile, DB_FILE};
+use crate::install::create_private_dir;
+use crate::install::{self, Location, WITNESS_FILE};
 use crate::keyfile;
-use crate::serve::{self, Location, WITNESS_FILE};
 
 pub use manifest::{Ledger, Manifest};
 pub use target::Target;
@@ -44,11 +46,96 @@ const SIGNING_KEY: &str = "backup-signing";
 /// restored trail verifies). Never the master key: a backup must not hold what opens it.
 const FILES: [&str; 3] = [CONFIG_FILE, crate::policyfile::POLICY_FILE, WITNESS_FILE];
 
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Write a new age identity (as `age-keygen` does) and print its recipient.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Back up the database, config and policies to TARGET (a directory or s3://bucket/prefix).
+    Create {
+        #[arg(long, value_name = "TARGET")]
+        to: String,
+        /// age recipient (age1…) to encrypt to (repeatable; default: backup_recipients in config.toml).
+        #[arg(long = "recipient", value_name = "AGE_RECIPIENT")]
+        recipients: Vec<String>,
+        /// Also copy the sealed master key file and config.toml, encrypted to the same
+        /// recipients, to this separate target (keep it apart from the backups).
+        #[arg(long, value_name = "TARGET")]
+        keys_to: Option<String>,
+    },
+    /// List the backups on TARGET (complete, incomplete, or not signed by the pinned key).
+    List {
+        #[arg(long, value_name = "TARGET")]
+        from: String,
+        /// The backup public key to trust (base64; default: backup_public_key in config.toml).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Check a backup (default: the newest): signature, every part's hash, decryption, rows.
+    Verify {
+        #[command(flatten)]
+        source: BackupSource,
+        /// Also restore into a temporary database and compare it.
+        #[arg(long)]
+        restore_test: bool,
+    },
+    /// Restore a backup (default: the newest) into an empty database, re-applying erasures.
+    Restore {
+        #[command(flatten)]
+        source: BackupSource,
+        /// Restore into this database instead of --database-url or the data directory's SQLite.
+        #[arg(long, value_name = "URL")]
+        to_database_url: Option<String>,
+        /// Replace the data directory's SQLite database (its erasures are kept).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove old backups: keep the newest of each of the last N days, M weeks and K months.
+    Prune {
+        #[arg(long, value_name = "TARGET")]
+        from: String,
+        /// The backup public key to trust (base64; default: backup_public_key in config.toml).
+        #[arg(long)]
+        key: Option<String>,
+        #[arg(long, default_value_t = 7)]
+        keep_daily: u32,
+        #[arg(long, default_value_t = 4)]
+        keep_weekly: u32,
+        #[arg(long, default_value_t = 12)]
+        keep_monthly: u32,
+        /// Say what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Forget a restore that was killed midway, leaving the database empty.
+    DiscardRestore,
+    /// When the last backup and the last restore test succeeded, and the schedule.
+    Status,
+}
+
+/// Which backup to read, and the keys to read it with.
+#[derive(Debug, Args)]
+pub struct BackupSource {
+    #[arg(long, value_name = "TARGET")]
+    pub from: String,
+    /// The backup's id (default: the newest complete backup).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// The age identity file.
+    #[arg(long, value_name = "FILE")]
+    pub identity: PathBuf,
+    /// The backup public key to trust (base64; default: backup_public_key in config.toml).
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
 pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
     match cmd {
         BackupCommand::Keygen { out } => keygen(&out),
         BackupCommand::Create { to, recipients, keys_to } => {
-            let opened = serve::open(loc).await?;
+            let opened = install::open(loc).await?;
             let r = create(&loc.data_dir, &opened, &to, &recipients, keys_to.as_deref()).await;
             opened.store.close().await;
             r.map(|s| println!("{s}"))
@@ -213,7 +300,7 @@ fn open_manifest(bytes: &[u8], key: &[u8; 32], id: &str) -> Result<Manifest, Str
 /// `sejf backup create`: returns the one-line summary.
 pub async fn create(
     data_dir: &std::path::Path,
-    opened: &serve::Opened,
+    opened: &install::Opened,
     to: &str,
     recipients: &[String],
     keys_to: Option<&str>,
@@ -316,7 +403,7 @@ pub async fn create(
 /// `manifest`: a key copy is not a backup and `verify` or `restore` never take it for one).
 async fn export_keys(
     data_dir: &Path,
-    opened: &serve::Opened,
+    opened: &install::Opened,
     target: &dyn Target,
     backup: &Manifest,
     recipients: &[BackupRecipient],
@@ -349,7 +436,7 @@ async fn export_keys(
 }
 
 /// The manifest signing key, pinned in config.toml by its first use.
-async fn signer(data_dir: &std::path::Path, opened: &serve::Opened) -> Result<BackupSigner, String> {
+async fn signer(data_dir: &std::path::Path, opened: &install::Opened) -> Result<BackupSigner, String> {
     let seed = opened.app.system_key_seed(&sejf_core::Actor::operator(), SIGNING_KEY).await.map_err(|e| e.to_string())?;
     let signer = BackupSigner::from_seed(&seed);
     let public = signer.public_key();

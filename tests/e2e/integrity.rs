@@ -9,13 +9,13 @@ use crate::harness::{Backend, Install, PASSPHRASE, person, raw_db};
 use crate::on_both;
 
 /// The installation opened in this process, as a second server would open it.
-pub async fn open_app(install: &Install) -> sejf::serve::Opened {
-    let loc = sejf::serve::Location {
+pub async fn open_app(install: &Install) -> sejf::install::Opened {
+    let loc = sejf::install::Location {
         data_dir: install.data_dir.clone(),
         database_url: install.database_url.clone(),
         passphrase: sejf::keyfile::PassphraseSource { file: None, given: Some(zeroize::Zeroizing::new(PASSPHRASE.to_string())) },
     };
-    sejf::serve::open(&loc).await.unwrap()
+    sejf::install::open(&loc).await.unwrap()
 }
 
 on_both!(
