@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Json, Path as UrlPath, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -99,6 +100,35 @@ async fn plain_post(State(s): State<PlainState>, Json(p): Json<PlainIn>) -> Resp
     }
 }
 
+#[derive(serde::Deserialize)]
+struct NotesIn {
+    notes: Option<String>,
+}
+
+/// Changes the notes where `If-Match` names the stored version: 412 when it does not.
+async fn plain_patch(State(s): State<PlainState>, UrlPath(id): UrlPath<Uuid>, headers: HeaderMap, Json(p): Json<NotesIn>) -> Response {
+    let Some(version) = headers.get("if-match").and_then(|v| v.to_str().ok()).and_then(|v| v.trim_matches('"').parse::<i64>().ok()) else {
+        return StatusCode::PRECONDITION_REQUIRED.into_response();
+    };
+    match s.db.update_notes(id.to_string(), version, p.notes).await {
+        Ok(true) => match s.db.by_id(&id.to_string()) {
+            Ok(Some(person)) => Json(person).into_response(),
+            Ok(None) => StatusCode::NOT_FOUND.into_response(),
+            Err(e) => internal(e),
+        },
+        Ok(false) => StatusCode::PRECONDITION_FAILED.into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn plain_delete(State(s): State<PlainState>, UrlPath(id): UrlPath<Uuid>) -> Response {
+    match s.db.delete(id.to_string()).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => internal(e),
+    }
+}
+
 /// The baseline server, on its own tokio runtime (like a separate process would have); stopped
 /// and joined when dropped.
 pub struct Baseline {
@@ -122,7 +152,7 @@ impl Baseline {
                 let app = Router::new()
                     .route("/people", post(plain_post))
                     .route("/people/search", post(plain_search))
-                    .route("/people/{id}", get(plain_get))
+                    .route("/people/{id}", get(plain_get).patch(plain_patch).delete(plain_delete))
                     .with_state(PlainState { db: db.clone(), owner, unit });
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async move {

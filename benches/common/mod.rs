@@ -261,6 +261,32 @@ impl PlainDb {
             .map_err(db_error)
     }
 
+    /// Sets a person's notes if the stored version is `version` (one unit of the writer's group
+    /// commit); false if it is not.
+    pub async fn update_notes(&self, id: String, version: i64, notes: Option<String>) -> Result<bool, String> {
+        let now = now_micros();
+        self.writer
+            .run(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached("UPDATE people SET notes = ?1, version = version + 1, updated_at = ?2 WHERE id = ?3 AND version = ?4")
+                    .map_err(sync_error)?;
+                stmt.execute(rusqlite::params![notes, now, id, version]).map(|n| n == 1).map_err(sync_error)
+            })
+            .await
+            .map_err(db_error)
+    }
+
+    /// Deletes a person (tags and name tokens by cascade); false if there was none.
+    pub async fn delete(&self, id: String) -> Result<bool, String> {
+        self.writer
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached("DELETE FROM people WHERE id = ?1").map_err(sync_error)?;
+                stmt.execute([id]).map(|n| n == 1).map_err(sync_error)
+            })
+            .await
+            .map_err(db_error)
+    }
+
     /// The person with this id as JSON, read on the calling thread.
     pub fn by_id(&self, id: &str) -> Result<Option<serde_json::Value>, String> {
         self.readers

@@ -24,6 +24,11 @@ pub enum Kind {
     Get,
     Search,
     Post,
+    /// Each client changes the notes of its own share of the ids (so no two race on one),
+    /// with `If-Match` naming the version it last wrote.
+    Patch,
+    /// Each client deletes its own share of the ids, each once (run last).
+    Delete,
 }
 
 impl Kind {
@@ -32,6 +37,8 @@ impl Kind {
             Kind::Get => "GET /people/{id}",
             Kind::Search => "POST /people/search {email}",
             Kind::Post => "POST /people",
+            Kind::Patch => "PATCH /people/{id}",
+            Kind::Delete => "DELETE /people/{id}",
         }
     }
 }
@@ -63,8 +70,10 @@ pub struct LoadResult {
 }
 
 impl LoadResult {
+    /// Requests per second; 0 when none was measured (a DELETE that ran out of people during
+    /// the warm-up: raise `SEJF_BENCH_HTTP_IDS`).
     pub fn rps(&self) -> f64 {
-        self.ok as f64 / self.secs
+        if self.ok == 0 || self.secs <= 0.0 { 0.0 } else { self.ok as f64 / self.secs }
     }
 
     pub fn p(&self, p: f64) -> Duration {
@@ -166,6 +175,7 @@ fn person_body(p: SynthPerson) -> Value {
 /// requests that started at or after `measure_from`.
 async fn client_loop(
     w: usize,
+    clients: usize,
     target: Arc<Target>,
     kind: Kind,
     measure_from: Instant,
@@ -183,7 +193,15 @@ async fn client_loop(
     let base = &target.bases[w % target.bases.len()];
     let prefix = target.prefix;
     let mut all = 0u64;
+    // PATCH and DELETE: this client's share of the ids, and the versions it wrote (people are
+    // imported at version 1).
+    let mine: Vec<usize> = (w..target.ids.len()).step_by(clients.max(1)).collect();
+    let mut versions = vec![1_i64; mine.len()];
     for k in 0..MAX_REQUESTS_PER_CLIENT {
+        let slot = if mine.is_empty() { 0 } else { k % mine.len() };
+        if kind == Kind::Delete && k >= mine.len() {
+            break;
+        }
         let request = match kind {
             Kind::Get => client.get(format!("{base}{prefix}/people/{}", target.ids[rng.below(target.ids.len())])),
             Kind::Search => {
@@ -192,6 +210,11 @@ async fn client_loop(
             Kind::Post => {
                 client.post(format!("{base}{prefix}/people")).json(&person_body(bodies.person(POST_INDEX_BASE + w * POST_INDEX_STRIDE + k)))
             }
+            Kind::Patch => client
+                .patch(format!("{base}{prefix}/people/{}", target.ids[mine[slot]]))
+                .header("If-Match", format!("\"{}\"", versions[slot]))
+                .json(&json!({"notes": format!("changed by client {w}, round {k}")})),
+            Kind::Delete => client.delete(format!("{base}{prefix}/people/{}", target.ids[mine[slot]])),
         };
         let request = match &target.token {
             Some(t) => request.bearer_auth(t),
@@ -205,7 +228,12 @@ async fn client_loop(
             Ok(resp) => {
                 let status = resp.status();
                 match resp.bytes().await {
-                    Ok(_) if status.is_success() => Ok(()),
+                    Ok(_) if status.is_success() => {
+                        if kind == Kind::Patch {
+                            versions[slot] += 1;
+                        }
+                        Ok(())
+                    }
                     Ok(body) => Err(format!("{status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)]))),
                     Err(e) => Err(e.to_string()),
                 }
@@ -247,7 +275,7 @@ pub async fn load(
     let db_before = database.map(|d| cpu_secs(d, ticks));
     let measure_from = Instant::now() + warmup;
     let end = measure_from + measure;
-    let tasks: Vec<_> = (0..clients).map(|w| tokio::spawn(client_loop(w, target.clone(), kind, measure_from, end))).collect();
+    let tasks: Vec<_> = (0..clients).map(|w| tokio::spawn(client_loop(w, clients, target.clone(), kind, measure_from, end))).collect();
     let mut result = LoadResult {
         ok: 0,
         errors: 0,

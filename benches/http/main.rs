@@ -10,7 +10,10 @@
 //! - `GET /api/v1/people/{id}` of random ids (the first `SEJF_BENCH_HTTP_IDS`, default 100,000,
 //!   collected from `GET /api/v1/people?limit=500`);
 //! - `POST /api/v1/people/search {email}` of random known e-mails;
-//! - `POST /api/v1/people` of unique synthetic people.
+//! - `POST /api/v1/people` of unique synthetic people;
+//! - `PATCH /api/v1/people/{id}` of a note, each client on its own share of the ids with the
+//!   `If-Match` version it last wrote;
+//! - `DELETE /api/v1/people/{id}`, each client deleting its own share of the ids once (last).
 //!
 //! It reports req/s, latency percentiles, errors, the server's CPU time per request (from
 //! /proc: the whole `sejf serve` process; for the baseline, its own runtime's and SQLite
@@ -21,7 +24,9 @@
 //! over a plaintext SQLite copy of the same people (same rows, same table shape, same driver,
 //! readers, group-commit writer and pragmas; see `benches/common`), with no authentication, no crypto, no policy, no access
 //! log: `GET /people/{id}` runs `SELECT … FROM people WHERE id = $1`, search runs `SELECT … WHERE
-//! email = $1`, `POST /people` inserts the row as given (no validation). Driven by the same load
+//! email = $1`, `POST /people` inserts the row as given (no validation), `PATCH` updates the
+//! notes where the version matches (412 otherwise), `DELETE` deletes the row (its tags and name
+//! tokens by cascade). Driven by the same load
 //! generator.
 //!
 //! After each Sejf run its servers are stopped and `sejf audit verify` checks the trail the load
@@ -168,7 +173,7 @@ fn run_sejf(rt: &tokio::runtime::Runtime, site: &Site, label: &str, servers: usi
         let target =
             Arc::new(Target { bases: bases.clone(), prefix: "/api/v1", token: Some(token), ids: Arc::new(ids), emails: emails.clone() });
         let mut results = Vec::new();
-        for kind in [Kind::Get, Kind::Search, Kind::Post] {
+        for kind in [Kind::Get, Kind::Search, Kind::Post, Kind::Patch, Kind::Delete] {
             eprintln!("{label}: {} …", kind.label());
             let r = load(&target, kind, plan.clients, plan.warmup, plan.secs, &CpuProbe::Processes(pids.clone()), database.as_ref()).await;
             report(label, kind, &r);
@@ -237,7 +242,7 @@ fn main() {
         Arc::new(Target { bases: vec![format!("http://{}", baseline.addr)], prefix: "", token: None, ids: Arc::new(plain_ids), emails });
     let plain_results = rt.block_on(async {
         let mut results = Vec::new();
-        for kind in [Kind::Get, Kind::Search, Kind::Post] {
+        for kind in [Kind::Get, Kind::Search, Kind::Post, Kind::Patch, Kind::Delete] {
             eprintln!("baseline: {} …", kind.label());
             let r = load(&target, kind, clients, warmup, secs, &CpuProbe::Threads(BASELINE_THREADS), None).await;
             report("baseline", kind, &r);
@@ -273,7 +278,7 @@ fn main() {
         let target = match kind {
             Kind::Get => ">= 10,000 req/s and >= 60% of baseline",
             Kind::Search => "p99 <= 5 ms at 32 clients",
-            Kind::Post => ">= 5,000 req/s",
+            Kind::Post | Kind::Patch | Kind::Delete => ">= 5,000 req/s",
         };
         println!(
             "| {} | {:.0} | {} / {} | {:.0} | {} / {} | {:.0}% | {target} |",
@@ -284,7 +289,7 @@ fn main() {
             b.rps(),
             ms(b.p(50.0)),
             ms(b.p(99.0)),
-            100.0 * s.rps() / b.rps()
+            100.0 * s.rps() / b.rps().max(f64::MIN_POSITIVE)
         );
     }
     println!();
