@@ -159,20 +159,7 @@ pub struct Permit {
 pub struct Denied;
 
 /// Which field classes of a record the caller may read: public, personal, sensitive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FieldAccess(pub [bool; 3]);
-
-impl FieldAccess {
-    pub const ALL: FieldAccess = FieldAccess([true; 3]);
-
-    pub fn can(&self, class: sejf_policy::FieldClass) -> bool {
-        self.0[match class {
-            sejf_policy::FieldClass::Public => 0,
-            sejf_policy::FieldClass::Personal => 1,
-            sejf_policy::FieldClass::Sensitive => 2,
-        }]
-    }
-}
+pub type FieldAccess = sejf_policy::FieldClasses;
 
 /// The policy principal of an actor.
 pub fn principal(actor: &Actor) -> sejf_policy::Principal {
@@ -198,19 +185,19 @@ pub fn authorize(engine: &PolicyEngine, actor: &Actor, action: Action, resource:
 /// Whether `record` may be read at all, and which of its field classes.
 pub fn field_access(engine: &PolicyEngine, actor: &Actor, resource: Resource<'_>) -> (bool, FieldAccess) {
     if !actor.scope.permits(resource.kind, Action::Read) {
-        return (false, FieldAccess([false; 3]));
+        return (false, FieldAccess::NONE);
     }
     let (read, classes) = engine.record_view(&principal(actor), &resource.policy());
-    (read, FieldAccess(classes))
+    (read, classes)
 }
 
 /// Which field classes the caller can read on some person at all (their own, a team member's,
 /// another unit's); see `PolicyEngine::readable_somewhere`.
 pub fn readable_somewhere(engine: &PolicyEngine, actor: &Actor) -> FieldAccess {
     if !actor.scope.permits(RecordKind::Person, Action::Read) {
-        return FieldAccess([false; 3]);
+        return FieldAccess::NONE;
     }
-    FieldAccess(engine.readable_somewhere(&principal(actor)))
+    engine.readable_somewhere(&principal(actor))
 }
 
 /// Whether the caller may reveal a masked field of `class` for `purpose`.

@@ -81,7 +81,7 @@ pub fn field_class(name: &str) -> Option<FieldClass> {
 
 /// The names of `kind`'s fields that `access` does not let the caller read.
 fn hidden(fields: &'static [(&'static str, FieldClass)], access: FieldAccess) -> impl Iterator<Item = &'static str> {
-    fields.iter().filter(move |(_, class)| !access.can(*class)).map(|(name, _)| *name)
+    fields.iter().filter(move |(_, class)| !access.contains(*class)).map(|(name, _)| *name)
 }
 
 /// How many companies a name search looks at, at most.
@@ -147,7 +147,7 @@ impl Kind for Company {
         // Every field is public; a policy that refuses even those leaves nothing readable but
         // the record's existence.
         let mut masked = Vec::new();
-        if !access.can(FieldClass::Public) {
+        if !access.contains(FieldClass::Public) {
             masked.push("name");
             p.name = String::new();
             if p.vat_id.take().is_some() {

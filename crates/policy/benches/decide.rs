@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             unit: "north".into(),
         })
         .collect();
-    let expected = (true, [true, true, false]);
+    let expected = (true, sejf_policy::FieldClasses::from_flags([true, true, false]));
     for record in records.iter().take(10_000) {
         if black_box(engine.record_view(&me, record)) != expected || engine.record_view_uncached(&me, record) != expected {
             return Err("unexpected decision".into());
@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn measure(name: &str, records: &[Resource], f: impl Fn(&Resource) -> (bool, [bool; 3])) {
+fn measure(name: &str, records: &[Resource], f: impl Fn(&Resource) -> (bool, sejf_policy::FieldClasses)) {
     let mut all = Vec::with_capacity(records.len());
     let mut undisturbed = Vec::with_capacity(records.len());
     let cpu_before = schedstat();

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::PolicyError;
 use crate::load;
 use crate::memo::Memo;
-use crate::model::{ACTION_IDS, Action, Context, Decision, FieldClass, Principal, RecordKind, Resource};
+use crate::model::{ACTION_IDS, Action, Context, Decision, FieldClass, FieldClasses, Principal, RecordKind, Resource};
 use crate::slice::{Caller, Names, Slices};
 
 /// Decides authorisation questions against one validated policy set. Cheap to share: it is
@@ -100,7 +100,7 @@ impl PolicyEngine {
     /// the caller answers 404 anyway. Errors deny. Answers are remembered per shape of the
     /// question (see the `memo` module), so the second record with the same relation to the
     /// caller costs a hash lookup instead of four Cedar evaluations.
-    pub fn record_view(&self, principal: &Principal, resource: &Resource) -> (bool, [bool; 3]) {
+    pub fn record_view(&self, principal: &Principal, resource: &Resource) -> (bool, FieldClasses) {
         let shape = self.memo.shape(caller_row(principal), principal, resource);
         if let Some(view) = shape.as_ref().and_then(|s| self.memo.get(s)) {
             return view;
@@ -115,16 +115,16 @@ impl PolicyEngine {
     /// [`Self::record_view`] without the memo: always asks Cedar. For benchmarks and for tests
     /// that hold the memo to the same answers.
     #[doc(hidden)]
-    pub fn record_view_uncached(&self, principal: &Principal, resource: &Resource) -> (bool, [bool; 3]) {
+    pub fn record_view_uncached(&self, principal: &Principal, resource: &Resource) -> (bool, FieldClasses) {
         let Ok(question) = self.question(principal, resource) else {
-            return (false, [false; 3]);
+            return (false, FieldClasses::NONE);
         };
         if !matches!(resource, Resource::Record { .. }) || !self.allows(&question, Action::Read, CedarContext::empty()) {
-            return (false, [false; 3]);
+            return (false, FieldClasses::NONE);
         }
         let classes =
             FieldClass::ALL.map(|class| self.allows(&question, Action::ReadField(class), self.field_contexts[class.index()].clone()));
-        (true, classes)
+        (true, FieldClasses::from_flags(classes))
     }
 
     /// Roles that can do `action`, found by asking the engine (not by reading the policies):
@@ -178,7 +178,7 @@ impl PolicyEngine {
     /// colleague's in one of their units, or a stranger's in another unit (the relations
     /// [`Self::who_can`] asks about), in `FieldClass::ALL` order. A search on a field of a class
     /// none of them shows can be answered "nothing" without looking at a single candidate.
-    pub fn readable_somewhere(&self, principal: &Principal) -> [bool; 3] {
+    pub fn readable_somewhere(&self, principal: &Principal) -> FieldClasses {
         const COLLEAGUE: Uuid = Uuid::from_u128(2);
         const STRANGER: Uuid = Uuid::from_u128(3);
         let (me, units) = match principal {
@@ -198,7 +198,7 @@ impl PolicyEngine {
             records.push(person(me, unit));
             records.push(person(COLLEAGUE, unit));
         }
-        records.iter().map(|r| self.record_view(principal, r).1).fold([false; 3], |acc, c| [acc[0] || c[0], acc[1] || c[1], acc[2] || c[2]])
+        records.iter().map(|r| self.record_view(principal, r).1).fold(FieldClasses::NONE, |acc, c| acc | c)
     }
 
     /// The `@id`s of the policies, in the order they appear in the text.

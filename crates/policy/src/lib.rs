@@ -20,7 +20,7 @@ mod model;
 mod slice;
 
 pub use engine::PolicyEngine;
-pub use model::{Action, Context, Decision, FieldClass, Principal, RecordKind, Resource};
+pub use model::{Action, Context, Decision, FieldClass, FieldClasses, Principal, RecordKind, Resource};
 pub use sejf_domain::roles::Role;
 
 /// Why a policy set could not be used.

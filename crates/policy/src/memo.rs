@@ -29,7 +29,7 @@ use cedar_policy::PolicySet;
 use crate::model::{Principal, Resource};
 
 /// The answer of `record_view`.
-pub(crate) type View = (bool, [bool; 3]);
+pub(crate) type View = (bool, crate::model::FieldClasses);
 
 /// Upper bound on remembered shapes. A deployment has a handful of roles, units per user and
 /// relations, so real traffic needs far fewer.

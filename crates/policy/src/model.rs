@@ -47,6 +47,45 @@ impl FieldClass {
     }
 }
 
+/// A set of field classes: which a caller may read of a record. One bit per class.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FieldClasses(u8);
+
+impl std::ops::BitOr for FieldClasses {
+    type Output = FieldClasses;
+    fn bitor(self, other: FieldClasses) -> FieldClasses {
+        FieldClasses(self.0 | other.0)
+    }
+}
+
+impl FieldClasses {
+    pub const NONE: FieldClasses = FieldClasses(0);
+    pub const ALL: FieldClasses = FieldClasses(0b111);
+
+    /// The classes whose flag is set, in [`FieldClass::ALL`]'s order.
+    pub fn from_flags(flags: [bool; 3]) -> FieldClasses {
+        FieldClass::ALL.iter().zip(flags).filter(|(_, on)| *on).fold(FieldClasses::NONE, |set, (c, _)| set.with(*c))
+    }
+
+    pub fn with(self, class: FieldClass) -> FieldClasses {
+        FieldClasses(self.0 | 1 << class.index())
+    }
+
+    pub fn contains(self, class: FieldClass) -> bool {
+        self.0 & 1 << class.index() != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = FieldClass> {
+        FieldClass::ALL.into_iter().filter(move |c| self.contains(*c))
+    }
+}
+
+impl fmt::Debug for FieldClasses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter().map(FieldClass::as_str)).finish()
+    }
+}
+
 impl fmt::Display for FieldClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

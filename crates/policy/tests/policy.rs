@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sejf_policy::{Action, Context, FieldClass, PolicyEngine, PolicyError, Principal, RecordKind, Resource, Role};
+use sejf_policy::{Action, Context, FieldClass, FieldClasses, PolicyEngine, PolicyError, Principal, RecordKind, Resource, Role};
 use uuid::Uuid;
 
 const ME: Uuid = Uuid::from_u128(0x100);
@@ -112,7 +112,7 @@ fn default_policy_record_matrix() {
             let (read, classes) = engine.record_view(&principal, &resource);
             assert_eq!(read, expected[0], "{role} {relation} record_view read");
             let classes_expected = if read { [expected[4], expected[5], expected[6]] } else { [false; 3] };
-            assert_eq!(classes, classes_expected, "{role} {relation} record_view classes");
+            assert_eq!(classes, FieldClasses::from_flags(classes_expected), "{role} {relation} record_view classes");
         }
     }
     assert!(failures.is_empty(), "{} cells differ:\n{}", failures.len(), failures.join("\n"));
@@ -185,7 +185,7 @@ fn operator_reads_creates_and_updates_every_record_and_handles_gdpr() {
             let decision = engine.decide(&Principal::Operator, action, &resource, &purpose("export"));
             assert_eq!(decision.allowed, want, "{relation} {action}: {decision:?}");
         }
-        assert_eq!(engine.record_view(&Principal::Operator, &resource), (true, [true; 3]));
+        assert_eq!(engine.record_view(&Principal::Operator, &resource), (true, FieldClasses::ALL));
     }
     for action in [Action::ManageUsers, Action::ManageKeys, Action::ReadMetrics, Action::ReadAudit] {
         assert!(!engine.decide(&Principal::Operator, action, &Resource::System, &Context::default()).allowed, "{action}");
@@ -270,7 +270,7 @@ fn a_forbid_added_to_a_custom_set_beats_the_permits() {
     let after = engine.decide(&user(Role::Manager), Action::ReadField(FieldClass::Sensitive), &own, &Context::default());
     assert!(!after.allowed);
     assert_eq!(after.policies, vec!["freeze-north-sensitive".to_string()]);
-    assert_eq!(engine.record_view(&user(Role::Manager), &own), (true, [true, true, false]));
+    assert_eq!(engine.record_view(&user(Role::Manager), &own), (true, FieldClasses::from_flags([true, true, false])));
     // Elsewhere the permits still work.
     let south = record(RecordKind::Person, ME, &["north"], "south");
     assert!(engine.decide(&user(Role::Manager), Action::ReadField(FieldClass::Sensitive), &south, &Context::default()).allowed);
@@ -298,16 +298,20 @@ fn who_can_asks_the_engine() {
 #[test]
 fn readable_somewhere_is_what_some_record_would_show() {
     let engine = engine();
-    assert_eq!(engine.readable_somewhere(&user(Role::Admin)), [true, false, false]);
-    assert_eq!(engine.readable_somewhere(&user(Role::Auditor)), [true, false, false]);
-    assert_eq!(engine.readable_somewhere(&user(Role::Sales)), [true, true, false], "PESEL is need-to-know for sales");
-    assert_eq!(engine.readable_somewhere(&user(Role::Support)), [true, true, false]);
-    assert_eq!(engine.readable_somewhere(&user(Role::Manager)), [true, true, true]);
-    assert_eq!(engine.readable_somewhere(&user(Role::Dpo)), [true, true, true]);
-    assert_eq!(engine.readable_somewhere(&Principal::Operator), [true, true, true]);
+    assert_eq!(engine.readable_somewhere(&user(Role::Admin)), FieldClasses::from_flags([true, false, false]));
+    assert_eq!(engine.readable_somewhere(&user(Role::Auditor)), FieldClasses::from_flags([true, false, false]));
+    assert_eq!(
+        engine.readable_somewhere(&user(Role::Sales)),
+        FieldClasses::from_flags([true, true, false]),
+        "PESEL is need-to-know for sales"
+    );
+    assert_eq!(engine.readable_somewhere(&user(Role::Support)), FieldClasses::from_flags([true, true, false]));
+    assert_eq!(engine.readable_somewhere(&user(Role::Manager)), FieldClasses::from_flags([true, true, true]));
+    assert_eq!(engine.readable_somewhere(&user(Role::Dpo)), FieldClasses::from_flags([true, true, true]));
+    assert_eq!(engine.readable_somewhere(&Principal::Operator), FieldClasses::from_flags([true, true, true]));
     // A manager of no unit still reads their own records.
     let lone = Principal::User { id: ME, role: Role::Manager, units: vec![] };
-    assert_eq!(engine.readable_somewhere(&lone), [true, true, true]);
+    assert_eq!(engine.readable_somewhere(&lone), FieldClasses::from_flags([true, true, true]));
 }
 
 #[test]
@@ -406,7 +410,7 @@ fn a_question_the_schema_does_not_allow_is_denied_with_a_reason() {
     let decision = engine.decide(&user(Role::Admin), Action::ManageKeys, &related("own", RecordKind::Person), &Context::default());
     assert!(!decision.allowed);
     assert_eq!(decision.errors.len(), 1, "{decision:?}");
-    assert_eq!(engine.record_view(&user(Role::Dpo), &Resource::System), (false, [false; 3]));
+    assert_eq!(engine.record_view(&user(Role::Dpo), &Resource::System), (false, FieldClasses::NONE));
 }
 
 #[test]

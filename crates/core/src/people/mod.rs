@@ -109,7 +109,7 @@ impl PersonView {
     fn mask_except(&mut self, access: FieldAccess, revealed: &[&str]) {
         let f = &mut self.fields;
         for (name, class) in FIELD_CLASSES {
-            if access.can(class) || revealed.contains(&name) {
+            if access.contains(class) || revealed.contains(&name) {
                 continue;
             }
             let present = match name {
@@ -458,7 +458,7 @@ impl App {
         let policy = self.policy();
         let res = Resource { kind: RecordKind::Person, id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
         for (name, class) in &wanted {
-            if !access.can(*class) && !may_reveal(&policy, actor, res, *class, purpose.as_str()) {
+            if !access.contains(*class) && !may_reveal(&policy, actor, res, *class, purpose.as_str()) {
                 return Err(CoreError::Forbidden(format!("you may not reveal {name} of this person")));
             }
         }
@@ -618,8 +618,9 @@ impl App {
         // anything is read, and for each candidate before it is decrypted.
         let needs_personal = email.is_some() || phone.is_some() || !tokens.is_empty();
         let needs_sensitive = national_id.is_some();
-        let readable =
-            |a: &FieldAccess| (!needs_personal || a.can(FieldClass::Personal)) && (!needs_sensitive || a.can(FieldClass::Sensitive));
+        let readable = |a: &FieldAccess| {
+            (!needs_personal || a.contains(FieldClass::Personal)) && (!needs_sensitive || a.contains(FieldClass::Sensitive))
+        };
         let policy = self.policy();
         if !readable(&crate::authz::readable_somewhere(&policy, actor)) {
             // No record would show this criterion's field to this role: nothing to look up.
