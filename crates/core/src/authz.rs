@@ -147,11 +147,31 @@ impl Resource<'_> {
     }
 }
 
-/// Proof that a decision allowed an action on a resource.
+/// Proof that a decision allowed `action` on the record `kind`/`id`: only [`authorize`] makes
+/// one, and decrypting a record needs one naming that record ([`Permit::covers`]).
 #[derive(Debug)]
 #[must_use]
 pub struct Permit {
-    _private: (),
+    kind: RecordKind,
+    id: Uuid,
+    action: Action,
+}
+
+impl Permit {
+    /// The action the decision allowed.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// Refuses, as an internal error, a permit given for another record: a use case that
+    /// opened one record with another's decision would be a bug, never the caller's doing.
+    pub(crate) fn covers(&self, kind: RecordKind, id: Uuid) -> Result<(), crate::CoreError> {
+        if self.kind == kind && self.id == id {
+            Ok(())
+        } else {
+            Err(crate::CoreError::Internal(format!("a permit for {} {} was used on {} {id}", self.kind, self.id, kind)))
+        }
+    }
 }
 
 /// The decision refused.
@@ -179,7 +199,7 @@ pub fn authorize(engine: &PolicyEngine, actor: &Actor, action: Action, resource:
     if !decision.errors.is_empty() {
         tracing::warn!(errors = ?decision.errors, "policy evaluation errors (denied)");
     }
-    if decision.allowed { Ok(Permit { _private: () }) } else { Err(Denied) }
+    if decision.allowed { Ok(Permit { kind: resource.kind, id: resource.id, action }) } else { Err(Denied) }
 }
 
 /// Whether `record` may be read at all, and which of its field classes.
@@ -233,6 +253,19 @@ pub fn visibility(actor: &Actor) -> Visibility {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn a_permit_opens_only_the_record_it_was_given_for() {
+        let engine = PolicyEngine::default_set().unwrap();
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let res = Resource { kind: RecordKind::Person, id: a, owner_id: Uuid::now_v7(), unit: "north", owner_units: &[] };
+        let permit = authorize(&engine, &Actor::operator(), Action::Read, res).unwrap();
+        assert_eq!(permit.action(), Action::Read);
+        assert!(permit.covers(RecordKind::Person, a).is_ok());
+        assert!(matches!(permit.covers(RecordKind::Person, b), Err(crate::CoreError::Internal(_))), "another person");
+        assert!(permit.covers(RecordKind::Deal, a).is_err(), "another kind with the same id");
+    }
 
     #[test]
     fn api_scopes_are_per_kind_and_direction() {

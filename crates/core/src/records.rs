@@ -377,16 +377,13 @@ impl App {
             return Err(CoreError::Internal("validation passed without data".into()));
         };
         let action = if existing.is_some() { Action::Update } else { Action::Create };
-        let permit = authorize(
-            &self.policy(),
-            actor,
-            action,
-            Resource { kind: K::KIND, id: existing.map(|e| e.0).unwrap_or_default(), owner_id, unit: &unit, owner_units: &owner_units },
-        )
-        // The unit may be the owner's rather than one the caller named: never say which.
-        .map_err(|_| CoreError::Forbidden("you may not place records for this owner in this unit".into()))?;
         let now = self.now();
+        // A new record's id is chosen before the decision, so its permit names it.
         let (id, version, created_at) = existing.map(|(id, v, c)| (id, v + 1, c)).unwrap_or((new_id.unwrap_or_else(Uuid::now_v7), 1, now));
+        let permit =
+            authorize(&self.policy(), actor, action, Resource { kind: K::KIND, id, owner_id, unit: &unit, owner_units: &owner_units })
+                // The unit may be the owner's rather than one the caller named: never say which.
+                .map_err(|_| CoreError::Forbidden("you may not place records for this owner in this unit".into()))?;
         let written = K::shown(&payload);
         let pk = self.payload_key(K::KIND, &unit, links.person_id, &SubjectKeys::new()).await?;
         let ids = id.to_string();
@@ -433,9 +430,10 @@ impl App {
     async fn open_record<K: Kind>(
         &self,
         row: RecordRow,
-        _permit: &Permit,
+        permit: &Permit,
         known: &SubjectKeys,
     ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        permit.covers(K::KIND, row.id)?;
         let pk = self.payload_key(K::KIND, &row.unit, row.person_id.filter(|_| K::KIND == RecordKind::Activity), known).await?;
         let ids = row.id.to_string();
         let ctx = FieldContext { table: K::KIND.plural(), column: "payload", record_id: &ids, subject_id: pk.subject() };

@@ -369,9 +369,11 @@ impl App {
         ev
     }
 
-    /// Decryption needs the [`Permit`] of a read decision: no path decrypts unauthorised.
-    pub(crate) fn decrypt(&self, stored: &StoredPerson, _permit: &Permit) -> Result<PersonView, CoreError> {
+    /// Decryption needs the [`Permit`] of a decision on this very person: no path decrypts
+    /// unauthorised, nor with another record's decision.
+    pub(crate) fn decrypt(&self, stored: &StoredPerson, permit: &Permit) -> Result<PersonView, CoreError> {
         let row = &stored.row;
+        permit.covers(RecordKind::Person, row.id)?;
         let wrapped = stored.wrapped_key.as_ref().ok_or(CoreError::NotFound)?;
         let key = self.keys.open_subject_key(row.id, wrapped)?;
         Ok(PersonView {
