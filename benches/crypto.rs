@@ -17,6 +17,7 @@
 
 // Benches abort on setup failure: a failed step has no measurement worth reporting.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::disallowed_methods, reason = "measures the field cipher itself")]
 
 use std::collections::HashMap;
 use std::hint::black_box;

@@ -461,7 +461,7 @@ mod env_tests {
     use super::*;
 
     fn dir_with(text: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("sejf-config-{}", uuid::Uuid::new_v4().simple()));
+        let d = std::env::temp_dir().join(format!("sejf-config-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&d).unwrap_or_default();
         std::fs::write(d.join(CONFIG_FILE), text).unwrap_or_default();
         d

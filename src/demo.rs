@@ -37,7 +37,7 @@ impl Drop for TempDir {
 }
 
 pub async fn run(listen: SocketAddr, people: usize) -> Result<(), String> {
-    let dir = std::env::temp_dir().join(format!("sejf-demo-{}", Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!("sejf-demo-{}", Uuid::now_v7().simple()));
     let _cleanup = TempDir(dir.clone());
     let passphrase = sejf_crypto::token::password(32).map_err(|e| e.to_string())?;
     let loc = Location {

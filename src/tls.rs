@@ -267,7 +267,7 @@ mod tests {
     }
 
     fn dir() -> Dir {
-        let d = std::env::temp_dir().join(format!("sejf-tls-{}", uuid::Uuid::new_v4().simple()));
+        let d = std::env::temp_dir().join(format!("sejf-tls-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&d).unwrap();
         Dir(d)
     }

@@ -357,7 +357,7 @@ pub struct TempDir(PathBuf);
 
 impl TempDir {
     pub fn new(prefix: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!("{prefix}-{}", Uuid::new_v4().simple()));
+        let path = std::env::temp_dir().join(format!("{prefix}-{}", Uuid::now_v7().simple()));
         std::fs::create_dir_all(&path).expect("create temporary directory");
         TempDir(path)
     }

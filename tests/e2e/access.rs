@@ -102,7 +102,7 @@ async fn world(install: &Install, server: &Server) -> World {
 /// Records owned by the admin are created through `sejf import --owner admin` (admins may not
 /// create people through the API).
 async fn create_as_operator(install: &Install, body: &Value) -> String {
-    let csv = install.root.join(format!("{}.csv", uuid::Uuid::new_v4().simple()));
+    let csv = install.root.join(format!("{}.csv", uuid::Uuid::now_v7().simple()));
     std::fs::write(
         &csv,
         format!(

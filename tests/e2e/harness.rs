@@ -183,7 +183,7 @@ impl Server {
     }
 
     fn start_with(install: &Install, extra: &[&str]) -> Self {
-        let log = install.root.join(format!("server-{}.log", uuid::Uuid::new_v4().simple()));
+        let log = install.root.join(format!("server-{}.log", uuid::Uuid::now_v7().simple()));
         let mut c = install.command(&[&["serve", "--listen", "127.0.0.1:0"], extra].concat());
         c.env("SEJF_LOG", "debug").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(std::fs::File::create(&log).unwrap());
         let mut child = c.spawn().unwrap();

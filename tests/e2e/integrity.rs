@@ -400,7 +400,7 @@ async fn a_runtime_role_cannot_switch_off_the_audit_guards() {
         eprintln!("skipped: SEJF_TEST_DATABASE_URL not set");
         return;
     };
-    let suffix = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let suffix = uuid::Uuid::now_v7().simple().to_string()[..12].to_string();
     let (owner, runtime) = (format!("sejf_own_{suffix}"), format!("sejf_run_{suffix}"));
     sqlx::any::install_default_drivers();
     let server_admin = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&base).await.unwrap();

@@ -313,7 +313,7 @@ async fn sales_see_pesel_masked_reveal_with_a_purpose_and_other_units_get_404() 
 
     // Another unit's user: the same 404 page as for a record that does not exist.
     let mut b = Browser::sign_in(&server, "jan", &pw2).await;
-    for path in [format!("/people/{id}"), format!("/people/{id}/edit"), format!("/people/{}", uuid::Uuid::new_v4()), "/people/x".into()] {
+    for path in [format!("/people/{id}"), format!("/people/{id}/edit"), format!("/people/{}", uuid::Uuid::now_v7()), "/people/x".into()] {
         let p = b.get(&path).await;
         assert_eq!(p.status, 404, "{path}");
         assert!(p.body.contains("Not found"));

@@ -99,6 +99,7 @@ impl App {
     }
 
     /// Confirms enrolment with a current code; answers the ten recovery codes, shown once.
+    #[allow(clippy::disallowed_methods, reason = "the caller's own TOTP secret, sealed under the installation's TOTP key")]
     pub async fn mfa_confirm(&self, actor: &Actor, code: &str) -> Result<Vec<String>, CoreError> {
         let mfa = self.store.mfa_get(actor.user_id).await?;
         let pending = mfa.pending.ok_or_else(|| CoreError::Conflict("no enrolment in progress; POST /auth/mfa/enroll first".into()))?;
@@ -123,6 +124,7 @@ impl App {
     }
 
     /// Checks a TOTP code (once per step) or an unused recovery code.
+    #[allow(clippy::disallowed_methods, reason = "the signing-in user's own TOTP secret")]
     pub(crate) async fn check_second_factor(&self, user: &UserRow, code: &str) -> Result<(), CoreError> {
         let looks_like_totp = code.len() == totp::DIGITS as usize && code.bytes().all(|b| b.is_ascii_digit());
         if !looks_like_totp {

@@ -427,6 +427,7 @@ impl App {
 
     /// Decryption needs the [`Permit`] of a decision on this record. The view is unmasked:
     /// [`Self::masked_record`] makes it fit for the caller.
+    #[allow(clippy::disallowed_methods, reason = "checks the Permit first")]
     async fn open_record<K: Kind>(
         &self,
         row: RecordRow,

@@ -20,14 +20,14 @@ const CALLS: usize = 100_000;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let engine = PolicyEngine::default_set()?;
-    let me = Principal::User { id: Uuid::new_v4(), role: Role::Sales, units: vec!["north".into(), "pl-waw".into()] };
+    let me = Principal::User { id: Uuid::now_v7(), role: Role::Sales, units: vec!["north".into(), "pl-waw".into()] };
     // A different record of a different colleague every call, as when listing a team's
     // records; built beforehand so that only the decision is timed.
     let records: Vec<Resource> = (0..CALLS)
         .map(|_| Resource::Record {
             kind: RecordKind::Person,
-            id: Uuid::new_v4(),
-            owner: Uuid::new_v4(),
+            id: Uuid::now_v7(),
+            owner: Uuid::now_v7(),
             owner_units: vec!["north".into()],
             unit: "north".into(),
         })

@@ -386,7 +386,7 @@ fn policy_ids_are_listed_in_file_order() {
 
 #[test]
 fn load_reads_a_file_and_names_it_in_errors() {
-    let dir = std::env::temp_dir().join(format!("sejf-policy-test-{}", Uuid::new_v4()));
+    let dir = std::env::temp_dir().join(format!("sejf-policy-test-{}", Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     let good = dir.join("good.cedar");
     std::fs::write(&good, PolicyEngine::DEFAULT_POLICIES).unwrap();

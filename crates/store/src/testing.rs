@@ -28,7 +28,7 @@ pub fn test_database_url() -> Option<String> {
 /// (the base URL with the database name replaced, query parameters kept).
 pub async fn fresh_postgres_database(base_url: &str) -> Result<String, StoreError> {
     sqlx::any::install_default_drivers();
-    let name = format!("{TEST_DB_PREFIX}{}", Uuid::new_v4().simple());
+    let name = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
     let mut conn = sqlx::AnyConnection::connect(base_url).await.map_err(error::connect)?;
     // A database name cannot be a bind parameter. The name is our prefix and 32 hex digits,
     // generated just above, so splicing it in cannot inject anything.
@@ -67,7 +67,7 @@ pub async fn drop_postgres_database(base_url: &str, url: &str) {
 
 /// A fresh directory under the system temp dir, for a SQLite file (the caller removes it).
 pub fn fresh_temp_dir() -> std::io::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("sejf-test-{}", Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!("sejf-test-{}", Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn only_test_databases_are_dropped() {
-        let ok = format!("{TEST_DB_PREFIX}{}", Uuid::new_v4().simple());
+        let ok = format!("{TEST_DB_PREFIX}{}", Uuid::now_v7().simple());
         assert!(is_test_database_name(&ok));
         assert!(!is_test_database_name("test"));
         assert!(!is_test_database_name("sejf_t_x; DROP TABLE users"));

@@ -300,7 +300,7 @@ mod tests {
     use sejf_core::ports::StoreError;
 
     fn temp() -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("sejf-writer-{}", uuid::Uuid::new_v4()));
+        let dir = std::env::temp_dir().join(format!("sejf-writer-{}", uuid::Uuid::now_v7()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("w.db");
         let c = rusqlite::Connection::open(&path).unwrap();

@@ -117,7 +117,9 @@ impl FromRequestParts<Arc<App>> for Visitor {
         let (csrf, new_pre) = match cookie(&parts.headers, pre_cookie(&cfg)) {
             Some(v) if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) => (v.to_string(), None),
             _ => {
-                let fresh = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+                let fresh = hex::encode(
+                    sejf_crypto::random::bytes::<32>().map_err(|_| axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response())?,
+                );
                 let c = set_cookie(&cfg, pre_cookie(&cfg), &fresh, None);
                 (fresh, Some(c))
             }

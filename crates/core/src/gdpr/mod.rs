@@ -359,7 +359,7 @@ impl App {
         let body = serde_json::json!({
             "type": "sejf erasure receipt",
             "recipients_to_notify": notify,
-            "receipt_id": Uuid::new_v4(),
+            "receipt_id": Uuid::now_v7(),
             "person_id": id,
             "erased_at": rfc3339(at),
             "erased_by": actor.username,
@@ -563,7 +563,7 @@ impl App {
             }
         }
         let row = ConsentRow {
-            id: Uuid::new_v4(),
+            id: Uuid::now_v7(),
             person_id: id,
             purpose,
             channel,

@@ -42,7 +42,7 @@ impl TestDb {
     /// The URL of another empty database of the same engine, cleaned up with this one.
     pub async fn another_database(&self) -> String {
         let url = match &self.engine {
-            Engine::Sqlite { dir } => sqlite_url(&dir.join(format!("{}.db", Uuid::new_v4().simple()))),
+            Engine::Sqlite { dir } => sqlite_url(&dir.join(format!("{}.db", Uuid::now_v7().simple()))),
             Engine::Postgres { base } => testing::fresh_postgres_database(base).await.unwrap(),
         };
         self.extra.lock().unwrap().push(url.clone());
