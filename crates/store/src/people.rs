@@ -293,22 +293,52 @@ pub(crate) async fn delete_in(
 /// and ciphertexts would still sit in `sejf.db-wal` (the database file itself overwrites them:
 /// `secure_delete`). The erasure is committed whatever happens here; a log that readers keep
 /// from being truncated is reported and truncated by the next erasure or at shutdown.
+///
+/// Concurrent erasures share truncations: each asks after its commit, and a truncation that
+/// *began* after the asking serves it (the log it empties holds that commit's pages). So many
+/// deletions at once cost one checkpoint, not one each, and none answers before its pages left
+/// the log.
 async fn truncate_wal(store: &SqlStore) {
     if store.backend != crate::Backend::Sqlite {
         return;
     }
+    let t = &store.wal_truncations;
+    let ticket = t.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    let mut served = t.served.lock().await;
+    if *served >= ticket {
+        return;
+    }
+    // Every erasure that asked so far committed before this truncation begins.
+    let covers = t.asked.load(std::sync::atomic::Ordering::SeqCst);
+    if truncate_once(store).await {
+        *served = covers;
+    }
+}
+
+/// Erasures that asked for the log to be truncated, and how many of them a finished truncation
+/// served (see [`truncate_wal`]).
+#[derive(Default)]
+pub(crate) struct WalTruncations {
+    asked: std::sync::atomic::AtomicU64,
+    served: tokio::sync::Mutex<u64>,
+}
+
+/// One `wal_checkpoint(TRUNCATE)`, retried while readers keep the log busy; true if it emptied
+/// the log.
+async fn truncate_once(store: &SqlStore) -> bool {
     for attempt in 0..5u64 {
         // (busy, log frames, checkpointed frames); busy = 1 when a reader held the log.
         match sqlx::query_as::<_, (i64, i64, i64)>(sql::WAL_TRUNCATE).fetch_one(&store.pool).await {
-            Ok((0, _, _)) => return,
+            Ok((0, _, _)) => return true,
             Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await,
             Err(e) => {
                 tracing::error!(error = %e, "write-ahead log not truncated after an erasure");
-                return;
+                return false;
             }
         }
     }
     tracing::error!("write-ahead log not truncated after an erasure: readers kept it busy");
+    false
 }
 
 /// A page of visible people in id order, optionally restricted to one blind-index value, with
