@@ -538,6 +538,40 @@ impl App {
         if current.version != expected {
             return Err(CoreError::PreconditionFailed);
         }
+        self.write_record_update::<K>(actor, current, raw, links).await
+    }
+
+    /// A partial update (`PATCH`): reads the record once, checks `expected` (428 without one,
+    /// 412 if it changed), hands the unmasked current record to `merge`, which answers the whole
+    /// new record and links, and stores it as [`Self::update_record`] does.
+    pub async fn patch_record<K: Kind, E: From<CoreError>>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        expected: Option<i64>,
+        merge: impl FnOnce(&RecordView<K::Attrs, K::Payload>) -> Result<(K::Raw, Links), E>,
+    ) -> Result<RecordView<K::Attrs, K::Payload>, E> {
+        crate::authz::require_scope(actor, K::KIND, Action::Update)?;
+        let (current, permit) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
+        let expected = expected.ok_or(CoreError::PreconditionRequired)?;
+        if current.version != expected {
+            return Err(CoreError::PreconditionFailed.into());
+        }
+        let view = self.open_record::<K>(current.clone(), &permit, &SubjectKeys::new()).await?;
+        let (raw, links) = merge(&view)?;
+        Ok(self.write_record_update::<K>(actor, current, &raw, &links).await?)
+    }
+
+    /// Seals `raw` as the version after `current`'s and stores it with its event, conditionally
+    /// on the version; the answer is masked for `actor`.
+    async fn write_record_update<K: Kind>(
+        &self,
+        actor: &Actor,
+        current: RecordRow,
+        raw: &K::Raw,
+        links: &Links,
+    ) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
+        let (id, expected) = (current.id, current.version);
         let (row, permit, _) = self.seal_record::<K>(actor, raw, links, Some((id, expected, current.created_at)), None).await?;
         // The answer shows the record: it is a read of the people it is about (before and after).
         self.guard_reads(actor, &people_of(&[current, row.clone()]), K::KIND.singular()).await?;

@@ -543,16 +543,17 @@ async fn edit(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>, Fo
         let id = parse_id(&id)?;
         // The merge base is the stored record: fields this user may not read are not in the
         // form and keep their values.
-        let base = app.person_for_update(&s.actor, id).await?;
-        let input = PersonInput {
-            raw: f.apply(base.fields.clone()),
-            tags: f.tags(),
-            owner_id: Some(base.owner_id),
-            unit: f.unit.as_deref().and_then(opt).or(Some(base.unit.clone())),
-            company_id: base.company_id,
-        };
         let version = f.version.trim().parse::<i64>().ok();
-        app.update_person(&s.actor, id, version, &input).await
+        app.patch_person(&s.actor, id, version, |base| {
+            Ok::<_, CoreError>(PersonInput {
+                raw: f.apply(base.fields.clone()),
+                tags: f.tags(),
+                owner_id: Some(base.owner_id),
+                unit: f.unit.as_deref().and_then(opt).or(Some(base.unit.clone())),
+                company_id: base.company_id,
+            })
+        })
+        .await
     }
     .await;
     match result {

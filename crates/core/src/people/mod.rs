@@ -490,6 +490,35 @@ impl App {
         if stored.row.version != expected {
             return Err(CoreError::PreconditionFailed);
         }
+        self.write_update(actor, &stored, input).await
+    }
+
+    /// A partial update (`PATCH`, the web UI's form): reads the person once, checks
+    /// `expected_version` (428 without one, 412 if it changed), and hands the unmasked current
+    /// record to `merge`, which answers the whole new input (fields the caller may not read keep
+    /// their values because they are in the base). Then validates, seals and stores it as
+    /// [`Self::update_person`] does, conditionally on the version.
+    pub async fn patch_person<E: From<CoreError>>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        expected_version: Option<i64>,
+        merge: impl FnOnce(&PersonView) -> Result<PersonInput, E>,
+    ) -> Result<PersonView, E> {
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Update)?;
+        let (stored, permit) = self.visible_person(actor, Action::Update, id).await?;
+        let expected = expected_version.ok_or(CoreError::PreconditionRequired)?;
+        if stored.row.version != expected {
+            return Err(CoreError::PreconditionFailed.into());
+        }
+        let input = merge(&self.decrypt(&stored, &permit)?)?;
+        Ok(self.write_update(actor, &stored, &input).await?)
+    }
+
+    /// Validates `input`, seals it under the person's key and stores it as the version after
+    /// `stored`'s, with its `person.update` event; the answer is masked for `actor`.
+    async fn write_update(&self, actor: &Actor, stored: &StoredPerson, input: &PersonInput) -> Result<PersonView, CoreError> {
+        let (id, expected) = (stored.row.id, stored.row.version);
         let prepared = self.prepare_person(actor, input).await?;
         // The answer shows the record: it is a read (budget, honeytokens) as well as a write.
         self.guard_reads(actor, &[id], "update").await?;

@@ -13,7 +13,7 @@ use super::{json_response, patched, record_response};
 use crate::auth::Authed;
 use crate::dto::{ListOut, PeopleQuery, PersonIn, PersonOut, RevealIn, SearchIn};
 use crate::extract::{Id, Json, Query, if_match};
-use crate::problem::{ApiResult, ProblemBody};
+use crate::problem::{ApiResult, Problem, ProblemBody};
 
 fn location(id: Uuid) -> Option<String> {
     Some(format!("/api/v1/people/{id}"))
@@ -58,14 +58,14 @@ pub async fn patch(
     Json(patch): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
     let expected = if_match(&headers)?;
-    // The merge base is the unmasked record (the caller may update fields they cannot read).
-    let current = app.person_for_update(&actor, id).await?;
-    let Some(expected) = expected else { return Err(sejf_core::CoreError::PreconditionRequired.into()) };
-    if expected != current.version {
-        return Err(sejf_core::CoreError::PreconditionFailed.into());
-    }
-    let input: PersonIn = patched(&PersonIn::from_view(&current), patch)?;
-    let view = app.update_person(&actor, id, Some(expected), &input.into_input()).await?;
+    // The merge base is the unmasked record (the caller may update fields they cannot read);
+    // the use case reads it once, checks the version and stores the merge.
+    let view = app
+        .patch_person(&actor, id, expected, |current| {
+            let input: PersonIn = patched(&PersonIn::from_view(current), patch)?;
+            Ok::<_, Problem>(input.into_input())
+        })
+        .await?;
     let version = view.version;
     Ok(record_response(StatusCode::OK, &PersonOut::from(view), version, None))
 }

@@ -16,7 +16,7 @@ use super::{json_response, patched, record_response};
 use crate::auth::Authed;
 use crate::dto::{ListOut, RecordApi, RecordQuery};
 use crate::extract::{Id, Json, Query, if_match};
-use crate::problem::{ApiResult, ProblemBody};
+use crate::problem::{ApiResult, Problem, ProblemBody};
 
 /// The five routes of one kind, mounted at `/api/v1/{base}`.
 pub fn routes<A: RecordApi>(base: &'static str) -> Router<Arc<App>> {
@@ -50,15 +50,14 @@ async fn patch<A: RecordApi>(
     Json(patch): Json<serde_json::Value>,
 ) -> ApiResult<Response> {
     let expected = if_match(&headers)?;
-    // The merge base is the unmasked record (the caller may update fields they cannot read).
-    let current = app.record_for_update::<A::K>(&actor, id).await?;
-    let Some(expected) = expected else { return Err(sejf_core::CoreError::PreconditionRequired.into()) };
-    if expected != current.version {
-        return Err(sejf_core::CoreError::PreconditionFailed.into());
-    }
-    let input: A::In = patched(&A::to_in(&current), patch)?;
-    let (raw, links) = A::split(input);
-    let view = app.update_record::<A::K>(&actor, id, Some(expected), &raw, &links).await?;
+    // The merge base is the unmasked record (the caller may update fields they cannot read);
+    // the use case reads it once, checks the version and stores the merge.
+    let view = app
+        .patch_record::<A::K, Problem>(&actor, id, expected, |current| {
+            let input: A::In = patched(&A::to_in(current), patch)?;
+            Ok(A::split(input))
+        })
+        .await?;
     let version = view.version;
     Ok(record_response(StatusCode::OK, &A::out(view), version, None))
 }
