@@ -495,22 +495,24 @@ async fn move_deal(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String
     }
     let moved = async {
         let id = parse_id(&id)?;
-        let d = app.record_for_update::<Deal>(&s.actor, id).await?;
-        let raw = DealRaw {
-            title: d.payload.title.clone(),
-            amount: d.attrs.amount.clone(),
-            currency: d.attrs.currency.clone(),
-            stage: Some(f.stage.trim().to_string()),
-            expected_close: d.attrs.expected_close.clone(),
-        };
-        let links = Links {
-            owner_id: Some(d.owner_id),
-            unit: Some(d.unit.clone()),
-            person_id: d.person_id,
-            company_id: d.company_id,
-            deal_id: None,
-        };
-        app.update_record::<Deal>(&s.actor, id, f.version.trim().parse().ok(), &raw, &links).await
+        app.patch_record::<Deal, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |d| {
+            let raw = DealRaw {
+                title: d.payload.title.clone(),
+                amount: d.attrs.amount.clone(),
+                currency: d.attrs.currency.clone(),
+                stage: Some(f.stage.trim().to_string()),
+                expected_close: d.attrs.expected_close.clone(),
+            };
+            let links = Links {
+                owner_id: Some(d.owner_id),
+                unit: Some(d.unit.clone()),
+                person_id: d.person_id,
+                company_id: d.company_id,
+                deal_id: None,
+            };
+            Ok((raw, links))
+        })
+        .await
     }
     .await;
     match moved {
@@ -672,16 +674,23 @@ async fn finish_activity(State(app): State<Arc<App>>, s: Signed, Path(id): Path<
     }
     let done = async {
         let id = parse_id(&id)?;
-        let a = app.record_for_update::<Activity>(&s.actor, id).await?;
-        let raw = ActivityRaw {
-            kind: Some(a.attrs.kind.clone()),
-            body: a.payload.body.clone(),
-            due_at: a.attrs.due_at.clone(),
-            done: Some(true),
-        };
-        let links =
-            Links { owner_id: Some(a.owner_id), unit: Some(a.unit.clone()), person_id: a.person_id, company_id: None, deal_id: a.deal_id };
-        app.update_record::<Activity>(&s.actor, id, f.version.trim().parse().ok(), &raw, &links).await
+        app.patch_record::<Activity, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |a| {
+            let raw = ActivityRaw {
+                kind: Some(a.attrs.kind.clone()),
+                body: a.payload.body.clone(),
+                due_at: a.attrs.due_at.clone(),
+                done: Some(true),
+            };
+            let links = Links {
+                owner_id: Some(a.owner_id),
+                unit: Some(a.unit.clone()),
+                person_id: a.person_id,
+                company_id: None,
+                deal_id: a.deal_id,
+            };
+            Ok((raw, links))
+        })
+        .await
     }
     .await;
     match done {

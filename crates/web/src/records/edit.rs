@@ -46,9 +46,8 @@ pub(super) async fn edit_company(
     }
     let done = async {
         let id = parse_id(&id)?;
-        let cur = app.record_for_update::<Company>(&s.actor, id).await?;
         let raw = CompanyRaw { name: blank(Some(&f.name)), vat_id: blank(Some(&f.vat_id)), website: blank(Some(&f.website)) };
-        app.update_record::<Company>(&s.actor, id, f.version.trim().parse().ok(), &raw, &links_of(&cur)).await
+        app.patch_record::<Company, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |cur| Ok((raw, links_of(cur)))).await
     }
     .await;
     match done {
@@ -89,15 +88,17 @@ pub(super) async fn edit_deal(State(app): State<Arc<App>>, s: Signed, Path(id): 
     }
     let done = async {
         let id = parse_id(&id)?;
-        let cur = app.record_for_update::<Deal>(&s.actor, id).await?;
-        let raw = DealRaw {
-            title: blank(Some(&f.title)),
-            amount: blank(Some(&f.amount)).map(|a| a.replace([' ', '\u{a0}'], "").replace(',', ".")),
-            currency: cur.attrs.currency.clone(),
-            stage: blank(Some(&f.stage)),
-            expected_close: blank(Some(&f.expected_close)),
-        };
-        app.update_record::<Deal>(&s.actor, id, f.version.trim().parse().ok(), &raw, &links_of(&cur)).await
+        app.patch_record::<Deal, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |cur| {
+            let raw = DealRaw {
+                title: blank(Some(&f.title)),
+                amount: blank(Some(&f.amount)).map(|a| a.replace([' ', '\u{a0}'], "").replace(',', ".")),
+                currency: cur.attrs.currency.clone(),
+                stage: blank(Some(&f.stage)),
+                expected_close: blank(Some(&f.expected_close)),
+            };
+            Ok((raw, links_of(cur)))
+        })
+        .await
     }
     .await;
     match done {
@@ -142,10 +143,12 @@ pub(super) async fn edit_activity(
     }
     let done = async {
         let id = parse_id(&id)?;
-        let cur = app.record_for_update::<Activity>(&s.actor, id).await?;
-        let raw =
-            ActivityRaw { kind: blank(Some(&f.kind)), body: blank(Some(&f.body)), due_at: due(&f.due_at), done: Some(cur.attrs.done) };
-        app.update_record::<Activity>(&s.actor, id, f.version.trim().parse().ok(), &raw, &links_of(&cur)).await
+        app.patch_record::<Activity, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |cur| {
+            let raw =
+                ActivityRaw { kind: blank(Some(&f.kind)), body: blank(Some(&f.body)), due_at: due(&f.due_at), done: Some(cur.attrs.done) };
+            Ok((raw, links_of(cur)))
+        })
+        .await
     }
     .await;
     match done {
