@@ -337,12 +337,13 @@ impl App {
             return Err(sejf_domain::ValidationErrors::single("new_password", "must differ from the current password").into());
         }
         let hash = crate::users::hash_blocking(new.to_string()).await?;
-        let ended = self.store.sessions_for_user(user.id).await?;
+        // Every other session ends; a token that could only change the password ends too.
         Ok(AccountChange {
             user: user.id,
             password_hash: Some(hash),
             must_change_password: Some(false),
-            end_session: ended.into_iter().map(|s| s.id).filter(|id| *id != actor.session_id || actor.scope == Scope::Password).collect(),
+            end_sessions: true,
+            keep_session: (actor.scope != Scope::Password).then_some(actor.session_id),
             ..AccountChange::default()
         })
     }

@@ -135,6 +135,18 @@ pub struct Resource<'a> {
     pub owner_units: &'a [String],
 }
 
+impl<'a> Resource<'a> {
+    /// A stored person as the policies see them (owned, in a unit; no owner units needed).
+    pub fn person(row: &'a crate::ports::PersonRow) -> Self {
+        Resource { kind: RecordKind::Person, id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] }
+    }
+
+    /// A stored company, deal or activity as the policies see it.
+    pub fn record(row: &'a crate::ports::RecordRow) -> Self {
+        Resource { kind: row.kind, id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] }
+    }
+}
+
 impl Resource<'_> {
     fn policy(&self) -> sejf_policy::Resource {
         sejf_policy::Resource::Record {

@@ -122,8 +122,7 @@ impl App {
             let Some(last) = rows.last() else { return Ok(()) };
             after = Some(last.row.id);
             for r in rows.iter().filter(|r| r.wrapped_key.is_some() && !restricted.contains(&r.row.id)) {
-                let res =
-                    Resource { kind: RecordKind::Person, id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+                let res = Resource::person(&r.row);
                 if let Ok(permit) = authorize(&policy, actor, Action::Read, res) {
                     visit(r, res, &permit, &policy)?;
                 }

@@ -281,6 +281,11 @@ impl App {
     pub fn now(&self) -> i64 {
         self.clock.now_micros()
     }
+
+    /// The installation's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
 }
 
 /// Formats unix microseconds as RFC 3339 (UTC).

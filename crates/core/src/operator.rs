@@ -10,8 +10,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::authz::{Actor, Scope};
-use crate::ports::{AuditQuery, ImportStep, KeyKind, NewPerson, RecordKind, SealedEvent};
-use crate::{App, CoreError, Settings};
+use crate::ports::{ImportStep, KeyKind, NewPerson, RecordKind, SealedEvent};
+use crate::{App, CoreError};
 
 /// Which blind index a held identity came from: e-mail, phone or national id.
 pub type IdentityIndex = u8;
@@ -22,11 +22,6 @@ fn operator_only(actor: &Actor, what: &str) -> Result<(), CoreError> {
 }
 
 impl App {
-    /// The installation's settings.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// How many people are held (the host tools' progress bars).
     pub async fn people_count(&self) -> Result<i64, CoreError> {
         Ok(self.store.people_count().await?)
@@ -88,22 +83,33 @@ impl App {
         Ok(n)
     }
 
-    /// A page of the trail after `after`, in order, as stored (the operator's export and tail,
-    /// or a reader of the trail).
+    /// A page of the trail after `after`, in order, as stored: the operator's export and tail.
+    /// Readers of the trail go through [`App::audit_trail`], which records their read.
     pub async fn audit_page(&self, actor: &Actor, after: i64, limit: u32) -> Result<Vec<SealedEvent>, CoreError> {
-        if actor.scope != Scope::Operator {
-            self.authorize_system(actor, crate::users::PolicyAction::ReadAudit)?;
-        }
+        operator_only(actor, "read the trail unrecorded")?;
         Ok(self.store.audit_range(after, limit).await?)
     }
 
-    /// The last `n` events of the trail, oldest first.
+    /// The last `n` events of the trail, oldest first, read page by page and keeping only `n`
+    /// in memory (a trail of millions is not loaded whole).
     pub async fn audit_last(&self, actor: &Actor, n: usize) -> Result<Vec<SealedEvent>, CoreError> {
-        if actor.scope != Scope::Operator {
-            self.authorize_system(actor, crate::users::PolicyAction::ReadAudit)?;
+        operator_only(actor, "read the trail unrecorded")?;
+        let mut last = std::collections::VecDeque::with_capacity(n.min(10_000));
+        let mut after = 0;
+        loop {
+            let page = self.store.audit_range(after, 10_000).await?;
+            let Some(tail) = page.last() else { break };
+            after = tail.seq;
+            for e in page {
+                if last.len() == n {
+                    last.pop_front();
+                }
+                if n > 0 {
+                    last.push_back(e);
+                }
+            }
         }
-        let all = self.store.audit_query(AuditQuery { limit: u32::MAX, ..Default::default() }).await?;
-        Ok(all.into_iter().rev().take(n).collect::<Vec<_>>().into_iter().rev().collect())
+        Ok(last.into())
     }
 
     /// The seed of a named system key (made on first use), e.g. the backup manifests' signing

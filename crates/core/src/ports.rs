@@ -496,8 +496,10 @@ pub struct AccountChange {
     pub mfa_enable: Option<MfaEnable>,
     /// TOTP and recovery codes removed (an administrator's reset).
     pub mfa_reset: bool,
-    /// Ends every session of the user (after the other parts).
+    /// Ends every session of the user (after the other parts), but `keep_session`.
     pub end_sessions: bool,
+    /// With `end_sessions`: the session that stays (the caller's own, changing their password).
+    pub keep_session: Option<Uuid>,
     /// Ends these sessions of the user (a logout, a token that has done its one job).
     pub end_session: Vec<Uuid>,
 }
@@ -510,6 +512,7 @@ sejf_domain::redacted_debug!(AccountChange {
     role,
     mfa_reset,
     end_sessions,
+    keep_session,
     end_session
 });
 

@@ -301,26 +301,14 @@ impl App {
     /// Whether `id` of `kind` exists and the caller may read it.
     pub(crate) async fn record_visible(&self, actor: &Actor, kind: RecordKind, id: Uuid) -> Result<bool, CoreError> {
         Ok(match self.store.record_get(kind, id).await? {
-            Some(r) => authorize(
-                &self.policy(),
-                actor,
-                Action::Read,
-                Resource { kind, id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] },
-            )
-            .is_ok(),
+            Some(r) => authorize(&self.policy(), actor, Action::Read, Resource::record(&r)).is_ok(),
             None => false,
         })
     }
 
     async fn person_visible(&self, actor: &Actor, id: Uuid) -> Result<bool, CoreError> {
         Ok(match self.store.person_get(id).await? {
-            Some(p) => authorize(
-                &self.policy(),
-                actor,
-                Action::Read,
-                Resource { kind: RecordKind::Person, id: p.row.id, owner_id: p.row.owner_id, unit: &p.row.unit, owner_units: &[] },
-            )
-            .is_ok(),
+            Some(p) => authorize(&self.policy(), actor, Action::Read, Resource::person(&p.row)).is_ok(),
             None => false,
         })
     }
@@ -417,12 +405,7 @@ impl App {
 
     /// Which field classes of `row` the caller may read.
     fn record_access(&self, actor: &Actor, row: &RecordRow) -> FieldAccess {
-        field_access(
-            &self.policy(),
-            actor,
-            Resource { kind: row.kind, id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
-        )
-        .1
+        field_access(&self.policy(), actor, Resource::record(row)).1
     }
 
     /// Decryption needs the [`Permit`] of a decision on this record. The view is unmasked:
@@ -477,11 +460,7 @@ impl App {
 
     async fn visible_record(&self, actor: &Actor, kind: RecordKind, action: Action, id: Uuid) -> Result<(RecordRow, Permit), CoreError> {
         let row = self.store.record_get(kind, id).await?.ok_or(CoreError::NotFound)?;
-        let permit = self.decide_on_visible(
-            actor,
-            action,
-            Resource { kind, id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
-        )?;
+        let permit = self.decide_on_visible(actor, action, Resource::record(&row))?;
         // A restricted person's activities and deals are restricted with them (GDPR art. 18).
         if let Some(person) = row.person_id
             && actor.scope != crate::authz::Scope::Operator
@@ -691,7 +670,7 @@ impl App {
         let permitted: Vec<(RecordRow, Permit)> = rows
             .into_iter()
             .filter_map(|r| {
-                let res = Resource { kind: K::KIND, id: r.id, owner_id: r.owner_id, unit: &r.unit, owner_units: &[] };
+                let res = Resource::record(&r);
                 let permit = authorize(&policy, actor, Action::Read, res).ok()?;
                 Some((r, permit))
             })

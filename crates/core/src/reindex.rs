@@ -5,7 +5,6 @@
 //! `sejf reindex` does it in the foreground with a progress bar.
 
 use crate::actions::AuditAction;
-use sejf_domain::records::RecordKind;
 use uuid::Uuid;
 
 use crate::authz::{Action, Resource, Scope, authorize};
@@ -42,8 +41,7 @@ impl App {
                 if p.wrapped_key.is_none() {
                     continue;
                 }
-                let res =
-                    Resource { kind: RecordKind::Person, id: p.row.id, owner_id: p.row.owner_id, unit: &p.row.unit, owner_units: &[] };
+                let res = Resource::person(&p.row);
                 let permit = authorize(&policy, actor, Action::Read, res)
                     .map_err(|_| CoreError::Forbidden("the operator may not read a person".into()))?;
                 let view = self.decrypt(p, &permit)?;

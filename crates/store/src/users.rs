@@ -30,11 +30,11 @@ const USER_BY_NAME: &str = concat!(user_select!(), "WHERE u.username = $1 ORDER 
 const USER_BY_ID: &str = concat!(user_select!(), "WHERE u.id = $1 ORDER BY uu.ord");
 const USERS_LIST: &str = concat!(user_select!(), "ORDER BY u.username, u.id, uu.ord");
 
-const USER_EXISTS: &str = "SELECT 1 FROM users WHERE id = $1";
-const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
-const SET_DISABLED: &str = "UPDATE users SET disabled = $2 WHERE id = $1";
-const SET_ROLE: &str = "UPDATE users SET role = $2 WHERE id = $1";
-const SET_MUST_CHANGE: &str = "UPDATE users SET must_change_password = $2 WHERE id = $1";
+/// An account change's columns in one statement: a NULL leaves its column as it is. It touches
+/// the row whatever it sets, so no row affected means no such user.
+const SET_COLUMNS: &str = "UPDATE users SET password_hash = COALESCE($2, password_hash), \
+     must_change_password = COALESCE($3, must_change_password), disabled = COALESCE($4, disabled), \
+     role = COALESCE($5, role) WHERE id = $1";
 
 const INSERT_SESSION: &str = "INSERT INTO sessions (id, user_id, token_hash, created_at, \
      last_seen, expires_at, scope, label) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -52,7 +52,8 @@ const SESSION_WITH_USER: &str = "SELECT u.id, u.username, u.password_hash, u.rol
 const TOUCH_SESSION: &str = "UPDATE sessions SET last_seen = $2 WHERE id = $1";
 /// A session of the named user only: ending a session never reaches another account's.
 const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id = $1 AND user_id = $2";
-const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+/// Every session of a user but `$2` (no session has the empty id).
+const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1 AND id <> $2";
 
 /// Creates the user, the units it names that do not exist yet (stamped with the user's
 /// `created_at`), and its memberships. A taken user name is a [`StoreError::Conflict`]. A unit
@@ -146,35 +147,22 @@ pub(crate) async fn change(store: &SqlStore, c: AccountChange, audit: Vec<AuditE
     {
         return Ok(false);
     }
-    let exists = sqlx::query(USER_EXISTS).bind(id.as_str()).fetch_optional(&mut *tx).await.map_err(error::db("account change"))?;
-    if exists.is_none() {
+    let set = sqlx::query(SET_COLUMNS)
+        .bind(id.as_str())
+        .bind(c.password_hash.clone())
+        .bind(c.must_change_password.map(i64::from))
+        .bind(c.disabled.map(i64::from))
+        .bind(c.role.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(error::db("account change"))?;
+    if set.rows_affected() == 0 {
         return Ok(false);
-    }
-    if let Some(hash) = &c.password_hash {
-        sqlx::query(SET_PASSWORD).bind(id.as_str()).bind(hash.as_str()).execute(&mut *tx).await.map_err(error::db("user set password"))?;
-    }
-    if let Some(must) = c.must_change_password {
-        sqlx::query(SET_MUST_CHANGE)
-            .bind(id.as_str())
-            .bind(i64::from(must))
-            .execute(&mut *tx)
-            .await
-            .map_err(error::db("user set must change"))?;
-    }
-    if let Some(disabled) = c.disabled {
-        sqlx::query(SET_DISABLED)
-            .bind(id.as_str())
-            .bind(i64::from(disabled))
-            .execute(&mut *tx)
-            .await
-            .map_err(error::db("user set disabled"))?;
-    }
-    if let Some(role) = &c.role {
-        sqlx::query(SET_ROLE).bind(id.as_str()).bind(role.as_str()).execute(&mut *tx).await.map_err(error::db("user set role"))?;
     }
     crate::mfa::change(&mut tx, &id, &c).await?;
     if c.end_sessions {
-        sqlx::query(DELETE_USER_SESSIONS).bind(id.as_str()).execute(&mut *tx).await.map_err(error::db("sessions delete"))?;
+        let kept = c.keep_session.map(|k| k.to_string()).unwrap_or_default();
+        sqlx::query(DELETE_USER_SESSIONS).bind(id.as_str()).bind(kept).execute(&mut *tx).await.map_err(error::db("sessions delete"))?;
     }
     for session in &c.end_session {
         sqlx::query(DELETE_SESSION)

@@ -13,6 +13,18 @@ use crate::records::{Activity, Deal, RecordFilter};
 use crate::users::PolicyAction;
 use crate::{Actor, App, CoreError, rfc3339};
 
+/// The actions that count as an access to a person's data in a breach query: every `person.*`
+/// action but creation, and the access export.
+const BREACH_ACCESSES: [AuditAction; 7] = [
+    AuditAction::PersonImport,
+    AuditAction::PersonRead,
+    AuditAction::PersonUpdate,
+    AuditAction::PersonDelete,
+    AuditAction::PersonReveal,
+    AuditAction::PersonReindex,
+    AuditAction::GdprExport,
+];
+
 impl App {
     /// Everything Sejf holds about one person, for an access or portability request (dpo, CLI
     /// operator). Recorded as `gdpr.export`.
@@ -170,19 +182,7 @@ impl App {
             after = last.seq;
             let n = page.len();
             for s in page {
-                let action = AuditAction::from_name(&s.event.action);
-                let reads = matches!(
-                    action,
-                    Some(
-                        AuditAction::PersonImport
-                            | AuditAction::PersonRead
-                            | AuditAction::PersonUpdate
-                            | AuditAction::PersonDelete
-                            | AuditAction::PersonReveal
-                            | AuditAction::PersonReindex
-                            | AuditAction::GdprExport
-                    )
-                );
+                let reads = BREACH_ACCESSES.iter().any(|a| a.as_str() == s.event.action);
                 if !reads || s.event.outcome != "ok" {
                     continue;
                 }

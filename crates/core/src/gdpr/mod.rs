@@ -272,13 +272,7 @@ impl App {
     async fn gdpr_subject(&self, actor: &Actor, id: Uuid) -> Result<(StoredPerson, crate::authz::Permit), CoreError> {
         self.authorize_system(actor, PolicyAction::Gdpr)?;
         let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
-        let res = crate::authz::Resource {
-            kind: RecordKind::Person,
-            id,
-            owner_id: stored.row.owner_id,
-            unit: &stored.row.unit,
-            owner_units: &[],
-        };
+        let res = crate::authz::Resource::person(&stored.row);
         let permit = self.decide_on_visible(actor, Action::Read, res)?;
         Ok((stored, permit))
     }
@@ -460,13 +454,7 @@ impl App {
                 crate::authz::require_scope(actor, RecordKind::Person, Action::Update)?;
                 self.check_restriction(actor, Action::Read, id).await?;
                 let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
-                let res = crate::authz::Resource {
-                    kind: RecordKind::Person,
-                    id,
-                    owner_id: stored.row.owner_id,
-                    unit: &stored.row.unit,
-                    owner_units: &[],
-                };
+                let res = crate::authz::Resource::person(&stored.row);
                 let _permit = self.decide_on_visible(actor, Action::Update, res)?;
                 Ok(())
             }
@@ -489,13 +477,7 @@ impl App {
         crate::authz::require_scope(actor, RecordKind::Person, action)?;
         self.check_restriction(actor, Action::Read, id).await?;
         let stored = self.store.person_get(id).await?.ok_or(CoreError::NotFound)?;
-        let res = crate::authz::Resource {
-            kind: RecordKind::Person,
-            id,
-            owner_id: stored.row.owner_id,
-            unit: &stored.row.unit,
-            owner_units: &[],
-        };
+        let res = crate::authz::Resource::person(&stored.row);
         let _permit = self.decide_on_visible(actor, action, res)?;
         Ok(())
     }

@@ -392,11 +392,7 @@ impl App {
 
     /// Whether the caller may read this person, and which field classes.
     fn access_to(&self, actor: &Actor, row: &PersonRow) -> (bool, FieldAccess) {
-        field_access(
-            &self.policy(),
-            actor,
-            Resource { kind: RecordKind::Person, id: row.id, owner_id: row.owner_id, unit: &row.unit, owner_units: &[] },
-        )
+        field_access(&self.policy(), actor, Resource::person(row))
     }
 
     /// A person the caller may read; absent and invisible look the same.
@@ -407,13 +403,7 @@ impl App {
             _ => self.store.person_get(id).await?,
         }
         .ok_or(CoreError::NotFound)?;
-        let res = Resource {
-            kind: RecordKind::Person,
-            id: stored.row.id,
-            owner_id: stored.row.owner_id,
-            unit: &stored.row.unit,
-            owner_units: &[],
-        };
+        let res = Resource::person(&stored.row);
         let permit = self.decide_on_visible(actor, action, res)?;
         self.check_restriction(actor, action, id).await?;
         Ok((stored, permit))
@@ -458,7 +448,7 @@ impl App {
         let (stored, permit) = self.visible_person(actor, Action::Read, id).await?;
         let access = self.access_to(actor, &stored.row).1;
         let policy = self.policy();
-        let res = Resource { kind: RecordKind::Person, id, owner_id: stored.row.owner_id, unit: &stored.row.unit, owner_units: &[] };
+        let res = Resource::person(&stored.row);
         for (name, class) in &wanted {
             if !access.contains(*class) && !may_reveal(&policy, actor, res, *class, purpose.as_str()) {
                 return Err(CoreError::Forbidden(format!("you may not reveal {name} of this person")));
@@ -593,7 +583,7 @@ impl App {
         let mut items = Vec::with_capacity(rows.len());
         let policy = self.policy();
         for r in &rows {
-            let res = Resource { kind: RecordKind::Person, id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+            let res = Resource::person(&r.row);
             if restricted.contains(&r.row.id) && !Self::sees_restricted(actor) {
                 continue;
             }
@@ -703,8 +693,7 @@ impl App {
                     q.after = Some(r.row.id);
                     continue;
                 }
-                let res =
-                    Resource { kind: RecordKind::Person, id: r.row.id, owner_id: r.row.owner_id, unit: &r.row.unit, owner_units: &[] };
+                let res = Resource::person(&r.row);
                 let Ok(permit) = authorize(&policy, actor, Action::Read, res) else {
                     q.after = Some(r.row.id);
                     continue;

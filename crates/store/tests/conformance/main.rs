@@ -288,6 +288,11 @@ async fn sessions(db: &TestDb) {
     assert!(s.account_change(end, vec![]).await.unwrap());
     assert!(s.session_by_hash(&[1; 32]).await.unwrap().is_none());
     assert_eq!(s.sessions_for_user(user.id).await.unwrap().len(), 2);
+    // Every session but the one kept (a password change keeps the caller's own).
+    let kept = s.sessions_for_user(user.id).await.unwrap()[0].id;
+    let others = AccountChange { user: user.id, end_sessions: true, keep_session: Some(kept), ..AccountChange::default() };
+    assert!(s.account_change(others, vec![]).await.unwrap());
+    assert_eq!(s.sessions_for_user(user.id).await.unwrap().iter().map(|x| x.id).collect::<Vec<_>>(), [kept]);
     let all = AccountChange { user: user.id, end_sessions: true, ..AccountChange::default() };
     assert!(s.account_change(all, vec![]).await.unwrap());
     assert!(s.session_by_hash(&[2; 32]).await.unwrap().is_none());
