@@ -55,6 +55,12 @@ async fn administration_is_decided_in_core_and_attributed_to_its_actor(fx: &Fixt
     assert_eq!(of("user.enable"), ["ada"]);
     assert_eq!(of("mfa.reset"), ["ada"]);
     assert_eq!(of("auth.unlock"), ["ada"]);
+    // The operator's tail is the end of the trail, oldest first; nobody else reads it unrecorded.
+    let whole = app.audit_page(&Actor::operator(), 0, 10_000).await.unwrap();
+    let tail = app.audit_last(&Actor::operator(), 3).await.unwrap();
+    assert_eq!(tail.iter().map(|e| e.seq).collect::<Vec<_>>(), whole[whole.len() - 3..].iter().map(|e| e.seq).collect::<Vec<_>>());
+    forbidden("an administrator reads the trail unrecorded", app.audit_page(&admin, 0, 10).await);
+    forbidden("an administrator tails the trail unrecorded", app.audit_last(&admin, 3).await);
     // A role below the privileged ones is set at once, and the account signs in again.
     let changed = match app.change_role(&admin, "vic", Role::Support).await.unwrap() {
         RoleChange::Done(u) => u,
