@@ -74,6 +74,7 @@ pub fn decrypt_field(key: &Key32, ctx: &FieldContext<'_>, blob: &[u8]) -> Result
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#[allow(clippy::disallowed_methods, reason = "the cipher's own tests")]
 mod tests {
     use super::*;
     use proptest::prelude::*;
