@@ -352,18 +352,8 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
-/// Encrypted personal fields of a person, one blob per column.
-#[derive(Debug, Clone, Default)]
-pub struct EncryptedPerson {
-    pub first_name: Option<Vec<u8>>,
-    pub last_name: Option<Vec<u8>>,
-    pub email: Option<Vec<u8>>,
-    pub phone: Option<Vec<u8>>,
-    pub national_id: Option<Vec<u8>>,
-    pub birth_date: Option<Vec<u8>>,
-    pub address: Option<Vec<u8>>,
-    pub notes: Option<Vec<u8>>,
-}
+/// A person's personal fields, each sealed under the subject key (absent fields are `None`).
+pub type EncryptedPerson = sejf_domain::fields::PersonFields<Option<Vec<u8>>>;
 
 #[derive(Debug, Clone)]
 pub struct PersonRow {
@@ -397,31 +387,7 @@ pub struct NewPerson {
     pub master_version: u32,
 }
 
-/// A blind index: the keyed hash of a person's e-mail, phone, national id, or a word of their
-/// name (kept in `person_name_tokens`). One keyed-hash key each (`Keyring::bidx`), one column or
-/// table each in the store (`Store::people_by_bidx`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BlindIndex {
-    Email,
-    Phone,
-    NationalId,
-    Name,
-}
-
-impl BlindIndex {
-    pub const ALL: [BlindIndex; 4] = [BlindIndex::Email, BlindIndex::Phone, BlindIndex::NationalId, BlindIndex::Name];
-
-    /// The id of the index's key in the key store (`index/<id>`).
-    pub fn key_id(self) -> &'static str {
-        match self {
-            BlindIndex::Email => "email",
-            BlindIndex::Phone => "phone",
-            BlindIndex::NationalId => "national_id",
-            BlindIndex::Name => "name",
-        }
-    }
-}
-
+pub use sejf_domain::fields::{BlindIndex, PersonField, PersonFields};
 pub use sejf_domain::records::RecordKind;
 
 /// A company, deal or activity: plaintext links and non-personal attributes (JSON), and one

@@ -75,7 +75,10 @@ pub trait Kind: Send + Sync + 'static {
 
 /// The class of a field of any kind of record, by name (`national_id`, `title`, `body`, …).
 pub fn field_class(name: &str) -> Option<FieldClass> {
-    let kinds: [&[(&str, FieldClass)]; 4] = [&crate::people::FIELD_CLASSES, Company::FIELDS, Deal::FIELDS, Activity::FIELDS];
+    if let Ok(field) = name.parse::<sejf_domain::fields::PersonField>() {
+        return Some(field.class());
+    }
+    let kinds: [&[(&str, FieldClass)]; 3] = [Company::FIELDS, Deal::FIELDS, Activity::FIELDS];
     kinds.into_iter().flatten().find(|(n, _)| *n == name).map(|(_, c)| *c)
 }
 

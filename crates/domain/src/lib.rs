@@ -1,6 +1,7 @@
 //! Sejf's domain: the CRM's records, their validation, roles and the error type that names a
 //! field. No I/O and no async here; every value that crosses this boundary has been parsed.
 
+pub mod fields;
 pub mod net;
 pub mod people;
 pub mod records;

@@ -6,7 +6,10 @@
 use time::Date;
 use time::macros::format_description;
 
+use serde::{Deserialize, Serialize};
+
 use crate::ValidationErrors;
+use crate::fields::{PersonField, PersonFields};
 use crate::values::{CountryCode, Email, Invalid, NationalId, Phone, Tag, check_text};
 
 pub const MAX_NAME: usize = 100;
@@ -151,6 +154,86 @@ impl PersonData {
             }),
             notes: self.notes.clone(),
         }
+    }
+}
+
+/// The address as it is sealed: one JSON object of the parts that are present.
+#[derive(Serialize, Deserialize)]
+struct AddressText {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    street: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postal_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<String>,
+}
+
+impl PersonRaw {
+    /// Each field as the text that is sealed: the address as one JSON object of its parts.
+    pub fn to_texts(&self) -> PersonFields<Option<String>> {
+        let address = self.address.as_ref().map(|a| {
+            let text = AddressText {
+                street: a.street.clone(),
+                city: a.city.clone(),
+                postal_code: a.postal_code.clone(),
+                country: a.country.clone(),
+            };
+            serde_json::to_string(&text).unwrap_or_default()
+        });
+        PersonFields {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            national_id: self.national_id.clone(),
+            birth_date: self.birth_date.clone(),
+            address,
+            notes: self.notes.clone(),
+        }
+    }
+
+    /// Back from [`PersonRaw::to_texts`]; a text that is not what it made names its field.
+    pub fn from_texts(texts: PersonFields<Option<String>>) -> Result<Self, PersonField> {
+        let PersonFields { first_name, last_name, email, phone, national_id, birth_date, address, notes } = texts;
+        let address = address
+            .map(|json| serde_json::from_str::<AddressText>(&json))
+            .transpose()
+            .map_err(|_| PersonField::Address)?
+            .map(|a| AddressRaw { street: a.street, city: a.city, postal_code: a.postal_code, country: a.country });
+        Ok(PersonRaw { first_name, last_name, email, phone, national_id, birth_date, address, notes })
+    }
+
+    /// Whether field `f` holds a value.
+    pub fn has(&self, f: PersonField) -> bool {
+        match f {
+            PersonField::Address => self.address.is_some(),
+            PersonField::FirstName => self.first_name.is_some(),
+            PersonField::LastName => self.last_name.is_some(),
+            PersonField::Email => self.email.is_some(),
+            PersonField::Phone => self.phone.is_some(),
+            PersonField::NationalId => self.national_id.is_some(),
+            PersonField::BirthDate => self.birth_date.is_some(),
+            PersonField::Notes => self.notes.is_some(),
+        }
+    }
+
+    /// Masks field `f` as [`PersonField::mask`] says (or leaves it out); whether it held a value.
+    pub fn mask(&mut self, f: PersonField) -> bool {
+        let text = match f {
+            PersonField::Address => return self.address.take().is_some(),
+            PersonField::FirstName => &mut self.first_name,
+            PersonField::LastName => &mut self.last_name,
+            PersonField::Email => &mut self.email,
+            PersonField::Phone => &mut self.phone,
+            PersonField::NationalId => &mut self.national_id,
+            PersonField::BirthDate => &mut self.birth_date,
+            PersonField::Notes => &mut self.notes,
+        };
+        let Some(value) = text.as_deref() else { return false };
+        *text = f.mask().apply(value);
+        true
     }
 }
 

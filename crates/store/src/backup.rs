@@ -466,6 +466,19 @@ fn bind_row(mut q: AnyQuery, table: &Table, row: &[Value]) -> AnyQuery {
     q
 }
 
+/// The stored columns of `table` in the database's schema (not those generated from others),
+/// sorted by name.
+pub async fn schema_columns(store: &SqlStore, table: &str) -> Result<Vec<String>, StoreError> {
+    let sql = match store.backend {
+        Backend::Sqlite => "SELECT name FROM pragma_table_info($1) ORDER BY name",
+        Backend::Postgres => {
+            "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() \
+             AND table_name = $1 AND is_generated = 'NEVER' ORDER BY column_name"
+        }
+    };
+    sqlx::query_scalar(sql).bind(table).fetch_all(&store.pool).await.map_err(error::db("schema columns"))
+}
+
 /// The tables of the migrated schema (for the test that keeps [`TABLES`] complete).
 pub async fn schema_tables(store: &SqlStore) -> Result<Vec<String>, StoreError> {
     let sql = match store.backend {

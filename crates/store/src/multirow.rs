@@ -88,10 +88,10 @@ macro_rules! multi_row {
     ($name:ident = $head:expr, $row_prefix:expr, $cols:expr, $rows:expr, $tail:expr) => {
         const $name: $crate::multirow::MultiRow = {
             use $crate::multirow::{MultiRow, ascii, build_sql, sql_len};
-            const NUMBERED_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, true);
-            const NUMBERED: [u8; NUMBERED_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, true);
-            const ANONYMOUS_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, false);
-            const ANONYMOUS: [u8; ANONYMOUS_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, false);
+            const NUMBERED_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, Some(1));
+            const NUMBERED: [u8; NUMBERED_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, Some(1));
+            const ANONYMOUS_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, None);
+            const ANONYMOUS: [u8; ANONYMOUS_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, None);
             MultiRow { rows: $rows, numbered: ascii(&NUMBERED), anonymous: ascii(&ANONYMOUS) }
         };
     };
@@ -109,12 +109,16 @@ const fn digits(mut n: usize) -> usize {
 }
 
 /// The length of what [`build_sql`] writes.
-pub(crate) const fn sql_len(head: &str, prefix: &str, cols: usize, rows: usize, tail: &str, numbered: bool) -> usize {
+pub(crate) const fn sql_len(head: &str, prefix: &str, cols: usize, rows: usize, tail: &str, numbered: Option<usize>) -> usize {
     let mut len = head.len() + tail.len();
-    let mut n = 1;
-    while n <= cols * rows {
+    let first = match numbered {
+        Some(first) => first,
+        None => 1,
+    };
+    let mut n = first;
+    while n < first + cols * rows {
         // "$n" or "?"
-        len += if numbered { 1 + digits(n) } else { 1 };
+        len += if numbered.is_some() { 1 + digits(n) } else { 1 };
         n += 1;
     }
     // Per row: "(" prefix ")" and ", " between its placeholders; ", " between rows.
@@ -122,12 +126,23 @@ pub(crate) const fn sql_len(head: &str, prefix: &str, cols: usize, rows: usize, 
     len
 }
 
-/// Writes `head (prefix$1, $2, …), (prefix$k, …)… tail` (with `?` for every `$n` when not
-/// `numbered`) into an array of exactly `N` bytes.
-pub(crate) const fn build_sql<const N: usize>(head: &str, prefix: &str, cols: usize, rows: usize, tail: &str, numbered: bool) -> [u8; N] {
+/// Writes `head (prefix$1, $2, …), (prefix$k, …)… tail` into an array of exactly `N` bytes:
+/// numbered from `numbered`'s first number (`Some(1)` for `$1`), or with `?` for every `$n`
+/// when `None`.
+pub(crate) const fn build_sql<const N: usize>(
+    head: &str,
+    prefix: &str,
+    cols: usize,
+    rows: usize,
+    tail: &str,
+    numbered: Option<usize>,
+) -> [u8; N] {
     let mut out = [0u8; N];
     let mut at = copy(&mut out, 0, head.as_bytes());
-    let mut n = 1;
+    let mut n = match numbered {
+        Some(first) => first,
+        None => 1,
+    };
     let mut row = 0;
     while row < rows {
         if row > 0 {
@@ -140,7 +155,7 @@ pub(crate) const fn build_sql<const N: usize>(head: &str, prefix: &str, cols: us
             if col > 0 {
                 at = copy(&mut out, at, b", ");
             }
-            if numbered {
+            if numbered.is_some() {
                 at = copy(&mut out, at, b"$");
                 // The digits of n, most significant first.
                 let d = digits(n);

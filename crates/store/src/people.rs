@@ -18,8 +18,9 @@ use uuid::Uuid;
 
 use crate::codec::{self, Arg, Columns, ListBinds, bind_all};
 use crate::people_batch::{insert_pairs_sync, insert_tags, insert_tokens, sealed_args};
-use crate::people_sql::{self as sql, PageSql};
+use crate::people_sql::{self as sql, FIELDS_AT, PageSql};
 use crate::{Backend, SqlStore, error, stmt};
+use sejf_core::ports::{PersonField, PersonFields};
 
 /// One person: the batch form with one id (one statement, one row).
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<StoredPerson>, StoreError> {
@@ -56,14 +57,8 @@ struct JsonPerson {
     version: i64,
     created_at: i64,
     updated_at: i64,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    national_id: Option<String>,
-    birth_date: Option<String>,
-    address: Option<String>,
-    notes: Option<String>,
+    /// The personal columns as one inner array, in `PersonField::ALL`'s order.
+    enc: PersonFields<Option<String>>,
     email_bidx: Option<i64>,
     phone_bidx: Option<i64>,
     national_id_bidx: Option<i64>,
@@ -84,16 +79,7 @@ impl JsonPerson {
                 version: self.version,
                 created_at: self.created_at,
                 updated_at: self.updated_at,
-                enc: EncryptedPerson {
-                    first_name: bytes(self.first_name)?,
-                    last_name: bytes(self.last_name)?,
-                    email: bytes(self.email)?,
-                    phone: bytes(self.phone)?,
-                    national_id: bytes(self.national_id)?,
-                    birth_date: bytes(self.birth_date)?,
-                    address: bytes(self.address)?,
-                    notes: bytes(self.notes)?,
-                },
+                enc: self.enc.try_map(|_, hex| bytes(hex))?,
                 tags: self.tags,
                 email_bidx: self.email_bidx,
                 phone_bidx: self.phone_bidx,
@@ -174,16 +160,17 @@ fn update_sync(conn: &rusqlite::Connection, row: &PersonRow, expected_version: i
     Ok(true)
 }
 
-/// `sql::UPDATE`'s values: `$1` the id, `$2`–`$16` the columns, `$17` the version read.
+/// `sql::UPDATE`'s values: the id, the version read, then the columns.
 fn update_args<'a>(id_text: &'a str, row: &'a PersonRow, expected_version: i64) -> Vec<Arg<'a>> {
     let head = [
         Arg::Text(id_text),
+        Arg::Int(expected_version),
         Arg::Owned(row.owner_id.to_string()),
         Arg::Text(&row.unit),
         Arg::OptOwned(codec::opt_uuid_text(row.company_id)),
         Arg::Int(row.updated_at),
     ];
-    head.into_iter().chain(sealed_args(row)).chain([Arg::Int(expected_version)]).collect()
+    head.into_iter().chain(sealed_args(row)).collect()
 }
 
 /// A person's `(id, tag)` and `(id, name token)` rows.
@@ -423,6 +410,9 @@ pub(crate) async fn count(store: &SqlStore) -> Result<i64, StoreError> {
     sqlx::query_scalar(sql::COUNT).fetch_one(&store.pool).await.map_err(error::db("people count"))
 }
 
+/// The position of the first column after the personal ones in `people_sql::person_select!`.
+const AFTER_FIELDS: usize = FIELDS_AT + PersonField::ALL.len();
+
 /// Decodes the columns of `people_sql::person_select!`; tags and name tokens are left empty.
 fn decode_person(row: &impl Columns) -> Result<StoredPerson, StoreError> {
     Ok(StoredPerson {
@@ -434,23 +424,14 @@ fn decode_person(row: &impl Columns) -> Result<StoredPerson, StoreError> {
             version: row.int(4, "people.version")?,
             created_at: row.int(5, "people.created_at")?,
             updated_at: row.int(6, "people.updated_at")?,
-            enc: EncryptedPerson {
-                first_name: row.opt_blob(7, "people.first_name")?,
-                last_name: row.opt_blob(8, "people.last_name")?,
-                email: row.opt_blob(9, "people.email")?,
-                phone: row.opt_blob(10, "people.phone")?,
-                national_id: row.opt_blob(11, "people.national_id")?,
-                birth_date: row.opt_blob(12, "people.birth_date")?,
-                address: row.opt_blob(13, "people.address")?,
-                notes: row.opt_blob(14, "people.notes")?,
-            },
+            enc: EncryptedPerson::try_from_fn(|f| row.opt_blob(FIELDS_AT + f.index(), f.name()))?,
             tags: Vec::new(),
-            email_bidx: row.opt_int(15, "people.email_bidx")?,
-            phone_bidx: row.opt_int(16, "people.phone_bidx")?,
-            national_id_bidx: row.opt_int(17, "people.national_id_bidx")?,
+            email_bidx: row.opt_int(AFTER_FIELDS, "people.email_bidx")?,
+            phone_bidx: row.opt_int(AFTER_FIELDS + 1, "people.phone_bidx")?,
+            national_id_bidx: row.opt_int(AFTER_FIELDS + 2, "people.national_id_bidx")?,
             name_bidx: Vec::new(),
         },
-        wrapped_key: row.opt_blob(18, "keystore.wrapped")?,
+        wrapped_key: row.opt_blob(AFTER_FIELDS + 3, "keystore.wrapped")?,
     })
 }
 

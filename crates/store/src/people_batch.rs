@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use crate::codec::{self, Arg, bind_all};
 use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
+use crate::people_sql::person_fields;
 use crate::{Backend, SqlStore, error};
+use sejf_core::ports::PersonField;
 
 pub(crate) async fn insert_batch(store: &SqlStore, people: Vec<NewPerson>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
     if people.is_empty() {
@@ -284,23 +286,11 @@ fn key_args<'a>((id, p): &'a (&'a str, &'a NewPerson)) -> [Arg<'a>; KEY_COLS] {
     [Arg::Text(id), Arg::Int(i64::from(p.master_version)), Arg::Blob(&p.wrapped_key), Arg::Int(p.row.created_at)]
 }
 
-/// A person's sealed columns in table order: the eight ciphertexts, then the three blind
-/// indexes (shared by the insert and the update).
-pub(crate) fn sealed_args(row: &PersonRow) -> [Arg<'_>; 11] {
-    let enc = &row.enc;
-    [
-        Arg::OptBlob(enc.first_name.as_deref()),
-        Arg::OptBlob(enc.last_name.as_deref()),
-        Arg::OptBlob(enc.email.as_deref()),
-        Arg::OptBlob(enc.phone.as_deref()),
-        Arg::OptBlob(enc.national_id.as_deref()),
-        Arg::OptBlob(enc.birth_date.as_deref()),
-        Arg::OptBlob(enc.address.as_deref()),
-        Arg::OptBlob(enc.notes.as_deref()),
-        Arg::OptInt(row.email_bidx),
-        Arg::OptInt(row.phone_bidx),
-        Arg::OptInt(row.national_id_bidx),
-    ]
+/// A person's sealed columns in table order: the ciphertexts of the personal fields, then the
+/// three blind indexes (shared by the insert and the update).
+pub(crate) fn sealed_args(row: &PersonRow) -> impl Iterator<Item = Arg<'_>> {
+    let fields = row.enc.iter().map(|(_, blob)| Arg::OptBlob(blob.as_deref()));
+    fields.chain([Arg::OptInt(row.email_bidx), Arg::OptInt(row.phone_bidx), Arg::OptInt(row.national_id_bidx)])
 }
 
 fn person_args<'a>((id, p): &'a (&'a str, &'a NewPerson)) -> Vec<Arg<'a>> {
@@ -326,10 +316,12 @@ const KEY_HEAD: &str = "INSERT INTO keystore (kind, id, master_version, wrapped,
 const KEY_ROW: &str = "'subject', ";
 const KEY_COLS: usize = 4;
 
-const PERSON_HEAD: &str = "INSERT INTO people (id, owner_id, unit, company_id, version, \
-     created_at, updated_at, first_name, last_name, email, phone, national_id, birth_date, \
-     address, notes, email_bidx, phone_bidx, national_id_bidx) VALUES ";
-const PERSON_COLS: usize = 18;
+const PERSON_HEAD: &str = concat!(
+    "INSERT INTO people (id, owner_id, unit, company_id, version, created_at, updated_at, ",
+    person_fields!("", "", ""),
+    ", email_bidx, phone_bidx, national_id_bidx) VALUES "
+);
+const PERSON_COLS: usize = 7 + PersonField::ALL.len() + 3;
 
 const TAG_HEAD: &str = "INSERT INTO person_tags (person_id, tag) VALUES ";
 const TOKEN_HEAD: &str = "INSERT INTO person_name_tokens (token, person_id) VALUES ";

@@ -11,14 +11,104 @@
 //! blind-index searches `$9` the index value.
 
 use sejf_core::ports::BlindIndex;
+use sejf_core::ports::PersonField;
+
+/// The personal columns of `people`, in `PersonField::ALL`'s order, each written
+/// `<open><prefix><name><close>` and separated by ", ". The one list of them in the store's SQL;
+/// [`FIELD_COLUMNS`] is checked against the domain's list when the crate compiles.
+macro_rules! person_fields {
+    ($prefix:literal, $open:literal, $close:literal) => {
+        concat!(
+            $open,
+            $prefix,
+            "first_name",
+            $close,
+            ", ",
+            $open,
+            $prefix,
+            "last_name",
+            $close,
+            ", ",
+            $open,
+            $prefix,
+            "email",
+            $close,
+            ", ",
+            $open,
+            $prefix,
+            "phone",
+            $close,
+            ", ",
+            $open,
+            $prefix,
+            "national_id",
+            $close,
+            ", ",
+            $open,
+            $prefix,
+            "birth_date",
+            $close,
+            ", ",
+            $open,
+            $prefix,
+            "address",
+            $close,
+            ", ",
+            $open,
+            $prefix,
+            "notes",
+            $close
+        )
+    };
+}
+pub(crate) use person_fields;
+
+/// The personal columns as the statements name them.
+pub(crate) const FIELD_COLUMNS: &str = person_fields!("", "", "");
+
+/// The number of columns `people::decode_person` reads before the personal ones.
+pub(crate) const FIELDS_AT: usize = 7;
+
+const _: () = assert!(
+    columns_are_the_fields(FIELD_COLUMNS),
+    "people_sql::person_fields! must list PersonField::ALL's names in order: a personal field was added or moved"
+);
+
+/// Whether `list` is `PersonField::ALL`'s names joined by ", " (at compile time).
+const fn columns_are_the_fields(list: &str) -> bool {
+    let list = list.as_bytes();
+    let mut at = 0;
+    let mut i = 0;
+    while i < PersonField::ALL.len() {
+        if i > 0 {
+            if at + 2 > list.len() || list[at] != b',' || list[at + 1] != b' ' {
+                return false;
+            }
+            at += 2;
+        }
+        let name = PersonField::ALL[i].name().as_bytes();
+        let mut j = 0;
+        while j < name.len() {
+            if at >= list.len() || list[at] != name[j] {
+                return false;
+            }
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    at == list.len()
+}
 
 /// The person columns every read decodes, in the order `people::decode_person` expects; the
 /// wrapped subject key comes last from the LEFT JOIN on the key store.
 macro_rules! person_columns {
     () => {
-        "SELECT p.id, p.owner_id, p.unit, p.company_id, p.version, p.created_at, p.updated_at, \
-         p.first_name, p.last_name, p.email, p.phone, p.national_id, p.birth_date, p.address, \
-         p.notes, p.email_bidx, p.phone_bidx, p.national_id_bidx, k.wrapped"
+        concat!(
+            "SELECT p.id, p.owner_id, p.unit, p.company_id, p.version, p.created_at, p.updated_at, ",
+            person_fields!("p.", "", ""),
+            ", p.email_bidx, p.phone_bidx, p.national_id_bidx, k.wrapped"
+        )
     };
 }
 macro_rules! person_from {
@@ -92,9 +182,9 @@ pub(crate) fn by_bidx(column: BlindIndex) -> &'static PageSql {
 }
 
 /// People by id as ONE row (the hot path of `GET /people/{id}`, where concurrent reads share a
-/// query): a JSON array with one array per person (the columns of
-/// `person_columns!` in order, ciphertexts and the wrapped key as hex, then the tags and name
-/// tokens as arrays). A row costs the driver a message between threads and a conversion of
+/// query): a JSON array with one array per person (the columns of `person_columns!` in order,
+/// the personal ones as one inner array, ciphertexts and the wrapped key as hex, then the tags
+/// and name tokens as arrays). A row costs the driver a message between threads and a conversion of
 /// every column, so a batch of reads (`App::person` under load) is cheaper as one text.
 /// `$1` is a JSON array of ids.
 macro_rules! people_as_json {
@@ -105,37 +195,10 @@ macro_rules! people_as_json {
             "(",
             $array,
             "(p.id, p.owner_id, p.unit, p.company_id, p.version, p.created_at, p.updated_at, ",
-            $hex_open,
-            "p.first_name",
-            $hex_close,
-            ", ",
-            $hex_open,
-            "p.last_name",
-            $hex_close,
-            ", ",
-            $hex_open,
-            "p.email",
-            $hex_close,
-            ", ",
-            $hex_open,
-            "p.phone",
-            $hex_close,
-            ", ",
-            $hex_open,
-            "p.national_id",
-            $hex_close,
-            ", ",
-            $hex_open,
-            "p.birth_date",
-            $hex_close,
-            ", ",
-            $hex_open,
-            "p.address",
-            $hex_close,
-            ", ",
-            $hex_open,
-            "p.notes",
-            $hex_close,
+            $array,
+            "(",
+            person_fields!("p.", $hex_open, $hex_close),
+            ")",
             ", p.email_bidx, p.phone_bidx, p.national_id_bidx, ",
             $hex_open,
             "k.wrapped",
@@ -173,11 +236,22 @@ pub(crate) const GET_MANY_POSTGRES: &str = concat!(
     ") AS batch(people)"
 );
 
-pub(crate) const UPDATE: &str = "UPDATE people SET owner_id = $2, unit = $3, company_id = $4, \
-     version = version + 1, updated_at = $5, first_name = $6, last_name = $7, email = $8, \
-     phone = $9, national_id = $10, birth_date = $11, address = $12, notes = $13, \
-     email_bidx = $14, phone_bidx = $15, national_id_bidx = $16 \
-     WHERE id = $1 AND version = $17";
+/// A person's row over the version read: `$1` the id, `$2` that version, then the columns of
+/// [`UPDATE_COLUMNS`] from `$3`.
+pub(crate) const UPDATE: &str = {
+    use crate::multirow::{ascii, build_sql, sql_len};
+    const HEAD: &str = concat!(
+        "UPDATE people SET version = version + 1, (owner_id, unit, company_id, updated_at, ",
+        person_fields!("", "", ""),
+        ", email_bidx, phone_bidx, national_id_bidx) = "
+    );
+    const TAIL: &str = " WHERE id = $1 AND version = $2";
+    const LEN: usize = sql_len(HEAD, "", UPDATE_COLUMNS, 1, TAIL, Some(3));
+    const SQL: [u8; LEN] = build_sql(HEAD, "", UPDATE_COLUMNS, 1, TAIL, Some(3));
+    ascii(&SQL)
+};
+/// The columns an update sets: owner, unit, company, time, the personal fields, three indexes.
+pub(crate) const UPDATE_COLUMNS: usize = 4 + PersonField::ALL.len() + 3;
 pub(crate) const DELETE_TAGS: &str = "DELETE FROM person_tags WHERE person_id = $1";
 pub(crate) const DELETE_TOKENS: &str = "DELETE FROM person_name_tokens WHERE person_id = $1";
 

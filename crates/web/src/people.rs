@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use maud::{Markup, html};
 use sejf_core::people::{PeopleFilter, PersonInput, PersonView, SearchCriteria};
 use sejf_core::{App, CoreError};
+use sejf_domain::fields::PersonField;
 use sejf_domain::people::{AddressRaw, PersonRaw};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -262,16 +263,15 @@ async fn person_page(
             .collect::<Vec<_>>()
             .join(", ")
     });
-    let rows: [(M, &str, Option<String>); 8] = [
-        (M::FirstName, "first_name", f.first_name.clone()),
-        (M::LastName, "last_name", f.last_name.clone()),
-        (M::Email, "email", f.email.clone()),
-        (M::Phone, "phone", f.phone.clone()),
-        (M::NationalId, "national_id", f.national_id.clone()),
-        (M::BirthDate, "birth_date", f.birth_date.as_deref().map(|d| c.lang.date(d))),
-        (M::Street, "address", addr),
-        (M::Notes, "notes", f.notes.clone()),
-    ];
+    let texts = f.to_texts();
+    let rows = PersonField::ALL.map(|field| {
+        let shown = match field {
+            PersonField::Address => addr.clone(),
+            PersonField::BirthDate => f.birth_date.as_deref().map(|d| c.lang.date(d)),
+            _ => texts.get(field).clone(),
+        };
+        (person_field_label(field), field.name(), shown)
+    });
     let body = html! {
         @if revealed { p class="notice" role="status" { (c.t(M::Revealed)) } }
         dl class="fields" {
@@ -316,20 +316,31 @@ async fn person_page(
     html_response(status, page(c, &display_name(p), body))
 }
 
+/// The label of a person's field.
+fn person_field_label(field: PersonField) -> M {
+    match field {
+        PersonField::FirstName => M::FirstName,
+        PersonField::LastName => M::LastName,
+        PersonField::Email => M::Email,
+        PersonField::Phone => M::Phone,
+        PersonField::NationalId => M::NationalId,
+        PersonField::BirthDate => M::BirthDate,
+        PersonField::Address => M::Street,
+        PersonField::Notes => M::Notes,
+    }
+}
+
 /// The label of a field name as the core names it (`address.city`, `national_id`, …).
 pub fn field_label(c: &Ctx<'_>, field: &str) -> &'static str {
+    if let Ok(person) = field.parse::<PersonField>() {
+        return c.t(person_field_label(person));
+    }
     let m = match field.trim_start_matches("address.") {
-        "first_name" => M::FirstName,
-        "last_name" | "name" => M::LastName,
-        "email" => M::Email,
-        "phone" => M::Phone,
-        "national_id" => M::NationalId,
-        "birth_date" => M::BirthDate,
-        "street" | "address" => M::Street,
+        "name" => M::LastName,
+        "street" => M::Street,
         "city" => M::City,
         "postal_code" => M::PostalCode,
         "country" => M::Country,
-        "notes" => M::Notes,
         "unit" => M::Unit,
         "purpose" => M::Purpose,
         "fields" => M::RevealFields,

@@ -19,6 +19,7 @@ use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
 use crate::ports::{AuditEvent, BlindIndex, ListQuery, NewPerson, PersonRow, RecordKind, StoredPerson};
 use crate::{App, CoreError};
 use sealing::{open_person, seal_person};
+use sejf_domain::fields::PersonField;
 use sejf_policy::FieldClass;
 
 /// Most candidates one search request looks at (a common name token may match thousands); past
@@ -53,51 +54,11 @@ pub struct PersonView {
 
 sejf_domain::redacted_debug!(PersonView { id, unit, owner_id, version });
 
-/// The class of each personal field (DESIGN.md: public, personal, sensitive).
-pub const FIELD_CLASSES: [(&str, FieldClass); 8] = [
-    ("first_name", FieldClass::Personal),
-    ("last_name", FieldClass::Personal),
-    ("email", FieldClass::Personal),
-    ("phone", FieldClass::Personal),
-    ("address", FieldClass::Personal),
-    ("national_id", FieldClass::Sensitive),
-    ("birth_date", FieldClass::Sensitive),
-    ("notes", FieldClass::Personal),
-];
-
-/// `j***@***`: the first letter only. The domain is hidden too: it can name an employer, and
-/// a honeytoken's domain would give it away.
-fn mask_email(e: &str) -> String {
-    format!("{}***@***", e.chars().next().unwrap_or('*'))
-}
-
-/// `*******1234`: the last four characters.
-fn mask_tail(v: &str) -> String {
-    let chars: Vec<char> = v.chars().collect();
-    let keep = chars.len().saturating_sub(4);
-    format!("*******{}", chars[keep..].iter().collect::<String>())
-}
-
-/// `J***`: the initial.
-fn mask_name(v: &str) -> String {
-    format!("{}***", v.chars().next().unwrap_or('*'))
-}
-
 impl PersonView {
     /// The names of the personal fields this view shows in clear (for the audit trail).
     pub fn shown_fields(&self) -> String {
-        let f = &self.fields;
-        let present = [
-            ("first_name", f.first_name.is_some()),
-            ("last_name", f.last_name.is_some()),
-            ("email", f.email.is_some()),
-            ("phone", f.phone.is_some()),
-            ("address", f.address.is_some()),
-            ("national_id", f.national_id.is_some()),
-            ("birth_date", f.birth_date.is_some()),
-            ("notes", f.notes.is_some()),
-        ];
-        present.iter().filter(|(n, p)| *p && !self.masked.contains(n)).map(|(n, _)| *n).collect::<Vec<_>>().join(",")
+        let shown = PersonField::ALL.into_iter().filter(|f| self.fields.has(*f) && !self.masked.contains(&f.name()));
+        shown.map(PersonField::name).collect::<Vec<_>>().join(",")
     }
 
     /// Masks (or leaves out) every field whose class the caller may not read.
@@ -106,24 +67,10 @@ impl PersonView {
         self
     }
 
-    fn mask_except(&mut self, access: FieldAccess, revealed: &[&str]) {
-        let f = &mut self.fields;
-        for (name, class) in FIELD_CLASSES {
-            if access.contains(class) || revealed.contains(&name) {
-                continue;
-            }
-            let present = match name {
-                "first_name" => f.first_name.as_mut().map(|v| *v = mask_name(v)).is_some(),
-                "last_name" => f.last_name.as_mut().map(|v| *v = mask_name(v)).is_some(),
-                "email" => f.email.as_mut().map(|v| *v = mask_email(v)).is_some(),
-                "phone" => f.phone.as_mut().map(|v| *v = mask_tail(v)).is_some(),
-                "national_id" => f.national_id.as_mut().map(|v| *v = mask_tail(v)).is_some(),
-                "address" => f.address.take().is_some(),
-                "birth_date" => f.birth_date.take().is_some(),
-                _ => f.notes.take().is_some(),
-            };
-            if present {
-                self.masked.push(name);
+    fn mask_except(&mut self, access: FieldAccess, revealed: &[PersonField]) {
+        for field in PersonField::ALL {
+            if !access.contains(field.class()) && !revealed.contains(&field) && self.fields.mask(field) {
+                self.masked.push(field.name());
             }
         }
     }
@@ -438,9 +385,9 @@ impl App {
         }
         let mut wanted = Vec::new();
         for f in fields {
-            match FIELD_CLASSES.iter().find(|(n, _)| n == f) {
-                Some(entry) => wanted.push(*entry),
-                None => errs.push("fields", "unknown field; expected personal fields such as national_id, birth_date, email"),
+            match f.parse::<PersonField>() {
+                Ok(field) => wanted.push(field),
+                Err(()) => errs.push("fields", "unknown field; expected personal fields such as national_id, birth_date, email"),
             }
         }
         errs.into_result(())?;
@@ -449,15 +396,15 @@ impl App {
         let access = self.access_to(actor, &stored.row).1;
         let policy = self.policy();
         let res = Resource::person(&stored.row);
-        for (name, class) in &wanted {
-            if !access.contains(*class) && !may_reveal(&policy, actor, res, *class, purpose.as_str()) {
-                return Err(CoreError::Forbidden(format!("you may not reveal {name} of this person")));
+        for field in &wanted {
+            if !access.contains(field.class()) && !may_reveal(&policy, actor, res, field.class(), purpose.as_str()) {
+                return Err(CoreError::Forbidden(format!("you may not reveal {field} of this person")));
             }
         }
-        let names: Vec<&str> = wanted.iter().map(|(n, _)| *n).collect();
+        let names: Vec<&str> = wanted.iter().map(|f| f.name()).collect();
         self.guard_reads(actor, &[id], "reveal").await?;
         let mut view = self.decrypt(&stored, &permit)?;
-        view.mask_except(access, &names);
+        view.mask_except(access, &wanted);
         let mut ev = self.event(actor, AuditAction::PersonReveal, "person", &id.to_string());
         ev.subject_id = ev.resource_id.clone();
         ev.fields = names.join(",");

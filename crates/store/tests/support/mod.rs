@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use sejf_core::ports::{
-    AccountChange, AuditEvent, EncryptedPerson, ListQuery, MfaEnable, NewPerson, PersonRow, RecordKind, RecordRow, UserRow, Visibility,
+    AccountChange, AuditEvent, EncryptedPerson, ListQuery, MfaEnable, NewPerson, PersonField, PersonRow, RecordKind, RecordRow, UserRow,
+    Visibility,
 };
 use sejf_store::{SqlStore, sqlite_url, testing};
 use uuid::Uuid;
@@ -95,16 +96,7 @@ pub fn new_person(owner: Uuid, unit: &str) -> NewPerson {
             version: 1,
             created_at: T0,
             updated_at: T0 + 1,
-            enc: EncryptedPerson {
-                first_name: blob("first_name"),
-                last_name: blob("last_name"),
-                email: blob("email"),
-                phone: blob("phone"),
-                national_id: None,
-                birth_date: blob("birth_date"),
-                address: blob("address"),
-                notes: blob("notes"),
-            },
+            enc: EncryptedPerson::from_fn(|f| if f == PersonField::NationalId { None } else { blob(f.name()) }),
             tags: Vec::new(),
             email_bidx: Some(i64::from(id.as_bytes()[15])),
             phone_bidx: Some(-1),
