@@ -16,6 +16,7 @@
 
 mod common;
 
+use sejf_core::ports::prelude::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ use sejf::install::Location;
 use sejf::keyfile::PassphraseSource;
 use sejf_core::Actor;
 use sejf_core::people::PeopleFilter;
-use sejf_core::ports::{AuditEvent, Store};
+use sejf_core::ports::AuditEvent;
 use sejf_domain::roles::Role;
 use uuid::Uuid;
 use zeroize::Zeroizing;

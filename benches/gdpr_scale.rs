@@ -19,12 +19,13 @@
 
 mod common;
 
+use sejf_core::ports::prelude::*;
 use std::time::Instant;
 
 use common::{TempDir, env_usize, machine};
 use sejf_core::Actor;
 use sejf_core::gdpr::RetentionRule;
-use sejf_core::ports::{AuditEvent, Store};
+use sejf_core::ports::AuditEvent;
 use sejf_domain::roles::Role;
 use uuid::Uuid;
 

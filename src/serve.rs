@@ -295,7 +295,7 @@ async fn backup_loop(opened: Opened, target: String, every: Duration, mut stop: 
                 overdue_alerted = true;
             }
         }
-        let Ok(Some(_lease)) = sejf_core::Store::backup_lock(&opened.store).await else { continue };
+        let Ok(Some(_lease)) = sejf_core::ports::Housekeeping::backup_lock(&opened.store).await else { continue };
         match crate::backup::create(&data_dir, &opened, &target, &[], None).await {
             Ok(line) => {
                 overdue_alerted = false;

@@ -222,7 +222,7 @@ async fn record<T>(loc: &Location, action: AuditAction, id: &str, target: &str, 
     };
     let recorded = match SqlStore::connect(&loc.database_url()).await {
         Ok(store) => {
-            let r = sejf_core::ports::Store::audit_append(&store, vec![event]).await.map_err(|e| e.to_string());
+            let r = sejf_core::ports::AuditStore::audit_append(&store, vec![event]).await.map_err(|e| e.to_string());
             store.close().await;
             r
         }
@@ -621,7 +621,7 @@ async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<
 }
 
 async fn audit_restore(store: &SqlStore, id: &str, erased: u64) -> Result<(), String> {
-    use sejf_core::ports::Store;
+    use sejf_core::ports::AuditStore;
     let event = sejf_core::ports::AuditEvent {
         at: now_micros(),
         actor: "operator".into(),

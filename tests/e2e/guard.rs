@@ -2,12 +2,13 @@
 //! addresses it chooses: a stranger cannot lock the real user out, no answer tells a right
 //! password from a wrong one without a code, and parallel guesses cannot slip past a limit.
 
+use sejf_core::ports::prelude::*;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use sejf_core::auth::Login;
-use sejf_core::{App, Clock, CoreError, Settings, Store};
+use sejf_core::{App, Clock, CoreError, Settings};
 use sejf_crypto::totp;
 use sejf_domain::roles::Role;
 

@@ -505,13 +505,35 @@ impl std::fmt::Debug for MfaEnable {
     }
 }
 
-pub trait Store: Send + Sync + 'static {
-    // Key store.
+/// Everything Sejf keeps, one port per aggregate; an adapter implements each part and is then a
+/// `Store` (the blanket impl below). Core holds it as `Arc<dyn Store>`; a use case calls the
+/// parts through `ports::prelude`.
+pub trait Store:
+    KeyStore + AccountStore + PeopleStore + RecordStore + GdprStore + AuditStore + InsiderStore + ExportStore + Housekeeping + 'static
+{
+}
+
+impl<T: KeyStore + AccountStore + PeopleStore + RecordStore + GdprStore + AuditStore + InsiderStore + ExportStore + Housekeeping + 'static>
+    Store for T
+{
+}
+
+/// The store's parts, for `use crate::ports::prelude::*` where a use case calls them.
+pub mod prelude {
+    pub use super::{
+        AccountStore, AuditStore, ExportStore, GdprStore, Housekeeping, InsiderStore, KeyStore, PeopleStore, RecordStore, Store,
+    };
+}
+
+/// Wrapped keys: the master-key-wrapped subject, unit, index and system keys.
+pub trait KeyStore: Send + Sync {
     fn key_get<'a>(&'a self, kind: KeyKind, id: &'a str) -> Fut<'a, Option<Vec<u8>>>;
     /// Inserts a wrapped key unless one exists (several servers may race); never overwrites.
     fn key_insert_if_absent<'a>(&'a self, kind: KeyKind, id: &'a str, master_version: u32, wrapped: &'a [u8]) -> Fut<'a, ()>;
+}
 
-    // Users, units and sessions.
+/// Accounts: users, units, role grants, sessions, TOTP state and sign-in throttling.
+pub trait AccountStore: Send + Sync {
     /// Creates a user (and the units it names), with its events, in one transaction.
     fn user_create(&self, user: UserRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     fn user_by_name<'a>(&'a self, username: &'a str) -> Fut<'a, Option<UserRow>>;
@@ -526,68 +548,6 @@ pub trait Store: Send + Sync + 'static {
     fn role_grant_get(&self, id: Uuid) -> Fut<'_, Option<RoleGrantRow>>;
     /// Grants still waiting, oldest first.
     fn role_grants_pending(&self) -> Fut<'_, Vec<RoleGrantRow>>;
-    // GDPR (see `gdpr`): the purpose register, consents, flags, erasure and suppression.
-    fn gdpr_purposes(&self) -> Fut<'_, Vec<PurposeRow>>;
-    /// Adds or replaces a purpose.
-    fn gdpr_purpose_put(&self, row: PurposeRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
-    /// A person's consent history, oldest first.
-    fn consents(&self, person: Uuid) -> Fut<'_, Vec<ConsentRow>>;
-    fn consent_insert(&self, row: ConsentRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
-    fn person_flags(&self, person: Uuid) -> Fut<'_, Vec<FlagRow>>;
-    /// Every person carrying `flag`.
-    fn flagged<'a>(&'a self, flag: &'a str) -> Fut<'a, Vec<Uuid>>;
-    /// Sets (or replaces) a flag.
-    fn person_flag_set(&self, row: FlagRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
-    /// Clears a flag; false, with nothing written, if it was not set.
-    fn person_flag_clear<'a>(&'a self, person: Uuid, flag: &'a str, audit: Vec<AuditEvent>) -> Fut<'a, bool>;
-    /// Deletes the person as `person_delete` does and records the suppression entries and the
-    /// receipt in the same transaction. False, with nothing changed, if there is no such person.
-    fn person_erase(&self, erasure: Erasure, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
-    /// The suppression list: (`email` | `phone`, blind-index value) of erased people.
-    fn suppression_list(&self) -> Fut<'_, Vec<(String, i64)>>;
-    /// The signed receipt (body, signature) of an erasure.
-    fn erasure_receipt(&self, person: Uuid) -> Fut<'_, Option<(String, String)>>;
-    /// Inserts the people `steps` bring. `job` None: one transaction for the whole import,
-    /// committed at [`ImportStep::Finish`] (a kill or an error leaves nothing). `job` Some (a
-    /// file digest): each batch commits with the job's `rows_done`, so a killed run resumes.
-    /// Returns the people inserted.
-    fn people_import(&self, job: Option<String>, now: i64, steps: tokio::sync::mpsc::Receiver<ImportStep>) -> Fut<'_, u64>;
-    /// Rows done and whether finished, of a resumable import of the file with this digest.
-    fn import_job<'a>(&'a self, id: &'a str) -> Fut<'a, Option<(i64, bool)>>;
-    /// Marks a resumable import finished.
-    fn import_job_finish<'a>(&'a self, id: &'a str, now: i64) -> Fut<'a, ()>;
-    /// A page of every person's blind-index values in id order, after `after`.
-    fn people_keys(&self, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<PersonKeys>>;
-    /// Deletes sessions past their absolute expiry (`expires_at < now`) and export requests
-    /// finished (downloaded, rejected, or approved and past their download window) before
-    /// `exports_before`. Answers (sessions, export requests) deleted.
-    fn expired_sweep(&self, now: i64, exports_before: i64) -> Fut<'_, (u64, u64)>;
-    /// People with no change to them or their activities since `before` (unix µs), carrying
-    /// `tag` when given, and under no legal hold, in id order: what a retention rule selects.
-    fn retention_candidates(&self, tag: Option<String>, before: i64) -> Fut<'_, Vec<Uuid>>;
-    /// Adds or replaces a data-subject request (with its events, in one transaction).
-    fn dsr_put(&self, row: DsrRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
-    fn dsr_get(&self, id: Uuid) -> Fut<'_, Option<DsrRow>>;
-    /// Requests, by status ('' for all), in id order.
-    fn dsr_list<'a>(&'a self, status: &'a str) -> Fut<'a, Vec<DsrRow>>;
-    /// The entries (id, JSON body) of a small register kept as documents (`processor`,
-    /// `breach`), in id order.
-    fn gdpr_register<'a>(&'a self, kind: &'a str) -> Fut<'a, Vec<(String, String)>>;
-    /// Replaces a person's name-index tokens (a rebuild; nothing else of the person changes).
-    fn person_name_tokens_replace(&self, id: Uuid, tokens: Vec<i64>) -> Fut<'_, ()>;
-    /// The version of a derived index (`names`): 0 when never recorded.
-    fn index_version<'a>(&'a self, name: &'a str) -> Fut<'a, i64>;
-    fn set_index_version<'a>(&'a self, name: &'a str, version: i64) -> Fut<'a, ()>;
-    /// Open and idle pooled connections, for metrics; None for a store that does not pool.
-    fn connections(&self) -> Option<(u32, u32)> {
-        None
-    }
-    /// Adds or replaces a register entry, with its events, in one transaction.
-    fn gdpr_register_put<'a>(&'a self, kind: &'a str, id: String, body: String, at: i64, audit: Vec<AuditEvent>) -> Fut<'a, ()>;
-    /// Records disclosures to processors, with their events, in one transaction.
-    fn disclose(&self, rows: Vec<DisclosureRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
-    /// A person's disclosures, oldest first.
-    fn disclosures(&self, person: Uuid) -> Fut<'_, Vec<DisclosureRow>>;
     /// Stores a new session, with its events (a sign-in, a token issued), in one transaction.
     fn session_create(&self, session: SessionRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     fn session_by_hash<'a>(&'a self, token_hash: &'a [u8]) -> Fut<'a, Option<SessionRow>>;
@@ -625,61 +585,11 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the address row (`a:{block}`) of every block named by a pair row
     /// (`{pair_prefix}{block}`), leaving the pair rows themselves.
     fn throttle_clear_addresses<'a>(&'a self, pair_prefix: &'a str) -> Fut<'a, ()>;
+}
 
-    // The audit trail. Events get gap-free sequence numbers in the transaction that writes them.
-    /// Appends events in one transaction (reads: before the response leaves).
-    fn audit_append(&self, events: Vec<AuditEvent>) -> Fut<'_, ()>;
-    /// Events with `seq > after`, in order, at most `limit`.
-    fn audit_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<SealedEvent>>;
-    /// The same events' stored bodies ([`crate::audit::canonical`]), byte for byte, each framed
-    /// as `seq:length:body` and concatenated into one text in no promised order
-    /// ([`crate::audit::split_pages`] orders them): what sealing and verifying hash. Empty after
-    /// the end.
-    fn audit_canonical_range(&self, after: i64, limit: u32) -> Fut<'_, String>;
-    fn audit_query(&self, query: AuditQuery) -> Fut<'_, Vec<SealedEvent>>;
-    /// Stores a signed checkpoint (JSON) unless one of that size exists.
-    fn audit_checkpoint_put(&self, tree_size: i64, body: String, at: i64) -> Fut<'_, ()>;
-    /// Every checkpoint, by tree size.
-    fn audit_checkpoints(&self) -> Fut<'_, Vec<(i64, String)>>;
-    /// The checkpoint of the largest tree size, if any.
-    fn audit_checkpoint_last(&self) -> Fut<'_, Option<(i64, String)>>;
-    /// Marks a person as a honeytoken (bait planted by administrators).
-    fn honeytoken_put(&self, person: Uuid, at: i64) -> Fut<'_, ()>;
-    fn honeytokens(&self) -> Fut<'_, Vec<Uuid>>;
-    /// The sealer's record of each event: (seq, leaf hash, chain link); never overwritten.
-    fn audit_chain_put(&self, rows: Vec<ChainRow>) -> Fut<'_, ()>;
-    fn audit_chain_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<ChainRow>>;
-    /// Becomes the one sealer among every process sharing the database, or None while another
-    /// holds the role. The lease ends when the returned value is dropped.
-    fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>>;
-    /// The lease of the one server (of several on PostgreSQL) that takes the scheduled backup.
-    fn backup_lock(&self) -> Fut<'_, Option<SealerLease>>;
-
-    // Read budgets, shared by every server: the latest time each user read each person.
-    /// Records `reads` (a person's time only moves forward) and forgets every read before
-    /// `since`; answers, for each user among `reads`, the distinct people they read at or after
-    /// `since`. One transaction.
-    fn read_budget_record(&self, reads: Vec<ReadMark>, since: i64) -> Fut<'_, Vec<(Uuid, i64)>>;
-    /// The distinct people `user` read at or after `since`.
-    fn read_budget_count(&self, user: Uuid, since: i64) -> Fut<'_, i64>;
-    /// Records that `user` read `people` at `at` unless that takes the distinct people they read
-    /// at or after `since` past `budget` (then nothing is recorded).
-    fn read_budget_take(&self, user: Uuid, at: i64, since: i64, people: Vec<Uuid>, budget: i64) -> Fut<'_, BudgetOutcome>;
-
-    // Bulk export requests. Every change carries its audit events in the same transaction.
-    fn export_insert(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
-    fn export_get(&self, id: Uuid) -> Fut<'_, Option<ExportRow>>;
-    /// Requests with `id > after` (ids are UUIDv7: creation order), optionally only one
-    /// requester's and only one status, at most `limit`.
-    fn exports_list(&self, requester: Option<Uuid>, status: Option<String>, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<ExportRow>>;
-    /// Records a decision on a still-pending request: false (and no events written) if it was
-    /// no longer pending.
-    fn export_decide(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
-    /// Marks an approved request downloaded if it still is approved and unexpired at `now`:
-    /// false (and no events written) otherwise, so a download happens at most once.
-    fn export_mark_downloaded(&self, id: Uuid, now: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
-
-    // People. Writes take their audit events, committed in the same transaction.
+/// People (data subjects): their sealed rows, blind indexes, bulk import and derived indexes.
+/// Writes take their audit events, committed in the same transaction.
+pub trait PeopleStore: Send + Sync {
     fn person_insert(&self, person: NewPerson, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
     /// Inserts many people in one transaction: all or nothing.
     fn people_insert_batch(&self, people: Vec<NewPerson>, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
@@ -697,8 +607,26 @@ pub trait Store: Send + Sync + 'static {
     fn people_by_bidx(&self, column: BlindIndex, value: i64, query: ListQuery) -> Fut<'_, Vec<StoredPerson>>;
     /// How many people are stored (for progress bars).
     fn people_count(&self) -> Fut<'_, i64>;
+    /// Inserts the people `steps` bring. `job` None: one transaction for the whole import,
+    /// committed at [`ImportStep::Finish`] (a kill or an error leaves nothing). `job` Some (a
+    /// file digest): each batch commits with the job's `rows_done`, so a killed run resumes.
+    /// Returns the people inserted.
+    fn people_import(&self, job: Option<String>, now: i64, steps: tokio::sync::mpsc::Receiver<ImportStep>) -> Fut<'_, u64>;
+    /// Rows done and whether finished, of a resumable import of the file with this digest.
+    fn import_job<'a>(&'a self, id: &'a str) -> Fut<'a, Option<(i64, bool)>>;
+    /// Marks a resumable import finished.
+    fn import_job_finish<'a>(&'a self, id: &'a str, now: i64) -> Fut<'a, ()>;
+    /// A page of every person's blind-index values in id order, after `after`.
+    fn people_keys(&self, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<PersonKeys>>;
+    /// Replaces a person's name-index tokens (a rebuild; nothing else of the person changes).
+    fn person_name_tokens_replace(&self, id: Uuid, tokens: Vec<i64>) -> Fut<'_, ()>;
+    /// The version of a derived index (`names`): 0 when never recorded.
+    fn index_version<'a>(&'a self, name: &'a str) -> Fut<'a, i64>;
+    fn set_index_version<'a>(&'a self, name: &'a str, version: i64) -> Fut<'a, ()>;
+}
 
-    // Companies, deals, activities.
+/// Companies, deals and activities.
+pub trait RecordStore: Send + Sync {
     /// Inserts records (of any kinds, in order, so a deal may follow its company) and their
     /// events in one transaction: all of them or none.
     fn records_insert(&self, rows: Vec<RecordRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
@@ -706,4 +634,119 @@ pub trait Store: Send + Sync + 'static {
     fn record_update(&self, row: RecordRow, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
     fn record_delete(&self, kind: RecordKind, id: Uuid, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
     fn records_list(&self, kind: RecordKind, query: ListQuery) -> Fut<'_, Vec<RecordRow>>;
+}
+
+/// GDPR (see `gdpr`): purposes, consents, flags, erasure and suppression, retention, data-subject
+/// requests, registers and disclosures.
+pub trait GdprStore: Send + Sync {
+    fn gdpr_purposes(&self) -> Fut<'_, Vec<PurposeRow>>;
+    /// Adds or replaces a purpose.
+    fn gdpr_purpose_put(&self, row: PurposeRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    /// A person's consent history, oldest first.
+    fn consents(&self, person: Uuid) -> Fut<'_, Vec<ConsentRow>>;
+    fn consent_insert(&self, row: ConsentRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    fn person_flags(&self, person: Uuid) -> Fut<'_, Vec<FlagRow>>;
+    /// Every person carrying `flag`.
+    fn flagged<'a>(&'a self, flag: &'a str) -> Fut<'a, Vec<Uuid>>;
+    /// Sets (or replaces) a flag.
+    fn person_flag_set(&self, row: FlagRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    /// Clears a flag; false, with nothing written, if it was not set.
+    fn person_flag_clear<'a>(&'a self, person: Uuid, flag: &'a str, audit: Vec<AuditEvent>) -> Fut<'a, bool>;
+    /// Deletes the person as `person_delete` does and records the suppression entries and the
+    /// receipt in the same transaction. False, with nothing changed, if there is no such person.
+    fn person_erase(&self, erasure: Erasure, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
+    /// The suppression list: (`email` | `phone`, blind-index value) of erased people.
+    fn suppression_list(&self) -> Fut<'_, Vec<(String, i64)>>;
+    /// The signed receipt (body, signature) of an erasure.
+    fn erasure_receipt(&self, person: Uuid) -> Fut<'_, Option<(String, String)>>;
+    /// People with no change to them or their activities since `before` (unix µs), carrying
+    /// `tag` when given, and under no legal hold, in id order: what a retention rule selects.
+    fn retention_candidates(&self, tag: Option<String>, before: i64) -> Fut<'_, Vec<Uuid>>;
+    /// Adds or replaces a data-subject request (with its events, in one transaction).
+    fn dsr_put(&self, row: DsrRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    fn dsr_get(&self, id: Uuid) -> Fut<'_, Option<DsrRow>>;
+    /// Requests, by status ('' for all), in id order.
+    fn dsr_list<'a>(&'a self, status: &'a str) -> Fut<'a, Vec<DsrRow>>;
+    /// The entries (id, JSON body) of a small register kept as documents (`processor`,
+    /// `breach`), in id order.
+    fn gdpr_register<'a>(&'a self, kind: &'a str) -> Fut<'a, Vec<(String, String)>>;
+    /// Adds or replaces a register entry, with its events, in one transaction.
+    fn gdpr_register_put<'a>(&'a self, kind: &'a str, id: String, body: String, at: i64, audit: Vec<AuditEvent>) -> Fut<'a, ()>;
+    /// Records disclosures to processors, with their events, in one transaction.
+    fn disclose(&self, rows: Vec<DisclosureRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    /// A person's disclosures, oldest first.
+    fn disclosures(&self, person: Uuid) -> Fut<'_, Vec<DisclosureRow>>;
+}
+
+/// The audit trail. Events get gap-free sequence numbers in the transaction that writes them.
+pub trait AuditStore: Send + Sync {
+    /// Appends events in one transaction (reads: before the response leaves).
+    fn audit_append(&self, events: Vec<AuditEvent>) -> Fut<'_, ()>;
+    /// Events with `seq > after`, in order, at most `limit`.
+    fn audit_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<SealedEvent>>;
+    /// The same events' stored bodies ([`crate::audit::canonical`]), byte for byte, each framed
+    /// as `seq:length:body` and concatenated into one text in no promised order
+    /// ([`crate::audit::split_pages`] orders them): what sealing and verifying hash. Empty after
+    /// the end.
+    fn audit_canonical_range(&self, after: i64, limit: u32) -> Fut<'_, String>;
+    fn audit_query(&self, query: AuditQuery) -> Fut<'_, Vec<SealedEvent>>;
+    /// Stores a signed checkpoint (JSON) unless one of that size exists.
+    fn audit_checkpoint_put(&self, tree_size: i64, body: String, at: i64) -> Fut<'_, ()>;
+    /// Every checkpoint, by tree size.
+    fn audit_checkpoints(&self) -> Fut<'_, Vec<(i64, String)>>;
+    /// The checkpoint of the largest tree size, if any.
+    fn audit_checkpoint_last(&self) -> Fut<'_, Option<(i64, String)>>;
+    /// The sealer's record of each event: (seq, leaf hash, chain link); never overwritten.
+    fn audit_chain_put(&self, rows: Vec<ChainRow>) -> Fut<'_, ()>;
+    fn audit_chain_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<ChainRow>>;
+    /// Becomes the one sealer among every process sharing the database, or None while another
+    /// holds the role. The lease ends when the returned value is dropped.
+    fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>>;
+}
+
+/// Insider-threat controls: honeytokens, and read budgets shared by every server (the latest
+/// time each user read each person).
+pub trait InsiderStore: Send + Sync {
+    /// Marks a person as a honeytoken (bait planted by administrators).
+    fn honeytoken_put(&self, person: Uuid, at: i64) -> Fut<'_, ()>;
+    fn honeytokens(&self) -> Fut<'_, Vec<Uuid>>;
+    /// Records `reads` (a person's time only moves forward) and forgets every read before
+    /// `since`; answers, for each user among `reads`, the distinct people they read at or after
+    /// `since`. One transaction.
+    fn read_budget_record(&self, reads: Vec<ReadMark>, since: i64) -> Fut<'_, Vec<(Uuid, i64)>>;
+    /// The distinct people `user` read at or after `since`.
+    fn read_budget_count(&self, user: Uuid, since: i64) -> Fut<'_, i64>;
+    /// Records that `user` read `people` at `at` unless that takes the distinct people they read
+    /// at or after `since` past `budget` (then nothing is recorded).
+    fn read_budget_take(&self, user: Uuid, at: i64, since: i64, people: Vec<Uuid>, budget: i64) -> Fut<'_, BudgetOutcome>;
+}
+
+/// Bulk export requests. Every change carries its audit events in the same transaction.
+pub trait ExportStore: Send + Sync {
+    fn export_insert(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, ()>;
+    fn export_get(&self, id: Uuid) -> Fut<'_, Option<ExportRow>>;
+    /// Requests with `id > after` (ids are UUIDv7: creation order), optionally only one
+    /// requester's and only one status, at most `limit`.
+    fn exports_list(&self, requester: Option<Uuid>, status: Option<String>, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<ExportRow>>;
+    /// Records a decision on a still-pending request: false (and no events written) if it was
+    /// no longer pending.
+    fn export_decide(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
+    /// Marks an approved request downloaded if it still is approved and unexpired at `now`:
+    /// false (and no events written) otherwise, so a download happens at most once.
+    fn export_mark_downloaded(&self, id: Uuid, now: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
+}
+
+/// What keeps an installation tidy and observable: sweeps, the scheduled backup's lease,
+/// connection counts.
+pub trait Housekeeping: Send + Sync {
+    /// Deletes sessions past their absolute expiry (`expires_at < now`) and export requests
+    /// finished (downloaded, rejected, or approved and past their download window) before
+    /// `exports_before`. Answers (sessions, export requests) deleted.
+    fn expired_sweep(&self, now: i64, exports_before: i64) -> Fut<'_, (u64, u64)>;
+    /// The lease of the one server (of several on PostgreSQL) that takes the scheduled backup.
+    fn backup_lock(&self) -> Fut<'_, Option<SealerLease>>;
+    /// Open and idle pooled connections, for metrics; None for a store that does not pool.
+    fn connections(&self) -> Option<(u32, u32)> {
+        None
+    }
 }

@@ -56,10 +56,11 @@ pub mod sqlite {
 
 use std::time::Duration;
 
+use sejf_core::ports::prelude::*;
 use sejf_core::ports::{
     AccountChange, AuditEvent, AuditQuery, BlindIndex, BudgetOutcome, ChainRow, ConsentRow, DisclosureRow, DsrRow, Erasure, ExportRow,
     FlagRow, Fut, ImportStep, KeyKind, ListQuery, MfaRow, NewPerson, PersonKeys, PersonRow, PurposeRow, ReadMark, RecordKind, RecordRow,
-    RoleGrantRow, SealedEvent, SealerLease, SessionRow, Store, StoreError, StoredPerson, ThrottleRow, UserRow,
+    RoleGrantRow, SealedEvent, SealerLease, SessionRow, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -283,7 +284,7 @@ impl SqlStore {
     }
 }
 
-impl Store for SqlStore {
+impl KeyStore for SqlStore {
     fn key_get<'a>(&'a self, kind: KeyKind, id: &'a str) -> Fut<'a, Option<Vec<u8>>> {
         Box::pin(keys::get(self, kind, id))
     }
@@ -291,13 +292,11 @@ impl Store for SqlStore {
     fn key_insert_if_absent<'a>(&'a self, kind: KeyKind, id: &'a str, master_version: u32, wrapped: &'a [u8]) -> Fut<'a, ()> {
         Box::pin(keys::insert_if_absent(self, kind, id, master_version, wrapped))
     }
+}
 
+impl AccountStore for SqlStore {
     fn user_create(&self, user: UserRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
         Box::pin(users::create(self, user, audit))
-    }
-
-    fn account_change(&self, change: AccountChange, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
-        Box::pin(users::change(self, change, audit))
     }
 
     fn user_by_name<'a>(&'a self, username: &'a str) -> Fut<'a, Option<UserRow>> {
@@ -312,6 +311,10 @@ impl Store for SqlStore {
         Box::pin(users::list(self))
     }
 
+    fn account_change(&self, change: AccountChange, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(users::change(self, change, audit))
+    }
+
     fn role_grant_create(&self, grant: RoleGrantRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
         Box::pin(grants::create(self, grant, audit))
     }
@@ -322,102 +325,6 @@ impl Store for SqlStore {
 
     fn role_grants_pending(&self) -> Fut<'_, Vec<RoleGrantRow>> {
         Box::pin(grants::pending(self))
-    }
-
-    fn gdpr_purposes(&self) -> Fut<'_, Vec<PurposeRow>> {
-        Box::pin(gdpr::purposes(self))
-    }
-
-    fn gdpr_purpose_put(&self, row: PurposeRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
-        Box::pin(gdpr::purpose_put(self, row, audit))
-    }
-
-    fn consents(&self, person: Uuid) -> Fut<'_, Vec<ConsentRow>> {
-        Box::pin(gdpr::consents(self, person))
-    }
-
-    fn consent_insert(&self, row: ConsentRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
-        Box::pin(gdpr::consent_insert(self, row, audit))
-    }
-
-    fn person_flags(&self, person: Uuid) -> Fut<'_, Vec<FlagRow>> {
-        Box::pin(gdpr::flags(self, person))
-    }
-
-    fn flagged<'a>(&'a self, flag: &'a str) -> Fut<'a, Vec<Uuid>> {
-        Box::pin(gdpr::flagged(self, flag))
-    }
-
-    fn person_flag_set(&self, row: FlagRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
-        Box::pin(gdpr::flag_set(self, row, audit))
-    }
-
-    fn person_flag_clear<'a>(&'a self, person: Uuid, flag: &'a str, audit: Vec<AuditEvent>) -> Fut<'a, bool> {
-        Box::pin(gdpr::flag_clear(self, person, flag, audit))
-    }
-
-    fn person_erase(&self, erasure: Erasure, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
-        Box::pin(gdpr::erase(self, erasure, audit))
-    }
-
-    fn suppression_list(&self) -> Fut<'_, Vec<(String, i64)>> {
-        Box::pin(gdpr::suppression_list(self))
-    }
-
-    fn erasure_receipt(&self, person: Uuid) -> Fut<'_, Option<(String, String)>> {
-        Box::pin(gdpr::receipt(self, person))
-    }
-
-    fn expired_sweep(&self, now: i64, exports_before: i64) -> Fut<'_, (u64, u64)> {
-        Box::pin(throttle::expired_sweep(self, now, exports_before))
-    }
-
-    fn retention_candidates(&self, tag: Option<String>, before: i64) -> Fut<'_, Vec<Uuid>> {
-        Box::pin(gdpr::retention_candidates(self, tag, before))
-    }
-
-    fn dsr_put(&self, row: DsrRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
-        Box::pin(gdpr::dsr_put(self, row, audit))
-    }
-
-    fn dsr_get(&self, id: Uuid) -> Fut<'_, Option<DsrRow>> {
-        Box::pin(gdpr::dsr_get(self, id))
-    }
-
-    fn dsr_list<'a>(&'a self, status: &'a str) -> Fut<'a, Vec<DsrRow>> {
-        Box::pin(gdpr::dsr_list(self, status))
-    }
-
-    fn person_name_tokens_replace(&self, id: Uuid, tokens: Vec<i64>) -> Fut<'_, ()> {
-        Box::pin(people::replace_name_tokens(self, id, tokens))
-    }
-
-    fn index_version<'a>(&'a self, name: &'a str) -> Fut<'a, i64> {
-        Box::pin(people::index_version(self, name))
-    }
-
-    fn set_index_version<'a>(&'a self, name: &'a str, version: i64) -> Fut<'a, ()> {
-        Box::pin(people::set_index_version(self, name, version))
-    }
-
-    fn connections(&self) -> Option<(u32, u32)> {
-        Some((self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX)))
-    }
-
-    fn gdpr_register<'a>(&'a self, kind: &'a str) -> Fut<'a, Vec<(String, String)>> {
-        Box::pin(gdpr::register(self, kind))
-    }
-
-    fn gdpr_register_put<'a>(&'a self, kind: &'a str, id: String, body: String, at: i64, audit: Vec<AuditEvent>) -> Fut<'a, ()> {
-        Box::pin(gdpr::register_put(self, kind, id, body, at, audit))
-    }
-
-    fn disclose(&self, rows: Vec<DisclosureRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
-        Box::pin(gdpr::disclose(self, rows, audit))
-    }
-
-    fn disclosures(&self, person: Uuid) -> Fut<'_, Vec<DisclosureRow>> {
-        Box::pin(gdpr::disclosures(self, person))
     }
 
     fn session_create(&self, session: SessionRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
@@ -487,113 +394,15 @@ impl Store for SqlStore {
     fn throttle_clear_addresses<'a>(&'a self, pair_prefix: &'a str) -> Fut<'a, ()> {
         Box::pin(throttle::clear_addresses(self, pair_prefix))
     }
+}
 
-    fn audit_append(&self, events: Vec<AuditEvent>) -> Fut<'_, ()> {
-        Box::pin(audit::append(self, events))
-    }
-
-    fn audit_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<SealedEvent>> {
-        Box::pin(audit::range(self, after, limit))
-    }
-
-    fn audit_canonical_range(&self, after: i64, limit: u32) -> Fut<'_, String> {
-        Box::pin(audit::canonical_range(self, after, limit))
-    }
-
-    fn audit_query(&self, query: AuditQuery) -> Fut<'_, Vec<SealedEvent>> {
-        Box::pin(audit::query(self, query))
-    }
-
-    fn audit_checkpoint_put(&self, tree_size: i64, body: String, at: i64) -> Fut<'_, ()> {
-        Box::pin(audit::checkpoint_put(self, tree_size, body, at))
-    }
-
-    fn audit_checkpoints(&self) -> Fut<'_, Vec<(i64, String)>> {
-        Box::pin(audit::checkpoints(self))
-    }
-
-    fn audit_checkpoint_last(&self) -> Fut<'_, Option<(i64, String)>> {
-        Box::pin(audit::checkpoint_last(self))
-    }
-
-    fn honeytoken_put(&self, person: Uuid, at: i64) -> Fut<'_, ()> {
-        Box::pin(audit::honeytoken_put(self, person, at))
-    }
-
-    fn honeytokens(&self) -> Fut<'_, Vec<Uuid>> {
-        Box::pin(audit::honeytokens(self))
-    }
-
-    fn backup_lock(&self) -> Fut<'_, Option<SealerLease>> {
-        Box::pin(audit::backup_lock(self))
-    }
-
-    fn audit_chain_put(&self, rows: Vec<ChainRow>) -> Fut<'_, ()> {
-        Box::pin(audit::chain_put(self, rows))
-    }
-
-    fn audit_chain_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<ChainRow>> {
-        Box::pin(audit::chain_range(self, after, limit))
-    }
-
-    fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>> {
-        Box::pin(audit::sealer_lock(self))
-    }
-
-    fn read_budget_record(&self, reads: Vec<ReadMark>, since: i64) -> Fut<'_, Vec<(Uuid, i64)>> {
-        Box::pin(budget::record(self, reads, since))
-    }
-
-    fn read_budget_count(&self, user: Uuid, since: i64) -> Fut<'_, i64> {
-        Box::pin(budget::count(self, user, since))
-    }
-
-    fn read_budget_take(&self, user: Uuid, at: i64, since: i64, people: Vec<Uuid>, budget: i64) -> Fut<'_, BudgetOutcome> {
-        Box::pin(budget::take(self, user, at, since, people, budget))
-    }
-
-    fn export_insert(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
-        Box::pin(exports::insert(self, row, audit))
-    }
-
-    fn export_get(&self, id: Uuid) -> Fut<'_, Option<ExportRow>> {
-        Box::pin(exports::get(self, id))
-    }
-
-    fn exports_list(&self, requester: Option<Uuid>, status: Option<String>, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<ExportRow>> {
-        Box::pin(exports::list(self, requester, status, after, limit))
-    }
-
-    fn export_decide(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
-        Box::pin(exports::decide(self, row, audit))
-    }
-
-    fn export_mark_downloaded(&self, id: Uuid, now: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
-        Box::pin(exports::mark_downloaded(self, id, now, audit))
-    }
-
+impl PeopleStore for SqlStore {
     fn person_insert(&self, person: NewPerson, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
         Box::pin(people_batch::insert_batch(self, vec![person], audit))
     }
 
     fn people_insert_batch(&self, people: Vec<NewPerson>, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
         Box::pin(people_batch::insert_batch(self, people, audit))
-    }
-
-    fn people_import(&self, job: Option<String>, now: i64, steps: tokio::sync::mpsc::Receiver<ImportStep>) -> Fut<'_, u64> {
-        Box::pin(people_batch::import(self, job, now, steps))
-    }
-
-    fn import_job<'a>(&'a self, id: &'a str) -> Fut<'a, Option<(i64, bool)>> {
-        Box::pin(people_batch::job(self, id))
-    }
-
-    fn import_job_finish<'a>(&'a self, id: &'a str, now: i64) -> Fut<'a, ()> {
-        Box::pin(people_batch::job_finish(self, id, now))
-    }
-
-    fn people_keys(&self, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<PersonKeys>> {
-        Box::pin(people_batch::keys(self, after, limit))
     }
 
     fn person_get(&self, id: Uuid) -> Fut<'_, Option<StoredPerson>> {
@@ -626,6 +435,36 @@ impl Store for SqlStore {
         Box::pin(people::count(self))
     }
 
+    fn people_import(&self, job: Option<String>, now: i64, steps: tokio::sync::mpsc::Receiver<ImportStep>) -> Fut<'_, u64> {
+        Box::pin(people_batch::import(self, job, now, steps))
+    }
+
+    fn import_job<'a>(&'a self, id: &'a str) -> Fut<'a, Option<(i64, bool)>> {
+        Box::pin(people_batch::job(self, id))
+    }
+
+    fn import_job_finish<'a>(&'a self, id: &'a str, now: i64) -> Fut<'a, ()> {
+        Box::pin(people_batch::job_finish(self, id, now))
+    }
+
+    fn people_keys(&self, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<PersonKeys>> {
+        Box::pin(people_batch::keys(self, after, limit))
+    }
+
+    fn person_name_tokens_replace(&self, id: Uuid, tokens: Vec<i64>) -> Fut<'_, ()> {
+        Box::pin(people::replace_name_tokens(self, id, tokens))
+    }
+
+    fn index_version<'a>(&'a self, name: &'a str) -> Fut<'a, i64> {
+        Box::pin(people::index_version(self, name))
+    }
+
+    fn set_index_version<'a>(&'a self, name: &'a str, version: i64) -> Fut<'a, ()> {
+        Box::pin(people::set_index_version(self, name, version))
+    }
+}
+
+impl RecordStore for SqlStore {
     fn records_insert(&self, rows: Vec<RecordRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
         Box::pin(records::insert(self, rows, audit))
     }
@@ -644,6 +483,184 @@ impl Store for SqlStore {
 
     fn records_list(&self, kind: RecordKind, query: ListQuery) -> Fut<'_, Vec<RecordRow>> {
         Box::pin(records::list(self, kind, query))
+    }
+}
+
+impl GdprStore for SqlStore {
+    fn gdpr_purposes(&self) -> Fut<'_, Vec<PurposeRow>> {
+        Box::pin(gdpr::purposes(self))
+    }
+
+    fn gdpr_purpose_put(&self, row: PurposeRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(gdpr::purpose_put(self, row, audit))
+    }
+
+    fn consents(&self, person: Uuid) -> Fut<'_, Vec<ConsentRow>> {
+        Box::pin(gdpr::consents(self, person))
+    }
+
+    fn consent_insert(&self, row: ConsentRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(gdpr::consent_insert(self, row, audit))
+    }
+
+    fn person_flags(&self, person: Uuid) -> Fut<'_, Vec<FlagRow>> {
+        Box::pin(gdpr::flags(self, person))
+    }
+
+    fn flagged<'a>(&'a self, flag: &'a str) -> Fut<'a, Vec<Uuid>> {
+        Box::pin(gdpr::flagged(self, flag))
+    }
+
+    fn person_flag_set(&self, row: FlagRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(gdpr::flag_set(self, row, audit))
+    }
+
+    fn person_flag_clear<'a>(&'a self, person: Uuid, flag: &'a str, audit: Vec<AuditEvent>) -> Fut<'a, bool> {
+        Box::pin(gdpr::flag_clear(self, person, flag, audit))
+    }
+
+    fn person_erase(&self, erasure: Erasure, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(gdpr::erase(self, erasure, audit))
+    }
+
+    fn suppression_list(&self) -> Fut<'_, Vec<(String, i64)>> {
+        Box::pin(gdpr::suppression_list(self))
+    }
+
+    fn erasure_receipt(&self, person: Uuid) -> Fut<'_, Option<(String, String)>> {
+        Box::pin(gdpr::receipt(self, person))
+    }
+
+    fn retention_candidates(&self, tag: Option<String>, before: i64) -> Fut<'_, Vec<Uuid>> {
+        Box::pin(gdpr::retention_candidates(self, tag, before))
+    }
+
+    fn dsr_put(&self, row: DsrRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(gdpr::dsr_put(self, row, audit))
+    }
+
+    fn dsr_get(&self, id: Uuid) -> Fut<'_, Option<DsrRow>> {
+        Box::pin(gdpr::dsr_get(self, id))
+    }
+
+    fn dsr_list<'a>(&'a self, status: &'a str) -> Fut<'a, Vec<DsrRow>> {
+        Box::pin(gdpr::dsr_list(self, status))
+    }
+
+    fn gdpr_register<'a>(&'a self, kind: &'a str) -> Fut<'a, Vec<(String, String)>> {
+        Box::pin(gdpr::register(self, kind))
+    }
+
+    fn gdpr_register_put<'a>(&'a self, kind: &'a str, id: String, body: String, at: i64, audit: Vec<AuditEvent>) -> Fut<'a, ()> {
+        Box::pin(gdpr::register_put(self, kind, id, body, at, audit))
+    }
+
+    fn disclose(&self, rows: Vec<DisclosureRow>, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(gdpr::disclose(self, rows, audit))
+    }
+
+    fn disclosures(&self, person: Uuid) -> Fut<'_, Vec<DisclosureRow>> {
+        Box::pin(gdpr::disclosures(self, person))
+    }
+}
+
+impl AuditStore for SqlStore {
+    fn audit_append(&self, events: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(audit::append(self, events))
+    }
+
+    fn audit_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<SealedEvent>> {
+        Box::pin(audit::range(self, after, limit))
+    }
+
+    fn audit_canonical_range(&self, after: i64, limit: u32) -> Fut<'_, String> {
+        Box::pin(audit::canonical_range(self, after, limit))
+    }
+
+    fn audit_query(&self, query: AuditQuery) -> Fut<'_, Vec<SealedEvent>> {
+        Box::pin(audit::query(self, query))
+    }
+
+    fn audit_checkpoint_put(&self, tree_size: i64, body: String, at: i64) -> Fut<'_, ()> {
+        Box::pin(audit::checkpoint_put(self, tree_size, body, at))
+    }
+
+    fn audit_checkpoints(&self) -> Fut<'_, Vec<(i64, String)>> {
+        Box::pin(audit::checkpoints(self))
+    }
+
+    fn audit_checkpoint_last(&self) -> Fut<'_, Option<(i64, String)>> {
+        Box::pin(audit::checkpoint_last(self))
+    }
+
+    fn audit_chain_put(&self, rows: Vec<ChainRow>) -> Fut<'_, ()> {
+        Box::pin(audit::chain_put(self, rows))
+    }
+
+    fn audit_chain_range(&self, after: i64, limit: u32) -> Fut<'_, Vec<ChainRow>> {
+        Box::pin(audit::chain_range(self, after, limit))
+    }
+
+    fn audit_sealer_lock(&self) -> Fut<'_, Option<SealerLease>> {
+        Box::pin(audit::sealer_lock(self))
+    }
+}
+
+impl InsiderStore for SqlStore {
+    fn honeytoken_put(&self, person: Uuid, at: i64) -> Fut<'_, ()> {
+        Box::pin(audit::honeytoken_put(self, person, at))
+    }
+
+    fn honeytokens(&self) -> Fut<'_, Vec<Uuid>> {
+        Box::pin(audit::honeytokens(self))
+    }
+
+    fn read_budget_record(&self, reads: Vec<ReadMark>, since: i64) -> Fut<'_, Vec<(Uuid, i64)>> {
+        Box::pin(budget::record(self, reads, since))
+    }
+
+    fn read_budget_count(&self, user: Uuid, since: i64) -> Fut<'_, i64> {
+        Box::pin(budget::count(self, user, since))
+    }
+
+    fn read_budget_take(&self, user: Uuid, at: i64, since: i64, people: Vec<Uuid>, budget: i64) -> Fut<'_, BudgetOutcome> {
+        Box::pin(budget::take(self, user, at, since, people, budget))
+    }
+}
+
+impl ExportStore for SqlStore {
+    fn export_insert(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, ()> {
+        Box::pin(exports::insert(self, row, audit))
+    }
+
+    fn export_get(&self, id: Uuid) -> Fut<'_, Option<ExportRow>> {
+        Box::pin(exports::get(self, id))
+    }
+
+    fn exports_list(&self, requester: Option<Uuid>, status: Option<String>, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<ExportRow>> {
+        Box::pin(exports::list(self, requester, status, after, limit))
+    }
+
+    fn export_decide(&self, row: ExportRow, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(exports::decide(self, row, audit))
+    }
+
+    fn export_mark_downloaded(&self, id: Uuid, now: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(exports::mark_downloaded(self, id, now, audit))
+    }
+}
+
+impl Housekeeping for SqlStore {
+    fn expired_sweep(&self, now: i64, exports_before: i64) -> Fut<'_, (u64, u64)> {
+        Box::pin(throttle::expired_sweep(self, now, exports_before))
+    }
+
+    fn backup_lock(&self) -> Fut<'_, Option<SealerLease>> {
+        Box::pin(audit::backup_lock(self))
+    }
+
+    fn connections(&self) -> Option<(u32, u32)> {
+        Some((self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX)))
     }
 }
 

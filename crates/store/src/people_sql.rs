@@ -16,48 +16,18 @@ use sejf_core::ports::PersonField;
 /// The personal columns of `people`, in `PersonField::ALL`'s order, each written
 /// `<open><prefix><name><close>` and separated by ", ". The one list of them in the store's SQL;
 /// [`FIELD_COLUMNS`] is checked against the domain's list when the crate compiles.
+#[rustfmt::skip]
 macro_rules! person_fields {
     ($prefix:literal, $open:literal, $close:literal) => {
         concat!(
-            $open,
-            $prefix,
-            "first_name",
-            $close,
-            ", ",
-            $open,
-            $prefix,
-            "last_name",
-            $close,
-            ", ",
-            $open,
-            $prefix,
-            "email",
-            $close,
-            ", ",
-            $open,
-            $prefix,
-            "phone",
-            $close,
-            ", ",
-            $open,
-            $prefix,
-            "national_id",
-            $close,
-            ", ",
-            $open,
-            $prefix,
-            "birth_date",
-            $close,
-            ", ",
-            $open,
-            $prefix,
-            "address",
-            $close,
-            ", ",
-            $open,
-            $prefix,
-            "notes",
-            $close
+            $open, $prefix, "first_name", $close, ", ",
+            $open, $prefix, "last_name", $close, ", ",
+            $open, $prefix, "email", $close, ", ",
+            $open, $prefix, "phone", $close, ", ",
+            $open, $prefix, "national_id", $close, ", ",
+            $open, $prefix, "birth_date", $close, ", ",
+            $open, $prefix, "address", $close, ", ",
+            $open, $prefix, "notes", $close
         )
     };
 }

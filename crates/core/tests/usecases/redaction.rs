@@ -4,7 +4,8 @@
 
 use sejf_core::gdpr::DsrInput;
 use sejf_core::people::{PersonInput, SearchCriteria};
-use sejf_core::ports::{AccountChange, Store};
+use sejf_core::ports::AccountChange;
+use sejf_core::ports::prelude::*;
 use sejf_core::records::{Activity, Deal, Links};
 use sejf_domain::people::PersonRaw;
 use sejf_domain::records::{ActivityRaw, DealRaw};

@@ -1,6 +1,7 @@
 //! Conformance cases: the audit sealer's lease, export requests and shared read budgets.
 
-use sejf_core::ports::{AuditEvent, ExportRow, ReadMark, SessionRow, Store};
+use sejf_core::ports::prelude::*;
+use sejf_core::ports::{AuditEvent, ExportRow, ReadMark, SessionRow};
 use sejf_store::{Backend, SqlStore};
 use uuid::Uuid;
 

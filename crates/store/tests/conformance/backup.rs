@@ -1,9 +1,10 @@
 //! Conformance cases: logical snapshots for backups, restores, and the erasure ledger.
 
+use sejf_core::ports::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use sejf_core::ports::{AuditEvent, KeyKind, RecordKind, Store, StoreError};
+use sejf_core::ports::{AuditEvent, KeyKind, RecordKind, StoreError};
 use sejf_store::SqlStore;
 use sejf_store::backup::{self, RestoreSource, SnapshotSink, Table, TableSummary};
 

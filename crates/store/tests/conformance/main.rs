@@ -16,8 +16,9 @@ mod people;
 use audit::*;
 use backup::*;
 use people::*;
+use sejf_core::ports::prelude::*;
 
-use sejf_core::ports::{AccountChange, GrantDecision, KeyKind, RoleGrantRow, SessionRow, Store, StoreError};
+use sejf_core::ports::{AccountChange, GrantDecision, KeyKind, RoleGrantRow, SessionRow, StoreError};
 use sejf_store::{Backend, SqlStore};
 use support::{TestDb, enable, event, new_person, new_user};
 use uuid::Uuid;

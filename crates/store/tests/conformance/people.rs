@@ -1,8 +1,9 @@
 //! Conformance cases: people and the records that hang off them.
 
+use sejf_core::ports::prelude::*;
 use std::collections::BTreeSet;
 
-use sejf_core::ports::{BlindIndex, KeyKind, RecordKind, RecordRow, Store, StoreError, UserRow, Visibility};
+use sejf_core::ports::{BlindIndex, KeyKind, RecordKind, RecordRow, StoreError, UserRow, Visibility};
 use sejf_store::SqlStore;
 use uuid::Uuid;
 
