@@ -29,12 +29,6 @@ pub(crate) fn uuid(row: &AnyRow, idx: usize, column: &'static str) -> Result<Uui
     Uuid::parse_str(text).map_err(|_| error::corrupt(column))
 }
 
-/// Reads an optional UUID stored as text.
-pub(crate) fn opt_uuid(row: &AnyRow, idx: usize, column: &'static str) -> Result<Option<Uuid>, StoreError> {
-    let text: Option<&str> = get(row, idx, column)?;
-    text.map(|t| Uuid::parse_str(t).map_err(|_| error::corrupt(column))).transpose()
-}
-
 /// Reads a 0/1 boolean.
 pub(crate) fn boolean(row: &AnyRow, idx: usize, column: &'static str) -> Result<bool, StoreError> {
     match get::<i64>(row, idx, column)? {
@@ -198,13 +192,15 @@ impl ListBinds {
 
     /// Binds `$1 all, $2 viewer, $3 member_units, $4 owner, $5 unit, $6 after, $7 limit`: the
     /// tables without tags. (An unused placeholder would break SQLite's parameter numbering.)
-    pub(crate) fn bind_without_tag(&self, q: AnyQuery) -> AnyQuery {
-        q.bind(self.all)
-            .bind(self.viewer.as_str())
-            .bind(self.member_units)
-            .bind(self.owner.as_str())
-            .bind(self.unit.as_str())
-            .bind(self.after.as_str())
-            .bind(self.limit)
+    pub(crate) fn args_without_tag(&self) -> Vec<Arg<'_>> {
+        vec![
+            Arg::Int(self.all),
+            Arg::Text(&self.viewer),
+            Arg::Int(self.member_units),
+            Arg::Text(&self.owner),
+            Arg::Text(&self.unit),
+            Arg::Text(&self.after),
+            Arg::Int(self.limit),
+        ]
     }
 }

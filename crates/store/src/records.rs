@@ -8,11 +8,10 @@
 //! (records have no tags, so a tag filter is ignored).
 
 use sejf_core::ports::{AuditEvent, ListQuery, RecordKind, RecordRow, StoreError};
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::codec::{self, ListBinds};
-use crate::{SqlStore, error};
+use crate::codec::{self, Arg, Columns, ListBinds, bind_all};
+use crate::{SqlStore, error, stmt};
 
 struct RecordSql {
     insert: &'static str,
@@ -20,7 +19,7 @@ struct RecordSql {
     update: &'static str,
     delete: &'static str,
     /// `$1` all, `$2` viewer, `$3` member_units, `$4` owner, `$5` unit, `$6` after, `$7` limit
-    /// (see `codec::ListBinds::bind_without_tag`), then `$8` person, `$9` company, `$10` deal
+    /// (see `codec::ListBinds::args_without_tag`), then `$8` person, `$9` company, `$10` deal
     /// and `$11` a stage or activity-kind pattern (`'%"stage":"won"%'`: attrs are serde_json's
     /// compact text).
     list: &'static str,
@@ -85,70 +84,125 @@ fn sql(kind: RecordKind) -> Result<&'static RecordSql, StoreError> {
     }
 }
 
-/// Binds `$1`–`$8`, the columns an insert and an update both write: id, owner, unit, the three
-/// links, attributes and payload.
-fn bind_fields(q: codec::AnyQuery, row: &RecordRow) -> codec::AnyQuery {
-    q.bind(row.id.to_string())
-        .bind(row.owner_id.to_string())
-        .bind(row.unit.as_str())
-        .bind(codec::opt_uuid_text(row.person_id))
-        .bind(codec::opt_uuid_text(row.company_id))
-        .bind(codec::opt_uuid_text(row.deal_id))
-        .bind(row.attrs.clone())
-        .bind(row.payload.clone())
+/// `$1`–`$8`, the columns an insert and an update both write: id, owner, unit, the three links,
+/// attributes and payload.
+fn field_args(row: &RecordRow) -> [Arg<'_>; 8] {
+    [
+        Arg::Owned(row.id.to_string()),
+        Arg::Owned(row.owner_id.to_string()),
+        Arg::Text(&row.unit),
+        Arg::OptOwned(codec::opt_uuid_text(row.person_id)),
+        Arg::OptOwned(codec::opt_uuid_text(row.company_id)),
+        Arg::OptOwned(codec::opt_uuid_text(row.deal_id)),
+        Arg::Text(&row.attrs),
+        Arg::Blob(&row.payload),
+    ]
 }
 
-/// Inserts `rows` in order and `audit` in one transaction; an error leaves none of them.
+/// An insert's values: the fields, then version and times.
+fn insert_args(row: &RecordRow) -> Vec<Arg<'_>> {
+    field_args(row).into_iter().chain([Arg::Int(row.version), Arg::Int(row.created_at), Arg::Int(row.updated_at)]).collect()
+}
+
+/// An update's values: the fields, the time, then the version it applies over.
+fn update_args(row: &RecordRow, expected_version: i64) -> Vec<Arg<'_>> {
+    field_args(row).into_iter().chain([Arg::Int(row.updated_at), Arg::Int(expected_version)]).collect()
+}
+
+/// Inserts `rows` in order and `audit` in one transaction; an error leaves none of them. On
+/// SQLite, in the writer's next group commit.
 pub(crate) async fn insert(store: &SqlStore, rows: Vec<RecordRow>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
+    if let Some(w) = &store.writer {
+        return w
+            .run(move |c| {
+                for row in &rows {
+                    stmt::execute(c, sql(row.kind)?.insert, &insert_args(row), row.kind.plural())?;
+                }
+                crate::audit::insert_sync(c, &audit)
+            })
+            .await;
+    }
     let mut tx = store.begin_write().await?;
     for row in &rows {
-        bind_fields(sqlx::query(sql(row.kind)?.insert), row)
-            .bind(row.version)
-            .bind(row.created_at)
-            .bind(row.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::db(row.kind.plural()))?;
+        bind_all(sqlx::query(sql(row.kind)?.insert), &insert_args(row)).execute(&mut *tx).await.map_err(error::db(row.kind.plural()))?;
     }
     crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db("records"))
 }
 
+/// One record; on SQLite on a reader, without a hop to a driver thread.
 pub(crate) async fn get(store: &SqlStore, kind: RecordKind, id: Uuid) -> Result<Option<RecordRow>, StoreError> {
-    let row = sqlx::query(sql(kind)?.get).bind(id.to_string()).fetch_optional(&store.pool).await.map_err(error::db(kind.plural()))?;
-    row.map(|r| decode(kind, &r)).transpose()
+    let statement = sql(kind)?.get;
+    let args = [Arg::Owned(id.to_string())];
+    rows(store, statement, &args, kind).await.map(|mut found| found.pop())
+}
+
+/// The rows `statement` selects (the columns of `record_columns!`), decoded as `kind`'s.
+async fn rows(store: &SqlStore, statement: &'static str, args: &[Arg<'_>], kind: RecordKind) -> Result<Vec<RecordRow>, StoreError> {
+    let context = kind.plural();
+    if let Some(readers) = &store.readers {
+        return readers.run(|c| {
+            let mut out = Vec::new();
+            stmt::query_each(c, statement, args, context, |r| decode(kind, r).map(|row| out.push(row)))?;
+            Ok(out)
+        });
+    }
+    let found = bind_all(sqlx::query(statement), args).fetch_all(&store.pool).await.map_err(error::db(context))?;
+    found.iter().map(|r| decode(kind, r)).collect()
 }
 
 /// Replaces the record's fields if its version is `expected_version`; the stored version becomes
 /// `expected_version + 1`. `created_at` is never changed; the caller sets `updated_at`.
 pub(crate) async fn update(store: &SqlStore, row: RecordRow, expected_version: i64, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+    let statement = sql(row.kind)?.update;
+    let context = row.kind.plural();
+    if let Some(w) = &store.writer {
+        return w
+            .run(move |c| {
+                if stmt::execute(c, statement, &update_args(&row, expected_version), context)? == 0 {
+                    return Ok(false);
+                }
+                crate::audit::insert_sync(c, &audit).map(|()| true)
+            })
+            .await;
+    }
     let mut tx = store.begin_write().await?;
-    let done = bind_fields(sqlx::query(sql(row.kind)?.update), &row)
-        .bind(row.updated_at)
-        .bind(expected_version)
+    let done = bind_all(sqlx::query(statement), &update_args(&row, expected_version))
         .execute(&mut *tx)
         .await
-        .map_err(error::db(row.kind.plural()))?;
+        .map_err(error::db(context))?;
     if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db(row.kind.plural()))?;
+        tx.rollback().await.map_err(error::db(context))?;
         return Ok(false);
     }
     crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db(row.kind.plural()))?;
+    tx.commit().await.map_err(error::db(context))?;
     Ok(true)
 }
 
 /// Deletes a record. Records that point at it only lose the link (ON DELETE SET NULL): deleting
 /// a company or deal never deletes a person's data.
 pub(crate) async fn delete(store: &SqlStore, kind: RecordKind, id: Uuid, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+    let statement = sql(kind)?.delete;
+    let context = kind.plural();
+    if let Some(w) = &store.writer {
+        return w
+            .run(move |c| {
+                if stmt::execute(c, statement, &[Arg::Owned(id.to_string())], context)? == 0 {
+                    return Ok(false);
+                }
+                crate::audit::insert_sync(c, &audit).map(|()| true)
+            })
+            .await;
+    }
     let mut tx = store.begin_write().await?;
-    let done = sqlx::query(sql(kind)?.delete).bind(id.to_string()).execute(&mut *tx).await.map_err(error::db(kind.plural()))?;
+    let done = sqlx::query(statement).bind(id.to_string()).execute(&mut *tx).await.map_err(error::db(context))?;
     if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db(kind.plural()))?;
+        tx.rollback().await.map_err(error::db(context))?;
         return Ok(false);
     }
     crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db(kind.plural()))?;
+    tx.commit().await.map_err(error::db(context))?;
     Ok(true)
 }
 
@@ -164,31 +218,24 @@ pub(crate) async fn list(store: &SqlStore, kind: RecordKind, query: ListQuery) -
         (None, Some(k)) => format!("%\"kind\":\"{k}\"%"),
         (None, None) => String::new(),
     };
-    let rows = binds
-        .bind_without_tag(sqlx::query(sql(kind)?.list))
-        .bind(id(l.person))
-        .bind(id(l.company))
-        .bind(id(l.deal))
-        .bind(stage)
-        .fetch_all(&store.pool)
-        .await
-        .map_err(error::db(kind.plural()))?;
-    rows.iter().map(|r| decode(kind, r)).collect()
+    let mut args = binds.args_without_tag();
+    args.extend([Arg::Owned(id(l.person)), Arg::Owned(id(l.company)), Arg::Owned(id(l.deal)), Arg::Owned(stage)]);
+    rows(store, sql(kind)?.list, &args, kind).await
 }
 
-fn decode(kind: RecordKind, row: &AnyRow) -> Result<RecordRow, StoreError> {
+fn decode(kind: RecordKind, row: &impl Columns) -> Result<RecordRow, StoreError> {
     Ok(RecordRow {
         kind,
-        id: codec::uuid(row, 0, "record.id")?,
-        owner_id: codec::uuid(row, 1, "record.owner_id")?,
-        unit: codec::get(row, 2, "record.unit")?,
-        person_id: codec::opt_uuid(row, 3, "record.person_id")?,
-        company_id: codec::opt_uuid(row, 4, "record.company_id")?,
-        deal_id: codec::opt_uuid(row, 5, "record.deal_id")?,
-        attrs: codec::get(row, 6, "record.attrs")?,
-        payload: codec::get(row, 7, "record.payload")?,
-        version: codec::get(row, 8, "record.version")?,
-        created_at: codec::get(row, 9, "record.created_at")?,
-        updated_at: codec::get(row, 10, "record.updated_at")?,
+        id: row.uuid(0, "record.id")?,
+        owner_id: row.uuid(1, "record.owner_id")?,
+        unit: row.text(2, "record.unit")?,
+        person_id: row.opt_uuid(3, "record.person_id")?,
+        company_id: row.opt_uuid(4, "record.company_id")?,
+        deal_id: row.opt_uuid(5, "record.deal_id")?,
+        attrs: row.text(6, "record.attrs")?,
+        payload: row.opt_blob(7, "record.payload")?.ok_or_else(|| error::corrupt("record.payload"))?,
+        version: row.int(8, "record.version")?,
+        created_at: row.int(9, "record.created_at")?,
+        updated_at: row.int(10, "record.updated_at")?,
     })
 }
