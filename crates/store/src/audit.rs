@@ -204,8 +204,7 @@ pub(crate) async fn chain_range(store: &SqlStore, after: i64, limit: u32) -> Res
 }
 
 pub(crate) async fn honeytoken_put(store: &SqlStore, person: uuid::Uuid, at: i64) -> Result<(), StoreError> {
-    sqlx::query(HONEY_PUT).bind(person.to_string()).bind(at).execute(&store.pool).await.map_err(error::db("honeytoken"))?;
-    Ok(())
+    store.write(HONEY_PUT, vec![crate::codec::Arg::Owned(person.to_string()), crate::codec::Arg::Int(at)], "honeytoken").await.map(drop)
 }
 
 pub(crate) async fn honeytokens(store: &SqlStore) -> Result<Vec<uuid::Uuid>, StoreError> {

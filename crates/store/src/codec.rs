@@ -53,6 +53,8 @@ pub(crate) enum Arg<'a> {
     Int(i64),
     OptInt(Option<i64>),
     Blob(&'a [u8]),
+    /// A blob the argument owns (one handed to the writer thread).
+    Bytes(Vec<u8>),
     OptBlob(Option<&'a [u8]>),
 }
 
@@ -66,6 +68,7 @@ impl Arg<'_> {
             Arg::Int(n) => q.bind(*n),
             Arg::OptInt(n) => q.bind(*n),
             Arg::Blob(b) => q.bind(*b),
+            Arg::Bytes(b) => q.bind(b.as_slice()),
             Arg::OptBlob(b) => q.bind(*b),
         }
     }
@@ -81,6 +84,7 @@ impl rusqlite::ToSql for Arg<'_> {
             Arg::Int(n) => ValueRef::Integer(*n),
             Arg::OptInt(n) => n.map_or(ValueRef::Null, ValueRef::Integer),
             Arg::Blob(b) => ValueRef::Blob(b),
+            Arg::Bytes(b) => ValueRef::Blob(b),
             Arg::OptBlob(b) => b.map_or(ValueRef::Null, ValueRef::Blob),
         }))
     }

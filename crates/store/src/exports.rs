@@ -6,7 +6,8 @@ use sejf_core::ports::{AuditEvent, ExportRow, StoreError};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{SqlStore, codec, error};
+use crate::codec::Arg;
+use crate::{SqlStore, Step, codec, error};
 
 macro_rules! columns {
     () => {
@@ -48,28 +49,24 @@ fn decode(r: &AnyRow) -> Result<ExportRow, StoreError> {
 }
 
 pub(crate) async fn insert(store: &SqlStore, row: ExportRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(INSERT)
-        .bind(row.id.to_string())
-        .bind(row.requester_id.to_string())
-        .bind(row.requester)
-        .bind(row.purpose)
-        .bind(row.filter)
-        .bind(row.people)
-        .bind(row.record_count)
-        .bind(row.status)
-        .bind(row.created_at)
-        .bind(row.decided_by)
-        .bind(row.decided_at)
-        .bind(row.reason)
-        .bind(row.expires_at)
-        .bind(row.downloaded_at)
-        .bind(row.units)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("export request"))?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("export request"))
+    let args = vec![
+        Arg::Owned(row.id.to_string()),
+        Arg::Owned(row.requester_id.to_string()),
+        Arg::Owned(row.requester),
+        Arg::Owned(row.purpose),
+        Arg::Owned(row.filter),
+        Arg::Bytes(row.people),
+        Arg::Int(row.record_count),
+        Arg::Owned(row.status),
+        Arg::Int(row.created_at),
+        Arg::Owned(row.decided_by),
+        Arg::Int(row.decided_at),
+        Arg::Owned(row.reason),
+        Arg::Int(row.expires_at),
+        Arg::Int(row.downloaded_at),
+        Arg::Owned(row.units),
+    ];
+    store.write_steps(vec![Step::new(INSERT, args, "export request")], audit).await.map(drop)
 }
 
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<ExportRow>, StoreError> {
@@ -95,34 +92,21 @@ pub(crate) async fn list(
     rows.iter().map(decode).collect()
 }
 
-/// Runs a conditional update; commits it with `audit` only if it changed the row.
-async fn conditional(
-    store: &SqlStore,
-    query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
-    audit: Vec<AuditEvent>,
-) -> Result<bool, StoreError> {
-    let mut tx = store.begin_write().await?;
-    let done = query.execute(&mut *tx).await.map_err(error::db("export request"))?;
-    if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db("export request"))?;
-        return Ok(false);
-    }
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("export request"))?;
-    Ok(true)
-}
-
+/// Records a decision on a still-pending request, with its events; false if it was decided.
 pub(crate) async fn decide(store: &SqlStore, row: ExportRow, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
-    let q = sqlx::query(DECIDE)
-        .bind(row.id.to_string())
-        .bind(row.status)
-        .bind(row.decided_by)
-        .bind(row.decided_at)
-        .bind(row.reason)
-        .bind(row.expires_at);
-    conditional(store, q, audit).await
+    let args = vec![
+        Arg::Owned(row.id.to_string()),
+        Arg::Owned(row.status),
+        Arg::Owned(row.decided_by),
+        Arg::Int(row.decided_at),
+        Arg::Owned(row.reason),
+        Arg::Int(row.expires_at),
+    ];
+    store.write_steps(vec![Step::required(DECIDE, args, "export request")], audit).await
 }
 
+/// Marks an approved, unexpired request downloaded, with its events; false otherwise.
 pub(crate) async fn mark_downloaded(store: &SqlStore, id: Uuid, now: i64, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
-    conditional(store, sqlx::query(DOWNLOADED).bind(id.to_string()).bind(now), audit).await
+    let step = Step::required(DOWNLOADED, vec![Arg::Owned(id.to_string()), Arg::Int(now)], "export request");
+    store.write_steps(vec![step], audit).await
 }

@@ -6,7 +6,8 @@ use sejf_core::ports::{AuditEvent, ConsentRow, DisclosureRow, DsrRow, Erasure, F
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{SqlStore, codec, error, people};
+use crate::codec::Arg;
+use crate::{SqlStore, Step, codec, error, people};
 
 const PURPOSES: &str = "SELECT name, lawful_basis, categories, retention, recipients, marketing, applies_to_all, created_at \
      FROM gdpr_purposes ORDER BY name";
@@ -72,21 +73,17 @@ pub(crate) async fn purposes(store: &SqlStore) -> Result<Vec<PurposeRow>, StoreE
 }
 
 pub(crate) async fn purpose_put(store: &SqlStore, p: PurposeRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(PURPOSE_PUT)
-        .bind(p.name)
-        .bind(p.lawful_basis)
-        .bind(p.categories)
-        .bind(p.retention)
-        .bind(p.recipients)
-        .bind(i64::from(p.marketing))
-        .bind(i64::from(p.applies_to_all))
-        .bind(p.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("purpose put"))?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("purpose put"))
+    let args = vec![
+        Arg::Owned(p.name),
+        Arg::Owned(p.lawful_basis),
+        Arg::Owned(p.categories),
+        Arg::Owned(p.retention),
+        Arg::Owned(p.recipients),
+        Arg::Int(i64::from(p.marketing)),
+        Arg::Int(i64::from(p.applies_to_all)),
+        Arg::Int(p.created_at),
+    ];
+    store.write_steps(vec![Step::new(PURPOSE_PUT, args, "purpose put")], audit).await.map(drop)
 }
 
 pub(crate) async fn consents(store: &SqlStore, person: Uuid) -> Result<Vec<ConsentRow>, StoreError> {
@@ -95,23 +92,19 @@ pub(crate) async fn consents(store: &SqlStore, person: Uuid) -> Result<Vec<Conse
 }
 
 pub(crate) async fn consent_insert(store: &SqlStore, c: ConsentRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(CONSENT_INSERT)
-        .bind(c.id.to_string())
-        .bind(c.person_id.to_string())
-        .bind(c.purpose)
-        .bind(c.channel)
-        .bind(i64::from(c.granted))
-        .bind(c.wording_version)
-        .bind(c.source)
-        .bind(c.client)
-        .bind(c.recorded_by)
-        .bind(c.recorded_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("consent insert"))?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("consent insert"))
+    let args = vec![
+        Arg::Owned(c.id.to_string()),
+        Arg::Owned(c.person_id.to_string()),
+        Arg::Owned(c.purpose),
+        Arg::Owned(c.channel),
+        Arg::Int(i64::from(c.granted)),
+        Arg::Owned(c.wording_version),
+        Arg::Owned(c.source),
+        Arg::Owned(c.client),
+        Arg::Owned(c.recorded_by),
+        Arg::Int(c.recorded_at),
+    ];
+    store.write_steps(vec![Step::new(CONSENT_INSERT, args, "consent insert")], audit).await.map(drop)
 }
 
 pub(crate) async fn flags(store: &SqlStore, person: Uuid) -> Result<Vec<FlagRow>, StoreError> {
@@ -125,35 +118,14 @@ pub(crate) async fn flagged(store: &SqlStore, flag: &str) -> Result<Vec<Uuid>, S
 }
 
 pub(crate) async fn flag_set(store: &SqlStore, f: FlagRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(FLAG_SET)
-        .bind(f.person_id.to_string())
-        .bind(f.flag)
-        .bind(f.reason)
-        .bind(f.set_by)
-        .bind(f.set_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("person flag set"))?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("person flag set"))
+    let args =
+        vec![Arg::Owned(f.person_id.to_string()), Arg::Owned(f.flag), Arg::Owned(f.reason), Arg::Owned(f.set_by), Arg::Int(f.set_at)];
+    store.write_steps(vec![Step::new(FLAG_SET, args, "person flag set")], audit).await.map(drop)
 }
 
 pub(crate) async fn flag_clear(store: &SqlStore, person: Uuid, flag: &str, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
-    let mut tx = store.begin_write().await?;
-    let done = sqlx::query(FLAG_CLEAR)
-        .bind(person.to_string())
-        .bind(flag.to_owned())
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("person flag clear"))?;
-    if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db("person flag clear"))?;
-        return Ok(false);
-    }
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("person flag clear"))?;
-    Ok(true)
+    let step = Step::required(FLAG_CLEAR, vec![Arg::Owned(person.to_string()), Arg::Owned(flag.to_owned())], "person flag clear");
+    store.write_steps(vec![step], audit).await
 }
 
 pub(crate) async fn erase(store: &SqlStore, e: Erasure, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
@@ -226,26 +198,22 @@ fn decode_dsr(r: &AnyRow) -> Result<DsrRow, StoreError> {
 }
 
 pub(crate) async fn dsr_put(store: &SqlStore, d: DsrRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(DSR_PUT)
-        .bind(d.id.to_string())
-        .bind(d.kind)
-        .bind(d.person_id)
-        .bind(d.received_at)
-        .bind(d.due_at)
-        .bind(d.identity_check)
-        .bind(d.extension_reason)
-        .bind(d.status)
-        .bind(d.handled_by)
-        .bind(d.closed_at)
-        .bind(d.note)
-        .bind(d.created_by)
-        .bind(d.alerted_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("data-subject request"))?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("data-subject request"))
+    let args = vec![
+        Arg::Owned(d.id.to_string()),
+        Arg::Owned(d.kind),
+        Arg::Owned(d.person_id),
+        Arg::Int(d.received_at),
+        Arg::Int(d.due_at),
+        Arg::Owned(d.identity_check),
+        Arg::Owned(d.extension_reason),
+        Arg::Owned(d.status),
+        Arg::Owned(d.handled_by),
+        Arg::Int(d.closed_at),
+        Arg::Owned(d.note),
+        Arg::Owned(d.created_by),
+        Arg::Int(d.alerted_at),
+    ];
+    store.write_steps(vec![Step::new(DSR_PUT, args, "data-subject request")], audit).await.map(drop)
 }
 
 pub(crate) async fn dsr_get(store: &SqlStore, id: Uuid) -> Result<Option<DsrRow>, StoreError> {
@@ -278,34 +246,25 @@ pub(crate) async fn register_put(
     at: i64,
     audit: Vec<AuditEvent>,
 ) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(REGISTER_PUT)
-        .bind(kind.to_owned())
-        .bind(id)
-        .bind(body)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("gdpr register"))?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("gdpr register"))
+    let args = vec![Arg::Owned(kind.to_owned()), Arg::Owned(id), Arg::Owned(body), Arg::Int(at)];
+    store.write_steps(vec![Step::new(REGISTER_PUT, args, "gdpr register")], audit).await.map(drop)
 }
 
 pub(crate) async fn disclose(store: &SqlStore, rows: Vec<DisclosureRow>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    for d in rows {
-        sqlx::query(DISCLOSE)
-            .bind(d.person_id.to_string())
-            .bind(d.processor)
-            .bind(d.purpose)
-            .bind(d.categories)
-            .bind(d.disclosed_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::db("disclosures"))?;
-    }
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("disclosures"))
+    let steps = rows
+        .into_iter()
+        .map(|d| {
+            let args = vec![
+                Arg::Owned(d.person_id.to_string()),
+                Arg::Owned(d.processor),
+                Arg::Owned(d.purpose),
+                Arg::Owned(d.categories),
+                Arg::Int(d.disclosed_at),
+            ];
+            Step::new(DISCLOSE, args, "disclosures")
+        })
+        .collect();
+    store.write_steps(steps, audit).await.map(drop)
 }
 
 pub(crate) async fn disclosures(store: &SqlStore, person: Uuid) -> Result<Vec<DisclosureRow>, StoreError> {

@@ -5,7 +5,8 @@ use sejf_core::ports::{AuditEvent, GrantDecision, RoleGrantRow, StoreError};
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::{SqlStore, codec, error};
+use crate::codec::Arg;
+use crate::{SqlStore, Step, codec, error};
 
 macro_rules! columns {
     () => {
@@ -37,24 +38,20 @@ fn decode(r: &AnyRow) -> Result<RoleGrantRow, StoreError> {
 
 /// Records a pending grant and its events in one transaction.
 pub(crate) async fn create(store: &SqlStore, g: RoleGrantRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(INSERT)
-        .bind(g.id.to_string())
-        .bind(g.user_id.to_string())
-        .bind(g.username)
-        .bind(g.role)
-        .bind(g.kind)
-        .bind(g.requested_by_id.to_string())
-        .bind(g.requested_by)
-        .bind(g.requested_at)
-        .bind(g.status)
-        .bind(g.decided_by)
-        .bind(g.decided_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("role grant create"))?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("role grant create"))
+    let args = vec![
+        Arg::Owned(g.id.to_string()),
+        Arg::Owned(g.user_id.to_string()),
+        Arg::Owned(g.username),
+        Arg::Owned(g.role),
+        Arg::Owned(g.kind),
+        Arg::Owned(g.requested_by_id.to_string()),
+        Arg::Owned(g.requested_by),
+        Arg::Int(g.requested_at),
+        Arg::Owned(g.status),
+        Arg::Owned(g.decided_by),
+        Arg::Int(g.decided_at),
+    ];
+    store.write_steps(vec![Step::new(INSERT, args, "role grant create")], audit).await.map(drop)
 }
 
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<RoleGrantRow>, StoreError> {
@@ -67,15 +64,9 @@ pub(crate) async fn pending(store: &SqlStore) -> Result<Vec<RoleGrantRow>, Store
     rows.iter().map(decode).collect()
 }
 
-/// Moves a pending grant to its decision inside `tx`; false if it was no longer pending.
-pub(crate) async fn decide(tx: &mut sqlx::Transaction<'static, sqlx::Any>, d: &GrantDecision) -> Result<bool, StoreError> {
-    let done = sqlx::query(DECIDE)
-        .bind(d.id.to_string())
-        .bind(d.status.as_str())
-        .bind(d.decided_by.as_str())
-        .bind(d.at)
-        .execute(&mut **tx)
-        .await
-        .map_err(error::db("role grant decide"))?;
-    Ok(done.rows_affected() > 0)
+/// The step that moves a pending grant to its decision: the change it is part of is void if the
+/// grant was no longer pending.
+pub(crate) fn decide(d: &GrantDecision) -> Step {
+    let args = vec![Arg::Owned(d.id.to_string()), Arg::Owned(d.status.clone()), Arg::Owned(d.decided_by.clone()), Arg::Int(d.at)];
+    Step::required(DECIDE, args, "role grant decide")
 }

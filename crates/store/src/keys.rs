@@ -7,6 +7,7 @@
 
 use sejf_core::ports::{KeyKind, StoreError};
 
+use crate::codec::Arg;
 use crate::{SqlStore, error};
 
 const GET: &str = "SELECT wrapped FROM keystore WHERE kind = $1 AND id = $2";
@@ -26,13 +27,11 @@ pub(crate) async fn insert_if_absent(
     master_version: u32,
     wrapped: &[u8],
 ) -> Result<(), StoreError> {
-    sqlx::query(INSERT_IF_ABSENT)
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(i64::from(master_version))
-        .bind(wrapped)
-        .execute(&store.pool)
-        .await
-        .map_err(error::db("key insert"))?;
-    Ok(())
+    let args = vec![
+        Arg::Owned(kind.as_str().to_owned()),
+        Arg::Owned(id.to_owned()),
+        Arg::Int(i64::from(master_version)),
+        Arg::Bytes(wrapped.to_vec()),
+    ];
+    store.write(INSERT_IF_ABSENT, args, "key insert").await.map(drop)
 }

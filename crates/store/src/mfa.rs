@@ -4,7 +4,8 @@
 use sejf_core::ports::{AccountChange, MfaRow, StoreError};
 use uuid::Uuid;
 
-use crate::{SqlStore, codec, error};
+use crate::codec::{Arg, Columns};
+use crate::{SqlStore, Step};
 
 const GET: &str = "SELECT totp_secret, totp_pending, totp_last_step FROM users WHERE id = $1";
 const SET_PENDING: &str = "UPDATE users SET totp_pending = $2 WHERE id = $1";
@@ -16,46 +17,41 @@ const USE_CODE: &str = "UPDATE recovery_codes SET used_at = $3 WHERE user_id = $
 const RESET: &str = "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = 0 WHERE id = $1";
 
 pub(crate) async fn get(store: &SqlStore, user_id: Uuid) -> Result<MfaRow, StoreError> {
-    let row = sqlx::query(GET).bind(user_id.to_string()).fetch_optional(&store.pool).await.map_err(error::db("mfa get"))?;
-    let Some(row) = row else { return Ok(MfaRow::default()) };
-    Ok(MfaRow {
-        secret: codec::get(&row, 0, "users.totp_secret")?,
-        pending: codec::get(&row, 1, "users.totp_pending")?,
-        last_step: codec::get(&row, 2, "users.totp_last_step")?,
-    })
+    let decode = |r: &dyn Columns| -> Result<MfaRow, StoreError> {
+        Ok(MfaRow {
+            secret: r.opt_blob(0, "users.totp_secret")?,
+            pending: r.opt_blob(1, "users.totp_pending")?,
+            last_step: r.int(2, "users.totp_last_step")?,
+        })
+    };
+    Ok(store.read_one(GET, &[Arg::Owned(user_id.to_string())], "mfa get", decode).await?.unwrap_or_default())
 }
 
-/// The TOTP parts of an account change, inside its transaction (see [`crate::users::change`]).
-pub(crate) async fn change(tx: &mut sqlx::Transaction<'static, sqlx::Any>, user: &str, c: &AccountChange) -> Result<(), StoreError> {
+/// The TOTP parts of an account change, as steps of its transaction (see
+/// [`crate::users::change`]).
+pub(crate) fn change(steps: &mut Vec<Step>, user: &str, c: &AccountChange) {
+    let user = || Arg::Owned(user.to_owned());
     if c.mfa_reset {
-        sqlx::query(RESET).bind(user).execute(&mut **tx).await.map_err(error::db("mfa reset"))?;
-        sqlx::query(DELETE_CODES).bind(user).execute(&mut **tx).await.map_err(error::db("mfa reset"))?;
+        steps.push(Step::new(RESET, vec![user()], "mfa reset"));
+        steps.push(Step::new(DELETE_CODES, vec![user()], "mfa reset"));
     }
     if let Some(pending) = &c.mfa_pending {
-        sqlx::query(SET_PENDING).bind(user).bind(pending.as_slice()).execute(&mut **tx).await.map_err(error::db("mfa pending"))?;
+        steps.push(Step::new(SET_PENDING, vec![user(), Arg::Bytes(pending.clone())], "mfa pending"));
     }
     if let Some(e) = &c.mfa_enable {
-        sqlx::query(ENABLE).bind(user).bind(e.secret.as_slice()).bind(e.step).execute(&mut **tx).await.map_err(error::db("mfa enable"))?;
-        sqlx::query(DELETE_CODES).bind(user).execute(&mut **tx).await.map_err(error::db("recovery codes"))?;
+        steps.push(Step::new(ENABLE, vec![user(), Arg::Bytes(e.secret.clone()), Arg::Int(e.step)], "mfa enable"));
+        steps.push(Step::new(DELETE_CODES, vec![user()], "recovery codes"));
         for h in &e.recovery_hashes {
-            sqlx::query(INSERT_CODE).bind(user).bind(h.as_slice()).execute(&mut **tx).await.map_err(error::db("recovery codes"))?;
+            steps.push(Step::new(INSERT_CODE, vec![user(), Arg::Bytes(h.clone())], "recovery codes"));
         }
     }
-    Ok(())
 }
 
 pub(crate) async fn use_step(store: &SqlStore, user_id: Uuid, step: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query(USE_STEP).bind(user_id.to_string()).bind(step).execute(&store.pool).await.map_err(error::db("mfa step"))?;
-    Ok(done.rows_affected() == 1)
+    Ok(store.write(USE_STEP, vec![Arg::Owned(user_id.to_string()), Arg::Int(step)], "mfa step").await? == 1)
 }
 
 pub(crate) async fn use_code(store: &SqlStore, user_id: Uuid, hash: &[u8], now: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query(USE_CODE)
-        .bind(user_id.to_string())
-        .bind(hash)
-        .bind(now)
-        .execute(&store.pool)
-        .await
-        .map_err(error::db("recovery code"))?;
-    Ok(done.rows_affected() == 1)
+    let args = vec![Arg::Owned(user_id.to_string()), Arg::Bytes(hash.to_vec()), Arg::Int(now)];
+    Ok(store.write(USE_CODE, args, "recovery code").await? == 1)
 }

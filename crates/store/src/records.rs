@@ -11,7 +11,7 @@ use sejf_core::ports::{AuditEvent, ListQuery, RecordKind, RecordRow, StoreError}
 use uuid::Uuid;
 
 use crate::codec::{self, Arg, Columns, ListBinds, bind_all};
-use crate::{SqlStore, error, stmt};
+use crate::{SqlStore, Step, error, stmt};
 
 struct RecordSql {
     insert: &'static str,
@@ -86,48 +86,28 @@ fn sql(kind: RecordKind) -> Result<&'static RecordSql, StoreError> {
 
 /// `$1`–`$8`, the columns an insert and an update both write: id, owner, unit, the three links,
 /// attributes and payload.
-fn field_args(row: &RecordRow) -> [Arg<'_>; 8] {
-    [
+fn field_args(row: &RecordRow) -> Vec<Arg<'static>> {
+    vec![
         Arg::Owned(row.id.to_string()),
         Arg::Owned(row.owner_id.to_string()),
-        Arg::Text(&row.unit),
+        Arg::Owned(row.unit.clone()),
         Arg::OptOwned(codec::opt_uuid_text(row.person_id)),
         Arg::OptOwned(codec::opt_uuid_text(row.company_id)),
         Arg::OptOwned(codec::opt_uuid_text(row.deal_id)),
-        Arg::Text(&row.attrs),
-        Arg::Blob(&row.payload),
+        Arg::Owned(row.attrs.clone()),
+        Arg::Bytes(row.payload.clone()),
     ]
 }
 
-/// An insert's values: the fields, then version and times.
-fn insert_args(row: &RecordRow) -> Vec<Arg<'_>> {
-    field_args(row).into_iter().chain([Arg::Int(row.version), Arg::Int(row.created_at), Arg::Int(row.updated_at)]).collect()
-}
-
-/// An update's values: the fields, the time, then the version it applies over.
-fn update_args(row: &RecordRow, expected_version: i64) -> Vec<Arg<'_>> {
-    field_args(row).into_iter().chain([Arg::Int(row.updated_at), Arg::Int(expected_version)]).collect()
-}
-
-/// Inserts `rows` in order and `audit` in one transaction; an error leaves none of them. On
-/// SQLite, in the writer's next group commit.
+/// Inserts `rows` in order and `audit` in one transaction; an error leaves none of them.
 pub(crate) async fn insert(store: &SqlStore, rows: Vec<RecordRow>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
-    if let Some(w) = &store.writer {
-        return w
-            .run(move |c| {
-                for row in &rows {
-                    stmt::execute(c, sql(row.kind)?.insert, &insert_args(row), row.kind.plural())?;
-                }
-                crate::audit::insert_sync(c, &audit)
-            })
-            .await;
-    }
-    let mut tx = store.begin_write().await?;
+    let mut steps = Vec::with_capacity(rows.len());
     for row in &rows {
-        bind_all(sqlx::query(sql(row.kind)?.insert), &insert_args(row)).execute(&mut *tx).await.map_err(error::db(row.kind.plural()))?;
+        let mut args = field_args(row);
+        args.extend([Arg::Int(row.version), Arg::Int(row.created_at), Arg::Int(row.updated_at)]);
+        steps.push(Step::new(sql(row.kind)?.insert, args, row.kind.plural()));
     }
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("records"))
+    store.write_steps(steps, audit).await.map(drop)
 }
 
 /// One record; on SQLite on a reader, without a hop to a driver thread.
@@ -154,56 +134,16 @@ async fn rows(store: &SqlStore, statement: &'static str, args: &[Arg<'_>], kind:
 /// Replaces the record's fields if its version is `expected_version`; the stored version becomes
 /// `expected_version + 1`. `created_at` is never changed; the caller sets `updated_at`.
 pub(crate) async fn update(store: &SqlStore, row: RecordRow, expected_version: i64, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
-    let statement = sql(row.kind)?.update;
-    let context = row.kind.plural();
-    if let Some(w) = &store.writer {
-        return w
-            .run(move |c| {
-                if stmt::execute(c, statement, &update_args(&row, expected_version), context)? == 0 {
-                    return Ok(false);
-                }
-                crate::audit::insert_sync(c, &audit).map(|()| true)
-            })
-            .await;
-    }
-    let mut tx = store.begin_write().await?;
-    let done = bind_all(sqlx::query(statement), &update_args(&row, expected_version))
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db(context))?;
-    if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db(context))?;
-        return Ok(false);
-    }
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db(context))?;
-    Ok(true)
+    let mut args = field_args(&row);
+    args.extend([Arg::Int(row.updated_at), Arg::Int(expected_version)]);
+    store.write_steps(vec![Step::required(sql(row.kind)?.update, args, row.kind.plural())], audit).await
 }
 
 /// Deletes a record. Records that point at it only lose the link (ON DELETE SET NULL): deleting
 /// a company or deal never deletes a person's data.
 pub(crate) async fn delete(store: &SqlStore, kind: RecordKind, id: Uuid, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
-    let statement = sql(kind)?.delete;
-    let context = kind.plural();
-    if let Some(w) = &store.writer {
-        return w
-            .run(move |c| {
-                if stmt::execute(c, statement, &[Arg::Owned(id.to_string())], context)? == 0 {
-                    return Ok(false);
-                }
-                crate::audit::insert_sync(c, &audit).map(|()| true)
-            })
-            .await;
-    }
-    let mut tx = store.begin_write().await?;
-    let done = sqlx::query(statement).bind(id.to_string()).execute(&mut *tx).await.map_err(error::db(context))?;
-    if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db(context))?;
-        return Ok(false);
-    }
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db(context))?;
-    Ok(true)
+    let step = Step::required(sql(kind)?.delete, vec![Arg::Owned(id.to_string())], kind.plural());
+    store.write_steps(vec![step], audit).await
 }
 
 pub(crate) async fn list(store: &SqlStore, kind: RecordKind, query: ListQuery) -> Result<Vec<RecordRow>, StoreError> {

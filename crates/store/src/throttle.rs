@@ -9,7 +9,8 @@
 
 use sejf_core::ports::{StoreError, ThrottleRow};
 
-use crate::{SqlStore, codec, error};
+use crate::SqlStore;
+use crate::codec::{Arg, Columns};
 
 const GET: &str = "SELECT key, failures, window_start, locked_until, locks, busy_until FROM login_throttle WHERE key = $1";
 /// $2 is now, $3 the start of the window: a count older than it starts again at 1; a locked key
@@ -39,61 +40,58 @@ const CLEAR_ADDRESSES: &str = "DELETE FROM login_throttle WHERE key IN \
      (SELECT 'a:' || substr(key, length($1) + 1) FROM login_throttle WHERE substr(key, 1, length($1)) = $1)";
 const SWEEP: &str = "DELETE FROM login_throttle WHERE window_start < $2 AND locked_until <= $1 AND busy_until <= $1";
 
-fn row(r: &sqlx::any::AnyRow) -> Result<ThrottleRow, StoreError> {
+fn row(r: &dyn Columns) -> Result<ThrottleRow, StoreError> {
     Ok(ThrottleRow {
-        key: codec::get(r, 0, "login_throttle.key")?,
-        failures: codec::get(r, 1, "login_throttle.failures")?,
-        window_start: codec::get(r, 2, "login_throttle.window_start")?,
-        locked_until: codec::get(r, 3, "login_throttle.locked_until")?,
-        locks: codec::get(r, 4, "login_throttle.locks")?,
-        busy_until: codec::get(r, 5, "login_throttle.busy_until")?,
+        key: r.text(0, "login_throttle.key")?,
+        failures: r.int(1, "login_throttle.failures")?,
+        window_start: r.int(2, "login_throttle.window_start")?,
+        locked_until: r.int(3, "login_throttle.locked_until")?,
+        locks: r.int(4, "login_throttle.locks")?,
+        busy_until: r.int(5, "login_throttle.busy_until")?,
     })
 }
 
-pub(crate) async fn get(store: &SqlStore, key: &str) -> Result<Option<ThrottleRow>, StoreError> {
-    let r = sqlx::query(GET).bind(key).fetch_optional(&store.pool).await.map_err(error::db("throttle get"))?;
-    r.as_ref().map(row).transpose()
+fn key(key: &str) -> Arg<'static> {
+    Arg::Owned(key.to_owned())
 }
 
-pub(crate) async fn hit(store: &SqlStore, key: &str, now: i64, window_from: i64) -> Result<ThrottleRow, StoreError> {
-    let r = sqlx::query(HIT).bind(key).bind(now).bind(window_from).fetch_one(&store.pool).await.map_err(error::db("throttle hit"))?;
-    row(&r)
+pub(crate) async fn get(store: &SqlStore, k: &str) -> Result<Option<ThrottleRow>, StoreError> {
+    store.read_one(GET, &[Arg::Text(k)], "throttle get", row).await
 }
 
-pub(crate) async fn lock(store: &SqlStore, key: &str, now: i64, until: i64) -> Result<(), StoreError> {
-    sqlx::query(LOCK).bind(key).bind(now).bind(until).execute(&store.pool).await.map_err(error::db("throttle lock"))?;
-    Ok(())
+pub(crate) async fn hit(store: &SqlStore, k: &str, now: i64, window_from: i64) -> Result<ThrottleRow, StoreError> {
+    let args = vec![key(k), Arg::Int(now), Arg::Int(window_from)];
+    store.write_returning(HIT, args, "throttle hit", row).await?.ok_or_else(|| StoreError::Backend("throttle hit: no row".into()))
 }
 
-pub(crate) async fn refund(store: &SqlStore, key: &str, since: i64, reset: bool) -> Result<(), StoreError> {
+pub(crate) async fn lock(store: &SqlStore, k: &str, now: i64, until: i64) -> Result<(), StoreError> {
+    store.write(LOCK, vec![key(k), Arg::Int(now), Arg::Int(until)], "throttle lock").await.map(drop)
+}
+
+pub(crate) async fn refund(store: &SqlStore, k: &str, since: i64, reset: bool) -> Result<(), StoreError> {
     let sql = if reset { RESET } else { REFUND };
-    sqlx::query(sql).bind(key).bind(since).execute(&store.pool).await.map_err(error::db("throttle refund"))?;
-    Ok(())
+    store.write(sql, vec![key(k), Arg::Int(since)], "throttle refund").await.map(drop)
 }
 
-pub(crate) async fn lease(store: &SqlStore, key: &str, now: i64, until: i64) -> Result<bool, StoreError> {
-    let r = sqlx::query(LEASE).bind(key).bind(now).bind(until).fetch_optional(&store.pool).await.map_err(error::db("throttle lease"))?;
-    Ok(r.is_some())
+pub(crate) async fn lease(store: &SqlStore, k: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+    let args = vec![key(k), Arg::Int(now), Arg::Int(until)];
+    Ok(store.write_returning(LEASE, args, "throttle lease", |_| Ok(())).await?.is_some())
 }
 
-pub(crate) async fn release(store: &SqlStore, key: &str, lease: i64, busy_until: i64) -> Result<(), StoreError> {
-    sqlx::query(RELEASE).bind(key).bind(lease).bind(busy_until).execute(&store.pool).await.map_err(error::db("throttle release"))?;
-    Ok(())
+pub(crate) async fn release(store: &SqlStore, k: &str, lease: i64, busy_until: i64) -> Result<(), StoreError> {
+    store.write(RELEASE, vec![key(k), Arg::Int(lease), Arg::Int(busy_until)], "throttle release").await.map(drop)
 }
 
 pub(crate) async fn clear(store: &SqlStore, prefix: &str) -> Result<(), StoreError> {
-    sqlx::query(CLEAR).bind(prefix).execute(&store.pool).await.map_err(error::db("throttle clear"))?;
-    Ok(())
+    store.write(CLEAR, vec![key(prefix)], "throttle clear").await.map(drop)
 }
 
 pub(crate) async fn clear_addresses(store: &SqlStore, pair_prefix: &str) -> Result<(), StoreError> {
-    sqlx::query(CLEAR_ADDRESSES).bind(pair_prefix).execute(&store.pool).await.map_err(error::db("throttle clear addresses"))?;
-    Ok(())
+    store.write(CLEAR_ADDRESSES, vec![key(pair_prefix)], "throttle clear addresses").await.map(drop)
 }
 
 pub(crate) async fn sweep(store: &SqlStore, now: i64, window_from: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query(SWEEP).bind(now).bind(window_from).execute(&store.pool).await.map_err(error::db("throttle sweep"))?;
-    Ok(done.rows_affected())
+    store.write(SWEEP, vec![Arg::Int(now), Arg::Int(window_from)], "throttle sweep").await
 }
 
 const SWEEP_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at < $1";
@@ -103,7 +101,7 @@ const SWEEP_EXPORTS: &str = "DELETE FROM export_requests WHERE \
 
 /// See `Store::expired_sweep`.
 pub(crate) async fn expired_sweep(store: &SqlStore, now: i64, exports_before: i64) -> Result<(u64, u64), StoreError> {
-    let sessions = sqlx::query(SWEEP_SESSIONS).bind(now).execute(&store.pool).await.map_err(error::db("session sweep"))?;
-    let exports = sqlx::query(SWEEP_EXPORTS).bind(exports_before).execute(&store.pool).await.map_err(error::db("export sweep"))?;
-    Ok((sessions.rows_affected(), exports.rows_affected()))
+    let sessions = store.write(SWEEP_SESSIONS, vec![Arg::Int(now)], "session sweep").await?;
+    let exports = store.write(SWEEP_EXPORTS, vec![Arg::Int(exports_before)], "export sweep").await?;
+    Ok((sessions, exports))
 }

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use uuid::Uuid;
 
 use crate::codec::Arg;
-use crate::{SqlStore, codec, error};
+use crate::{SqlStore, Step, codec, error};
 
 const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, role, disabled, \
      created_at, service, must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -60,36 +60,31 @@ const DELETE_USER_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1 AND 
 /// named twice is kept once, at its first position.
 pub(crate) async fn create(store: &SqlStore, user: UserRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
     let id = user.id.to_string();
-    let mut tx = store.begin_write().await?;
-    sqlx::query(INSERT_USER)
-        .bind(id.as_str())
-        .bind(user.username.as_str())
-        .bind(user.password_hash.as_str())
-        .bind(user.role.as_str())
-        .bind(i64::from(user.disabled))
-        .bind(user.created_at)
-        .bind(i64::from(user.service))
-        .bind(i64::from(user.must_change_password))
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("user create"))?;
+    let mut steps = vec![Step::new(
+        INSERT_USER,
+        vec![
+            Arg::Owned(id.clone()),
+            Arg::Owned(user.username.clone()),
+            Arg::Owned(user.password_hash.clone()),
+            Arg::Owned(user.role.clone()),
+            Arg::Int(i64::from(user.disabled)),
+            Arg::Int(user.created_at),
+            Arg::Int(i64::from(user.service)),
+            Arg::Int(i64::from(user.must_change_password)),
+        ],
+        "user create",
+    )];
     let mut seen: Vec<&str> = Vec::with_capacity(user.units.len());
     for unit in &user.units {
         if seen.contains(&unit.as_str()) {
             continue;
         }
-        sqlx::query(INSERT_UNIT).bind(unit.as_str()).bind(user.created_at).execute(&mut *tx).await.map_err(error::db("unit create"))?;
-        sqlx::query(INSERT_USER_UNIT)
-            .bind(id.as_str())
-            .bind(unit.as_str())
-            .bind(seen.len() as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(error::db("user unit"))?;
+        steps.push(Step::new(INSERT_UNIT, vec![Arg::Owned(unit.clone()), Arg::Int(user.created_at)], "unit create"));
+        let membership = vec![Arg::Owned(id.clone()), Arg::Owned(unit.clone()), Arg::Int(seen.len() as i64)];
+        steps.push(Step::new(INSERT_USER_UNIT, membership, "user unit"));
         seen.push(unit);
     }
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("user create"))
+    store.write_steps(steps, audit).await.map(drop)
 }
 
 pub(crate) async fn by_name(store: &SqlStore, username: &str) -> Result<Option<UserRow>, StoreError> {
@@ -141,59 +136,40 @@ fn group(rows: &[AnyRow]) -> Result<Vec<UserRow>, StoreError> {
 /// pending or the user does not exist.
 pub(crate) async fn change(store: &SqlStore, c: AccountChange, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
     let id = c.user.to_string();
-    let mut tx = store.begin_write().await?;
-    if let Some(d) = &c.decide_grant
-        && !crate::grants::decide(&mut tx, d).await?
-    {
-        return Ok(false);
-    }
-    let set = sqlx::query(SET_COLUMNS)
-        .bind(id.as_str())
-        .bind(c.password_hash.clone())
-        .bind(c.must_change_password.map(i64::from))
-        .bind(c.disabled.map(i64::from))
-        .bind(c.role.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("account change"))?;
-    if set.rows_affected() == 0 {
-        return Ok(false);
-    }
-    crate::mfa::change(&mut tx, &id, &c).await?;
+    let mut steps = Vec::new();
+    steps.extend(c.decide_grant.as_ref().map(crate::grants::decide));
+    let columns = vec![
+        Arg::Owned(id.clone()),
+        Arg::OptOwned(c.password_hash.clone()),
+        Arg::OptInt(c.must_change_password.map(i64::from)),
+        Arg::OptInt(c.disabled.map(i64::from)),
+        Arg::OptOwned(c.role.clone()),
+    ];
+    steps.push(Step::required(SET_COLUMNS, columns, "account change"));
+    crate::mfa::change(&mut steps, &id, &c);
     if c.end_sessions {
         let kept = c.keep_session.map(|k| k.to_string()).unwrap_or_default();
-        sqlx::query(DELETE_USER_SESSIONS).bind(id.as_str()).bind(kept).execute(&mut *tx).await.map_err(error::db("sessions delete"))?;
+        steps.push(Step::new(DELETE_USER_SESSIONS, vec![Arg::Owned(id.clone()), Arg::Owned(kept)], "sessions delete"));
     }
     for session in &c.end_session {
-        sqlx::query(DELETE_SESSION)
-            .bind(session.to_string())
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(error::db("session delete"))?;
+        steps.push(Step::new(DELETE_SESSION, vec![Arg::Owned(session.to_string()), Arg::Owned(id.clone())], "session delete"));
     }
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("account change"))?;
-    Ok(true)
+    store.write_steps(steps, audit).await
 }
 
 /// Stores a session and its events in one transaction.
 pub(crate) async fn session_create(store: &SqlStore, s: SessionRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(INSERT_SESSION)
-        .bind(s.id.to_string())
-        .bind(s.user_id.to_string())
-        .bind(s.token_hash.as_slice())
-        .bind(s.created_at)
-        .bind(s.last_seen)
-        .bind(s.expires_at)
-        .bind(s.scope.as_str())
-        .bind(s.label.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("session create"))?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("session create"))
+    let args = vec![
+        Arg::Owned(s.id.to_string()),
+        Arg::Owned(s.user_id.to_string()),
+        Arg::Bytes(s.token_hash),
+        Arg::Int(s.created_at),
+        Arg::Int(s.last_seen),
+        Arg::Int(s.expires_at),
+        Arg::Owned(s.scope),
+        Arg::Owned(s.label),
+    ];
+    store.write_steps(vec![Step::new(INSERT_SESSION, args, "session create")], audit).await.map(drop)
 }
 
 pub(crate) async fn session_by_hash(store: &SqlStore, token_hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {
@@ -238,12 +214,5 @@ fn session_row_at(row: &sqlx::any::AnyRow, base: usize) -> Result<SessionRow, St
 }
 
 pub(crate) async fn session_touch(store: &SqlStore, id: Uuid, last_seen: i64) -> Result<(), StoreError> {
-    if let Some(w) = &store.writer {
-        let unit = move |c: &rusqlite::Connection| {
-            crate::stmt::execute(c, TOUCH_SESSION, &[Arg::Owned(id.to_string()), Arg::Int(last_seen)], "session touch").map(|_| ())
-        };
-        return w.run(unit).await;
-    }
-    sqlx::query(TOUCH_SESSION).bind(id.to_string()).bind(last_seen).execute(&store.pool).await.map_err(error::db("session touch"))?;
-    Ok(())
+    store.write(TOUCH_SESSION, vec![Arg::Owned(id.to_string()), Arg::Int(last_seen)], "session touch").await.map(drop)
 }
