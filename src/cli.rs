@@ -11,6 +11,7 @@ use sejf_domain::roles::Role;
 
 use crate::auditcli::AuditCommand;
 use crate::backup::BackupCommand;
+use crate::error::CliError;
 use crate::install::{self, Location, init};
 use crate::keyfile::{PassphraseSource, secret_env};
 use crate::serve;
@@ -249,38 +250,36 @@ pub fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // One line, as every Sejf error; `--help` has the rest.
+            // One line, as every Sejf error; `--help` has the rest. (clap's own text begins
+            // with "error:".)
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid usage");
             eprintln!("{first} (see --help)");
-            return ExitCode::from(2);
+            return CliError::Usage(first.to_owned()).exit_code();
         }
     };
     if cli.global.database_url.is_none() {
         match secret_env("SEJF_DATABASE_URL") {
             Ok(url) => cli.global.database_url = url,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return report(CliError::Usage(e)),
         }
     }
     let serving = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
     init_logging(serving);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return report(CliError::Failed(format!("cannot start the runtime: {e}"))),
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", e.lines().next().unwrap_or("failed"));
-            ExitCode::from(1)
-        }
+        Err(e) => report(e),
     }
+}
+
+/// The one place a failed command is told: its line on standard error, then its exit code.
+fn report(e: CliError) -> ExitCode {
+    eprintln!("error: {}", e.line());
+    e.exit_code()
 }
 
 fn init_logging(serving: bool) {
@@ -294,14 +293,14 @@ fn init_logging(serving: bool) {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli) -> Result<(), CliError> {
     let loc = Location {
         data_dir: cli.global.data_dir,
         database_url: cli.global.database_url.filter(|u| !u.is_empty()),
         passphrase: PassphraseSource { file: cli.global.passphrase_file, given: None },
     };
     match cli.command {
-        Command::Init => init(&loc).await,
+        Command::Init => Ok(init(&loc).await?),
         Command::Migrate { runtime_role } => migrate(&loc, runtime_role.as_deref()).await,
         Command::Serve { listen, admin_listen, tls_cert, tls_key, admin_client_ca } => {
             // Check the TLS files before the key is opened or anything is bound.
@@ -312,12 +311,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             let opts = serve::ServeOptions { listen, admin: admin_listen, tls };
             let opened = install::open(&loc).await?;
             let (app, dir) = (opened.app.clone(), loc.data_dir.clone());
-            serve::run(opened, opts, move || crate::policyfile::reload(&app, &dir)).await
+            Ok(serve::run(opened, opts, move || crate::policyfile::reload(&app, &dir)).await?)
         }
-        Command::Demo { listen, people } => crate::demo::run(listen, people).await,
-        Command::Reindex => crate::tools::reindex(&loc).await,
-        Command::Completions { shell } => crate::tools::completions(<Cli as clap::CommandFactory>::command(), shell),
-        Command::Man => crate::tools::man(<Cli as clap::CommandFactory>::command()),
+        Command::Demo { listen, people } => Ok(crate::demo::run(listen, people).await?),
+        Command::Reindex => Ok(crate::tools::reindex(&loc).await?),
+        Command::Completions { shell } => Ok(crate::tools::completions(<Cli as clap::CommandFactory>::command(), shell)?),
+        Command::Man => Ok(crate::tools::man(<Cli as clap::CommandFactory>::command())?),
         Command::User(cmd) => user(&loc, cmd).await,
         Command::Honeytoken(cmd) => {
             let opened = install::open(&loc).await?;
@@ -328,17 +327,19 @@ async fn run(cli: Cli) -> Result<(), String> {
                 HoneytokenCommand::List => crate::csvio::list_honeytokens(&opened.app).await,
             };
             opened.store.close().await;
-            r
+            Ok(r?)
         }
-        Command::Audit(AuditCommand::CheckProof { file, key }) => crate::auditcli::check_proof(&file, key.as_deref()),
+        Command::Audit(AuditCommand::CheckProof { file, key }) => Ok(crate::auditcli::check_proof(&file, key.as_deref())?),
         Command::Audit(cmd) => {
             let opened = install::open(&loc).await?;
             let r = crate::auditcli::run(&opened, cmd).await;
             opened.store.close().await;
-            r
+            Ok(r?)
         }
-        Command::Policy(PolicyCommand::Check { file }) => crate::policyfile::check(&loc.data_dir, file.as_deref()),
-        Command::Policy(PolicyCommand::WhoCan { action, field }) => crate::policyfile::who_can(&loc.data_dir, &action, field.as_deref()),
+        Command::Policy(PolicyCommand::Check { file }) => Ok(crate::policyfile::check(&loc.data_dir, file.as_deref())?),
+        Command::Policy(PolicyCommand::WhoCan { action, field }) => {
+            Ok(crate::policyfile::who_can(&loc.data_dir, &action, field.as_deref())?)
+        }
         Command::Policy(PolicyCommand::Default) => {
             print!("{}", sejf_policy::PolicyEngine::DEFAULT_POLICIES);
             Ok(())
@@ -347,33 +348,33 @@ async fn run(cli: Cli) -> Result<(), String> {
             let opened = install::open(&loc).await?;
             let r = crate::policyfile::test(&opened.app, &user, &action, field.as_deref(), &resource, purpose).await;
             opened.store.close().await;
-            r
+            Ok(r?)
         }
         Command::Token(TokenCommand::Create { user, scopes, days, name }) => {
             let opened = install::open(&loc).await?;
-            let (token, expires) = opened.app.issue_api_token(&user, &scopes, days, &name).await.map_err(|e| e.to_string())?;
+            let (token, expires) = opened.app.issue_api_token(&user, &scopes, days, &name).await?;
             println!("token for {user} (shown once; expires {}):", sejf_core::rfc3339(expires));
             println!("{token}");
             opened.store.close().await;
             Ok(())
         }
-        Command::Import(args) => crate::transfer::import(&loc, args).await,
-        Command::Backup(cmd) => crate::backup::run(&loc, cmd).await,
+        Command::Import(args) => Ok(crate::transfer::import(&loc, args).await?),
+        Command::Backup(cmd) => Ok(crate::backup::run(&loc, cmd).await?),
         Command::Gdpr(cmd) => {
             let opened = install::open(&loc).await?;
             let r = crate::gdprcli::run(&opened, cmd).await;
             opened.store.close().await;
-            r
+            Ok(r?)
         }
-        Command::Export(args) => crate::transfer::export(&loc, args).await,
+        Command::Export(args) => Ok(crate::transfer::export(&loc, args).await?),
     }
 }
 
 /// `sejf migrate [--runtime-role ROLE]`: needs no master key, only the owner's database URL.
-async fn migrate(loc: &Location, runtime_role: Option<&str>) -> Result<(), String> {
+async fn migrate(loc: &Location, runtime_role: Option<&str>) -> Result<(), CliError> {
     let url = loc.database_url();
     if loc.database_url.is_none() && !loc.data_dir.join(crate::config::DB_FILE).exists() {
-        return Err(format!("{} holds no database (run `sejf init` first)", loc.data_dir.display()));
+        return Err(format!("{} holds no database (run `sejf init` first)", loc.data_dir.display()).into());
     }
     let store = sejf_store::SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
     let version = store.schema_version().await.map_err(|e| e.to_string())?;
@@ -385,7 +386,7 @@ async fn migrate(loc: &Location, runtime_role: Option<&str>) -> Result<(), Strin
         None => Ok(()),
     };
     store.close().await;
-    granted
+    Ok(granted?)
 }
 
 fn read_password_stdin() -> Result<String, String> {
@@ -398,13 +399,12 @@ fn read_password_stdin() -> Result<String, String> {
     Ok(p)
 }
 
-async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
+async fn user(loc: &Location, cmd: UserCommand) -> Result<(), CliError> {
     let opened = install::open(loc).await?;
     let app = &opened.app;
-    let fail = |e: sejf_core::CoreError| e.to_string();
     match cmd {
         UserCommand::Add { name, role, units, service: true, .. } => {
-            let u = app.create_service_account(&name, role, &units).await.map_err(fail)?;
+            let u = app.create_service_account(&name, role, &units).await?;
             println!(
                 "added service account {} ({}, units: {}); issue it a token with `sejf token create`",
                 u.username,
@@ -422,14 +422,14 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
             } else {
                 (sejf_crypto::token::password(20).map_err(|e| e.to_string())?, true)
             };
-            let u = app.create_user(&name, role, &units, &pw).await.map_err(fail)?;
+            let u = app.create_user(&name, role, &units, &pw).await?;
             println!("added user {} ({}, units: {})", u.username, u.role, u.units.join(","));
             if generated {
                 println!("password (shown once): {pw}");
             }
         }
         UserCommand::List { format } => {
-            let users = app.users().await.map_err(fail)?;
+            let users = app.users().await?;
             match format {
                 ListFormat::Json => {
                     let rows: Vec<_> = users
@@ -468,7 +468,7 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
         }
         UserCommand::Unlock { name } => {
             app.user(&name).await.map_err(|e| not_found_user(e, &name))?;
-            app.unlock(&sejf_core::Actor::operator(), &name).await.map_err(fail)?;
+            app.unlock(&sejf_core::Actor::operator(), &name).await?;
             println!("{name} may sign in again");
         }
         UserCommand::SetRole { name, role } => {
@@ -492,9 +492,9 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn not_found_user(e: sejf_core::CoreError, name: &str) -> String {
+fn not_found_user(e: sejf_core::CoreError, name: &str) -> CliError {
     match e {
-        sejf_core::CoreError::NotFound => format!("no user named {name}"),
-        other => other.to_string(),
+        sejf_core::CoreError::NotFound => CliError::Failed(format!("no user named {name}")),
+        other => other.into(),
     }
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod csvio;
 pub mod demo;
+pub mod error;
 pub mod gdprcli;
 pub mod install;
 pub mod keyfile;
