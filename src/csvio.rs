@@ -13,34 +13,19 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sejf_core::csvcells::{COLUMNS, person_cells, unneutralise};
-use sejf_core::people::{PeopleFilter, PersonInput, Prepared};
-use sejf_core::ports::ImportStep;
+use sejf_core::import::{ImportError, ImportReport, ImportRows, ImportRules, ImportStats};
+use sejf_core::people::{PeopleFilter, PersonInput};
 use sejf_core::{Actor, App};
-use sejf_domain::people::{AddressRaw, PersonData, PersonRaw, parse_tags};
+use sejf_domain::people::{AddressRaw, PersonRaw};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
-const BATCH: usize = 2_000;
-const MAX_REPORTED: usize = 100;
 /// People per progress line when stderr is not a terminal.
 const PROGRESS_EVERY: usize = 10_000;
 
-/// What `--on-duplicate` does with a row that matches a person already held (or an earlier row
-/// of the same file) by e-mail, phone or PESEL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum OnDuplicate {
-    /// Leave the person as they are and report the row.
-    #[default]
-    Skip,
-    /// Overwrite the person's fields with the row's non-empty values.
-    Update,
-    /// Import nothing and name the rows.
-    Fail,
-}
+pub use sejf_core::import::OnDuplicate;
 
 /// How to import a file.
 #[derive(Debug, Clone, Default)]
@@ -122,12 +107,11 @@ impl Row<'_> {
 
 /// Where the people of an import come from: a CSV file and its columns, or vCards.
 enum Source {
-    Csv { csv: Box<CsvText>, cols: [Option<usize>; 12] },
+    Csv { csv: Box<CsvText>, cols: [Option<usize>; 12], path: String },
     Cards { digest: String, cards: Vec<sejf_core::vcard::VCardPerson> },
 }
 
-impl Source {
-    /// The SHA-256 of the file, by which `--resume` knows it.
+impl ImportRows for Source {
     fn digest(&self) -> &str {
         match self {
             Source::Csv { csv, .. } => &csv.digest,
@@ -135,7 +119,6 @@ impl Source {
         }
     }
 
-    /// What a report calls a row: a CSV line or a card.
     fn unit(&self) -> &'static str {
         match self {
             Source::Csv { .. } => "line",
@@ -143,11 +126,10 @@ impl Source {
         }
     }
 
-    /// Each row's line (or card number) and fields, in the file's order.
-    fn inputs(&self) -> Box<dyn Iterator<Item = Result<(u64, PersonInput), String>> + '_> {
+    fn rows(&self) -> Box<dyn Iterator<Item = Result<(u64, PersonInput), String>> + '_> {
         match self {
-            Source::Csv { csv, cols } => Box::new(reader(csv).into_records().map(move |rec| {
-                let rec = rec.map_err(|e| e.to_string())?;
+            Source::Csv { csv, cols, path } => Box::new(reader(csv).into_records().map(move |rec| {
+                let rec = rec.map_err(|e| format!("{path}: {e}"))?;
                 let line = rec.position().map(|p| p.line()).unwrap_or(0);
                 Ok((line, Row { cols, rec: &rec }.input()))
             })),
@@ -266,21 +248,6 @@ pub(crate) fn open_csv(path: &Path, bytes: Vec<u8>) -> Result<(CsvText, csv::Str
     Ok((csv, headers))
 }
 
-/// Statistics of an import.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ImportStats {
-    pub imported: usize,
-    /// Invalid rows left out (`--skip-invalid`).
-    pub skipped: usize,
-    /// Rows matching people already held, left as they were.
-    pub duplicates: usize,
-    /// People updated from their rows (`--on-duplicate update`).
-    pub updated: usize,
-    /// Rows a resumed run found already imported.
-    pub resumed: usize,
-    pub seconds: f64,
-}
-
 /// `sejf import FILE.csv`.
 pub async fn import(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<(), String> {
     let stats = import_file(app, path, opts).await?;
@@ -297,77 +264,8 @@ pub async fn import(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result
     Ok(())
 }
 
-/// What the scan decided for one data row.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Fate {
-    Insert,
-    Invalid,
-    Duplicate(Option<Uuid>),
-}
-
-/// What a scan of the file found.
-#[derive(Default)]
-struct Scan {
-    rows: usize,
-    invalid: usize,
-    suppressed: usize,
-    /// Lines of this run's duplicates (rows a killed run already imported are not counted).
-    duplicate_lines: Vec<u64>,
-    /// Rows that update people (`--on-duplicate update`), in the file's order.
-    updates: Vec<Update>,
-    /// Rows of this run to insert.
-    inserts: usize,
-}
-
-impl Scan {
-    /// Whether nothing of the file may be written.
-    fn refused(&self, opts: &ImportOptions) -> bool {
-        (self.invalid > 0 && !opts.skip_invalid) || (opts.on_duplicate == OnDuplicate::Fail && !self.duplicate_lines.is_empty())
-    }
-
-    /// Why nothing of the file may be written, if so.
-    fn refusal(&self, opts: &ImportOptions) -> Option<String> {
-        if self.invalid > 0 && !opts.skip_invalid {
-            let erased = if self.suppressed > 0 {
-                format!(" ({} match erased people on the suppression list)", self.suppressed)
-            } else {
-                String::new()
-            };
-            return Some(format!(
-                "{} of {} rows are invalid{erased}; nothing was imported (fix them, or pass --skip-invalid)",
-                self.invalid, self.rows
-            ));
-        }
-        if opts.on_duplicate == OnDuplicate::Fail && !self.duplicate_lines.is_empty() {
-            let shown: Vec<String> = self.duplicate_lines.iter().take(10).map(u64::to_string).collect();
-            return Some(format!(
-                "{} of {} rows match people already held or an earlier row (by e-mail, phone or PESEL), e.g. lines {}; nothing was imported (--on-duplicate skip or update)",
-                self.duplicate_lines.len(),
-                self.rows,
-                shown.join(", ")
-            ));
-        }
-        None
-    }
-}
-
-/// What a scan checks each row against: the people held (by blind index) and the erased.
-struct Held {
-    known: HashMap<(u8, i64), Uuid>,
-    suppression: sejf_core::gdpr::Suppression,
-}
-
-/// Where a scan sends the rows it prepares, and what it prepares them for.
-struct Sink<'a> {
-    tx: &'a tokio::sync::mpsc::Sender<ImportStep>,
-    bar: &'a ProgressBar,
-    placement: sejf_core::people::Placement,
-}
-
-/// Imports a file (see the module documentation).
+/// Imports a file of people, CSV or vCard: parsed here, imported by `App::import_people`.
 pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<ImportStats, String> {
-    let start = Instant::now();
-    // The operator (who holds the master key) imports; the people belong to the owner.
     let owner = owner_actor(app, &opts.owner).await?;
     let bytes = read_import(path)?;
     let source = if sejf_core::vcard::looks_like_vcard(&bytes) {
@@ -386,89 +284,64 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
         if opts.report {
             eprintln!("{}: {}, separated by {:?}", path.display(), csv.encoding, char::from(csv.delimiter));
         }
-        Source::Csv { csv: Box::new(csv), cols }
+        Source::Csv { csv: Box::new(csv), cols, path: path.display().to_string() }
     };
-    let operator = Actor::operator();
-    let (resume_from, finished) = if opts.resume {
-        app.import_job(&operator, source.digest())
-            .await
-            .map_err(|e| e.to_string())?
-            .map_or((0, false), |(done, fin)| (done.max(0) as usize, fin))
-    } else {
-        (0, false)
-    };
-    if finished {
-        return Err(format!("{} was imported completely before (--resume found its finished run); nothing to do", path.display()));
-    }
-    // Everything the rows are checked against and placed by is read before the import's
-    // transaction opens: while it is open, nothing here may wait for another write.
-    let known = app.held_identities(&operator).await.map_err(|e| e.to_string())?;
-    let held = Held { known, suppression: app.suppression().await.map_err(|e| e.to_string())? };
-    // Every row gets the same owner and unit: resolved once, not once per row.
-    let placement = app.placement(&operator, Some(owner.user_id), opts.unit.as_deref()).await.map_err(|e| e.to_string())?;
-
-    // Without --resume the file is one transaction, so it is read once: each row is validated
-    // and, while nothing refuses the file, prepared from what was parsed, sealed and sent; a
-    // refusal found later (an invalid row, a duplicate under --on-duplicate fail) rolls it all
-    // back. With --resume every batch commits as it goes, so the whole file is validated first
-    // and read a second time to write it.
-    let scanned = if opts.resume {
-        let checked = scan(app, &operator, opts, true, path, &source, resume_from, &held, None).await?;
-        if let Some(refusal) = checked.refusal(opts) {
-            return Err(refusal);
+    let rules =
+        ImportRules { skip_invalid: opts.skip_invalid, on_duplicate: opts.on_duplicate, resume: opts.resume, unit: opts.unit.clone() };
+    let report = Report::new(opts.report);
+    app.import_people(&Actor::operator(), &owner, &source, &rules, &report).await.map_err(|e| match e {
+        ImportError::Refused(why) if why.starts_with("the file was imported") => {
+            format!("{} was imported completely before (--resume found its finished run); nothing to do", path.display())
         }
-        Some(checked.inserts)
-    } else {
-        None
-    };
-    let bar = progress_bar(opts.report, scanned.unwrap_or(0) as u64);
-    let (tx, rx) = tokio::sync::mpsc::channel::<ImportStep>(2);
-    let job = opts.resume.then(|| source.digest().to_string());
-    let writer = tokio::spawn(app.import_writer(&operator, job, rx).map_err(|e| e.to_string())?);
-    let sink = Sink { tx: &tx, bar: &bar, placement };
-    // A resumable import's problems were reported by its first reading.
-    let report_problems = opts.report && scanned.is_none();
-    let fed = scan(app, &operator, opts, report_problems, path, &source, resume_from, &held, Some(sink)).await;
-    let result = match fed {
-        Ok(scan) => match scan.refusal(opts) {
-            None => {
-                let _ = tx.send(ImportStep::Finish).await;
-                drop(tx);
-                writer.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string()).map(|n| (n, scan))
-            }
-            Some(refusal) => {
-                // Dropping the sender without Finish rolls the import back.
-                drop(tx);
-                let _ = writer.await;
-                Err(refusal)
-            }
-        },
-        Err(e) => {
-            drop(tx);
-            let _ = writer.await;
-            Err(e)
-        }
-    };
-    bar.finish_and_clear();
-    let (imported, scan) = result?;
-    let unit = source.unit();
-    let mut updated = 0;
-    for (line, id, input) in scan.updates {
-        update_one(app, &operator, id, input).await.map_err(|e| format!("{unit} {line}: {e}"))?;
-        updated += 1;
-    }
-    if opts.resume {
-        app.import_job_finish(&operator, source.digest()).await.map_err(|e| e.to_string())?;
-    }
-    let duplicates = scan.duplicate_lines.len();
-    Ok(ImportStats {
-        imported: imported as usize,
-        skipped: scan.invalid,
-        duplicates: if opts.on_duplicate == OnDuplicate::Skip { duplicates } else { duplicates - updated },
-        updated,
-        resumed: resume_from,
-        seconds: start.elapsed().as_secs_f64(),
+        other => other.to_string(),
     })
+}
+
+/// An import's report on standard error: each problem, and progress (a bar on a terminal,
+/// otherwise a line per [`PROGRESS_EVERY`] people).
+struct Report {
+    on: bool,
+    bar: std::sync::Mutex<ProgressBar>,
+}
+
+impl Report {
+    fn new(on: bool) -> Report {
+        Report { on, bar: std::sync::Mutex::new(ProgressBar::hidden()) }
+    }
+
+    fn bar(&self) -> std::sync::MutexGuard<'_, ProgressBar> {
+        self.bar.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl ImportReport for Report {
+    fn problem(&self, unit: &str, line: u64, field: &str, reason: &str) {
+        if self.on {
+            eprintln!("{unit} {line}, {field}: {reason}");
+        }
+    }
+
+    fn more_problems(&self, count: usize) {
+        if self.on {
+            eprintln!("… and {count} more problems");
+        }
+    }
+
+    fn writing(&self, total: Option<usize>) {
+        *self.bar() = progress_bar(self.on, total.unwrap_or(0) as u64);
+    }
+
+    fn sent(&self, people: usize) {
+        let bar = self.bar();
+        bar.set_position(people as u64);
+        if self.on && bar.is_hidden() && people > 0 && people.is_multiple_of(PROGRESS_EVERY) {
+            eprintln!("import: {people} people validated, sealed and sent to the database");
+        }
+    }
+
+    fn done(&self) {
+        self.bar().finish_and_clear();
+    }
 }
 
 pub fn progress_bar(report: bool, len: u64) -> ProgressBar {
@@ -483,167 +356,6 @@ pub fn progress_bar(report: bool, len: u64) -> ProgressBar {
     };
     bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()));
     bar
-}
-
-/// A row to update after the inserts: (line, person, the row's input).
-type Update = (u64, Uuid, PersonInput);
-
-/// Reads every row once: validates it, matches it to the people held and to the file's
-/// earlier rows (by e-mail, phone and PESEL blind indexes), and reports the problems (with
-/// `report_problems`; progress with `opts.report`). With a
-/// `sink`, the rows of this run to insert are prepared from what was parsed, sealed in batches
-/// and sent to the store's import as long as nothing refuses the file.
-#[allow(clippy::too_many_arguments)]
-async fn scan(
-    app: &Arc<App>,
-    operator: &Actor,
-    opts: &ImportOptions,
-    report_problems: bool,
-    path: &Path,
-    source: &Source,
-    resume_from: usize,
-    held: &Held,
-    sink: Option<Sink<'_>>,
-) -> Result<Scan, String> {
-    let mut found = Scan::default();
-    let mut seen: HashMap<(u8, i64), u64> = HashMap::new();
-    let mut reported = 0usize;
-    let unit = source.unit();
-    let mut batch: Vec<Prepared> = Vec::new();
-    let mut sent = 0usize;
-    for (i, row) in source.inputs().enumerate() {
-        let (line, input) = row.map_err(|e| format!("{}: {e}", path.display()))?;
-        found.rows += 1;
-        let this_run = i >= resume_from;
-        let mut errs = Vec::new();
-        let mut fate = Fate::Insert;
-        let mut parsed = None;
-        match PersonData::parse(&input.raw, app.settings().default_region) {
-            Err(e) => errs.extend(e.0),
-            // Someone erased at their request (GDPR art. 17) comes back only knowingly.
-            Ok(data) if app.suppressed(&held.suppression, &data) => {
-                found.suppressed += 1;
-                errs.push(sejf_domain::FieldError {
-                    field: "email".into(),
-                    reason: "matches a person erased at their request (suppression list); not imported".into(),
-                });
-            }
-            Ok(data) => {
-                let index = app.index_values(&data);
-                let known = index.iter().enumerate().find_map(|(k, v)| v.and_then(|v| held.known.get(&(k as u8, v)).copied()));
-                let earlier = index.iter().enumerate().find_map(|(k, v)| v.and_then(|v| seen.get(&(k as u8, v)).copied()));
-                if known.is_some() || earlier.is_some() {
-                    fate = Fate::Duplicate(known);
-                } else {
-                    for (k, v) in index.iter().enumerate() {
-                        if let Some(v) = v {
-                            seen.insert((k as u8, *v), line);
-                        }
-                    }
-                    parsed = Some(data);
-                }
-            }
-        }
-        let tags = parse_tags(&input.tags).map_err(|e| errs.extend(e.0)).ok();
-        if !errs.is_empty() {
-            fate = Fate::Invalid;
-            found.invalid += 1;
-            for e in errs {
-                if report_problems && reported < MAX_REPORTED {
-                    eprintln!("{unit} {line}, {}: {}", e.field, e.reason);
-                }
-                reported += 1;
-            }
-        }
-        if !this_run {
-            continue;
-        }
-        match fate {
-            Fate::Invalid => {}
-            Fate::Duplicate(known) => {
-                found.duplicate_lines.push(line);
-                if opts.on_duplicate == OnDuplicate::Update
-                    && let Some(id) = known
-                {
-                    found.updates.push((line, id, input));
-                }
-            }
-            Fate::Insert => {
-                found.inserts += 1;
-                if let (Some(sink), Some(data), Some(tags)) = (&sink, parsed, tags)
-                    && !found.refused(opts)
-                {
-                    let prepared = app.prepare_parsed(operator, data, &tags, &sink.placement).map_err(|e| format!("{unit} {line}: {e}"))?;
-                    batch.push(prepared);
-                    if batch.len() == BATCH {
-                        sent += send_batch(app, operator, std::mem::take(&mut batch), (i + 1) as i64, sink.tx).await?;
-                        sink.bar.set_position(sent as u64);
-                        // Without a terminal: one progress line per PROGRESS_EVERY people.
-                        if opts.report && sink.bar.is_hidden() && sent.is_multiple_of(PROGRESS_EVERY) {
-                            eprintln!("import: {sent} people validated, sealed and sent to the database");
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if report_problems && reported > MAX_REPORTED {
-        eprintln!("… and {} more problems", reported - MAX_REPORTED);
-    }
-    if let Some(sink) = &sink
-        && !found.refused(opts)
-    {
-        send_batch(app, operator, batch, found.rows as i64, sink.tx).await?;
-    }
-    Ok(found)
-}
-
-/// Seals a batch on a blocking thread and hands it to the store's import.
-async fn send_batch(
-    app: &Arc<App>,
-    operator: &Actor,
-    batch: Vec<Prepared>,
-    rows_done: i64,
-    tx: &tokio::sync::mpsc::Sender<ImportStep>,
-) -> Result<usize, String> {
-    let sealer = app.clone();
-    let sealed = tokio::task::spawn_blocking(move || batch.iter().map(|p| sealer.seal_new_person(p)).collect::<Result<Vec<_>, _>>())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    let n = sealed.len();
-    let audit = app.creation_events(operator, &sealed);
-    tx.send(ImportStep::Batch { people: sealed, audit, rows_done })
-        .await
-        .map_err(|_| "the database refused the import; nothing was written".to_string())?;
-    Ok(n)
-}
-
-/// Overwrites a person's fields with a row's non-empty values (`--on-duplicate update`).
-async fn update_one(app: &Arc<App>, operator: &Actor, id: Uuid, row: PersonInput) -> Result<(), String> {
-    let current = app.person_for_update(operator, id).await.map_err(|e| e.to_string())?;
-    let f = current.fields.clone();
-    let r = row.raw;
-    let pick = |new: Option<String>, old: Option<String>| new.or(old);
-    let raw = PersonRaw {
-        first_name: pick(r.first_name, f.first_name),
-        last_name: pick(r.last_name, f.last_name),
-        email: pick(r.email, f.email),
-        phone: pick(r.phone, f.phone),
-        national_id: pick(r.national_id, f.national_id),
-        birth_date: pick(r.birth_date, f.birth_date),
-        address: r.address.or(f.address),
-        notes: pick(r.notes, f.notes),
-    };
-    let input = PersonInput {
-        raw,
-        tags: if row.tags.is_empty() { current.tags.clone() } else { row.tags },
-        owner_id: Some(current.owner_id),
-        unit: Some(current.unit.clone()),
-        company_id: current.company_id,
-    };
-    app.update_person(operator, id, Some(current.version), &input).await.map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 /// `sejf export [--excel]`: every person, as the operator holding the master key. `excel`:
@@ -755,12 +467,7 @@ pub async fn plant_honeytoken(app: &Arc<App>, owner: &str, unit: Option<&str>, e
     let this_year = time::OffsetDateTime::from_unix_timestamp(app.now() / 1_000_000).map(|t| t.year()).unwrap_or(2026);
     let raw = crate::bait::person(&mut crate::bait::source()?, email_domain, this_year);
     let input = PersonInput { raw, owner_id: Some(owner.user_id), unit: unit.map(str::to_string), ..Default::default() };
-    let operator = Actor::operator();
-    let prepared = app.prepare_person(&operator, &input).await.map_err(|e| e.to_string())?;
-    let sealed = app.seal_new_person(&prepared).map_err(|e| e.to_string())?;
-    let id = sealed.row.id;
-    app.mark_honeytoken(id).await.map_err(|e| e.to_string())?;
-    app.insert_sealed_people(&operator, vec![sealed]).await.map_err(|e| e.to_string())?;
+    let id = app.plant_honeytoken(&Actor::operator(), &input).await.map_err(|e| e.to_string())?;
     println!("{id}");
     Ok(())
 }

@@ -23,7 +23,7 @@ pub struct ImportArgs {
     unit: Option<String>,
     /// What to do with a row that matches a record already held (or an earlier row).
     #[arg(long, value_enum, default_value = "skip")]
-    on_duplicate: OnDuplicate,
+    on_duplicate: OnDuplicateArg,
     /// Commit batch by batch and continue a run that was killed where it stopped (the
     /// file is recognised by its SHA-256).
     #[arg(long)]
@@ -51,6 +51,28 @@ pub struct ExportArgs {
     excel: bool,
 }
 
+/// `--on-duplicate`: what becomes of a row that matches a record already held (or an earlier
+/// row of the same file) by e-mail, phone or PESEL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OnDuplicateArg {
+    /// Leave the record as it is and report the row.
+    Skip,
+    /// Overwrite the record's fields with the row's non-empty values.
+    Update,
+    /// Import nothing and name the rows.
+    Fail,
+}
+
+impl From<OnDuplicateArg> for OnDuplicate {
+    fn from(arg: OnDuplicateArg) -> OnDuplicate {
+        match arg {
+            OnDuplicateArg::Skip => OnDuplicate::Skip,
+            OnDuplicateArg::Update => OnDuplicate::Update,
+            OnDuplicateArg::Fail => OnDuplicate::Fail,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
     Csv,
@@ -68,7 +90,7 @@ pub async fn import(loc: &Location, a: ImportArgs) -> Result<(), String> {
         skip_invalid: a.skip_invalid,
         owner: a.owner,
         unit: a.unit,
-        on_duplicate: a.on_duplicate,
+        on_duplicate: a.on_duplicate.into(),
         resume: a.resume,
         map: a.map,
         report: true,

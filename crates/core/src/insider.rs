@@ -225,7 +225,10 @@ impl App {
     /// Marks a person as a honeytoken: they will raise an alert whenever anyone touches them.
     /// Only the `honeytokens` table says so; the trail holds no event naming them as bait (the
     /// person's creation is an ordinary `person.create`).
-    pub async fn mark_honeytoken(&self, person: Uuid) -> Result<(), CoreError> {
+    pub async fn mark_honeytoken(&self, actor: &Actor, person: Uuid) -> Result<(), CoreError> {
+        if actor.scope != crate::authz::Scope::Operator {
+            return Err(CoreError::Forbidden("only the operator may mark a honeytoken".into()));
+        }
         self.store.honeytoken_put(person, self.now()).await?;
         if let Ok(mut cache) = self.honey.0.write() {
             cache.1.insert(person);

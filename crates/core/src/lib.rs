@@ -17,6 +17,7 @@ pub mod gdpr;
 pub mod grants;
 pub mod guard;
 pub mod health;
+pub mod import;
 pub mod insider;
 pub mod keys;
 pub mod mfa;

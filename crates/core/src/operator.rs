@@ -10,7 +10,8 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::authz::{Actor, Scope};
-use crate::ports::{ImportStep, KeyKind, NewPerson, RecordKind, SealedEvent};
+use crate::people::PersonInput;
+use crate::ports::{ImportStep, KeyKind, RecordKind, SealedEvent};
 use crate::{App, CoreError};
 
 /// Which blind index a held identity came from: e-mail, phone or national id.
@@ -74,13 +75,18 @@ impl App {
         Ok(async move { Ok(store.people_import(job, now, steps).await?) })
     }
 
-    /// Inserts people sealed by [`App::seal_new_person`], with their `person.create` events.
-    pub async fn insert_sealed_people(&self, actor: &Actor, sealed: Vec<NewPerson>) -> Result<usize, CoreError> {
-        operator_only(actor, "insert sealed people")?;
-        let n = sealed.len();
-        let events = self.creation_events(actor, &sealed);
-        self.store.people_insert_batch(sealed, events).await?;
-        Ok(n)
+    /// Plants a honeytoken: a person like any other customer, created exactly as an imported
+    /// one is (sealed, with its `person.create` event), and marked as bait before it exists, so
+    /// it is never readable unmarked. Only the operator's `honeytokens` table says it is bait.
+    pub async fn plant_honeytoken(&self, actor: &Actor, input: &PersonInput) -> Result<Uuid, CoreError> {
+        operator_only(actor, "plant a honeytoken")?;
+        let prepared = self.prepare_person(actor, input).await?;
+        let sealed = self.seal_new_person(&prepared)?;
+        let id = sealed.row.id;
+        self.mark_honeytoken(actor, id).await?;
+        let events = self.creation_events(actor, std::slice::from_ref(&sealed));
+        self.store.people_insert_batch(vec![sealed], events).await?;
+        Ok(id)
     }
 
     /// A page of the trail after `after`, in order, as stored: the operator's export and tail.

@@ -107,7 +107,7 @@ async fn every_audited_mutation_rolls_back_when_its_event_cannot_be_written(fx: 
     };
     let kept = app.create_person(&sam, &person("Anna", "anna@example.com")).await.unwrap();
     let bait = app.create_person(&sam, &person("Bait", "bait@example.com")).await.unwrap();
-    app.mark_honeytoken(bait.id).await.unwrap();
+    app.mark_honeytoken(&sejf_core::Actor::operator(), bait.id).await.unwrap();
 
     let before = snapshot(fx).await;
     refuse_audit(fx).await;
