@@ -42,6 +42,13 @@ pub struct ImportOptions {
     pub report: bool,
 }
 
+impl ImportOptions {
+    /// The rules of the import itself (the rest is how the file is read and reported).
+    pub fn rules(&self) -> ImportRules {
+        ImportRules { skip_invalid: self.skip_invalid, on_duplicate: self.on_duplicate, resume: self.resume, unit: self.unit.clone() }
+    }
+}
+
 /// The header names each field is known by, lower-case (English, then Polish).
 const HEADER_NAMES: [&[&str]; 12] = [
     &["first_name", "first name", "firstname", "given name", "imię", "imie"],
@@ -286,10 +293,8 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
         }
         Source::Csv { csv: Box::new(csv), cols, path: path.display().to_string() }
     };
-    let rules =
-        ImportRules { skip_invalid: opts.skip_invalid, on_duplicate: opts.on_duplicate, resume: opts.resume, unit: opts.unit.clone() };
     let report = Report::new(opts.report);
-    app.import_people(&Actor::operator(), &owner, &source, &rules, &report).await.map_err(|e| match e {
+    app.import_people(&Actor::operator(), &owner, &source, &opts.rules(), &report).await.map_err(|e| match e {
         ImportError::Refused(why) if why.starts_with("the file was imported") => {
             format!("{} was imported completely before (--resume found its finished run); nothing to do", path.display())
         }
@@ -299,13 +304,13 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
 
 /// An import's report on standard error: each problem, and progress (a bar on a terminal,
 /// otherwise a line per [`PROGRESS_EVERY`] people).
-struct Report {
+pub(crate) struct Report {
     on: bool,
     bar: std::sync::Mutex<ProgressBar>,
 }
 
 impl Report {
-    fn new(on: bool) -> Report {
+    pub(crate) fn new(on: bool) -> Report {
         Report { on, bar: std::sync::Mutex::new(ProgressBar::hidden()) }
     }
 
@@ -335,7 +340,7 @@ impl ImportReport for Report {
         let bar = self.bar();
         bar.set_position(people as u64);
         if self.on && bar.is_hidden() && people > 0 && people.is_multiple_of(PROGRESS_EVERY) {
-            eprintln!("import: {people} people validated, sealed and sent to the database");
+            eprintln!("import: {people} rows validated, sealed and sent to the database");
         }
     }
 

@@ -82,9 +82,6 @@ pub enum ExportFormat {
 
 /// `sejf import FILE`.
 pub async fn import(loc: &Location, a: ImportArgs) -> Result<(), String> {
-    if a.skip_invalid && a.kind != DataKind::People {
-        return Err("--skip-invalid: only people; companies, deals and activities import whole or not at all".into());
-    }
     let opened = install::open(loc).await?;
     let opts = ImportOptions {
         skip_invalid: a.skip_invalid,

@@ -573,6 +573,22 @@ impl App {
         if self.store.record_delete(K::KIND, id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
 
+    /// Every record of `K` the caller may see, 500 a page: what an export writes and an import
+    /// matches its rows against.
+    pub async fn all_records<K: Kind>(&self, actor: &Actor) -> Result<Vec<RecordView<K::Attrs, K::Payload>>, CoreError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let filter = RecordFilter { cursor: cursor.take(), limit: Some(500), ..Default::default() };
+            let page = self.list_records::<K>(actor, &filter).await?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+
     /// Validates and seals one record of an import, to be written with the others by
     /// [`App::insert_imported`]; `id` keeps the id an export gave it. Nothing is written.
     pub async fn seal_imported<K: Kind>(

@@ -1,4 +1,5 @@
-//! Importing people (docs/adr/0023-imports.md), whatever the file: the edge parses a CSV file
+//! Importing people (docs/adr/0023-imports.md; companies, deals and activities in `records`),
+//! whatever the file: the edge parses a CSV file
 //! or vCards into rows ([`ImportRows`]); this decides what becomes of each.
 //!
 //! - Every row is validated; any invalid row refuses the whole file unless
@@ -14,6 +15,10 @@
 //!   continues where it stopped; the file is then validated whole first and read a second time
 //!   to write it.
 //! - The operator (who holds the master key) imports; the people belong to the owner.
+
+mod records;
+
+pub use records::{RecordCells, RecordsImported, check_rules as check_record_rules};
 
 use std::collections::HashMap;
 use std::sync::Arc;
