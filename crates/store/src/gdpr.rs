@@ -129,20 +129,14 @@ pub(crate) async fn flag_clear(store: &SqlStore, person: Uuid, flag: &str, audit
 }
 
 pub(crate) async fn erase(store: &SqlStore, e: Erasure, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
-    let id_text = e.person_id.to_string();
-    let mut tx = store.begin_write().await?;
-    for (kind, bidx) in &e.suppress {
-        sqlx::query(SUPPRESS).bind(kind.clone()).bind(*bidx).bind(e.at).execute(&mut *tx).await.map_err(error::db("suppression"))?;
-    }
-    sqlx::query(RECEIPT_PUT)
-        .bind(id_text.clone())
-        .bind(e.receipt_body)
-        .bind(e.receipt_signature)
-        .bind(e.at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("erasure receipt"))?;
-    people::delete_in(store, tx, &id_text, audit).await
+    let mut steps: Vec<Step> = e
+        .suppress
+        .into_iter()
+        .map(|(kind, bidx)| Step::new(SUPPRESS, vec![Arg::Owned(kind), Arg::Int(bidx), Arg::Int(e.at)], "suppression"))
+        .collect();
+    let receipt = vec![Arg::Owned(e.person_id.to_string()), Arg::Owned(e.receipt_body), Arg::Owned(e.receipt_signature), Arg::Int(e.at)];
+    steps.push(Step::new(RECEIPT_PUT, receipt, "erasure receipt"));
+    people::erase_with(store, steps, e.person_id, e.at, audit).await
 }
 
 pub(crate) async fn suppression_list(store: &SqlStore) -> Result<Vec<(String, i64)>, StoreError> {

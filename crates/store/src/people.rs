@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::codec::{self, Arg, Columns, ListBinds, bind_all};
 use crate::people_batch::{insert_pairs_sync, insert_tags, insert_tokens, sealed_args};
 use crate::people_sql::{self as sql, FIELDS_AT, PageSql};
-use crate::{Backend, SqlStore, error, stmt};
+use crate::{Backend, SqlStore, Step, error, stmt};
 use sejf_core::ports::{PersonField, PersonFields};
 
 /// One person: the batch form with one id (one statement, one row).
@@ -218,61 +218,32 @@ pub(crate) async fn set_index_version(store: &SqlStore, name: &str, version: i64
 /// Deletes the person, their activities (and, by cascade, tags and name tokens; deals only lose
 /// the link) and their subject key. False, with nothing changed, if there is no such person.
 pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
-    let Some(w) = &store.writer else {
-        let tx = store.begin_write().await?;
-        return delete_in(store, tx, &id.to_string(), audit).await;
-    };
-    let deleted = w.run(move |c| delete_sync(c, &id.to_string(), &audit)).await?;
+    let at = audit.first().map_or(0, |e| e.at);
+    erase_with(store, Vec::new(), id, at, audit).await
+}
+
+/// Writes `first` (an erasure's suppression entries and receipt), then deletes the person as
+/// [`delete`] does, with `audit`, in one transaction; then empties SQLite's log of their pages.
+/// False, with nothing written, if there is no such person.
+pub(crate) async fn erase_with(
+    store: &SqlStore,
+    mut steps: Vec<Step>,
+    id: Uuid,
+    at: i64,
+    audit: Vec<AuditEvent>,
+) -> Result<bool, StoreError> {
+    let id = || Arg::Owned(id.to_string());
+    steps.push(Step::new(sql::DELETE_ACTIVITIES, vec![id()], "person delete activities"));
+    steps.push(Step::required(sql::DELETE, vec![id()], "person delete"));
+    steps.push(Step::new(sql::DELETE_KEY, vec![id()], "person delete key"));
+    // The erasure ledger (docs/adr/0019-backups.md): every restore re-applies it, so a backup
+    // taken before this erasure never brings the person back.
+    steps.push(Step::new(crate::backup::LEDGER_APPEND, vec![id(), Arg::Int(at)], "erasure ledger"));
+    let deleted = store.write_steps(steps, audit).await?;
     if deleted {
         truncate_wal(store).await;
     }
     Ok(deleted)
-}
-
-/// [`delete_in`]'s statements on the SQLite writer's connection, inside its group commit.
-fn delete_sync(conn: &rusqlite::Connection, id_text: &str, audit: &[AuditEvent]) -> Result<bool, StoreError> {
-    let id = [Arg::Text(id_text)];
-    stmt::execute(conn, sql::DELETE_ACTIVITIES, &id, "person delete activities")?;
-    if stmt::execute(conn, sql::DELETE, &id, "person delete")? == 0 {
-        return Ok(false);
-    }
-    stmt::execute(conn, sql::DELETE_KEY, &id, "person delete key")?;
-    let at = audit.first().map_or(0, |e| e.at);
-    stmt::execute(conn, crate::backup::LEDGER_APPEND, &[Arg::Text(id_text), Arg::Int(at)], "erasure ledger")?;
-    crate::audit::insert_sync(conn, audit)?;
-    Ok(true)
-}
-
-/// [`delete`] inside a write transaction that may already hold more of the same change (an
-/// erasure's suppression entries and receipt); commits it, or rolls it all back when there is no
-/// such person.
-pub(crate) async fn delete_in(
-    store: &SqlStore,
-    mut tx: Transaction<'static, Any>,
-    id_text: &str,
-    audit: Vec<AuditEvent>,
-) -> Result<bool, StoreError> {
-    let id_text = id_text.to_owned();
-    sqlx::query(sql::DELETE_ACTIVITIES).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete activities"))?;
-    let done = sqlx::query(sql::DELETE).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete"))?;
-    if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db("person delete"))?;
-        return Ok(false);
-    }
-    sqlx::query(sql::DELETE_KEY).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person delete key"))?;
-    // The erasure ledger (docs/adr/0019-backups.md): every restore re-applies it, so a backup
-    // taken before this erasure never brings the person back.
-    let at = audit.first().map_or(0, |e| e.at);
-    sqlx::query(crate::backup::LEDGER_APPEND)
-        .bind(id_text.as_str())
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("erasure ledger"))?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("person delete"))?;
-    truncate_wal(store).await;
-    Ok(true)
 }
 
 /// Copies SQLite's write-ahead log into the database and truncates it to nothing. The log
