@@ -84,8 +84,12 @@ pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 /// path measured 15 % more audited reads (docs/benchmarks.md §5). A larger page cache and a
 /// memory map were measured too: no faster, and they count against the server's memory target.
 /// A log that restarts is cut back to 64 MiB (`journal_size_limit`): one long transaction (an
-/// import) or a burst of writes does not leave its size on disk for good.
-const SQLITE_PRAGMAS: [&str; 7] = [
+/// import) or a burst of writes does not leave its size on disk for good. Temporary storage
+/// (the statement journal of each write unit's savepoint, sorts) stays in memory: it was a
+/// temporary file, written for every unit of a group commit that changed more than 64 KiB,
+/// holding the original pages, personal ciphertexts included (docs/benchmarks.md §4g). The one
+/// change whose statement journal could grow large, an all-or-nothing import, takes no savepoint.
+const SQLITE_PRAGMAS: [&str; 8] = [
     "PRAGMA busy_timeout=5000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
@@ -93,6 +97,7 @@ const SQLITE_PRAGMAS: [&str; 7] = [
     "PRAGMA secure_delete=ON",
     "PRAGMA wal_autocheckpoint=10000",
     "PRAGMA journal_size_limit=67108864",
+    "PRAGMA temp_store=MEMORY",
 ];
 
 /// The database engine behind a [`SqlStore`], chosen by the URL's scheme.

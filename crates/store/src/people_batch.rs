@@ -190,7 +190,7 @@ async fn import_sync(
 ) -> Result<u64, StoreError> {
     let Some(id) = job else {
         return w
-            .run(move |c| {
+            .run_alone(move |c| {
                 // The transaction's changed pages stay in memory instead of spilling to the
                 // log again and again (section 4d of docs/benchmarks.md); given back after.
                 crate::stmt::execute(c, IMPORT_CACHE, &[], "import")?;
@@ -205,7 +205,7 @@ async fn import_sync(
                             ImportStep::Finish => return Ok(inserted),
                         }
                     }
-                    // The sender stopped without finishing: the writer rolls the unit back.
+                    // The sender stopped without finishing: the writer rolls the import back.
                     Err(StoreError::Backend("the import stopped before its end; nothing was written".into()))
                 })();
                 crate::stmt::execute(c, DEFAULT_CACHE, &[], "import")?;

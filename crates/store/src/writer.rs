@@ -8,6 +8,10 @@
 //! WAL append) serves many requests, and the writers queue here instead of sleeping in SQLite's
 //! busy handler.
 //!
+//! One large change (an all-or-nothing import) is a transaction of its own instead, with no
+//! savepoint ([`Writer::run_alone`]): a savepoint keeps the original of every page it changes
+//! in the statement journal, which for an import into a large database is most of it.
+//!
 //! Invariants:
 //! - A unit's answer arrives only after the transaction holding it has committed; if the
 //!   commit fails, every unit of the batch gets the error and none of them is written.
@@ -40,6 +44,9 @@ struct Job {
 
 enum Msg {
     Unit(Job),
+    /// A unit that is a transaction of its own, without a savepoint (an all-or-nothing import):
+    /// what is queued before it commits first.
+    Alone(Job),
     /// Commit what is queued, close the connection, then answer.
     Stop(oneshot::Sender<()>),
 }
@@ -92,9 +99,28 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.send(unit, Msg::Unit).await
+    }
+
+    /// Runs `unit` as a transaction of its own, without the savepoint a unit of a group commit
+    /// gets: for one large change (an all-or-nothing import), whose savepoint would keep a copy
+    /// of every page it changes in the statement journal. An error rolls the whole of it back.
+    pub async fn run_alone<T, F>(&self, unit: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.send(unit, Msg::Alone).await
+    }
+
+    async fn send<T, F>(&self, unit: F, msg: fn(Job) -> Msg) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let unit: Unit = Box::new(move |conn| unit(conn).map(|t| Box::new(t) as Box<dyn Any + Send>));
-        self.jobs.send(Msg::Unit(Job { unit, reply })).map_err(|_| stopped())?;
+        self.jobs.send(msg(Job { unit, reply })).map_err(|_| stopped())?;
         let value = answer.await.map_err(|_| stopped())??;
         value.downcast::<T>().map(|t| *t).map_err(|_| StoreError::Backend("the database writer answered another type".into()))
     }
@@ -199,9 +225,14 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>)
     while stop.is_none() {
         let Ok(first) = queue.recv() else { break };
         let mut next = Some(first);
+        let mut alone = None;
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Unit(job) => batch.push(job),
+                Msg::Alone(job) => {
+                    alone = Some(job);
+                    break;
+                }
                 Msg::Stop(done) => {
                     stop = Some(done);
                     break;
@@ -211,8 +242,14 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>)
                 next = queue.try_recv().ok();
             }
         }
+        let wrote_any = !batch.is_empty() || alone.is_some();
         if !batch.is_empty() {
             commit(&conn, &mut batch);
+        }
+        if let Some(job) = alone {
+            commit_alone(&conn, job);
+        }
+        if wrote_any {
             if due.load(Ordering::Relaxed) {
                 // Between two commits nothing is appended, so this one can finish the log and
                 // the next commit starts it again from the beginning. While the checkpointer is
@@ -277,6 +314,28 @@ fn commit(conn: &Connection, batch: &mut Vec<Job>) {
             let _ = job.reply.send(Err(e.clone()));
         }
     }
+}
+
+/// A unit as a transaction of its own (see [`Writer::run_alone`]): committed if it answers
+/// `Ok`, rolled back otherwise; its answer is sent only after that.
+fn commit_alone(conn: &Connection, job: Job) {
+    let answer = exec(conn, "BEGIN IMMEDIATE", "begin").and_then(|()| {
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.unit)(conn)))
+            .unwrap_or_else(|_| Err(StoreError::Backend("a database write panicked; it was rolled back".into())));
+        match answer {
+            Ok(value) => exec(conn, "COMMIT", "commit").map(|()| value),
+            Err(e) => {
+                exec(conn, "ROLLBACK", "rollback")?;
+                Err(e)
+            }
+        }
+    });
+    if answer.is_err() {
+        // Whatever failed (the unit, the commit), nothing of it stays: the next batch starts
+        // clean. If the transaction is already gone this fails harmlessly.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    let _ = job.reply.send(answer);
 }
 
 /// One unit inside a savepoint of its own: a unit that fails or panics is rolled back alone.
@@ -346,6 +405,42 @@ mod tests {
         assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
         writer.run(|c| c.execute("INSERT INTO t (n) VALUES (5000)", []).map_err(crate::error::sync("t"))).await.unwrap();
         assert_eq!(count(&path), 200);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_unit_alone_is_all_or_nothing_and_units_queued_before_it_commit() {
+        let path = temp();
+        let writer = std::sync::Arc::new(Writer::start(&path, &["PRAGMA busy_timeout=5000", "PRAGMA temp_store=MEMORY"]).unwrap());
+        let queued = {
+            let w = writer.clone();
+            tokio::spawn(async move { w.run(|c| c.execute("INSERT INTO t (n) VALUES (1)", []).map_err(crate::error::sync("t"))).await })
+        };
+        // A large unit alone that fails at its end leaves none of its rows.
+        let failed: Result<(), _> = writer
+            .run_alone(|c| {
+                for n in 100..5100i64 {
+                    c.execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(crate::error::sync("t"))?;
+                }
+                Err(StoreError::Backend("stopped before its end".into()))
+            })
+            .await;
+        assert!(failed.is_err());
+        queued.await.unwrap().unwrap();
+        assert_eq!(count(&path), 1, "the unit queued before is written, the failed one is not");
+        let n = writer
+            .run_alone(|c| {
+                for n in 100..5100i64 {
+                    c.execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(crate::error::sync("t"))?;
+                }
+                Ok(5000)
+            })
+            .await
+            .unwrap();
+        assert_eq!((n, count(&path)), (5000, 5001));
+        // And the group commits go on after it.
+        writer.run(|c| c.execute("INSERT INTO t (n) VALUES (2)", []).map_err(crate::error::sync("t"))).await.unwrap();
+        assert_eq!(count(&path), 5002);
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
