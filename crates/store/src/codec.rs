@@ -110,6 +110,20 @@ pub(crate) trait Columns {
         Uuid::parse_str(&self.text(idx, column)?).map_err(|_| error::corrupt(column))
     }
 
+    /// A flag stored as 0 or 1.
+    fn flag(&self, idx: usize, column: &'static str) -> Result<bool, StoreError> {
+        match self.int(idx, column)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(error::corrupt(column)),
+        }
+    }
+
+    /// A value that must be present, stored as a blob.
+    fn blob(&self, idx: usize, column: &'static str) -> Result<Vec<u8>, StoreError> {
+        self.opt_blob(idx, column)?.ok_or_else(|| error::corrupt(column))
+    }
+
     /// An optional UUID stored as text.
     fn opt_uuid(&self, idx: usize, column: &'static str) -> Result<Option<Uuid>, StoreError> {
         self.opt_text(idx, column)?.map(|t| Uuid::parse_str(&t).map_err(|_| error::corrupt(column))).transpose()

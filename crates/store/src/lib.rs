@@ -99,8 +99,8 @@ const SQLITE_PRAGMAS: [&str; 7] = [
 /// each unit's savepoint was a temporary file, written for every unit of a group commit that
 /// changed more than 64 KiB, holding the original pages, personal ciphertexts included
 /// (docs/benchmarks.md §4g). The one change whose statement journal could grow large, an
-/// all-or-nothing import, takes no savepoint. The readers keep the default: with their sorts in
-/// memory too, the server's resident memory after the load rose by 45 MiB (measured, §4g).
+/// all-or-nothing import, takes no savepoint. The readers keep the default: with theirs in
+/// memory too the server was no faster (measured, §4g).
 const WRITER_PRAGMAS: [&str; 8] = [
     SQLITE_PRAGMAS[0],
     SQLITE_PRAGMAS[1],
@@ -359,6 +359,22 @@ impl SqlStore {
         }
         let row = codec::bind_all(sqlx::query(sql), &args).fetch_optional(&self.pool).await.map_err(error::db(context))?;
         row.as_ref().map(|r| decode(r)).transpose()
+    }
+
+    /// Hands every row a read statement answers to `each`, in order: on SQLite on a reader,
+    /// elsewhere from the pool. One decoder (written against [`codec::Columns`]) serves both.
+    async fn read_rows(
+        &self,
+        sql: &'static str,
+        args: &[codec::Arg<'_>],
+        context: &'static str,
+        mut each: impl FnMut(&dyn codec::Columns) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        if let Some(readers) = &self.readers {
+            return readers.run(|c| stmt::query_each(c, sql, args, context, |r| each(r)));
+        }
+        let rows = codec::bind_all(sqlx::query(sql), args).fetch_all(&self.pool).await.map_err(error::db(context))?;
+        rows.iter().try_for_each(|r| each(r))
     }
 
     /// At most one row of a read statement: on SQLite from a reader, elsewhere from the pool.

@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags};
-use sejf_core::ports::{SessionRow, StoreError, UserRow};
-use uuid::Uuid;
+use sejf_core::ports::StoreError;
 
 use crate::error;
 
@@ -25,10 +24,6 @@ const IDLE: usize = 8;
 pub struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
-}
-
-fn corrupt(column: &'static str) -> StoreError {
-    StoreError::Backend(format!("unexpected value in column {column}"))
 }
 
 impl Readers {
@@ -68,75 +63,12 @@ impl Readers {
         self.run(|c| c.prepare_cached(sql).and_then(|mut s| s.query_row([param], |r| r.get::<_, String>(0))).map_err(error::sync(context)))
     }
 
-    /// `users::SESSION_WITH_USER`: the session of a token hash and its user, with the user's
-    /// units in order (one row per unit).
-    pub(crate) fn session_with_user(&self, sql: &'static str, token_hash: &[u8]) -> Result<Option<(SessionRow, UserRow)>, StoreError> {
-        self.run(|c| {
-            let mut stmt = c.prepare_cached(sql).map_err(error::sync("session with user"))?;
-            let mut rows = stmt.query([token_hash]).map_err(error::sync("session with user"))?;
-            let mut found: Option<(SessionRow, UserRow)> = None;
-            while let Some(r) = rows.next().map_err(error::sync("session with user"))? {
-                let unit: Option<String> = r.get(6).map_err(|_| corrupt("user_units.unit"))?;
-                if found.is_none() {
-                    found = Some((session(r)?, user(r)?));
-                }
-                if let (Some(unit), Some((_, u))) = (unit, found.as_mut()) {
-                    u.units.push(unit);
-                }
-            }
-            Ok(found)
-        })
-    }
-
     /// Whether a statement finds a row (for tests of this path).
     #[cfg(test)]
     fn exists(&self, sql: &'static str) -> Result<bool, StoreError> {
         use rusqlite::OptionalExtension;
         self.run(|c| c.query_row(sql, [], |_| Ok(())).optional().map(|o| o.is_some()).map_err(error::sync("exists")))
     }
-}
-
-fn uuid_at(r: &rusqlite::Row<'_>, i: usize, column: &'static str) -> Result<Uuid, StoreError> {
-    let text: String = r.get(i).map_err(|_| corrupt(column))?;
-    Uuid::parse_str(&text).map_err(|_| corrupt(column))
-}
-
-fn bool_at(r: &rusqlite::Row<'_>, i: usize, column: &'static str) -> Result<bool, StoreError> {
-    match r.get::<_, i64>(i).map_err(|_| corrupt(column))? {
-        0 => Ok(false),
-        1 => Ok(true),
-        _ => Err(corrupt(column)),
-    }
-}
-
-/// The user's columns of `SESSION_WITH_USER` (0–9), as `users::group` reads them.
-fn user(r: &rusqlite::Row<'_>) -> Result<UserRow, StoreError> {
-    Ok(UserRow {
-        id: uuid_at(r, 0, "users.id")?,
-        username: r.get(1).map_err(|_| corrupt("users.username"))?,
-        password_hash: r.get(2).map_err(|_| corrupt("users.password_hash"))?,
-        role: r.get(3).map_err(|_| corrupt("users.role"))?,
-        disabled: bool_at(r, 4, "users.disabled")?,
-        units: Vec::new(),
-        created_at: r.get(5).map_err(|_| corrupt("users.created_at"))?,
-        service: bool_at(r, 7, "users.service")?,
-        mfa_enabled: bool_at(r, 8, "users.totp_secret")?,
-        must_change_password: bool_at(r, 9, "users.must_change_password")?,
-    })
-}
-
-/// The session's columns of `SESSION_WITH_USER` (10–17).
-fn session(r: &rusqlite::Row<'_>) -> Result<SessionRow, StoreError> {
-    Ok(SessionRow {
-        id: uuid_at(r, 10, "sessions.id")?,
-        user_id: uuid_at(r, 11, "sessions.user_id")?,
-        token_hash: r.get(12).map_err(|_| corrupt("sessions.token_hash"))?,
-        created_at: r.get(13).map_err(|_| corrupt("sessions.created_at"))?,
-        last_seen: r.get(14).map_err(|_| corrupt("sessions.last_seen"))?,
-        expires_at: r.get(15).map_err(|_| corrupt("sessions.expires_at"))?,
-        scope: r.get(16).map_err(|_| corrupt("sessions.scope"))?,
-        label: r.get(17).map_err(|_| corrupt("sessions.label"))?,
-    })
 }
 
 #[cfg(test)]

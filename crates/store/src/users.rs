@@ -6,11 +6,10 @@
 //! token itself never reaches the store.
 
 use sejf_core::ports::{AccountChange, AuditEvent, SessionRow, StoreError, UserRow};
-use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::codec::Arg;
-use crate::{SqlStore, Step, codec, error};
+use crate::codec::{Arg, Columns};
+use crate::{SqlStore, Step};
 
 const INSERT_USER: &str = "INSERT INTO users (id, username, password_hash, role, disabled, \
      created_at, service, must_change_password) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -88,46 +87,52 @@ pub(crate) async fn create(store: &SqlStore, user: UserRow, audit: Vec<AuditEven
 }
 
 pub(crate) async fn by_name(store: &SqlStore, username: &str) -> Result<Option<UserRow>, StoreError> {
-    let rows = sqlx::query(USER_BY_NAME).bind(username).fetch_all(&store.pool).await.map_err(error::db("user by name"))?;
-    Ok(group(&rows)?.pop())
+    Ok(read_users(store, USER_BY_NAME, &[Arg::Text(username)], "user by name").await?.pop())
 }
 
 pub(crate) async fn by_id(store: &SqlStore, id: Uuid) -> Result<Option<UserRow>, StoreError> {
-    let rows = sqlx::query(USER_BY_ID).bind(id.to_string()).fetch_all(&store.pool).await.map_err(error::db("user by id"))?;
-    Ok(group(&rows)?.pop())
+    Ok(read_users(store, USER_BY_ID, &[Arg::Owned(id.to_string())], "user by id").await?.pop())
 }
 
 /// Every user, ordered by user name, with their units.
 pub(crate) async fn list(store: &SqlStore) -> Result<Vec<UserRow>, StoreError> {
-    let rows = sqlx::query(USERS_LIST).fetch_all(&store.pool).await.map_err(error::db("users list"))?;
-    group(&rows)
+    read_users(store, USERS_LIST, &[], "users list").await
 }
 
-/// Folds consecutive rows of one user (as `user_select!` orders them) into one [`UserRow`].
-fn group(rows: &[AnyRow]) -> Result<Vec<UserRow>, StoreError> {
-    let mut users: Vec<UserRow> = Vec::new();
-    for row in rows {
-        let id = codec::uuid(row, 0, "users.id")?;
-        let unit: Option<String> = codec::get(row, 6, "user_units.unit")?;
-        if users.last().is_none_or(|last| last.id != id) {
-            users.push(UserRow {
+/// The users a `user_select!` statement answers.
+async fn read_users(store: &SqlStore, sql: &'static str, args: &[Arg<'_>], context: &'static str) -> Result<Vec<UserRow>, StoreError> {
+    let mut users = Users::default();
+    store.read_rows(sql, args, context, |r| users.add(r)).await?;
+    Ok(users.0)
+}
+
+/// Users folded from consecutive rows of one user each (as `user_select!` orders them: one row
+/// per unit, a user without units one row with a NULL unit).
+#[derive(Default)]
+struct Users(Vec<UserRow>);
+
+impl Users {
+    fn add(&mut self, row: &dyn Columns) -> Result<(), StoreError> {
+        let id = row.uuid(0, "users.id")?;
+        if self.0.last().is_none_or(|last| last.id != id) {
+            self.0.push(UserRow {
                 id,
-                username: codec::get(row, 1, "users.username")?,
-                password_hash: codec::get(row, 2, "users.password_hash")?,
-                role: codec::get(row, 3, "users.role")?,
-                disabled: codec::boolean(row, 4, "users.disabled")?,
+                username: row.text(1, "users.username")?,
+                password_hash: row.text(2, "users.password_hash")?,
+                role: row.text(3, "users.role")?,
+                disabled: row.flag(4, "users.disabled")?,
                 units: Vec::new(),
-                created_at: codec::get(row, 5, "users.created_at")?,
-                service: codec::boolean(row, 7, "users.service")?,
-                mfa_enabled: codec::boolean(row, 8, "users.totp_secret")?,
-                must_change_password: codec::boolean(row, 9, "users.must_change_password")?,
+                created_at: row.int(5, "users.created_at")?,
+                service: row.flag(7, "users.service")?,
+                mfa_enabled: row.flag(8, "users.totp_secret")?,
+                must_change_password: row.flag(9, "users.must_change_password")?,
             });
         }
-        if let (Some(unit), Some(user)) = (unit, users.last_mut()) {
+        if let (Some(unit), Some(user)) = (row.opt_text(6, "user_units.unit")?, self.0.last_mut()) {
             user.units.push(unit);
         }
+        Ok(())
     }
-    Ok(users)
 }
 
 /// Applies an account change and its events in one transaction (see
@@ -173,43 +178,42 @@ pub(crate) async fn session_create(store: &SqlStore, s: SessionRow, audit: Vec<A
 }
 
 pub(crate) async fn session_by_hash(store: &SqlStore, token_hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {
-    let row = sqlx::query(SESSION_BY_HASH).bind(token_hash).fetch_optional(&store.pool).await.map_err(error::db("session by hash"))?;
-    row.as_ref().map(session_row).transpose()
+    store.read_one(SESSION_BY_HASH, &[Arg::Blob(token_hash)], "session by hash", |r| session_at(r, 0)).await
 }
 
 /// The session a token hash names and its user, with one statement.
 pub(crate) async fn session_with_user(store: &SqlStore, token_hash: &[u8]) -> Result<Option<(SessionRow, UserRow)>, StoreError> {
-    if let Some(readers) = &store.readers {
-        return readers.session_with_user(SESSION_WITH_USER, token_hash);
-    }
-    let rows = sqlx::query(SESSION_WITH_USER).bind(token_hash).fetch_all(&store.pool).await.map_err(error::db("session with user"))?;
-    let Some(first) = rows.first() else { return Ok(None) };
-    let session = session_row_at(first, 10)?;
-    Ok(group(&rows)?.pop().map(|user| (session, user)))
+    let (mut session, mut users) = (None, Users::default());
+    store
+        .read_rows(SESSION_WITH_USER, &[Arg::Blob(token_hash)], "session with user", |r| {
+            if session.is_none() {
+                session = Some(session_at(r, 10)?);
+            }
+            users.add(r)
+        })
+        .await?;
+    Ok(session.zip(users.0.pop()))
 }
 
 /// A user's sessions, newest first.
 pub(crate) async fn sessions_for_user(store: &SqlStore, user_id: Uuid) -> Result<Vec<SessionRow>, StoreError> {
-    let rows =
-        sqlx::query(SESSIONS_OF_USER).bind(user_id.to_string()).fetch_all(&store.pool).await.map_err(error::db("sessions of user"))?;
-    rows.iter().map(session_row).collect()
-}
-
-fn session_row(row: &sqlx::any::AnyRow) -> Result<SessionRow, StoreError> {
-    session_row_at(row, 0)
+    let mut sessions = Vec::new();
+    let args = [Arg::Owned(user_id.to_string())];
+    store.read_rows(SESSIONS_OF_USER, &args, "sessions of user", |r| session_at(r, 0).map(|s| sessions.push(s))).await?;
+    Ok(sessions)
 }
 
 /// A session whose columns start at `base` (after a user's, in [`SESSION_WITH_USER`]).
-fn session_row_at(row: &sqlx::any::AnyRow, base: usize) -> Result<SessionRow, StoreError> {
+fn session_at(row: &dyn Columns, base: usize) -> Result<SessionRow, StoreError> {
     Ok(SessionRow {
-        id: codec::uuid(row, base, "sessions.id")?,
-        user_id: codec::uuid(row, base + 1, "sessions.user_id")?,
-        token_hash: codec::get(row, base + 2, "sessions.token_hash")?,
-        created_at: codec::get(row, base + 3, "sessions.created_at")?,
-        last_seen: codec::get(row, base + 4, "sessions.last_seen")?,
-        expires_at: codec::get(row, base + 5, "sessions.expires_at")?,
-        scope: codec::get(row, base + 6, "sessions.scope")?,
-        label: codec::get(row, base + 7, "sessions.label")?,
+        id: row.uuid(base, "sessions.id")?,
+        user_id: row.uuid(base + 1, "sessions.user_id")?,
+        token_hash: row.blob(base + 2, "sessions.token_hash")?,
+        created_at: row.int(base + 3, "sessions.created_at")?,
+        last_seen: row.int(base + 4, "sessions.last_seen")?,
+        expires_at: row.int(base + 5, "sessions.expires_at")?,
+        scope: row.text(base + 6, "sessions.scope")?,
+        label: row.text(base + 7, "sessions.label")?,
     })
 }
 
