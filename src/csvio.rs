@@ -295,7 +295,7 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
     };
     let report = Report::new(opts.report);
     app.import_people(&Actor::operator(), &owner, &source, &opts.rules(), &report).await.map_err(|e| match e {
-        ImportError::Refused(why) if why.starts_with("the file was imported") => {
+        ImportError::AlreadyImported => {
             format!("{} was imported completely before (--resume found its finished run); nothing to do", path.display())
         }
         other => other.to_string(),

@@ -226,9 +226,7 @@ impl App {
     /// Only the `honeytokens` table says so; the trail holds no event naming them as bait (the
     /// person's creation is an ordinary `person.create`).
     pub async fn mark_honeytoken(&self, actor: &Actor, person: Uuid) -> Result<(), CoreError> {
-        if actor.scope != crate::authz::Scope::Operator {
-            return Err(CoreError::Forbidden("only the operator may mark a honeytoken".into()));
-        }
+        crate::operator::operator_only(actor, "mark a honeytoken")?;
         self.store.honeytoken_put(person, self.now()).await?;
         if let Ok(mut cache) = self.honey.0.write() {
             cache.1.insert(person);

@@ -18,7 +18,7 @@ use crate::{App, CoreError};
 pub type IdentityIndex = u8;
 
 /// Refuses anyone but the operator (the CLI holding the master key).
-fn operator_only(actor: &Actor, what: &str) -> Result<(), CoreError> {
+pub(crate) fn operator_only(actor: &Actor, what: &str) -> Result<(), CoreError> {
     if actor.scope == Scope::Operator { Ok(()) } else { Err(CoreError::Forbidden(format!("only the operator may {what}"))) }
 }
 

@@ -208,17 +208,12 @@ impl ListBinds {
         ]
     }
 
-    /// Binds `$1 all, $2 viewer, $3 member_units, $4 owner, $5 unit, $6 after, $7 limit`: the
-    /// tables without tags. (An unused placeholder would break SQLite's parameter numbering.)
+    /// `$1 all, $2 viewer, $3 member_units, $4 owner, $5 unit, $6 after, $7 limit`: the tables
+    /// without tags, the same values with the tag left out. (An unused placeholder would break
+    /// SQLite's parameter numbering.)
     pub(crate) fn args_without_tag(&self) -> Vec<Arg<'_>> {
-        vec![
-            Arg::Int(self.all),
-            Arg::Text(&self.viewer),
-            Arg::Int(self.member_units),
-            Arg::Text(&self.owner),
-            Arg::Text(&self.unit),
-            Arg::Text(&self.after),
-            Arg::Int(self.limit),
-        ]
+        let mut args = self.args_with_tag();
+        args.remove(5);
+        args
     }
 }

@@ -37,6 +37,7 @@ mod people_batch;
 mod people_sql;
 mod reader;
 mod records;
+mod run;
 mod stmt;
 mod throttle;
 mod url;
@@ -44,6 +45,8 @@ mod users;
 mod writer;
 
 pub mod testing;
+
+pub(crate) use run::Step;
 
 /// The SQLite engine's plumbing (ADR 0026): the pooled readers that run on the calling thread
 /// and the group-commit writer. The store is their only user in Sejf; they are public so that
@@ -93,23 +96,6 @@ const SQLITE_PRAGMAS: [&str; 7] = [
     "PRAGMA secure_delete=ON",
     "PRAGMA wal_autocheckpoint=10000",
     "PRAGMA journal_size_limit=67108864",
-];
-
-/// The writer's connection also keeps its temporary storage in memory: the statement journal of
-/// each unit's savepoint was a temporary file, written for every unit of a group commit that
-/// changed more than 64 KiB, holding the original pages, personal ciphertexts included
-/// (docs/benchmarks.md §4g). The one change whose statement journal could grow large, an
-/// all-or-nothing import, takes no savepoint. The readers keep the default: with theirs in
-/// memory too the server was no faster (measured, §4g).
-const WRITER_PRAGMAS: [&str; 8] = [
-    SQLITE_PRAGMAS[0],
-    SQLITE_PRAGMAS[1],
-    SQLITE_PRAGMAS[2],
-    SQLITE_PRAGMAS[3],
-    SQLITE_PRAGMAS[4],
-    SQLITE_PRAGMAS[5],
-    SQLITE_PRAGMAS[6],
-    "PRAGMA temp_store=MEMORY",
 ];
 
 /// The database engine behind a [`SqlStore`], chosen by the URL's scheme.
@@ -235,7 +221,7 @@ impl SqlStore {
         }
         // Started once the schema is current: the writer's SQL is the newest schema's.
         if let Some(path) = file {
-            match writer::Writer::start(&path, &WRITER_PRAGMAS) {
+            match writer::Writer::start(&path, &SQLITE_PRAGMAS) {
                 Ok(w) => store.writer = Some(std::sync::Arc::new(w)),
                 Err(e) => {
                     store.pool.close().await;
@@ -299,136 +285,6 @@ impl SqlStore {
     async fn begin_read(&self) -> Result<Transaction<'static, Any>, StoreError> {
         self.pool.begin_with(self.backend.begin_read()).await.map_err(error::db("begin transaction"))
     }
-
-    /// Runs one write statement on its own: on SQLite as a unit of the writer's next group
-    /// commit (no hop to a driver thread, no wait in the busy handler), elsewhere on the pool.
-    /// Answers the rows it changed.
-    async fn write(&self, sql: &'static str, args: Vec<codec::Arg<'static>>, context: &'static str) -> Result<u64, StoreError> {
-        if let Some(w) = &self.writer {
-            return w.run(move |c| stmt::execute(c, sql, &args, context).map(|n| n as u64)).await;
-        }
-        let done = codec::bind_all(sqlx::query(sql), &args).execute(&self.pool).await.map_err(error::db(context))?;
-        Ok(done.rows_affected())
-    }
-
-    /// Runs `steps` in order and then writes `audit`, in one transaction: on SQLite as one unit
-    /// of the writer's group commit, elsewhere in a transaction of the pool. False, with
-    /// nothing written, when a [`Step::required`] statement changes no row (a stale version, a
-    /// decision already taken, an account that does not exist); an error leaves nothing either.
-    /// One description of a change serves both engines.
-    async fn write_steps(&self, steps: Vec<Step>, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
-        if let Some(w) = &self.writer {
-            return w
-                .run(move |c| {
-                    stmt::execute(c, "SAVEPOINT steps", &[], "write")?;
-                    for step in &steps {
-                        if stmt::execute(c, step.sql, &step.args, step.context)? == 0 && step.required {
-                            stmt::execute(c, "ROLLBACK TO steps", &[], "write")?;
-                            stmt::execute(c, "RELEASE steps", &[], "write")?;
-                            return Ok(false);
-                        }
-                    }
-                    stmt::execute(c, "RELEASE steps", &[], "write")?;
-                    crate::audit::insert_sync(c, &audit).map(|()| true)
-                })
-                .await;
-        }
-        let mut tx = self.begin_write().await?;
-        for step in &steps {
-            let done = codec::bind_all(sqlx::query(step.sql), &step.args).execute(&mut *tx).await.map_err(error::db(step.context))?;
-            if done.rows_affected() == 0 && step.required {
-                tx.rollback().await.map_err(error::db(step.context))?;
-                return Ok(false);
-            }
-        }
-        crate::audit::insert(&mut tx, self.backend, &audit).await?;
-        tx.commit().await.map_err(error::db("write"))?;
-        Ok(true)
-    }
-
-    /// [`SqlStore::write`] for a statement that answers at most one row (`RETURNING`).
-    async fn write_returning<T: Send + 'static>(
-        &self,
-        sql: &'static str,
-        args: Vec<codec::Arg<'static>>,
-        context: &'static str,
-        decode: fn(&dyn codec::Columns) -> Result<T, StoreError>,
-    ) -> Result<Option<T>, StoreError> {
-        if let Some(w) = &self.writer {
-            return w.run(move |c| first_row(c, sql, &args, context, decode)).await;
-        }
-        let row = codec::bind_all(sqlx::query(sql), &args).fetch_optional(&self.pool).await.map_err(error::db(context))?;
-        row.as_ref().map(|r| decode(r)).transpose()
-    }
-
-    /// Hands every row a read statement answers to `each`, in order: on SQLite on a reader,
-    /// elsewhere from the pool. One decoder (written against [`codec::Columns`]) serves both.
-    async fn read_rows(
-        &self,
-        sql: &'static str,
-        args: &[codec::Arg<'_>],
-        context: &'static str,
-        mut each: impl FnMut(&dyn codec::Columns) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        if let Some(readers) = &self.readers {
-            return readers.run(|c| stmt::query_each(c, sql, args, context, |r| each(r)));
-        }
-        let rows = codec::bind_all(sqlx::query(sql), args).fetch_all(&self.pool).await.map_err(error::db(context))?;
-        rows.iter().try_for_each(|r| each(r))
-    }
-
-    /// At most one row of a read statement: on SQLite from a reader, elsewhere from the pool.
-    async fn read_one<T: Send + 'static>(
-        &self,
-        sql: &'static str,
-        args: &[codec::Arg<'_>],
-        context: &'static str,
-        decode: fn(&dyn codec::Columns) -> Result<T, StoreError>,
-    ) -> Result<Option<T>, StoreError> {
-        if let Some(readers) = &self.readers {
-            return readers.run(|c| first_row(c, sql, args, context, decode));
-        }
-        let row = codec::bind_all(sqlx::query(sql), args).fetch_optional(&self.pool).await.map_err(error::db(context))?;
-        row.as_ref().map(|r| decode(r)).transpose()
-    }
-}
-
-/// One statement of a change written with [`SqlStore::write_steps`].
-struct Step {
-    sql: &'static str,
-    args: Vec<codec::Arg<'static>>,
-    context: &'static str,
-    /// The change is void, and nothing of it is written, if this statement changes no row.
-    required: bool,
-}
-
-impl Step {
-    fn new(sql: &'static str, args: Vec<codec::Arg<'static>>, context: &'static str) -> Step {
-        Step { sql, args, context, required: false }
-    }
-
-    /// A statement the change depends on: no row changed voids it.
-    fn required(sql: &'static str, args: Vec<codec::Arg<'static>>, context: &'static str) -> Step {
-        Step { sql, args, context, required: true }
-    }
-}
-
-/// The first row `sql` answers on a rusqlite connection, decoded.
-fn first_row<T>(
-    c: &rusqlite::Connection,
-    sql: &str,
-    args: &[codec::Arg<'_>],
-    context: &'static str,
-    decode: fn(&dyn codec::Columns) -> Result<T, StoreError>,
-) -> Result<Option<T>, StoreError> {
-    let mut found = None;
-    stmt::query_each(c, sql, args, context, |r| {
-        if found.is_none() {
-            found = Some(decode(r)?);
-        }
-        Ok(())
-    })?;
-    Ok(found)
 }
 
 impl KeyStore for SqlStore {

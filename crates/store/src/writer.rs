@@ -75,6 +75,14 @@ impl Writer {
         let conn = open(path, pragmas)?;
         // Checkpoints in the commit path only when the checkpointer asks (see `checkpoints`).
         pragma(&conn, "PRAGMA wal_autocheckpoint=0")?;
+        // Each unit's savepoint keeps the original of every page it changes in a statement
+        // journal; in a temporary file (SQLite's default past 64 KiB) that was a write per page
+        // on this one thread, and page images on disk where `secure_delete` does not reach: for
+        // a deletion, the page of the erased person's wrapped key. In memory it is neither
+        // (docs/benchmarks.md §4g). The one change whose journal could grow to the database's
+        // size, an all-or-nothing import, takes no savepoint (`run_alone`). The readers keep
+        // the default: with theirs in memory too the server was no faster.
+        pragma(&conn, "PRAGMA temp_store=MEMORY")?;
         conn.set_prepared_statement_cache_capacity(64);
         let checkpointer = open(path, pragmas)?;
         let (jobs, queue) = mpsc::channel::<Msg>();
@@ -411,7 +419,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_unit_alone_is_all_or_nothing_and_units_queued_before_it_commit() {
         let path = temp();
-        let writer = std::sync::Arc::new(Writer::start(&path, &["PRAGMA busy_timeout=5000", "PRAGMA temp_store=MEMORY"]).unwrap());
+        let writer = std::sync::Arc::new(Writer::start(&path, &["PRAGMA busy_timeout=5000"]).unwrap());
         let queued = {
             let w = writer.clone();
             tokio::spawn(async move { w.run(|c| c.execute("INSERT INTO t (n) VALUES (1)", []).map_err(crate::error::sync("t"))).await })

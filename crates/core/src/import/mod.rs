@@ -96,6 +96,9 @@ pub trait ImportReport: Sync {
 pub enum ImportError {
     #[error("{0}")]
     Refused(String),
+    /// A resumed import whose file was imported completely before: nothing to do.
+    #[error("the file was imported completely before (--resume found its finished run); nothing to do")]
+    AlreadyImported,
     #[error("{unit} {line}: {error}")]
     Row { unit: &'static str, line: u64, error: CoreError },
     #[error(transparent)]
@@ -214,9 +217,7 @@ impl App {
             (0, false)
         };
         if finished {
-            return Err(ImportError::Refused(
-                "the file was imported completely before (--resume found its finished run); nothing to do".into(),
-            ));
+            return Err(ImportError::AlreadyImported);
         }
         // Everything the rows are checked against and placed by is read before the import's
         // transaction opens: while it is open, nothing here may wait for another write.

@@ -27,11 +27,14 @@ const MAX_REPORTED: usize = 100;
 /// `name`, `vat_id`, `website`; `title`, `amount`, `currency`, `stage`, `expected_close`,
 /// `person_email`, `company_vat_id`, `company_name`; `kind`, `body`, `due_at`, `done`,
 /// `deal_id`).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RecordCells {
     pub line: u64,
     pub values: HashMap<&'static str, String>,
 }
+
+// The cells hold personal data (a person's e-mail, an activity's text): never in a `{:?}`.
+sejf_domain::redacted_debug!(RecordCells { line });
 
 impl RecordCells {
     fn get(&self, field: &str) -> Option<String> {
@@ -375,6 +378,13 @@ fn activity_key(kind: &str, body: &str, due: &str, person: Option<Uuid>, deal: O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rows_cells_stay_out_of_debug_output() {
+        let row = RecordCells { line: 7, values: HashMap::from([("person_email", "ewa@firma.pl".to_string())]) };
+        let shown = format!("{row:?}");
+        assert!(shown.contains("line: 7") && !shown.contains("ewa@firma.pl"), "{shown}");
+    }
 
     #[test]
     fn spreadsheet_cells_read_as_sejf_values() {
