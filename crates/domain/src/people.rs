@@ -137,22 +137,49 @@ impl PersonData {
         errs.into_result(PersonData { first_name, last_name, email, phone, national_id, birth_date, address, notes })
     }
 
-    /// Back to text, for patching and for export.
-    pub fn to_raw(&self) -> PersonRaw {
-        PersonRaw {
+    /// Each field as the text that is sealed, straight from the validated values: the same text
+    /// [`PersonRaw::to_texts`] makes of [`PersonData::to_raw`] (a test holds them equal), without
+    /// the person going back to a `PersonRaw` on its way to the cipher.
+    pub fn to_texts(&self) -> PersonFields<Option<String>> {
+        let address = self
+            .address
+            .as_ref()
+            .map(|a| AddressText::json(a.street.clone(), a.city.clone(), a.postal_code.clone(), a.country.map(|c| c.as_str().to_string())));
+        PersonFields { address, ..self.texts_but_address() }
+    }
+
+    /// Every field's text but the address's, whose text form differs between the sealed text
+    /// (one JSON object) and `PersonRaw` (its parts).
+    fn texts_but_address(&self) -> PersonFields<Option<String>> {
+        PersonFields {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             email: self.email.as_ref().map(|e| e.as_str().to_string()),
             phone: self.phone.as_ref().map(|p| p.as_str().to_string()),
             national_id: self.national_id.as_ref().map(|n| n.as_str().to_string()),
             birth_date: self.birth_date.map(format_date),
+            address: None,
+            notes: self.notes.clone(),
+        }
+    }
+
+    /// Back to text, for patching and for export.
+    pub fn to_raw(&self) -> PersonRaw {
+        let PersonFields { first_name, last_name, email, phone, national_id, birth_date, address: _, notes } = self.texts_but_address();
+        PersonRaw {
+            first_name,
+            last_name,
+            email,
+            phone,
+            national_id,
+            birth_date,
             address: self.address.as_ref().map(|a| AddressRaw {
                 street: a.street.clone(),
                 city: a.city.clone(),
                 postal_code: a.postal_code.clone(),
                 country: a.country.map(|c| c.as_str().to_string()),
             }),
-            notes: self.notes.clone(),
+            notes,
         }
     }
 }
@@ -170,18 +197,18 @@ struct AddressText {
     country: Option<String>,
 }
 
+impl AddressText {
+    /// The sealed text of an address's parts.
+    fn json(street: Option<String>, city: Option<String>, postal_code: Option<String>, country: Option<String>) -> String {
+        serde_json::to_string(&AddressText { street, city, postal_code, country }).unwrap_or_default()
+    }
+}
+
 impl PersonRaw {
     /// Each field as the text that is sealed: the address as one JSON object of its parts.
     pub fn to_texts(&self) -> PersonFields<Option<String>> {
-        let address = self.address.as_ref().map(|a| {
-            let text = AddressText {
-                street: a.street.clone(),
-                city: a.city.clone(),
-                postal_code: a.postal_code.clone(),
-                country: a.country.clone(),
-            };
-            serde_json::to_string(&text).unwrap_or_default()
-        });
+        let address =
+            self.address.as_ref().map(|a| AddressText::json(a.street.clone(), a.city.clone(), a.postal_code.clone(), a.country.clone()));
         PersonFields {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
@@ -252,4 +279,49 @@ pub fn parse_tags(raw: &[String]) -> Result<Vec<Tag>, ValidationErrors> {
         }
     }
     errs.into_result(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::values::CountryCode;
+
+    fn raw(first: &str, email: &str, phone: &str, pesel: &str, birth: &str, address: Option<AddressRaw>) -> PersonRaw {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        PersonRaw {
+            first_name: some(first),
+            last_name: Some("Kowalska".into()),
+            email: some(email),
+            phone: some(phone),
+            national_id: some(pesel),
+            birth_date: some(birth),
+            address,
+            notes: Some("  call after 5  ".into()),
+        }
+    }
+
+    /// What is sealed from validated values is exactly what the text form of those values makes,
+    /// so people sealed before `PersonData::to_texts` existed read back as they did.
+    #[test]
+    fn sealed_texts_of_validated_values_are_those_of_their_text_form() {
+        let full = AddressRaw {
+            street: Some("Długa 5".into()),
+            city: Some("Gdańsk".into()),
+            postal_code: Some("80-001".into()),
+            country: Some("pl".into()),
+        };
+        let partial = AddressRaw { street: None, city: Some("Kraków".into()), postal_code: None, country: None };
+        let people = [
+            raw("Anna", " Anna.K@Example.PL ", "601 234 567", "44051401458", "1944-05-14", Some(full)),
+            raw("", "", "+48 22 123 45 67", "", "", Some(partial)),
+            raw("Zoë", "zoe@example.com", "", "", "2001-02-03", None),
+        ];
+        for person in &people {
+            let data = PersonData::parse(person, CountryCode::PL).unwrap();
+            let texts = data.to_texts();
+            assert_eq!(texts, data.to_raw().to_texts());
+            assert_eq!(PersonRaw::from_texts(texts).unwrap(), data.to_raw());
+        }
+    }
 }

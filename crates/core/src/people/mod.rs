@@ -223,9 +223,8 @@ impl App {
 
     fn build_row(&self, id: Uuid, p: &Prepared, key: &Key32, now: i64, version: i64, created_at: i64) -> Result<PersonRow, CoreError> {
         let ids = id.to_string();
-        let raw = p.data.to_raw();
         let index = self.index_values(&p.data);
-        let names = self.name_index(raw.first_name.as_deref(), raw.last_name.as_deref());
+        let names = self.name_index(p.data.first_name.as_deref(), p.data.last_name.as_deref());
         Ok(PersonRow {
             id,
             owner_id: p.owner_id,
@@ -234,7 +233,7 @@ impl App {
             version,
             created_at,
             updated_at: now,
-            enc: seal_person(key, &ids, &raw)?,
+            enc: seal_person(key, &ids, &p.data)?,
             tags: p.tags.clone(),
             email_bidx: index[0],
             phone_bidx: index[1],

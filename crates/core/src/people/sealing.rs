@@ -1,10 +1,11 @@
 //! A person's personal fields under their own key: each field a separate AEAD blob bound to
 //! the table, column, record and subject (`FieldContext`); the address as one JSON blob
-//! (`PersonRaw::to_texts`).
+//! (`PersonData::to_texts`: from the validated values to the sealed text, with no text form
+//! between them).
 
 use sejf_crypto::{FieldContext, Key32, decrypt_field, encrypt_field};
 use sejf_domain::fields::{PersonField, PersonFields};
-use sejf_domain::people::PersonRaw;
+use sejf_domain::people::{PersonData, PersonRaw};
 
 use crate::CoreError;
 use crate::ports::EncryptedPerson;
@@ -28,9 +29,9 @@ fn open(key: &Key32, id: &str, field: PersonField, blob: &Option<Vec<u8>>) -> Re
     String::from_utf8(plain.to_vec()).map(Some).map_err(|_| CoreError::Integrity(format!("person {id}, field {field}: not UTF-8")))
 }
 
-/// Encrypts validated personal fields (as text) for person `id`.
-pub(super) fn seal_person(key: &Key32, id: &str, raw: &PersonRaw) -> Result<EncryptedPerson, CoreError> {
-    raw.to_texts().try_map(|field, text| seal(key, id, field, text))
+/// Encrypts validated personal fields for person `id`.
+pub(super) fn seal_person(key: &Key32, id: &str, data: &PersonData) -> Result<EncryptedPerson, CoreError> {
+    data.to_texts().try_map(|field, text| seal(key, id, field, text))
 }
 
 pub(super) fn open_person(key: &Key32, id: &str, enc: &EncryptedPerson) -> Result<PersonRaw, CoreError> {
