@@ -22,12 +22,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{TempDir, env_usize};
-use sejf::install::Location;
-use sejf::keyfile::PassphraseSource;
 use sejf_core::Actor;
 use sejf_core::people::PeopleFilter;
 use sejf_core::ports::AuditEvent;
 use sejf_domain::roles::Role;
+use sejf_install::Location;
+use sejf_install::keyfile::PassphraseSource;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -58,19 +58,21 @@ fn main() {
 async fn run(clients: Vec<usize>, span: Duration, events: usize) {
     let tmp = TempDir::new("sejf-bench-audit");
     let csv = tmp.path().join("people.csv");
-    sejf::csvio::write_synthetic(&csv, PEOPLE, 7).expect("synthetic CSV");
+    sejf_transfer::csvio::write_synthetic(&csv, PEOPLE, 7).expect("synthetic CSV");
     let loc = Location {
         data_dir: tmp.path().join("data"),
         database_url: None,
         passphrase: PassphraseSource { file: None, given: Some(Zeroizing::new(PASSPHRASE.to_string())) },
     };
-    sejf::install::init_quiet(&loc, false).await.expect("init");
-    let opened = sejf::install::open(&loc).await.expect("open");
+    sejf_install::init_quiet(&loc, false).await.expect("init");
+    let opened = sejf_install::open(&loc).await.expect("open");
     let app = opened.app.clone();
     // A manager, every field readable; the bench reads 500 distinct people, within the
     // manager budget of 2,000, so every read is counted as in production.
     let owner = app.create_user(OWNER, Role::Manager, &["north".to_string()], "bench owner: quartz-lantern-31").await.expect("owner");
-    sejf::csvio::import_file(&app, &csv, &sejf::csvio::ImportOptions { owner: OWNER.into(), ..Default::default() }).await.expect("import");
+    sejf_transfer::csvio::import_file(&app, &csv, &sejf_transfer::csvio::ImportOptions { owner: OWNER.into(), ..Default::default() })
+        .await
+        .expect("import");
     let ids: Vec<Uuid> = app
         .list_people(&Actor::operator(), &PeopleFilter { limit: Some(500), ..Default::default() })
         .await

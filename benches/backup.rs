@@ -4,7 +4,7 @@
 //! next to `restic backup` and `restic restore` of the same installation's SQLite file (Debian's
 //! restic), measured in the same run on the same machine.
 //!
-//! Setup (not timed): synthetic CSV, a fresh installation, `sejf::csvio::import_file` as the
+//! Setup (not timed): synthetic CSV, a fresh installation, `sejf_transfer::csvio::import_file` as the
 //! owner, every connection closed (so the SQLite file is whole, WAL checkpointed).
 //!
 //! Run: `cargo bench --bench backup` (release profile), or e.g.
@@ -99,15 +99,15 @@ fn main() {
 /// e-mails, which the import skips), closed; answers how many it holds.
 fn setup(root: &Path, data: &Path, n: usize) -> u64 {
     let csv = root.join("people.csv");
-    sejf::csvio::write_synthetic(&csv, n, SEED).expect("synthetic CSV");
+    sejf_transfer::csvio::write_synthetic(&csv, n, SEED).expect("synthetic CSV");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let imported = rt.block_on(async {
         let loc = common::new_installation(data, "").await;
-        let opened = sejf::install::open(&loc).await.expect("open");
+        let opened = sejf_install::open(&loc).await.expect("open");
         opened.app.create_user("bench-owner", Role::Sales, &["north".to_string()], "bench owner password").await.expect("owner");
         let t = Instant::now();
-        let opts = sejf::csvio::ImportOptions { owner: "bench-owner".into(), ..Default::default() };
-        let stats = sejf::csvio::import_file(&opened.app, &csv, &opts).await.expect("import");
+        let opts = sejf_transfer::csvio::ImportOptions { owner: "bench-owner".into(), ..Default::default() };
+        let stats = sejf_transfer::csvio::import_file(&opened.app, &csv, &opts).await.expect("import");
         eprintln!("setup: imported {} people in {:.1} s", stats.imported, t.elapsed().as_secs_f64());
         opened.store.close().await;
         stats.imported

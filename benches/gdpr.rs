@@ -2,8 +2,8 @@
 //! export ≤ 100 ms, erasure ≤ 10 ms), in process through the use-cases a request runs
 //! (`App::subject_export`, `App::erase_person`: policy, decryption or crypto-shredding, audit).
 //!
-//! 1. Creates a fresh SQLite installation (`sejf::install::init_quiet`), opens it as the server does
-//!    (`sejf::install::open`), and adds `SEJF_BENCH_PEOPLE` people (default 2,000) through
+//! 1. Creates a fresh SQLite installation (`sejf_install::init_quiet`), opens it as the server does
+//!    (`sejf_install::open`), and adds `SEJF_BENCH_PEOPLE` people (default 2,000) through
 //!    `App::create_person`, each with `SEJF_BENCH_ACTIVITIES` activities (default 5) and one deal.
 //! 2. Exports `SEJF_BENCH_SAMPLES` random people (default 200), one at a time, as the dpo.
 //! 3. Erases as many other random people, one at a time, as the dpo: each erasure commits the
@@ -42,7 +42,7 @@ async fn run() {
     let data_dir = dir.path().join("data");
     // The setup reads nobody, but its owner creates thousands: no read budget gets in the way.
     let loc = common::new_installation(&data_dir, "read_budgets = { sales = 100000000 }").await;
-    let opened = sejf::install::open(&loc).await.expect("open");
+    let opened = sejf_install::open(&loc).await.expect("open");
     let app = opened.app.clone();
     let owner =
         Actor::for_user(&app.create_user("bench-owner", Role::Sales, &["north".to_string()], "bench owner password").await.expect("owner"));

@@ -3,7 +3,7 @@
 //! server and `sejf gdpr` run (`App::retention`, `App::breach_affected`), on SQLite.
 //!
 //! 1. Retention: imports `SEJF_BENCH_PEOPLE` people (default 1,000,000) with
-//!    `sejf::csvio::import_file`, then backdates `SEJF_BENCH_STALE` of them (default 1,000) by
+//!    `sejf_transfer::csvio::import_file`, then backdates `SEJF_BENCH_STALE` of them (default 1,000) by
 //!    three years (raw SQL on `people.updated_at`: the only way to age data in a benchmark), and
 //!    times a dry run and a real run of one rule (`no_activity_days = 730`): the real run erases
 //!    exactly the stale people, each with its receipt, ledger entry and audit event.
@@ -49,19 +49,19 @@ async fn run() {
     let dir = TempDir::new("sejf-bench-gdpr-scale");
     let data_dir = dir.path().join("data");
     let loc = common::new_installation(&data_dir, "").await;
-    let opened = sejf::install::open(&loc).await.expect("open");
+    let opened = sejf_install::open(&loc).await.expect("open");
     let app = opened.app.clone();
     app.create_user("bench-owner", Role::Sales, &["north".to_string()], "bench owner password").await.expect("owner");
     let op = Actor::operator();
 
     // ---- Retention ----
     let csv = dir.path().join("people.csv");
-    sejf::csvio::write_synthetic(&csv, people, 0x5e1f).expect("csv");
+    sejf_transfer::csvio::write_synthetic(&csv, people, 0x5e1f).expect("csv");
     let t = Instant::now();
-    let opts = sejf::csvio::ImportOptions { owner: "bench-owner".into(), ..Default::default() };
-    let stats = sejf::csvio::import_file(&app, &csv, &opts).await.expect("import");
+    let opts = sejf_transfer::csvio::ImportOptions { owner: "bench-owner".into(), ..Default::default() };
+    let stats = sejf_transfer::csvio::import_file(&app, &csv, &opts).await.expect("import");
     eprintln!("imported {} people in {:.1} s", stats.imported, t.elapsed().as_secs_f64());
-    let old = sejf::backup::now_micros() - 3 * 365 * 24 * HOUR;
+    let old = sejf_backup::now_micros() - 3 * 365 * 24 * HOUR;
     let stale_ids: Vec<String> = sqlx::query_scalar::<_, String>("SELECT id FROM people ORDER BY id LIMIT CAST($1 AS INTEGER)")
         .bind(stale as i64)
         .fetch_all(opened.store.pool())
@@ -87,7 +87,7 @@ async fn run() {
     assert_eq!(erased, stale, "the run erases exactly them");
 
     // ---- Breach ----
-    let now = sejf::backup::now_micros();
+    let now = sejf_backup::now_micros();
     let window = (now - 30 * 24 * HOUR, now - 30 * 24 * HOUR + HOUR);
     let t = Instant::now();
     let batch = 20_000;

@@ -2,9 +2,9 @@
 //!
 //! For each size N (default 100,000 and 1,000,000; override with
 //! `SEJF_BENCH_SIZES="100000,1000000"`):
-//! 1. writes N synthetic people as CSV (`sejf::csvio::write_synthetic`);
-//! 2. Sejf: creates a fresh installation in a temporary directory (`sejf::install::init_quiet`), opens
-//!    it (`sejf::install::open`), adds the owning user, and times `sejf::csvio::import_file` (one
+//! 1. writes N synthetic people as CSV (`sejf_transfer::csvio::write_synthetic`);
+//! 2. Sejf: creates a fresh installation in a temporary directory (`sejf_install::init_quiet`), opens
+//!    it (`sejf_install::open`), adds the owning user, and times `sejf_transfer::csvio::import_file` (one
 //!    reading of the file: each row validated and matched, then prepared, encrypted,
 //!    blind-indexed, its key wrapped and inserted in batches of 2,000, all in one transaction); then times `SEJF_BENCH_LOOKUPS` (default 1,000) look-ups of random known e-mails
 //!    through the use-case `App::search_people`, in process, one at a time; then the data
@@ -30,13 +30,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{BATCH, PlainDb, PlainPerson, TempDir, dir_size, env_usize, mib, ms, percentile};
-use sejf::install::Location;
-use sejf::keyfile::PassphraseSource;
-use sejf::synth::Synth;
 use sejf_core::people::SearchCriteria;
 use sejf_core::{Actor, App};
 use sejf_domain::people::{AddressRaw, PersonRaw};
 use sejf_domain::roles::Role;
+use sejf_install::Location;
+use sejf_install::keyfile::PassphraseSource;
+use sejf_transfer::synth::Synth;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -207,7 +207,7 @@ async fn run_size(n: usize, lookups: usize) -> SizeResult {
     let csv = tmp.path().join("people.csv");
     eprintln!("[N={n}] writing synthetic CSV…");
     let t = Instant::now();
-    sejf::csvio::write_synthetic(&csv, n, SEED).expect("write synthetic CSV");
+    sejf_transfer::csvio::write_synthetic(&csv, n, SEED).expect("write synthetic CSV");
     let csv_secs = t.elapsed().as_secs_f64();
     let csv_bytes = std::fs::metadata(&csv).map(|m| m.len()).unwrap_or(0);
     let emails = pick_emails(n, lookups);
@@ -219,21 +219,22 @@ async fn run_size(n: usize, lookups: usize) -> SizeResult {
         database_url: None,
         passphrase: PassphraseSource { file: None, given: Some(Zeroizing::new(PASSPHRASE.to_string())) },
     };
-    sejf::install::init_quiet(&loc, false).await.expect("init");
+    sejf_install::init_quiet(&loc, false).await.expect("init");
     // The look-ups read thousands of distinct people as the sales owner, past any real budget: a
     // budget too large to reach, so each read is still counted as in production (ADR 0017).
     let cfg = data_dir.join("config.toml");
     let text = std::fs::read_to_string(&cfg).expect("config.toml") + "\nread_budgets = { sales = 100000000 }\n";
     std::fs::write(&cfg, text).expect("config.toml");
-    let opened = sejf::install::open(&loc).await.expect("open");
+    let opened = sejf_install::open(&loc).await.expect("open");
     let app = opened.app.clone();
     // The first admin has no unit, and an imported person needs one: import as a sales user.
     let owner = app.create_user(OWNER, Role::Sales, &[UNIT.to_string()], OWNER_PASSWORD).await.expect("create owner");
     eprintln!("[N={n}] Sejf import…");
     let t = Instant::now();
-    let stats = sejf::csvio::import_file(&app, &csv, &sejf::csvio::ImportOptions { owner: OWNER.into(), ..Default::default() })
-        .await
-        .expect("Sejf import");
+    let stats =
+        sejf_transfer::csvio::import_file(&app, &csv, &sejf_transfer::csvio::ImportOptions { owner: OWNER.into(), ..Default::default() })
+            .await
+            .expect("Sejf import");
     let sejf_secs = t.elapsed().as_secs_f64();
     eprintln!("[N={n}] Sejf import: {} rows in {sejf_secs:.1} s; e-mail look-ups…", stats.imported);
     let actor = Actor::for_user(&owner);

@@ -9,12 +9,12 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sejf_domain::roles::Role;
 
-use crate::auditcli::AuditCommand;
-use crate::backup::BackupCommand;
 use crate::error::CliError;
-use crate::install::{self, Location, init};
-use crate::keyfile::{PassphraseSource, secret_env};
-use crate::serve;
+use sejf_admin::audit::AuditCommand;
+use sejf_backup::BackupCommand;
+use sejf_install::keyfile::{PassphraseSource, secret_env};
+use sejf_install::{self as install, Location, init};
+use sejf_server as serve;
 
 #[derive(Debug, Parser)]
 #[command(name = "sejf", version, about = "Sejf: a CRM whose first promise is that customer data stays safe")]
@@ -122,7 +122,7 @@ pub enum Command {
     /// Data-subject rights and records (GDPR/RODO): access export, erasure, restriction, legal
     /// hold, the purpose register, records of processing and breach reports.
     #[command(subcommand)]
-    Gdpr(crate::gdprcli::GdprCommand),
+    Gdpr(sejf_admin::gdpr::GdprCommand),
     /// Export people, companies, deals or activities as CSV (every record, as the operator).
     Export(crate::transfer::ExportArgs),
 }
@@ -305,13 +305,13 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve { listen, admin_listen, tls_cert, tls_key, admin_client_ca } => {
             // Check the TLS files before the key is opened or anything is bound.
             let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => Some(crate::tls::Tls::load(&crate::tls::TlsFiles { cert, key, admin_client_ca })?),
+                (Some(cert), Some(key)) => Some(sejf_install::tls::Tls::load(&sejf_install::tls::TlsFiles { cert, key, admin_client_ca })?),
                 _ => None,
             };
             let opts = serve::ServeOptions { listen, admin: admin_listen, tls };
             let opened = install::open(&loc).await?;
             let (app, dir) = (opened.app.clone(), loc.data_dir.clone());
-            Ok(serve::run(opened, opts, move || crate::policyfile::reload(&app, &dir)).await?)
+            Ok(serve::run(opened, opts, move || sejf_install::policyfile::reload(&app, &dir)).await?)
         }
         Command::Demo { listen, people } => Ok(crate::demo::run(listen, people).await?),
         Command::Reindex => Ok(crate::tools::reindex(&loc).await?),
@@ -322,23 +322,23 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             let opened = install::open(&loc).await?;
             let r = match cmd {
                 HoneytokenCommand::Add { owner, unit, email_domain } => {
-                    crate::csvio::plant_honeytoken(&opened.app, &owner, unit.as_deref(), email_domain.as_deref()).await
+                    sejf_transfer::csvio::plant_honeytoken(&opened.app, &owner, unit.as_deref(), email_domain.as_deref()).await
                 }
-                HoneytokenCommand::List => crate::csvio::list_honeytokens(&opened.app).await,
+                HoneytokenCommand::List => sejf_transfer::csvio::list_honeytokens(&opened.app).await,
             };
             opened.store.close().await;
             Ok(r?)
         }
-        Command::Audit(AuditCommand::CheckProof { file, key }) => Ok(crate::auditcli::check_proof(&file, key.as_deref())?),
+        Command::Audit(AuditCommand::CheckProof { file, key }) => Ok(sejf_admin::audit::check_proof(&file, key.as_deref())?),
         Command::Audit(cmd) => {
             let opened = install::open(&loc).await?;
-            let r = crate::auditcli::run(&opened, cmd).await;
+            let r = sejf_admin::audit::run(&opened, cmd).await;
             opened.store.close().await;
             Ok(r?)
         }
-        Command::Policy(PolicyCommand::Check { file }) => Ok(crate::policyfile::check(&loc.data_dir, file.as_deref())?),
+        Command::Policy(PolicyCommand::Check { file }) => Ok(sejf_install::policyfile::check(&loc.data_dir, file.as_deref())?),
         Command::Policy(PolicyCommand::WhoCan { action, field }) => {
-            Ok(crate::policyfile::who_can(&loc.data_dir, &action, field.as_deref())?)
+            Ok(sejf_install::policyfile::who_can(&loc.data_dir, &action, field.as_deref())?)
         }
         Command::Policy(PolicyCommand::Default) => {
             print!("{}", sejf_policy::PolicyEngine::DEFAULT_POLICIES);
@@ -346,7 +346,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Policy(PolicyCommand::Test { user, action, field, resource, purpose }) => {
             let opened = install::open(&loc).await?;
-            let r = crate::policyfile::test(&opened.app, &user, &action, field.as_deref(), &resource, purpose).await;
+            let r = sejf_install::policyfile::test(&opened.app, &user, &action, field.as_deref(), &resource, purpose).await;
             opened.store.close().await;
             Ok(r?)
         }
@@ -359,10 +359,10 @@ async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Import(args) => Ok(crate::transfer::import(&loc, args).await?),
-        Command::Backup(cmd) => Ok(crate::backup::run(&loc, cmd).await?),
+        Command::Backup(cmd) => Ok(sejf_backup::run(&loc, cmd).await?),
         Command::Gdpr(cmd) => {
             let opened = install::open(&loc).await?;
-            let r = crate::gdprcli::run(&opened, cmd).await;
+            let r = sejf_admin::gdpr::run(&opened, cmd).await;
             opened.store.close().await;
             Ok(r?)
         }
@@ -373,7 +373,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 /// `sejf migrate [--runtime-role ROLE]`: needs no master key, only the owner's database URL.
 async fn migrate(loc: &Location, runtime_role: Option<&str>) -> Result<(), CliError> {
     let url = loc.database_url();
-    if loc.database_url.is_none() && !loc.data_dir.join(crate::config::DB_FILE).exists() {
+    if loc.database_url.is_none() && !loc.data_dir.join(sejf_install::config::DB_FILE).exists() {
         return Err(format!("{} holds no database (run `sejf init` first)", loc.data_dir.display()).into());
     }
     let store = sejf_store::SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;

@@ -12,10 +12,10 @@ use sejf_domain::roles::Role;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::install::{self, Location};
-use crate::keyfile::PassphraseSource;
-use crate::serve;
-use crate::synth::{COMPANIES, Synth};
+use sejf_install::keyfile::PassphraseSource;
+use sejf_install::{self as install, Location};
+use sejf_server as serve;
+use sejf_transfer::synth::{COMPANIES, Synth};
 
 /// The demo's users: name, role, units.
 const USERS: &[(&str, Role, &[&str])] = &[

@@ -1,102 +1,11 @@
-//! The composition root of Sejf: command line, configuration, key loading, server start-up,
-//! demo data and CSV import/export. It wires the crates together and owns the process's
-//! clock, randomness and environment.
+//! The composition root of Sejf: the command line's top level (clap types and dispatch), start-up
+//! and the demo. It wires the crates together and owns the process's clock, randomness and
+//! environment; the installation (`sejf-install`), the server (`sejf-server`), backups
+//! (`sejf-backup`), data in and out (`sejf-transfer`) and the operator's audit and GDPR commands
+//! (`sejf-admin`) are crates of their own.
 
-pub mod alerts;
-pub mod auditcli;
-pub mod backup;
-pub mod bait;
 pub mod cli;
-pub mod config;
-pub mod csvio;
 pub mod demo;
 pub mod error;
-pub mod gdprcli;
-pub mod install;
-pub mod keyfile;
-pub mod policyfile;
-pub mod recordio;
-pub mod serve;
-pub mod synth;
-pub mod tls;
 pub mod tools;
 pub mod transfer;
-
-#[cfg(test)]
-mod layering {
-    use std::collections::{BTreeMap, BTreeSet};
-    use std::path::Path;
-
-    /// The modules of `src/` a file refers to (`crate::name…` and `use crate::{name, …}`).
-    fn references(text: &str) -> BTreeSet<String> {
-        let ident = |s: &str| s.chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect::<String>();
-        let mut out = BTreeSet::new();
-        for (i, _) in text.match_indices("crate::") {
-            let rest = &text[i + "crate::".len()..];
-            if let Some(group) = rest.strip_prefix('{') {
-                let group = &group[..group.find('}').unwrap_or(group.len())];
-                out.extend(group.split(',').map(|part| ident(part.trim())).filter(|m| !m.is_empty()));
-            } else {
-                out.insert(ident(rest));
-            }
-        }
-        out
-    }
-
-    fn collect(dir: &Path, root: &Path, graph: &mut BTreeMap<String, BTreeSet<String>>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                collect(&path, root, graph);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let rel = path.strip_prefix(root).unwrap_or(&path);
-                let top = rel.components().next().map(|c| c.as_os_str().to_string_lossy().trim_end_matches(".rs").to_string());
-                let (Some(top), Ok(text)) = (top, std::fs::read_to_string(&path)) else { continue };
-                let refs = references(&text);
-                graph.entry(top.clone()).or_default().extend(refs.into_iter().filter(|m| *m != top));
-            }
-        }
-    }
-
-    /// The composition root's modules form no cycle: none imports a module that imports it back,
-    /// directly or through others (clap types live with the command they describe, the
-    /// installation's opening with `install`).
-    #[test]
-    fn src_modules_import_no_cycle() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut graph = BTreeMap::new();
-        collect(&root, &root, &mut graph);
-        let modules: BTreeSet<String> = graph.keys().cloned().collect();
-        assert!(modules.contains("cli") && modules.contains("serve"), "{modules:?}");
-        // Depth-first search; a module met again on the current path closes a cycle.
-        fn visit(
-            m: &str,
-            graph: &BTreeMap<String, BTreeSet<String>>,
-            path: &mut Vec<String>,
-            done: &mut BTreeSet<String>,
-        ) -> Option<Vec<String>> {
-            if let Some(at) = path.iter().position(|p| p == m) {
-                let mut cycle = path[at..].to_vec();
-                cycle.push(m.to_string());
-                return Some(cycle);
-            }
-            if done.contains(m) {
-                return None;
-            }
-            path.push(m.to_string());
-            for next in graph.get(m).into_iter().flatten().filter(|n| graph.contains_key(n.as_str())) {
-                if let Some(cycle) = visit(next, graph, path, done) {
-                    return Some(cycle);
-                }
-            }
-            path.pop();
-            done.insert(m.to_string());
-            None
-        }
-        let mut done = BTreeSet::new();
-        for m in &modules {
-            let cycle = visit(m, &graph, &mut Vec::new(), &mut done);
-            assert!(cycle.is_none(), "src/ modules import each other in a cycle: {}", cycle.unwrap_or_default().join(" -> "));
-        }
-    }
-}

@@ -1,7 +1,7 @@
 //! Maintenance and packaging verbs: `sejf reindex` (rebuild the name index), `sejf completions`
 //! and `sejf man` (generated from the clap definitions in `cli.rs`).
 
-use crate::install::{self, Location};
+use sejf_install::{self as install, Location};
 
 /// Writes `out` to standard output; a closed pipe (`| head`) ends the output quietly.
 fn print(out: &[u8]) {
@@ -12,7 +12,7 @@ fn print(out: &[u8]) {
 pub async fn reindex(loc: &Location) -> Result<(), String> {
     let opened = install::open(loc).await?;
     let total = opened.app.people_count().await.unwrap_or(0).max(0) as u64;
-    let bar = crate::csvio::progress_bar(true, total);
+    let bar = sejf_transfer::csvio::progress_bar(true, total);
     let r = opened.app.reindex_names(&sejf_core::Actor::operator(), |n| bar.set_position(n)).await;
     bar.finish_and_clear();
     opened.store.close().await;

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::csvio::{ImportOptions, OnDuplicate};
-use crate::install::{self, Location};
-use crate::recordio::DataKind;
+use sejf_install::{self as install, Location};
+use sejf_transfer::csvio::{ImportOptions, OnDuplicate};
+use sejf_transfer::recordio::DataKind;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -93,8 +93,8 @@ pub async fn import(loc: &Location, a: ImportArgs) -> Result<(), String> {
         report: true,
     };
     let r = match a.kind {
-        DataKind::People => crate::csvio::import(&opened.app, &a.file, &opts).await,
-        kind => crate::recordio::import(&opened.app, &a.file, kind, &opts).await,
+        DataKind::People => sejf_transfer::csvio::import(&opened.app, &a.file, &opts).await,
+        kind => sejf_transfer::recordio::import(&opened.app, &a.file, kind, &opts).await,
     };
     opened.store.close().await;
     r
@@ -108,9 +108,9 @@ pub async fn export(loc: &Location, a: ExportArgs) -> Result<(), String> {
     let opened = install::open(loc).await?;
     let out = a.out.as_deref();
     let r = match (a.kind, a.format) {
-        (DataKind::People, ExportFormat::Vcard) => crate::csvio::export_vcards(&opened.app, out).await,
-        (DataKind::People, ExportFormat::Csv) => crate::csvio::export(&opened.app, out, a.excel).await,
-        (kind, _) => crate::recordio::export(&opened.app, kind, out, a.excel).await,
+        (DataKind::People, ExportFormat::Vcard) => sejf_transfer::csvio::export_vcards(&opened.app, out).await,
+        (DataKind::People, ExportFormat::Csv) => sejf_transfer::csvio::export(&opened.app, out, a.excel).await,
+        (kind, _) => sejf_transfer::recordio::export(&opened.app, kind, out, a.excel).await,
     };
     opened.store.close().await;
     r

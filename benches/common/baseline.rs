@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use sejf::synth::Synth;
+use sejf_transfer::synth::Synth;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -23,7 +23,7 @@ use sejf_domain::values::{CountryCode, name_tokens};
 use sejf_store::sqlite::{Readers, Writer};
 use uuid::Uuid;
 
-/// Rows per transaction of the CSV import (`sejf::csvio`'s private `BATCH`, repeated here).
+/// Rows per transaction of the CSV import (`sejf_transfer::csvio`'s private `BATCH`, repeated here).
 pub const BATCH: usize = 2_000;
 
 /// The performance-relevant pragmas Sejf's store sets on every SQLite connection (its private
@@ -441,15 +441,18 @@ pub fn loadavg() -> String {
 /// The passphrase of every benchmark installation.
 pub const BENCH_PASSPHRASE: &str = "benchmark passphrase, not a secret";
 
-/// A fresh SQLite installation in `data_dir` (`sejf::install::init_quiet`), with `extra_config`
+/// A fresh SQLite installation in `data_dir` (`sejf_install::init_quiet`), with `extra_config`
 /// appended to its config.toml; returns where it is.
-pub async fn new_installation(data_dir: &Path, extra_config: &str) -> sejf::install::Location {
-    let loc = sejf::install::Location {
+pub async fn new_installation(data_dir: &Path, extra_config: &str) -> sejf_install::Location {
+    let loc = sejf_install::Location {
         data_dir: data_dir.to_path_buf(),
         database_url: None,
-        passphrase: sejf::keyfile::PassphraseSource { file: None, given: Some(zeroize::Zeroizing::new(BENCH_PASSPHRASE.to_string())) },
+        passphrase: sejf_install::keyfile::PassphraseSource {
+            file: None,
+            given: Some(zeroize::Zeroizing::new(BENCH_PASSPHRASE.to_string())),
+        },
     };
-    sejf::install::init_quiet(&loc, false).await.expect("init");
+    sejf_install::init_quiet(&loc, false).await.expect("init");
     if !extra_config.is_empty() {
         let cfg = data_dir.join("config.toml");
         let text = std::fs::read_to_string(&cfg).expect("config.toml") + "\n" + extra_config + "\n";

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sejf::synth::{Synth, SynthPerson};
+use sejf_transfer::synth::{Synth, SynthPerson};
 use serde_json::{Value, json};
 
 use crate::SEED;

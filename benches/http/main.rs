@@ -63,7 +63,7 @@ use std::time::{Duration, Instant};
 use common::baseline::{Baseline, build_plain_db};
 use common::{PlainDb, TempDir, env_usize, mib, ms};
 use load::{BASELINE_THREADS, CpuProbe, Kind, LoadResult, Target, load, report};
-use sejf::synth::Synth;
+use sejf_transfer::synth::Synth;
 use serde_json::{Value, json};
 use server::{SALES_PASSWORD, Server, Site, collect_ids, memory, run_cli, sign_in, start_server};
 use uuid::Uuid;
@@ -202,7 +202,7 @@ fn main() {
         println!("benches/http is a benchmark: run it with `cargo bench --bench http`");
         return;
     }
-    let _ = sejf::tls::provider().install_default();
+    let _ = sejf_install::tls::provider().install_default();
     let people = env_usize("SEJF_BENCH_HTTP_PEOPLE", 100_000);
     let clients = env_usize("SEJF_BENCH_HTTP_CLIENTS", 32);
     // GETs pick among the first this-many people (collecting all of a million takes minutes).
@@ -218,7 +218,7 @@ fn main() {
     let tmp = TempDir::new("sejf-bench-http");
     let rt = tokio::runtime::Builder::new_multi_thread().thread_name("load-generator").enable_all().build().expect("tokio runtime");
     let csv = tmp.path().join("people.csv");
-    sejf::csvio::write_synthetic(&csv, people, SEED).expect("synthetic CSV");
+    sejf_transfer::csvio::write_synthetic(&csv, people, SEED).expect("synthetic CSV");
     let emails = Arc::new(known_emails(people, 10_000));
     let plan = Load { people, max_ids, clients, warmup, secs, emails: emails.clone() };
 

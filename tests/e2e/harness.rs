@@ -375,6 +375,6 @@ pub async fn raw_db(install: &Install) -> sqlx::AnyPool {
 
 /// An HTTP client for talking to servers under test (TLS through the provider Sejf uses).
 pub fn http_client() -> reqwest::Client {
-    let _ = sejf::tls::provider().install_default();
+    let _ = sejf_install::tls::provider().install_default();
     reqwest::Client::new()
 }

@@ -9,13 +9,13 @@ use crate::harness::{Backend, Install, PASSPHRASE, person, raw_db};
 use crate::on_both;
 
 /// The installation opened in this process, as a second server would open it.
-pub async fn open_app(install: &Install) -> sejf::install::Opened {
-    let loc = sejf::install::Location {
+pub async fn open_app(install: &Install) -> sejf_install::Opened {
+    let loc = sejf_install::Location {
         data_dir: install.data_dir.clone(),
         database_url: install.database_url.clone(),
-        passphrase: sejf::keyfile::PassphraseSource { file: None, given: Some(zeroize::Zeroizing::new(PASSPHRASE.to_string())) },
+        passphrase: sejf_install::keyfile::PassphraseSource { file: None, given: Some(zeroize::Zeroizing::new(PASSPHRASE.to_string())) },
     };
-    sejf::install::open(&loc).await.unwrap()
+    sejf_install::open(&loc).await.unwrap()
 }
 
 on_both!(
@@ -273,9 +273,9 @@ async fn unguard(db: &sqlx::AnyPool, backend: Backend, table: &str) {
 
 /// Opens the master key as the CLI does (the test knows the passphrase).
 fn master_key(install: &Install) -> sejf_crypto::MasterKey {
-    let config = sejf::config::ConfigFile::load(&install.data_dir).unwrap();
-    let source = sejf::keyfile::PassphraseSource { file: None, given: Some(zeroize::Zeroizing::new(PASSPHRASE.to_string())) };
-    sejf::keyfile::open(&install.data_dir, &config, &source).unwrap()
+    let config = sejf_install::config::ConfigFile::load(&install.data_dir).unwrap();
+    let source = sejf_install::keyfile::PassphraseSource { file: None, given: Some(zeroize::Zeroizing::new(PASSPHRASE.to_string())) };
+    sejf_install::keyfile::open(&install.data_dir, &config, &source).unwrap()
 }
 
 async fn audit_verification_fails_closed(backend: Backend) {

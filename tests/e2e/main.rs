@@ -21,6 +21,7 @@ mod exports;
 mod gdpr;
 mod guard;
 mod integrity;
+mod layering;
 mod listeners;
 mod office;
 mod people;

@@ -8,8 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sejf_core::ports::SealedEvent;
 
-use crate::install::Opened;
 use clap::{Subcommand, ValueEnum};
+use sejf_install::Opened;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -150,7 +150,7 @@ async fn pin_key(opened: &Opened) -> Result<(), String> {
         Some(pinned) if pinned == public => println!("config.toml already pins this key"),
         Some(_) => return Err("config.toml pins another audit key than the database holds: the trail cannot be trusted".into()),
         None => {
-            let path = opened.witness.with_file_name(crate::config::CONFIG_FILE);
+            let path = opened.witness.with_file_name(sejf_install::config::CONFIG_FILE);
             let mut f = std::fs::OpenOptions::new().append(true).open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             writeln!(f, "\n# Pinned by `sejf audit pin-key`.\naudit_public_key = \"{b64}\"")
                 .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -191,7 +191,7 @@ fn line(e: &SealedEvent, format: AuditFormat) -> String {
         AuditFormat::Syslog => {
             // Severity notice (5), or warning (4) for refusals and failures.
             let sev = if matches!(e.event.outcome.as_str(), "ok") { 5 } else { 4 };
-            crate::alerts::rfc5424(sev, e.event.at, &e.event.action, &[("seq", &e.seq.to_string())], &json)
+            sejf_server::alerts::rfc5424(sev, e.event.at, &e.event.action, &[("seq", &e.seq.to_string())], &json)
         }
     }
 }

@@ -11,7 +11,7 @@ use sejf_core::gdpr::{Flag, ProcessorOut, PurposeOut};
 use std::path::PathBuf;
 use uuid::Uuid;
 
-use crate::install::Opened;
+use sejf_install::Opened;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum GdprFormat {

@@ -12,8 +12,8 @@ use sejf_store::backup::{self as snap, SnapshotSink, Table, TableSummary};
 use super::manifest::Manifest;
 use super::parts::{self, PartSource};
 use super::target::Target;
-use crate::config::{CONFIG_FILE, ConfigFile, DB_FILE};
-use crate::install::{Location, WITNESS_FILE};
+use sejf_install::config::{CONFIG_FILE, ConfigFile, DB_FILE};
+use sejf_install::{Location, WITNESS_FILE};
 
 /// Runs the restore test; returns its summary line.
 pub async fn restore_test(
@@ -25,11 +25,11 @@ pub async fn restore_test(
 ) -> Result<String, String> {
     // The master key opens the restored keys for the trail's verification; ask for it first.
     let config = ConfigFile::load(&loc.data_dir).map_err(|e| e.to_string())?;
-    let master = crate::keyfile::open(&loc.data_dir, &config, &loc.passphrase)
+    let master = sejf_install::keyfile::open(&loc.data_dir, &config, &loc.passphrase)
         .map_err(|e| format!("--restore-test needs the installation's master key: {e}"))?;
     let suffix = hex::encode(sejf_crypto::random::bytes::<8>().map_err(|e| e.to_string())?);
     let dir = std::env::temp_dir().join(format!("sejf-restore-test-{suffix}"));
-    crate::install::create_private_dir(&dir)?;
+    sejf_install::create_private_dir(&dir)?;
     let result = run(&dir, target, id, manifest, identities, master).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
@@ -44,7 +44,7 @@ async fn run(
     master: sejf_crypto::MasterKey,
 ) -> Result<String, String> {
     let db = dir.join(DB_FILE);
-    crate::keyfile::write_private(&db, b"")?;
+    sejf_install::keyfile::write_private(&db, b"")?;
     let url = sejf_store::sqlite_url(&db);
     let store = super::connect(&url).await?;
     let outcome = async {

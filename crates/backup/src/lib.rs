@@ -31,10 +31,10 @@ use sejf_store::backup as snap;
 
 use clap::{Args, Subcommand};
 
-use crate::config::{CONFIG_FILE, ConfigFile, DB_FILE};
-use crate::install::create_private_dir;
-use crate::install::{self, Location, WITNESS_FILE};
-use crate::keyfile;
+use sejf_install::config::{CONFIG_FILE, ConfigFile, DB_FILE};
+use sejf_install::create_private_dir;
+use sejf_install::keyfile;
+use sejf_install::{self as install, Location, WITNESS_FILE};
 
 pub use manifest::{Ledger, Manifest};
 pub use target::Target;
@@ -44,7 +44,7 @@ const SIGNING_KEY: &str = "backup-signing";
 
 /// Data-directory files a backup carries (config and policies; the audit witness, so the
 /// restored trail verifies). Never the master key: a backup must not hold what opens it.
-const FILES: [&str; 3] = [CONFIG_FILE, crate::policyfile::POLICY_FILE, WITNESS_FILE];
+const FILES: [&str; 3] = [CONFIG_FILE, sejf_install::policyfile::POLICY_FILE, WITNESS_FILE];
 
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {

@@ -37,7 +37,7 @@ pub fn open(rest: &str) -> Result<Box<dyn Target>, String> {
         return Err("AWS_ENDPOINT_URL must be an http(s) URL".into());
     }
     // The HTTP client's TLS needs Sejf's one crypto provider, even for an http:// endpoint.
-    let _ = crate::tls::provider().install_default();
+    let _ = sejf_install::tls::provider().install_default();
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(300))
         .redirect(reqwest::redirect::Policy::none())

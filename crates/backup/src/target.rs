@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::install::create_private_dir;
+use sejf_install::create_private_dir;
 
 pub const MANIFEST: &str = "manifest";
 pub const LEDGER: &str = "erasure-ledger";

@@ -1,5 +1,14 @@
 //! An installation: where it lives (data directory, database, how its master key is opened)
 //! and opening it for a command. Every command that works on an installation starts here.
+//!
+//! The installation's parts each have a module: its configuration file (`config`), the sealed
+//! master key and how its passphrase arrives (`keyfile`), the Cedar policy files (`policyfile`)
+//! and the TLS material the server and the backup client use (`tls`).
+
+pub mod config;
+pub mod keyfile;
+pub mod policyfile;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +19,7 @@ use sejf_store::SqlStore;
 use sejf_domain::roles::Role;
 
 use crate::config::{CONFIG_FILE, ConfigFile, DB_FILE, DEFAULT_CONFIG};
-use crate::keyfile::{self, PassphraseSource};
+use crate::keyfile::PassphraseSource;
 
 /// Where the installation lives; shared by every command.
 #[derive(Debug, Clone)]

@@ -185,7 +185,7 @@ pub fn signature(secret: &str, t: i64, body: &[u8]) -> String {
 /// POSTs one notice, signed; retries a failed attempt with exponential backoff.
 async fn post(client: &reqwest::Client, url: &reqwest::Url, secret: &str, body: &serde_json::Value) {
     let bytes = body.to_string().into_bytes();
-    let t = crate::backup::now_micros() / 1_000_000;
+    let t = sejf_backup::now_micros() / 1_000_000;
     let sig = signature(secret, t, &bytes);
     for attempt in 1..=ATTEMPTS {
         let sent = client

@@ -1,7 +1,12 @@
 //! Opening an installation (config, master key, database, key hierarchy) and serving it on the
-//! public and admin listeners, over plain HTTP or TLS (src/tls.rs), until Ctrl-C or SIGTERM.
+//! public and admin listeners, over plain HTTP or TLS (`sejf_install::tls`), until Ctrl-C or SIGTERM.
 //! SIGHUP reloads what can change without a restart: the TLS certificate and, through the
 //! caller's hook, other state.
+//!
+//! Alert delivery (`alerts`: the insider-threat alerts to a signed webhook) sits here, beside
+//! the loop that sends them.
+
+pub mod alerts;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -21,9 +26,9 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::config::ConnLimits;
-use crate::install::Opened;
-use crate::tls::{self, CertStore, Tls};
+use sejf_install::Opened;
+use sejf_install::config::ConnLimits;
+use sejf_install::tls::{self, CertStore, Tls};
 
 /// The default admin address: loopback, next to the public port (or any free port).
 pub fn default_admin_addr(public: SocketAddr) -> SocketAddr {
@@ -62,7 +67,7 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     limits.hsts = tls.is_some();
     let conn_limits = opened.config.connection_limits()?;
     // The webhook client verifies its server with the same TLS provider the server uses.
-    let _ = crate::tls::provider().install_default();
+    let _ = sejf_install::tls::provider().install_default();
     let targets = crate::alerts::Targets::parse(
         opened.config.alert_webhook.as_deref(),
         opened.config.alert_webhook_secret.as_deref(),
@@ -296,7 +301,7 @@ async fn backup_loop(opened: Opened, target: String, every: Duration, mut stop: 
             }
         }
         let Ok(Some(_lease)) = sejf_core::ports::Housekeeping::backup_lock(&opened.store).await else { continue };
-        match crate::backup::create(&data_dir, &opened, &target, &[], None).await {
+        match sejf_backup::create(&data_dir, &opened, &target, &[], None).await {
             Ok(line) => {
                 overdue_alerted = false;
                 tracing::info!(%line, "scheduled backup");
