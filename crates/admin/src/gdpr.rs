@@ -563,7 +563,7 @@ async fn breach(app: &sejf_core::App, op: &Actor, action: BreachAction) -> Resul
 
 /// The security measures Sejf applies to every purpose (Art. 30(1)(g), Art. 32).
 const MEASURES: &[&str] = &[
-    "field-level encryption (XChaCha20-Poly1305) with one data key per person, wrapped by a master key",
+    "field-level encryption (AES-256-GCM-SIV) with one data key per person, wrapped by a master key",
     "blind indexes (keyed HMAC) for search; no personal value in URLs or logs",
     "mandatory TOTP for every account; bounded, throttled sign-in",
     "role, field and record access decided by Cedar policies; sensitive fields masked and revealed only for a stated purpose",
@@ -650,5 +650,15 @@ fn ropa(purposes: &[PurposeOut], processors: &[ProcessorOut], format: RopaFormat
             }
             Ok(s)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The records of processing go to the supervisory authority: the cipher they name is the
+    /// one the field envelope uses.
+    #[test]
+    fn the_measures_name_the_field_cipher_in_use() {
+        assert!(super::MEASURES[0].contains(sejf_crypto::field::CIPHER), "{}", super::MEASURES[0]);
     }
 }

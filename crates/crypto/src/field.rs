@@ -10,6 +10,10 @@ use zeroize::Zeroizing;
 
 use crate::{CryptoError, Key32, associated_data, random};
 
+/// The cipher's name, as documents that describe the field encryption (the records of
+/// processing) give it.
+pub const CIPHER: &str = "AES-256-GCM-SIV";
+
 const FORMAT_V1: u8 = 1;
 const HEADER_LEN: usize = 1 + 4 + 12;
 const TAG_LEN: usize = 16;

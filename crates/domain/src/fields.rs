@@ -361,6 +361,7 @@ mod tests {
             assert_eq!(f.name().parse::<PersonField>(), Ok(f));
         }
         let mut names: Vec<_> = PersonField::ALL.iter().map(|f| f.name()).collect();
+        names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), PersonField::ALL.len());
         assert!("pesel".parse::<PersonField>().is_err());

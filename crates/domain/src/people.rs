@@ -141,11 +141,7 @@ impl PersonData {
     /// [`PersonRaw::to_texts`] makes of [`PersonData::to_raw`] (a test holds them equal), without
     /// the person going back to a `PersonRaw` on its way to the cipher.
     pub fn to_texts(&self) -> PersonFields<Option<String>> {
-        let address = self
-            .address
-            .as_ref()
-            .map(|a| AddressText::json(a.street.clone(), a.city.clone(), a.postal_code.clone(), a.country.map(|c| c.as_str().to_string())));
-        PersonFields { address, ..self.texts_but_address() }
+        PersonFields { address: self.address_raw().as_ref().map(AddressText::json), ..self.texts_but_address() }
     }
 
     /// Every field's text but the address's, whose text form differs between the sealed text
@@ -166,21 +162,17 @@ impl PersonData {
     /// Back to text, for patching and for export.
     pub fn to_raw(&self) -> PersonRaw {
         let PersonFields { first_name, last_name, email, phone, national_id, birth_date, address: _, notes } = self.texts_but_address();
-        PersonRaw {
-            first_name,
-            last_name,
-            email,
-            phone,
-            national_id,
-            birth_date,
-            address: self.address.as_ref().map(|a| AddressRaw {
-                street: a.street.clone(),
-                city: a.city.clone(),
-                postal_code: a.postal_code.clone(),
-                country: a.country.map(|c| c.as_str().to_string()),
-            }),
-            notes,
-        }
+        PersonRaw { first_name, last_name, email, phone, national_id, birth_date, address: self.address_raw(), notes }
+    }
+
+    /// The address's parts as text.
+    fn address_raw(&self) -> Option<AddressRaw> {
+        self.address.as_ref().map(|a| AddressRaw {
+            street: a.street.clone(),
+            city: a.city.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.map(|c| c.as_str().to_string()),
+        })
     }
 }
 
@@ -199,16 +191,17 @@ struct AddressText {
 
 impl AddressText {
     /// The sealed text of an address's parts.
-    fn json(street: Option<String>, city: Option<String>, postal_code: Option<String>, country: Option<String>) -> String {
-        serde_json::to_string(&AddressText { street, city, postal_code, country }).unwrap_or_default()
+    fn json(a: &AddressRaw) -> String {
+        let text =
+            AddressText { street: a.street.clone(), city: a.city.clone(), postal_code: a.postal_code.clone(), country: a.country.clone() };
+        serde_json::to_string(&text).unwrap_or_default()
     }
 }
 
 impl PersonRaw {
     /// Each field as the text that is sealed: the address as one JSON object of its parts.
     pub fn to_texts(&self) -> PersonFields<Option<String>> {
-        let address =
-            self.address.as_ref().map(|a| AddressText::json(a.street.clone(), a.city.clone(), a.postal_code.clone(), a.country.clone()));
+        let address = self.address.as_ref().map(AddressText::json);
         PersonFields {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),

@@ -29,15 +29,6 @@ pub(crate) fn uuid(row: &AnyRow, idx: usize, column: &'static str) -> Result<Uui
     Uuid::parse_str(text).map_err(|_| error::corrupt(column))
 }
 
-/// Reads a 0/1 boolean.
-pub(crate) fn boolean(row: &AnyRow, idx: usize, column: &'static str) -> Result<bool, StoreError> {
-    match get::<i64>(row, idx, column)? {
-        0 => Ok(false),
-        1 => Ok(true),
-        _ => Err(error::corrupt(column)),
-    }
-}
-
 /// The text form of an optional UUID, for binding.
 pub(crate) fn opt_uuid_text(id: Option<Uuid>) -> Option<String> {
     id.map(|id| id.to_string())

@@ -66,7 +66,7 @@ pub(crate) async fn insert(store: &SqlStore, row: ExportRow, audit: Vec<AuditEve
         Arg::Int(row.downloaded_at),
         Arg::Owned(row.units),
     ];
-    store.write_steps(vec![Step::new(INSERT, args, "export request")], audit).await.map(drop)
+    store.write_audited(INSERT, args, "export request", audit).await
 }
 
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<ExportRow>, StoreError> {

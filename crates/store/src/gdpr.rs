@@ -6,7 +6,7 @@ use sejf_core::ports::{AuditEvent, ConsentRow, DisclosureRow, DsrRow, Erasure, F
 use sqlx::any::AnyRow;
 use uuid::Uuid;
 
-use crate::codec::Arg;
+use crate::codec::{Arg, Columns};
 use crate::{SqlStore, Step, codec, error, people};
 
 const PURPOSES: &str = "SELECT name, lawful_basis, categories, retention, recipients, marketing, applies_to_all, created_at \
@@ -36,8 +36,8 @@ fn decode_purpose(r: &AnyRow) -> Result<PurposeRow, StoreError> {
         categories: codec::get(r, 2, "gdpr_purposes.categories")?,
         retention: codec::get(r, 3, "gdpr_purposes.retention")?,
         recipients: codec::get(r, 4, "gdpr_purposes.recipients")?,
-        marketing: codec::boolean(r, 5, "gdpr_purposes.marketing")?,
-        applies_to_all: codec::boolean(r, 6, "gdpr_purposes.applies_to_all")?,
+        marketing: r.flag(5, "gdpr_purposes.marketing")?,
+        applies_to_all: r.flag(6, "gdpr_purposes.applies_to_all")?,
         created_at: codec::get(r, 7, "gdpr_purposes.created_at")?,
     })
 }
@@ -48,7 +48,7 @@ fn decode_consent(r: &AnyRow) -> Result<ConsentRow, StoreError> {
         person_id: codec::uuid(r, 1, "consents.person_id")?,
         purpose: codec::get(r, 2, "consents.purpose")?,
         channel: codec::get(r, 3, "consents.channel")?,
-        granted: codec::boolean(r, 4, "consents.granted")?,
+        granted: r.flag(4, "consents.granted")?,
         wording_version: codec::get(r, 5, "consents.wording_version")?,
         source: codec::get(r, 6, "consents.source")?,
         client: codec::get(r, 7, "consents.client")?,
@@ -83,7 +83,7 @@ pub(crate) async fn purpose_put(store: &SqlStore, p: PurposeRow, audit: Vec<Audi
         Arg::Int(i64::from(p.applies_to_all)),
         Arg::Int(p.created_at),
     ];
-    store.write_steps(vec![Step::new(PURPOSE_PUT, args, "purpose put")], audit).await.map(drop)
+    store.write_audited(PURPOSE_PUT, args, "purpose put", audit).await
 }
 
 pub(crate) async fn consents(store: &SqlStore, person: Uuid) -> Result<Vec<ConsentRow>, StoreError> {
@@ -104,7 +104,7 @@ pub(crate) async fn consent_insert(store: &SqlStore, c: ConsentRow, audit: Vec<A
         Arg::Owned(c.recorded_by),
         Arg::Int(c.recorded_at),
     ];
-    store.write_steps(vec![Step::new(CONSENT_INSERT, args, "consent insert")], audit).await.map(drop)
+    store.write_audited(CONSENT_INSERT, args, "consent insert", audit).await
 }
 
 pub(crate) async fn flags(store: &SqlStore, person: Uuid) -> Result<Vec<FlagRow>, StoreError> {
@@ -120,7 +120,7 @@ pub(crate) async fn flagged(store: &SqlStore, flag: &str) -> Result<Vec<Uuid>, S
 pub(crate) async fn flag_set(store: &SqlStore, f: FlagRow, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
     let args =
         vec![Arg::Owned(f.person_id.to_string()), Arg::Owned(f.flag), Arg::Owned(f.reason), Arg::Owned(f.set_by), Arg::Int(f.set_at)];
-    store.write_steps(vec![Step::new(FLAG_SET, args, "person flag set")], audit).await.map(drop)
+    store.write_audited(FLAG_SET, args, "person flag set", audit).await
 }
 
 pub(crate) async fn flag_clear(store: &SqlStore, person: Uuid, flag: &str, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
@@ -207,7 +207,7 @@ pub(crate) async fn dsr_put(store: &SqlStore, d: DsrRow, audit: Vec<AuditEvent>)
         Arg::Owned(d.created_by),
         Arg::Int(d.alerted_at),
     ];
-    store.write_steps(vec![Step::new(DSR_PUT, args, "data-subject request")], audit).await.map(drop)
+    store.write_audited(DSR_PUT, args, "data-subject request", audit).await
 }
 
 pub(crate) async fn dsr_get(store: &SqlStore, id: Uuid) -> Result<Option<DsrRow>, StoreError> {
@@ -241,7 +241,7 @@ pub(crate) async fn register_put(
     audit: Vec<AuditEvent>,
 ) -> Result<(), StoreError> {
     let args = vec![Arg::Owned(kind.to_owned()), Arg::Owned(id), Arg::Owned(body), Arg::Int(at)];
-    store.write_steps(vec![Step::new(REGISTER_PUT, args, "gdpr register")], audit).await.map(drop)
+    store.write_audited(REGISTER_PUT, args, "gdpr register", audit).await
 }
 
 pub(crate) async fn disclose(store: &SqlStore, rows: Vec<DisclosureRow>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {

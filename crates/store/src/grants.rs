@@ -51,7 +51,7 @@ pub(crate) async fn create(store: &SqlStore, g: RoleGrantRow, audit: Vec<AuditEv
         Arg::Owned(g.decided_by),
         Arg::Int(g.decided_at),
     ];
-    store.write_steps(vec![Step::new(INSERT, args, "role grant create")], audit).await.map(drop)
+    store.write_audited(INSERT, args, "role grant create", audit).await
 }
 
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<RoleGrantRow>, StoreError> {

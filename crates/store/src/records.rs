@@ -10,8 +10,8 @@
 use sejf_core::ports::{AuditEvent, ListQuery, RecordKind, RecordRow, StoreError};
 use uuid::Uuid;
 
-use crate::codec::{self, Arg, Columns, ListBinds, bind_all};
-use crate::{SqlStore, Step, error, stmt};
+use crate::codec::{self, Arg, Columns, ListBinds};
+use crate::{SqlStore, Step};
 
 struct RecordSql {
     insert: &'static str,
@@ -119,16 +119,9 @@ pub(crate) async fn get(store: &SqlStore, kind: RecordKind, id: Uuid) -> Result<
 
 /// The rows `statement` selects (the columns of `record_columns!`), decoded as `kind`'s.
 async fn rows(store: &SqlStore, statement: &'static str, args: &[Arg<'_>], kind: RecordKind) -> Result<Vec<RecordRow>, StoreError> {
-    let context = kind.plural();
-    if let Some(readers) = &store.readers {
-        return readers.run(|c| {
-            let mut out = Vec::new();
-            stmt::query_each(c, statement, args, context, |r| decode(kind, r).map(|row| out.push(row)))?;
-            Ok(out)
-        });
-    }
-    let found = bind_all(sqlx::query(statement), args).fetch_all(&store.pool).await.map_err(error::db(context))?;
-    found.iter().map(|r| decode(kind, r)).collect()
+    let mut out = Vec::new();
+    store.read_rows(statement, args, kind.plural(), |r| decode(kind, r).map(|row| out.push(row))).await?;
+    Ok(out)
 }
 
 /// Replaces the record's fields if its version is `expected_version`; the stored version becomes
@@ -163,7 +156,7 @@ pub(crate) async fn list(store: &SqlStore, kind: RecordKind, query: ListQuery) -
     rows(store, sql(kind)?.list, &args, kind).await
 }
 
-fn decode(kind: RecordKind, row: &impl Columns) -> Result<RecordRow, StoreError> {
+fn decode(kind: RecordKind, row: &dyn Columns) -> Result<RecordRow, StoreError> {
     Ok(RecordRow {
         kind,
         id: row.uuid(0, "record.id")?,
@@ -173,7 +166,7 @@ fn decode(kind: RecordKind, row: &impl Columns) -> Result<RecordRow, StoreError>
         company_id: row.opt_uuid(4, "record.company_id")?,
         deal_id: row.opt_uuid(5, "record.deal_id")?,
         attrs: row.text(6, "record.attrs")?,
-        payload: row.opt_blob(7, "record.payload")?.ok_or_else(|| error::corrupt("record.payload"))?,
+        payload: row.blob(7, "record.payload")?,
         version: row.int(8, "record.version")?,
         created_at: row.int(9, "record.created_at")?,
         updated_at: row.int(10, "record.updated_at")?,

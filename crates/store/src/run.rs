@@ -55,6 +55,18 @@ impl SqlStore {
         Ok(true)
     }
 
+    /// One statement and its events, in one transaction ([`SqlStore::write_steps`] with a
+    /// single step that may change no row: an insert or an upsert).
+    pub(crate) async fn write_audited(
+        &self,
+        sql: &'static str,
+        args: Vec<Arg<'static>>,
+        context: &'static str,
+        audit: Vec<AuditEvent>,
+    ) -> Result<(), StoreError> {
+        self.write_steps(vec![Step::new(sql, args, context)], audit).await.map(drop)
+    }
+
     /// [`SqlStore::write`] for a statement that answers at most one row (`RETURNING`).
     pub(crate) async fn write_returning<T: Send + 'static>(
         &self,

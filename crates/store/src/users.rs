@@ -174,7 +174,7 @@ pub(crate) async fn session_create(store: &SqlStore, s: SessionRow, audit: Vec<A
         Arg::Owned(s.scope),
         Arg::Owned(s.label),
     ];
-    store.write_steps(vec![Step::new(INSERT_SESSION, args, "session create")], audit).await.map(drop)
+    store.write_audited(INSERT_SESSION, args, "session create", audit).await
 }
 
 pub(crate) async fn session_by_hash(store: &SqlStore, token_hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {

@@ -327,15 +327,11 @@ fn commit(conn: &Connection, batch: &mut Vec<Job>) {
 /// A unit as a transaction of its own (see [`Writer::run_alone`]): committed if it answers
 /// `Ok`, rolled back otherwise; its answer is sent only after that.
 fn commit_alone(conn: &Connection, job: Job) {
-    let answer = exec(conn, "BEGIN IMMEDIATE", "begin").and_then(|()| {
-        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.unit)(conn)))
-            .unwrap_or_else(|_| Err(StoreError::Backend("a database write panicked; it was rolled back".into())));
-        match answer {
-            Ok(value) => exec(conn, "COMMIT", "commit").map(|()| value),
-            Err(e) => {
-                exec(conn, "ROLLBACK", "rollback")?;
-                Err(e)
-            }
+    let answer = exec(conn, "BEGIN IMMEDIATE", "begin").and_then(|()| match call(conn, job.unit) {
+        Ok(value) => exec(conn, "COMMIT", "commit").map(|()| value),
+        Err(e) => {
+            exec(conn, "ROLLBACK", "rollback")?;
+            Err(e)
         }
     });
     if answer.is_err() {
@@ -346,13 +342,19 @@ fn commit_alone(conn: &Connection, job: Job) {
     let _ = job.reply.send(answer);
 }
 
+/// Runs a unit; a panic in it is an error answer (the caller rolls its writes back), not the end
+/// of the writer thread.
+fn call(conn: &Connection, unit: Unit) -> Answer {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unit(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Backend("a database write panicked; it was rolled back".into())))
+}
+
 /// One unit inside a savepoint of its own: a unit that fails or panics is rolled back alone.
 /// The outer error means the savepoint itself failed, and with it the whole transaction (the
 /// unit's writes could otherwise be committed under an error answer, or the reverse).
 fn run_unit(conn: &Connection, unit: Unit) -> Result<Answer, StoreError> {
     exec(conn, "SAVEPOINT unit", "savepoint")?;
-    let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unit(conn)))
-        .unwrap_or_else(|_| Err(StoreError::Backend("a database write panicked; it was rolled back".into())));
+    let answer = call(conn, unit);
     if answer.is_err() {
         exec(conn, "ROLLBACK TO unit", "savepoint")?;
     }

@@ -235,8 +235,10 @@ pub(crate) fn reader(csv: &CsvText) -> csv::Reader<&[u8]> {
 
 /// The user that imported people belong to.
 pub(crate) async fn owner_actor(app: &App, owner: &str) -> Result<Actor, String> {
-    let users = app.users().await.map_err(|e| e.to_string())?;
-    let u = users.into_iter().find(|u| u.username == owner).ok_or_else(|| format!("--owner: no user named {owner}"))?;
+    let u = app.user(owner).await.map_err(|e| match e {
+        sejf_core::CoreError::NotFound => format!("--owner: no user named {owner}"),
+        other => other.to_string(),
+    })?;
     if u.disabled {
         return Err(format!("--owner: {} is disabled", u.username));
     }

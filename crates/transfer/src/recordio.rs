@@ -45,13 +45,18 @@ impl DataKind {
         }
     }
 
-    fn plural(self) -> &'static str {
+    /// The kind of record the file holds.
+    pub fn record_kind(self) -> RecordKind {
         match self {
-            DataKind::People => "people",
-            DataKind::Companies => "companies",
-            DataKind::Deals => "deals",
-            DataKind::Activities => "activities",
+            DataKind::People => RecordKind::Person,
+            DataKind::Companies => RecordKind::Company,
+            DataKind::Deals => RecordKind::Deal,
+            DataKind::Activities => RecordKind::Activity,
         }
+    }
+
+    fn plural(self) -> &'static str {
+        self.record_kind().plural()
     }
 }
 
@@ -134,12 +139,6 @@ fn map_columns(path: &Path, kind: DataKind, headers: &csv::StringRecord, map: &[
 /// `sejf import FILE --kind companies|deals|activities`: the file parsed here, imported by
 /// `App::import_records`.
 pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOptions) -> Result<(), String> {
-    let record_kind = match kind {
-        DataKind::People => return Err("people import through csvio".into()),
-        DataKind::Companies => RecordKind::Company,
-        DataKind::Deals => RecordKind::Deal,
-        DataKind::Activities => RecordKind::Activity,
-    };
     let rules = opts.rules();
     check_record_rules(&rules).map_err(|e| e.to_string())?;
     let start = Instant::now();
@@ -163,7 +162,8 @@ pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOp
         rows.push(RecordCells { line, values });
     }
     let report = Report::new(opts.report);
-    let done = app.import_records(&Actor::operator(), &owner, record_kind, &rows, &rules, &report).await.map_err(|e| e.to_string())?;
+    let done =
+        app.import_records(&Actor::operator(), &owner, kind.record_kind(), &rows, &rules, &report).await.map_err(|e| e.to_string())?;
     let seconds = start.elapsed().as_secs_f64();
     println!("imported {} {}, skipped {} duplicates in {seconds:.1} s", done.imported, kind.plural(), done.duplicates);
     Ok(())

@@ -30,7 +30,7 @@ use sejf_domain::people::{PersonData, PersonRaw, parse_tags};
 use uuid::Uuid;
 
 use crate::gdpr::Suppression;
-use crate::operator::IdentityIndex;
+use crate::operator::{IdentityIndex, operator_only};
 use crate::people::{PersonInput, Placement, Prepared};
 use crate::ports::ImportStep;
 use crate::{Actor, App, CoreError};
@@ -165,16 +165,20 @@ impl Scan {
             ));
         }
         if rules.on_duplicate == OnDuplicate::Fail && !self.duplicate_lines.is_empty() {
-            let shown: Vec<String> = self.duplicate_lines.iter().take(10).map(u64::to_string).collect();
             return Some(format!(
                 "{} of {} rows match people already held or an earlier row (by e-mail, phone or PESEL), e.g. lines {}; nothing was imported (--on-duplicate skip or update)",
                 self.duplicate_lines.len(),
                 self.rows,
-                shown.join(", ")
+                some_lines(&self.duplicate_lines)
             ));
         }
         None
     }
+}
+
+/// The first ten of `lines`, for a message that names examples.
+fn some_lines(lines: &[u64]) -> String {
+    lines.iter().take(10).map(u64::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// What a reading checks each row against: the people held (by blind index) and the erased.
@@ -210,6 +214,7 @@ impl App {
         rules: &ImportRules,
         report: &dyn ImportReport,
     ) -> Result<ImportStats, ImportError> {
+        operator_only(operator, "import")?;
         let start = Instant::now();
         let (resume_from, finished) = if rules.resume {
             self.import_job(operator, rows.digest()).await?.map_or((0, false), |(done, fin)| (done.max(0) as usize, fin))

@@ -15,13 +15,11 @@ use sejf_domain::records::{ActivityRaw, CompanyRaw, DealRaw, RecordKind};
 use sejf_domain::values::fold;
 use uuid::Uuid;
 
-use super::{ImportError, ImportReport, ImportRules, OnDuplicate};
+use super::{ImportError, ImportReport, ImportRules, MAX_REPORTED, OnDuplicate, some_lines};
+use crate::operator::operator_only;
 use crate::people::SearchCriteria;
 use crate::records::{Activity, Company, Deal, Imported, Kind, Links, RecordView};
 use crate::{Actor, App, CoreError};
-
-/// Problems an import reports one by one.
-const MAX_REPORTED: usize = 100;
 
 /// One data row of a records file: its line, and its non-empty cells by field name (`id`,
 /// `name`, `vat_id`, `website`; `title`, `amount`, `currency`, `stage`, `expected_close`,
@@ -84,6 +82,7 @@ impl App {
         rules: &ImportRules,
         report: &dyn ImportReport,
     ) -> Result<RecordsImported, ImportError> {
+        operator_only(operator, "import")?;
         check_rules(rules)?;
         let placement = Links { owner_id: Some(owner.user_id), unit: rules.unit.clone(), ..Default::default() };
         let import = RecordImport { app: self, operator, rows, rules, report };
@@ -294,12 +293,11 @@ impl RecordImport<'_> {
             return Err(ImportError::Refused(format!("{} of {} rows have problems; nothing was imported", lines.len(), self.rows.len())));
         }
         if self.rules.on_duplicate == OnDuplicate::Fail && !duplicate_lines.is_empty() {
-            let shown: Vec<String> = duplicate_lines.iter().take(10).map(u64::to_string).collect();
             return Err(ImportError::Refused(format!(
                 "{} of {} rows match records already held or an earlier row, e.g. lines {}; nothing was imported (--on-duplicate skip)",
                 duplicate_lines.len(),
                 self.rows.len(),
-                shown.join(", ")
+                some_lines(&duplicate_lines)
             )));
         }
         let imported = self.app.insert_imported::<K>(self.operator, sealed).await?;
