@@ -92,7 +92,6 @@ pub(crate) fn bind_all(q: AnyQuery, args: &[Arg<'_>]) -> AnyQuery {
 pub(crate) trait Columns {
     fn text(&self, idx: usize, column: &'static str) -> Result<String, StoreError>;
     fn int(&self, idx: usize, column: &'static str) -> Result<i64, StoreError>;
-    fn opt_int(&self, idx: usize, column: &'static str) -> Result<Option<i64>, StoreError>;
     fn opt_text(&self, idx: usize, column: &'static str) -> Result<Option<String>, StoreError>;
     fn opt_blob(&self, idx: usize, column: &'static str) -> Result<Option<Vec<u8>>, StoreError>;
 
@@ -128,9 +127,6 @@ impl Columns for AnyRow {
     fn int(&self, idx: usize, column: &'static str) -> Result<i64, StoreError> {
         get(self, idx, column)
     }
-    fn opt_int(&self, idx: usize, column: &'static str) -> Result<Option<i64>, StoreError> {
-        get(self, idx, column)
-    }
     fn opt_text(&self, idx: usize, column: &'static str) -> Result<Option<String>, StoreError> {
         get(self, idx, column)
     }
@@ -144,9 +140,6 @@ impl Columns for rusqlite::Row<'_> {
         self.get(idx).map_err(|_| error::corrupt(column))
     }
     fn int(&self, idx: usize, column: &'static str) -> Result<i64, StoreError> {
-        self.get(idx).map_err(|_| error::corrupt(column))
-    }
-    fn opt_int(&self, idx: usize, column: &'static str) -> Result<Option<i64>, StoreError> {
         self.get(idx).map_err(|_| error::corrupt(column))
     }
     fn opt_text(&self, idx: usize, column: &'static str) -> Result<Option<String>, StoreError> {

@@ -10,17 +10,15 @@
 //!   after a commit, no ciphertext of theirs can be opened (crypto-shredding).
 //! - Tags and name tokens come back sorted and without duplicates.
 
-use std::collections::HashMap;
-
-use sejf_core::ports::{AuditEvent, BlindIndex, EncryptedPerson, ListQuery, PersonRow, StoreError, StoredPerson};
+use sejf_core::ports::{AuditEvent, BlindIndex, ListQuery, PersonRow, StoreError, StoredPerson};
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
-use crate::codec::{self, Arg, Columns, ListBinds, bind_all};
+use crate::codec::{self, Arg, ListBinds, bind_all};
 use crate::people_batch::{insert_pairs_sync, insert_tags, insert_tokens, sealed_args};
-use crate::people_sql::{self as sql, FIELDS_AT, PageSql};
+use crate::people_sql::{self as sql, PeopleSql};
 use crate::{Backend, SqlStore, Step, error, stmt};
-use sejf_core::ports::{PersonField, PersonFields};
+use sejf_core::ports::PersonFields;
 
 /// One person: the batch form with one id (one statement, one row).
 pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<StoredPerson>, StoreError> {
@@ -32,15 +30,20 @@ pub(crate) async fn get_many(store: &SqlStore, ids: Vec<Uuid>) -> Result<Vec<Sto
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = match store.backend {
-        Backend::Sqlite => sql::GET_MANY_SQLITE,
-        Backend::Postgres => sql::GET_MANY_POSTGRES,
-    };
     let list = serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
-    let page: String = match &store.readers {
-        Some(readers) => readers.json(sql, &list, "people get")?,
-        None => sqlx::query_scalar(sql).bind(list).fetch_one(&store.pool).await.map_err(error::db("people get"))?,
-    };
+    read_people(store, &sql::GET_MANY, &[Arg::Text(&list)], "people get").await
+}
+
+/// The people a statement of `people_sql` selects, from its one row of JSON: the one decoder of
+/// a stored person, whichever read it was.
+async fn read_people(
+    store: &SqlStore,
+    statement: &PeopleSql,
+    args: &[Arg<'_>],
+    context: &'static str,
+) -> Result<Vec<StoredPerson>, StoreError> {
+    let page = store.read_one(statement.on(store.backend), args, context, |r| r.text(0, "people")).await?;
+    let page = page.ok_or_else(|| StoreError::Backend(format!("{context}: no row")))?;
     let people: Vec<JsonPerson> =
         serde_json::from_str(&page).map_err(|_| StoreError::Backend("people rows are not what the schema says".into()))?;
     people.into_iter().map(JsonPerson::into_stored).collect()
@@ -300,110 +303,24 @@ async fn truncate_once(store: &SqlStore) -> bool {
 }
 
 /// A page of visible people in id order, optionally restricted to one blind-index value, with
-/// tags and name tokens loaded.
+/// tags and name tokens loaded: one statement, so one snapshot.
 pub(crate) async fn list(store: &SqlStore, bidx: Option<(BlindIndex, i64)>, query: ListQuery) -> Result<Vec<StoredPerson>, StoreError> {
-    let (statements, value): (&PageSql, Option<i64>) = match bidx {
+    let (statement, value): (&PeopleSql, Option<i64>) = match bidx {
         None => (&sql::LIST, None),
         Some((column, value)) => (sql::by_bidx(column), Some(value)),
     };
     let binds = ListBinds::new(&query);
     let mut args = binds.args_with_tag();
     args.extend(value.map(Arg::Int));
-    if let Some(readers) = &store.readers {
-        return readers.run(|c| list_sync(c, statements, &args));
-    }
-    let mut tx = store.begin_read().await?;
-    let mut page = Page::default();
-    for row in bind_all(sqlx::query(statements.rows), &args).fetch_all(&mut *tx).await.map_err(error::db("people list"))? {
-        page.person(&row)?;
-    }
-    if !page.people.is_empty() {
-        for row in bind_all(sqlx::query(statements.tags), &args).fetch_all(&mut *tx).await.map_err(error::db("people list tags"))? {
-            page.tag(&row)?;
-        }
-        let tokens =
-            bind_all(sqlx::query(statements.tokens), &args).fetch_all(&mut *tx).await.map_err(error::db("people list name tokens"))?;
-        for row in tokens {
-            page.token(&row)?;
-        }
-    }
-    tx.rollback().await.map_err(error::db("people list"))?;
-    Ok(page.people)
-}
-
-/// [`list`] on a rusqlite reader: the three statements in one read transaction (one snapshot).
-fn list_sync(c: &rusqlite::Connection, statements: &PageSql, args: &[Arg<'_>]) -> Result<Vec<StoredPerson>, StoreError> {
-    stmt::execute(c, "BEGIN", &[], "people list")?;
-    let page = (|| {
-        let mut page = Page::default();
-        stmt::query_each(c, statements.rows, args, "people list", |r| page.person(r))?;
-        if !page.people.is_empty() {
-            stmt::query_each(c, statements.tags, args, "people list tags", |r| page.tag(r))?;
-            stmt::query_each(c, statements.tokens, args, "people list name tokens", |r| page.token(r))?;
-        }
-        Ok(page.people)
-    })();
-    stmt::execute(c, "ROLLBACK", &[], "people list")?;
-    page
-}
-
-/// A page of people being read: their rows, then their tags and name tokens by id.
-#[derive(Default)]
-struct Page {
-    people: Vec<StoredPerson>,
-    position: HashMap<Uuid, usize>,
-}
-
-impl Page {
-    fn person(&mut self, row: &impl Columns) -> Result<(), StoreError> {
-        let person = decode_person(row)?;
-        self.position.insert(person.row.id, self.people.len());
-        self.people.push(person);
-        Ok(())
-    }
-
-    fn tag(&mut self, row: &impl Columns) -> Result<(), StoreError> {
-        if let Some(&i) = self.position.get(&row.uuid(0, "person_tags.person_id")?) {
-            self.people[i].row.tags.push(row.text(1, "person_tags.tag")?);
-        }
-        Ok(())
-    }
-
-    fn token(&mut self, row: &impl Columns) -> Result<(), StoreError> {
-        if let Some(&i) = self.position.get(&row.uuid(0, "person_name_tokens.person_id")?) {
-            self.people[i].row.name_bidx.push(row.int(1, "person_name_tokens.token")?);
-        }
-        Ok(())
-    }
+    let mut people = read_people(store, statement, &args, "people list").await?;
+    // Ids are compared as bytes on both engines (text in SQLite, COLLATE "C" in PostgreSQL), as
+    // `Uuid` orders them.
+    people.sort_unstable_by_key(|p| p.row.id);
+    Ok(people)
 }
 
 pub(crate) async fn count(store: &SqlStore) -> Result<i64, StoreError> {
     sqlx::query_scalar(sql::COUNT).fetch_one(&store.pool).await.map_err(error::db("people count"))
-}
-
-/// The position of the first column after the personal ones in `people_sql::person_select!`.
-const AFTER_FIELDS: usize = FIELDS_AT + PersonField::ALL.len();
-
-/// Decodes the columns of `people_sql::person_select!`; tags and name tokens are left empty.
-fn decode_person(row: &impl Columns) -> Result<StoredPerson, StoreError> {
-    Ok(StoredPerson {
-        row: PersonRow {
-            id: row.uuid(0, "people.id")?,
-            owner_id: row.uuid(1, "people.owner_id")?,
-            unit: row.text(2, "people.unit")?,
-            company_id: row.opt_uuid(3, "people.company_id")?,
-            version: row.int(4, "people.version")?,
-            created_at: row.int(5, "people.created_at")?,
-            updated_at: row.int(6, "people.updated_at")?,
-            enc: EncryptedPerson::try_from_fn(|f| row.opt_blob(FIELDS_AT + f.index(), f.name()))?,
-            tags: Vec::new(),
-            email_bidx: row.opt_int(AFTER_FIELDS, "people.email_bidx")?,
-            phone_bidx: row.opt_int(AFTER_FIELDS + 1, "people.phone_bidx")?,
-            national_id_bidx: row.opt_int(AFTER_FIELDS + 2, "people.national_id_bidx")?,
-            name_bidx: Vec::new(),
-        },
-        wrapped_key: row.opt_blob(AFTER_FIELDS + 3, "keystore.wrapped")?,
-    })
 }
 
 #[cfg(test)]

@@ -1,17 +1,19 @@
 //! The SQL of the people tables, as compile-time literals.
 //!
-//! A list is three statements over one snapshot: the page of people, their tags, their name
-//! tokens. The last two select by `person_id IN (<the page query>)`, repeating the page's filter
-//! text via `macro_rules!` + `concat!`, so a page costs three round trips whatever its size
-//! instead of one per person, and no id list has to be spliced into SQL.
+//! Every read of people, by id or a page of a list, is ONE statement answering one text: a JSON
+//! array with one array per person (`people_as_json!`), decoded by `people::JsonPerson` and
+//! nothing else. A page selects its ids by `p.id IN (<the page query>)`, the page's filter text
+//! repeated via `macro_rules!` + `concat!`, so no id list is spliced into SQL.
 //!
-//! Parameter numbering of every list statement (see `codec::ListBinds::bind_with_tag`):
+//! Parameter numbering of every list statement (see `codec::ListBinds::args_with_tag`):
 //! `$1` all (0/1), `$2` the viewer's user id, `$3` member_units (0/1), `$4` owner filter, `$5`
 //! unit filter, `$6` tag filter, `$7` cursor (ids strictly greater), `$8` limit, and for the
 //! blind-index searches `$9` the index value.
 
 use sejf_core::ports::BlindIndex;
 use sejf_core::ports::PersonField;
+
+use crate::Backend;
 
 /// The personal columns of `people`, in `PersonField::ALL`'s order, each written
 /// `<open><prefix><name><close>` and separated by ", ". The one list of them in the store's SQL;
@@ -35,9 +37,6 @@ pub(crate) use person_fields;
 
 /// The personal columns as the statements name them.
 pub(crate) const FIELD_COLUMNS: &str = person_fields!("", "", "");
-
-/// The number of columns `people::decode_person` reads before the personal ones.
-pub(crate) const FIELDS_AT: usize = 7;
 
 const _: () = assert!(
     columns_are_the_fields(FIELD_COLUMNS),
@@ -70,25 +69,9 @@ const fn columns_are_the_fields(list: &str) -> bool {
     at == list.len()
 }
 
-/// The person columns every read decodes, in the order `people::decode_person` expects; the
-/// wrapped subject key comes last from the LEFT JOIN on the key store.
-macro_rules! person_columns {
-    () => {
-        concat!(
-            "SELECT p.id, p.owner_id, p.unit, p.company_id, p.version, p.created_at, p.updated_at, ",
-            person_fields!("p.", "", ""),
-            ", p.email_bidx, p.phone_bidx, p.national_id_bidx, k.wrapped"
-        )
-    };
-}
 macro_rules! person_from {
     () => {
         " FROM people p LEFT JOIN keystore k ON k.kind = 'subject' AND k.id = p.id "
-    };
-}
-macro_rules! person_select {
-    () => {
-        concat!(person_columns!(), person_from!())
     };
 }
 
@@ -106,59 +89,13 @@ macro_rules! people_filter {
     };
 }
 
-/// The three statements of one kind of list.
-pub(crate) struct PageSql {
-    pub(crate) rows: &'static str,
-    pub(crate) tags: &'static str,
-    pub(crate) tokens: &'static str,
-}
-
-macro_rules! page_sql {
-    ($extra:literal) => {
-        PageSql {
-            rows: concat!(person_select!(), people_filter!(), $extra, " ORDER BY p.id LIMIT CAST($8 AS INTEGER)"),
-            tags: concat!(
-                "SELECT t.person_id, t.tag FROM person_tags t WHERE t.person_id IN (\
-                 SELECT p.id FROM people p ",
-                people_filter!(),
-                $extra,
-                " ORDER BY p.id LIMIT CAST($8 AS INTEGER)) ORDER BY t.person_id, t.tag"
-            ),
-            tokens: concat!(
-                "SELECT n.person_id, n.token FROM person_name_tokens n WHERE n.person_id IN (\
-                 SELECT p.id FROM people p ",
-                people_filter!(),
-                $extra,
-                " ORDER BY p.id LIMIT CAST($8 AS INTEGER)) ORDER BY n.person_id, n.token"
-            ),
-        }
-    };
-}
-
-pub(crate) const LIST: PageSql = page_sql!("");
-const BY_EMAIL: PageSql = page_sql!(" AND p.email_bidx = $9");
-const BY_PHONE: PageSql = page_sql!(" AND p.phone_bidx = $9");
-const BY_NATIONAL_ID: PageSql = page_sql!(" AND p.national_id_bidx = $9");
-const BY_NAME_TOKEN: PageSql = page_sql!(" AND p.id IN (SELECT nt.person_id FROM person_name_tokens nt WHERE nt.token = $9)");
-
-/// The statements of a blind-index search.
-pub(crate) fn by_bidx(column: BlindIndex) -> &'static PageSql {
-    match column {
-        BlindIndex::Email => &BY_EMAIL,
-        BlindIndex::Phone => &BY_PHONE,
-        BlindIndex::NationalId => &BY_NATIONAL_ID,
-        BlindIndex::Name => &BY_NAME_TOKEN,
-    }
-}
-
-/// People by id as ONE row (the hot path of `GET /people/{id}`, where concurrent reads share a
-/// query): a JSON array with one array per person (the columns of `person_columns!` in order,
+/// People as ONE row: a JSON array with one array per person (the person's columns in order,
 /// the personal ones as one inner array, ciphertexts and the wrapped key as hex, then the tags
-/// and name tokens as arrays). A row costs the driver a message between threads and a conversion of
-/// every column, so a batch of reads (`App::person` under load) is cheaper as one text.
-/// `$1` is a JSON array of ids.
+/// and name tokens as arrays), for the people `$where` selects, in no particular order. A row
+/// costs a driver a conversion of every column (and sqlx a message between threads), so a batch
+/// of people, a page or the reads `App::person` gathers under load, is cheaper as one text.
 macro_rules! people_as_json {
-    ($agg:literal, $array:literal, $hex_open:literal, $hex_close:literal, $lists:expr, $where:literal) => {
+    ($agg:literal, $array:literal, $hex_open:literal, $hex_close:literal, $lists:expr, $where:expr) => {
         concat!(
             "SELECT ",
             $agg,
@@ -181,30 +118,97 @@ macro_rules! people_as_json {
         )
     };
 }
-/// SQLite's JSON holds no BLOB, and its `hex(NULL)` is '': `nullif` turns that back into null
-/// (a ciphertext or wrapped key is never empty).
-pub(crate) const GET_MANY_SQLITE: &str = people_as_json!(
-    "json_group_array",
-    "json_array",
-    "nullif(hex(",
-    "), '')",
-    "json((SELECT json_group_array(t.tag ORDER BY t.tag) FROM person_tags t WHERE t.person_id = p.id)), \
-     json((SELECT json_group_array(n.token ORDER BY n.token) FROM person_name_tokens n WHERE n.person_id = p.id))",
-    "WHERE p.id IN (SELECT value FROM json_each($1))"
-);
-pub(crate) const GET_MANY_POSTGRES: &str = concat!(
-    "SELECT coalesce(batch.people, '[]')::text FROM (",
-    people_as_json!(
-        "json_agg",
-        "json_build_array",
-        "encode(",
-        ", 'hex')",
-        "(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]'::json) FROM person_tags t WHERE t.person_id = p.id), \
-         (SELECT coalesce(json_agg(n.token ORDER BY n.token), '[]'::json) FROM person_name_tokens n WHERE n.person_id = p.id)",
-        "WHERE p.id IN (SELECT json_array_elements_text($1::json))"
-    ),
-    ") AS batch(people)"
-);
+/// [`people_as_json!`] on SQLite, whose JSON holds no BLOB and whose `hex(NULL)` is '': `nullif`
+/// turns that back into null (a ciphertext or wrapped key is never empty).
+macro_rules! sqlite_people {
+    ($where:expr) => {
+        people_as_json!(
+            "json_group_array",
+            "json_array",
+            "nullif(hex(",
+            "), '')",
+            "json((SELECT json_group_array(t.tag ORDER BY t.tag) FROM person_tags t WHERE t.person_id = p.id)), \
+             json((SELECT json_group_array(n.token ORDER BY n.token) FROM person_name_tokens n WHERE n.person_id = p.id))",
+            $where
+        )
+    };
+}
+/// [`people_as_json!`] on PostgreSQL, whose `json_agg` of no rows is null.
+macro_rules! postgres_people {
+    ($where:expr) => {
+        concat!(
+            "SELECT coalesce(batch.people, '[]')::text FROM (",
+            people_as_json!(
+                "json_agg",
+                "json_build_array",
+                "encode(",
+                ", 'hex')",
+                "(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]'::json) FROM person_tags t WHERE t.person_id = p.id), \
+                 (SELECT coalesce(json_agg(n.token ORDER BY n.token), '[]'::json) FROM person_name_tokens n WHERE n.person_id = p.id)",
+                $where
+            ),
+            ") AS batch(people)"
+        )
+    };
+}
+
+/// People by id (the hot path of `GET /people/{id}`, where concurrent reads share a query):
+/// `$1` is a JSON array of ids.
+pub(crate) const GET_MANY: PeopleSql = PeopleSql {
+    sqlite: sqlite_people!("WHERE p.id IN (SELECT value FROM json_each($1))"),
+    postgres: postgres_people!("WHERE p.id IN (SELECT json_array_elements_text($1::json))"),
+};
+
+/// One read of people: its statement on each engine.
+pub(crate) struct PeopleSql {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+impl PeopleSql {
+    pub(crate) fn on(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        }
+    }
+}
+
+/// A page: the people of one page of the filtered list, `$extra` narrowing it further.
+macro_rules! page_sql {
+    ($extra:literal) => {
+        PeopleSql {
+            sqlite: sqlite_people!(concat!(
+                "WHERE p.id IN (SELECT p.id FROM people p ",
+                people_filter!(),
+                $extra,
+                " ORDER BY p.id LIMIT CAST($8 AS INTEGER))"
+            )),
+            postgres: postgres_people!(concat!(
+                "WHERE p.id IN (SELECT p.id FROM people p ",
+                people_filter!(),
+                $extra,
+                " ORDER BY p.id LIMIT CAST($8 AS INTEGER))"
+            )),
+        }
+    };
+}
+
+pub(crate) const LIST: PeopleSql = page_sql!("");
+const BY_EMAIL: PeopleSql = page_sql!(" AND p.email_bidx = $9");
+const BY_PHONE: PeopleSql = page_sql!(" AND p.phone_bidx = $9");
+const BY_NATIONAL_ID: PeopleSql = page_sql!(" AND p.national_id_bidx = $9");
+const BY_NAME_TOKEN: PeopleSql = page_sql!(" AND p.id IN (SELECT nt.person_id FROM person_name_tokens nt WHERE nt.token = $9)");
+
+/// The statement of a blind-index search.
+pub(crate) fn by_bidx(column: BlindIndex) -> &'static PeopleSql {
+    match column {
+        BlindIndex::Email => &BY_EMAIL,
+        BlindIndex::Phone => &BY_PHONE,
+        BlindIndex::NationalId => &BY_NATIONAL_ID,
+        BlindIndex::Name => &BY_NAME_TOKEN,
+    }
+}
 
 /// A person's row over the version read: `$1` the id, `$2` that version, then the columns of
 /// [`UPDATE_COLUMNS`] from `$3`.

@@ -58,11 +58,6 @@ impl Readers {
         result
     }
 
-    /// One statement returning one text value (the store's JSON-aggregating reads).
-    pub(crate) fn json(&self, sql: &'static str, param: &str, context: &'static str) -> Result<String, StoreError> {
-        self.run(|c| c.prepare_cached(sql).and_then(|mut s| s.query_row([param], |r| r.get::<_, String>(0))).map_err(error::sync(context)))
-    }
-
     /// Whether a statement finds a row (for tests of this path).
     #[cfg(test)]
     fn exists(&self, sql: &'static str) -> Result<bool, StoreError> {
