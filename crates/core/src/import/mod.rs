@@ -408,20 +408,27 @@ impl App {
         Ok(n)
     }
 
-    /// Overwrites a person's fields with a row's non-empty values (`OnDuplicate::Update`).
+    /// Overwrites a person's fields with a row's non-empty values (`OnDuplicate::Update`): one
+    /// read of the person, written over the version that read found.
     async fn update_from_row(&self, operator: &Actor, id: Uuid, row: PersonInput) -> Result<(), CoreError> {
-        let current = self.person_for_update(operator, id).await?;
-        let (old, new) = (current.fields.to_texts(), row.raw.to_texts());
-        let merged = PersonFields::from_fn(|field| new.get(field).clone().or_else(|| old.get(field).clone()));
-        let raw = PersonRaw::from_texts(merged).map_err(|field| CoreError::Internal(format!("{field} did not survive a merge")))?;
-        let input = PersonInput {
-            raw,
-            tags: if row.tags.is_empty() { current.tags.clone() } else { row.tags },
-            owner_id: Some(current.owner_id),
-            unit: Some(current.unit.clone()),
-            company_id: current.company_id,
-        };
-        self.update_person(operator, id, Some(current.version), &input).await?;
+        self.merge_person(
+            operator,
+            id,
+            |_| Ok(()),
+            |current| {
+                let (old, new) = (current.fields.to_texts(), row.raw.to_texts());
+                let merged = PersonFields::from_fn(|field| new.get(field).clone().or_else(|| old.get(field).clone()));
+                let raw = PersonRaw::from_texts(merged).map_err(|field| CoreError::Internal(format!("{field} did not survive a merge")))?;
+                Ok::<_, CoreError>(PersonInput {
+                    raw,
+                    tags: if row.tags.is_empty() { current.tags.clone() } else { row.tags },
+                    owner_id: Some(current.owner_id),
+                    unit: Some(current.unit.clone()),
+                    company_id: current.company_id,
+                })
+            },
+        )
+        .await?;
         Ok(())
     }
 }

@@ -366,13 +366,6 @@ impl App {
         Ok(view)
     }
 
-    /// The unmasked current record, for merging a patch; needs the right to update it.
-    pub async fn person_for_update(&self, actor: &Actor, id: Uuid) -> Result<PersonView, CoreError> {
-        crate::authz::require_scope(actor, RecordKind::Person, Action::Update)?;
-        let (stored, permit) = self.visible_person(actor, Action::Update, id).await?;
-        self.decrypt(&stored, &permit)
-    }
-
     /// Shows masked fields for a stated purpose, where the policies allow revealing them.
     /// Unknown field names are refused; a field the caller may not reveal is a 403 naming it.
     pub async fn reveal_person(&self, actor: &Actor, id: Uuid, fields: &[String], purpose: &str) -> Result<PersonView, CoreError> {
@@ -441,12 +434,26 @@ impl App {
         expected_version: Option<i64>,
         merge: impl FnOnce(&PersonView) -> Result<PersonInput, E>,
     ) -> Result<PersonView, E> {
+        let check = |stored: &StoredPerson| match expected_version {
+            None => Err(CoreError::PreconditionRequired),
+            Some(expected) if stored.row.version != expected => Err(CoreError::PreconditionFailed),
+            Some(_) => Ok(()),
+        };
+        self.merge_person(actor, id, check, merge).await
+    }
+
+    /// Reads the person once, lets `check` refuse the stored version, hands the unmasked record
+    /// to `merge` and writes what it answers over the version read.
+    pub(crate) async fn merge_person<E: From<CoreError>>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        check: impl FnOnce(&StoredPerson) -> Result<(), CoreError>,
+        merge: impl FnOnce(&PersonView) -> Result<PersonInput, E>,
+    ) -> Result<PersonView, E> {
         crate::authz::require_scope(actor, RecordKind::Person, Action::Update)?;
         let (stored, permit) = self.visible_person(actor, Action::Update, id).await?;
-        let expected = expected_version.ok_or(CoreError::PreconditionRequired)?;
-        if stored.row.version != expected {
-            return Err(CoreError::PreconditionFailed.into());
-        }
+        check(&stored)?;
         let input = merge(&self.decrypt(&stored, &permit)?)?;
         Ok(self.write_update(actor, &stored, &input).await?)
     }
