@@ -15,7 +15,7 @@ use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
 use crate::{SqlStore, error, stmt};
 
 const FORGET: &str = "DELETE FROM read_budget WHERE read_at < $1";
-const COUNT: &str = "SELECT COUNT(*) FROM read_budget WHERE user_id = $1 AND read_at >= $2";
+pub(crate) const COUNT: &str = "SELECT COUNT(*) FROM read_budget WHERE user_id = $1 AND read_at >= $2";
 const UPSERT_HEAD: &str = "INSERT INTO read_budget (user_id, person_id, read_at) VALUES ";
 /// A later read moves the time forward; an earlier one (from a server that flushed late) never
 /// moves it back.
