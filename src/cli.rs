@@ -261,7 +261,7 @@ pub fn main() -> ExitCode {
     if cli.global.database_url.is_none() {
         match secret_env("SEJF_DATABASE_URL") {
             Ok(url) => cli.global.database_url = url,
-            Err(e) => return report(CliError::Usage(e)),
+            Err(e) => return report(CliError::Usage(e.to_string())),
         }
     }
     let serving = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });

@@ -5,6 +5,7 @@ use std::fmt;
 use std::process::ExitCode;
 
 use sejf_core::CoreError;
+use sejf_install::InstallError;
 
 /// A command's failure. `cli::main` is the one place that prints it and picks the exit code;
 /// the commands' modules answer with text (`String`) or a core error, and `?` turns either
@@ -54,6 +55,13 @@ impl From<&str> for CliError {
 /// A core error's own text: it names the field or the reason, never a value.
 impl From<CoreError> for CliError {
     fn from(e: CoreError) -> Self {
+        CliError::Failed(e.to_string())
+    }
+}
+
+/// The installation's errors, told by their own text (no secret, no personal value).
+impl From<InstallError> for CliError {
+    fn from(e: InstallError) -> Self {
         CliError::Failed(e.to_string())
     }
 }

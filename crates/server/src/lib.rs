@@ -475,7 +475,7 @@ async fn reload_loop(mut signal: ReloadSignal, certs: Option<Arc<CertStore>>, on
     }
 }
 
-fn report_reload(result: Result<String, String>) {
+fn report_reload(result: Result<String, sejf_install::InstallError>) {
     match result {
         Ok(fingerprint) => tracing::info!(certificate = %fingerprint, "TLS certificate reloaded"),
         Err(e) => tracing::error!(error = %e, "new TLS certificate refused; still serving the previous one"),
