@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use sejf_core::CoreError;
 use sejf_install::InstallError;
+use sejf_transfer::TransferError;
 
 /// A command's failure. `cli::main` is the one place that prints it and picks the exit code;
 /// the commands' modules answer with text (`String`) or a core error, and `?` turns either
@@ -62,6 +63,13 @@ impl From<CoreError> for CliError {
 /// The installation's errors, told by their own text (no secret, no personal value).
 impl From<InstallError> for CliError {
     fn from(e: InstallError) -> Self {
+        CliError::Failed(e.to_string())
+    }
+}
+
+/// An import's, export's or honeytoken's errors, told by their own text (no cell's value).
+impl From<TransferError> for CliError {
+    fn from(e: TransferError) -> Self {
         CliError::Failed(e.to_string())
     }
 }
