@@ -4,6 +4,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
+use sejf_backup::BackupError;
 use sejf_core::CoreError;
 use sejf_install::InstallError;
 use sejf_transfer::TransferError;
@@ -70,6 +71,13 @@ impl From<InstallError> for CliError {
 /// An import's, export's or honeytoken's errors, told by their own text (no cell's value).
 impl From<TransferError> for CliError {
     fn from(e: TransferError) -> Self {
+        CliError::Failed(e.to_string())
+    }
+}
+
+/// A backup command's errors, told by their own text (no credential, no key).
+impl From<BackupError> for CliError {
+    fn from(e: BackupError) -> Self {
         CliError::Failed(e.to_string())
     }
 }

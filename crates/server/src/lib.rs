@@ -314,7 +314,7 @@ async fn backup_loop(opened: Opened, target: String, every: Duration, mut stop: 
                         "backup-failed",
                         "high",
                         "",
-                        &e.lines().next().unwrap_or("failed").chars().take(300).collect::<String>(),
+                        &e.to_string().lines().next().unwrap_or("failed").chars().take(300).collect::<String>(),
                     )
                     .await;
                 // Try again after a pause rather than every tick.
