@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use sejf_backup::BackupError;
 use sejf_core::CoreError;
 use sejf_install::InstallError;
+use sejf_server::ServerError;
 use sejf_transfer::TransferError;
 
 /// A command's failure. `cli::main` is the one place that prints it and picks the exit code;
@@ -78,6 +79,13 @@ impl From<TransferError> for CliError {
 /// A backup command's errors, told by their own text (no credential, no key).
 impl From<BackupError> for CliError {
     fn from(e: BackupError) -> Self {
+        CliError::Failed(e.to_string())
+    }
+}
+
+/// The server's start-up errors, told by their own text.
+impl From<ServerError> for CliError {
+    fn from(e: ServerError) -> Self {
         CliError::Failed(e.to_string())
     }
 }
