@@ -4,6 +4,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
+use sejf_admin::AdminError;
 use sejf_backup::BackupError;
 use sejf_core::CoreError;
 use sejf_install::InstallError;
@@ -86,6 +87,13 @@ impl From<BackupError> for CliError {
 /// The server's start-up errors, told by their own text.
 impl From<ServerError> for CliError {
     fn from(e: ServerError) -> Self {
+        CliError::Failed(e.to_string())
+    }
+}
+
+/// The operator's audit and GDPR commands' errors, told by their own text.
+impl From<AdminError> for CliError {
+    fn from(e: AdminError) -> Self {
         CliError::Failed(e.to_string())
     }
 }
