@@ -11,9 +11,12 @@ use sejf_install::InstallError;
 use sejf_server::ServerError;
 use sejf_transfer::TransferError;
 
-/// A command's failure. `cli::main` is the one place that prints it and picks the exit code;
-/// the commands' modules answer with text (`String`) or a core error, and `?` turns either
-/// into a [`CliError::Failed`].
+/// A command's failure. `cli::main` is the one place that prints it and picks the exit code.
+/// Each host crate answers with its own error enum (`InstallError`, `TransferError`,
+/// `BackupError`, `ServerError`, `AdminError`), core with `CoreError`; `?` maps each, once and
+/// here, to a [`CliError::Failed`] carrying the enum's text. The one usage error a crate
+/// produces (an unreadable `SEJF_DATABASE_URL`/`_FILE`) is mapped to [`CliError::Usage`] where
+/// `cli::main` reads it.
 #[derive(Debug)]
 pub enum CliError {
     /// The command line is wrong: an unknown option, a missing argument, an unreadable
@@ -44,18 +47,6 @@ impl fmt::Display for CliError {
     }
 }
 
-impl From<String> for CliError {
-    fn from(message: String) -> Self {
-        CliError::Failed(message)
-    }
-}
-
-impl From<&str> for CliError {
-    fn from(message: &str) -> Self {
-        CliError::Failed(message.to_owned())
-    }
-}
-
 /// A core error's own text: it names the field or the reason, never a value.
 impl From<CoreError> for CliError {
     fn from(e: CoreError) -> Self {
@@ -63,40 +54,21 @@ impl From<CoreError> for CliError {
     }
 }
 
-/// The installation's errors, told by their own text (no secret, no personal value).
-impl From<InstallError> for CliError {
-    fn from(e: InstallError) -> Self {
-        CliError::Failed(e.to_string())
-    }
+/// Each host crate's error, told by its own text (which names no secret and no personal value);
+/// all of them are failures of a command that ran (exit code 1).
+macro_rules! failed_from {
+    ($($error:ty),+ $(,)?) => {
+        $(
+            impl From<$error> for CliError {
+                fn from(e: $error) -> Self {
+                    CliError::Failed(e.to_string())
+                }
+            }
+        )+
+    };
 }
 
-/// An import's, export's or honeytoken's errors, told by their own text (no cell's value).
-impl From<TransferError> for CliError {
-    fn from(e: TransferError) -> Self {
-        CliError::Failed(e.to_string())
-    }
-}
-
-/// A backup command's errors, told by their own text (no credential, no key).
-impl From<BackupError> for CliError {
-    fn from(e: BackupError) -> Self {
-        CliError::Failed(e.to_string())
-    }
-}
-
-/// The server's start-up errors, told by their own text.
-impl From<ServerError> for CliError {
-    fn from(e: ServerError) -> Self {
-        CliError::Failed(e.to_string())
-    }
-}
-
-/// The operator's audit and GDPR commands' errors, told by their own text.
-impl From<AdminError> for CliError {
-    fn from(e: AdminError) -> Self {
-        CliError::Failed(e.to_string())
-    }
-}
+failed_from!(InstallError, TransferError, BackupError, ServerError, AdminError);
 
 #[cfg(test)]
 mod tests {
@@ -110,6 +82,6 @@ mod tests {
         let failed = CliError::from(CoreError::NotFound);
         assert_eq!(failed.exit_code(), ExitCode::from(1));
         assert!(!failed.line().is_empty());
-        assert_eq!(CliError::from(String::new()).line(), "failed");
+        assert_eq!(CliError::Failed(String::new()).line(), "failed");
     }
 }

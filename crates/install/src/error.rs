@@ -72,11 +72,3 @@ impl InstallError {
         move |source| InstallError::Io { action, path, source }
     }
 }
-
-/// For the callers that still answer with text while they move to their own error enums
-/// (removed once none does).
-impl From<InstallError> for String {
-    fn from(e: InstallError) -> String {
-        e.to_string()
-    }
-}
