@@ -261,7 +261,7 @@ pub fn main() -> ExitCode {
     if cli.global.database_url.is_none() {
         match secret_env("SEJF_DATABASE_URL") {
             Ok(url) => cli.global.database_url = url,
-            Err(e) => return report(CliError::Usage(e)),
+            Err(e) => return report(CliError::Usage(e.to_string())),
         }
     }
     let serving = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
@@ -374,27 +374,32 @@ async fn run(cli: Cli) -> Result<(), CliError> {
 async fn migrate(loc: &Location, runtime_role: Option<&str>) -> Result<(), CliError> {
     let url = loc.database_url();
     if loc.database_url.is_none() && !loc.data_dir.join(sejf_install::config::DB_FILE).exists() {
-        return Err(format!("{} holds no database (run `sejf init` first)", loc.data_dir.display()).into());
+        return Err(CliError::Failed(format!("{} holds no database (run `sejf init` first)", loc.data_dir.display())));
     }
-    let store = sejf_store::SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
-    let version = store.schema_version().await.map_err(|e| e.to_string())?;
+    let store = sejf_store::SqlStore::connect(&url)
+        .await
+        .map_err(|e| CliError::Failed(format!("database {}: {e}", sejf_store::redact_url(&url))))?;
+    let version = store.schema_version().await.map_err(|e| CliError::Failed(e.to_string()))?;
     println!("schema at version {version} ({})", sejf_store::redact_url(&url));
     let granted = match runtime_role {
-        Some(role) => store.grant_runtime(role).await.map_err(|e| e.to_string()).map(|()| {
+        Some(role) => store.grant_runtime(role).await.map_err(|e| CliError::Failed(e.to_string())).map(|()| {
             println!("granted {role}: the data, and only INSERT and SELECT on the audit trail");
         }),
         None => Ok(()),
     };
     store.close().await;
-    Ok(granted?)
+    granted
 }
 
-fn read_password_stdin() -> Result<String, String> {
+fn read_password_stdin() -> Result<String, CliError> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Failed(format!("cannot read the password from standard input: {e}")))?;
     let p = line.trim_end_matches(['\n', '\r']).to_string();
     if p.is_empty() {
-        return Err("no password on standard input".into());
+        return Err(CliError::Failed("no password on standard input".into()));
     }
     Ok(p)
 }
@@ -420,7 +425,7 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), CliError> {
             let (pw, generated) = if password_stdin {
                 (read_password_stdin()?, false)
             } else {
-                (sejf_crypto::token::password(20).map_err(|e| e.to_string())?, true)
+                (sejf_crypto::token::password(20).map_err(|e| CliError::Failed(e.to_string()))?, true)
             };
             let u = app.create_user(&name, role, &units, &pw).await?;
             println!("added user {} ({}, units: {})", u.username, u.role, u.units.join(","));
@@ -440,7 +445,7 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), CliError> {
                                 "created_at": sejf_core::rfc3339(u.created_at)})
                         })
                         .collect();
-                    println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?);
+                    println!("{}", serde_json::to_string_pretty(&rows).map_err(|e| CliError::Failed(e.to_string()))?);
                 }
                 ListFormat::Text => {
                     println!("{:<24} {:<8} {:<9} {:<8} UNITS", "USERNAME", "ROLE", "STATUS", "MFA");
@@ -479,7 +484,7 @@ async fn user(loc: &Location, cmd: UserCommand) -> Result<(), CliError> {
             let (pw, generated) = if password_stdin {
                 (read_password_stdin()?, false)
             } else {
-                (sejf_crypto::token::password(20).map_err(|e| e.to_string())?, true)
+                (sejf_crypto::token::password(20).map_err(|e| CliError::Failed(e.to_string()))?, true)
             };
             app.reset_password(&name, &pw).await.map_err(|e| not_found_user(e, &name))?;
             println!("password of {name} changed; their sessions have ended");

@@ -17,6 +17,8 @@ use sejf_install::{self as install, Location};
 use sejf_server as serve;
 use sejf_transfer::synth::{COMPANIES, Synth};
 
+use crate::error::CliError;
+
 /// The demo's users: name, role, units.
 const USERS: &[(&str, Role, &[&str])] = &[
     ("manager", Role::Manager, &["north"]),
@@ -36,10 +38,10 @@ impl Drop for TempDir {
     }
 }
 
-pub async fn run(listen: SocketAddr, people: usize) -> Result<(), String> {
+pub async fn run(listen: SocketAddr, people: usize) -> Result<(), CliError> {
     let dir = std::env::temp_dir().join(format!("sejf-demo-{}", Uuid::now_v7().simple()));
     let _cleanup = TempDir(dir.clone());
-    let passphrase = sejf_crypto::token::password(32).map_err(|e| e.to_string())?;
+    let passphrase = sejf_crypto::token::password(32).map_err(|e| CliError::Failed(e.to_string()))?;
     let loc = Location {
         data_dir: dir.clone(),
         database_url: None,
@@ -54,9 +56,9 @@ pub async fn run(listen: SocketAddr, people: usize) -> Result<(), String> {
     let mut credentials = vec![("admin".to_string(), Role::Admin, admin_pw)];
     let mut actors = Vec::new();
     for (name, role, units) in USERS {
-        let pw = sejf_crypto::token::password(20).map_err(|e| e.to_string())?;
+        let pw = sejf_crypto::token::password(20).map_err(|e| CliError::Failed(e.to_string()))?;
         let units: Vec<String> = units.iter().map(|u| u.to_string()).collect();
-        let u = app.create_user(name, *role, &units, &pw).await.map_err(|e| e.to_string())?;
+        let u = app.create_user(name, *role, &units, &pw).await?;
         actors.push(Actor::for_user(&u));
         credentials.push((name.to_string(), *role, pw));
     }
@@ -74,11 +76,11 @@ pub async fn run(listen: SocketAddr, people: usize) -> Result<(), String> {
         "Sign in:  curl -s -X POST http://{listen}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"username\":\"sales\",\"password\":\"…\"}}'"
     );
     println!("API docs: http://{listen}/api/v1/docs");
-    serve::run(opened, serve::ServeOptions::plain(listen, None), || {}).await
+    Ok(serve::run(opened, serve::ServeOptions::plain(listen, None), || {}).await?)
 }
 
 /// Fills the demo with people owned by the sales and manager users, and their records.
-async fn populate(app: &Arc<App>, actors: &[Actor], people: usize) -> Result<(), String> {
+async fn populate(app: &Arc<App>, actors: &[Actor], people: usize) -> Result<(), CliError> {
     let owners: Vec<&Actor> = actors.iter().filter(|a| matches!(a.role, Role::Sales | Role::Manager)).collect();
     let mut synth = Synth::new(0x5e1f);
     let mut prepared = Vec::new();
@@ -86,16 +88,16 @@ async fn populate(app: &Arc<App>, actors: &[Actor], people: usize) -> Result<(),
         let owner = owners[i % owners.len()];
         let p = synth.person(i);
         let input = sejf_core::people::PersonInput { raw: p.raw, tags: p.tags, ..Default::default() };
-        prepared.push(app.prepare_person(owner, &input).await.map_err(|e| e.to_string())?);
+        prepared.push(app.prepare_person(owner, &input).await?);
         if prepared.len() == 1000 {
-            app.insert_people(owner, &std::mem::take(&mut prepared)).await.map_err(|e| e.to_string())?;
+            app.insert_people(owner, &std::mem::take(&mut prepared)).await?;
         }
     }
-    app.insert_people(&Actor::operator(), &prepared).await.map_err(|e| e.to_string())?;
+    app.insert_people(&Actor::operator(), &prepared).await?;
 
     for owner in &owners {
         let filter = sejf_core::people::PeopleFilter { owner: Some(owner.user_id), limit: Some(60), ..Default::default() };
-        let mine = app.list_people(owner, &filter).await.map_err(|e| e.to_string())?.items;
+        let mine = app.list_people(owner, &filter).await?.items;
         let mut companies = Vec::new();
         for (i, name) in COMPANIES.iter().enumerate() {
             let raw = CompanyRaw {
@@ -103,7 +105,7 @@ async fn populate(app: &Arc<App>, actors: &[Actor], people: usize) -> Result<(),
                 website: Some(format!("https://example.com/c{i}")),
                 vat_id: None,
             };
-            companies.push(app.create_record::<Company>(owner, &raw, &Links::default()).await.map_err(|e| e.to_string())?.id);
+            companies.push(app.create_record::<Company>(owner, &raw, &Links::default()).await?.id);
         }
         let stages = app.settings().pipeline.stages().to_vec();
         for (i, person) in mine.iter().enumerate().take(30) {
@@ -115,7 +117,7 @@ async fn populate(app: &Arc<App>, actors: &[Actor], people: usize) -> Result<(),
                 expected_close: Some(format!("2027-{:02}-{:02}", 1 + i % 12, 1 + i % 28)),
             };
             let links = Links { person_id: Some(person.id), company_id: Some(companies[i % companies.len()]), ..Default::default() };
-            let d = app.create_record::<Deal>(owner, &deal, &links).await.map_err(|e| e.to_string())?;
+            let d = app.create_record::<Deal>(owner, &deal, &links).await?;
             for (k, kind) in ["call", "note", "task"].iter().enumerate() {
                 let act = ActivityRaw {
                     kind: Some(kind.to_string()),
@@ -124,7 +126,7 @@ async fn populate(app: &Arc<App>, actors: &[Actor], people: usize) -> Result<(),
                     done: Some(k == 0),
                 };
                 let links = Links { person_id: Some(person.id), deal_id: Some(d.id), ..Default::default() };
-                app.create_record::<Activity>(owner, &act, &links).await.map_err(|e| e.to_string())?;
+                app.create_record::<Activity>(owner, &act, &links).await?;
             }
         }
     }

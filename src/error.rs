@@ -4,11 +4,19 @@
 use std::fmt;
 use std::process::ExitCode;
 
+use sejf_admin::AdminError;
+use sejf_backup::BackupError;
 use sejf_core::CoreError;
+use sejf_install::InstallError;
+use sejf_server::ServerError;
+use sejf_transfer::TransferError;
 
-/// A command's failure. `cli::main` is the one place that prints it and picks the exit code;
-/// the commands' modules answer with text (`String`) or a core error, and `?` turns either
-/// into a [`CliError::Failed`].
+/// A command's failure. `cli::main` is the one place that prints it and picks the exit code.
+/// Each host crate answers with its own error enum (`InstallError`, `TransferError`,
+/// `BackupError`, `ServerError`, `AdminError`), core with `CoreError`; `?` maps each, once and
+/// here, to a [`CliError::Failed`] carrying the enum's text. The one usage error a crate
+/// produces (an unreadable `SEJF_DATABASE_URL`/`_FILE`) is mapped to [`CliError::Usage`] where
+/// `cli::main` reads it.
 #[derive(Debug)]
 pub enum CliError {
     /// The command line is wrong: an unknown option, a missing argument, an unreadable
@@ -39,24 +47,28 @@ impl fmt::Display for CliError {
     }
 }
 
-impl From<String> for CliError {
-    fn from(message: String) -> Self {
-        CliError::Failed(message)
-    }
-}
-
-impl From<&str> for CliError {
-    fn from(message: &str) -> Self {
-        CliError::Failed(message.to_owned())
-    }
-}
-
 /// A core error's own text: it names the field or the reason, never a value.
 impl From<CoreError> for CliError {
     fn from(e: CoreError) -> Self {
         CliError::Failed(e.to_string())
     }
 }
+
+/// Each host crate's error, told by its own text (which names no secret and no personal value);
+/// all of them are failures of a command that ran (exit code 1).
+macro_rules! failed_from {
+    ($($error:ty),+ $(,)?) => {
+        $(
+            impl From<$error> for CliError {
+                fn from(e: $error) -> Self {
+                    CliError::Failed(e.to_string())
+                }
+            }
+        )+
+    };
+}
+
+failed_from!(InstallError, TransferError, BackupError, ServerError, AdminError);
 
 #[cfg(test)]
 mod tests {
@@ -70,6 +82,6 @@ mod tests {
         let failed = CliError::from(CoreError::NotFound);
         assert_eq!(failed.exit_code(), ExitCode::from(1));
         assert!(!failed.line().is_empty());
-        assert_eq!(CliError::from(String::new()).line(), "failed");
+        assert_eq!(CliError::Failed(String::new()).line(), "failed");
     }
 }

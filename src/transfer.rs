@@ -9,6 +9,8 @@ use sejf_install::{self as install, Location};
 use sejf_transfer::csvio::{ImportOptions, OnDuplicate};
 use sejf_transfer::recordio::DataKind;
 
+use crate::error::CliError;
+
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     file: PathBuf,
@@ -81,7 +83,7 @@ pub enum ExportFormat {
 }
 
 /// `sejf import FILE`.
-pub async fn import(loc: &Location, a: ImportArgs) -> Result<(), String> {
+pub async fn import(loc: &Location, a: ImportArgs) -> Result<(), CliError> {
     let opened = install::open(loc).await?;
     let opts = ImportOptions {
         skip_invalid: a.skip_invalid,
@@ -97,13 +99,13 @@ pub async fn import(loc: &Location, a: ImportArgs) -> Result<(), String> {
         kind => sejf_transfer::recordio::import(&opened.app, &a.file, kind, &opts).await,
     };
     opened.store.close().await;
-    r
+    Ok(r?)
 }
 
 /// `sejf export`.
-pub async fn export(loc: &Location, a: ExportArgs) -> Result<(), String> {
+pub async fn export(loc: &Location, a: ExportArgs) -> Result<(), CliError> {
     if a.format == ExportFormat::Vcard && (a.kind != DataKind::People || a.excel) {
-        return Err("--format vcard: people only, and not with --excel".into());
+        return Err(CliError::Failed("--format vcard: people only, and not with --excel".into()));
     }
     let opened = install::open(loc).await?;
     let out = a.out.as_deref();
@@ -113,5 +115,5 @@ pub async fn export(loc: &Location, a: ExportArgs) -> Result<(), String> {
         (kind, _) => sejf_transfer::recordio::export(&opened.app, kind, out, a.excel).await,
     };
     opened.store.close().await;
-    r
+    Ok(r?)
 }

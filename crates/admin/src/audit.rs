@@ -11,6 +11,8 @@ use sejf_core::ports::SealedEvent;
 use clap::{Subcommand, ValueEnum};
 use sejf_install::Opened;
 
+use crate::AdminError;
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute the chain, tree, signatures and witness; exit 1 naming the first bad `seq N`.
@@ -65,58 +67,58 @@ pub enum AuditFormat {
     Syslog,
 }
 
-pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
+pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), AdminError> {
     let app = &opened.app;
     let operator = sejf_core::Actor::operator();
     match cmd {
         AuditCommand::Verify { key, witnesses } => {
-            let key = key.map(|k| sejf_core::witness::parse_key(&k).map_err(|e| format!("--key: {e}"))).transpose()?;
+            let key = key.map(|k| sejf_core::witness::parse_key(&k).map_err(|e| AdminError::Invalid(format!("--key: {e}")))).transpose()?;
             let witnesses = if witnesses.is_empty() { vec![opened.witness.clone()] } else { witnesses };
-            let r = app.verify_audit(&witnesses, key).await.map_err(|e| e.to_string())?;
+            let r = app.verify_audit(&witnesses, key).await?;
             match r.first_bad {
                 None => {
                     println!("audit trail intact: {} events, {} signed checkpoints", r.events, r.checkpoints);
                     Ok(())
                 }
-                Some((seq, why)) => Err(format!("audit trail broken at seq {seq}: {why}")),
+                Some((seq, why)) => Err(AdminError::Untrusted(format!("audit trail broken at seq {seq}: {why}"))),
             }
         }
         AuditCommand::Seal => {
-            match app.seal(Some(&opened.witness)).await.map_err(|e| e.to_string())? {
+            match app.seal(Some(&opened.witness)).await? {
                 Some(cp) => println!("sealed: checkpoint at {} events", cp.tree_size),
                 None => println!("nothing new to seal"),
             }
             Ok(())
         }
         AuditCommand::Prove { seq } => {
-            let proof = app.audit_prove(seq).await.map_err(|e| e.to_string())?;
-            println!("{}", serde_json::to_string_pretty(&proof).map_err(|e| e.to_string())?);
+            let proof = app.audit_prove(seq).await?;
+            println!("{}", serde_json::to_string_pretty(&proof)?);
             Ok(())
         }
         AuditCommand::PinKey => pin_key(opened).await,
         AuditCommand::PublicKey => {
-            println!("{}", app.audit_public_key().await.map_err(|e| e.to_string())?);
+            println!("{}", app.audit_public_key().await?);
             Ok(())
         }
         AuditCommand::Export { format, after } => {
             let mut out = std::io::stdout().lock();
             let (from, mut after, mut n) = (after, after, 0usize);
             loop {
-                let page = app.audit_page(&operator, after, 5_000).await.map_err(|e| e.to_string())?;
+                let page = app.audit_page(&operator, after, 5_000).await?;
                 let Some(last) = page.last() else { break };
                 after = last.seq;
                 n += page.len();
                 for e in &page {
-                    writeln!(out, "{}", line(e, format)).map_err(|e| e.to_string())?;
+                    writeln!(out, "{}", line(e, format))?;
                 }
             }
             // Exporting the trail is itself recorded, after what it exported.
             let mut ev = app.event(&operator, AuditAction::AuditExport, "audit", &format!("{format:?}").to_lowercase());
             ev.detail = format!("events={n} after={from}");
-            app.audit(vec![ev]).await.map_err(|e| e.to_string())
+            Ok(app.audit(vec![ev]).await?)
         }
         AuditCommand::Tail { lines, follow } => {
-            let last = app.audit_last(&operator, lines.max(0) as usize).await.map_err(|e| e.to_string())?;
+            let last = app.audit_last(&operator, lines.max(0) as usize).await?;
             let mut after = last.last().map(|e| e.seq).unwrap_or(0);
             for e in &last {
                 println!("{}", line(e, AuditFormat::Jsonl));
@@ -127,7 +129,7 @@ pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
             // Follows until interrupted, like `tail -f`.
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                for e in app.audit_page(&operator, after, 1_000).await.map_err(|e| e.to_string())? {
+                for e in app.audit_page(&operator, after, 1_000).await? {
                     after = e.seq;
                     println!("{}", line(&e, AuditFormat::Jsonl));
                 }
@@ -138,42 +140,44 @@ pub async fn run(opened: &Opened, cmd: AuditCommand) -> Result<(), String> {
 }
 
 /// `sejf audit pin-key`: pins the key the database holds now, where nothing pins one yet.
-async fn pin_key(opened: &Opened) -> Result<(), String> {
-    let public = opened
-        .app
-        .stored_audit_public_key()
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the database holds no audit signing key; an installation gets one from `sejf init`")?;
+async fn pin_key(opened: &Opened) -> Result<(), AdminError> {
+    let public = opened.app.stored_audit_public_key().await?.ok_or(AdminError::NoAuditKey)?;
     let b64 = STANDARD.encode(public);
     match opened.config.audit_pin()? {
         Some(pinned) if pinned == public => println!("config.toml already pins this key"),
-        Some(_) => return Err("config.toml pins another audit key than the database holds: the trail cannot be trusted".into()),
+        Some(_) => {
+            return Err(AdminError::Untrusted(
+                "config.toml pins another audit key than the database holds: the trail cannot be trusted".into(),
+            ));
+        }
         None => {
             let path = opened.witness.with_file_name(sejf_install::config::CONFIG_FILE);
-            let mut f = std::fs::OpenOptions::new().append(true).open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut f =
+                std::fs::OpenOptions::new().append(true).open(&path).map_err(|source| AdminError::Pin { path: path.clone(), source })?;
             writeln!(f, "\n# Pinned by `sejf audit pin-key`.\naudit_public_key = \"{b64}\"")
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .map_err(|source| AdminError::Pin { path: path.clone(), source })?;
             println!("pinned in {}", path.display());
         }
     }
     match sejf_core::witness::read(&opened.witness) {
         Ok(Some(w)) if w.public_key == public => {}
-        Ok(Some(_)) => return Err("the witness file pins another audit key than the database holds".into()),
+        Ok(Some(_)) => return Err(AdminError::Untrusted("the witness file pins another audit key than the database holds".into())),
         Ok(None) => {
-            sejf_core::witness::create(&opened.witness, &public).map_err(|e| format!("{}: {e}", opened.witness.display()))?;
+            sejf_core::witness::create(&opened.witness, &public)
+                .map_err(|source| AdminError::Pin { path: opened.witness.clone(), source })?;
             println!("started {}", opened.witness.display());
         }
         Err(_) => {
             // A witness of checkpoints from before keys were pinned: keep its lines, behind a header.
-            let old = std::fs::read_to_string(&opened.witness).map_err(|e| format!("{}: {e}", opened.witness.display()))?;
+            let old =
+                std::fs::read_to_string(&opened.witness).map_err(|source| AdminError::Pin { path: opened.witness.clone(), source })?;
             let fresh = opened.witness.with_extension("jsonl.new");
             let _ = std::fs::remove_file(&fresh);
-            sejf_core::witness::create(&fresh, &public).map_err(|e| format!("{}: {e}", fresh.display()))?;
+            sejf_core::witness::create(&fresh, &public).map_err(|source| AdminError::Pin { path: fresh.clone(), source })?;
             for line in old.lines().filter(|l| !l.trim().is_empty()) {
-                sejf_core::witness::append(&fresh, line).map_err(|e| format!("{}: {e}", fresh.display()))?;
+                sejf_core::witness::append(&fresh, line).map_err(|source| AdminError::Pin { path: fresh.clone(), source })?;
             }
-            std::fs::rename(&fresh, &opened.witness).map_err(|e| format!("{}: {e}", opened.witness.display()))?;
+            std::fs::rename(&fresh, &opened.witness).map_err(|source| AdminError::Pin { path: opened.witness.clone(), source })?;
             println!("added the key to the header of {}", opened.witness.display());
         }
     }
@@ -197,22 +201,28 @@ fn line(e: &SealedEvent, format: AuditFormat) -> String {
 }
 
 /// `sejf audit check-proof FILE [--key B64]`: needs no database and no key store.
-pub fn check_proof(file: &Path, key: Option<&str>) -> Result<(), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+pub fn check_proof(file: &Path, key: Option<&str>) -> Result<(), AdminError> {
+    let text = std::fs::read_to_string(file).map_err(|source| AdminError::Io { action: "read", path: file.to_path_buf(), source })?;
     let proof: sejf_crypto::audit::InclusionProof =
-        serde_json::from_str(&text).map_err(|e| format!("{}: not a proof: {e}", file.display()))?;
+        serde_json::from_str(&text).map_err(|e| AdminError::Invalid(format!("{}: not a proof: {e}", file.display())))?;
     let trusted = match key {
         Some(k) => Some(
-            STANDARD.decode(k.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or("--key: not a base64 Ed25519 public key")?,
+            STANDARD
+                .decode(k.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| AdminError::Invalid("--key: not a base64 Ed25519 public key".into()))?,
         ),
         None => None,
     };
-    sejf_crypto::audit::check_proof(&proof, trusted.as_ref())?;
+    sejf_crypto::audit::check_proof(&proof, trusted.as_ref()).map_err(AdminError::Untrusted)?;
     // The proof covers the body's leaf; make sure the event shown is the body's.
-    let event = sejf_core::audit::parse_body(&proof.body).map_err(|_| "the proof's event body is malformed")?;
-    let shown: sejf_core::ports::AuditEvent = serde_json::from_value(proof.event.clone()).map_err(|_| "the proof's event is malformed")?;
+    let event =
+        sejf_core::audit::parse_body(&proof.body).map_err(|_| AdminError::Untrusted("the proof's event body is malformed".into()))?;
+    let shown: sejf_core::ports::AuditEvent =
+        serde_json::from_value(proof.event.clone()).map_err(|_| AdminError::Untrusted("the proof's event is malformed".into()))?;
     if shown != event {
-        return Err("the event shown in the proof is not the one its body records".into());
+        return Err(AdminError::Untrusted("the event shown in the proof is not the one its body records".into()));
     }
     println!(
         "proof valid: seq {} is in the signed log of {} events{}",

@@ -13,6 +13,8 @@ use uuid::Uuid;
 
 use sejf_install::Opened;
 
+use crate::AdminError;
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum GdprFormat {
     Json,
@@ -245,18 +247,18 @@ pub enum BreachFormat {
     Json,
 }
 
-fn person_id(s: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(s.trim()).map_err(|_| format!("{s:?} is not a person id (a UUID)"))
+fn person_id(s: &str) -> Result<Uuid, AdminError> {
+    Uuid::parse_str(s.trim()).map_err(|_| AdminError::Invalid(format!("{s:?} is not a person id (a UUID)")))
 }
 
-fn parse_time(flag: &str, s: &str) -> Result<i64, String> {
+fn parse_time(flag: &str, s: &str) -> Result<i64, AdminError> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| format!("--{flag}: {s:?} is not an RFC 3339 time such as 2026-12-01T08:00:00Z"))?;
+        .map_err(|_| AdminError::Invalid(format!("--{flag}: {s:?} is not an RFC 3339 time such as 2026-12-01T08:00:00Z")))?;
     Ok((t.unix_timestamp_nanos() / 1000) as i64)
 }
 
 /// Writes `bytes` to a new file readable by its owner only; refuses to overwrite.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), AdminError> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -264,20 +266,19 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    let mut f = opts.open(path).map_err(|source| AdminError::Io { action: "create", path: path.to_path_buf(), source })?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|source| AdminError::Io { action: "write", path: path.to_path_buf(), source })
 }
 
-pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
+pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), AdminError> {
     let app = &opened.app;
     let op = Actor::operator();
-    let err = |e: sejf_core::CoreError| e.to_string();
     match cmd {
         GdprCommand::Export { person, out, format } => {
             let id = person_id(&person)?;
-            let bundle = app.subject_export(&op, id).await.map_err(err)?;
+            let bundle = app.subject_export(&op, id).await?;
             let bytes = match format {
-                GdprFormat::Json => serde_json::to_vec_pretty(&bundle).map_err(|e| e.to_string())?,
+                GdprFormat::Json => serde_json::to_vec_pretty(&bundle)?,
                 GdprFormat::Csv => sejf_http::routes::gdpr::export_csv(&bundle).into_bytes(),
             };
             write_new(&out, &bytes)?;
@@ -293,8 +294,8 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
         }
         GdprCommand::Erase { person, reason, receipt } => {
             let id = person_id(&person)?;
-            let r = app.erase_person(&op, id, &reason).await.map_err(err)?;
-            let json = serde_json::to_vec_pretty(&r).map_err(|e| e.to_string())?;
+            let r = app.erase_person(&op, id, &reason).await?;
+            let json = serde_json::to_vec_pretty(&r)?;
             match receipt {
                 Some(path) => write_new(&path, &json)?,
                 None => println!("{}", String::from_utf8_lossy(&json)),
@@ -303,8 +304,8 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
             Ok(())
         }
         GdprCommand::Receipt { person } => {
-            let r = app.erasure_receipt(&op, person_id(&person)?).await.map_err(err)?;
-            println!("{}", serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?);
+            let r = app.erasure_receipt(&op, person_id(&person)?).await?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(())
         }
         GdprCommand::Restrict { person, reason, lift } => flag(app, &op, &person, Flag::Restricted, reason, lift).await,
@@ -312,18 +313,20 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
         GdprCommand::Retention { action: _, dry_run, format } => {
             let rules = opened.config.retention_rules()?;
             if rules.is_empty() {
-                return Err("no retention rules: add [[retention]] tables to config.toml (see the commented example there)".into());
+                return Err(AdminError::Invalid(
+                    "no retention rules: add [[retention]] tables to config.toml (see the commented example there)".into(),
+                ));
             }
-            let items = app.retention(&op, &rules, dry_run).await.map_err(err)?;
+            let items = app.retention(&op, &rules, dry_run).await?;
             match format {
-                GdprFormat::Json => println!("{}", serde_json::to_string_pretty(&items).map_err(|e| e.to_string())?),
+                GdprFormat::Json => println!("{}", serde_json::to_string_pretty(&items)?),
                 GdprFormat::Csv => {
                     let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-                    w.write_record(["person_id", "rule", "outcome"]).map_err(|e| e.to_string())?;
+                    w.write_record(["person_id", "rule", "outcome"])?;
                     for i in &items {
-                        w.write_record([i.person_id.to_string(), i.rule.clone(), i.outcome.clone()]).map_err(|e| e.to_string())?;
+                        w.write_record([i.person_id.to_string(), i.rule.clone(), i.outcome.clone()])?;
                     }
-                    w.flush().map_err(|e| e.to_string())?;
+                    w.flush()?;
                 }
             }
             let failed = items.iter().filter(|i| i.outcome.starts_with("not erased")).count();
@@ -334,10 +337,10 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
                 rules.len(),
                 if failed > 0 { format!(", {failed} not erased") } else { String::new() }
             );
-            if failed > 0 { Err(format!("{failed} people could not be erased; see the list")) } else { Ok(()) }
+            if failed > 0 { Err(AdminError::NotAllErased(failed)) } else { Ok(()) }
         }
         GdprCommand::Requests { status } => {
-            for r in app.dsr_list(&op, status.as_deref()).await.map_err(err)? {
+            for r in app.dsr_list(&op, status.as_deref()).await? {
                 println!(
                     "{}  {:<13} {:<8} received {}  due {}{}  person {}",
                     r.id,
@@ -352,7 +355,7 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
             Ok(())
         }
         GdprCommand::Purposes => {
-            for p in app.purposes().await.map_err(err)? {
+            for p in app.purposes().await? {
                 println!(
                     "{:<16} {:<22} {}{} — kept: {}",
                     p.name,
@@ -365,14 +368,14 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
             Ok(())
         }
         GdprCommand::Ropa { format } => {
-            let purposes = app.purposes().await.map_err(err)?;
-            let processors = app.processors(&op).await.map_err(err)?;
+            let purposes = app.purposes().await?;
+            let processors = app.processors(&op).await?;
             print!("{}", ropa(&purposes, &processors, format)?);
             Ok(())
         }
         GdprCommand::Processors { action } => match action.unwrap_or(ProcessorAction::List) {
             ProcessorAction::List => {
-                for p in app.processors(&op).await.map_err(err)? {
+                for p in app.processors(&op).await? {
                     let q = &p.processor;
                     println!(
                         "{:<16} {:<28} {:<2} {:<32} next review {}  {}",
@@ -400,7 +403,7 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
                     approved: !not_approved,
                     alerted_on: None,
                 };
-                let out = app.put_processor(&op, p).await.map_err(err)?;
+                let out = app.put_processor(&op, p).await?;
                 println!("processor {} registered: {}", out.processor.name, out.blocked.as_deref().unwrap_or("may receive its categories"));
                 Ok(())
             }
@@ -412,7 +415,7 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
                 channel,
                 filter: sejf_core::exports::ExportFilter { owner: None, unit, tag },
             };
-            let d = app.disclose(&op, &req).await.map_err(err)?;
+            let d = app.disclose(&op, &req).await?;
             let bytes = sejf_http::routes::registers::disclosure_csv(&d, excel);
             write_new(&out, &bytes)?;
             eprintln!(
@@ -430,9 +433,9 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
         GdprCommand::BreachReport { actor, from, to, format } => {
             let (from, to) = (parse_time("from", &from)?, parse_time("to", &to)?);
             if to <= from {
-                return Err("--to must be later than --from".into());
+                return Err(AdminError::Invalid("--to must be later than --from".into()));
             }
-            let people = app.breach_affected(&op, &actor, from, to).await.map_err(err)?;
+            let people = app.breach_affected(&op, &actor, from, to).await?;
             let mut affected = Vec::with_capacity(people.len());
             for (id, first, reads) in &people {
                 // Art. 34: the people to inform, with how to reach them (an erased person is gone).
@@ -455,16 +458,16 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
                 "people": affected,
             });
             match format {
-                GdprFormat::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
+                GdprFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 GdprFormat::Csv => {
                     let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-                    w.write_record(["person_id", "first_read", "reads", "name", "email"]).map_err(|e| e.to_string())?;
+                    w.write_record(["person_id", "first_read", "reads", "name", "email"])?;
                     for p in report["people"].as_array().into_iter().flatten() {
                         let cells = ["person_id", "first_read", "reads", "name", "email"]
                             .map(|k| sejf_core::csvcells::neutralise(&p[k].as_str().map_or_else(|| p[k].to_string(), str::to_string)));
-                        w.write_record(cells).map_err(|e| e.to_string())?;
+                        w.write_record(cells)?;
                     }
-                    w.flush().map_err(|e| e.to_string())?;
+                    w.flush()?;
                 }
             }
             eprintln!(
@@ -476,21 +479,20 @@ pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), String> {
     }
 }
 
-async fn flag(app: &sejf_core::App, op: &Actor, person: &str, flag: Flag, reason: Option<String>, clear: bool) -> Result<(), String> {
+async fn flag(app: &sejf_core::App, op: &Actor, person: &str, flag: Flag, reason: Option<String>, clear: bool) -> Result<(), AdminError> {
     let id = person_id(person)?;
     if clear {
-        app.clear_person_flag(op, id, flag).await.map_err(|e| e.to_string())?;
+        app.clear_person_flag(op, id, flag).await?;
         println!("{} lifted for person {id}", flag.as_str());
         return Ok(());
     }
-    let Some(reason) = reason else { return Err("--reason is required (or --lift / --release to remove it)".into()) };
-    let f = app.set_person_flag(op, id, flag, &reason).await.map_err(|e| e.to_string())?;
+    let Some(reason) = reason else { return Err(AdminError::Invalid("--reason is required (or --lift / --release to remove it)".into())) };
+    let f = app.set_person_flag(op, id, flag, &reason).await?;
     println!("{} set for person {id} since {}", f.flag, f.since);
     Ok(())
 }
 
-async fn breach(app: &sejf_core::App, op: &Actor, action: BreachAction) -> Result<(), String> {
-    let err = |e: sejf_core::CoreError| e.to_string();
+async fn breach(app: &sejf_core::App, op: &Actor, action: BreachAction) -> Result<(), AdminError> {
     let show = |b: &sejf_core::gdpr::BreachOut| {
         let status = match (&b.breach.authority_notified_at, b.hours_left) {
             (Some(at), _) => format!("authority notified {at}"),
@@ -530,31 +532,31 @@ async fn breach(app: &sejf_core::App, op: &Actor, action: BreachAction) -> Resul
                 approx_records: records,
                 ..Default::default()
             };
-            let b = app.record_breach(op, input).await.map_err(err)?;
+            let b = app.record_breach(op, input).await?;
             println!("{}", show(&b));
             Ok(())
         }
         BreachAction::List => {
-            for b in app.breaches(op).await.map_err(err)? {
+            for b in app.breaches(op).await? {
                 println!("{}", show(&b));
             }
             Ok(())
         }
         BreachAction::Show { id, format } => {
-            let b = app.breach(op, &id).await.map_err(err)?;
+            let b = app.breach(op, &id).await?;
             match format {
                 BreachFormat::Md => print!("{}", b.notification_draft.clone().unwrap_or_default()),
-                BreachFormat::Json => println!("{}", serde_json::to_string_pretty(&b).map_err(|e| e.to_string())?),
+                BreachFormat::Json => println!("{}", serde_json::to_string_pretty(&b)?),
             }
             Ok(())
         }
         BreachAction::Notified { id, subjects } => {
-            let b = app.breach_notified(op, &id, subjects).await.map_err(err)?;
+            let b = app.breach_notified(op, &id, subjects).await?;
             println!("{}", show(&b));
             Ok(())
         }
         BreachAction::Delay { id, reason } => {
-            let b = app.breach_delay_reason(op, &id, &reason).await.map_err(err)?;
+            let b = app.breach_delay_reason(op, &id, &reason).await?;
             println!("{}", show(&b));
             Ok(())
         }
@@ -574,7 +576,7 @@ const MEASURES: &[&str] = &[
 ];
 
 /// The records of processing activities (Art. 30(1)) from the purpose register.
-fn ropa(purposes: &[PurposeOut], processors: &[ProcessorOut], format: RopaFormat) -> Result<String, String> {
+fn ropa(purposes: &[PurposeOut], processors: &[ProcessorOut], format: RopaFormat) -> Result<String, AdminError> {
     // Art. 30(1)(d)–(e): recipients and transfers to third countries, from the processor register.
     let transfers: Vec<String> = processors
         .iter()
@@ -585,7 +587,7 @@ fn ropa(purposes: &[PurposeOut], processors: &[ProcessorOut], format: RopaFormat
     match format {
         RopaFormat::Json => {
             let v = serde_json::json!({"purposes": purposes, "processors": processors, "transfers_outside_eea": transfers, "security_measures": MEASURES});
-            serde_json::to_string_pretty(&v).map(|s| s + "\n").map_err(|e| e.to_string())
+            Ok(serde_json::to_string_pretty(&v).map(|s| s + "\n")?)
         }
         RopaFormat::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
@@ -599,7 +601,7 @@ fn ropa(purposes: &[PurposeOut], processors: &[ProcessorOut], format: RopaFormat
                 "transfers_outside_eea",
                 "security_measures",
             ];
-            w.write_record(head).map_err(|e| e.to_string())?;
+            w.write_record(head)?;
             for p in purposes {
                 w.write_record([
                     p.name.clone(),
@@ -610,10 +612,9 @@ fn ropa(purposes: &[PurposeOut], processors: &[ProcessorOut], format: RopaFormat
                     p.marketing.to_string(),
                     transfers_text.clone(),
                     MEASURES.join("; "),
-                ])
-                .map_err(|e| e.to_string())?;
+                ])?;
             }
-            String::from_utf8(w.into_inner().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+            Ok(String::from_utf8(w.into_inner().map_err(|e| e.into_error())?).map_err(std::io::Error::other)?)
         }
         RopaFormat::Md => {
             let mut s = String::from("# Records of processing activities (GDPR art. 30)\n\n");

@@ -4,4 +4,7 @@
 //! cases as the operator; the composition root (`src/cli.rs`) only dispatches to them.
 
 pub mod audit;
+mod error;
 pub mod gdpr;
+
+pub use error::AdminError;

@@ -11,6 +11,7 @@
 //!   replaced SQLite database's own) before the data is committed.
 
 mod check;
+mod error;
 mod manifest;
 mod parts;
 mod prune;
@@ -34,7 +35,9 @@ use clap::{Args, Subcommand};
 use sejf_install::config::{CONFIG_FILE, ConfigFile, DB_FILE};
 use sejf_install::create_private_dir;
 use sejf_install::keyfile;
-use sejf_install::{self as install, Location, WITNESS_FILE};
+use sejf_install::{self as install, InstallError, Location, WITNESS_FILE};
+
+pub use crate::error::BackupError;
 
 pub use manifest::{Ledger, Manifest};
 pub use target::Target;
@@ -131,7 +134,7 @@ pub struct BackupSource {
     pub key: Option<String>,
 }
 
-pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
+pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), BackupError> {
     match cmd {
         BackupCommand::Keygen { out } => keygen(&out),
         BackupCommand::Create { to, recipients, keys_to } => {
@@ -185,7 +188,7 @@ pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
         BackupCommand::DiscardRestore => {
             let url = loc.database_url();
             let store = connect(&url).await?;
-            let r = snap::discard_restore(&store).await.map_err(|e| e.to_string());
+            let r = snap::discard_restore(&store).await;
             store.close().await;
             match r? {
                 Some(id) => println!("discarded the unfinished restore of backup {id}; the database is empty"),
@@ -200,14 +203,14 @@ pub async fn run(loc: &Location, cmd: BackupCommand) -> Result<(), String> {
 /// restore test) in the installation's audit trail, whatever its outcome, when the installation's
 /// database is here; the next server to run seals the event into the chain. Run elsewhere (a
 /// verify on another machine), there is no trail to record in, and the command says so.
-async fn record<T>(loc: &Location, action: AuditAction, id: &str, target: &str, result: &Result<T, String>) {
+async fn record<T>(loc: &Location, action: AuditAction, id: &str, target: &str, result: &Result<T, BackupError>) {
     if loc.database_url.is_none() && !loc.data_dir.join(DB_FILE).exists() {
         eprintln!("note: not recorded in an audit trail (no installation in {})", loc.data_dir.display());
         return;
     }
     let (outcome, why) = match result {
         Ok(_) => ("ok", String::new()),
-        Err(e) => ("error", format!(" error={}", e.chars().take(200).collect::<String>())),
+        Err(e) => ("error", format!(" error={}", e.to_string().chars().take(200).collect::<String>())),
     };
     let event = sejf_core::ports::AuditEvent {
         at: now_micros(),
@@ -222,11 +225,11 @@ async fn record<T>(loc: &Location, action: AuditAction, id: &str, target: &str, 
     };
     let recorded = match SqlStore::connect(&loc.database_url()).await {
         Ok(store) => {
-            let r = sejf_core::ports::AuditStore::audit_append(&store, vec![event]).await.map_err(|e| e.to_string());
+            let r = sejf_core::ports::AuditStore::audit_append(&store, vec![event]).await;
             store.close().await;
             r
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     };
     if let Err(e) = recorded {
         eprintln!("warning: {action} was not recorded in the audit trail: {e}");
@@ -239,7 +242,7 @@ fn describe_target(spec: &str) -> String {
 }
 
 /// `sejf backup keygen --out FILE`: an age identity, as `age-keygen -o FILE` writes it.
-fn keygen(out: &Path) -> Result<(), String> {
+fn keygen(out: &Path) -> Result<(), BackupError> {
     let id = BackupIdentity::generate();
     let text = id.to_file_text(&sejf_core::rfc3339(now_micros()));
     keyfile::write_private(out, text.as_bytes())?;
@@ -253,31 +256,37 @@ pub fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
 }
 
-async fn connect(url: &str) -> Result<SqlStore, String> {
-    SqlStore::connect(url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(url)))
+async fn connect(url: &str) -> Result<SqlStore, BackupError> {
+    SqlStore::connect(url).await.map_err(|source| BackupError::Database { url: sejf_store::redact_url(url), source })
 }
 
-fn read_identities(path: &Path) -> Result<Vec<BackupIdentity>, String> {
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| format!("cannot read identity {}: {e}", path.display()))?);
-    BackupIdentity::parse_file(&text).map_err(|e| format!("{}: {e}", path.display()))
+fn read_identities(path: &Path) -> Result<Vec<BackupIdentity>, BackupError> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(BackupError::io("read identity", path))?);
+    BackupIdentity::parse_file(&text).map_err(|e| BackupError::Invalid(format!("{}: {e}", path.display())))
 }
 
 /// The manifest-signing public key to trust: `--key`, else the data directory's config.toml.
-fn pinned_key(loc: &Location, key: Option<&str>) -> Result<[u8; 32], String> {
+fn pinned_key(loc: &Location, key: Option<&str>) -> Result<[u8; 32], BackupError> {
     if let Some(k) = key {
-        return sejf_core::witness::parse_key(k).map_err(|e| format!("--key: {e}"));
+        return sejf_core::witness::parse_key(k).map_err(|e| BackupError::Invalid(format!("--key: {e}")));
     }
-    ConfigFile::load(&loc.data_dir).map_err(|e| e.to_string())?.backup_pin()?.ok_or_else(|| {
-        "no backup public key to trust: pass --key (printed by `sejf backup create`) or set backup_public_key in config.toml".to_string()
+    ConfigFile::load(&loc.data_dir).map_err(InstallError::from)?.backup_pin()?.ok_or_else(|| {
+        BackupError::Invalid(
+            "no backup public key to trust: pass --key (printed by `sejf backup create`) or set backup_public_key in config.toml"
+                .to_string(),
+        )
     })
 }
 
 /// Backup `id` (or the newest complete one) and its verified manifest.
-fn pick(target: &dyn Target, id: Option<&str>, key: &[u8; 32]) -> Result<(String, Manifest), String> {
+fn pick(target: &dyn Target, id: Option<&str>, key: &[u8; 32]) -> Result<(String, Manifest), BackupError> {
     if let Some(id) = id {
         target::check_id(id)?;
         let bytes = target.get(&format!("{id}/{}", target::MANIFEST))?.ok_or_else(|| {
-            format!("backup {id} on {} is not complete (no manifest): it cannot be verified or restored", target.describe())
+            BackupError::NoBackup(format!(
+                "backup {id} on {} is not complete (no manifest): it cannot be verified or restored",
+                target.describe()
+            ))
         })?;
         return Ok((id.to_owned(), open_manifest(&bytes, key, id)?));
     }
@@ -286,13 +295,13 @@ fn pick(target: &dyn Target, id: Option<&str>, key: &[u8; 32]) -> Result<(String
             return Ok((id.clone(), open_manifest(&bytes, key, &id)?));
         }
     }
-    Err(format!("no complete backup on {}", target.describe()))
+    Err(BackupError::NoBackup(format!("no complete backup on {}", target.describe())))
 }
 
-fn open_manifest(bytes: &[u8], key: &[u8; 32], id: &str) -> Result<Manifest, String> {
+fn open_manifest(bytes: &[u8], key: &[u8; 32], id: &str) -> Result<Manifest, BackupError> {
     let m: Manifest = manifest::open(bytes, key, &format!("backup {id}: manifest"))?;
     if m.format != manifest::FORMAT || m.id != id {
-        return Err(format!("backup {id}: the manifest belongs to another backup or format"));
+        return Err(BackupError::Manifest(format!("backup {id}: the manifest belongs to another backup or format")));
     }
     Ok(m)
 }
@@ -304,27 +313,31 @@ pub async fn create(
     to: &str,
     recipients: &[String],
     keys_to: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, BackupError> {
     let started = std::time::Instant::now();
     let target = target::open(to)?;
     let keys_target = keys_to.map(target::open).transpose()?;
     if let Some(k) = &keys_target
         && k.describe() == target.describe()
     {
-        return Err("--keys-to must be a separate target from --to: a backup must not travel with what opens it".into());
+        return Err(BackupError::Invalid(
+            "--keys-to must be a separate target from --to: a backup must not travel with what opens it".into(),
+        ));
     }
     let given = if recipients.is_empty() { opened.config.backup_recipients.clone().unwrap_or_default() } else { recipients.to_vec() };
     if given.is_empty() {
-        return Err(
+        return Err(BackupError::Invalid(
             "no backup recipients: pass --recipient age1… or set backup_recipients in config.toml (make a pair with `sejf backup keygen`)"
                 .into(),
-        );
+        ));
     }
-    let recipients: Vec<BackupRecipient> =
-        given.iter().map(|r| r.parse::<BackupRecipient>().map_err(|e| format!("recipient {r:?}: {e}"))).collect::<Result<_, _>>()?;
+    let recipients: Vec<BackupRecipient> = given
+        .iter()
+        .map(|r| r.parse::<BackupRecipient>().map_err(|e| BackupError::Invalid(format!("recipient {r:?}: {e}"))))
+        .collect::<Result<_, _>>()?;
     let signer = signer(data_dir, opened).await?;
     let now = now_micros();
-    let suffix = hex::encode(sejf_crypto::random::bytes::<4>().map_err(|e| e.to_string())?);
+    let suffix = hex::encode(sejf_crypto::random::bytes::<4>()?);
     let id = format!("{}-{suffix}", compact_time(now));
 
     // The witness is read before the snapshot, so every checkpoint it names is in the snapshot.
@@ -340,13 +353,14 @@ pub async fn create(
                 files.push((name, bytes));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("cannot read {name}: {e}")),
+            Err(source) => return Err(BackupError::Io { action: "read", path: PathBuf::from(name), source }),
         }
     }
 
     let progress = parts::Progress::new(opened.app.people_count().await.unwrap_or(0));
     let mut sink = parts::PartSink::new(target.as_ref(), &id, &recipients, progress);
-    let schema_version = snap::snapshot(&opened.store, &mut sink).await.map_err(|e| format!("backup {id}: {e}"))?;
+    let schema_version =
+        snap::snapshot(&opened.store, &mut sink).await.map_err(|source| BackupError::Snapshot { id: id.clone(), source })?;
     let mut written = sink.finish()?;
     for (name, bytes) in &files {
         written.push(parts::write_file_part(target.as_ref(), &id, &recipients, name, bytes)?);
@@ -378,7 +392,7 @@ pub async fn create(
         manifest.rows("people"),
         manifest.logical_bytes()
     );
-    opened.app.audit(vec![ev]).await.map_err(|e| e.to_string())?;
+    opened.app.audit(vec![ev]).await?;
     let summary = format!(
         "backup {id} created on {}: {} parts, {} people, {} audit events, {mb:.1} MB logical, {:.1} MB stored, {secs:.1} s ({:.0} MB/s)",
         target.describe(),
@@ -408,7 +422,7 @@ async fn export_keys(
     backup: &Manifest,
     recipients: &[BackupRecipient],
     signer: &BackupSigner,
-) -> Result<String, String> {
+) -> Result<String, BackupError> {
     let id = &backup.id;
     let mut written = Vec::new();
     for name in [keyfile::KEY_FILE, CONFIG_FILE] {
@@ -416,7 +430,7 @@ async fn export_keys(
             Ok(bytes) => written.push(parts::write_file_part(target, id, recipients, name, &bytes)?),
             // The master key comes from SEJF_MASTER_KEY (or an HSM): there is no file to copy.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && name == keyfile::KEY_FILE => {}
-            Err(e) => return Err(format!("cannot read {name}: {e}")),
+            Err(source) => return Err(BackupError::Io { action: "read", path: PathBuf::from(name), source }),
         }
     }
     let has_key = written.iter().any(|p| p.source == keyfile::KEY_FILE);
@@ -424,7 +438,7 @@ async fn export_keys(
     target.put_atomic(&format!("{id}/{}", target::KEYS_MANIFEST), &manifest::sign(&manifest, signer)?)?;
     let mut ev = opened.app.event(&sejf_core::Actor::operator(), AuditAction::BackupKeysExport, "backup", id);
     ev.detail = format!("target={} master_key_file={has_key}", target.describe());
-    opened.app.audit(vec![ev]).await.map_err(|e| e.to_string())?;
+    opened.app.audit(vec![ev]).await?;
     Ok(if has_key {
         format!("copied master.key and config.toml of backup {id} to {} (encrypted to the backup recipients)", target.describe())
     } else {
@@ -436,16 +450,16 @@ async fn export_keys(
 }
 
 /// The manifest signing key, pinned in config.toml by its first use.
-async fn signer(data_dir: &std::path::Path, opened: &install::Opened) -> Result<BackupSigner, String> {
-    let seed = opened.app.system_key_seed(&sejf_core::Actor::operator(), SIGNING_KEY).await.map_err(|e| e.to_string())?;
+async fn signer(data_dir: &std::path::Path, opened: &install::Opened) -> Result<BackupSigner, BackupError> {
+    let seed = opened.app.system_key_seed(&sejf_core::Actor::operator(), SIGNING_KEY).await?;
     let signer = BackupSigner::from_seed(&seed);
     let public = signer.public_key();
     match opened.config.backup_pin()? {
         Some(pin) if pin == public => {}
-        Some(_) => return Err("the backup signing key in the database is not the one config.toml pins (backup_public_key)".into()),
+        Some(_) => return Err(BackupError::SigningKeyMismatch),
         None => {
             let path = data_dir.join(CONFIG_FILE);
-            let mut text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let mut text = std::fs::read_to_string(&path).map_err(BackupError::io("read", &path))?;
             text.push_str(&format!(
                 "\n# The key that signs backup manifests (public part), pinned by the first backup: keep a copy off this host.\nbackup_public_key = \"{}\"\n",
                 STANDARD.encode(public)
@@ -454,7 +468,7 @@ async fn signer(data_dir: &std::path::Path, opened: &install::Opened) -> Result<
             let tmp = data_dir.join(format!(".{CONFIG_FILE}.tmp"));
             let _ = std::fs::remove_file(&tmp);
             keyfile::write_private(&tmp, text.as_bytes())?;
-            std::fs::rename(&tmp, &path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            std::fs::rename(&tmp, &path).map_err(BackupError::io("write", &path))?;
             println!("pinned the backup signing key in config.toml: {}", STANDARD.encode(public));
         }
     }
@@ -463,8 +477,8 @@ async fn signer(data_dir: &std::path::Path, opened: &install::Opened) -> Result<
 
 /// Writes the union of the database's ledger and the one beside the backups (when it verifies)
 /// as the newest ledger on the target.
-async fn push_ledger(target: &dyn Target, store: &SqlStore, signer: &BackupSigner, now: i64) -> Result<(), String> {
-    let mut entries = snap::erasure_ledger(store).await.map_err(|e| e.to_string())?;
+async fn push_ledger(target: &dyn Target, store: &SqlStore, signer: &BackupSigner, now: i64) -> Result<(), BackupError> {
+    let mut entries = snap::erasure_ledger(store).await?;
     // One that does not verify is replaced: the database's ledger holds every erasure it made.
     if let Some(bytes) = target.get(target::LEDGER)?
         && let Ok(old) = manifest::open::<Ledger>(&bytes, &signer.public_key(), "erasure ledger")
@@ -483,7 +497,7 @@ fn compact_time(micros: i64) -> String {
 }
 
 /// `sejf backup list`.
-async fn list(loc: &Location, from: &str, key: Option<&str>) -> Result<(), String> {
+async fn list(loc: &Location, from: &str, key: Option<&str>) -> Result<(), BackupError> {
     let key = pinned_key(loc, key).ok();
     let target = target::open(from)?;
     list_target(target.as_ref(), key.as_ref())
@@ -491,11 +505,11 @@ async fn list(loc: &Location, from: &str, key: Option<&str>) -> Result<(), Strin
 
 /// `sejf backup status`: when the last backup and the last restore test succeeded (from the
 /// audit trail), and the schedule.
-async fn status(loc: &Location) -> Result<(), String> {
-    let config = ConfigFile::load(&loc.data_dir).map_err(|e| e.to_string())?;
+async fn status(loc: &Location) -> Result<(), BackupError> {
+    let config = ConfigFile::load(&loc.data_dir).map_err(InstallError::from)?;
     let store = connect(&loc.database_url()).await?;
-    let backup = sejf_core::trail::last_ok(&store, AuditAction::BackupCreate).await.map_err(|e| e.to_string());
-    let tested = sejf_core::trail::last_ok(&store, AuditAction::BackupRestoreTest).await.map_err(|e| e.to_string());
+    let backup = sejf_core::trail::last_ok(&store, AuditAction::BackupCreate).await;
+    let tested = sejf_core::trail::last_ok(&store, AuditAction::BackupRestoreTest).await;
     store.close().await;
     let when = |t: Option<i64>| t.map_or_else(|| "never".to_string(), sejf_core::rfc3339);
     println!("last successful backup: {}", when(backup?));
@@ -509,7 +523,7 @@ async fn status(loc: &Location) -> Result<(), String> {
     Ok(())
 }
 
-fn list_target(target: &dyn Target, key: Option<&[u8; 32]>) -> Result<(), String> {
+fn list_target(target: &dyn Target, key: Option<&[u8; 32]>) -> Result<(), BackupError> {
     let ids = target.ids()?;
     if ids.is_empty() {
         println!("no backups on {}", target.describe());
@@ -529,7 +543,7 @@ fn list_target(target: &dyn Target, key: Option<&[u8; 32]>) -> Result<(), String
         };
         let parsed = match key {
             Some(k) => open_manifest(&bytes, k, &id).map(|m| (m, signed)),
-            None => Err("no pinned key to check the signature (pass --key)".to_string()),
+            None => Err(BackupError::Invalid("no pinned key to check the signature (pass --key)".to_string())),
         };
         match parsed {
             Ok((m, status)) => println!(
@@ -546,17 +560,14 @@ fn list_target(target: &dyn Target, key: Option<&[u8; 32]>) -> Result<(), String
 }
 
 /// `sejf backup restore`.
-async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<String>, force: bool) -> Result<(), String> {
+async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<String>, force: bool) -> Result<(), BackupError> {
     let key = pinned_key(loc, source.key.as_deref())?;
     let target = target::open(&source.from)?;
     let identities = Arc::new(read_identities(&source.identity)?);
     let (id, manifest) = pick(target.as_ref(), source.id.as_deref(), &key)?;
     let known = SqlStore::schema_version_known();
     if manifest.schema_version != known {
-        return Err(format!(
-            "backup {id} has schema version {}, this sejf has {known}: restore it with the Sejf version that made it, then upgrade",
-            manifest.schema_version
-        ));
+        return Err(BackupError::SchemaMismatch { id, found: manifest.schema_version, known });
     }
     // Every erasure known beyond the backup: the ledger beside the backups…
     let mut ledger = Vec::new();
@@ -564,25 +575,27 @@ async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<
         ledger.extend(manifest::open::<Ledger>(&bytes, &key, "the erasure ledger beside the backups")?.entries);
     }
     let url = to_database_url.or_else(|| loc.database_url.clone()).unwrap_or_else(|| sejf_store::sqlite_url(&loc.data_dir.join(DB_FILE)));
-    let sqlite_in_dir = sejf_store::Backend::from_url(&url).map_err(|e| e.to_string())? == sejf_store::Backend::Sqlite;
+    let sqlite_in_dir = sejf_store::Backend::from_url(&url)? == sejf_store::Backend::Sqlite;
     if sqlite_in_dir {
         create_private_dir(&loc.data_dir)?;
     }
     let db_file = loc.data_dir.join(DB_FILE);
     if force {
         if !sqlite_in_dir || url != sejf_store::sqlite_url(&db_file) {
-            return Err("--force replaces only the SQLite database of the data directory; restore PostgreSQL into an empty database".into());
+            return Err(BackupError::Invalid(
+                "--force replaces only the SQLite database of the data directory; restore PostgreSQL into an empty database".into(),
+            ));
         }
         if db_file.exists() {
             // …and the replaced database's own, so a restore over it forgets no erasure.
             let old = connect(&url).await?;
-            let own = snap::erasure_ledger(&old).await.map_err(|e| e.to_string());
+            let own = snap::erasure_ledger(&old).await;
             old.close().await;
             ledger.extend(own?);
             for suffix in ["", "-wal", "-shm"] {
                 let p = PathBuf::from(format!("{}{suffix}", db_file.display()));
                 if p.exists() {
-                    std::fs::remove_file(&p).map_err(|e| format!("cannot remove {}: {e}", p.display()))?;
+                    std::fs::remove_file(&p).map_err(BackupError::io("remove", &p))?;
                 }
             }
         }
@@ -594,9 +607,9 @@ async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<
     let mut source = parts::PartSource::new(target.as_ref(), &id, &manifest, identities.clone());
     let result = snap::restore(&store, &id, now_micros(), &mut source, &ledger).await;
     let checked = result.and_then(|(tables, erased)| {
-        source.check_all_read()?;
+        source.check_all_read().map_err(|e| e.to_string())?;
         for (table, summary) in &tables {
-            parts::check_table(&manifest, table, summary)?;
+            parts::check_table(&manifest, table, summary).map_err(|e| e.to_string())?;
         }
         Ok((tables, erased))
     });
@@ -606,7 +619,7 @@ async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<
         Err(_) => Ok(()),
     };
     store.close().await;
-    let (tables, erased) = checked.map_err(|e| format!("restore of backup {id} failed: {e}"))?;
+    let (tables, erased) = checked.map_err(|reason| BackupError::RestoreFailed { id: id.clone(), reason })?;
     audited?;
     let written = restore_files(target.as_ref(), &id, &manifest, &identities, &loc.data_dir)?;
     let people = tables.iter().find(|(t, _)| *t == "people").map_or(0, |(_, s)| s.rows);
@@ -620,7 +633,7 @@ async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<
     Ok(())
 }
 
-async fn audit_restore(store: &SqlStore, id: &str, erased: u64) -> Result<(), String> {
+async fn audit_restore(store: &SqlStore, id: &str, erased: u64) -> Result<(), BackupError> {
     use sejf_core::ports::AuditStore;
     let event = sejf_core::ports::AuditEvent {
         at: now_micros(),
@@ -633,7 +646,7 @@ async fn audit_restore(store: &SqlStore, id: &str, erased: u64) -> Result<(), St
         detail: format!("re_erased={erased}"),
         ..Default::default()
     };
-    store.audit_append(vec![event]).await.map_err(|e| format!("cannot record the restore in the audit trail: {e}"))
+    store.audit_append(vec![event]).await.map_err(BackupError::RestoreNotAudited)
 }
 
 /// Writes the backup's data-directory files that the directory does not have yet.
@@ -643,11 +656,11 @@ fn restore_files(
     manifest: &Manifest,
     identities: &[BackupIdentity],
     dir: &Path,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, BackupError> {
     let mut written = Vec::new();
     for part in manifest.parts.iter().filter(|p| p.kind == "file") {
         if !FILES.contains(&part.source.as_str()) {
-            return Err(format!("backup {id}: unexpected file {:?}", part.source));
+            return Err(BackupError::Damaged(format!("backup {id}: unexpected file {:?}", part.source)));
         }
         let path = dir.join(&part.source);
         if path.exists() {

@@ -9,6 +9,8 @@ use base64::engine::general_purpose::STANDARD;
 use sejf_crypto::backup::{BackupSigner, verify_signature};
 use serde::{Deserialize, Serialize};
 
+use crate::BackupError;
+
 pub const FORMAT: &str = "sejf-backup/1";
 pub const LEDGER_FORMAT: &str = "sejf-erasure-ledger/1";
 
@@ -75,23 +77,26 @@ pub struct Ledger {
 }
 
 /// Serialises and signs `body`.
-pub fn sign<T: Serialize>(body: &T, signer: &BackupSigner) -> Result<Vec<u8>, String> {
-    let mut out = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+pub fn sign<T: Serialize>(body: &T, signer: &BackupSigner) -> Result<Vec<u8>, BackupError> {
+    let mut out = serde_json::to_vec(body).map_err(|e| BackupError::Manifest(e.to_string()))?;
     let sig = signer.sign(&out);
     out.extend_from_slice(format!("\ned25519 {}\n", STANDARD.encode(sig)).as_bytes());
     Ok(out)
 }
 
 /// Checks the signature with the pinned key, then parses the body.
-pub fn open<T: for<'de> Deserialize<'de>>(bytes: &[u8], key: &[u8; 32], what: &str) -> Result<T, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| format!("{what} is not text"))?;
-    let (body, sig_line) = text.trim_end_matches('\n').rsplit_once('\n').ok_or_else(|| format!("{what} is not signed"))?;
-    let sig =
-        sig_line.strip_prefix("ed25519 ").and_then(|s| STANDARD.decode(s.trim()).ok()).ok_or_else(|| format!("{what} is not signed"))?;
+pub fn open<T: for<'de> Deserialize<'de>>(bytes: &[u8], key: &[u8; 32], what: &str) -> Result<T, BackupError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| BackupError::Manifest(format!("{what} is not text")))?;
+    let (body, sig_line) =
+        text.trim_end_matches('\n').rsplit_once('\n').ok_or_else(|| BackupError::Manifest(format!("{what} is not signed")))?;
+    let sig = sig_line
+        .strip_prefix("ed25519 ")
+        .and_then(|s| STANDARD.decode(s.trim()).ok())
+        .ok_or_else(|| BackupError::Manifest(format!("{what} is not signed")))?;
     if !verify_signature(key, body.as_bytes(), &sig) {
-        return Err(format!("{what}: the signature does not verify with the pinned backup key"));
+        return Err(BackupError::Manifest(format!("{what}: the signature does not verify with the pinned backup key")));
     }
-    serde_json::from_str(body).map_err(|e| format!("{what}: {e}"))
+    serde_json::from_str(body).map_err(|e| BackupError::Manifest(format!("{what}: {e}")))
 }
 
 #[cfg(test)]
@@ -109,9 +114,9 @@ mod tests {
         assert_eq!(back.entries, ledger.entries);
         let mut changed = bytes.clone();
         changed[12] ^= 1;
-        assert!(open::<Ledger>(&changed, &signer.public_key(), "ledger").unwrap_err().contains("signature"));
+        assert!(open::<Ledger>(&changed, &signer.public_key(), "ledger").unwrap_err().to_string().contains("signature"));
         let other = BackupSigner::from_seed(&Key32::generate().unwrap());
         assert!(open::<Ledger>(&bytes, &other.public_key(), "ledger").is_err());
-        assert!(open::<Ledger>(b"{}", &signer.public_key(), "ledger").unwrap_err().contains("not signed"));
+        assert!(open::<Ledger>(b"{}", &signer.public_key(), "ledger").unwrap_err().to_string().contains("not signed"));
     }
 }

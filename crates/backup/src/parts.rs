@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::manifest::{Manifest, Part};
 use super::target::{PartWriter, Target};
+use crate::BackupError;
 
 /// Counts and hashes what passes to the part being stored.
 struct Hashing {
@@ -88,7 +89,7 @@ impl<'a> PartSink<'a> {
         PartSink { target, id, recipients, current: None, is_people: false, parts: Vec::new(), progress }
     }
 
-    pub fn finish(self) -> Result<Vec<Part>, String> {
+    pub fn finish(self) -> Result<Vec<Part>, BackupError> {
         self.progress.done();
         Ok(self.parts)
     }
@@ -133,12 +134,18 @@ impl SnapshotSink for PartSink<'_> {
 }
 
 /// Writes one data-directory file as a part.
-pub fn write_file_part(target: &dyn Target, id: &str, recipients: &[BackupRecipient], name: &str, bytes: &[u8]) -> Result<Part, String> {
+pub fn write_file_part(
+    target: &dyn Target,
+    id: &str,
+    recipients: &[BackupRecipient],
+    name: &str,
+    bytes: &[u8],
+) -> Result<Part, BackupError> {
     let part = format!("{name}.file");
     let inner = target.create_part(id, &part)?;
-    let mut w = seal_writer(recipients, Hashing { inner, sha: Sha256::new(), bytes: 0 }).map_err(|e| e.to_string())?;
-    w.write_all(bytes).map_err(|e| e.to_string())?;
-    let hashing = w.finish().map_err(|e| e.to_string())?;
+    let mut w = seal_writer(recipients, Hashing { inner, sha: Sha256::new(), bytes: 0 })?;
+    w.write_all(bytes)?;
+    let hashing = w.finish()?;
     let (sha, stored_bytes) = (hex::encode(hashing.sha.finalize()), hashing.bytes);
     hashing.inner.commit()?;
     Ok(Part {
@@ -207,18 +214,18 @@ impl Read for Checked {
 }
 
 /// Opens a part for reading its plaintext, with every check on the way.
-fn open_part(target: &dyn Target, id: &str, part: &Part, identities: &[BackupIdentity]) -> Result<Box<dyn Read + Send>, String> {
+fn open_part(target: &dyn Target, id: &str, part: &Part, identities: &[BackupIdentity]) -> Result<Box<dyn Read + Send>, BackupError> {
     let stored = Arc::new(Mutex::new(Stored { reader: target.open(id, &part.name)?, sha: Sha256::new(), bytes: 0 }));
     let plain = open_reader(identities, Tee(stored.clone())).map_err(|e| damaged(id, part, &e))?;
     Ok(Box::new(Checked { plain, stored, part: part.clone(), checked: false }))
 }
 
-fn damaged(id: &str, part: &Part, why: &dyn std::fmt::Display) -> String {
-    format!("backup {id}: part {} is damaged: {why}", part.name)
+fn damaged(id: &str, part: &Part, why: &dyn std::fmt::Display) -> BackupError {
+    BackupError::Damaged(format!("backup {id}: part {} is damaged: {why}", part.name))
 }
 
 /// Reads a file part whole, checked.
-pub fn read_file_part(target: &dyn Target, id: &str, part: &Part, identities: &[BackupIdentity]) -> Result<Vec<u8>, String> {
+pub fn read_file_part(target: &dyn Target, id: &str, part: &Part, identities: &[BackupIdentity]) -> Result<Vec<u8>, BackupError> {
     let bytes = super::read_all(open_part(target, id, part, identities)?).map_err(|e| damaged(id, part, &e))?;
     if hex::encode(Sha256::digest(&bytes)) != part.digest {
         return Err(damaged(id, part, &"its content differs from the manifest's digest"));
@@ -227,8 +234,9 @@ pub fn read_file_part(target: &dyn Target, id: &str, part: &Part, identities: &[
 }
 
 /// Reads a table part whole, checked, returning its summary.
-fn read_table_part(target: &dyn Target, id: &str, part: &Part, identities: &[BackupIdentity]) -> Result<TableSummary, String> {
-    let table = snap::table(&part.source).ok_or_else(|| format!("backup {id}: part {} names an unknown table", part.name))?;
+fn read_table_part(target: &dyn Target, id: &str, part: &Part, identities: &[BackupIdentity]) -> Result<TableSummary, BackupError> {
+    let table =
+        snap::table(&part.source).ok_or_else(|| BackupError::Damaged(format!("backup {id}: part {} names an unknown table", part.name)))?;
     let mut rows = RowReader::new(table, BufReader::with_capacity(1 << 16, open_part(target, id, part, identities)?));
     let mut sum = Summer::default();
     while rows.next_row().map_err(|e| damaged(id, part, &e))?.is_some() {
@@ -238,13 +246,13 @@ fn read_table_part(target: &dyn Target, id: &str, part: &Part, identities: &[Bac
 }
 
 /// Compares what was read of a table with the manifest.
-pub fn check_table(manifest: &Manifest, table: &str, got: &TableSummary) -> Result<(), String> {
+pub fn check_table(manifest: &Manifest, table: &str, got: &TableSummary) -> Result<(), BackupError> {
     let part = manifest.parts.iter().find(|p| p.kind == "table" && p.source == table);
     let Some(part) = part else {
         return if got.rows == 0 {
             Ok(())
         } else {
-            Err(format!("backup {}: rows of {table} that the manifest does not list", manifest.id))
+            Err(BackupError::Damaged(format!("backup {}: rows of {table} that the manifest does not list", manifest.id)))
         };
     };
     if got.rows != part.rows || hex::encode(got.digest) != part.digest {
@@ -258,7 +266,7 @@ pub fn check_table(manifest: &Manifest, table: &str, got: &TableSummary) -> Resu
 }
 
 /// `verify`: every part read whole and checked. Returns the summary line.
-pub fn verify_all(target: &dyn Target, id: &str, manifest: &Manifest, identities: &[BackupIdentity]) -> Result<String, String> {
+pub fn verify_all(target: &dyn Target, id: &str, manifest: &Manifest, identities: &[BackupIdentity]) -> Result<String, BackupError> {
     let started = std::time::Instant::now();
     for part in &manifest.parts {
         match part.kind.as_str() {
@@ -266,12 +274,12 @@ pub fn verify_all(target: &dyn Target, id: &str, manifest: &Manifest, identities
             "file" => {
                 read_file_part(target, id, part, identities)?;
             }
-            other => return Err(format!("backup {id}: part {} has an unknown kind {other:?}", part.name)),
+            other => return Err(BackupError::Damaged(format!("backup {id}: part {} has an unknown kind {other:?}", part.name))),
         }
     }
     for table in snap::TABLES {
         if !manifest.parts.iter().any(|p| p.kind == "table" && p.source == table.name) {
-            return Err(format!("backup {id}: the manifest lists no part for table {}", table.name));
+            return Err(BackupError::Damaged(format!("backup {id}: the manifest lists no part for table {}", table.name)));
         }
     }
     let secs = started.elapsed().as_secs_f64().max(1e-3);
@@ -300,21 +308,23 @@ impl<'a> PartSource<'a> {
     }
 
     /// Every table part of the manifest was restored.
-    pub fn check_all_read(&self) -> Result<(), String> {
+    pub fn check_all_read(&self) -> Result<(), BackupError> {
         match self.manifest.parts.iter().find(|p| p.kind == "table" && !self.opened.contains(&p.source)) {
-            Some(p) => Err(format!("backup {}: part {} was not restored", self.id, p.name)),
+            Some(p) => Err(BackupError::Damaged(format!("backup {}: part {} was not restored", self.id, p.name))),
             None => Ok(()),
         }
     }
 }
 
+// `RestoreSource` is sejf-store's trait, and it answers with text: the part's error is told as
+// it would be on its own.
 impl RestoreSource for PartSource<'_> {
     fn open(&mut self, table: &'static Table) -> Result<Box<dyn Read + Send + '_>, String> {
         let Some(part) = self.manifest.parts.iter().find(|p| p.kind == "table" && p.source == table.name) else {
             return Err(format!("backup {}: the manifest lists no part for table {}", self.id, table.name));
         };
         self.opened.push(table.name.to_owned());
-        let reader = open_part(self.target, self.id, part, &self.identities)?;
+        let reader = open_part(self.target, self.id, part, &self.identities).map_err(|e| e.to_string())?;
         Ok(Box::new(BufReader::with_capacity(1 << 16, reader)))
     }
 }

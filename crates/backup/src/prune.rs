@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use super::manifest::Manifest;
 use super::target::{self, Target};
+use crate::BackupError;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -56,7 +57,7 @@ pub fn keep(backups: &[(String, i64)], policy: Policy) -> BTreeSet<String> {
 }
 
 /// Prunes `target`; returns the summary line.
-pub fn prune(target: &dyn Target, key: &[u8; 32], policy: Policy, dry_run: bool) -> Result<String, String> {
+pub fn prune(target: &dyn Target, key: &[u8; 32], policy: Policy, dry_run: bool) -> Result<String, BackupError> {
     let mut complete = Vec::new();
     let mut incomplete = Vec::new();
     let mut untrusted = 0;

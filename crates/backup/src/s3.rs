@@ -16,25 +16,31 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::target::{PartWriter, Target, check_id};
+use crate::BackupError;
 
-pub fn open(rest: &str) -> Result<Box<dyn Target>, String> {
+pub fn open(rest: &str) -> Result<Box<dyn Target>, BackupError> {
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     let valid_bucket = !bucket.is_empty() && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
     if !valid_bucket {
-        return Err("s3 target: expected s3://bucket/prefix with a valid bucket name".into());
+        return Err(BackupError::Target("s3 target: expected s3://bucket/prefix with a valid bucket name".into()));
     }
     let prefix = prefix.trim_matches('/');
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let access = env("AWS_ACCESS_KEY_ID").ok_or("s3 target: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")?;
+    let access =
+        env("AWS_ACCESS_KEY_ID").ok_or_else(|| BackupError::Target("s3 target: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into()))?;
     let secret = match env("AWS_SECRET_ACCESS_KEY_FILE") {
-        Some(f) => std::fs::read_to_string(&f).map_err(|e| format!("cannot read AWS_SECRET_ACCESS_KEY_FILE: {e}"))?.trim().to_owned(),
-        None => env("AWS_SECRET_ACCESS_KEY").ok_or("s3 target: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")?,
+        Some(f) => std::fs::read_to_string(&f)
+            .map_err(|e| BackupError::Target(format!("cannot read AWS_SECRET_ACCESS_KEY_FILE: {e}")))?
+            .trim()
+            .to_owned(),
+        None => env("AWS_SECRET_ACCESS_KEY")
+            .ok_or_else(|| BackupError::Target("s3 target: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into()))?,
     };
     let region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into());
     let endpoint = env("AWS_ENDPOINT_URL").unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
-    let endpoint = reqwest::Url::parse(&endpoint).map_err(|_| "AWS_ENDPOINT_URL is not a URL".to_string())?;
+    let endpoint = reqwest::Url::parse(&endpoint).map_err(|_| BackupError::Target("AWS_ENDPOINT_URL is not a URL".to_string()))?;
     if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host_str().is_none() {
-        return Err("AWS_ENDPOINT_URL must be an http(s) URL".into());
+        return Err(BackupError::Target("AWS_ENDPOINT_URL must be an http(s) URL".into()));
     }
     // The HTTP client's TLS needs Sejf's one crypto provider, even for an http:// endpoint.
     let _ = sejf_install::tls::provider().install_default();
@@ -42,7 +48,7 @@ pub fn open(rest: &str) -> Result<Box<dyn Target>, String> {
         .timeout(std::time::Duration::from_secs(300))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| format!("s3 client: {e}"))?;
+        .map_err(|e| BackupError::Target(format!("s3 client: {e}")))?;
     Ok(Box::new(S3Target {
         client,
         endpoint,
@@ -76,7 +82,7 @@ impl S3Target {
     }
 
     /// One signed request; returns the status and body.
-    fn request(&self, method: &str, key: &str, query: &[(&str, &str)], body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+    fn request(&self, method: &str, key: &str, query: &[(&str, &str)], body: Vec<u8>) -> Result<(u16, Vec<u8>), BackupError> {
         let path = if key.is_empty() { format!("/{}", self.bucket) } else { format!("/{}/{}", self.bucket, key) };
         let base_path = self.endpoint.path().trim_end_matches('/');
         let canonical_uri = uri_encode(&format!("{base_path}{path}"), false);
@@ -87,7 +93,8 @@ impl S3Target {
             Some(p) => format!("{}:{p}", self.endpoint.host_str().unwrap_or_default()),
             None => self.endpoint.host_str().unwrap_or_default().to_owned(),
         };
-        let now = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(super::now_micros()) * 1000).map_err(|e| e.to_string())?;
+        let now = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(super::now_micros()) * 1000)
+            .map_err(|e| BackupError::Target(e.to_string()))?;
         let date = format!("{:04}{:02}{:02}", now.year(), u8::from(now.month()), now.day());
         let amz_date = format!("{date}T{:02}{:02}{:02}Z", now.hour(), now.minute(), now.second());
         let payload = hex::encode(Sha256::digest(&body));
@@ -108,7 +115,7 @@ impl S3Target {
         let mut url = self.endpoint.clone();
         url.set_path(&canonical_uri);
         url.set_query(if canonical_query.is_empty() { None } else { Some(&canonical_query) });
-        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| BackupError::Target(e.to_string()))?;
         let req = self
             .client
             .request(method, url)
@@ -117,19 +124,19 @@ impl S3Target {
             .header("x-amz-content-sha256", payload)
             .body(body);
         block(async {
-            let res = req.send().await.map_err(|e| format!("s3 {}: {}", self.describe(), e.without_url()))?;
+            let res = req.send().await.map_err(|e| BackupError::Target(format!("s3 {}: {}", self.describe(), e.without_url())))?;
             let status = res.status().as_u16();
-            let bytes = res.bytes().await.map_err(|e| format!("s3 {}: {}", self.describe(), e.without_url()))?;
+            let bytes = res.bytes().await.map_err(|e| BackupError::Target(format!("s3 {}: {}", self.describe(), e.without_url())))?;
             Ok((status, bytes.to_vec()))
         })
     }
 
-    fn ok(&self, what: &str, key: &str, (status, body): (u16, Vec<u8>)) -> Result<Vec<u8>, String> {
+    fn ok(&self, what: &str, key: &str, (status, body): (u16, Vec<u8>)) -> Result<Vec<u8>, BackupError> {
         if (200..300).contains(&status) {
             return Ok(body);
         }
         let code = xml_values(&String::from_utf8_lossy(&body), "Code").into_iter().next().unwrap_or_default();
-        Err(format!("s3 {what} {}{key}: HTTP {status} {code}", self.describe_prefix()))
+        Err(BackupError::Target(format!("s3 {what} {}{key}: HTTP {status} {code}", self.describe_prefix())))
     }
 
     fn describe_prefix(&self) -> String {
@@ -137,7 +144,7 @@ impl S3Target {
     }
 
     /// Every key under `prefix` (relative to the target's prefix is not applied here).
-    fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<(Vec<String>, Vec<String>), String> {
+    fn list(&self, prefix: &str, delimiter: Option<&str>) -> Result<(Vec<String>, Vec<String>), BackupError> {
         let (mut keys, mut prefixes, mut token) = (Vec::new(), Vec::new(), None::<String>);
         loop {
             let mut q = vec![("list-type", "2"), ("prefix", prefix)];
@@ -168,23 +175,23 @@ impl Target for S3Target {
         format!("s3://{}/{}", self.bucket, self.prefix.trim_end_matches('/'))
     }
 
-    fn create_part(&self, id: &str, name: &str) -> Result<Box<dyn PartWriter>, String> {
+    fn create_part(&self, id: &str, name: &str) -> Result<Box<dyn PartWriter>, BackupError> {
         check_id(id)?;
         Ok(Box::new(S3Part { target: self.clone_handle(), key: self.key(&format!("{id}/{name}")), buf: Vec::new() }))
     }
 
-    fn open(&self, id: &str, name: &str) -> Result<Box<dyn Read + Send>, String> {
+    fn open(&self, id: &str, name: &str) -> Result<Box<dyn Read + Send>, BackupError> {
         check_id(id)?;
         let key = self.key(&format!("{id}/{name}"));
         let body = self.ok("get", &format!("{id}/{name}"), self.request("GET", &key, &[], Vec::new())?)?;
         Ok(Box::new(std::io::Cursor::new(body)))
     }
 
-    fn put_atomic(&self, key: &str, bytes: &[u8]) -> Result<(), String> {
+    fn put_atomic(&self, key: &str, bytes: &[u8]) -> Result<(), BackupError> {
         self.ok("put", key, self.request("PUT", &self.key(key), &[], bytes.to_vec())?).map(|_| ())
     }
 
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, String> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BackupError> {
         let res = self.request("GET", &self.key(key), &[], Vec::new())?;
         if res.0 == 404 {
             return Ok(None);
@@ -192,7 +199,7 @@ impl Target for S3Target {
         self.ok("get", key, res).map(Some)
     }
 
-    fn ids(&self) -> Result<Vec<String>, String> {
+    fn ids(&self) -> Result<Vec<String>, BackupError> {
         let (_, prefixes) = self.list(&self.prefix, Some("/"))?;
         let mut ids: Vec<String> = prefixes
             .iter()
@@ -204,7 +211,7 @@ impl Target for S3Target {
         Ok(ids)
     }
 
-    fn remove(&self, id: &str) -> Result<(), String> {
+    fn remove(&self, id: &str) -> Result<(), BackupError> {
         check_id(id)?;
         // The manifest first, so a prune killed midway never leaves a complete-looking backup.
         for name in [super::target::MANIFEST, super::target::KEYS_MANIFEST] {
@@ -250,7 +257,7 @@ impl Write for S3Part {
 }
 
 impl PartWriter for S3Part {
-    fn commit(self: Box<Self>) -> Result<(), String> {
+    fn commit(self: Box<Self>) -> Result<(), BackupError> {
         let S3Part { target, key, buf } = *self;
         target.ok("put", &key, target.request("PUT", &key, &[], buf)?).map(|_| ())
     }

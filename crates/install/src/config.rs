@@ -8,6 +8,8 @@ use sejf_core::Settings;
 use sejf_domain::records::Pipeline;
 use sejf_domain::values::{CountryCode, CurrencyCode};
 
+use crate::InstallError;
+
 pub const CONFIG_FILE: &str = "config.toml";
 pub const DB_FILE: &str = "sejf.db";
 
@@ -155,54 +157,56 @@ impl ConfigFile {
     }
 
     /// The use-case settings, every value checked.
-    pub fn settings(&self) -> Result<Settings, String> {
+    pub fn settings(&self) -> Result<Settings, InstallError> {
         let mut s = Settings::standard();
         if let Some(r) = &self.default_region {
-            s.default_region = CountryCode::parse(r).map_err(|e| format!("config default_region: {e}"))?;
+            s.default_region = CountryCode::parse(r).map_err(|e| InstallError::InvalidConfig(format!("config default_region: {e}")))?;
         }
         if let Some(c) = &self.default_currency {
-            s.default_currency = CurrencyCode::parse(c).map_err(|e| format!("config default_currency: {e}"))?;
+            s.default_currency =
+                CurrencyCode::parse(c).map_err(|e| InstallError::InvalidConfig(format!("config default_currency: {e}")))?;
         }
         if let Some(p) = &self.pipeline {
-            s.pipeline = Pipeline::new(p.clone()).map_err(|e| format!("config pipeline: {e}"))?;
+            s.pipeline = Pipeline::new(p.clone()).map_err(|e| InstallError::InvalidConfig(format!("config pipeline: {e}")))?;
         }
         if let Some(m) = self.session_idle_minutes {
             if !(1..=24 * 60).contains(&m) {
-                return Err("config session_idle_minutes: must be 1 to 1440".into());
+                return Err(InstallError::InvalidConfig("config session_idle_minutes: must be 1 to 1440".into()));
             }
             s.session_idle_secs = m * 60;
         }
         if let Some(h) = self.session_absolute_hours {
             if !(1..=24 * 30).contains(&h) {
-                return Err("config session_absolute_hours: must be 1 to 720".into());
+                return Err(InstallError::InvalidConfig("config session_absolute_hours: must be 1 to 720".into()));
             }
             s.session_absolute_secs = h * 3600;
         }
         if let Some(n) = self.login_max_failures {
             if !(3..=1000).contains(&n) {
-                return Err("config login_max_failures: must be 3 to 1000".into());
+                return Err(InstallError::InvalidConfig("config login_max_failures: must be 3 to 1000".into()));
             }
             s.throttle.pair_failures = n;
             s.throttle.address_failures = n.saturating_mul(3);
         }
         if let Some(n) = self.login_max_code_failures {
             if !(1..=100).contains(&n) {
-                return Err("config login_max_code_failures: must be 1 to 100".into());
+                return Err(InstallError::InvalidConfig("config login_max_code_failures: must be 1 to 100".into()));
             }
             s.throttle.totp_failures = n;
         }
         if let Some(m) = self.login_lock_minutes {
             if !(1..=24 * 60).contains(&m) {
-                return Err("config login_lock_minutes: must be 1 to 1440".into());
+                return Err(InstallError::InvalidConfig("config login_lock_minutes: must be 1 to 1440".into()));
             }
             s.throttle.lock_secs = m * 60;
         }
         if let Some(budgets) = &self.read_budgets {
             s.read_budgets.clear();
             for (role, n) in budgets {
-                let role: sejf_domain::roles::Role = role.parse().map_err(|e| format!("config read_budgets: {e}"))?;
+                let role: sejf_domain::roles::Role =
+                    role.parse().map_err(|e| InstallError::InvalidConfig(format!("config read_budgets: {e}")))?;
                 if *n < 1 {
-                    return Err(format!("config read_budgets.{role}: must be at least 1"));
+                    return Err(InstallError::InvalidConfig(format!("config read_budgets.{role}: must be at least 1")));
                 }
                 s.read_budgets.insert(role, *n);
             }
@@ -212,131 +216,139 @@ impl ConfigFile {
         }
         if let Some(n) = self.export_approval_threshold {
             if n < 0 {
-                return Err("config export_approval_threshold: must be 0 or more".into());
+                return Err(InstallError::InvalidConfig("config export_approval_threshold: must be 0 or more".into()));
             }
             s.export_threshold = n;
         }
         for (role, n) in self.export_approval_thresholds.iter().flatten() {
-            let role: sejf_domain::roles::Role = role.parse().map_err(|e| format!("config export_approval_thresholds: {e}"))?;
+            let role: sejf_domain::roles::Role =
+                role.parse().map_err(|e| InstallError::InvalidConfig(format!("config export_approval_thresholds: {e}")))?;
             if *n < 0 {
-                return Err(format!("config export_approval_thresholds.{role}: must be 0 or more"));
+                return Err(InstallError::InvalidConfig(format!("config export_approval_thresholds.{role}: must be 0 or more")));
             }
             s.export_thresholds.insert(role, *n);
         }
         if let Some(h) = self.export_download_hours {
             if !(1..=24 * 30).contains(&h) {
-                return Err("config export_download_hours: must be 1 to 720".into());
+                return Err(InstallError::InvalidConfig("config export_download_hours: must be 1 to 720".into()));
             }
             s.export_download_secs = h * 3600;
         }
         if let Some(h) = self.export_approval_window_hours {
             if !(1..=24 * 366).contains(&h) {
-                return Err("config export_approval_window_hours: must be 1 to 8784".into());
+                return Err(InstallError::InvalidConfig("config export_approval_window_hours: must be 1 to 8784".into()));
             }
             s.export_window_secs = h * 3600;
         }
         for (role, blocks) in self.role_networks.iter().flatten() {
-            let role: sejf_domain::roles::Role = role.parse().map_err(|e| format!("config role_networks: {e}"))?;
+            let role: sejf_domain::roles::Role =
+                role.parse().map_err(|e| InstallError::InvalidConfig(format!("config role_networks: {e}")))?;
             let parsed = blocks
                 .iter()
                 .map(|b| b.parse::<sejf_domain::net::Cidr>())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("config role_networks.{role}: {e}"))?;
+                .map_err(|e| InstallError::InvalidConfig(format!("config role_networks.{role}: {e}")))?;
             s.role_networks.insert(role, parsed);
         }
         Ok(s)
     }
 
     /// The pinned audit public key, if `config.toml` names one.
-    pub fn audit_pin(&self) -> Result<Option<[u8; 32]>, String> {
+    pub fn audit_pin(&self) -> Result<Option<[u8; 32]>, InstallError> {
         self.audit_public_key
             .as_deref()
-            .map(|k| sejf_core::witness::parse_key(k).map_err(|e| format!("config audit_public_key: {e}")))
+            .map(|k| sejf_core::witness::parse_key(k).map_err(|e| InstallError::InvalidConfig(format!("config audit_public_key: {e}"))))
             .transpose()
     }
 
-    pub fn backup_pin(&self) -> Result<Option<[u8; 32]>, String> {
+    pub fn backup_pin(&self) -> Result<Option<[u8; 32]>, InstallError> {
         self.backup_public_key
             .as_deref()
-            .map(|k| sejf_core::witness::parse_key(k).map_err(|e| format!("config backup_public_key: {e}")))
+            .map(|k| sejf_core::witness::parse_key(k).map_err(|e| InstallError::InvalidConfig(format!("config backup_public_key: {e}"))))
             .transpose()
     }
 
     /// The scheduled backup: target and interval, if configured.
-    pub fn backup_schedule(&self) -> Result<Option<(String, std::time::Duration)>, String> {
+    pub fn backup_schedule(&self) -> Result<Option<(String, std::time::Duration)>, InstallError> {
         let Some(target) = self.backup_target.clone().filter(|t| !t.trim().is_empty()) else {
-            return if self.backup_every_hours.is_some() { Err("config backup_every_hours needs backup_target".into()) } else { Ok(None) };
+            return if self.backup_every_hours.is_some() {
+                Err(InstallError::InvalidConfig("config backup_every_hours needs backup_target".into()))
+            } else {
+                Ok(None)
+            };
         };
         let hours = self.backup_every_hours.unwrap_or(24);
         if !(1..=24 * 31).contains(&hours) {
-            return Err("config backup_every_hours: must be 1 to 744".into());
+            return Err(InstallError::InvalidConfig("config backup_every_hours: must be 1 to 744".into()));
         }
         if self.backup_recipients.as_ref().is_none_or(|r| r.is_empty()) {
-            return Err("config backup_target needs backup_recipients (age recipients; `sejf backup keygen` makes one)".into());
+            return Err(InstallError::InvalidConfig(
+                "config backup_target needs backup_recipients (age recipients; `sejf backup keygen` makes one)".into(),
+            ));
         }
         Ok(Some((target, std::time::Duration::from_secs(hours * 3600))))
     }
 
     /// The retention rules, checked.
-    pub fn retention_rules(&self) -> Result<Vec<sejf_core::gdpr::RetentionRule>, String> {
+    pub fn retention_rules(&self) -> Result<Vec<sejf_core::gdpr::RetentionRule>, InstallError> {
         let rules = self.retention.clone().unwrap_or_default();
         for r in &rules {
             if r.name.trim().is_empty() || r.name.chars().any(char::is_control) {
-                return Err("config retention: every rule needs a name".into());
+                return Err(InstallError::InvalidConfig("config retention: every rule needs a name".into()));
             }
             if !(0..=36_500).contains(&r.no_activity_days) {
-                return Err(format!("config retention \"{}\": no_activity_days must be 0 to 36500", r.name));
+                return Err(InstallError::InvalidConfig(format!("config retention \"{}\": no_activity_days must be 0 to 36500", r.name)));
             }
         }
         Ok(rules)
     }
 
     /// The connection limits of both listeners.
-    pub fn connection_limits(&self) -> Result<ConnLimits, String> {
+    pub fn connection_limits(&self) -> Result<ConnLimits, InstallError> {
         let mut c = ConnLimits::default();
         if let Some(t) = self.header_timeout_secs {
             if !(1..=600).contains(&t) {
-                return Err("config header_timeout_secs: must be 1 to 600".into());
+                return Err(InstallError::InvalidConfig("config header_timeout_secs: must be 1 to 600".into()));
             }
             c.header_timeout = std::time::Duration::from_secs(t);
         }
         if let Some(m) = self.max_connections {
             if !(1..=1_000_000).contains(&m) {
-                return Err("config max_connections: must be 1 to 1000000".into());
+                return Err(InstallError::InvalidConfig("config max_connections: must be 1 to 1000000".into()));
             }
             c.max_connections = m;
         }
         Ok(c)
     }
 
-    pub fn limits(&self) -> Result<sejf_http::Limits, String> {
+    pub fn limits(&self) -> Result<sejf_http::Limits, InstallError> {
         let mut l = sejf_http::Limits::default();
         if let Some(k) = self.max_body_kib {
             if !(1..=64 * 1024).contains(&k) {
-                return Err("config max_body_kib: must be 1 to 65536".into());
+                return Err(InstallError::InvalidConfig("config max_body_kib: must be 1 to 65536".into()));
             }
             l.max_body_bytes = k * 1024;
         }
         if let Some(t) = self.request_timeout_secs {
             if !(1..=3600).contains(&t) {
-                return Err("config request_timeout_secs: must be 1 to 3600".into());
+                return Err(InstallError::InvalidConfig("config request_timeout_secs: must be 1 to 3600".into()));
             }
             l.request_timeout = std::time::Duration::from_secs(t);
         }
         if let Some(r) = self.rate_limit_per_second {
             if !(0.0..=1_000_000.0).contains(&r) {
-                return Err("config rate_limit_per_second: must be 0 (off) to 1000000".into());
+                return Err(InstallError::InvalidConfig("config rate_limit_per_second: must be 0 (off) to 1000000".into()));
             }
             l.rate_limit.per_second = r;
         }
         if let Some(b) = self.rate_limit_burst {
             if !(1.0..=1_000_000.0).contains(&b) {
-                return Err("config rate_limit_burst: must be 1 to 1000000".into());
+                return Err(InstallError::InvalidConfig("config rate_limit_burst: must be 1 to 1000000".into()));
             }
             l.rate_limit.burst = b;
         }
         for p in self.trusted_proxies.iter().flatten() {
-            l.trusted_proxies.0.push(p.parse().map_err(|e| format!("config trusted_proxies: {e}"))?);
+            l.trusted_proxies.0.push(p.parse().map_err(|e| InstallError::InvalidConfig(format!("config trusted_proxies: {e}")))?);
         }
         Ok(l)
     }

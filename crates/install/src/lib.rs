@@ -6,6 +6,7 @@
 //! and the TLS material the server and the backup client use (`tls`).
 
 pub mod config;
+mod error;
 pub mod keyfile;
 pub mod policyfile;
 pub mod tls;
@@ -20,6 +21,8 @@ use sejf_domain::roles::Role;
 
 use crate::config::{CONFIG_FILE, ConfigFile, DB_FILE, DEFAULT_CONFIG};
 use crate::keyfile::PassphraseSource;
+
+pub use crate::error::InstallError;
 
 /// Where the installation lives; shared by every command.
 #[derive(Debug, Clone)]
@@ -50,31 +53,29 @@ pub const WITNESS_FILE: &str = "audit-witness.jsonl";
 
 /// Opens an existing installation. The master key is opened before the database is touched,
 /// so a wrong passphrase changes nothing.
-pub async fn open(loc: &Location) -> Result<Opened, String> {
+pub async fn open(loc: &Location) -> Result<Opened, InstallError> {
     open_with(loc, |_| {}).await
 }
 
 /// [`open`], with a last word on the settings (the demo switches MFA off).
-pub async fn open_with(loc: &Location, tweak: impl FnOnce(&mut sejf_core::Settings)) -> Result<Opened, String> {
+pub async fn open_with(loc: &Location, tweak: impl FnOnce(&mut sejf_core::Settings)) -> Result<Opened, InstallError> {
     if !loc.data_dir.join(keyfile::KEY_FILE).exists() && !loc.data_dir.join(crate::config::CONFIG_FILE).exists() {
-        return Err(format!("{} is not a Sejf data directory (run `sejf init` first)", loc.data_dir.display()));
+        return Err(InstallError::NotInstalled(format!("{} is not a Sejf data directory (run `sejf init` first)", loc.data_dir.display())));
     }
-    let config = ConfigFile::load(&loc.data_dir).map_err(|e| e.to_string())?;
+    let config = ConfigFile::load(&loc.data_dir)?;
     let mut settings = config.settings()?;
     tweak(&mut settings);
     config.limits()?;
     config.connection_limits()?;
     let master = keyfile::open(&loc.data_dir, &config, &loc.passphrase)?;
     let url = loc.database_url();
-    let store = SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
+    let store = SqlStore::connect(&url).await.map_err(|source| InstallError::Database { url: sejf_store::redact_url(&url), source })?;
     // A restore killed midway left an empty database behind a marker: never serve it.
-    if let Some(id) = sejf_store::backup::restore_pending(&store).await.map_err(|e| e.to_string())? {
+    if let Some(id) = sejf_store::backup::restore_pending(&store).await? {
         store.close().await;
-        return Err(format!(
-            "the database holds an unfinished restore of backup {id}: finish it (`sejf backup restore`) or discard it (`sejf backup discard-restore`)"
-        ));
+        return Err(InstallError::RestorePending(id));
     }
-    let app = App::new(Arc::new(store.clone()), master, settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+    let app = App::new(Arc::new(store.clone()), master, settings, Arc::new(SystemClock)).await?;
     // The installation's policies, validated against the schema before anything is served.
     app.set_policy(crate::policyfile::load(&loc.data_dir)?);
     // The audit key is pinned outside the database: the sealer signs with no other.
@@ -90,15 +91,15 @@ pub fn is_nonempty_dir(p: &Path) -> bool {
 }
 
 /// `sejf init`: refuses a non-empty data directory; cleans up after itself on failure.
-pub async fn init(loc: &Location) -> Result<(), String> {
+pub async fn init(loc: &Location) -> Result<(), InstallError> {
     init_quiet(loc, true).await.map(|_| ())
 }
 
 /// Creates an installation; returns the admin password. Prints it when `print` is set.
-pub async fn init_quiet(loc: &Location, print: bool) -> Result<String, String> {
+pub async fn init_quiet(loc: &Location, print: bool) -> Result<String, InstallError> {
     let dir = &loc.data_dir;
     if is_nonempty_dir(dir) {
-        return Err(format!("refusing to initialise: {} exists and is not empty", dir.display()));
+        return Err(InstallError::AlreadyInstalled(format!("refusing to initialise: {} exists and is not empty", dir.display())));
     }
     let created = !dir.exists();
     create_private_dir(dir)?;
@@ -116,7 +117,7 @@ pub async fn init_quiet(loc: &Location, print: bool) -> Result<String, String> {
     result
 }
 
-async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
+async fn init_inner(loc: &Location, print: bool) -> Result<String, InstallError> {
     let (master, cfg) = keyfile::create(&loc.data_dir, &loc.passphrase)?;
     let mut text = String::from(DEFAULT_CONFIG);
     if let (Some(p), Some(f)) = (&cfg.key_provider, &cfg.master_key_fingerprint) {
@@ -128,31 +129,31 @@ async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
         // Create the database file private (0600) before SQLite opens it.
         keyfile::write_private(&loc.data_dir.join(crate::config::DB_FILE), b"")?;
     }
-    let store = sejf_store::SqlStore::connect(&url).await.map_err(|e| format!("database {}: {e}", sejf_store::redact_url(&url)))?;
+    let store =
+        sejf_store::SqlStore::connect(&url).await.map_err(|source| InstallError::Database { url: sejf_store::redact_url(&url), source })?;
     let app = sejf_core::App::new(std::sync::Arc::new(store.clone()), master, cfg.settings()?, std::sync::Arc::new(sejf_core::SystemClock))
-        .await
-        .map_err(|e| e.to_string())?;
-    if !app.users().await.map_err(|e| e.to_string())?.is_empty() {
-        return Err("the database already holds a Sejf installation; use a fresh database".into());
+        .await?;
+    if !app.users().await?.is_empty() {
+        return Err(InstallError::AlreadyInstalled("the database already holds a Sejf installation; use a fresh database".into()));
     }
     let (password, generated) = match keyfile::secret_env("SEJF_ADMIN_PASSWORD")? {
         Some(p) if !p.is_empty() => (p, false),
-        _ => (sejf_crypto::token::password(20).map_err(|e| e.to_string())?, true),
+        _ => (sejf_crypto::token::password(20)?, true),
     };
-    app.create_user("admin", Role::Admin, &[], &password).await.map_err(|e| e.to_string())?;
+    app.create_user("admin", Role::Admin, &[], &password).await?;
     // The audit signing key is made here and nowhere else; its public key is pinned outside the
     // database, in config.toml and in the witness file's header, and the first checkpoint signs
     // what init itself recorded.
-    let public = app.create_audit_key().await.map_err(|e| e.to_string())?;
+    let public = app.create_audit_key().await?;
     let witness = loc.data_dir.join(WITNESS_FILE);
-    sejf_core::witness::create(&witness, &public).map_err(|e| format!("cannot create {}: {e}", witness.display()))?;
+    sejf_core::witness::create(&witness, &public).map_err(InstallError::io("create", &witness))?;
     text.push_str(&format!(
         "\n# The audit trail's signing key (public part), pinned by init: keep a copy off this host too.\naudit_public_key = \"{}\"\n",
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, public)
     ));
     keyfile::write_private(&loc.data_dir.join(CONFIG_FILE), text.as_bytes())?;
     app.pin_audit_key(public);
-    app.seal(Some(&witness)).await.map_err(|e| e.to_string())?;
+    app.seal(Some(&witness)).await?;
     store.close().await;
     if print {
         println!("initialised Sejf in {} (database: {})", loc.data_dir.display(), sejf_store::redact_url(&url));
@@ -170,13 +171,12 @@ async fn init_inner(loc: &Location, print: bool) -> Result<String, String> {
     Ok(password)
 }
 
-pub fn create_private_dir(dir: &std::path::Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+pub fn create_private_dir(dir: &std::path::Path) -> Result<(), InstallError> {
+    std::fs::create_dir_all(dir).map_err(InstallError::io("create", dir))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot protect {}: {e}", dir.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(InstallError::io("protect", dir))?;
     }
     Ok(())
 }

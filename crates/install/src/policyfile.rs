@@ -10,6 +10,8 @@ use sejf_core::records::field_class;
 use sejf_policy::{Action, Context, FieldClass, PolicyEngine, Principal, Resource};
 use uuid::Uuid;
 
+use crate::InstallError;
+
 pub const POLICY_FILE: &str = "policies.cedar";
 
 pub fn path(data_dir: &Path) -> PathBuf {
@@ -17,12 +19,12 @@ pub fn path(data_dir: &Path) -> PathBuf {
 }
 
 /// The installation's policies: its file when present, else the built-in default.
-pub fn load(data_dir: &Path) -> Result<PolicyEngine, String> {
+pub fn load(data_dir: &Path) -> Result<PolicyEngine, InstallError> {
     let p = path(data_dir);
     if p.exists() {
-        PolicyEngine::load(&p).map_err(|e| format!("{}: {e}", p.display()))
+        PolicyEngine::load(&p).map_err(|source| InstallError::PolicyFile { path: p.clone(), source })
     } else {
-        PolicyEngine::default_set().map_err(|e| e.to_string())
+        Ok(PolicyEngine::default_set()?)
     }
 }
 
@@ -54,9 +56,9 @@ pub fn reload(app: &std::sync::Arc<App>, data_dir: &Path) {
 }
 
 /// `sejf policy check [FILE]`.
-pub fn check(data_dir: &Path, file: Option<&Path>) -> Result<(), String> {
+pub fn check(data_dir: &Path, file: Option<&Path>) -> Result<(), InstallError> {
     let engine = match file {
-        Some(f) => PolicyEngine::load(f).map_err(|e| format!("{}: {e}", f.display()))?,
+        Some(f) => PolicyEngine::load(f).map_err(|source| InstallError::PolicyFile { path: f.to_path_buf(), source })?,
         None => load(data_dir)?,
     };
     let shown = file.map(|f| f.display().to_string()).unwrap_or_else(|| {
@@ -68,28 +70,30 @@ pub fn check(data_dir: &Path, file: Option<&Path>) -> Result<(), String> {
 }
 
 /// The action a field name and an action word mean: `read` + `national_id` is `read_field:sensitive`.
-pub fn action_for(action: &str, field: Option<&str>) -> Result<Action, String> {
+pub fn action_for(action: &str, field: Option<&str>) -> Result<Action, InstallError> {
     match field {
-        None => Action::from_str(action),
+        None => Action::from_str(action).map_err(InstallError::Argument),
         Some(f) => {
             let class = match field_class(f) {
                 Some(c) => c,
                 None => FieldClass::from_str(f).map_err(|_| {
-                    "--field: unknown field; a field name (national_id, email, title, body, …) or a class (public, personal, sensitive)"
-                        .to_string()
+                    InstallError::Argument(
+                        "--field: unknown field; a field name (national_id, email, title, body, …) or a class (public, personal, sensitive)"
+                            .to_string(),
+                    )
                 })?,
             };
             match action {
                 "read" | "read_field" => Ok(Action::ReadField(class)),
                 "reveal" => Ok(Action::Reveal(class)),
-                _ => Err(format!("--field goes with --action read or reveal, not {action}")),
+                _ => Err(InstallError::Argument(format!("--field goes with --action read or reveal, not {action}"))),
             }
         }
     }
 }
 
 /// `sejf policy who-can --action A [--field F]`.
-pub fn who_can(data_dir: &Path, action: &str, field: Option<&str>) -> Result<(), String> {
+pub fn who_can(data_dir: &Path, action: &str, field: Option<&str>) -> Result<(), InstallError> {
     let engine = load(data_dir)?;
     let action = action_for(action, field)?;
     let roles = engine.who_can(action);
@@ -104,17 +108,25 @@ pub fn who_can(data_dir: &Path, action: &str, field: Option<&str>) -> Result<(),
 
 /// `sejf policy test --user U --action A --resource R [--purpose P]`: prints the decision and
 /// the policies that made it. R is a record id, `user:NAME`, or `system`.
-pub async fn test(app: &App, user: &str, action: &str, field: Option<&str>, resource: &str, purpose: Option<String>) -> Result<(), String> {
-    let u = app.user(user).await.map_err(|_| format!("no user named {user}"))?;
+pub async fn test(
+    app: &App,
+    user: &str,
+    action: &str,
+    field: Option<&str>,
+    resource: &str,
+    purpose: Option<String>,
+) -> Result<(), InstallError> {
+    let u = app.user(user).await.map_err(|_| InstallError::NotFound(format!("no user named {user}")))?;
     let principal = Principal::User { id: u.id, role: u.role, units: u.units.clone() };
     let action = action_for(action, field)?;
     let resource = if resource == "system" {
         Resource::System
     } else if let Some(name) = resource.strip_prefix("user:") {
-        let target = app.user(name).await.map_err(|_| format!("no user named {name}"))?;
+        let target = app.user(name).await.map_err(|_| InstallError::NotFound(format!("no user named {name}")))?;
         Resource::User { id: target.id, units: target.units }
     } else {
-        let id = Uuid::parse_str(resource).map_err(|_| "--resource: a record id, user:NAME or system".to_string())?;
+        let id =
+            Uuid::parse_str(resource).map_err(|_| InstallError::Argument("--resource: a record id, user:NAME or system".to_string()))?;
         record(app, id).await?
     };
     let d = app.policy().decide(&principal, action, &resource, &Context { purpose, ..Context::default() });
@@ -131,9 +143,6 @@ pub async fn test(app: &App, user: &str, action: &str, field: Option<&str>, reso
     Ok(())
 }
 
-async fn record(app: &App, id: Uuid) -> Result<Resource, String> {
-    app.record_resource(&sejf_core::Actor::operator(), id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no record with id {id}"))
+async fn record(app: &App, id: Uuid) -> Result<Resource, InstallError> {
+    app.record_resource(&sejf_core::Actor::operator(), id).await?.ok_or_else(|| InstallError::NotFound(format!("no record with id {id}")))
 }

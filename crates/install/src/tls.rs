@@ -22,6 +22,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::InstallError;
+
 /// How long a client may take to finish the TLS handshake before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -80,7 +82,7 @@ impl fmt::Debug for Tls {
 impl Tls {
     /// Reads and checks the certificate, key and client CA; every error is one line naming the
     /// file at fault.
-    pub fn load(files: &TlsFiles) -> Result<Self, String> {
+    pub fn load(files: &TlsFiles) -> Result<Self, InstallError> {
         let provider = Arc::new(provider());
         let certs = Arc::new(CertStore::open(&files.cert, &files.key, provider.clone())?);
         let public = server_config(provider.clone(), certs.clone(), None)?;
@@ -89,7 +91,7 @@ impl Tls {
                 let roots = Arc::new(read_client_ca(ca)?);
                 let v = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
                     .build()
-                    .map_err(|e| format!("admin client CA {}: {e}", ca.display()))?;
+                    .map_err(|e| InstallError::Tls(format!("admin client CA {}: {e}", ca.display())))?;
                 Some(v)
             }
             None => None,
@@ -112,10 +114,10 @@ fn server_config(
     provider: Arc<CryptoProvider>,
     certs: Arc<CertStore>,
     client_verifier: Option<Arc<dyn rustls::server::danger::ClientCertVerifier>>,
-) -> Result<Arc<ServerConfig>, String> {
+) -> Result<Arc<ServerConfig>, InstallError> {
     let builder = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(PROTOCOL_VERSIONS)
-        .map_err(|e| format!("TLS configuration: {e}"))?;
+        .map_err(|e| InstallError::Tls(format!("TLS configuration: {e}")))?;
     let builder = match client_verifier {
         Some(v) => builder.with_client_cert_verifier(v),
         None => builder.with_no_client_auth(),
@@ -125,15 +127,15 @@ fn server_config(
     Ok(Arc::new(config))
 }
 
-fn read_client_ca(path: &Path) -> Result<RootCertStore, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read admin client CA {}: {e}", path.display()))?;
+fn read_client_ca(path: &Path) -> Result<RootCertStore, InstallError> {
+    let pem = std::fs::read(path).map_err(InstallError::io("read admin client CA", path))?;
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| format!("admin client CA {}: {e}", path.display()))?;
-        roots.add(cert).map_err(|e| format!("admin client CA {}: {e}", path.display()))?;
+        let cert = cert.map_err(|e| InstallError::Tls(format!("admin client CA {}: {e}", path.display())))?;
+        roots.add(cert).map_err(|e| InstallError::Tls(format!("admin client CA {}: {e}", path.display())))?;
     }
     if roots.is_empty() {
-        return Err(format!("admin client CA {}: no certificate found", path.display()));
+        return Err(InstallError::Tls(format!("admin client CA {}: no certificate found", path.display())));
     }
     Ok(roots)
 }
@@ -161,7 +163,7 @@ type Stamp = (SystemTime, SystemTime);
 impl CertStore {
     /// Loads the pair; fails if either file is missing, unreadable, not PEM, or if the key does
     /// not belong to the certificate.
-    pub fn open(cert: &Path, key: &Path, provider: Arc<CryptoProvider>) -> Result<Self, String> {
+    pub fn open(cert: &Path, key: &Path, provider: Arc<CryptoProvider>) -> Result<Self, InstallError> {
         let stamp = stamp(cert, key);
         let loaded = load_pair(cert, key, &provider)?;
         Ok(Self {
@@ -180,7 +182,7 @@ impl CertStore {
 
     /// Reads the files again and, if they are good, serves them from the next handshake on.
     /// Returns the new leaf's SHA-256 fingerprint; on error the old certificate stays.
-    pub fn reload(&self) -> Result<String, String> {
+    pub fn reload(&self) -> Result<String, InstallError> {
         let stamp = stamp(&self.cert_path, &self.key_path);
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = stamp;
         let loaded = load_pair(&self.cert_path, &self.key_path, &self.provider)?;
@@ -191,7 +193,7 @@ impl CertStore {
 
     /// [`reload`](Self::reload), if either file's modification time changed since the last
     /// attempt; `None` when nothing changed (or a file is missing mid-replacement).
-    pub fn reload_if_changed(&self) -> Option<Result<String, String>> {
+    pub fn reload_if_changed(&self) -> Option<Result<String, InstallError>> {
         let now = stamp(&self.cert_path, &self.key_path)?;
         if *self.seen.lock().unwrap_or_else(|p| p.into_inner()) == Some(now) {
             return None;
@@ -220,21 +222,21 @@ fn fingerprint(k: &CertifiedKey) -> String {
     k.cert.first().map(|c| hex::encode(Sha256::digest(c.as_ref()))).unwrap_or_default()
 }
 
-fn load_pair(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<CertifiedKey, String> {
-    let cert_pem = std::fs::read(cert).map_err(|e| format!("cannot read TLS certificate {}: {e}", cert.display()))?;
+fn load_pair(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<CertifiedKey, InstallError> {
+    let cert_pem = std::fs::read(cert).map_err(InstallError::io("read TLS certificate", cert))?;
     let chain = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?;
+        .map_err(|e| InstallError::Tls(format!("TLS certificate {}: {e}", cert.display())))?;
     if chain.is_empty() {
-        return Err(format!("TLS certificate {}: no certificate found", cert.display()));
+        return Err(InstallError::Tls(format!("TLS certificate {}: no certificate found", cert.display())));
     }
-    let key_pem = Zeroizing::new(std::fs::read(key).map_err(|e| format!("cannot read TLS key {}: {e}", key.display()))?);
-    let private = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| format!("TLS key {}: {e}", key.display()))?;
+    let key_pem = Zeroizing::new(std::fs::read(key).map_err(InstallError::io("read TLS key", key))?);
+    let private = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| InstallError::Tls(format!("TLS key {}: {e}", key.display())))?;
     CertifiedKey::from_der(chain, private, provider).map_err(|e| match e {
         rustls::Error::InconsistentKeys(_) => {
-            format!("TLS key {} does not belong to the certificate {}", key.display(), cert.display())
+            InstallError::Tls(format!("TLS key {} does not belong to the certificate {}", key.display(), cert.display()))
         }
-        other => format!("TLS certificate {} or key {}: {other}", cert.display(), key.display()),
+        other => InstallError::Tls(format!("TLS certificate {} or key {}: {other}", cert.display(), key.display())),
     })
 }
 
@@ -302,12 +304,12 @@ mod tests {
         let (c, k) = write(&d.0, &cert_a, &key_b);
         let p = Arc::new(provider());
         let e = CertStore::open(&c, &k, p.clone()).unwrap_err();
-        assert!(e.contains("does not belong"), "{e}");
+        assert!(e.to_string().contains("does not belong"), "{e}");
         let e = CertStore::open(&d.0.join("nope.pem"), &k, p.clone()).unwrap_err();
-        assert!(e.starts_with("cannot read TLS certificate"), "{e}");
+        assert!(e.to_string().starts_with("cannot read TLS certificate"), "{e}");
         let (c, k) = write(&d.0, "not a certificate", &key_b);
         let e = CertStore::open(&c, &k, p).unwrap_err();
-        assert!(e.contains("no certificate found"), "{e}");
+        assert!(e.to_string().contains("no certificate found"), "{e}");
     }
 
     #[test]

@@ -22,6 +22,8 @@ use sejf_core::insider::Notice;
 use sejf_core::ports::AuditEvent;
 use tokio::sync::mpsc;
 
+use crate::ServerError;
+
 /// Alerts waiting for delivery before new ones are dropped (they stay in the audit trail).
 const QUEUE: usize = 1_024;
 const ATTEMPTS: u32 = 5;
@@ -88,19 +90,20 @@ pub struct Targets {
 }
 
 impl Targets {
-    pub fn parse(webhook: Option<&str>, secret: Option<&str>, syslog: Option<&str>) -> Result<Self, String> {
+    pub fn parse(webhook: Option<&str>, secret: Option<&str>, syslog: Option<&str>) -> Result<Self, ServerError> {
         let webhook = match webhook {
             None => None,
             Some(u) => {
-                let url = reqwest::Url::parse(u).map_err(|e| format!("config alert_webhook: not a URL: {e}"))?;
+                let url =
+                    reqwest::Url::parse(u).map_err(|e| ServerError::InvalidConfig(format!("config alert_webhook: not a URL: {e}")))?;
                 if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-                    return Err("config alert_webhook: must be an http:// or https:// URL".into());
+                    return Err(ServerError::InvalidConfig("config alert_webhook: must be an http:// or https:// URL".into()));
                 }
                 let secret = secret.map(str::trim).unwrap_or_default();
                 if secret.chars().count() < MIN_SECRET {
-                    return Err(format!(
+                    return Err(ServerError::InvalidConfig(format!(
                         "config alert_webhook_secret: the webhook needs a shared secret of at least {MIN_SECRET} characters to sign its POSTs"
-                    ));
+                    )));
                 }
                 Some((url, zeroize::Zeroizing::new(secret.to_string())))
             }
@@ -109,9 +112,9 @@ impl Targets {
             None => None,
             Some(a) => Some(
                 a.to_socket_addrs()
-                    .map_err(|e| format!("config alert_syslog: {a:?} is not host:port: {e}"))?
+                    .map_err(|e| ServerError::InvalidConfig(format!("config alert_syslog: {a:?} is not host:port: {e}")))?
                     .next()
-                    .ok_or_else(|| format!("config alert_syslog: {a:?} resolves to no address"))?,
+                    .ok_or_else(|| ServerError::InvalidConfig(format!("config alert_syslog: {a:?} resolves to no address")))?,
             ),
         };
         Ok(Self { webhook, syslog })
@@ -123,7 +126,7 @@ impl Targets {
 }
 
 /// Starts delivering `app`'s alerts to `targets` (nothing to do when there are none).
-pub async fn start(app: &Arc<App>, targets: Targets) -> Result<(), String> {
+pub async fn start(app: &Arc<App>, targets: Targets) -> Result<(), ServerError> {
     if targets.is_empty() {
         return Ok(());
     }
@@ -131,11 +134,11 @@ pub async fn start(app: &Arc<App>, targets: Targets) -> Result<(), String> {
         .timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| format!("alert webhook client: {e}"))?;
+        .map_err(|e| ServerError::Alerts(format!("alert webhook client: {e}")))?;
     let socket = match targets.syslog {
         Some(addr) => {
             let bind: SocketAddr = if addr.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (std::net::Ipv6Addr::UNSPECIFIED, 0).into() };
-            Some(tokio::net::UdpSocket::bind(bind).await.map_err(|e| format!("alert syslog socket: {e}"))?)
+            Some(tokio::net::UdpSocket::bind(bind).await.map_err(|e| ServerError::Alerts(format!("alert syslog socket: {e}")))?)
         }
         None => None,
     };

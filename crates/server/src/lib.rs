@@ -7,6 +7,7 @@
 //! the loop that sends them.
 
 pub mod alerts;
+mod error;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -26,9 +27,12 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use sejf_install::InstallError;
 use sejf_install::Opened;
 use sejf_install::config::ConnLimits;
 use sejf_install::tls::{self, CertStore, Tls};
+
+pub use crate::error::ServerError;
 
 /// The default admin address: loopback, next to the public port (or any free port).
 pub fn default_admin_addr(public: SocketAddr) -> SocketAddr {
@@ -56,13 +60,14 @@ impl ServeOptions {
 /// Binds both listeners, prints their addresses, and serves until Ctrl-C or SIGTERM. On SIGHUP
 /// the TLS certificate is reloaded (as it is when its files change) and `on_reload` is called
 /// for any other state that can be reloaded without a restart.
-pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send + Sync + 'static) -> Result<(), String> {
+pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send + Sync + 'static) -> Result<(), ServerError> {
     let ServeOptions { listen, admin, tls } = opts;
     // Catch SIGHUP before anyone can learn our address: unhandled, it would end the process.
     let reload_signal = ReloadSignal::new()?;
-    let public = TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let public = TcpListener::bind(listen).await.map_err(|source| ServerError::Listen { addr: listen.to_string(), source })?;
     let admin_addr = admin.unwrap_or_else(|| default_admin_addr(listen));
-    let admin_listener = TcpListener::bind(admin_addr).await.map_err(|e| format!("cannot listen on {admin_addr} (admin): {e}"))?;
+    let admin_listener =
+        TcpListener::bind(admin_addr).await.map_err(|source| ServerError::Listen { addr: format!("{admin_addr} (admin)"), source })?;
     let mut limits = opened.config.limits()?;
     limits.hsts = tls.is_some();
     let conn_limits = opened.config.connection_limits()?;
@@ -80,8 +85,8 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
              serve as a runtime role (`sejf migrate --runtime-role`, docs/operations.md)"
         );
     }
-    let public_addr = public.local_addr().map_err(|e| e.to_string())?;
-    let admin_bound = admin_listener.local_addr().map_err(|e| e.to_string())?;
+    let public_addr = public.local_addr()?;
+    let admin_bound = admin_listener.local_addr()?;
     let exposure = Exposure {
         public: public_addr,
         admin: admin_bound,
@@ -111,7 +116,7 @@ pub async fn run(opened: Opened, opts: ServeOptions, on_reload: impl Fn() + Send
     let sealer =
         tokio::spawn(seal_loop(opened.app.clone(), opened.witness.clone(), opened.config.audit_seal_secs.unwrap_or(10), rx.clone()));
     // A name index derived by an older Sejf is rebuilt while serving (ADR 0003).
-    if opened.app.names_need_reindex().await.map_err(|e| e.to_string())? {
+    if opened.app.names_need_reindex().await? {
         let app = opened.app.clone();
         tokio::spawn(async move {
             tracing::info!("rebuilding the name index (NFC and prefixes) in the background");
@@ -314,7 +319,7 @@ async fn backup_loop(opened: Opened, target: String, every: Duration, mut stop: 
                         "backup-failed",
                         "high",
                         "",
-                        &e.lines().next().unwrap_or("failed").chars().take(300).collect::<String>(),
+                        &e.to_string().lines().next().unwrap_or("failed").chars().take(300).collect::<String>(),
                     )
                     .await;
                 // Try again after a pause rather than every tick.
@@ -428,11 +433,11 @@ struct ReloadSignal {
 }
 
 impl ReloadSignal {
-    fn new() -> Result<Self, String> {
+    fn new() -> Result<Self, ServerError> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            let hup = signal(SignalKind::hangup()).map_err(|e| format!("cannot handle SIGHUP: {e}"))?;
+            let hup = signal(SignalKind::hangup()).map_err(ServerError::Signal)?;
             Ok(Self { hup })
         }
         #[cfg(not(unix))]
@@ -475,7 +480,7 @@ async fn reload_loop(mut signal: ReloadSignal, certs: Option<Arc<CertStore>>, on
     }
 }
 
-fn report_reload(result: Result<String, String>) {
+fn report_reload(result: Result<String, InstallError>) {
     match result {
         Ok(fingerprint) => tracing::info!(certificate = %fingerprint, "TLS certificate reloaded"),
         Err(e) => tracing::error!(error = %e, "new TLS certificate refused; still serving the previous one"),

@@ -68,8 +68,8 @@ const PROVIDERS: &[(&str, u32)] = &[
 const MOBILE: &[(u32, u32)] = &[(501, 519), (530, 539), (600, 609), (660, 669), (690, 699), (720, 729), (780, 799), (880, 889)];
 
 /// A new random source seeded by the operating system.
-pub fn source() -> Result<Synth, String> {
-    let seed = sejf_crypto::random::bytes::<8>().map_err(|e| e.to_string())?;
+pub fn source() -> Result<Synth, crate::TransferError> {
+    let seed = sejf_crypto::random::bytes::<8>()?;
     Ok(Synth::new(u64::from_le_bytes(seed)))
 }
 

@@ -22,6 +22,8 @@ use sejf_core::{Actor, App};
 use sejf_domain::people::{AddressRaw, PersonRaw};
 use sha2::{Digest, Sha256};
 
+use crate::TransferError;
+
 /// People per progress line when stderr is not a terminal.
 const PROGRESS_EVERY: usize = 10_000;
 
@@ -161,10 +163,14 @@ pub(crate) struct CsvText {
 
 /// Reads a file as Excel or LibreOffice saved it: a UTF-8 byte-order mark is dropped; text
 /// that is not UTF-8 is Windows-1250 (what Polish Windows saves "CSV" as).
-fn decode_csv(path: &Path, bytes: Vec<u8>) -> Result<CsvText, String> {
+fn decode_csv(path: &Path, bytes: Vec<u8>) -> Result<CsvText, TransferError> {
     let digest = digest(&bytes);
     let (text, encoding) = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        (String::from_utf8(rest.to_vec()).map_err(|_| format!("{}: starts as UTF-8 but is not", path.display()))?, "UTF-8 (BOM)")
+        (
+            String::from_utf8(rest.to_vec())
+                .map_err(|_| TransferError::Format(format!("{}: starts as UTF-8 but is not", path.display())))?,
+            "UTF-8 (BOM)",
+        )
     } else {
         match String::from_utf8(bytes) {
             Ok(t) => (t, "UTF-8"),
@@ -193,14 +199,15 @@ fn detect_delimiter(header: &str) -> u8 {
 }
 
 /// Which column holds which field, from the headers and the `--map header=field` pairs.
-fn map_columns(path: &Path, headers: &csv::StringRecord, map: &[String]) -> Result<[Option<usize>; 12], String> {
+fn map_columns(path: &Path, headers: &csv::StringRecord, map: &[String]) -> Result<[Option<usize>; 12], TransferError> {
     let mut explicit: HashMap<String, usize> = HashMap::new();
     for m in map {
-        let (h, f) = m.split_once('=').ok_or_else(|| format!("--map {m:?}: expected HEADER=FIELD, e.g. \"Nr kom.=phone\""))?;
-        let field = COLUMNS
-            .iter()
-            .position(|c| *c == f.trim())
-            .ok_or_else(|| format!("--map {m:?}: unknown field {:?} (fields: {})", f.trim(), COLUMNS.join(", ")))?;
+        let (h, f) = m
+            .split_once('=')
+            .ok_or_else(|| TransferError::Argument(format!("--map {m:?}: expected HEADER=FIELD, e.g. \"Nr kom.=phone\"")))?;
+        let field = COLUMNS.iter().position(|c| *c == f.trim()).ok_or_else(|| {
+            TransferError::Argument(format!("--map {m:?}: unknown field {:?} (fields: {})", f.trim(), COLUMNS.join(", ")))
+        })?;
         explicit.insert(h.trim().to_lowercase(), field);
     }
     let mut cols = [None; 12];
@@ -210,21 +217,27 @@ fn map_columns(path: &Path, headers: &csv::StringRecord, map: &[String]) -> Resu
         let field = explicit.get(&name).copied().or_else(|| HEADER_NAMES.iter().position(|names| names.contains(&name.as_str())));
         match field {
             Some(c) if cols[c].is_none() => cols[c] = Some(i),
-            Some(c) => return Err(format!("{}: line 1: two columns hold {} ({h:?} is the second)", path.display(), COLUMNS[c])),
+            Some(c) => {
+                return Err(TransferError::Format(format!(
+                    "{}: line 1: two columns hold {} ({h:?} is the second)",
+                    path.display(),
+                    COLUMNS[c]
+                )));
+            }
             None if name.is_empty() => {}
             None => unknown.push(h.trim().to_string()),
         }
     }
     if !unknown.is_empty() {
-        return Err(format!(
+        return Err(TransferError::Format(format!(
             "{}: line 1: unknown column {:?} (known: {}; map others with --map \"HEADER=FIELD\")",
             path.display(),
             unknown[0],
             COLUMNS.join(", ")
-        ));
+        )));
     }
     if cols[0].is_none() && cols[1].is_none() {
-        return Err(format!("{}: line 1: needs a first_name or last_name column (imię, nazwisko)", path.display()));
+        return Err(TransferError::Format(format!("{}: line 1: needs a first_name or last_name column (imię, nazwisko)", path.display())));
     }
     Ok(cols)
 }
@@ -234,31 +247,31 @@ pub(crate) fn reader(csv: &CsvText) -> csv::Reader<&[u8]> {
 }
 
 /// The user that imported people belong to.
-pub(crate) async fn owner_actor(app: &App, owner: &str) -> Result<Actor, String> {
+pub(crate) async fn owner_actor(app: &App, owner: &str) -> Result<Actor, TransferError> {
     let u = app.user(owner).await.map_err(|e| match e {
-        sejf_core::CoreError::NotFound => format!("--owner: no user named {owner}"),
-        other => other.to_string(),
+        sejf_core::CoreError::NotFound => TransferError::Argument(format!("--owner: no user named {owner}")),
+        other => TransferError::Core(other),
     })?;
     if u.disabled {
-        return Err(format!("--owner: {} is disabled", u.username));
+        return Err(TransferError::Argument(format!("--owner: {} is disabled", u.username)));
     }
     Ok(Actor::for_user(&u))
 }
 
 /// An import file's bytes, read once.
-pub(crate) fn read_import(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot open {}: {e}", path.display()))
+pub(crate) fn read_import(path: &Path) -> Result<Vec<u8>, TransferError> {
+    std::fs::read(path).map_err(|source| TransferError::Io { action: "open", path: path.to_path_buf(), source })
 }
 
 /// A CSV import's file decoded, and its header line.
-pub(crate) fn open_csv(path: &Path, bytes: Vec<u8>) -> Result<(CsvText, csv::StringRecord), String> {
+pub(crate) fn open_csv(path: &Path, bytes: Vec<u8>) -> Result<(CsvText, csv::StringRecord), TransferError> {
     let csv = decode_csv(path, bytes)?;
-    let headers = reader(&csv).headers().map_err(|e| format!("{}: line 1: {e}", path.display()))?.clone();
+    let headers = reader(&csv).headers().map_err(|e| TransferError::Format(format!("{}: line 1: {e}", path.display())))?.clone();
     Ok((csv, headers))
 }
 
 /// `sejf import FILE.csv`.
-pub async fn import(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<(), String> {
+pub async fn import(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<(), TransferError> {
     let stats = import_file(app, path, opts).await?;
     println!(
         "imported {} people, updated {}, skipped {} duplicates and {} invalid rows{} in {:.1} s ({:.0} rows/s)",
@@ -274,15 +287,16 @@ pub async fn import(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result
 }
 
 /// Imports a file of people, CSV or vCard: parsed here, imported by `App::import_people`.
-pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<ImportStats, String> {
+pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<ImportStats, TransferError> {
     let owner = owner_actor(app, &opts.owner).await?;
     let bytes = read_import(path)?;
     let source = if sejf_core::vcard::looks_like_vcard(&bytes) {
         if !opts.map.is_empty() {
-            return Err("--map: a vCard file has no columns to map".into());
+            return Err(TransferError::Argument("--map: a vCard file has no columns to map".into()));
         }
-        let text = String::from_utf8(bytes).map_err(|_| format!("{}: a vCard file must be UTF-8", path.display()))?;
-        let cards = sejf_core::vcard::people_from_vcards(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| TransferError::Format(format!("{}: a vCard file must be UTF-8", path.display())))?;
+        let cards = sejf_core::vcard::people_from_vcards(&text).map_err(|e| TransferError::Format(format!("{}: {e}", path.display())))?;
         if opts.report {
             eprintln!("{}: vCard, {} cards", path.display(), cards.len());
         }
@@ -297,10 +311,8 @@ pub async fn import_file(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> R
     };
     let report = Report::new(opts.report);
     app.import_people(&Actor::operator(), &owner, &source, &opts.rules(), &report).await.map_err(|e| match e {
-        ImportError::AlreadyImported => {
-            format!("{} was imported completely before (--resume found its finished run); nothing to do", path.display())
-        }
-        other => other.to_string(),
+        ImportError::AlreadyImported => TransferError::AlreadyImported(path.to_path_buf()),
+        other => TransferError::Import(other),
     })
 }
 
@@ -368,16 +380,16 @@ pub fn progress_bar(report: bool, len: u64) -> ProgressBar {
 /// `sejf export [--excel]`: every person, as the operator holding the master key. `excel`:
 /// what Polish Excel opens as it is (`;` separated, UTF-8 with a byte-order mark, CRLF);
 /// otherwise RFC 4180 (`,`, CRLF, no BOM).
-pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(), String> {
+pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(), TransferError> {
     let sink = export_sink(out)?;
-    let total = app.people_count().await.map_err(|e| e.to_string())?;
+    let total = app.people_count().await?;
     let bar = if out.is_some() { ProgressBar::new(total.max(0) as u64) } else { ProgressBar::hidden() };
     let mut sink = sink;
     if excel {
-        sink.write_all(b"\xEF\xBB\xBF").map_err(|e| e.to_string())?;
+        sink.write_all(b"\xEF\xBB\xBF")?;
     }
     let mut w = csv::WriterBuilder::new().delimiter(if excel { b';' } else { b',' }).terminator(csv::Terminator::CRLF).from_writer(sink);
-    w.write_record(COLUMNS).map_err(|e| e.to_string())?;
+    w.write_record(COLUMNS)?;
     let n = each_person(app, |p| {
         bar.inc(1);
         let mut cells = person_cells(&p.fields, &p.tags);
@@ -385,10 +397,10 @@ pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(
             // A spreadsheet reads +48601222333 as a number and drops the +; spaced, it is text.
             cells[3] = sejf_domain::values::spaced_phone(&cells[3]);
         }
-        w.write_record(cells).map_err(|e| e.to_string())
+        Ok(w.write_record(cells)?)
     })
     .await?;
-    w.flush().map_err(|e| e.to_string())?;
+    w.flush()?;
     bar.finish_and_clear();
     if out.is_some() {
         println!("exported {n} people");
@@ -397,14 +409,14 @@ pub async fn export(app: &Arc<App>, out: Option<&Path>, excel: bool) -> Result<(
 }
 
 /// Calls `f` with every person, as the operator holding the master key, 500 at a time.
-async fn each_person(app: &Arc<App>, mut f: impl FnMut(&sejf_core::people::PersonView) -> Result<(), String>) -> Result<u64, String> {
+async fn each_person(
+    app: &Arc<App>,
+    mut f: impl FnMut(&sejf_core::people::PersonView) -> Result<(), TransferError>,
+) -> Result<u64, TransferError> {
     let operator = Actor::operator();
     let (mut cursor, mut n) = (None, 0u64);
     loop {
-        let page = app
-            .list_people(&operator, &PeopleFilter { cursor: cursor.take(), limit: Some(500), ..Default::default() })
-            .await
-            .map_err(|e| e.to_string())?;
+        let page = app.list_people(&operator, &PeopleFilter { cursor: cursor.take(), limit: Some(500), ..Default::default() }).await?;
         for p in &page.items {
             f(p)?;
             n += 1;
@@ -417,13 +429,14 @@ async fn each_person(app: &Arc<App>, mut f: impl FnMut(&sejf_core::people::Perso
 }
 
 /// `sejf export --format vcard`: every person as a vCard 4.0 card (never the PESEL).
-pub async fn export_vcards(app: &Arc<App>, out: Option<&Path>) -> Result<(), String> {
+pub async fn export_vcards(app: &Arc<App>, out: Option<&Path>) -> Result<(), TransferError> {
     let mut sink = export_sink(out)?;
     let n = each_person(app, |p| {
-        sink.write_all(sejf_core::vcard::person_vcard(p.id, &p.fields, &p.tags).as_bytes()).map_err(|e| e.to_string())
+        sink.write_all(sejf_core::vcard::person_vcard(p.id, &p.fields, &p.tags).as_bytes())?;
+        Ok(())
     })
     .await?;
-    sink.flush().map_err(|e| e.to_string())?;
+    sink.flush()?;
     if out.is_some() {
         println!("exported {n} people");
     }
@@ -432,7 +445,7 @@ pub async fn export_vcards(app: &Arc<App>, out: Option<&Path>) -> Result<(), Str
 
 /// Where an export goes: a new file only its owner can read (never over an existing one), or
 /// standard output.
-pub(crate) fn export_sink(out: Option<&Path>) -> Result<Box<dyn Write>, String> {
+pub(crate) fn export_sink(out: Option<&Path>) -> Result<Box<dyn Write>, TransferError> {
     Ok(match out {
         Some(p) => {
             let mut opts = std::fs::OpenOptions::new();
@@ -442,46 +455,46 @@ pub(crate) fn export_sink(out: Option<&Path>) -> Result<Box<dyn Write>, String> 
                 use std::os::unix::fs::OpenOptionsExt;
                 opts.mode(0o600);
             }
-            Box::new(opts.open(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?)
+            Box::new(opts.open(p).map_err(|source| TransferError::Io { action: "create", path: p.to_path_buf(), source })?)
         }
         None => Box::new(std::io::stdout().lock()),
     })
 }
 
 /// Writes `n` synthetic people as a CSV file (for the demo and the benchmarks).
-pub fn write_synthetic(path: &Path, n: usize, seed: u64) -> Result<(), String> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| e.to_string())?;
-    w.write_record(COLUMNS).map_err(|e| e.to_string())?;
+pub fn write_synthetic(path: &Path, n: usize, seed: u64) -> Result<(), TransferError> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(COLUMNS)?;
     let mut s = crate::synth::Synth::new(seed);
     for i in 0..n {
         let p = s.person(i);
-        w.write_record(person_cells(&p.raw, &p.tags)).map_err(|e| e.to_string())?;
+        w.write_record(person_cells(&p.raw, &p.tags))?;
     }
-    w.flush().map_err(|e| e.to_string())
+    Ok(w.flush()?)
 }
 
 /// `sejf honeytoken add --owner USER [--unit U] [--email-domain D]`: a person that looks like any
 /// other customer (`crate::bait`), created exactly as an imported one is (the operator's import
 /// path and its `person.create` events), and marked as bait only in the operator's
 /// `honeytokens` table. Marked before it exists, so it is never readable unmarked.
-pub async fn plant_honeytoken(app: &Arc<App>, owner: &str, unit: Option<&str>, email_domain: Option<&str>) -> Result<(), String> {
+pub async fn plant_honeytoken(app: &Arc<App>, owner: &str, unit: Option<&str>, email_domain: Option<&str>) -> Result<(), TransferError> {
     if let Some(d) = email_domain
         && sejf_domain::values::Email::parse(&format!("bait@{d}")).is_err()
     {
-        return Err("--email-domain: not a mail domain".into());
+        return Err(TransferError::Argument("--email-domain: not a mail domain".into()));
     }
     let owner = owner_actor(app, owner).await?;
     let this_year = time::OffsetDateTime::from_unix_timestamp(app.now() / 1_000_000).map(|t| t.year()).unwrap_or(2026);
     let raw = crate::bait::person(&mut crate::bait::source()?, email_domain, this_year);
     let input = PersonInput { raw, owner_id: Some(owner.user_id), unit: unit.map(str::to_string), ..Default::default() };
-    let id = app.plant_honeytoken(&Actor::operator(), &input).await.map_err(|e| e.to_string())?;
+    let id = app.plant_honeytoken(&Actor::operator(), &input).await?;
     println!("{id}");
     Ok(())
 }
 
 /// `sejf honeytoken list`: the planted ids (the operator's record; nothing else names them).
-pub async fn list_honeytokens(app: &Arc<App>) -> Result<(), String> {
-    for id in app.honeytokens().await.map_err(|e| e.to_string())? {
+pub async fn list_honeytokens(app: &Arc<App>) -> Result<(), TransferError> {
+    for id in app.honeytokens().await? {
         println!("{id}");
     }
     Ok(())

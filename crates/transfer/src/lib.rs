@@ -6,5 +6,8 @@
 
 pub mod bait;
 pub mod csvio;
+mod error;
 pub mod recordio;
 pub mod synth;
+
+pub use error::TransferError;

@@ -23,6 +23,7 @@ use sejf_core::{Actor, App};
 use sejf_domain::records::RecordKind;
 use uuid::Uuid;
 
+use crate::TransferError;
 use crate::csvio::{ImportOptions, Report, open_csv, owner_actor, read_import, reader};
 
 /// What a CSV file holds.
@@ -90,13 +91,21 @@ const ACTIVITY_COLUMNS: &[(&str, &[&str])] = &[
 ];
 
 /// Which column holds which field of `kind`.
-fn map_columns(path: &Path, kind: DataKind, headers: &csv::StringRecord, map: &[String]) -> Result<Vec<Option<&'static str>>, String> {
+fn map_columns(
+    path: &Path,
+    kind: DataKind,
+    headers: &csv::StringRecord,
+    map: &[String],
+) -> Result<Vec<Option<&'static str>>, TransferError> {
     let columns = kind.columns();
     let known = || columns.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
     let mut explicit: HashMap<String, &'static str> = HashMap::new();
     for m in map {
-        let (h, f) = m.split_once('=').ok_or_else(|| format!("--map {m:?}: expected HEADER=FIELD"))?;
-        let field = columns.iter().find(|c| c.0 == f.trim()).ok_or_else(|| format!("--map {m:?}: unknown field (fields: {})", known()))?;
+        let (h, f) = m.split_once('=').ok_or_else(|| TransferError::Argument(format!("--map {m:?}: expected HEADER=FIELD")))?;
+        let field = columns
+            .iter()
+            .find(|c| c.0 == f.trim())
+            .ok_or_else(|| TransferError::Argument(format!("--map {m:?}: unknown field (fields: {})", known())))?;
         explicit.insert(h.trim().to_lowercase(), field.0);
     }
     let mut taken = HashSet::new();
@@ -113,15 +122,19 @@ fn map_columns(path: &Path, kind: DataKind, headers: &csv::StringRecord, map: &[
             .or_else(|| columns.iter().find(|c| c.0 == name).map(|c| c.0))
             .or_else(|| columns.iter().find(|c| !taken.contains(c.0) && c.1.contains(&name.as_str())).map(|c| c.0))
             .ok_or_else(|| {
-                format!(
+                TransferError::Format(format!(
                     "{}: line 1: unknown column {:?} (known: {}; map others with --map \"HEADER=FIELD\")",
                     path.display(),
                     h.trim(),
                     known()
-                )
+                ))
             })?;
         if !taken.insert(field) {
-            return Err(format!("{}: line 1: two columns hold {field} ({:?} is the second)", path.display(), h.trim()));
+            return Err(TransferError::Format(format!(
+                "{}: line 1: two columns hold {field} ({:?} is the second)",
+                path.display(),
+                h.trim()
+            )));
         }
         cols.push(Some(field));
     }
@@ -131,16 +144,16 @@ fn map_columns(path: &Path, kind: DataKind, headers: &csv::StringRecord, map: &[
         _ => "name",
     };
     if !taken.contains(required) {
-        return Err(format!("{}: line 1: needs a {required} column", path.display()));
+        return Err(TransferError::Format(format!("{}: line 1: needs a {required} column", path.display())));
     }
     Ok(cols)
 }
 
 /// `sejf import FILE --kind companies|deals|activities`: the file parsed here, imported by
 /// `App::import_records`.
-pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOptions) -> Result<(), String> {
+pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOptions) -> Result<(), TransferError> {
     let rules = opts.rules();
-    check_record_rules(&rules).map_err(|e| e.to_string())?;
+    check_record_rules(&rules)?;
     let start = Instant::now();
     let owner = owner_actor(app, &opts.owner).await?;
     let (csv, headers) = open_csv(path, read_import(path)?)?;
@@ -150,7 +163,7 @@ pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOp
     }
     let mut rows = Vec::new();
     for rec in reader(&csv).records() {
-        let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
+        let rec = rec.map_err(|e| TransferError::Format(format!("{}: {e}", path.display())))?;
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         let mut values = HashMap::new();
         for (cell, field) in rec.iter().zip(&cols) {
@@ -162,8 +175,7 @@ pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOp
         rows.push(RecordCells { line, values });
     }
     let report = Report::new(opts.report);
-    let done =
-        app.import_records(&Actor::operator(), &owner, kind.record_kind(), &rows, &rules, &report).await.map_err(|e| e.to_string())?;
+    let done = app.import_records(&Actor::operator(), &owner, kind.record_kind(), &rows, &rules, &report).await?;
     let seconds = start.elapsed().as_secs_f64();
     println!("imported {} {}, skipped {} duplicates in {seconds:.1} s", done.imported, kind.plural(), done.duplicates);
     Ok(())
@@ -171,21 +183,20 @@ pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOp
 
 /// `sejf export --kind companies|deals|activities`: every record, as the operator; `excel` as
 /// for people (`;`, BOM, CRLF, and a decimal comma in amounts).
-pub async fn export(app: &Arc<App>, kind: DataKind, out: Option<&Path>, excel: bool) -> Result<(), String> {
+pub async fn export(app: &Arc<App>, kind: DataKind, out: Option<&Path>, excel: bool) -> Result<(), TransferError> {
     let operator = Actor::operator();
     let mut sink = crate::csvio::export_sink(out)?;
     if excel {
-        sink.write_all(b"\xEF\xBB\xBF").map_err(|e| e.to_string())?;
+        sink.write_all(b"\xEF\xBB\xBF")?;
     }
     let mut w = csv::WriterBuilder::new().delimiter(if excel { b';' } else { b',' }).terminator(csv::Terminator::CRLF).from_writer(sink);
-    w.write_record(kind.columns().iter().map(|c| c.0)).map_err(|e| e.to_string())?;
+    w.write_record(kind.columns().iter().map(|c| c.0))?;
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let rows: Vec<Vec<String>> = match kind {
-        DataKind::People => return Err("people export through csvio".into()),
+        DataKind::People => return Err(TransferError::Argument("people export through csvio".into())),
         DataKind::Companies => app
             .all_records::<Company>(&operator)
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .into_iter()
             .map(|c| vec![c.id.to_string(), c.payload.name, opt(&c.payload.vat_id), opt(&c.payload.website)])
             .collect(),
@@ -193,14 +204,13 @@ pub async fn export(app: &Arc<App>, kind: DataKind, out: Option<&Path>, excel: b
             // A deal names its company by NIP, or by name when the company has none.
             let companies: HashMap<Uuid, (String, String)> = app
                 .all_records::<Company>(&operator)
-                .await
-                .map_err(|e| e.to_string())?
+                .await?
                 .into_iter()
                 .map(|c| (c.id, c.payload.vat_id.map_or_else(|| (String::new(), c.payload.name), |v| (v, String::new()))))
                 .collect();
             let mut emails = EmailOf { app, operator: &operator, known: HashMap::new() };
             let mut rows = Vec::new();
-            for d in app.all_records::<Deal>(&operator).await.map_err(|e| e.to_string())? {
+            for d in app.all_records::<Deal>(&operator).await? {
                 let amount = opt(&d.attrs.amount);
                 let (vat_id, name) = d.company_id.and_then(|c| companies.get(&c).cloned()).unwrap_or_default();
                 rows.push(vec![
@@ -220,7 +230,7 @@ pub async fn export(app: &Arc<App>, kind: DataKind, out: Option<&Path>, excel: b
         DataKind::Activities => {
             let mut emails = EmailOf { app, operator: &operator, known: HashMap::new() };
             let mut rows = Vec::new();
-            for a in app.all_records::<Activity>(&operator).await.map_err(|e| e.to_string())? {
+            for a in app.all_records::<Activity>(&operator).await? {
                 rows.push(vec![
                     a.id.to_string(),
                     a.attrs.kind,
@@ -235,9 +245,9 @@ pub async fn export(app: &Arc<App>, kind: DataKind, out: Option<&Path>, excel: b
         }
     };
     for row in &rows {
-        w.write_record(row.iter().map(|c| neutralise(c))).map_err(|e| e.to_string())?;
+        w.write_record(row.iter().map(|c| neutralise(c)))?;
     }
-    w.flush().map_err(|e| e.to_string())?;
+    w.flush()?;
     if out.is_some() {
         println!("exported {} {}", rows.len(), kind.plural());
     }
@@ -252,7 +262,7 @@ struct EmailOf<'a> {
 }
 
 impl EmailOf<'_> {
-    async fn of(&mut self, person: Option<Uuid>) -> Result<String, String> {
+    async fn of(&mut self, person: Option<Uuid>) -> Result<String, TransferError> {
         let Some(id) = person else { return Ok(String::new()) };
         if let Some(e) = self.known.get(&id) {
             return Ok(e.clone());
@@ -260,7 +270,7 @@ impl EmailOf<'_> {
         let email = match self.app.person(self.operator, id).await {
             Ok(p) => p.fields.email.unwrap_or_default(),
             Err(sejf_core::CoreError::NotFound) => String::new(),
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         self.known.insert(id, email.clone());
         Ok(email)
