@@ -5,8 +5,8 @@ use sejf_core::actions::AuditAction;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use sejf_core::App;
 use sejf_core::records::field_class;
+use sejf_core::{App, CoreError};
 use sejf_policy::{Action, Context, FieldClass, PolicyEngine, Principal, Resource};
 use uuid::Uuid;
 
@@ -106,6 +106,15 @@ pub fn who_can(data_dir: &Path, action: &str, field: Option<&str>) -> Result<(),
     Ok(())
 }
 
+/// An unknown user is "no user named …"; any other failure (the database away, say) stays
+/// what it is instead of reading as an unknown name.
+fn no_user(name: &str) -> impl FnOnce(CoreError) -> InstallError + '_ {
+    move |e| match e {
+        CoreError::NotFound => InstallError::NotFound(format!("no user named {name}")),
+        other => InstallError::Core(other),
+    }
+}
+
 /// `sejf policy test --user U --action A --resource R [--purpose P]`: prints the decision and
 /// the policies that made it. R is a record id, `user:NAME`, or `system`.
 pub async fn test(
@@ -116,13 +125,13 @@ pub async fn test(
     resource: &str,
     purpose: Option<String>,
 ) -> Result<(), InstallError> {
-    let u = app.user(user).await.map_err(|_| InstallError::NotFound(format!("no user named {user}")))?;
+    let u = app.user(user).await.map_err(no_user(user))?;
     let principal = Principal::User { id: u.id, role: u.role, units: u.units.clone() };
     let action = action_for(action, field)?;
     let resource = if resource == "system" {
         Resource::System
     } else if let Some(name) = resource.strip_prefix("user:") {
-        let target = app.user(name).await.map_err(|_| InstallError::NotFound(format!("no user named {name}")))?;
+        let target = app.user(name).await.map_err(no_user(name))?;
         Resource::User { id: target.id, units: target.units }
     } else {
         let id =
