@@ -499,11 +499,16 @@ impl App {
         Ok(view)
     }
 
-    /// The unmasked current record, for merging a patch; needs the right to update it.
+    /// The unmasked current record, for the form that edits it (the form carries every field
+    /// back); needs the right to update it. What it answers leaves for a screen, so it is a read
+    /// like [`Self::record`]: counted against the read budget and in the trail before it leaves.
     pub async fn record_for_update<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         crate::authz::require_scope(actor, K::KIND, Action::Update)?;
         let (row, permit) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
-        self.open_record::<K>(row, &permit, &SubjectKeys::new()).await
+        let view = self.open_record::<K>(row.clone(), &permit, &SubjectKeys::new()).await?;
+        self.guard_reads(actor, &people_of(std::slice::from_ref(&row)), K::KIND.singular()).await?;
+        self.audit(vec![self.record_event::<K>(actor, Verb::Read, &row, &K::shown(&view.payload))]).await?;
+        Ok(view)
     }
 
     pub async fn update_record<K: Kind>(

@@ -9,7 +9,7 @@ use sejf_domain::roles::Role;
 
 use crate::{Fixture, on_both};
 
-on_both!(a_patch_merges_onto_the_unmasked_record_at_the_version_seen);
+on_both!(a_patch_merges_onto_the_unmasked_record_at_the_version_seen, the_form_to_edit_a_record_is_an_audited_read);
 
 const PESEL: &str = "44051401458";
 
@@ -50,4 +50,24 @@ async fn a_patch_merges_onto_the_unmasked_record_at_the_version_seen(fx: &Fixtur
     assert_eq!((full.fields.national_id.as_deref(), full.fields.email.as_deref()), (Some(PESEL), Some("ewa@example.com")));
     // The version seen is the one checked: a second patch at the old version is refused.
     assert!(matches!(app.patch_person(&sam, created.id, Some(created.version), rename).await, Err(CoreError::PreconditionFailed)));
+}
+
+/// The edit form's read of a record (unmasked, since the form carries every field back) leaves
+/// for a screen, so it is in the trail like any other read.
+async fn the_form_to_edit_a_record_is_an_audited_read(fx: &Fixture) {
+    use sejf_core::Actor;
+    use sejf_core::records::{Company, Links};
+    use sejf_domain::records::CompanyRaw;
+    let app = &fx.app;
+    let sam = fx.user("sam", Role::Sales).await;
+    let raw = CompanyRaw { name: Some("Firma".into()), ..CompanyRaw::default() };
+    let created = app.create_record::<Company>(&sam, &raw, &Links::default()).await.unwrap();
+    let reads = || async {
+        let page = app.audit_page(&Actor::operator(), 0, 10_000).await.unwrap();
+        page.into_iter().filter(|e| e.event.action == "company.read" && e.event.resource_id == created.id.to_string()).count()
+    };
+    let before = reads().await;
+    let form = app.record_for_update::<Company>(&sam, created.id).await.unwrap();
+    assert_eq!(form.payload.name, "Firma");
+    assert_eq!(reads().await, before + 1, "the edit form's read is in the trail");
 }
