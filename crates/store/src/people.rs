@@ -2,8 +2,9 @@
 //! `people_batch`, the bulk-import path.
 //!
 //! Invariants:
-//! - A person's tags and name tokens always match their row: they are replaced in the same
-//!   transaction as the row, and read from the same snapshot.
+//! - A person's tags and name tokens always match their row: they change in the same
+//!   transaction as the row (only the rows that differ are written), and are read from the
+//!   same snapshot.
 //! - An update applies only over the version the caller read (optimistic concurrency); a stale
 //!   version changes nothing.
 //! - Deleting a person deletes their activities and their subject key in the same transaction:
@@ -154,11 +155,7 @@ fn update_sync(conn: &rusqlite::Connection, row: &PersonRow, expected_version: i
     if stmt::execute(conn, sql::UPDATE, &update_args(&id_text, row, expected_version), "person update")? == 0 {
         return Ok(false);
     }
-    for (statement, context) in [(sql::DELETE_TAGS, "person tags"), (sql::DELETE_TOKENS, "person name tokens")] {
-        stmt::execute(conn, statement, &[Arg::Text(&id_text)], context)?;
-    }
-    let (tags, tokens) = index_pairs(&id_text, row);
-    insert_pairs_sync(conn, &tags, &tokens)?;
+    replace_indexes_sync(conn, &id_text, row)?;
     crate::audit::insert_sync(conn, audit)?;
     Ok(true)
 }
@@ -176,29 +173,77 @@ fn update_args<'a>(id_text: &'a str, row: &'a PersonRow, expected_version: i64) 
     head.into_iter().chain(sealed_args(row)).collect()
 }
 
-/// A person's `(id, tag)` and `(id, name token)` rows.
-type IndexPairs<'a> = (Vec<(&'a str, &'a str)>, Vec<(&'a str, i64)>);
-
-fn index_pairs<'a>(id_text: &'a str, row: &'a PersonRow) -> IndexPairs<'a> {
-    (row.tags.iter().map(|t| (id_text, t.as_str())).collect(), row.name_bidx.iter().map(|t| (id_text, *t)).collect())
+/// What turns a person's stored index rows into `new`: the stored ones `new` lacks (to delete)
+/// and `new`'s not stored (to insert, once each). Most updates keep the name and the tags (a
+/// note, a phone number), and then no index row is written: a name's tokens and their prefixes
+/// are a score of rows, each in two B-trees besides the table's.
+fn changes<T: PartialEq + Clone>(stored: &[T], new: &[T]) -> (Vec<T>, Vec<T>) {
+    let gone = stored.iter().filter(|s| !new.contains(s)).cloned().collect();
+    let mut added: Vec<T> = Vec::new();
+    for n in new {
+        if !stored.contains(n) && !added.contains(n) {
+            added.push(n.clone());
+        }
+    }
+    (gone, added)
 }
 
-async fn replace_indexes(tx: &mut Transaction<'static, Any>, backend: Backend, id_text: &str, row: &PersonRow) -> Result<(), StoreError> {
-    for (statement, context) in [(sql::DELETE_TAGS, "person tags"), (sql::DELETE_TOKENS, "person name tokens")] {
-        sqlx::query(statement).bind(id_text).execute(&mut **tx).await.map_err(error::db(context))?;
+/// Makes the person's tags and name tokens `row`'s, on the SQLite writer's connection.
+fn replace_indexes_sync(conn: &rusqlite::Connection, id_text: &str, row: &PersonRow) -> Result<(), StoreError> {
+    let id = [Arg::Text(id_text)];
+    let mut tags: Vec<String> = Vec::new();
+    stmt::query_each(conn, sql::TAGS_OF, &id, "person tags", |r| {
+        tags.push(r.get(0).map_err(|_| error::corrupt("person tags"))?);
+        Ok(())
+    })?;
+    let mut tokens: Vec<i64> = Vec::new();
+    stmt::query_each(conn, sql::TOKENS_OF, &id, "person name tokens", |r| {
+        tokens.push(r.get(0).map_err(|_| error::corrupt("person name tokens"))?);
+        Ok(())
+    })?;
+    let (gone_tags, new_tags) = changes(&tags, &row.tags);
+    let (gone_tokens, new_tokens) = changes(&tokens, &row.name_bidx);
+    for tag in &gone_tags {
+        stmt::execute(conn, sql::DELETE_TAG, &[Arg::Text(id_text), Arg::Text(tag)], "person tags")?;
     }
-    let (tags, tokens) = index_pairs(id_text, row);
-    insert_tags(tx, backend, &tags).await?;
-    insert_tokens(tx, backend, &tokens).await
+    for token in &gone_tokens {
+        stmt::execute(conn, sql::DELETE_TOKEN, &[Arg::Text(id_text), Arg::Int(*token)], "person name tokens")?;
+    }
+    let tags: Vec<(&str, &str)> = new_tags.iter().map(|t| (id_text, t.as_str())).collect();
+    let tokens: Vec<(&str, i64)> = new_tokens.iter().map(|t| (id_text, *t)).collect();
+    insert_pairs_sync(conn, &tags, &tokens)
+}
+
+/// Makes the person's tags and name tokens `row`'s, inside `tx`.
+async fn replace_indexes(tx: &mut Transaction<'static, Any>, backend: Backend, id_text: &str, row: &PersonRow) -> Result<(), StoreError> {
+    let stored: Vec<String> =
+        sqlx::query_scalar(sql::TAGS_OF).bind(id_text).fetch_all(&mut **tx).await.map_err(error::db("person tags"))?;
+    let (gone, added) = changes(&stored, &row.tags);
+    for tag in &gone {
+        sqlx::query(sql::DELETE_TAG).bind(id_text).bind(tag.as_str()).execute(&mut **tx).await.map_err(error::db("person tags"))?;
+    }
+    let pairs: Vec<(&str, &str)> = added.iter().map(|t| (id_text, t.as_str())).collect();
+    insert_tags(tx, backend, &pairs).await?;
+    replace_tokens(tx, backend, id_text, &row.name_bidx).await
+}
+
+/// Makes the person's name tokens `tokens`, inside `tx`.
+async fn replace_tokens(tx: &mut Transaction<'static, Any>, backend: Backend, id_text: &str, tokens: &[i64]) -> Result<(), StoreError> {
+    let stored: Vec<i64> =
+        sqlx::query_scalar(sql::TOKENS_OF).bind(id_text).fetch_all(&mut **tx).await.map_err(error::db("person name tokens"))?;
+    let (gone, added) = changes(&stored, tokens);
+    for token in gone {
+        sqlx::query(sql::DELETE_TOKEN).bind(id_text).bind(token).execute(&mut **tx).await.map_err(error::db("person name tokens"))?;
+    }
+    let pairs: Vec<(&str, i64)> = added.iter().map(|t| (id_text, *t)).collect();
+    insert_tokens(tx, backend, &pairs).await
 }
 
 /// Replaces a person's name tokens (a rebuild of the name index; nothing else changes).
 pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, tokens: Vec<i64>) -> Result<(), StoreError> {
     let id_text = id.to_string();
     let mut tx = store.begin_write().await?;
-    sqlx::query(sql::DELETE_TOKENS).bind(id_text.as_str()).execute(&mut *tx).await.map_err(error::db("person name tokens"))?;
-    let pairs: Vec<(&str, i64)> = tokens.iter().map(|t| (id_text.as_str(), *t)).collect();
-    insert_tokens(&mut tx, store.backend, &pairs).await?;
+    replace_tokens(&mut tx, store.backend, &id_text, &tokens).await?;
     tx.commit().await.map_err(error::db("person name tokens"))
 }
 

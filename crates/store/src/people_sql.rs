@@ -226,8 +226,10 @@ pub(crate) const UPDATE: &str = {
 };
 /// The columns an update sets: owner, unit, company, time, the personal fields, three indexes.
 pub(crate) const UPDATE_COLUMNS: usize = 4 + PersonField::ALL.len() + 3;
-pub(crate) const DELETE_TAGS: &str = "DELETE FROM person_tags WHERE person_id = $1";
-pub(crate) const DELETE_TOKENS: &str = "DELETE FROM person_name_tokens WHERE person_id = $1";
+pub(crate) const TAGS_OF: &str = "SELECT tag FROM person_tags WHERE person_id = $1";
+pub(crate) const TOKENS_OF: &str = "SELECT token FROM person_name_tokens WHERE person_id = $1";
+pub(crate) const DELETE_TAG: &str = "DELETE FROM person_tags WHERE person_id = $1 AND tag = $2";
+pub(crate) const DELETE_TOKEN: &str = "DELETE FROM person_name_tokens WHERE person_id = $1 AND token = $2";
 
 pub(crate) const DELETE_ACTIVITIES: &str = "DELETE FROM activities WHERE person_id = $1";
 pub(crate) const DELETE: &str = "DELETE FROM people WHERE id = $1";

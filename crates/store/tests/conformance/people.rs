@@ -63,6 +63,25 @@ pub(crate) async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     assert_eq!(now.name_bidx, vec![99]);
     assert_eq!(count(s, "SELECT COUNT(*) FROM person_tags").await, 1);
     assert_eq!(count(s, "SELECT COUNT(*) FROM person_name_tokens").await, 1);
+    // An update that keeps some tags and tokens, drops some and adds some (twice over) leaves
+    // each once.
+    let mut overlap = changed.clone();
+    overlap.tags = vec!["gamma".into(), "beta".into(), "gamma".into()];
+    overlap.name_bidx = vec![7, 99, 7, 5];
+    assert!(s.person_update(overlap.clone(), 2, vec![]).await.unwrap());
+    let now = s.person_get(new.row.id).await.unwrap().unwrap().row;
+    assert_eq!((now.tags, now.name_bidx), (vec!["beta".to_string(), "gamma".to_string()], vec![5, 7, 99]));
+    overlap.tags = vec!["gamma".into()];
+    overlap.name_bidx = vec![5];
+    assert!(s.person_update(overlap.clone(), 3, vec![]).await.unwrap());
+    let now = s.person_get(new.row.id).await.unwrap().unwrap().row;
+    assert_eq!((now.version, now.tags, now.name_bidx), (4, vec!["gamma".to_string()], vec![5]));
+    assert_eq!(count(s, "SELECT COUNT(*) FROM person_tags").await, 1);
+    assert_eq!(count(s, "SELECT COUNT(*) FROM person_name_tokens").await, 1);
+    // Unchanged tags and tokens stay as they are.
+    assert!(s.person_update(overlap, 4, vec![]).await.unwrap());
+    let now = s.person_get(new.row.id).await.unwrap().unwrap().row;
+    assert_eq!((now.version, now.tags, now.name_bidx), (5, vec!["gamma".to_string()], vec![5]));
     // The version it was read at is stale now.
     assert!(!s.person_update(changed, 1, vec![]).await.unwrap());
     assert!(!s.person_update(new_person(owner.id, "north").row, 1, vec![]).await.unwrap(), "an absent person is not updated");
