@@ -656,6 +656,79 @@ async fn companies_deals_and_activities_are_edited_and_deleted_on_their_pages() 
     }
 }
 
+/// An edit of the default policies: sales still write their own deals, activities and
+/// companies, but may not read a deal's title, an activity's body or a company's fields.
+const NEED_TO_KNOW: &str = r#"
+@id("deal-and-activity-text-need-to-know")
+forbid (principal in Sejf::Role::"sales", action == Sejf::Action::"read_field", resource is Sejf::Record)
+when {
+    context.class == Sejf::FieldClass::"personal" &&
+    (resource.kind == Sejf::RecordKind::"deal" || resource.kind == Sejf::RecordKind::"activity")
+};
+
+@id("company-fields-need-to-know")
+forbid (principal in Sejf::Role::"sales", action == Sejf::Action::"read_field", resource is Sejf::Record)
+when { context.class == Sejf::FieldClass::"public" && resource.kind == Sejf::RecordKind::"company" };
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_edit_forms_neither_show_nor_lose_fields_their_editor_may_not_read() {
+    const TITLE: &str = "Ugoda rozwodowa Kowala";
+    const BODY: &str = "Wspomniał o operacji serca";
+    const NAME: &str = "Młyn Kowala";
+    let install = Install::new(Backend::Sqlite).await;
+    let policies = format!("{}\n{NEED_TO_KNOW}", sejf_policy::PolicyEngine::DEFAULT_POLICIES);
+    std::fs::write(install.data_dir.join("policies.cedar"), policies).unwrap();
+    let server = install.serve();
+    let pw = install.add_user("ola", "sales", &["north"]);
+    let dpw = install.add_user("dora", "dpo", &["north"]);
+    let mut a = Browser::sign_in(&server, "ola", &pw).await;
+    let form = a.get("/companies/new").await;
+    let r = a.post("/companies", &[("csrf", &form.csrf()), ("name", NAME), ("vat_id", "5260250274")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let company = r.location().trim_start_matches("/companies/").to_string();
+    let person = a.create_person(&[("first_name", "Jan"), ("last_name", "Kowal")]).await;
+    let page = a.get(&format!("/people/{person}")).await;
+    a.post("/activities", &[("csrf", &page.csrf()), ("person_id", &person), ("kind", "call"), ("body", BODY)]).await;
+    a.post("/deals", &[("csrf", &page.csrf()), ("person_id", &person), ("title", TITLE), ("amount", "100")]).await;
+    let activity = between(&a.get(&format!("/people/{person}")).await.body, "href=\"/activities/", "/edit\"").unwrap();
+    let deal = between(&a.get("/deals").await.body, "href=\"/deals/", "/edit\"").unwrap();
+
+    // The edit pages: a masked field is marked, never offered, and its plaintext is not there.
+    let edit = a.get(&format!("/deals/{deal}/edit")).await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    assert!(!edit.body.contains(TITLE) && !edit.body.contains("name=\"title\""), "the title is neither shown nor offered: {}", edit.body);
+    assert!(edit.body.contains("id=\"r-title\" class=\"hint\"") && edit.body.contains("name=\"amount\""), "{}", edit.body);
+    let r =
+        a.post(&format!("/deals/{deal}/edit"), &[("csrf", &edit.csrf()), ("version", "1"), ("amount", "250"), ("stage", "proposal")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let edit = a.get(&format!("/activities/{activity}/edit")).await;
+    assert!(!edit.body.contains(BODY) && !edit.body.contains("name=\"body\""), "the body is neither shown nor offered: {}", edit.body);
+    let r = a.post(&format!("/activities/{activity}/edit"), &[("csrf", &edit.csrf()), ("version", "1"), ("kind", "meeting")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let edit = a.get(&format!("/companies/{company}/edit")).await;
+    for hidden in [NAME, "5260250274", "name=\"name\"", "name=\"vat_id\"", "name=\"website\""] {
+        assert!(!edit.body.contains(hidden), "{hidden} on the company's edit page: {}", edit.body);
+    }
+    // Even a crafted post that names a masked field does not overwrite it.
+    let r = a.post(&format!("/companies/{company}/edit"), &[("csrf", &edit.csrf()), ("version", "1"), ("name", "Nadpisane")]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // Whoever may read them finds the stored values kept, and the readable fields changed.
+    let dora = server.login("dora", &dpw).await;
+    let d = server.call("GET", &format!("/deals/{deal}"), &dora, None).await;
+    assert_eq!(
+        (d.body["title"].as_str(), d.body["stage"].as_str(), d.etag()),
+        (Some(TITLE), Some("proposal"), "\"2\"".into()),
+        "{}",
+        d.body
+    );
+    let act = server.call("GET", &format!("/activities/{activity}"), &dora, None).await;
+    assert_eq!((act.body["body"].as_str(), act.body["kind"].as_str()), (Some(BODY), Some("meeting")), "{}", act.body);
+    let co = server.call("GET", &format!("/companies/{company}"), &dora, None).await;
+    assert_eq!((co.body["name"].as_str(), co.body["vat_id"].as_str()), (Some(NAME), Some("PL5260250274")), "{}", co.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dpo_keeps_requests_breaches_processors_and_restrictions_on_the_privacy_screen() {
     let install = Install::new(Backend::Sqlite).await;

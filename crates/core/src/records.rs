@@ -61,7 +61,7 @@ pub trait Kind: Send + Sync + 'static {
     const KIND: RecordKind;
     type Raw: Send + Sync;
     type Attrs: Serialize + DeserializeOwned + Send + Sync;
-    type Payload: Serialize + DeserializeOwned + Send + Sync;
+    type Payload: Serialize + DeserializeOwned + Clone + Send + Sync;
     /// Which links the kind has (others must be absent).
     const LINKS: (bool, bool, bool);
     /// The class of each field of the kind (links, owner, unit and times are public).
@@ -71,6 +71,9 @@ pub trait Kind: Send + Sync + 'static {
     fn mask(payload: &mut Self::Payload, access: FieldAccess) -> Vec<&'static str>;
     /// The names of the fields with a value shown in clear (for the audit trail).
     fn shown(payload: &Self::Payload) -> Vec<&'static str>;
+    /// Puts the `stored` value of every field of a class `access` does not allow back into
+    /// `raw`: what an edit form saves cannot clear or overwrite a field its user may not read.
+    fn keep_hidden(raw: &mut Self::Raw, stored: &Self::Payload, access: FieldAccess);
 }
 
 /// The class of a field of any kind of record, by name (`national_id`, `title`, `body`, …).
@@ -171,6 +174,17 @@ impl Kind for Company {
         f.extend(p.website.as_ref().map(|_| "website"));
         f
     }
+    fn keep_hidden(raw: &mut CompanyRaw, stored: &CompanyPayload, access: FieldAccess) {
+        for name in hidden(Self::FIELDS, access) {
+            match name {
+                "name" => raw.name = Some(stored.name.clone()),
+                "vat_id" => raw.vat_id = stored.vat_id.clone(),
+                "website" => raw.website = stored.website.clone(),
+                // FIELDS names no other field.
+                _ => {}
+            }
+        }
+    }
 }
 
 impl Kind for Deal {
@@ -198,6 +212,11 @@ impl Kind for Deal {
     fn shown(p: &DealPayload) -> Vec<&'static str> {
         p.title.as_ref().map(|_| "title").into_iter().collect()
     }
+    fn keep_hidden(raw: &mut DealRaw, stored: &DealPayload, access: FieldAccess) {
+        if hidden(Self::FIELDS, access).next().is_some() {
+            raw.title = stored.title.clone();
+        }
+    }
 }
 
 impl Kind for Activity {
@@ -219,6 +238,11 @@ impl Kind for Activity {
     }
     fn shown(p: &ActivityPayload) -> Vec<&'static str> {
         p.body.as_ref().map(|_| "body").into_iter().collect()
+    }
+    fn keep_hidden(raw: &mut ActivityRaw, stored: &ActivityPayload, access: FieldAccess) {
+        if hidden(Self::FIELDS, access).next().is_some() {
+            raw.body = stored.body.clone();
+        }
     }
 }
 
@@ -499,16 +523,47 @@ impl App {
         Ok(view)
     }
 
-    /// The unmasked current record, for the form that edits it (the form carries every field
-    /// back); needs the right to update it. What it answers leaves for a screen, so it is a read
-    /// like [`Self::record`]: counted against the read budget and in the trail before it leaves.
+    /// The current record masked for the caller, for the form that edits it; needs the right to
+    /// update it. `masked` names every field of a class the caller may not read, held or not:
+    /// the form offers none of them, and [`Self::edit_record`] keeps their stored values. What
+    /// it answers leaves for a screen, so it is a read like [`Self::record`]: counted against the
+    /// read budget and in the trail, with the fields shown, before it leaves.
     pub async fn record_for_update<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<RecordView<K::Attrs, K::Payload>, CoreError> {
         crate::authz::require_scope(actor, K::KIND, Action::Update)?;
         let (row, permit) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
-        let view = self.open_record::<K>(row.clone(), &permit, &SubjectKeys::new()).await?;
+        let access = self.record_access(actor, &row);
+        let mut view = self.open_record::<K>(row.clone(), &permit, &SubjectKeys::new()).await?;
+        view.masked = mask_for_form::<K>(&mut view.payload, access);
         self.guard_reads(actor, &people_of(std::slice::from_ref(&row)), K::KIND.singular()).await?;
         self.audit(vec![self.record_event::<K>(actor, Verb::Read, &row, &K::shown(&view.payload))]).await?;
         Ok(view)
+    }
+
+    /// Saves the form [`Self::record_for_update`] filled: checks `expected` as
+    /// [`Self::patch_record`] does (428 without one, 412 if it changed), hands `merge` the record
+    /// masked as the form showed it, and then puts back the stored value of every field the
+    /// caller may not read, whatever `merge` answered: a form that never showed a field can
+    /// neither clear nor overwrite it. Fields the caller may read are saved as `merge` answers.
+    pub async fn edit_record<K: Kind, E: From<CoreError>>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        expected: Option<i64>,
+        merge: impl FnOnce(&RecordView<K::Attrs, K::Payload>) -> Result<(K::Raw, Links), E>,
+    ) -> Result<RecordView<K::Attrs, K::Payload>, E> {
+        crate::authz::require_scope(actor, K::KIND, Action::Update)?;
+        let (current, permit) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
+        let expected = expected.ok_or(CoreError::PreconditionRequired)?;
+        if current.version != expected {
+            return Err(CoreError::PreconditionFailed.into());
+        }
+        let access = self.record_access(actor, &current);
+        let mut view = self.open_record::<K>(current.clone(), &permit, &SubjectKeys::new()).await?;
+        let stored = view.payload.clone();
+        view.masked = mask_for_form::<K>(&mut view.payload, access);
+        let (mut raw, links) = merge(&view)?;
+        K::keep_hidden(&mut raw, &stored, access);
+        Ok(self.write_record_update::<K>(actor, current, &raw, &links).await?)
     }
 
     pub async fn update_record<K: Kind>(
@@ -725,6 +780,13 @@ impl Imported {
     pub fn id(&self) -> Uuid {
         self.row.id
     }
+}
+
+/// Masks `payload` for an edit form and names every field of a class `access` does not allow,
+/// whether it holds a value or not: the form offers none of them.
+fn mask_for_form<K: Kind>(payload: &mut K::Payload, access: FieldAccess) -> Vec<&'static str> {
+    K::mask(payload, access);
+    hidden(K::FIELDS, access).collect()
 }
 
 /// The distinct people some records are about.

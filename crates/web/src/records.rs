@@ -121,6 +121,16 @@ fn errors_of(lang: Lang, e: sejf_domain::ValidationErrors) -> Vec<(String, Strin
     e.0.into_iter().map(|e| (e.field, reason(lang, &e.reason))).collect()
 }
 
+/// A field of a class the user may not read, on an edit form: named and marked masked, never
+/// offered as an input (saving keeps its stored value: `App::edit_record`).
+fn masked_field(c: &Ctx<'_>, name: &str, label: M) -> Markup {
+    let id = format!("r-{name}");
+    html! {
+        label for=(id) { (c.t(label)) }
+        p id=(id) class="hint" { span class="badge" { (c.t(M::Masked)) } " " (c.t(M::MaskedKept)) }
+    }
+}
+
 /// A labelled input with its inline error, if any.
 fn field(c: &Ctx<'_>, name: &str, label: M, value: &str, ty: &str, errors: &[(String, String)]) -> Markup {
     let id = format!("r-{name}");
@@ -223,17 +233,23 @@ pub struct CompanyForm {
     website: String,
     #[serde(default)]
     unit: String,
+    /// Fields of an edited record the user may not read: not offered.
+    #[serde(skip)]
+    masked: Vec<&'static str>,
 }
 
 fn company_form(c: &Ctx<'_>, f: &CompanyForm, errors: &[(String, String)]) -> Markup {
+    let text = |name: &'static str, label: M, value: &str| {
+        if f.masked.contains(&name) { masked_field(c, name, label) } else { field(c, name, label, value, "text", errors) }
+    };
     html! {
         @if !errors.is_empty() { p class="alert" role="alert" { (c.t(M::FixErrors)) } }
         form method="post" action=(form_action("companies", &f.id)) class="card" novalidate {
             (csrf_field(c.csrf))
             (version_field(&f.version))
-            (field(c, "name", M::Name, &f.name, "text", errors))
-            (field(c, "vat_id", M::VatId, &f.vat_id, "text", errors))
-            (field(c, "website", M::Website, &f.website, "text", errors))
+            (text("name", M::Name, &f.name))
+            (text("vat_id", M::VatId, &f.vat_id))
+            (text("website", M::Website, &f.website))
             (field(c, "unit", M::Unit, &f.unit, "text", errors))
             button type="submit" class="primary" { (c.t(M::Save)) }
         }
@@ -417,6 +433,9 @@ pub struct DealForm {
     person_id: String,
     #[serde(default)]
     company_id: String,
+    /// Fields of an edited record the user may not read: not offered.
+    #[serde(skip)]
+    masked: Vec<&'static str>,
 }
 
 fn deal_form(c: &Ctx<'_>, f: &DealForm, errors: &[(String, String)]) -> Markup {
@@ -427,7 +446,11 @@ fn deal_form(c: &Ctx<'_>, f: &DealForm, errors: &[(String, String)]) -> Markup {
             (version_field(&f.version))
             input type="hidden" name="person_id" value=(f.person_id);
             input type="hidden" name="company_id" value=(f.company_id);
-            (field(c, "title", M::Title, &f.title, "text", errors))
+            @if f.masked.contains(&"title") {
+                (masked_field(c, "title", M::Title))
+            } @else {
+                (field(c, "title", M::Title, &f.title, "text", errors))
+            }
             (field(c, "amount", M::Amount, &f.amount, "text", errors))
             @if !f.id.is_empty() {
                 label for="r-stage" { (c.t(M::Stage)) }
@@ -603,6 +626,9 @@ pub struct ActivityForm {
     due_at: String,
     #[serde(default)]
     person_id: String,
+    /// Fields of an edited record the user may not read: not offered.
+    #[serde(skip)]
+    masked: Vec<&'static str>,
 }
 
 pub fn activity_form(c: &Ctx<'_>, f: &ActivityForm, errors: &[(String, String)]) -> Markup {
@@ -617,8 +643,12 @@ pub fn activity_form(c: &Ctx<'_>, f: &ActivityForm, errors: &[(String, String)])
             select id="a-kind" name="kind" {
                 @for (k, m) in kinds { option value=(k) selected[f.kind == k] { (c.t(m)) } }
             }
-            label for="a-body" { (c.t(M::Body)) }
-            textarea id="a-body" name="body" rows="3" { (f.body) }
+            @if f.masked.contains(&"body") {
+                (masked_field(c, "body", M::Body))
+            } @else {
+                label for="a-body" { (c.t(M::Body)) }
+                textarea id="a-body" name="body" rows="3" { (f.body) }
+            }
             (field(c, "due_at", M::Due, &f.due_at, "datetime-local", errors))
             button type="submit" class="primary" { (c.t(if f.id.is_empty() { M::AddActivity } else { M::Save })) }
         }

@@ -9,7 +9,11 @@ use sejf_domain::roles::Role;
 
 use crate::{Fixture, on_both};
 
-on_both!(a_patch_merges_onto_the_unmasked_record_at_the_version_seen, the_form_to_edit_a_record_is_an_audited_read);
+on_both!(
+    a_patch_merges_onto_the_unmasked_record_at_the_version_seen,
+    the_form_to_edit_a_record_is_an_audited_read,
+    the_form_to_edit_a_record_hides_and_keeps_what_its_editor_may_not_read
+);
 
 const PESEL: &str = "44051401458";
 
@@ -52,8 +56,8 @@ async fn a_patch_merges_onto_the_unmasked_record_at_the_version_seen(fx: &Fixtur
     assert!(matches!(app.patch_person(&sam, created.id, Some(created.version), rename).await, Err(CoreError::PreconditionFailed)));
 }
 
-/// The edit form's read of a record (unmasked, since the form carries every field back) leaves
-/// for a screen, so it is in the trail like any other read.
+/// The edit form's read of a record leaves for a screen, so it is in the trail like any other
+/// read.
 async fn the_form_to_edit_a_record_is_an_audited_read(fx: &Fixture) {
     use sejf_core::Actor;
     use sejf_core::records::{Company, Links};
@@ -70,4 +74,108 @@ async fn the_form_to_edit_a_record_is_an_audited_read(fx: &Fixture) {
     let form = app.record_for_update::<Company>(&sam, created.id).await.unwrap();
     assert_eq!(form.payload.name, "Firma");
     assert_eq!(reads().await, before + 1, "the edit form's read is in the trail");
+}
+
+/// An organisation's edit of the default policies: sales keep writing their own deals,
+/// activities and companies, but may no longer read a deal's title, an activity's body, or a
+/// company's fields.
+const NEED_TO_KNOW: &str = r#"
+@id("deal-and-activity-text-need-to-know")
+forbid (principal in Sejf::Role::"sales", action == Sejf::Action::"read_field", resource is Sejf::Record)
+when {
+    context.class == Sejf::FieldClass::"personal" &&
+    (resource.kind == Sejf::RecordKind::"deal" || resource.kind == Sejf::RecordKind::"activity")
+};
+
+@id("company-fields-need-to-know")
+forbid (principal in Sejf::Role::"sales", action == Sejf::Action::"read_field", resource is Sejf::Record)
+when { context.class == Sejf::FieldClass::"public" && resource.kind == Sejf::RecordKind::"company" };
+"#;
+
+/// A user allowed to update a record but not to read some of its fields gets an edit form
+/// without them (masked, in the trail as not shown), and saving that form keeps their stored
+/// values, even when what is submitted names them; the fields they may read change as
+/// submitted.
+async fn the_form_to_edit_a_record_hides_and_keeps_what_its_editor_may_not_read(fx: &Fixture) {
+    use sejf_core::Actor;
+    use sejf_core::records::{Activity, Company, Deal, Links, RecordView};
+    use sejf_domain::records::{ActivityRaw, CompanyRaw, DealRaw};
+    const TITLE: &str = "Ugoda rozwodowa Kowala";
+    const BODY: &str = "Wspomniał o operacji serca";
+    const NAME: &str = "Młyn Kowala";
+    let app = &fx.app;
+    let sam = fx.user("sam", Role::Sales).await;
+    let dora = fx.user("dora", Role::Dpo).await;
+    let deal =
+        app.create_record::<Deal>(&sam, &DealRaw { title: Some(TITLE.into()), ..DealRaw::default() }, &Links::default()).await.unwrap();
+    let raw = ActivityRaw { kind: Some("call".into()), body: Some(BODY.into()), ..ActivityRaw::default() };
+    let activity = app.create_record::<Activity>(&sam, &raw, &Links::default()).await.unwrap();
+    let raw = CompanyRaw { name: Some(NAME.into()), vat_id: Some("5260250274".into()), ..CompanyRaw::default() };
+    let company = app.create_record::<Company>(&sam, &raw, &Links::default()).await.unwrap();
+    app.set_policy(
+        sejf_policy::PolicyEngine::from_text(&format!("{}\n{NEED_TO_KNOW}", sejf_policy::PolicyEngine::DEFAULT_POLICIES)).unwrap(),
+    );
+    fn links<A, P>(v: &RecordView<A, P>) -> Links {
+        Links { owner_id: Some(v.owner_id), unit: Some(v.unit.clone()), ..Links::default() }
+    }
+    let last_read = |id: uuid::Uuid, action: &'static str| async move {
+        let page = app.audit_page(&Actor::operator(), 0, 10_000).await.unwrap();
+        page.into_iter().rev().find(|e| e.event.action == action && e.event.resource_id == id.to_string()).map(|e| e.event.fields).unwrap()
+    };
+
+    // The forms: what sam may not read is masked and named, and the trail says it was not shown.
+    let form = app.record_for_update::<Deal>(&sam, deal.id).await.unwrap();
+    assert_eq!((form.payload.title.as_deref(), form.masked.as_slice()), (None, ["title"].as_slice()), "the deal's title is masked");
+    assert_eq!(form.attrs.stage, deal.attrs.stage, "public attributes are shown");
+    assert_eq!(last_read(deal.id, "deal.read").await, "", "the trail names no field shown");
+    let form = app.record_for_update::<Activity>(&sam, activity.id).await.unwrap();
+    assert_eq!((form.payload.body.as_deref(), form.masked.as_slice()), (None, ["body"].as_slice()), "the activity's body is masked");
+    let form = app.record_for_update::<Company>(&sam, company.id).await.unwrap();
+    assert_eq!((form.payload.name.as_str(), form.payload.vat_id.as_deref()), ("", None), "the company's fields are masked");
+    assert_eq!(form.masked, ["name", "vat_id", "website"], "every field of a hidden class is named, held or not");
+
+    // Saving the form: the merge sees the masked record; hidden fields keep their stored values
+    // whether the form left them out or named them; readable ones change.
+    let saved = app
+        .edit_record::<Deal, CoreError>(&sam, deal.id, Some(deal.version), |cur| {
+            assert!(cur.payload.title.is_none() && cur.masked == ["title"], "the merge sees what the form showed");
+            let raw = DealRaw { title: None, stage: Some("proposal".into()), amount: Some("100".into()), ..DealRaw::default() };
+            Ok((raw, links(cur)))
+        })
+        .await
+        .unwrap();
+    assert!(saved.payload.title.is_none(), "the answer is masked too");
+    let full = app.record::<Deal>(&dora, deal.id).await.unwrap();
+    assert_eq!((full.payload.title.as_deref(), full.attrs.stage.as_str()), (Some(TITLE), "proposal"), "title kept, stage changed");
+    let raw = DealRaw { title: Some("nadpisane".into()), stage: Some("won".into()), ..DealRaw::default() };
+    app.edit_record::<Deal, CoreError>(&sam, deal.id, Some(full.version), |cur| Ok((raw, links(cur)))).await.unwrap();
+    let full = app.record::<Deal>(&dora, deal.id).await.unwrap();
+    assert_eq!((full.payload.title.as_deref(), full.attrs.stage.as_str()), (Some(TITLE), "won"), "a hidden field named is not overwritten");
+
+    let raw = ActivityRaw { kind: Some("meeting".into()), body: Some(String::new()), ..ActivityRaw::default() };
+    app.edit_record::<Activity, CoreError>(&sam, activity.id, Some(activity.version), |cur| Ok((raw, links(cur)))).await.unwrap();
+    let full = app.record::<Activity>(&dora, activity.id).await.unwrap();
+    assert_eq!((full.payload.body.as_deref(), full.attrs.kind.as_str()), (Some(BODY), "meeting"), "body kept, kind changed");
+
+    let before = app.record::<Company>(&dora, company.id).await.unwrap();
+    app.edit_record::<Company, CoreError>(&sam, company.id, Some(company.version), |cur| Ok((CompanyRaw::default(), links(cur))))
+        .await
+        .unwrap();
+    let full = app.record::<Company>(&dora, company.id).await.unwrap();
+    assert_eq!((full.payload.name.as_str(), &full.payload.vat_id), (NAME, &before.payload.vat_id), "the company's fields are kept");
+    assert!(full.payload.vat_id.is_some());
+    assert_eq!(full.version, company.version + 1, "the save was written");
+
+    // The version the form carried is checked, as for any patch.
+    let stale = app.edit_record::<Deal, CoreError>(&sam, deal.id, Some(deal.version), |cur| Ok((DealRaw::default(), links(cur)))).await;
+    assert!(matches!(stale, Err(CoreError::PreconditionFailed)), "a stale form is refused");
+
+    // Where sam may read the field again, the form shows it and a save changes it.
+    app.set_policy(sejf_policy::PolicyEngine::from_text(sejf_policy::PolicyEngine::DEFAULT_POLICIES).unwrap());
+    let form = app.record_for_update::<Deal>(&sam, deal.id).await.unwrap();
+    assert_eq!((form.payload.title.as_deref(), form.masked.len()), (Some(TITLE), 0));
+    assert_eq!(last_read(deal.id, "deal.read").await, "title", "the trail names the title shown");
+    let raw = DealRaw { title: Some("Ugoda roczna".into()), stage: Some("won".into()), ..DealRaw::default() };
+    let saved = app.edit_record::<Deal, CoreError>(&sam, deal.id, Some(form.version), |cur| Ok((raw, links(cur)))).await.unwrap();
+    assert_eq!(saved.payload.title.as_deref(), Some("Ugoda roczna"), "a readable field changes as submitted");
 }

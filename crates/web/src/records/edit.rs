@@ -1,6 +1,8 @@
 //! Editing and deleting companies, deals and activities: forms filled from the record as the
-//! user may update it, saved over the version shown (a change meanwhile is a 409 page), links
-//! kept; deletes ask first.
+//! user may read it (`App::record_for_update`: fields of classes they may not read are marked
+//! masked, never offered), saved over the version shown (a change meanwhile is a 409 page)
+//! through `App::edit_record`, which keeps the stored value of every masked field; links kept;
+//! deletes ask first.
 
 use super::*;
 
@@ -26,6 +28,7 @@ pub(super) async fn edit_company_form(State(app): State<Arc<App>>, s: Signed, Pa
                 vat_id: v.payload.vat_id.clone().unwrap_or_default(),
                 website: v.payload.website.clone().unwrap_or_default(),
                 unit: v.unit.clone(),
+                masked: v.masked.clone(),
                 ..Default::default()
             };
             html_response(StatusCode::OK, page(&c, c.t(M::Edit), company_form(&c, &f, &[])))
@@ -44,16 +47,22 @@ pub(super) async fn edit_company(
     if !s.csrf_ok(&f.csrf) {
         return csrf_refused(&c);
     }
+    let mut masked = Vec::new();
     let done = async {
         let id = parse_id(&id)?;
         let raw = CompanyRaw { name: blank(Some(&f.name)), vat_id: blank(Some(&f.vat_id)), website: blank(Some(&f.website)) };
-        app.patch_record::<Company, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |cur| Ok((raw, links_of(cur)))).await
+        app.edit_record::<Company, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |cur| {
+            masked.clone_from(&cur.masked);
+            Ok((raw, links_of(cur)))
+        })
+        .await
     }
     .await;
     match done {
         Ok(v) => Redirect::to(&format!("/companies/{}", v.id)).into_response(),
         Err(CoreError::Validation(v)) => {
             f.id = id;
+            f.masked = masked;
             html_response(StatusCode::UNPROCESSABLE_ENTITY, page(&c, c.t(M::Edit), company_form(&c, &f, &errors_of(c.lang, v))))
         }
         Err(e) => error_page(&c, e),
@@ -73,6 +82,7 @@ pub(super) async fn edit_deal_form(State(app): State<Arc<App>>, s: Signed, Path(
                 stage: v.attrs.stage.clone(),
                 stages: app.settings().pipeline.stages().to_vec(),
                 expected_close: v.attrs.expected_close.clone().unwrap_or_default(),
+                masked: v.masked.clone(),
                 ..Default::default()
             };
             html_response(StatusCode::OK, page(&c, c.t(M::Edit), deal_form(&c, &f, &[])))
@@ -86,9 +96,11 @@ pub(super) async fn edit_deal(State(app): State<Arc<App>>, s: Signed, Path(id): 
     if !s.csrf_ok(&f.csrf) {
         return csrf_refused(&c);
     }
+    let mut masked = Vec::new();
     let done = async {
         let id = parse_id(&id)?;
-        app.patch_record::<Deal, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |cur| {
+        app.edit_record::<Deal, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |cur| {
+            masked.clone_from(&cur.masked);
             let raw = DealRaw {
                 title: blank(Some(&f.title)),
                 amount: blank(Some(&f.amount)).map(|a| a.replace([' ', '\u{a0}'], "").replace(',', ".")),
@@ -106,6 +118,7 @@ pub(super) async fn edit_deal(State(app): State<Arc<App>>, s: Signed, Path(id): 
         Err(CoreError::Validation(v)) => {
             f.id = id;
             f.stages = app.settings().pipeline.stages().to_vec();
+            f.masked = masked;
             html_response(StatusCode::UNPROCESSABLE_ENTITY, page(&c, c.t(M::Edit), deal_form(&c, &f, &errors_of(c.lang, v))))
         }
         Err(e) => error_page(&c, e),
@@ -123,6 +136,7 @@ pub(super) async fn edit_activity_form(State(app): State<Arc<App>>, s: Signed, P
                 kind: v.attrs.kind.clone(),
                 body: v.payload.body.clone().unwrap_or_default(),
                 due_at: v.attrs.due_at.as_deref().map(local_input).unwrap_or_default(),
+                masked: v.masked.clone(),
                 ..Default::default()
             };
             html_response(StatusCode::OK, page(&c, c.t(M::Edit), activity_form(&c, &f, &[])))
@@ -141,9 +155,11 @@ pub(super) async fn edit_activity(
     if !s.csrf_ok(&f.csrf) {
         return csrf_refused(&c);
     }
+    let mut masked = Vec::new();
     let done = async {
         let id = parse_id(&id)?;
-        app.patch_record::<Activity, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |cur| {
+        app.edit_record::<Activity, CoreError>(&s.actor, id, f.version.trim().parse().ok(), |cur| {
+            masked.clone_from(&cur.masked);
             let raw =
                 ActivityRaw { kind: blank(Some(&f.kind)), body: blank(Some(&f.body)), due_at: due(&f.due_at), done: Some(cur.attrs.done) };
             Ok((raw, links_of(cur)))
@@ -155,6 +171,7 @@ pub(super) async fn edit_activity(
         Ok(v) => Redirect::to(&back_to(v.person_id, None, "/activities")).into_response(),
         Err(CoreError::Validation(v)) => {
             f.id = id;
+            f.masked = masked;
             html_response(StatusCode::UNPROCESSABLE_ENTITY, page(&c, c.t(M::Edit), activity_form(&c, &f, &errors_of(c.lang, v))))
         }
         Err(e) => error_page(&c, e),
