@@ -729,6 +729,73 @@ async fn record_edit_forms_neither_show_nor_lose_fields_their_editor_may_not_rea
     assert_eq!((co.body["name"].as_str(), co.body["vat_id"].as_str()), (Some(NAME), Some("PL5260250274")), "{}", co.body);
 }
 
+/// Sales may not read a person's national id or birth date (default policies). The edit form
+/// offers neither, even where no value is held, and a crafted post that names them changes
+/// neither; what sales may read changes as posted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_person_edit_form_neither_offers_nor_saves_fields_its_editor_may_not_read() {
+    const PESEL: &str = "44051401458";
+    const OTHER: &str = "44051401359";
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let pw = install.add_user("ola", "sales", &["north"]);
+    let dpw = install.add_user("dora", "dpo", &["north"]);
+    let mut a = Browser::sign_in(&server, "ola", &pw).await;
+    let empty = a.create_person(&[("first_name", "Jan"), ("last_name", "Kowal")]).await;
+    let held = a.create_person(&[("first_name", "Ewa"), ("last_name", "Nowak"), ("national_id", PESEL)]).await;
+
+    // No input for a hidden field, held or not: each is marked masked instead.
+    let edit = a.get(&format!("/people/{empty}/edit")).await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    for name in ["national_id", "birth_date"] {
+        assert!(!edit.body.contains(&format!("name=\"{name}\"")), "{name} offered though empty and hidden: {}", edit.body);
+        assert!(edit.body.contains(&format!("id=\"p-{name}\" class=\"hint\"")), "{name} not marked masked: {}", edit.body);
+    }
+    assert!(edit.body.contains("name=\"last_name\""), "{}", edit.body);
+    // A 422 shows the same form again, and nothing the post said of a hidden field.
+    let (path, csrf) = (format!("/people/{empty}/edit"), edit.csrf());
+    let post = [("csrf", csrf.as_str()), ("version", "1"), ("last_name", "Kowal"), ("email", "not an address"), ("national_id", OTHER)];
+    let bad = a.post(&path, &post).await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(bad.body.contains("id=\"p-email-error\""), "{}", bad.body);
+    assert!(!bad.body.contains("name=\"national_id\"") && !bad.body.contains(OTHER), "{}", bad.body);
+    assert!(bad.body.contains("id=\"p-national_id\" class=\"hint\"") && bad.body.contains("id=\"p-birth_date\" class=\"hint\""));
+
+    // Crafted posts that name the hidden fields: into an empty one, and over a held PESEL.
+    let r = a
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("first_name", "Jan"),
+                ("last_name", "Kowalski"),
+                ("national_id", OTHER),
+                ("birth_date", "1944-05-14"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let edit = a.get(&format!("/people/{held}/edit")).await;
+    assert!(!edit.body.contains(PESEL) && !edit.body.contains("name=\"national_id\""), "{}", edit.body);
+    let r = a
+        .post(
+            &format!("/people/{held}/edit"),
+            &[("csrf", &edit.csrf()), ("version", "1"), ("first_name", "Ewa"), ("last_name", "Kowalska"), ("national_id", OTHER)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // Whoever may read them finds the hidden fields as they were, the readable ones changed.
+    let dora = server.login("dora", &dpw).await;
+    let p = server.call("GET", &format!("/people/{empty}"), &dora, None).await;
+    let got = (p.body["national_id"].as_str(), p.body["birth_date"].as_str(), p.body["last_name"].as_str(), p.etag());
+    assert_eq!(got, (None, None, Some("Kowalski"), "\"2\"".into()), "{}", p.body);
+    let p = server.call("GET", &format!("/people/{held}"), &dora, None).await;
+    let got = (p.body["national_id"].as_str(), p.body["last_name"].as_str(), p.etag());
+    assert_eq!(got, (Some(PESEL), Some("Kowalska"), "\"2\"".into()), "{}", p.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dpo_keeps_requests_breaches_processors_and_restrictions_on_the_privacy_screen() {
     let install = Install::new(Backend::Sqlite).await;

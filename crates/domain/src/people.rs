@@ -239,6 +239,20 @@ impl PersonRaw {
         }
     }
 
+    /// Sets field `f` (the whole address for [`PersonField::Address`]) to `source`'s value of it.
+    pub fn set_from(&mut self, f: PersonField, source: &PersonRaw) {
+        match f {
+            PersonField::Address => self.address.clone_from(&source.address),
+            PersonField::FirstName => self.first_name.clone_from(&source.first_name),
+            PersonField::LastName => self.last_name.clone_from(&source.last_name),
+            PersonField::Email => self.email.clone_from(&source.email),
+            PersonField::Phone => self.phone.clone_from(&source.phone),
+            PersonField::NationalId => self.national_id.clone_from(&source.national_id),
+            PersonField::BirthDate => self.birth_date.clone_from(&source.birth_date),
+            PersonField::Notes => self.notes.clone_from(&source.notes),
+        }
+    }
+
     /// Masks field `f` as [`PersonField::mask`] says (or leaves it out); whether it held a value.
     pub fn mask(&mut self, f: PersonField) -> bool {
         let text = match f {
@@ -315,6 +329,21 @@ mod tests {
             let texts = data.to_texts();
             assert_eq!(texts, data.to_raw().to_texts());
             assert_eq!(PersonRaw::from_texts(texts).unwrap(), data.to_raw());
+        }
+    }
+
+    /// `set_from` moves exactly the one field it names, a value or its absence.
+    #[test]
+    fn set_from_copies_one_field_held_or_not() {
+        let city = AddressRaw { city: Some("Gdańsk".into()), ..AddressRaw::default() };
+        let full = raw("Anna", "anna@example.pl", "601 234 567", "44051401458", "1944-05-14", Some(city));
+        for f in PersonField::ALL {
+            let mut empty = PersonRaw::default();
+            empty.set_from(f, &full);
+            assert!(PersonField::ALL.iter().all(|g| empty.has(*g) == (*g == f)), "{f}");
+            let mut held = full.clone();
+            held.set_from(f, &PersonRaw::default());
+            assert!(PersonField::ALL.iter().all(|g| held.has(*g) == (*g != f)), "{f}");
         }
     }
 }

@@ -1,6 +1,8 @@
 //! `/people`: the list with cursor paging and filters, search (a POST: terms never travel in a
 //! URL), the detail page with masked fields and reveal-for-a-purpose, create and edit forms
-//! with inline validation messages, and delete with confirmation.
+//! with inline validation messages, and delete with confirmation. The edit form never offers a
+//! field of a class its user may not read, and saving it keeps that field's stored value
+//! (`App::person_for_update`, `App::edit_person`).
 
 use std::sync::Arc;
 
@@ -421,8 +423,9 @@ impl PersonForm {
         }
     }
 
-    /// The form's values over `base` (the stored record, for an edit): a field the form did not
-    /// carry (masked for this user) keeps its stored value.
+    /// The form's values over `base` (for an edit, the record as this user may see it): a field
+    /// the form did not carry keeps `base`'s value. A field masked for the user is not offered,
+    /// and whatever a post says of it, `App::edit_person` keeps its stored value.
     fn apply(&self, base: PersonRaw) -> PersonRaw {
         let keep = |form: &Option<String>, old: Option<String>| match form {
             Some(v) => Some(v.trim().to_string()).filter(|v| !v.is_empty()),
@@ -453,7 +456,8 @@ impl PersonForm {
     }
 }
 
-/// The create or edit form; `masked` fields are not offered (the user may not read them).
+/// The create or edit form; `masked` fields are not offered (on an edit: every field of a class
+/// the user may not read, held or not, from `App::person_for_update`).
 fn person_form(c: &Ctx<'_>, action: &str, f: &PersonForm, masked: &[&str], errors: &[(String, String)]) -> Markup {
     let input = |name: &'static str, label: M, v: &Option<String>, ty: &'static str, auto: &'static str| -> Markup {
         let class_name = match name {
@@ -537,7 +541,7 @@ async fn create(State(app): State<Arc<App>>, s: Signed, Form(f): Form<PersonForm
 
 async fn edit_form(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>) -> Response {
     let c = ctx(&s);
-    let p = match readable(&app, &s, &id).await {
+    let p = match async { app.person_for_update(&s.actor, parse_id(&id)?).await }.await {
         Ok(p) => p,
         Err(e) => return error_page(&c, e),
     };
@@ -550,12 +554,15 @@ async fn edit(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>, Fo
     if !s.csrf_ok(&f.csrf) {
         return csrf_refused(&c);
     }
+    // What the form showed masked: the merge base names it, and a 422 shows it masked again.
+    let mut masked = Vec::new();
     let result = async {
         let id = parse_id(&id)?;
-        // The merge base is the stored record: fields this user may not read are not in the
-        // form and keep their values.
+        // The merge base is the record as this user may see it; `edit_person` then puts back
+        // every field they may not read, whatever the form carried.
         let version = f.version.trim().parse::<i64>().ok();
-        app.patch_person(&s.actor, id, version, |base| {
+        app.edit_person(&s.actor, id, version, |base| {
+            masked.clone_from(&base.masked);
             Ok::<_, CoreError>(PersonInput {
                 raw: f.apply(base.fields.clone()),
                 tags: f.tags(),
@@ -571,10 +578,6 @@ async fn edit(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>, Fo
         Ok(p) => Redirect::to(&format!("/people/{}", p.id)).into_response(),
         Err(CoreError::Validation(v)) => {
             let action = format!("/people/{id}/edit");
-            let masked = match app.person(&s.actor, parse_id(&id).unwrap_or_default()).await {
-                Ok(p) => p.masked,
-                Err(e) => return error_page(&c, e),
-            };
             html_response(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 page(&c, c.t(M::EditPerson), person_form(&c, &action, &f, &masked, &translated(&c, v))),

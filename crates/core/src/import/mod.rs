@@ -415,7 +415,7 @@ impl App {
             operator,
             id,
             |_| Ok(()),
-            |current| {
+            |current, _| {
                 let (old, new) = (current.fields.to_texts(), row.raw.to_texts());
                 let merged = PersonFields::from_fn(|field| new.get(field).clone().or_else(|| old.get(field).clone()));
                 let raw = PersonRaw::from_texts(merged).map_err(|field| CoreError::Internal(format!("{field} did not survive a merge")))?;

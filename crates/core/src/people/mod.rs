@@ -67,6 +67,15 @@ impl PersonView {
         self
     }
 
+    /// Masks as [`Self::masked_for`] for an edit form, and names in `masked` every field of a
+    /// class the caller may not read, whether it holds a value or not: the form offers none of
+    /// them, so nobody writes into a field they could not then see.
+    fn masked_for_form(mut self, access: FieldAccess) -> Self {
+        self.mask_except(access, &[]);
+        self.masked = hidden(access).map(PersonField::name).collect();
+        self
+    }
+
     fn mask_except(&mut self, access: FieldAccess, revealed: &[PersonField]) {
         for field in PersonField::ALL {
             if !access.contains(field.class()) && !revealed.contains(&field) && self.fields.mask(field) {
@@ -74,6 +83,11 @@ impl PersonView {
             }
         }
     }
+}
+
+/// The personal fields of a class `access` does not allow, held or not.
+fn hidden(access: FieldAccess) -> impl Iterator<Item = PersonField> {
+    PersonField::ALL.into_iter().filter(move |f| !access.contains(f.class()))
 }
 
 /// Filters of `GET /people`.
@@ -98,6 +112,16 @@ pub struct SearchCriteria {
 }
 
 sejf_domain::redacted_debug!(SearchCriteria { limit });
+
+/// The check of a conditional update: 428 without the version the caller saw, 412 if the stored
+/// one is another.
+fn version_is(expected: Option<i64>) -> impl FnOnce(&StoredPerson) -> Result<(), CoreError> {
+    move |stored| match expected {
+        None => Err(CoreError::PreconditionRequired),
+        Some(expected) if stored.row.version != expected => Err(CoreError::PreconditionFailed),
+        Some(_) => Ok(()),
+    }
+}
 
 /// Search normal form of a national id: upper-case letters and digits only.
 fn normalise_national_id(s: &str) -> String {
@@ -366,6 +390,22 @@ impl App {
         Ok(view)
     }
 
+    /// The person masked for the caller, for the form that edits them; needs the right to update
+    /// them. `masked` names every field of a class the caller may not read, held or not: the
+    /// form offers none of them, and [`Self::edit_person`] keeps their stored values. What it
+    /// answers leaves for a screen, so it is a read like [`Self::person`], and recorded as one
+    /// (`via=get`, as before the form had a use case of its own): counted against the read
+    /// budget and in the trail, with the fields shown, before it leaves.
+    pub async fn person_for_update(&self, actor: &Actor, id: Uuid) -> Result<PersonView, CoreError> {
+        crate::authz::require_scope(actor, RecordKind::Person, Action::Update)?;
+        let (stored, permit) = self.visible_person(actor, Action::Update, id).await?;
+        let access = self.access_to(actor, &stored.row).1;
+        let view = self.decrypt(&stored, &permit)?.masked_for_form(access);
+        self.guard_reads(actor, &[id], "get").await?;
+        self.audit(vec![self.read_event(actor, &view, "get")]).await?;
+        Ok(view)
+    }
+
     /// Shows masked fields for a stated purpose, where the policies allow revealing them.
     /// Unknown field names are refused; a field the caller may not reveal is a 403 naming it.
     pub async fn reveal_person(&self, actor: &Actor, id: Uuid, fields: &[String], purpose: &str) -> Result<PersonView, CoreError> {
@@ -422,11 +462,11 @@ impl App {
         self.write_update(actor, &stored, input).await
     }
 
-    /// A partial update (`PATCH`, the web UI's form): reads the person once, checks
-    /// `expected_version` (428 without one, 412 if it changed), and hands the unmasked current
-    /// record to `merge`, which answers the whole new input (fields the caller may not read keep
-    /// their values because they are in the base). Then validates, seals and stores it as
-    /// [`Self::update_person`] does, conditionally on the version.
+    /// A partial update (`PATCH`): reads the person once, checks `expected_version` (428
+    /// without one, 412 if it changed), and hands the unmasked current record to `merge`, which
+    /// answers the whole new input (fields the caller may not read keep their values because
+    /// they are in the base, unless `merge` changes them). Then validates, seals and stores it
+    /// as [`Self::update_person`] does, conditionally on the version.
     pub async fn patch_person<E: From<CoreError>>(
         &self,
         actor: &Actor,
@@ -434,27 +474,47 @@ impl App {
         expected_version: Option<i64>,
         merge: impl FnOnce(&PersonView) -> Result<PersonInput, E>,
     ) -> Result<PersonView, E> {
-        let check = |stored: &StoredPerson| match expected_version {
-            None => Err(CoreError::PreconditionRequired),
-            Some(expected) if stored.row.version != expected => Err(CoreError::PreconditionFailed),
-            Some(_) => Ok(()),
-        };
-        self.merge_person(actor, id, check, merge).await
+        self.merge_person(actor, id, version_is(expected_version), |current, _| merge(current)).await
+    }
+
+    /// Saves the form [`Self::person_for_update`] filled: checks `expected_version` as
+    /// [`Self::patch_person`] does (428 without one, 412 if it changed), hands `merge` the person
+    /// masked as the form showed them, and then puts back the stored value of every field of a
+    /// class the caller may not read, whatever `merge` answered: a form (or a crafted post) can
+    /// neither clear, overwrite nor fill a field its user may not read. Fields the caller may
+    /// read are saved as `merge` answers.
+    pub async fn edit_person<E: From<CoreError>>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        expected_version: Option<i64>,
+        merge: impl FnOnce(&PersonView) -> Result<PersonInput, E>,
+    ) -> Result<PersonView, E> {
+        self.merge_person(actor, id, version_is(expected_version), |current, access| {
+            let mut input = merge(&current.clone().masked_for_form(access))?;
+            for field in hidden(access) {
+                input.raw.set_from(field, &current.fields);
+            }
+            Ok(input)
+        })
+        .await
     }
 
     /// Reads the person once, lets `check` refuse the stored version, hands the unmasked record
-    /// to `merge` and writes what it answers over the version read.
+    /// and the field classes the caller may read of it to `merge`, and writes what it answers
+    /// over the version read.
     pub(crate) async fn merge_person<E: From<CoreError>>(
         &self,
         actor: &Actor,
         id: Uuid,
         check: impl FnOnce(&StoredPerson) -> Result<(), CoreError>,
-        merge: impl FnOnce(&PersonView) -> Result<PersonInput, E>,
+        merge: impl FnOnce(&PersonView, FieldAccess) -> Result<PersonInput, E>,
     ) -> Result<PersonView, E> {
         crate::authz::require_scope(actor, RecordKind::Person, Action::Update)?;
         let (stored, permit) = self.visible_person(actor, Action::Update, id).await?;
         check(&stored)?;
-        let input = merge(&self.decrypt(&stored, &permit)?)?;
+        let access = self.access_to(actor, &stored.row).1;
+        let input = merge(&self.decrypt(&stored, &permit)?, access)?;
         Ok(self.write_update(actor, &stored, &input).await?)
     }
 

@@ -1,6 +1,7 @@
 //! A partial update is one use case: it reads the person once, checks the version the caller
 //! saw, merges onto the unmasked record (so fields the caller may not read keep their values),
-//! and stores the result conditionally on that version.
+//! and stores the result conditionally on that version. The web UI's edit forms show a record
+//! masked and save through a use case that puts back every field their user may not read.
 
 use sejf_core::CoreError;
 use sejf_core::people::PersonInput;
@@ -12,7 +13,8 @@ use crate::{Fixture, on_both};
 on_both!(
     a_patch_merges_onto_the_unmasked_record_at_the_version_seen,
     the_form_to_edit_a_record_is_an_audited_read,
-    the_form_to_edit_a_record_hides_and_keeps_what_its_editor_may_not_read
+    the_form_to_edit_a_record_hides_and_keeps_what_its_editor_may_not_read,
+    the_form_to_edit_a_person_hides_and_keeps_what_its_editor_may_not_read
 );
 
 const PESEL: &str = "44051401458";
@@ -178,4 +180,116 @@ async fn the_form_to_edit_a_record_hides_and_keeps_what_its_editor_may_not_read(
     let raw = DealRaw { title: Some("Ugoda roczna".into()), stage: Some("won".into()), ..DealRaw::default() };
     let saved = app.edit_record::<Deal, CoreError>(&sam, deal.id, Some(form.version), |cur| Ok((raw, links(cur)))).await.unwrap();
     assert_eq!(saved.payload.title.as_deref(), Some("Ugoda roczna"), "a readable field changes as submitted");
+}
+
+/// An organisation's edit of the default policies: sales keep writing their own people but may
+/// no longer read their contact fields either (the sensitive ones they never read).
+const PERSON_NEED_TO_KNOW: &str = r#"
+@id("person-contact-need-to-know")
+forbid (principal in Sejf::Role::"sales", action == Sejf::Action::"read_field", resource is Sejf::Record)
+when { context.class == Sejf::FieldClass::"personal" && resource.kind == Sejf::RecordKind::"person" };
+"#;
+
+/// A user allowed to update a person but not to read some of their field classes gets an edit
+/// form that names every such field, held or not, and shows none in clear (an audited read);
+/// saving keeps each one's stored value (or its absence) whether the form left it out or named
+/// it, while the fields the user may read change as submitted.
+async fn the_form_to_edit_a_person_hides_and_keeps_what_its_editor_may_not_read(fx: &Fixture) {
+    use sejf_core::Actor;
+    use sejf_core::people::PersonView;
+    use sejf_domain::people::AddressRaw;
+    const OTHER_PESEL: &str = "44051401359";
+    let app = &fx.app;
+    let sam = fx.user("sam", Role::Sales).await;
+    let dora = fx.user("dora", Role::Dpo).await;
+    let raw = PersonRaw {
+        first_name: Some("Ewa".into()),
+        last_name: Some("Nowak".into()),
+        email: Some("ewa@example.com".into()),
+        national_id: Some(PESEL.into()),
+        address: Some(AddressRaw { city: Some("Gdańsk".into()), ..AddressRaw::default() }),
+        notes: Some("Dzwonić po 17".into()),
+        ..PersonRaw::default()
+    };
+    let created = app.create_person(&sam, &PersonInput { raw, ..PersonInput::default() }).await.unwrap();
+    let keep_placement = |base: &PersonView, raw: PersonRaw, tags: &[&str]| PersonInput {
+        raw,
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        owner_id: Some(base.owner_id),
+        unit: Some(base.unit.clone()),
+        company_id: base.company_id,
+    };
+    let last_read = || async {
+        let page = app.audit_page(&Actor::operator(), 0, 10_000).await.unwrap();
+        let e = page.into_iter().rev().find(|e| e.event.action == "person.read" && e.event.resource_id == created.id.to_string());
+        e.map(|e| (e.event.fields, e.event.detail)).unwrap()
+    };
+
+    // Default policies: sales may not read the sensitive class. The form names both of its
+    // fields, the birth date although none is held, and the trail says what it showed.
+    let form = app.person_for_update(&sam, created.id).await.unwrap();
+    assert_eq!(form.masked, ["national_id", "birth_date"], "every field of a hidden class is named, held or not");
+    assert_eq!(form.fields.national_id.as_deref(), Some("*******1458"), "the PESEL is masked");
+    assert_eq!(form.fields.first_name.as_deref(), Some("Ewa"), "readable fields are shown");
+    assert_eq!(last_read().await, ("first_name,last_name,email,address,notes".into(), "via=get".into()));
+
+    // Left out: the merge sees the masked person; the PESEL is kept, the last name changes.
+    let saved = app
+        .edit_person(&sam, created.id, Some(created.version), |base| {
+            assert_eq!(base.masked, ["national_id", "birth_date"], "the merge sees what the form showed");
+            assert_ne!(base.fields.national_id.as_deref(), Some(PESEL), "and no hidden plaintext");
+            let raw = PersonRaw { last_name: Some("Kowalska".into()), national_id: None, ..base.fields.clone() };
+            Ok::<_, CoreError>(keep_placement(base, raw, &[]))
+        })
+        .await
+        .unwrap();
+    assert_eq!(saved.fields.national_id.as_deref(), Some("*******1458"), "the answer is masked too");
+    let full = app.person(&dora, created.id).await.unwrap();
+    assert_eq!(
+        (full.fields.national_id.as_deref(), full.fields.last_name.as_deref(), full.version),
+        (Some(PESEL), Some("Kowalska"), created.version + 1),
+        "PESEL kept, last name changed"
+    );
+
+    // Named (a crafted post): another valid PESEL, and a birth date where none is held, are
+    // not written; the e-mail, which sam may read, is.
+    app.edit_person(&sam, created.id, Some(full.version), |base| {
+        let raw = PersonRaw {
+            email: Some("ewa.kowalska@example.com".into()),
+            national_id: Some(OTHER_PESEL.into()),
+            birth_date: Some("1944-05-14".into()),
+            ..base.fields.clone()
+        };
+        Ok::<_, CoreError>(keep_placement(base, raw, &[]))
+    })
+    .await
+    .unwrap();
+    let full = app.person(&dora, created.id).await.unwrap();
+    assert_eq!(
+        (full.fields.national_id.as_deref(), full.fields.birth_date.as_deref(), full.fields.email.as_deref()),
+        (Some(PESEL), None, Some("ewa.kowalska@example.com")),
+        "a hidden field named is neither overwritten nor filled"
+    );
+
+    // The version the form carried is checked, as for any patch.
+    let anything = |base: &PersonView| Ok::<_, CoreError>(keep_placement(base, base.fields.clone(), &[]));
+    let stale = app.edit_person(&sam, created.id, Some(created.version), anything).await;
+    assert!(matches!(stale, Err(CoreError::PreconditionFailed)), "a stale form is refused");
+    let unversioned = app.edit_person(&sam, created.id, None, anything).await;
+    assert!(matches!(unversioned, Err(CoreError::PreconditionRequired)), "a form without a version is refused");
+
+    // Where sam may not read contact fields either, a form that carries none of them keeps
+    // every one (names, e-mail, address, notes), and its tags, which are public, change.
+    app.set_policy(
+        sejf_policy::PolicyEngine::from_text(&format!("{}\n{PERSON_NEED_TO_KNOW}", sejf_policy::PolicyEngine::DEFAULT_POLICIES)).unwrap(),
+    );
+    let form = app.person_for_update(&sam, created.id).await.unwrap();
+    assert_eq!(form.masked.len(), 8, "every personal field is named: {:?}", form.masked);
+    assert_eq!(last_read().await.0, "", "the trail names no field shown");
+    app.edit_person(&sam, created.id, Some(full.version), |base| Ok::<_, CoreError>(keep_placement(base, PersonRaw::default(), &["vip"])))
+        .await
+        .unwrap();
+    let after = app.person(&dora, created.id).await.unwrap();
+    assert!(after.fields == full.fields, "every hidden field is kept");
+    assert_eq!((after.tags.as_slice(), after.version), (["vip".to_string()].as_slice(), full.version + 1), "the tags changed");
 }
