@@ -76,6 +76,7 @@ migrations! {
     20 => "0020_id_collation",
     21 => "0021_read_budget_counts",
     22 => "0022_read_budget_by_pair",
+    23 => "0023_name_tokens_by_key",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.
@@ -441,6 +442,30 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(plan, ["SEARCH read_budget USING PRIMARY KEY (user_id=?)"]);
+    }
+
+    /// Name tokens live in their primary key's tree (migration 23): a table with a row id would
+    /// be a third tree every token row of every insert, delete and rename is written into, and a
+    /// person's read of their tokens would visit it.
+    #[test]
+    fn name_tokens_are_one_tree_and_a_covering_index() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for m in SQLITE {
+            for statement in statements(m.sql) {
+                conn.execute_batch(statement).unwrap();
+            }
+        }
+        let without_rowid: i64 =
+            conn.query_row("SELECT wr FROM pragma_table_list WHERE name = 'person_name_tokens'", [], |r| r.get(0)).unwrap();
+        assert_eq!(without_rowid, 1);
+        let plan: Vec<String> = conn
+            .prepare("EXPLAIN QUERY PLAN SELECT token FROM person_name_tokens WHERE person_id = ?1")
+            .unwrap()
+            .query_map(["someone"], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(plan, ["SEARCH person_name_tokens USING COVERING INDEX person_name_tokens_person (person_id=?)"]);
     }
 
     #[test]
