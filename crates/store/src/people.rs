@@ -149,12 +149,25 @@ pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i
     Ok(true)
 }
 
-/// [`update`] on the SQLite writer's connection, inside its group commit.
+/// [`update`] on the SQLite writer's connection, inside its group commit: `UPDATE_FIELDS`,
+/// then `UPDATE_INDEXED` only rewrites the indexed columns if one of them changes.
 fn update_sync(conn: &rusqlite::Connection, row: &PersonRow, expected_version: i64, audit: &[AuditEvent]) -> Result<bool, StoreError> {
     let id_text = row.id.to_string();
-    if stmt::execute(conn, sql::UPDATE, &update_args(&id_text, row, expected_version), "person update")? == 0 {
+    let fields = [Arg::Text(&id_text), Arg::Int(expected_version), Arg::Int(row.updated_at)];
+    let fields: Vec<Arg<'_>> = fields.into_iter().chain(row.enc.iter().map(|(_, blob)| Arg::OptBlob(blob.as_deref()))).collect();
+    if stmt::execute(conn, sql::UPDATE_FIELDS, &fields, "person update")? == 0 {
         return Ok(false);
     }
+    let indexed = [
+        Arg::Text(&id_text),
+        Arg::Owned(row.owner_id.to_string()),
+        Arg::Text(&row.unit),
+        Arg::OptOwned(codec::opt_uuid_text(row.company_id)),
+        Arg::OptInt(row.email_bidx),
+        Arg::OptInt(row.phone_bidx),
+        Arg::OptInt(row.national_id_bidx),
+    ];
+    stmt::execute(conn, sql::UPDATE_INDEXED, &indexed, "person update")?;
     replace_indexes_sync(conn, &id_text, row)?;
     crate::audit::insert_sync(conn, audit)?;
     Ok(true)

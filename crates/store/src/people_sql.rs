@@ -226,6 +226,28 @@ pub(crate) const UPDATE: &str = {
 };
 /// The columns an update sets: owner, unit, company, time, the personal fields, three indexes.
 pub(crate) const UPDATE_COLUMNS: usize = 4 + PersonField::ALL.len() + 3;
+
+/// [`UPDATE`] in two statements, for SQLite's writer, which rewrites every index of a column an
+/// `UPDATE` sets, changed or not: this one sets the time and the personal fields over the
+/// version read (`$1` the id, `$2` that version, then the columns of [`UPDATE_FIELD_COLUMNS`]
+/// from `$3`), which no index holds...
+pub(crate) const UPDATE_FIELDS: &str = {
+    use crate::multirow::{ascii, build_sql, sql_len};
+    const HEAD: &str = concat!("UPDATE people SET version = version + 1, (updated_at, ", person_fields!("", "", ""), ") = ");
+    const TAIL: &str = " WHERE id = $1 AND version = $2";
+    const LEN: usize = sql_len(HEAD, "", UPDATE_FIELD_COLUMNS, 1, TAIL, Some(3));
+    const SQL: [u8; LEN] = build_sql(HEAD, "", UPDATE_FIELD_COLUMNS, 1, TAIL, Some(3));
+    ascii(&SQL)
+};
+/// The columns [`UPDATE_FIELDS`] sets: the time and the personal fields.
+pub(crate) const UPDATE_FIELD_COLUMNS: usize = 1 + PersonField::ALL.len();
+/// ...and this one the indexed columns, only where one of them changes (most updates move no
+/// owner, unit, company or blind index): `$1` the id, then owner, unit, company and the three
+/// blind indexes.
+pub(crate) const UPDATE_INDEXED: &str = "UPDATE people SET owner_id = $2, unit = $3, company_id = $4, \
+     email_bidx = $5, phone_bidx = $6, national_id_bidx = $7 \
+     WHERE id = $1 AND NOT (owner_id IS $2 AND unit IS $3 AND company_id IS $4 \
+     AND email_bidx IS $5 AND phone_bidx IS $6 AND national_id_bidx IS $7)";
 pub(crate) const TAGS_OF: &str = "SELECT tag FROM person_tags WHERE person_id = $1";
 pub(crate) const TOKENS_OF: &str = "SELECT token FROM person_name_tokens WHERE person_id = $1";
 pub(crate) const DELETE_TAG: &str = "DELETE FROM person_tags WHERE person_id = $1 AND tag = $2";
