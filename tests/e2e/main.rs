@@ -32,3 +32,4 @@ mod security;
 mod sessions;
 mod tls;
 mod web;
+mod web_edit;

@@ -180,6 +180,16 @@ pub enum CoreError {
     Internal(String),
 }
 
+/// The check of a conditional update against the `stored` version: 428 without the version the
+/// caller saw, 412 if the stored one is another.
+pub(crate) fn check_version(stored: i64, expected: Option<i64>) -> Result<(), CoreError> {
+    match expected {
+        None => Err(CoreError::PreconditionRequired),
+        Some(expected) if stored != expected => Err(CoreError::PreconditionFailed),
+        Some(_) => Ok(()),
+    }
+}
+
 impl From<StoreError> for CoreError {
     fn from(e: StoreError) -> Self {
         match e {

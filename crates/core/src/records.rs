@@ -551,14 +551,8 @@ impl App {
         expected: Option<i64>,
         merge: impl FnOnce(&RecordView<K::Attrs, K::Payload>) -> Result<(K::Raw, Links), E>,
     ) -> Result<RecordView<K::Attrs, K::Payload>, E> {
-        crate::authz::require_scope(actor, K::KIND, Action::Update)?;
-        let (current, permit) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
-        let expected = expected.ok_or(CoreError::PreconditionRequired)?;
-        if current.version != expected {
-            return Err(CoreError::PreconditionFailed.into());
-        }
+        let (current, mut view) = self.open_for_update::<K>(actor, id, expected).await?;
         let access = self.record_access(actor, &current);
-        let mut view = self.open_record::<K>(current.clone(), &permit, &SubjectKeys::new()).await?;
         let stored = view.payload.clone();
         view.masked = mask_for_form::<K>(&mut view.payload, access);
         let (mut raw, links) = merge(&view)?;
@@ -593,15 +587,24 @@ impl App {
         expected: Option<i64>,
         merge: impl FnOnce(&RecordView<K::Attrs, K::Payload>) -> Result<(K::Raw, Links), E>,
     ) -> Result<RecordView<K::Attrs, K::Payload>, E> {
-        crate::authz::require_scope(actor, K::KIND, Action::Update)?;
-        let (current, permit) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
-        let expected = expected.ok_or(CoreError::PreconditionRequired)?;
-        if current.version != expected {
-            return Err(CoreError::PreconditionFailed.into());
-        }
-        let view = self.open_record::<K>(current.clone(), &permit, &SubjectKeys::new()).await?;
+        let (current, view) = self.open_for_update::<K>(actor, id, expected).await?;
         let (raw, links) = merge(&view)?;
         Ok(self.write_record_update::<K>(actor, current, &raw, &links).await?)
+    }
+
+    /// What an update merges over: the record, needing the right to update it, at the version
+    /// the caller saw (428 without one, 412 if it changed), and opened unmasked.
+    async fn open_for_update<K: Kind>(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        expected: Option<i64>,
+    ) -> Result<(RecordRow, RecordView<K::Attrs, K::Payload>), CoreError> {
+        crate::authz::require_scope(actor, K::KIND, Action::Update)?;
+        let (current, permit) = self.visible_record(actor, K::KIND, Action::Update, id).await?;
+        crate::check_version(current.version, expected)?;
+        let view = self.open_record::<K>(current.clone(), &permit, &SubjectKeys::new()).await?;
+        Ok((current, view))
     }
 
     /// Seals `raw` as the version after `current`'s and stores it with its event, conditionally

@@ -113,14 +113,9 @@ pub struct SearchCriteria {
 
 sejf_domain::redacted_debug!(SearchCriteria { limit });
 
-/// The check of a conditional update: 428 without the version the caller saw, 412 if the stored
-/// one is another.
+/// [`crate::check_version`] of a stored person.
 fn version_is(expected: Option<i64>) -> impl FnOnce(&StoredPerson) -> Result<(), CoreError> {
-    move |stored| match expected {
-        None => Err(CoreError::PreconditionRequired),
-        Some(expected) if stored.row.version != expected => Err(CoreError::PreconditionFailed),
-        Some(_) => Ok(()),
-    }
+    move |stored| crate::check_version(stored.row.version, expected)
 }
 
 /// Search normal form of a national id: upper-case letters and digits only.
@@ -380,27 +375,33 @@ impl App {
     }
 
     pub async fn person(&self, actor: &Actor, id: Uuid) -> Result<PersonView, CoreError> {
-        crate::authz::require_scope(actor, RecordKind::Person, Action::Read)?;
-        let (stored, permit) = self.visible_person(actor, Action::Read, id).await?;
-        let access = self.access_to(actor, &stored.row).1;
-        let view = self.decrypt(&stored, &permit)?.masked_for(access);
-        self.guard_reads(actor, &[id], "get").await?;
-        // Durable before the data leaves; if the audit write fails, so does the read.
-        self.audit(vec![self.read_event(actor, &view, "get")]).await?;
-        Ok(view)
+        self.shown_person(actor, id, Action::Read, PersonView::masked_for).await
     }
 
     /// The person masked for the caller, for the form that edits them; needs the right to update
     /// them. `masked` names every field of a class the caller may not read, held or not: the
     /// form offers none of them, and [`Self::edit_person`] keeps their stored values. What it
     /// answers leaves for a screen, so it is a read like [`Self::person`], and recorded as one
-    /// (`via=get`, as before the form had a use case of its own): counted against the read
-    /// budget and in the trail, with the fields shown, before it leaves.
+    /// (`via=get`, as before the form had a use case of its own).
     pub async fn person_for_update(&self, actor: &Actor, id: Uuid) -> Result<PersonView, CoreError> {
-        crate::authz::require_scope(actor, RecordKind::Person, Action::Update)?;
-        let (stored, permit) = self.visible_person(actor, Action::Update, id).await?;
+        self.shown_person(actor, id, Action::Update, PersonView::masked_for_form).await
+    }
+
+    /// One person, needing the right to `action`, decrypted and masked by `mask` for the
+    /// caller's field classes, then counted against the read budget and in the trail with the
+    /// fields shown (`via=get`): durable before the data leaves; if the audit write fails, so
+    /// does the read.
+    async fn shown_person(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        action: Action,
+        mask: fn(PersonView, FieldAccess) -> PersonView,
+    ) -> Result<PersonView, CoreError> {
+        crate::authz::require_scope(actor, RecordKind::Person, action)?;
+        let (stored, permit) = self.visible_person(actor, action, id).await?;
         let access = self.access_to(actor, &stored.row).1;
-        let view = self.decrypt(&stored, &permit)?.masked_for_form(access);
+        let view = mask(self.decrypt(&stored, &permit)?, access);
         self.guard_reads(actor, &[id], "get").await?;
         self.audit(vec![self.read_event(actor, &view, "get")]).await?;
         Ok(view)
