@@ -39,7 +39,8 @@ const PRAGMAS: [&str; 5] = [
 
 /// The same tables as `migrations/sqlite/0001_initial.sql` for people, with TEXT instead of
 /// ciphertext BLOBs, a plaintext e-mail/phone/national-id index instead of blind indexes, and
-/// name tokens as text.
+/// name tokens as text; and migration 24's count of changes to people, which the readers watch
+/// (ADR 0028).
 const SCHEMA: &str = "
     CREATE TABLE units (slug TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL) STRICT;
     CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, username TEXT NOT NULL UNIQUE) STRICT;
@@ -59,6 +60,11 @@ const SCHEMA: &str = "
     CREATE TABLE person_name_tokens (token TEXT NOT NULL, person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
         PRIMARY KEY (token, person_id)) STRICT;
     CREATE INDEX person_name_tokens_person ON person_name_tokens (person_id);
+    CREATE TABLE data_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL) STRICT;
+    INSERT INTO data_generation (id, n) VALUES (1, 0);
+    CREATE TRIGGER people_gen_ins AFTER INSERT ON people BEGIN UPDATE data_generation SET n = n + 1; END;
+    CREATE TRIGGER people_gen_upd AFTER UPDATE ON people BEGIN UPDATE data_generation SET n = n + 1; END;
+    CREATE TRIGGER people_gen_del AFTER DELETE ON people BEGIN UPDATE data_generation SET n = n + 1; END;
 ";
 
 /// The person columns the baseline reads, in [`person_json`]'s order.
@@ -206,11 +212,12 @@ impl PlainDb {
 
     /// Opens the database file at `path` with Sejf's pragmas, readers and writer.
     pub async fn connect(path: &Path) -> Result<PlainDb, String> {
-        let writer = Writer::start(path, &PRAGMAS).map_err(db_error)?;
+        let readers = Arc::new(Readers::new(path));
+        let writer = Writer::start(path, &PRAGMAS, Some(readers.clone())).map_err(db_error)?;
         let head = format!("INSERT INTO people ({PERSON_COLUMNS}) VALUES ");
         let skip = " ON CONFLICT DO NOTHING";
         Ok(PlainDb {
-            readers: Arc::new(Readers::new(path)),
+            readers,
             writer: Arc::new(writer),
             inserts: Arc::new(Inserts {
                 people: multi_row(&head, PERSON_COLS, &[64, 8, 1], ""),

@@ -7,7 +7,8 @@
 //! - [`TABLES`] lists every table a restored installation needs, parents before children; a
 //!   test checks it against the migrated schema, so a new table cannot be forgotten silently.
 //!   Left out on purpose: sessions and sign-in throttles (a restore signs everyone out), the
-//!   audit head (recomputed), the migration bookkeeping and the restore marker.
+//!   audit head (recomputed), the migration bookkeeping, the restore marker and the count of
+//!   changes SQLite's readers watch (`data_generation`, this database's own).
 //! - A restore refuses a database that holds data. It commits a marker first and the data, the
 //!   re-applied erasure ledger and the marker's removal in one transaction after it, so a killed
 //!   restore leaves an empty database with the marker, which `sejf serve` refuses.
@@ -116,7 +117,8 @@ pub const TABLES: &[Table] = &[
 ];
 
 /// Tables a backup leaves out, on purpose (see the module comment).
-pub const NOT_BACKED_UP: &[&str] = &["sessions", "login_throttle", "audit_head", "schema_migrations", "restore_state", "import_jobs"];
+pub const NOT_BACKED_UP: &[&str] =
+    &["sessions", "login_throttle", "audit_head", "schema_migrations", "restore_state", "import_jobs", "data_generation"];
 
 /// The table named `name`.
 pub fn table(name: &str) -> Option<&'static Table> {

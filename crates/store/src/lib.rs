@@ -221,7 +221,7 @@ impl SqlStore {
         }
         // Started once the schema is current: the writer's SQL is the newest schema's.
         if let Some(path) = file {
-            match writer::Writer::start(&path, &SQLITE_PRAGMAS) {
+            match writer::Writer::start(&path, &SQLITE_PRAGMAS, store.readers.clone()) {
                 Ok(w) => store.writer = Some(std::sync::Arc::new(w)),
                 Err(e) => {
                     store.pool.close().await;

@@ -257,6 +257,10 @@ pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, tokens: Vec<
     let id_text = id.to_string();
     let mut tx = store.begin_write().await?;
     replace_tokens(&mut tx, store.backend, &id_text, &tokens).await?;
+    // Tokens are counted with their person's row; changed alone, they count themselves.
+    if store.backend == Backend::Sqlite {
+        sqlx::query(sql::GENERATION_BUMP).execute(&mut *tx).await.map_err(error::db("person name tokens"))?;
+    }
     tx.commit().await.map_err(error::db("person name tokens"))
 }
 
@@ -346,6 +350,10 @@ pub(crate) struct WalTruncations {
 /// the log.
 async fn truncate_once(store: &SqlStore) -> bool {
     for attempt in 0..5u64 {
+        // The readers' kept snapshots would hold the log (ADR 0028).
+        if let Some(readers) = &store.readers {
+            readers.release();
+        }
         // (busy, log frames, checkpointed frames); busy = 1 when a reader held the log.
         match sqlx::query_as::<_, (i64, i64, i64)>(sql::WAL_TRUNCATE).fetch_one(&store.pool).await {
             Ok((0, _, _)) => return true,

@@ -1,38 +1,118 @@
-//! SQLite reads without a thread hop (ADR 0026). sqlx runs each SQLite connection on a thread
-//! of its own, and every statement is a round trip to it (about 70 µs on the benchmark VM, most
-//! of an authenticated GET). The hottest reads, a bearer token's session with its user and a
-//! person by id, run here instead: on a pooled rusqlite connection to the same file (the same
-//! bundled SQLite library), inline on the calling worker thread, with the statement prepared
-//! once per connection. Such a read takes microseconds, less than handing the worker over would
-//! (`block_in_place` wakes another thread to take the runtime's core: measured, it cost more
-//! than it saved, and let so many reads run at once that connections were opened and closed
-//! under load). WAL lets them run beside sqlx's writer, which they never wait for;
-//! `query_only` makes it impossible for this path to write. The SQL is the store's own.
+//! SQLite reads without a thread hop (ADR 0026), on snapshots kept while they are current (ADR
+//! 0028). sqlx runs each SQLite connection on a thread of its own, and every statement is a
+//! round trip to it (about 70 µs on the benchmark VM, most of an authenticated GET). The hottest
+//! reads, a bearer token's session with its user and a person by id, run here instead: on a
+//! pooled rusqlite connection to the same file (the same bundled SQLite library), inline on the
+//! calling worker thread, with the statement prepared once per connection. Such a read takes
+//! microseconds, less than handing the worker over would (`block_in_place` wakes another thread
+//! to take the runtime's core: measured, it cost more than it saved, and let so many reads run
+//! at once that connections were opened and closed under load). WAL lets them run beside the
+//! writer, which they never wait for; `query_only` makes it impossible for this path to write.
+//! The SQL is the store's own.
+//!
+//! SQLite empties a connection's page cache whenever it begins a read after any other
+//! connection has committed, and the writer commits for nearly every read (its audit event, the
+//! read budget): each read began with a cold cache, a quarter of a GET's CPU (docs/benchmarks.md
+//! §4j). So a pooled connection keeps its read transaction, and with it its cache, from one use
+//! to the next while the data it reads is unchanged. Migration 24's triggers count every change
+//! to a table the request path reads in `data_generation`, in the change's own transaction; the
+//! second connection of each pooled pair, the *watch*, reads that count in a transaction of its
+//! own (two pages, cached), and the kept snapshot serves only if it holds the same count.
+//!
+//! Invariants:
+//! - A read sees every change to the counted tables committed before it began, by any
+//!   connection of any process: the count is in the database, and a snapshot whose count is not
+//!   the newest is ended before the read.
+//! - No read runs on a snapshot older than [`MAX_AGE`], and [`Readers::release_old`] ends idle
+//!   ones that old: a snapshot pins the log, which a checkpoint cannot copy past it.
+//!   [`Readers::release`] ends every snapshot, idle ones at once and those in use when they come
+//!   back, before a checkpoint that must empty the log.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use sejf_core::ports::StoreError;
 
-use crate::error;
+use crate::{error, stmt};
 
 /// Connections kept for reuse; more are opened under load and closed after.
 const IDLE: usize = 8;
 
+/// The oldest a kept snapshot may be when a read starts on it.
+pub const MAX_AGE: Duration = Duration::from_millis(100);
+
+/// The count of changes to the tables the request path reads (migration 24).
+const GENERATION: &str = "SELECT n FROM data_generation WHERE id = 1";
+
+/// A read transaction kept open between uses of a connection.
+struct Snapshot {
+    /// `data_generation` as this snapshot sees it.
+    generation: i64,
+    /// [`Readers::release`]s before it began.
+    epoch: u64,
+    began: Instant,
+}
+
+/// A pooled connection, the watch that tells whether its snapshot is current, and the snapshot.
+struct Pooled {
+    data: Connection,
+    watch: Connection,
+    snapshot: Option<Snapshot>,
+}
+
+impl Pooled {
+    /// Makes the snapshot current: kept if it holds the newest generation, is younger than
+    /// [`MAX_AGE`] and no release came since it began; else ended and begun anew.
+    fn current(&mut self, epoch: u64) -> Result<(), StoreError> {
+        if let Some(s) = &self.snapshot {
+            let newest = stmt::query_i64(&self.watch, GENERATION, &[], "read generation")?;
+            if s.generation == newest && s.epoch == epoch && s.began.elapsed() < MAX_AGE {
+                return Ok(());
+            }
+            self.end();
+        }
+        stmt::execute(&self.data, "BEGIN", &[], "begin read")?;
+        // The first read of the transaction fixes its snapshot: the count is the snapshot's own.
+        match stmt::query_i64(&self.data, GENERATION, &[], "read generation") {
+            Ok(generation) => {
+                self.snapshot = Some(Snapshot { generation, epoch, began: Instant::now() });
+                Ok(())
+            }
+            Err(e) => {
+                self.end();
+                Err(e)
+            }
+        }
+    }
+
+    /// Ends the read transaction, if one is open.
+    fn end(&mut self) {
+        self.snapshot = None;
+        if !self.data.is_autocommit() {
+            let _ = self.data.execute_batch("COMMIT");
+        }
+    }
+}
+
 /// A pool of read-only connections to one SQLite file, used on the calling thread.
 pub struct Readers {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Pooled>>,
+    /// Releases so far: a snapshot begun before the latest one is not used again.
+    epoch: AtomicU64,
 }
 
 impl Readers {
-    /// Readers for the database file at `path` (opened on first use).
+    /// Readers for the database file at `path` (opened on first use). The database must have
+    /// `data_generation` (migration 24).
     pub fn new(path: &Path) -> Readers {
-        Readers { path: path.to_path_buf(), idle: Mutex::new(Vec::new()) }
+        Readers { path: path.to_path_buf(), idle: Mutex::new(Vec::new()), epoch: AtomicU64::new(0) }
     }
 
-    fn open(&self) -> Result<Connection, StoreError> {
+    fn connect(&self) -> Result<Connection, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(error::sync("open reader"))?;
         conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;").map_err(error::sync("open reader"))?;
@@ -40,22 +120,47 @@ impl Readers {
         Ok(conn)
     }
 
-    /// Runs `f` on a pooled connection, on this thread. A connection that `f` left inside a
-    /// transaction is closed rather than pooled: idle, it would hold its snapshot, and with it
-    /// the write-ahead log, for good.
+    fn idle(&self) -> Result<std::sync::MutexGuard<'_, Vec<Pooled>>, StoreError> {
+        self.idle.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))
+    }
+
+    /// Runs `f` on a pooled connection, on this thread, inside a read transaction that holds
+    /// every change committed to the counted tables before the call.
     pub fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let conn = match self.idle.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop() {
-            Some(c) => c,
-            None => self.open()?,
+        let mut pooled = match self.idle()?.pop() {
+            Some(p) => p,
+            None => Pooled { data: self.connect()?, watch: self.connect()?, snapshot: None },
         };
-        let result = f(&conn);
-        if conn.is_autocommit()
-            && let Ok(mut idle) = self.idle.lock()
+        pooled.current(self.epoch.load(Ordering::Acquire))?;
+        let result = f(&pooled.data);
+        // An error may have ended the transaction; a release may have come meanwhile.
+        let released = pooled.snapshot.as_ref().is_some_and(|s| s.epoch != self.epoch.load(Ordering::Acquire));
+        if pooled.data.is_autocommit() || released {
+            pooled.end();
+        }
+        if let Ok(mut idle) = self.idle()
             && idle.len() < IDLE
         {
-            idle.push(conn);
+            idle.push(pooled);
         }
         result
+    }
+
+    /// Ends every snapshot: the idle ones now, those in use when they come back. For a
+    /// checkpoint that must empty the log, which waits for every reader in it.
+    pub fn release(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut idle) = self.idle() {
+            idle.iter_mut().for_each(Pooled::end);
+        }
+    }
+
+    /// Ends the idle snapshots older than [`MAX_AGE`], which would keep a checkpoint from
+    /// copying the log past them (the checkpointer, before each checkpoint).
+    pub fn release_old(&self) {
+        if let Ok(mut idle) = self.idle() {
+            idle.iter_mut().filter(|p| p.snapshot.as_ref().is_some_and(|s| s.began.elapsed() >= MAX_AGE)).for_each(Pooled::end);
+        }
     }
 
     /// Whether a statement finds a row (for tests of this path).
@@ -69,18 +174,80 @@ impl Readers {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::Readers;
+    use super::{MAX_AGE, Readers};
+
+    /// A database in WAL mode with a counted table `t` (triggers as migration 24's) and an
+    /// uncounted one `q`, and a connection that writes to it as another process would.
+    fn database() -> (std::path::PathBuf, rusqlite::Connection) {
+        let dir = crate::testing::fresh_temp_dir().unwrap();
+        let path = dir.join("r.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE data_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+             INSERT INTO data_generation (id, n) VALUES (1, 0);
+             CREATE TABLE t (x INTEGER); CREATE TABLE q (x INTEGER);
+             CREATE TRIGGER t_gen_ins AFTER INSERT ON t BEGIN UPDATE data_generation SET n = n + 1; END;
+             INSERT INTO t VALUES (1);",
+        )
+        .unwrap();
+        (path, conn)
+    }
+
+    fn count(readers: &Readers, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        readers.run(|c| c.query_row(&sql, [], |r| r.get(0)).map_err(crate::error::sync("count"))).unwrap()
+    }
 
     #[test]
     fn a_reader_cannot_write() {
-        let dir = crate::testing::fresh_temp_dir().unwrap();
-        let path = dir.join("r.db");
-        rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);").unwrap();
+        let (path, _) = database();
         let readers = Readers::new(&path);
         assert!(readers.exists("SELECT 1 FROM t").unwrap());
         let refused = readers.run(|c| c.execute("DELETE FROM t", []).map_err(crate::error::sync("write")));
         assert!(refused.is_err(), "query_only refuses a write");
         assert!(readers.exists("SELECT 1 FROM t").unwrap());
-        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_read_sees_every_counted_change_and_keeps_its_snapshot_over_the_others() {
+        let (path, other) = database();
+        let readers = Readers::new(&path);
+        assert_eq!((count(&readers, "t"), count(&readers, "q")), (1, 0));
+        // A change to an uncounted table (as the audit trail's, which every read writes) leaves
+        // the snapshot, and with it the connection's cache, in use.
+        other.execute("INSERT INTO q VALUES (1)", []).unwrap();
+        assert_eq!(count(&readers, "q"), 0, "the snapshot is kept over an uncounted change");
+        // A counted change, by any connection, is seen by the next read.
+        other.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        assert_eq!((count(&readers, "t"), count(&readers, "q")), (2, 1));
+        // A release ends the snapshot; so does its age.
+        other.execute("INSERT INTO q VALUES (2)", []).unwrap();
+        assert_eq!(count(&readers, "q"), 1);
+        readers.release();
+        assert_eq!(count(&readers, "q"), 2);
+        other.execute("INSERT INTO q VALUES (3)", []).unwrap();
+        std::thread::sleep(MAX_AGE);
+        assert_eq!(count(&readers, "q"), 3, "no read runs on a snapshot older than MAX_AGE");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_kept_snapshot_holds_the_log_until_it_is_released() {
+        let (path, other) = database();
+        let readers = Readers::new(&path);
+        assert_eq!(count(&readers, "q"), 0);
+        other.execute("INSERT INTO q VALUES (1)", []).unwrap();
+        // Busy at once rather than after rusqlite's default wait, which would age the snapshot.
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let truncate = || -> i64 { other.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).unwrap() };
+        assert_eq!(truncate(), 1, "an idle reader's snapshot keeps the log busy");
+        readers.release_old();
+        assert_eq!(truncate(), 1, "a young snapshot is not released by age");
+        readers.release();
+        assert_eq!(truncate(), 0, "released, the log empties");
+        assert_eq!(std::fs::metadata(path.with_extension("db-wal")).unwrap().len(), 0);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }

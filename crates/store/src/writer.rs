@@ -23,12 +23,13 @@
 use std::any::Any;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use rusqlite::{Connection, OpenFlags};
 use sejf_core::ports::StoreError;
 use tokio::sync::oneshot;
 
+use crate::reader::Readers;
 use crate::{error, stmt};
 
 /// The most units one transaction takes; more wait for the next one.
@@ -70,8 +71,10 @@ fn stopped() -> StoreError {
 }
 
 impl Writer {
-    /// Opens the connection (with the store's pragmas) and starts the thread.
-    pub fn start(path: &Path, pragmas: &[&str]) -> Result<Writer, StoreError> {
+    /// Opens the connection (with the store's pragmas) and starts the thread. `readers`, the
+    /// store's pool of readers of the same file, are asked to end the snapshots they keep
+    /// before a checkpoint (ADR 0028).
+    pub fn start(path: &Path, pragmas: &[&str], readers: Option<Arc<Readers>>) -> Result<Writer, StoreError> {
         let conn = open(path, pragmas)?;
         // Checkpoints in the commit path only when the checkpointer asks (see `checkpoints`).
         pragma(&conn, "PRAGMA wal_autocheckpoint=0")?;
@@ -88,7 +91,7 @@ impl Writer {
         let (jobs, queue) = mpsc::channel::<Msg>();
         let thread = std::thread::Builder::new()
             .name("sejf-sqlite-writer".into())
-            .spawn(move || serve(conn, checkpointer, queue))
+            .spawn(move || serve(conn, checkpointer, queue, readers))
             .map_err(|e| StoreError::Backend(format!("start the database writer: {e}")))?;
         Ok(Writer { jobs, thread: Some(thread) })
     }
@@ -183,7 +186,10 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// checkpoint between two commits: short, because nearly everything is copied already. SQLite's
 /// own automatic checkpoint would instead run after every commit once the log is that long,
 /// syncing the database inside the commit path each time (measured: p99 of 53 ms for a GET).
-fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool) {
+///
+/// Before each, the readers end the snapshots they kept idle for longer than their
+/// `MAX_AGE`: a snapshot pins the log, and a checkpoint copies it only up to the oldest one.
+fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool, readers: Option<&Readers>) {
     let mut last: Option<std::time::Instant> = None;
     'writes: while wrote.recv().is_ok() {
         // Not more often than CHECKPOINT_EVERY; a stop (the sender gone) ends the wait at once.
@@ -195,6 +201,9 @@ fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool) {
             }
         }
         last = Some(std::time::Instant::now());
+        if let Some(r) = readers {
+            r.release_old();
+        }
         match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
             Ok(frames) if frames >= RESTART_FRAMES => due.store(true, Ordering::Relaxed),
             Ok(_) => {}
@@ -204,6 +213,9 @@ fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool) {
     // A last one that also cuts the log to nothing when no reader is in it, so a clean stop
     // (the end of an import, whose one transaction grew the log to its own size) leaves no
     // large log behind.
+    if let Some(r) = readers {
+        r.release();
+    }
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     let _ = conn.close();
 }
@@ -219,12 +231,14 @@ fn restart(conn: &Connection) -> rusqlite::Result<i64> {
     busy
 }
 
-fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>) {
+fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>, readers: Option<Arc<Readers>>) {
     let (wrote, written) = mpsc::sync_channel::<()>(1);
-    let due = std::sync::Arc::new(AtomicBool::new(false));
+    let due = Arc::new(AtomicBool::new(false));
     let asks = due.clone();
-    let checkpointer =
-        std::thread::Builder::new().name("sejf-sqlite-checkpoint".into()).spawn(move || checkpoints(checkpointer, written, &asks));
+    let held = readers.clone();
+    let checkpointer = std::thread::Builder::new()
+        .name("sejf-sqlite-checkpoint".into())
+        .spawn(move || checkpoints(checkpointer, written, &asks, held.as_deref()));
     if let Err(e) = &checkpointer {
         tracing::error!(error = %e, "cannot start the checkpointer; the log grows until the server stops");
     }
@@ -384,7 +398,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_units_commit_together_and_a_failing_one_alone_is_undone() {
         let path = temp();
-        let writer = std::sync::Arc::new(Writer::start(&path, &["PRAGMA busy_timeout=5000"]).unwrap());
+        let writer = std::sync::Arc::new(Writer::start(&path, &["PRAGMA busy_timeout=5000"], None).unwrap());
         let mut tasks = Vec::new();
         for n in 0..200i64 {
             let w = writer.clone();
@@ -421,7 +435,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_unit_alone_is_all_or_nothing_and_units_queued_before_it_commit() {
         let path = temp();
-        let writer = std::sync::Arc::new(Writer::start(&path, &["PRAGMA busy_timeout=5000"]).unwrap());
+        let writer = std::sync::Arc::new(Writer::start(&path, &["PRAGMA busy_timeout=5000"], None).unwrap());
         let queued = {
             let w = writer.clone();
             tokio::spawn(async move { w.run(|c| c.execute("INSERT INTO t (n) VALUES (1)", []).map_err(crate::error::sync("t"))).await })
@@ -457,7 +471,7 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_unit_is_rolled_back_and_the_writer_goes_on() {
         let path = temp();
-        let writer = Writer::start(&path, &[]).unwrap();
+        let writer = Writer::start(&path, &[], None).unwrap();
         let r: Result<(), _> = writer
             .run(|c| {
                 c.execute("INSERT INTO t (n) VALUES (1)", []).unwrap();
