@@ -349,11 +349,9 @@ pub(crate) struct WalTruncations {
 /// One `wal_checkpoint(TRUNCATE)`, retried while readers keep the log busy; true if it emptied
 /// the log.
 async fn truncate_once(store: &SqlStore) -> bool {
+    // The readers' kept snapshots would hold the log (ADR 0028): none is kept meanwhile.
+    let _drain = store.readers.as_deref().map(crate::reader::Readers::drain);
     for attempt in 0..5u64 {
-        // The readers' kept snapshots would hold the log (ADR 0028).
-        if let Some(readers) = &store.readers {
-            readers.release();
-        }
         // (busy, log frames, checkpointed frames); busy = 1 when a reader held the log.
         match sqlx::query_as::<_, (i64, i64, i64)>(sql::WAL_TRUNCATE).fetch_one(&store.pool).await {
             Ok((0, _, _)) => return true,

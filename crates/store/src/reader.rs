@@ -25,12 +25,14 @@
 //!   the newest is ended before the read.
 //! - No read runs on a snapshot older than [`MAX_AGE`], and [`Readers::release_old`] ends idle
 //!   ones that old: a snapshot pins the log, which a checkpoint cannot copy past it.
-//!   [`Readers::release`] ends every snapshot, idle ones at once and those in use when they come
-//!   back, before a checkpoint that must empty the log.
+//! - While a [`Drain`] lives, no snapshot is kept: the idle ones are ended when it begins, and
+//!   every read ends its own when it is done. A checkpoint that must empty the log (restart it,
+//!   or truncate it after an erasure) waits for every reader to leave it, so it runs inside one;
+//!   a snapshot kept meanwhile would make it wait out its timeout and fail, again and again.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
@@ -51,8 +53,6 @@ const GENERATION: &str = "SELECT n FROM data_generation WHERE id = 1";
 struct Snapshot {
     /// `data_generation` as this snapshot sees it.
     generation: i64,
-    /// [`Readers::release`]s before it began.
-    epoch: u64,
     began: Instant,
 }
 
@@ -64,12 +64,12 @@ struct Pooled {
 }
 
 impl Pooled {
-    /// Makes the snapshot current: kept if it holds the newest generation, is younger than
-    /// [`MAX_AGE`] and no release came since it began; else ended and begun anew.
-    fn current(&mut self, epoch: u64) -> Result<(), StoreError> {
+    /// Makes the snapshot current: kept if it holds the newest generation and is younger than
+    /// [`MAX_AGE`]; else ended and begun anew.
+    fn current(&mut self) -> Result<(), StoreError> {
         if let Some(s) = &self.snapshot {
             let newest = stmt::query_i64(&self.watch, GENERATION, &[], "read generation")?;
-            if s.generation == newest && s.epoch == epoch && s.began.elapsed() < MAX_AGE {
+            if s.generation == newest && s.began.elapsed() < MAX_AGE {
                 return Ok(());
             }
             self.end();
@@ -78,7 +78,7 @@ impl Pooled {
         // The first read of the transaction fixes its snapshot: the count is the snapshot's own.
         match stmt::query_i64(&self.data, GENERATION, &[], "read generation") {
             Ok(generation) => {
-                self.snapshot = Some(Snapshot { generation, epoch, began: Instant::now() });
+                self.snapshot = Some(Snapshot { generation, began: Instant::now() });
                 Ok(())
             }
             Err(e) => {
@@ -101,15 +101,15 @@ impl Pooled {
 pub struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Pooled>>,
-    /// Releases so far: a snapshot begun before the latest one is not used again.
-    epoch: AtomicU64,
+    /// [`Drain`]s alive: while there is one, no snapshot is kept.
+    draining: AtomicUsize,
 }
 
 impl Readers {
     /// Readers for the database file at `path` (opened on first use). The database must have
     /// `data_generation` (migration 24).
     pub fn new(path: &Path) -> Readers {
-        Readers { path: path.to_path_buf(), idle: Mutex::new(Vec::new()), epoch: AtomicU64::new(0) }
+        Readers { path: path.to_path_buf(), idle: Mutex::new(Vec::new()), draining: AtomicUsize::new(0) }
     }
 
     fn connect(&self) -> Result<Connection, StoreError> {
@@ -131,28 +131,31 @@ impl Readers {
             Some(p) => p,
             None => Pooled { data: self.connect()?, watch: self.connect()?, snapshot: None },
         };
-        pooled.current(self.epoch.load(Ordering::Acquire))?;
+        pooled.current()?;
         let result = f(&pooled.data);
-        // An error may have ended the transaction; a release may have come meanwhile.
-        let released = pooled.snapshot.as_ref().is_some_and(|s| s.epoch != self.epoch.load(Ordering::Acquire));
-        if pooled.data.is_autocommit() || released {
-            pooled.end();
-        }
-        if let Ok(mut idle) = self.idle()
-            && idle.len() < IDLE
-        {
-            idle.push(pooled);
+        if let Ok(mut idle) = self.idle() {
+            // Decided under the pool's lock, which a drain takes after it counts itself: a
+            // snapshot is either ended here or by the drain, never kept through it. An error
+            // may have ended the transaction already.
+            if pooled.data.is_autocommit() || self.draining.load(Ordering::Acquire) > 0 {
+                pooled.end();
+            }
+            if idle.len() < IDLE {
+                idle.push(pooled);
+            }
         }
         result
     }
 
-    /// Ends every snapshot: the idle ones now, those in use when they come back. For a
-    /// checkpoint that must empty the log, which waits for every reader in it.
-    pub fn release(&self) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+    /// Keeps no snapshot until the answer is dropped: ends the idle ones now, and every read
+    /// its own when it is done. For a checkpoint that must empty the log, which waits for every
+    /// reader in it.
+    pub fn drain(&self) -> Drain<'_> {
+        self.draining.fetch_add(1, Ordering::AcqRel);
         if let Ok(mut idle) = self.idle() {
             idle.iter_mut().for_each(Pooled::end);
         }
+        Drain { readers: self }
     }
 
     /// Ends the idle snapshots older than [`MAX_AGE`], which would keep a checkpoint from
@@ -168,6 +171,17 @@ impl Readers {
     fn exists(&self, sql: &'static str) -> Result<bool, StoreError> {
         use rusqlite::OptionalExtension;
         self.run(|c| c.query_row(sql, [], |_| Ok(())).optional().map(|o| o.is_some()).map_err(error::sync("exists")))
+    }
+}
+
+/// While it lives, the readers keep no snapshot ([`Readers::drain`]).
+pub struct Drain<'a> {
+    readers: &'a Readers,
+}
+
+impl Drop for Drain<'_> {
+    fn drop(&mut self) {
+        self.readers.draining.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -222,19 +236,23 @@ mod tests {
         // A counted change, by any connection, is seen by the next read.
         other.execute("INSERT INTO t VALUES (2)", []).unwrap();
         assert_eq!((count(&readers, "t"), count(&readers, "q")), (2, 1));
-        // A release ends the snapshot; so does its age.
+        // A drain ends the snapshot, and keeps none while it lasts; so does age.
         other.execute("INSERT INTO q VALUES (2)", []).unwrap();
         assert_eq!(count(&readers, "q"), 1);
-        readers.release();
+        let drain = readers.drain();
         assert_eq!(count(&readers, "q"), 2);
         other.execute("INSERT INTO q VALUES (3)", []).unwrap();
+        assert_eq!(count(&readers, "q"), 3, "no snapshot is kept while a drain lasts");
+        drop(drain);
+        assert_eq!(count(&readers, "q"), 3);
+        other.execute("INSERT INTO q VALUES (4)", []).unwrap();
         std::thread::sleep(MAX_AGE);
-        assert_eq!(count(&readers, "q"), 3, "no read runs on a snapshot older than MAX_AGE");
+        assert_eq!(count(&readers, "q"), 4, "no read runs on a snapshot older than MAX_AGE");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
     #[test]
-    fn a_kept_snapshot_holds_the_log_until_it_is_released() {
+    fn a_kept_snapshot_holds_the_log_until_a_drain() {
         let (path, other) = database();
         let readers = Readers::new(&path);
         assert_eq!(count(&readers, "q"), 0);
@@ -245,9 +263,14 @@ mod tests {
         assert_eq!(truncate(), 1, "an idle reader's snapshot keeps the log busy");
         readers.release_old();
         assert_eq!(truncate(), 1, "a young snapshot is not released by age");
-        readers.release();
-        assert_eq!(truncate(), 0, "released, the log empties");
+        let drain = readers.drain();
+        assert_eq!(truncate(), 0, "drained, the log empties");
         assert_eq!(std::fs::metadata(path.with_extension("db-wal")).unwrap().len(), 0);
+        // Reads go on during the drain without holding the log.
+        other.execute("INSERT INTO q VALUES (2)", []).unwrap();
+        assert_eq!(count(&readers, "q"), 2);
+        assert_eq!(truncate(), 0, "a read during the drain keeps no snapshot");
+        drop(drain);
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }

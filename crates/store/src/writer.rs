@@ -213,18 +213,19 @@ fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool, re
     // A last one that also cuts the log to nothing when no reader is in it, so a clean stop
     // (the end of an import, whose one transaction grew the log to its own size) leaves no
     // large log behind.
-    if let Some(r) = readers {
-        r.release();
-    }
+    let drain = readers.map(Readers::drain);
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    drop(drain);
     let _ = conn.close();
 }
 
 /// A `RESTART` checkpoint: it finishes the log and waits until every reader has left it, so
 /// the next commit writes the log from its beginning; it waits at most 20 ms (a
 /// long read, such as a backup's, would otherwise hold up every write), and answers 1 when it
-/// gave up.
-fn restart(conn: &Connection) -> rusqlite::Result<i64> {
+/// gave up. The readers keep no snapshot meanwhile (ADR 0028): one kept would make it wait out
+/// its 20 ms and give up after every commit.
+fn restart(conn: &Connection, readers: Option<&Readers>) -> rusqlite::Result<i64> {
+    let _drain = readers.map(Readers::drain);
     conn.execute_batch("PRAGMA busy_timeout=20")?;
     let busy = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0));
     conn.execute_batch("PRAGMA busy_timeout=5000")?;
@@ -277,7 +278,7 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>,
                 // the next commit starts it again from the beginning. While the checkpointer is
                 // at work this one is refused at once (busy): it is tried again after the next
                 // commit, and otherwise when the checkpointer asks again.
-                match restart(&conn) {
+                match restart(&conn, readers.as_deref()) {
                     Ok(0) => due.store(false, Ordering::Relaxed),
                     Ok(_) => {}
                     Err(e) => {
@@ -465,6 +466,27 @@ mod tests {
         // And the group commits go on after it.
         writer.run(|c| c.execute("INSERT INTO t (n) VALUES (2)", []).map_err(crate::error::sync("t"))).await.unwrap();
         assert_eq!(count(&path), 5002);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    /// The readers keep their snapshots between reads (ADR 0028); the log still restarts,
+    /// because a restart drains them first.
+    #[test]
+    fn the_log_restarts_while_readers_keep_snapshots() {
+        let path = temp();
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE data_generation (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO data_generation VALUES (1, 0)",
+        )
+        .unwrap();
+        let readers = crate::reader::Readers::new(&path);
+        let read =
+            || readers.run(|r| r.query_row("SELECT COUNT(*) FROM t", [], |row| row.get::<_, i64>(0)).map_err(crate::error::sync("t")));
+        assert_eq!(read().unwrap(), 0);
+        c.execute("INSERT INTO t (n) VALUES (1)", []).unwrap();
+        assert_eq!(super::restart(&c, None).unwrap(), 1, "a kept snapshot holds the log");
+        assert_eq!(super::restart(&c, Some(&readers)).unwrap(), 0, "drained, the log restarts");
+        assert_eq!(read().unwrap(), 1);
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
