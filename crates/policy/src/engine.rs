@@ -112,6 +112,14 @@ impl PolicyEngine {
         view
     }
 
+    /// May `principal` read `resource` at all? The same answer as [`Self::decide`] for
+    /// [`Action::Read`] without context (a test holds them together), from the memo of
+    /// [`Self::record_view`]: a record read costs a hash lookup instead of building the
+    /// question's entities and asking Cedar, the most frequent decision Sejf takes.
+    pub fn may_read(&self, principal: &Principal, resource: &Resource) -> bool {
+        matches!(resource, Resource::Record { .. }) && self.record_view(principal, resource).0
+    }
+
     /// [`Self::record_view`] without the memo: always asks Cedar. For benchmarks and for tests
     /// that hold the memo to the same answers.
     #[doc(hidden)]
