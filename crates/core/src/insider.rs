@@ -41,6 +41,11 @@ pub enum Notice {
 pub const BUDGET_WINDOW_MICROS: i64 = HOUR_MICROS;
 /// How often a server writes its new reads to the database ([`App::flush_reads`]).
 pub const BUDGET_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// A re-read of a person whose read is in the database moves the stored time only once it is
+/// this much later (or the stored time has left the window): a user reopening the same people
+/// writes nothing most seconds, and a crash forgets at most this much of a re-read's time
+/// (ADR 0017, amended).
+const RE_READ_WRITTEN_AFTER_MICROS: i64 = 60 * 1_000_000;
 /// A count of a user's reads from the database older than this is read again before it decides
 /// a read, so reads on other servers count here within this plus one flush interval.
 const COUNT_FRESH_MICROS: i64 = 2 * 1_000_000;
@@ -154,7 +159,7 @@ impl App {
     /// transaction, forgets reads older than the window, and refreshes the shared counts of the
     /// users who read. The server calls it every [`BUDGET_FLUSH_EVERY`] and at shutdown.
     pub async fn flush_reads(&self) -> Result<(), CoreError> {
-        flush(&self.read_counts.0, self.store.as_ref(), self.now()).await
+        flush(&self.read_counts.0, self.store.as_ref(), self.now(), Moves::All).await
     }
 
     /// Runs [`Self::flush_reads`] every [`BUDGET_FLUSH_EVERY`] until the app is dropped.
@@ -167,7 +172,7 @@ impl App {
             loop {
                 every.tick().await;
                 let Some(counts) = counts.upgrade() else { return };
-                if let Err(e) = flush(&counts, store.as_ref(), clock.now_micros()).await {
+                if let Err(e) = flush(&counts, store.as_ref(), clock.now_micros(), Moves::Due).await {
                     tracing::error!(error = %e, "writing read budgets failed; retrying");
                 }
             }
@@ -334,8 +339,29 @@ impl App {
     }
 }
 
+/// Which re-reads a flush writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Moves {
+    /// Every one whose time moved (at shutdown, and [`App::flush_reads`]).
+    All,
+    /// Those whose time moved by [`RE_READ_WRITTEN_AFTER_MICROS`] or whose stored time has left
+    /// the window (the flush every second). People new to the database are always written.
+    Due,
+}
+
+impl Mark {
+    /// Whether a flush writes this read.
+    fn to_write(self, moves: Moves, since: i64) -> bool {
+        self.at > self.stored_at
+            && (moves == Moves::All
+                || self.stored_at == 0
+                || self.stored_at < since
+                || self.at - self.stored_at >= RE_READ_WRITTEN_AFTER_MICROS)
+    }
+}
+
 /// See [`App::flush_reads`].
-async fn flush(counts: &Mutex<HashMap<Uuid, UserReads>>, store: &dyn Store, now: i64) -> Result<(), CoreError> {
+async fn flush(counts: &Mutex<HashMap<Uuid, UserReads>>, store: &dyn Store, now: i64, moves: Moves) -> Result<(), CoreError> {
     let since = now - BUDGET_WINDOW_MICROS;
     let reads: Vec<ReadMark> = {
         let mut counts = counts.lock().map_err(|_| CoreError::Internal("read counts poisoned".into()))?;
@@ -346,7 +372,11 @@ async fn flush(counts: &Mutex<HashMap<Uuid, UserReads>>, store: &dyn Store, now:
             // Forgotten without ever being written (the database was away for the whole window).
             e.fresh -= (before - e.seen.len()) as i64;
             e.seen.retain(|_, m| m.at >= since);
-            reads.extend(e.seen.iter().filter(|(_, m)| m.at > m.stored_at).map(|(p, m)| ReadMark { user: *user, person: *p, at: m.at }));
+            reads.extend(e.seen.iter().filter(|(_, m)| m.to_write(moves, since)).map(|(p, m)| ReadMark {
+                user: *user,
+                person: *p,
+                at: m.at,
+            }));
             !e.seen.is_empty()
         });
         reads
@@ -376,4 +406,30 @@ async fn flush(counts: &Mutex<HashMap<Uuid, UserReads>>, store: &dyn Store, now:
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Mark, Moves, RE_READ_WRITTEN_AFTER_MICROS};
+
+    const SEC: i64 = 1_000_000;
+
+    #[test]
+    fn a_flush_writes_new_people_at_once_and_a_re_read_once_it_moved_far_enough() {
+        let since = 3_600 * SEC;
+        let at = |at: i64, stored_at: i64| Mark { at, stored_at };
+        let due = |m: Mark| m.to_write(Moves::Due, since);
+        let all = |m: Mark| m.to_write(Moves::All, since);
+        // A person not in the database yet: at once.
+        assert!(due(at(since + 10 * SEC, 0)));
+        // Unmoved: never.
+        assert!(!due(at(since + 10 * SEC, since + 10 * SEC)) && !all(at(since + 10 * SEC, since + 10 * SEC)));
+        // A re-read seconds after the stored one: only at shutdown.
+        let soon = at(since + 40 * SEC, since + 10 * SEC);
+        assert!(!due(soon) && all(soon));
+        // A minute later, or once the stored time has left the window: at the next flush, so the
+        // database never counts a person out of the window while this server still reads them.
+        assert!(due(at(since + 10 * SEC + RE_READ_WRITTEN_AFTER_MICROS, since + 10 * SEC)));
+        assert!(due(at(since + 5 * SEC, since - SEC)));
+    }
 }
