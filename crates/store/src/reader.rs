@@ -120,6 +120,14 @@ impl Readers {
         Ok(conn)
     }
 
+    /// A watch reads one row of a two-page table: a cache of a few pages is all it needs, not
+    /// the 2 MB each data connection keeps.
+    fn watch(&self) -> Result<Connection, StoreError> {
+        let conn = self.connect()?;
+        conn.execute_batch("PRAGMA cache_size=8").map_err(error::sync("open reader"))?;
+        Ok(conn)
+    }
+
     fn idle(&self) -> Result<std::sync::MutexGuard<'_, Vec<Pooled>>, StoreError> {
         self.idle.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))
     }
@@ -129,7 +137,7 @@ impl Readers {
     pub fn run<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut pooled = match self.idle()?.pop() {
             Some(p) => p,
-            None => Pooled { data: self.connect()?, watch: self.connect()?, snapshot: None },
+            None => Pooled { data: self.connect()?, watch: self.watch()?, snapshot: None },
         };
         pooled.current()?;
         let result = f(&pooled.data);
