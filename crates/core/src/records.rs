@@ -629,11 +629,23 @@ impl App {
     }
 
     pub async fn delete_record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
-        crate::authz::require_scope(actor, K::KIND, Action::Delete)?;
-        let (row, _permit) = self.visible_record(actor, K::KIND, Action::Delete, id).await?;
+        let row = self.deletable_record(actor, K::KIND, id).await?;
         self.alert_honeytokens(actor, &people_of(std::slice::from_ref(&row)), "delete").await?;
         let ev = self.record_event::<K>(actor, Verb::Delete, &row, &[]);
         if self.store.record_delete(K::KIND, id, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
+    }
+
+    /// Whether the caller may delete the record, as [`Self::delete_record`] decides it (the
+    /// token's scope, 404 for a record they may not read, 403 for one they may read but not
+    /// delete, a restricted person's records), for a page that asks before deleting: nothing is
+    /// decrypted, counted as a read or written to the trail, since that page shows no field.
+    pub async fn may_delete_record<K: Kind>(&self, actor: &Actor, id: Uuid) -> Result<(), CoreError> {
+        self.deletable_record(actor, K::KIND, id).await.map(drop)
+    }
+
+    async fn deletable_record(&self, actor: &Actor, kind: RecordKind, id: Uuid) -> Result<RecordRow, CoreError> {
+        crate::authz::require_scope(actor, kind, Action::Delete)?;
+        Ok(self.visible_record(actor, kind, Action::Delete, id).await?.0)
     }
 
     /// Every record of `K` the caller may see, 500 a page: what an export writes and an import

@@ -3,18 +3,23 @@
 //! and stores the result conditionally on that version. The web UI's edit forms show a record
 //! masked and save through a use case that puts back every field their user may not read.
 
-use sejf_core::CoreError;
 use sejf_core::people::PersonInput;
+use sejf_core::records::{Company, Links};
+use sejf_core::{Actor, CoreError};
 use sejf_domain::people::PersonRaw;
+use sejf_domain::records::CompanyRaw;
 use sejf_domain::roles::Role;
 
-use crate::{Fixture, on_both};
+use uuid::Uuid;
+
+use crate::{Fixture, Signed, on_both};
 
 on_both!(
     a_patch_merges_onto_the_unmasked_record_at_the_version_seen,
     the_form_to_edit_a_record_is_an_audited_read,
     the_form_to_edit_a_record_hides_and_keeps_what_its_editor_may_not_read,
-    the_form_to_edit_a_person_hides_and_keeps_what_its_editor_may_not_read
+    the_form_to_edit_a_person_hides_and_keeps_what_its_editor_may_not_read,
+    the_page_that_asks_before_a_delete_decides_and_reads_nothing
 );
 
 const PESEL: &str = "44051401458";
@@ -58,24 +63,54 @@ async fn a_patch_merges_onto_the_unmasked_record_at_the_version_seen(fx: &Fixtur
     assert!(matches!(app.patch_person(&sam, created.id, Some(created.version), rename).await, Err(CoreError::PreconditionFailed)));
 }
 
+/// Sam (sales, unit north) and a company he owns.
+async fn sams_company(fx: &Fixture) -> (Signed, Uuid) {
+    let sam = fx.user("sam", Role::Sales).await;
+    let raw = CompanyRaw { name: Some("Firma".into()), ..CompanyRaw::default() };
+    let created = fx.app.create_record::<Company>(&sam, &raw, &Links::default()).await.unwrap();
+    (sam, created.id)
+}
+
+/// Events in the trail about `id` (of `action` when one is named).
+async fn events_about(fx: &Fixture, id: Uuid, action: Option<&str>) -> usize {
+    let page = fx.app.audit_page(&Actor::operator(), 0, 10_000).await.unwrap();
+    page.into_iter().filter(|e| e.event.resource_id == id.to_string() && action.is_none_or(|a| e.event.action == a)).count()
+}
+
+/// The page that asks before a record is deleted shows no field of it: it answers as the
+/// delete would (404 for a record the caller may not read, 403 for one they may read but not
+/// delete) and neither reads the record into the trail nor counts it against a budget.
+async fn the_page_that_asks_before_a_delete_decides_and_reads_nothing(fx: &Fixture) {
+    let app = &fx.app;
+    let (sam, id) = sams_company(fx).await;
+    let before = events_about(fx, id, None).await;
+    app.may_delete_record::<Company>(&sam, id).await.unwrap();
+    assert_eq!(events_about(fx, id, None).await, before, "asking whether a delete is allowed is no read of it");
+    // A teammate and an auditor read the company but may not delete it.
+    for (name, role) in [("stan", Role::Sales), ("aud", Role::Auditor)] {
+        let reader = fx.user(name, role).await;
+        let refused = app.may_delete_record::<Company>(&reader, id).await;
+        assert!(matches!(refused, Err(CoreError::Forbidden(_))), "{name}: {refused:?}");
+    }
+    // A salesman of another unit does not see it at all.
+    app.create_user("olaf", Role::Sales, &["south".into()], crate::PASSWORD).await.unwrap();
+    let stranger = fx.sign_in("olaf").await;
+    assert!(matches!(app.may_delete_record::<Company>(&stranger, id).await, Err(CoreError::NotFound)));
+    assert_eq!(events_about(fx, id, None).await, before, "nor is a refusal in the trail as a read");
+    assert!(matches!(app.may_delete_record::<Company>(&sam, Uuid::now_v7()).await, Err(CoreError::NotFound)));
+    // And the delete it asks about is the one decided.
+    app.delete_record::<Company>(&sam, id).await.unwrap();
+    assert!(matches!(app.may_delete_record::<Company>(&sam, id).await, Err(CoreError::NotFound)));
+}
+
 /// The edit form's read of a record leaves for a screen, so it is in the trail like any other
 /// read.
 async fn the_form_to_edit_a_record_is_an_audited_read(fx: &Fixture) {
-    use sejf_core::Actor;
-    use sejf_core::records::{Company, Links};
-    use sejf_domain::records::CompanyRaw;
-    let app = &fx.app;
-    let sam = fx.user("sam", Role::Sales).await;
-    let raw = CompanyRaw { name: Some("Firma".into()), ..CompanyRaw::default() };
-    let created = app.create_record::<Company>(&sam, &raw, &Links::default()).await.unwrap();
-    let reads = || async {
-        let page = app.audit_page(&Actor::operator(), 0, 10_000).await.unwrap();
-        page.into_iter().filter(|e| e.event.action == "company.read" && e.event.resource_id == created.id.to_string()).count()
-    };
-    let before = reads().await;
-    let form = app.record_for_update::<Company>(&sam, created.id).await.unwrap();
+    let (sam, id) = sams_company(fx).await;
+    let before = events_about(fx, id, Some("company.read")).await;
+    let form = fx.app.record_for_update::<Company>(&sam, id).await.unwrap();
     assert_eq!(form.payload.name, "Firma");
-    assert_eq!(reads().await, before + 1, "the edit form's read is in the trail");
+    assert_eq!(events_about(fx, id, Some("company.read")).await, before + 1, "the edit form's read is in the trail");
 }
 
 /// An organisation's edit of the default policies: sales keep writing their own deals,

@@ -178,16 +178,22 @@ pub(super) async fn edit_activity(
     }
 }
 
-/// Asks before a record is deleted (reading it first: an unreadable one is the 404 page).
+/// Asks before a record is deleted, if the caller may delete it (an unreadable one is the 404
+/// page, a readable one they may not delete the 403 page). The page shows no field of it, so
+/// nothing is read.
 pub(super) async fn delete_form<K: sejf_core::records::Kind>(State(app): State<Arc<App>>, s: Signed, Path(id): Path<String>) -> Response {
     let c = ctx(&s);
-    let got = async { app.record_for_update::<K>(&s.actor, parse_id(&id)?).await }.await;
+    let got = async {
+        let id = parse_id(&id)?;
+        app.may_delete_record::<K>(&s.actor, id).await.map(|()| id)
+    }
+    .await;
     match got {
-        Ok(v) => {
+        Ok(id) => {
             let kind = K::KIND.plural();
             let body = html! {
                 p { (c.t(M::DeleteConfirm)) }
-                form method="post" action={ "/" (kind) "/" (v.id) "/delete" } {
+                form method="post" action={ "/" (kind) "/" (id) "/delete" } {
                     (csrf_field(c.csrf))
                     button type="submit" class="danger" { (c.t(M::YesDelete)) }
                     " "
