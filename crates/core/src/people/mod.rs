@@ -85,6 +85,18 @@ impl PersonView {
     }
 }
 
+/// A kept national id the caller may not read that no longer fits the country they changed is
+/// refused as the country's fault: the caller cannot see, let alone mend, the national id, and a
+/// refusal naming it would point at a field shown to them only masked.
+fn blame_what_changed(mut errs: ValidationErrors, access: FieldAccess, stored: &PersonRaw, new: &PersonRaw) -> ValidationErrors {
+    let kept_hidden = !access.contains(PersonField::NationalId.class()) && stored.national_id == new.national_id;
+    for e in errs.0.iter_mut().filter(|e| kept_hidden && e.field == PersonField::NationalId.name()) {
+        e.field = "address.country".to_owned();
+        e.reason = "does not fit the national id on file, which you may not read: someone who may must change it first".to_owned();
+    }
+    errs
+}
+
 /// The personal fields of a class `access` does not allow, held or not.
 fn hidden(access: FieldAccess) -> impl Iterator<Item = PersonField> {
     PersonField::ALL.into_iter().filter(move |f| !access.contains(f.class()))
@@ -515,8 +527,14 @@ impl App {
         let (stored, permit) = self.visible_person(actor, Action::Update, id).await?;
         check(&stored)?;
         let access = self.access_to(actor, &stored.row).1;
-        let input = merge(&self.decrypt(&stored, &permit)?, access)?;
-        Ok(self.write_update(actor, &stored, &input).await?)
+        let current = self.decrypt(&stored, &permit)?;
+        let input = merge(&current, access)?;
+        match self.write_update(actor, &stored, &input).await {
+            Err(CoreError::Validation(errs)) => {
+                Err(CoreError::Validation(blame_what_changed(errs, access, &current.fields, &input.raw)).into())
+            }
+            done => Ok(done?),
+        }
     }
 
     /// Validates `input`, seals it under the person's key and stores it as the version after

@@ -19,7 +19,8 @@ on_both!(
     the_form_to_edit_a_record_is_an_audited_read,
     the_form_to_edit_a_record_hides_and_keeps_what_its_editor_may_not_read,
     the_form_to_edit_a_person_hides_and_keeps_what_its_editor_may_not_read,
-    the_page_that_asks_before_a_delete_decides_and_reads_nothing
+    the_page_that_asks_before_a_delete_decides_and_reads_nothing,
+    a_change_that_no_longer_fits_a_hidden_national_id_is_refused_by_what_changed
 );
 
 const PESEL: &str = "44051401458";
@@ -61,6 +62,44 @@ async fn a_patch_merges_onto_the_unmasked_record_at_the_version_seen(fx: &Fixtur
     assert_eq!((full.fields.national_id.as_deref(), full.fields.email.as_deref()), (Some(PESEL), Some("ewa@example.com")));
     // The version seen is the one checked: a second patch at the old version is refused.
     assert!(matches!(app.patch_person(&sam, created.id, Some(created.version), rename).await, Err(CoreError::PreconditionFailed)));
+}
+
+/// A user who may not read the national id changes the country so that the kept id no longer
+/// fits it: the refusal names the country they changed, not the field they see masked, and
+/// says nothing of its value; the person is unchanged.
+async fn a_change_that_no_longer_fits_a_hidden_national_id_is_refused_by_what_changed(fx: &Fixture) {
+    use sejf_domain::people::AddressRaw;
+    let app = &fx.app;
+    let sam = fx.user("sam", Role::Sales).await;
+    let german = AddressRaw { city: Some("Berlin".into()), country: Some("DE".into()), ..AddressRaw::default() };
+    let input = PersonInput {
+        raw: PersonRaw {
+            first_name: Some("Jonas".into()),
+            national_id: Some("T22000129".into()),
+            address: Some(german),
+            ..PersonRaw::default()
+        },
+        ..PersonInput::default()
+    };
+    let created = app.create_person(&sam, &input).await.unwrap();
+    assert!(created.masked.contains(&"national_id"));
+    let to_poland = |base: &sejf_core::people::PersonView| {
+        let mut raw = base.fields.clone();
+        raw.address.as_mut().unwrap().country = Some("PL".into());
+        Ok::<_, CoreError>(PersonInput { raw, tags: base.tags.clone(), owner_id: Some(base.owner_id), ..PersonInput::default() })
+    };
+    let refused = app.patch_person(&sam, created.id, Some(created.version), to_poland).await;
+    let Err(CoreError::Validation(errs)) = refused else { panic!("{refused:?}") };
+    let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["address.country"], "{:?}", errs.0);
+    assert!(!errs.0[0].reason.contains("T22000129"));
+    // Someone who may read it (a manager of the unit) is told about the national id itself.
+    let dora = fx.user("dora", Role::Manager).await;
+    let refused = app.patch_person(&dora, created.id, Some(created.version), to_poland).await;
+    let Err(CoreError::Validation(errs)) = refused else { panic!("{refused:?}") };
+    assert_eq!(errs.0.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["national_id"]);
+    let kept = app.person(&dora, created.id).await.unwrap();
+    assert_eq!((kept.version, kept.fields.address.and_then(|a| a.country).as_deref()), (created.version, Some("DE")));
 }
 
 /// Sam (sales, unit north) and a company he owns.
