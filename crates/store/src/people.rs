@@ -15,8 +15,8 @@ use sejf_core::ports::{AuditEvent, BlindIndex, ListQuery, PersonRow, StoreError,
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
-use crate::codec::{self, Arg, ListBinds, bind_all};
-use crate::people_batch::{insert_pairs_sync, insert_tags, insert_tokens, sealed_args};
+use crate::codec::{Arg, ListBinds, bind_all};
+use crate::people_batch::{bidx_args, cipher_args, insert_pairs_sync, insert_tags, insert_tokens, placement_args, sealed_args};
 use crate::people_sql::{self as sql, PeopleSql};
 use crate::{Backend, SqlStore, Step, error, stmt};
 use sejf_core::ports::PersonFields;
@@ -153,20 +153,12 @@ pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i
 /// then `UPDATE_INDEXED` only rewrites the indexed columns if one of them changes.
 fn update_sync(conn: &rusqlite::Connection, row: &PersonRow, expected_version: i64, audit: &[AuditEvent]) -> Result<bool, StoreError> {
     let id_text = row.id.to_string();
-    let fields = [Arg::Text(&id_text), Arg::Int(expected_version), Arg::Int(row.updated_at)];
-    let fields: Vec<Arg<'_>> = fields.into_iter().chain(row.enc.iter().map(|(_, blob)| Arg::OptBlob(blob.as_deref()))).collect();
+    let head = [Arg::Text(&id_text), Arg::Int(expected_version), Arg::Int(row.updated_at)];
+    let fields: Vec<Arg<'_>> = head.into_iter().chain(cipher_args(row)).collect();
     if stmt::execute(conn, sql::UPDATE_FIELDS, &fields, "person update")? == 0 {
         return Ok(false);
     }
-    let indexed = [
-        Arg::Text(&id_text),
-        Arg::Owned(row.owner_id.to_string()),
-        Arg::Text(&row.unit),
-        Arg::OptOwned(codec::opt_uuid_text(row.company_id)),
-        Arg::OptInt(row.email_bidx),
-        Arg::OptInt(row.phone_bidx),
-        Arg::OptInt(row.national_id_bidx),
-    ];
+    let indexed: Vec<Arg<'_>> = [Arg::Text(&id_text)].into_iter().chain(placement_args(row)).chain(bidx_args(row)).collect();
     stmt::execute(conn, sql::UPDATE_INDEXED, &indexed, "person update")?;
     replace_indexes_sync(conn, &id_text, row)?;
     crate::audit::insert_sync(conn, audit)?;
@@ -175,15 +167,8 @@ fn update_sync(conn: &rusqlite::Connection, row: &PersonRow, expected_version: i
 
 /// `sql::UPDATE`'s values: the id, the version read, then the columns.
 fn update_args<'a>(id_text: &'a str, row: &'a PersonRow, expected_version: i64) -> Vec<Arg<'a>> {
-    let head = [
-        Arg::Text(id_text),
-        Arg::Int(expected_version),
-        Arg::Owned(row.owner_id.to_string()),
-        Arg::Text(&row.unit),
-        Arg::OptOwned(codec::opt_uuid_text(row.company_id)),
-        Arg::Int(row.updated_at),
-    ];
-    head.into_iter().chain(sealed_args(row)).collect()
+    let head = [Arg::Text(id_text), Arg::Int(expected_version)];
+    head.into_iter().chain(placement_args(row)).chain([Arg::Int(row.updated_at)]).chain(sealed_args(row)).collect()
 }
 
 /// What turns a person's stored index rows into `new`: the stored ones `new` lacks (to delete)

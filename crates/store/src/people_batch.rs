@@ -289,22 +289,28 @@ fn key_args<'a>((id, p): &'a (&'a str, &'a NewPerson)) -> [Arg<'a>; KEY_COLS] {
 /// A person's sealed columns in table order: the ciphertexts of the personal fields, then the
 /// three blind indexes (shared by the insert and the update).
 pub(crate) fn sealed_args(row: &PersonRow) -> impl Iterator<Item = Arg<'_>> {
-    let fields = row.enc.iter().map(|(_, blob)| Arg::OptBlob(blob.as_deref()));
-    fields.chain([Arg::OptInt(row.email_bidx), Arg::OptInt(row.phone_bidx), Arg::OptInt(row.national_id_bidx)])
+    cipher_args(row).chain(bidx_args(row))
+}
+
+/// The ciphertexts of a person's personal fields, in table order.
+pub(crate) fn cipher_args(row: &PersonRow) -> impl Iterator<Item = Arg<'_>> {
+    row.enc.iter().map(|(_, blob)| Arg::OptBlob(blob.as_deref()))
+}
+
+/// A person's three blind indexes: e-mail, phone, national id.
+pub(crate) fn bidx_args(row: &PersonRow) -> [Arg<'_>; 3] {
+    [Arg::OptInt(row.email_bidx), Arg::OptInt(row.phone_bidx), Arg::OptInt(row.national_id_bidx)]
+}
+
+/// Where a person is placed: owner, unit, company (the insert's and every update's order).
+pub(crate) fn placement_args(row: &PersonRow) -> [Arg<'_>; 3] {
+    [Arg::Owned(row.owner_id.to_string()), Arg::Text(&row.unit), Arg::OptOwned(codec::opt_uuid_text(row.company_id))]
 }
 
 fn person_args<'a>((id, p): &'a (&'a str, &'a NewPerson)) -> Vec<Arg<'a>> {
     let row = &p.row;
-    let head = [
-        Arg::Text(id),
-        Arg::Owned(row.owner_id.to_string()),
-        Arg::Text(&row.unit),
-        Arg::OptOwned(codec::opt_uuid_text(row.company_id)),
-        Arg::Int(row.version),
-        Arg::Int(row.created_at),
-        Arg::Int(row.updated_at),
-    ];
-    head.into_iter().chain(sealed_args(row)).collect()
+    let times = [Arg::Int(row.version), Arg::Int(row.created_at), Arg::Int(row.updated_at)];
+    [Arg::Text(id)].into_iter().chain(placement_args(row)).chain(times).chain(sealed_args(row)).collect()
 }
 
 // ---- The generated statements ----------------------------------------------------------------
