@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::PolicyError;
 use crate::load;
-use crate::memo::Memo;
+use crate::memo::{Answers, Memo};
 use crate::model::{ACTION_IDS, Action, Context, Decision, FieldClass, FieldClasses, Principal, RecordKind, Resource};
 use crate::slice::{Caller, Names, Slices};
 
@@ -101,38 +101,63 @@ impl PolicyEngine {
     /// question (see the `memo` module), so the second record with the same relation to the
     /// caller costs a hash lookup instead of four Cedar evaluations.
     pub fn record_view(&self, principal: &Principal, resource: &Resource) -> (bool, FieldClasses) {
-        let shape = self.memo.shape(caller_row(principal), principal, resource);
-        if let Some(view) = shape.as_ref().and_then(|s| self.memo.get(s)) {
-            return view;
-        }
-        let view = self.record_view_uncached(principal, resource);
-        if let Some(shape) = shape {
-            self.memo.put(shape, view);
-        }
-        view
+        self.answers(principal, resource).view
     }
 
-    /// May `principal` read `resource` at all? The same answer as [`Self::decide`] for
-    /// [`Action::Read`] without context (a test holds them together), from the memo of
-    /// [`Self::record_view`]: a record read costs a hash lookup instead of building the
-    /// question's entities and asking Cedar, the most frequent decision Sejf takes.
-    pub fn may_read(&self, principal: &Principal, resource: &Resource) -> bool {
-        matches!(resource, Resource::Record { .. }) && self.record_view(principal, resource).0
+    /// May `principal` do `action` to `resource` without context? The same answer as
+    /// [`Self::decide`] with the default context (a test holds them together). For `read`,
+    /// `create`, `update` and `delete` on a record it comes from the memo of
+    /// [`Self::record_view`]: a hash lookup instead of building the question's entities and
+    /// asking Cedar, for the decisions Sejf takes on every request and every imported row.
+    pub fn may(&self, principal: &Principal, action: Action, resource: &Resource) -> bool {
+        if !matches!(resource, Resource::Record { .. }) {
+            return self.decide(principal, action, resource, &Context::default()).allowed;
+        }
+        let answers = || self.answers(principal, resource);
+        match action {
+            Action::Read => answers().view.0,
+            _ => match crate::memo::WRITES.iter().position(|a| *a == action) {
+                Some(i) => answers().writes[i],
+                None => self.decide(principal, action, resource, &Context::default()).allowed,
+            },
+        }
+    }
+
+    /// The memo's answers for a record, asked of Cedar the first time their shape is seen.
+    fn answers(&self, principal: &Principal, resource: &Resource) -> Answers {
+        let shape = self.memo.shape(caller_row(principal), principal, resource);
+        if let Some(answers) = shape.as_ref().and_then(|s| self.memo.get(s)) {
+            return answers;
+        }
+        let answers = self.answers_uncached(principal, resource);
+        if let Some(shape) = shape {
+            self.memo.put(shape, answers);
+        }
+        answers
     }
 
     /// [`Self::record_view`] without the memo: always asks Cedar. For benchmarks and for tests
     /// that hold the memo to the same answers.
     #[doc(hidden)]
     pub fn record_view_uncached(&self, principal: &Principal, resource: &Resource) -> (bool, FieldClasses) {
+        self.answers_uncached(principal, resource).view
+    }
+
+    fn answers_uncached(&self, principal: &Principal, resource: &Resource) -> Answers {
+        const NONE: Answers = Answers { view: (false, FieldClasses::NONE), writes: [false; 3] };
         let Ok(question) = self.question(principal, resource) else {
-            return (false, FieldClasses::NONE);
+            return NONE;
         };
-        if !matches!(resource, Resource::Record { .. }) || !self.allows(&question, Action::Read, CedarContext::empty()) {
-            return (false, FieldClasses::NONE);
+        if !matches!(resource, Resource::Record { .. }) {
+            return NONE;
+        }
+        let writes = crate::memo::WRITES.map(|action| self.allows(&question, action, CedarContext::empty()));
+        if !self.allows(&question, Action::Read, CedarContext::empty()) {
+            return Answers { view: (false, FieldClasses::NONE), writes };
         }
         let classes =
             FieldClass::ALL.map(|class| self.allows(&question, Action::ReadField(class), self.field_contexts[class.index()].clone()));
-        (true, FieldClasses::from_flags(classes))
+        Answers { view: (true, FieldClasses::from_flags(classes)), writes }
     }
 
     /// Roles that can do `action`, found by asking the engine (not by reading the policies):

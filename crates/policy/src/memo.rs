@@ -1,4 +1,5 @@
-//! A memo of `record_view` answers, keyed by the *shape* of the question rather than its names.
+//! A memo of a record's decisions (`record_view`'s answer, and `create`, `update` and
+//! `delete`), keyed by the *shape* of the question rather than its names.
 //!
 //! Why: Cedar needs about 25–30 µs on our 2-core machines for the four questions of one
 //! `record_view` (building the entity store and its transitive closure, then four evaluations),
@@ -28,8 +29,18 @@ use cedar_policy::PolicySet;
 
 use crate::model::{Principal, Resource};
 
-/// The answer of `record_view`.
-pub(crate) type View = (bool, crate::model::FieldClasses);
+/// Everything the memo answers for one shape: `record_view`'s answer, and the decisions on
+/// `create`, `update` and `delete`, which, like `read`, take no context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Answers {
+    pub(crate) view: (bool, crate::model::FieldClasses),
+    /// `create`, `update`, `delete`, in [`WRITES`] order.
+    pub(crate) writes: [bool; 3],
+}
+
+/// The record actions besides `read` that the memo answers.
+pub(crate) const WRITES: [crate::model::Action; 3] =
+    [crate::model::Action::Create, crate::model::Action::Update, crate::model::Action::Delete];
 
 /// Upper bound on remembered shapes. A deployment has a handful of roles, units per user and
 /// relations, so real traffic needs far fewer.
@@ -39,7 +50,7 @@ pub(crate) struct Memo {
     /// Every string in the policy set; `None` when the policies could not be rendered as JSON,
     /// which turns the memo off.
     literals: Option<HashSet<String>>,
-    views: RwLock<HashMap<Shape, View>>,
+    views: RwLock<HashMap<Shape, Answers>>,
 }
 
 /// A question with every id that no policy names replaced by its first-appearance number.
@@ -106,11 +117,11 @@ impl Memo {
         Some(Shape { caller, kind: kind.index(), names })
     }
 
-    pub(crate) fn get(&self, shape: &Shape) -> Option<View> {
+    pub(crate) fn get(&self, shape: &Shape) -> Option<Answers> {
         self.views.read().ok()?.get(shape).copied()
     }
 
-    pub(crate) fn put(&self, shape: Shape, view: View) {
+    pub(crate) fn put(&self, shape: Shape, view: Answers) {
         if let Ok(mut views) = self.views.write()
             && views.len() < MAX_SHAPES
         {

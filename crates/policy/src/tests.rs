@@ -200,9 +200,11 @@ fn the_memo_gives_the_answers_cedar_gives() {
                     };
                     let remembered = engine.record_view(principal, &resource);
                     assert_eq!(remembered, engine.record_view_uncached(principal, &resource), "{principal:?} {resource:?}");
-                    // A read decision from the memo is the decision Cedar takes for `read`.
-                    let read = engine.decide(principal, Action::Read, &resource, &Context::default());
-                    assert_eq!(engine.may_read(principal, &resource), read.allowed, "{principal:?} {resource:?}");
+                    // A decision from the memo is the decision Cedar takes.
+                    for action in [Action::Read, Action::Create, Action::Update, Action::Delete] {
+                        let decided = engine.decide(principal, action, &resource, &Context::default());
+                        assert_eq!(engine.may(principal, action, &resource), decided.allowed, "{action} {principal:?} {resource:?}");
+                    }
                     // The renamed twin is answered from the memo, and Cedar agrees.
                     let (twin_principal, twin_resource) = rename(principal, &resource);
                     let shapes = engine.memo.len();
