@@ -42,10 +42,13 @@ fn ids(people: &[NewPerson]) -> Vec<String> {
 }
 
 impl<'a> Rows<'a> {
+    /// The rows of `people`; their name tokens in key order (token, person), so that the
+    /// inserts walk the primary key's tree front to back instead of landing at random in it.
     fn new(ids: &'a [String], people: &'a [NewPerson]) -> Rows<'a> {
         let people: Vec<(&str, &NewPerson)> = ids.iter().map(String::as_str).zip(people).collect();
         let tags = people.iter().flat_map(|(id, p)| p.row.tags.iter().map(move |t| (*id, t.as_str()))).collect();
-        let tokens = people.iter().flat_map(|(id, p)| p.row.name_bidx.iter().map(move |t| (*id, *t))).collect();
+        let mut tokens: Vec<(&str, i64)> = people.iter().flat_map(|(id, p)| p.row.name_bidx.iter().map(move |t| (*id, *t))).collect();
+        tokens.sort_unstable_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
         Rows { people, tags, tokens }
     }
 }

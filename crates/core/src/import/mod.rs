@@ -32,7 +32,7 @@ use uuid::Uuid;
 use crate::gdpr::Suppression;
 use crate::operator::{IdentityIndex, operator_only};
 use crate::people::{PersonInput, Placement, Prepared};
-use crate::ports::ImportStep;
+use crate::ports::{ImportStep, NewPerson};
 use crate::{Actor, App, CoreError};
 
 /// People sealed and sent to the store at a time.
@@ -187,6 +187,20 @@ struct Held {
     suppression: Suppression,
 }
 
+/// Batches sealed while the file is read on, beside the one being read.
+const SEALING_AHEAD: usize = 1;
+
+/// A batch being sealed on a blocking thread.
+type SealedBatch = tokio::task::JoinHandle<Result<Vec<NewPerson>, CoreError>>;
+
+/// The batches of a writing reading being sealed on blocking threads, oldest first, each with
+/// the rows of the file done once it is written; and how many people were sent.
+#[derive(Default)]
+struct Sealing {
+    pending: std::collections::VecDeque<(SealedBatch, i64)>,
+    sent: usize,
+}
+
 /// Where a writing reading sends the rows it prepares, and what it prepares them for.
 struct Sink<'a> {
     tx: &'a tokio::sync::mpsc::Sender<ImportStep>,
@@ -298,7 +312,7 @@ impl App {
         let mut reported = 0usize;
         let unit = r.rows.unit();
         let mut batch: Vec<Prepared> = Vec::new();
-        let mut sent = 0usize;
+        let mut sealing = Sealing::default();
         for (i, row) in r.rows.rows().enumerate() {
             let (line, input) = row.map_err(ImportError::Refused)?;
             found.rows += 1;
@@ -369,8 +383,7 @@ impl App {
                         })?;
                         batch.push(prepared);
                         if batch.len() == BATCH {
-                            sent += self.send_batch(operator, std::mem::take(&mut batch), (i + 1) as i64, sink.tx).await?;
-                            r.report.sent(sent);
+                            self.seal_batch(operator, &mut sealing, std::mem::take(&mut batch), (i + 1) as i64, sink, r.report).await?;
                         }
                     }
                 }
@@ -382,30 +395,55 @@ impl App {
         if let Some(sink) = &sink
             && !found.refused(r.rules)
         {
-            sent += self.send_batch(operator, batch, found.rows as i64, sink.tx).await?;
-            r.report.sent(sent);
+            self.seal_batch(operator, &mut sealing, batch, found.rows as i64, sink, r.report).await?;
+            while !sealing.pending.is_empty() {
+                self.send_sealed(operator, &mut sealing, sink, r.report).await?;
+            }
         }
         Ok(found)
     }
 
-    /// Seals a batch on a blocking thread and hands it to the store's import.
-    async fn send_batch(
+    /// Starts sealing a batch on a blocking thread, and hands the store's import every batch
+    /// sealed but [`SEALING_AHEAD`]: the file is read on while the last batch is sealed.
+    async fn seal_batch(
         self: &Arc<Self>,
         operator: &Actor,
+        sealing: &mut Sealing,
         batch: Vec<Prepared>,
         rows_done: i64,
-        tx: &tokio::sync::mpsc::Sender<ImportStep>,
-    ) -> Result<usize, ImportError> {
+        sink: &Sink<'_>,
+        report: &dyn ImportReport,
+    ) -> Result<(), ImportError> {
         let sealer = self.clone();
-        let sealed = tokio::task::spawn_blocking(move || batch.iter().map(|p| sealer.seal_new_person(p)).collect::<Result<Vec<_>, _>>())
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??;
-        let n = sealed.len();
-        let audit = self.creation_events(operator, &sealed);
-        tx.send(ImportStep::Batch { people: sealed, audit, rows_done })
+        let sealed = tokio::task::spawn_blocking(move || batch.iter().map(|p| sealer.seal_new_person(p)).collect());
+        sealing.pending.push_back((sealed, rows_done));
+        while sealing.pending.len() > SEALING_AHEAD {
+            self.send_sealed(operator, sealing, sink, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest batch being sealed and hands it to the store's import, in file
+    /// order (a resumable import commits each batch with the rows done so far).
+    async fn send_sealed(
+        &self,
+        operator: &Actor,
+        sealing: &mut Sealing,
+        sink: &Sink<'_>,
+        report: &dyn ImportReport,
+    ) -> Result<(), ImportError> {
+        let Some((sealed, rows_done)) = sealing.pending.pop_front() else {
+            return Ok(());
+        };
+        let people = sealed.await.map_err(|e| CoreError::Internal(e.to_string()))??;
+        sealing.sent += people.len();
+        let audit = self.creation_events(operator, &people);
+        sink.tx
+            .send(ImportStep::Batch { people, audit, rows_done })
             .await
             .map_err(|_| ImportError::Refused("the database refused the import; nothing was written".into()))?;
-        Ok(n)
+        report.sent(sealing.sent);
+        Ok(())
     }
 
     /// Overwrites a person's fields with a row's non-empty values (`OnDuplicate::Update`): one
