@@ -148,8 +148,6 @@ pub struct SqlStore {
     readers: Option<std::sync::Arc<reader::Readers>>,
     /// SQLite in a file: the hot writes in group commits on a thread of their own (`writer`).
     writer: Option<std::sync::Arc<writer::Writer>>,
-    /// Erasures waiting for the write-ahead log to be emptied, served by one truncation.
-    wal_truncations: std::sync::Arc<people::WalTruncations>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -214,7 +212,7 @@ impl SqlStore {
             Backend::Postgres => None,
         };
         let readers = file.as_deref().map(|p| std::sync::Arc::new(reader::Readers::new(p)));
-        let mut store = SqlStore { pool, backend, readers, writer: None, wal_truncations: Default::default() };
+        let mut store = SqlStore { pool, backend, readers, writer: None };
         if let Err(e) = migrate::run(&store).await {
             store.pool.close().await;
             return Err(e);

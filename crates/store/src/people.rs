@@ -273,8 +273,9 @@ pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -
 }
 
 /// Writes `first` (an erasure's suppression entries and receipt), then deletes the person as
-/// [`delete`] does, with `audit`, in one transaction; then empties SQLite's log of their pages.
-/// False, with nothing written, if there is no such person.
+/// [`delete`] does, with `audit`, in one transaction; on SQLite answered once the write-ahead
+/// log no longer holds their pages (`Writer::run_erasing`). False, with nothing written, if
+/// there is no such person.
 pub(crate) async fn erase_with(
     store: &SqlStore,
     mut steps: Vec<Step>,
@@ -289,66 +290,7 @@ pub(crate) async fn erase_with(
     // The erasure ledger (docs/adr/0019-backups.md): every restore re-applies it, so a backup
     // taken before this erasure never brings the person back.
     steps.push(Step::new(crate::backup::LEDGER_APPEND, vec![id(), Arg::Int(at)], "erasure ledger"));
-    let deleted = store.write_steps(steps, audit).await?;
-    if deleted {
-        truncate_wal(store).await;
-    }
-    Ok(deleted)
-}
-
-/// Copies SQLite's write-ahead log into the database and truncates it to nothing. The log
-/// holds whole pages as they were written, so until it is reset an erased person's wrapped key
-/// and ciphertexts would still sit in `sejf.db-wal` (the database file itself overwrites them:
-/// `secure_delete`). The erasure is committed whatever happens here; a log that readers keep
-/// from being truncated is reported and truncated by the next erasure or at shutdown.
-///
-/// Concurrent erasures share truncations: each asks after its commit, and a truncation that
-/// *began* after the asking serves it (the log it empties holds that commit's pages). So many
-/// deletions at once cost one checkpoint, not one each, and none answers before its pages left
-/// the log.
-async fn truncate_wal(store: &SqlStore) {
-    if store.backend != crate::Backend::Sqlite {
-        return;
-    }
-    let t = &store.wal_truncations;
-    let ticket = t.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-    let mut served = t.served.lock().await;
-    if *served >= ticket {
-        return;
-    }
-    // Every erasure that asked so far committed before this truncation begins.
-    let covers = t.asked.load(std::sync::atomic::Ordering::SeqCst);
-    if truncate_once(store).await {
-        *served = covers;
-    }
-}
-
-/// Erasures that asked for the log to be truncated, and how many of them a finished truncation
-/// served (see [`truncate_wal`]).
-#[derive(Default)]
-pub(crate) struct WalTruncations {
-    asked: std::sync::atomic::AtomicU64,
-    served: tokio::sync::Mutex<u64>,
-}
-
-/// One `wal_checkpoint(TRUNCATE)`, retried while readers keep the log busy; true if it emptied
-/// the log.
-async fn truncate_once(store: &SqlStore) -> bool {
-    // The readers' kept snapshots would hold the log (ADR 0028): none is kept meanwhile.
-    let _drain = store.readers.as_deref().map(crate::reader::Readers::drain);
-    for attempt in 0..5u64 {
-        // (busy, log frames, checkpointed frames); busy = 1 when a reader held the log.
-        match sqlx::query_as::<_, (i64, i64, i64)>(sql::WAL_TRUNCATE).fetch_one(&store.pool).await {
-            Ok((0, _, _)) => return true,
-            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await,
-            Err(e) => {
-                tracing::error!(error = %e, "write-ahead log not truncated after an erasure");
-                return false;
-            }
-        }
-    }
-    tracing::error!("write-ahead log not truncated after an erasure: readers kept it busy");
-    false
+    store.erase_steps(steps, audit).await
 }
 
 /// A page of visible people in id order, optionally restricted to one blind-index value, with

@@ -258,7 +258,5 @@ pub(crate) const DELETE: &str = "DELETE FROM people WHERE id = $1";
 pub(crate) const DELETE_KEY: &str = "DELETE FROM keystore WHERE kind = 'subject' AND id = $1";
 
 pub(crate) const COUNT: &str = "SELECT COUNT(*) FROM people";
-/// After an erasure (SQLite only): the write-ahead log into the database, then cut to nothing.
 /// Counts a change to the tables SQLite's readers read that no trigger counts (migration 24).
 pub(crate) const GENERATION_BUMP: &str = "UPDATE data_generation SET n = n + 1 WHERE id = 1";
-pub(crate) const WAL_TRUNCATE: &str = "PRAGMA wal_checkpoint(TRUNCATE)";

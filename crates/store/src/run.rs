@@ -26,21 +26,31 @@ impl SqlStore {
     /// decision already taken, an account that does not exist); an error leaves nothing either.
     /// One description of a change serves both engines.
     pub(crate) async fn write_steps(&self, steps: Vec<Step>, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+        self.write_steps_as(steps, audit, false).await
+    }
+
+    /// [`Self::write_steps`] for an erasure: on SQLite, answered once the write-ahead log no
+    /// longer holds the pages it changed (`Writer::run_erasing`). PostgreSQL has no such log of
+    /// ours to empty.
+    pub(crate) async fn erase_steps(&self, steps: Vec<Step>, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+        self.write_steps_as(steps, audit, true).await
+    }
+
+    async fn write_steps_as(&self, steps: Vec<Step>, audit: Vec<AuditEvent>, erasing: bool) -> Result<bool, StoreError> {
         if let Some(w) = &self.writer {
-            return w
-                .run(move |c| {
-                    stmt::execute(c, "SAVEPOINT steps", &[], "write")?;
-                    for step in &steps {
-                        if stmt::execute(c, step.sql, &step.args, step.context)? == 0 && step.required {
-                            stmt::execute(c, "ROLLBACK TO steps", &[], "write")?;
-                            stmt::execute(c, "RELEASE steps", &[], "write")?;
-                            return Ok(false);
-                        }
+            let unit = move |c: &rusqlite::Connection| {
+                stmt::execute(c, "SAVEPOINT steps", &[], "write")?;
+                for step in &steps {
+                    if stmt::execute(c, step.sql, &step.args, step.context)? == 0 && step.required {
+                        stmt::execute(c, "ROLLBACK TO steps", &[], "write")?;
+                        stmt::execute(c, "RELEASE steps", &[], "write")?;
+                        return Ok(false);
                     }
-                    stmt::execute(c, "RELEASE steps", &[], "write")?;
-                    crate::audit::insert_sync(c, &audit).map(|()| true)
-                })
-                .await;
+                }
+                stmt::execute(c, "RELEASE steps", &[], "write")?;
+                crate::audit::insert_sync(c, &audit).map(|()| true)
+            };
+            return if erasing { w.run_erasing(unit).await } else { w.run(unit).await };
         }
         let mut tx = self.begin_write().await?;
         for step in &steps {

@@ -12,6 +12,10 @@
 //! savepoint ([`Writer::run_alone`]): a savepoint keeps the original of every page it changes
 //! in the statement journal, which for an import into a large database is most of it.
 //!
+//! An erasure ([`Writer::run_erasing`]) is answered only once the log no longer holds its
+//! pages: after the group commit that holds it, the thread copies the log into the database
+//! and truncates it to nothing, once for every erasure of that commit.
+//!
 //! Invariants:
 //! - A unit's answer arrives only after the transaction holding it has committed; if the
 //!   commit fails, every unit of the batch gets the error and none of them is written.
@@ -41,6 +45,8 @@ type Unit = Box<dyn FnOnce(&Connection) -> Answer + Send>;
 struct Job {
     unit: Unit,
     reply: oneshot::Sender<Answer>,
+    /// An erasure: answered after the log is truncated, if it answers `true` (it erased).
+    erases: bool,
 }
 
 enum Msg {
@@ -113,6 +119,21 @@ impl Writer {
         self.send(unit, Msg::Unit).await
     }
 
+    /// Runs `unit`, an erasure that answers whether it erased anything, in the next group
+    /// commit, and answers once that has committed and, if it erased, the log has been copied
+    /// into the database and truncated to nothing. The log holds whole pages as they were
+    /// written, so until then an erased person's wrapped key and ciphertexts would still sit in
+    /// `sejf.db-wal` (the database file overwrites them: `secure_delete`). The erasures of one
+    /// commit share one truncation. A truncation that fails (a reader kept the log past the
+    /// busy timeout) is reported; the erasure stands, committed, and the next truncation (another
+    /// erasure's, or the checkpointer's at shutdown) empties the log.
+    pub async fn run_erasing<F>(&self, unit: F) -> Result<bool, StoreError>
+    where
+        F: FnOnce(&Connection) -> Result<bool, StoreError> + Send + 'static,
+    {
+        self.queue(unit, Msg::Unit, true).await
+    }
+
     /// Runs `unit` as a transaction of its own, without the savepoint a unit of a group commit
     /// gets: for one large change (an all-or-nothing import), whose savepoint would keep a copy
     /// of every page it changes in the statement journal. An error rolls the whole of it back.
@@ -129,9 +150,17 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.queue(unit, msg, false).await
+    }
+
+    async fn queue<T, F>(&self, unit: F, msg: fn(Job) -> Msg, erases: bool) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let unit: Unit = Box::new(move |conn| unit(conn).map(|t| Box::new(t) as Box<dyn Any + Send>));
-        self.jobs.send(msg(Job { unit, reply })).map_err(|_| stopped())?;
+        self.jobs.send(msg(Job { unit, reply, erases })).map_err(|_| stopped())?;
         let value = answer.await.map_err(|_| stopped())??;
         value.downcast::<T>().map(|t| *t).map_err(|_| StoreError::Backend("the database writer answered another type".into()))
     }
@@ -226,10 +255,7 @@ fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool, re
 /// its 20 ms and give up after every commit.
 fn restart(conn: &Connection, readers: Option<&Readers>) -> rusqlite::Result<i64> {
     let _drain = readers.map(Readers::drain);
-    conn.execute_batch("PRAGMA busy_timeout=20")?;
-    let busy = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0));
-    conn.execute_batch("PRAGMA busy_timeout=5000")?;
-    busy
+    checkpoint(conn, "PRAGMA wal_checkpoint(RESTART)", "PRAGMA busy_timeout=20")
 }
 
 fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>, readers: Option<Arc<Readers>>) {
@@ -267,7 +293,13 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>,
         }
         let wrote_any = !batch.is_empty() || alone.is_some();
         if !batch.is_empty() {
-            commit(&conn, &mut batch);
+            let erased = commit(&conn, &mut batch);
+            if !erased.is_empty() {
+                truncate(&conn, readers.as_deref());
+                for (reply, answer) in erased {
+                    let _ = reply.send(answer);
+                }
+            }
         }
         if let Some(job) = alone {
             commit_alone(&conn, job);
@@ -308,13 +340,15 @@ fn exec(conn: &Connection, sql: &str, context: &'static str) -> Result<(), Store
 }
 
 /// Runs `batch` in one transaction and answers every unit: each unit's own answer if the
-/// transaction committed, the commit's error otherwise.
-fn commit(conn: &Connection, batch: &mut Vec<Job>) {
-    let mut answers: Vec<(oneshot::Sender<Answer>, Answer)> = Vec::with_capacity(batch.len());
+/// transaction committed, the commit's error otherwise. The answers of committed erasures that
+/// erased are returned instead, to be sent once the log is truncated.
+fn commit(conn: &Connection, batch: &mut Vec<Job>) -> Vec<(oneshot::Sender<Answer>, Answer)> {
+    let mut answers: Vec<(oneshot::Sender<Answer>, Answer, bool)> = Vec::with_capacity(batch.len());
     let committed = exec(conn, "BEGIN IMMEDIATE", "begin group commit").and_then(|()| {
         for job in batch.drain(..) {
             let answer = run_unit(conn, job.unit)?;
-            answers.push((job.reply, answer));
+            let erased = job.erases && answer.as_ref().is_ok_and(|a| a.downcast_ref::<bool>() == Some(&true));
+            answers.push((job.reply, answer, erased));
         }
         exec(conn, "COMMIT", "group commit")
     });
@@ -325,11 +359,17 @@ fn commit(conn: &Connection, batch: &mut Vec<Job>) {
         let _ = conn.execute_batch("ROLLBACK");
         tracing::error!(error = %e, units = answers.len() + batch.len(), "group commit failed; no unit of it was written");
     }
-    for (reply, answer) in answers {
-        let _ = reply.send(match &committed {
+    let mut erased = Vec::new();
+    for (reply, answer, erases) in answers {
+        let answer = match &committed {
+            Ok(()) if erases => {
+                erased.push((reply, answer));
+                continue;
+            }
             Err(e) if answer.is_ok() => Err(e.clone()),
             _ => answer,
-        });
+        };
+        let _ = reply.send(answer);
     }
     // Units a failed transaction never reached (none when it committed).
     if let Err(e) = &committed {
@@ -337,6 +377,33 @@ fn commit(conn: &Connection, batch: &mut Vec<Job>) {
             let _ = job.reply.send(Err(e.clone()));
         }
     }
+    erased
+}
+
+/// Copies the log into the database and truncates it to nothing (see [`Writer::run_erasing`]),
+/// waiting for the readers in it (up to the connection's busy timeout) and the checkpointer;
+/// no reader keeps a snapshot meanwhile (ADR 0028). Reports a log it could not empty.
+fn truncate(conn: &Connection, readers: Option<&Readers>) {
+    let _drain = readers.map(Readers::drain);
+    match checkpoint(conn, "PRAGMA wal_checkpoint(TRUNCATE)", TRUNCATE_WAIT) {
+        Ok(0) => {}
+        Ok(_) => tracing::error!("write-ahead log not truncated after an erasure: readers kept it busy"),
+        Err(e) => tracing::error!(error = %e, "write-ahead log not truncated after an erasure"),
+    }
+}
+
+/// How long an erasure's truncation waits for readers to leave the log and for the
+/// checkpointer (every write waits meanwhile; a backup's long read would otherwise hold them
+/// all up for the busy timeout).
+const TRUNCATE_WAIT: &str = "PRAGMA busy_timeout=250";
+
+/// Runs a checkpoint `sql` waiting at most `wait` (a `busy_timeout` pragma) for what holds
+/// the log, and answers its first column: 1 when it gave up (busy).
+fn checkpoint(conn: &Connection, sql: &str, wait: &str) -> rusqlite::Result<i64> {
+    conn.execute_batch(wait)?;
+    let busy = conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+    conn.execute_batch("PRAGMA busy_timeout=5000")?;
+    busy
 }
 
 /// A unit as a transaction of its own (see [`Writer::run_alone`]): committed if it answers
@@ -487,6 +554,42 @@ mod tests {
         assert_eq!(super::restart(&c, None).unwrap(), 1, "a kept snapshot holds the log");
         assert_eq!(super::restart(&c, Some(&readers)).unwrap(), 0, "drained, the log restarts");
         assert_eq!(read().unwrap(), 1);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_erasure_is_answered_once_the_log_is_empty_and_a_miss_leaves_it() {
+        let path = temp();
+        let wal = path.with_extension("db-wal");
+        let log = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        let writer = std::sync::Arc::new(Writer::start(&path, &["PRAGMA busy_timeout=5000"], None).unwrap());
+        let insert =
+            |n: i64| move |c: &rusqlite::Connection| c.execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(crate::error::sync("t"));
+        let erase =
+            |n: i64| move |c: &rusqlite::Connection| Ok(c.execute("DELETE FROM t WHERE n = ?1", [n]).map_err(crate::error::sync("t"))? > 0);
+        for n in 0..20 {
+            writer.run(insert(n)).await.unwrap();
+        }
+        assert!(log() > 0, "the writes are in the log");
+        // An erasure that finds nothing answers false and leaves the log as it is.
+        assert!(!writer.run_erasing(erase(99)).await.unwrap());
+        assert!(log() > 0);
+        // One that erased answers once the log is empty.
+        assert!(writer.run_erasing(erase(3)).await.unwrap());
+        assert_eq!(log(), 0, "the erased row's page left the log before the answer");
+        // Erasures and other writes at once: every one is answered and written.
+        let tasks: Vec<_> = (0..10i64)
+            .map(|n| {
+                let w = writer.clone();
+                tokio::spawn(async move {
+                    if n % 2 == 0 { w.run_erasing(erase(n + 4)).await } else { w.run(insert(100 + n)).await.map(|_| true) }
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap().unwrap());
+        }
+        assert_eq!(count(&path), 20 - 1 - 5 + 5);
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
