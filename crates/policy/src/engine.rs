@@ -110,17 +110,15 @@ impl PolicyEngine {
     /// [`Self::record_view`]: a hash lookup instead of building the question's entities and
     /// asking Cedar, for the decisions Sejf takes on every request and every imported row.
     pub fn may(&self, principal: &Principal, action: Action, resource: &Resource) -> bool {
-        if !matches!(resource, Resource::Record { .. }) {
-            return self.decide(principal, action, resource, &Context::default()).allowed;
+        if matches!(resource, Resource::Record { .. }) {
+            if action == Action::Read {
+                return self.answers(principal, resource).view.0;
+            }
+            if let Some(i) = crate::memo::WRITES.iter().position(|a| *a == action) {
+                return self.answers(principal, resource).writes[i];
+            }
         }
-        let answers = || self.answers(principal, resource);
-        match action {
-            Action::Read => answers().view.0,
-            _ => match crate::memo::WRITES.iter().position(|a| *a == action) {
-                Some(i) => answers().writes[i],
-                None => self.decide(principal, action, resource, &Context::default()).allowed,
-            },
-        }
+        self.decide(principal, action, resource, &Context::default()).allowed
     }
 
     /// The memo's answers for a record, asked of Cedar the first time their shape is seen.

@@ -3,7 +3,9 @@
 //!
 //! Why: Cedar needs about 25–30 µs on our 2-core machines for the four questions of one
 //! `record_view` (building the entity store and its transitive closure, then four evaluations),
-//! and a list of records asks it for every row. But the answer almost never depends on which
+//! and a list of records asks it for every row; a write asks it once more per record. A new
+//! shape is asked all seven questions at once, on one entity store. But the answer almost
+//! never depends on which
 //! user, record or unit it is, only on how they relate: is the caller the owner, is the record
 //! in one of the caller's units, and so on. So the engine remembers answers per shape.
 //!
@@ -50,7 +52,7 @@ pub(crate) struct Memo {
     /// Every string in the policy set; `None` when the policies could not be rendered as JSON,
     /// which turns the memo off.
     literals: Option<HashSet<String>>,
-    views: RwLock<HashMap<Shape, Answers>>,
+    answers: RwLock<HashMap<Shape, Answers>>,
 }
 
 /// A question with every id that no policy names replaced by its first-appearance number.
@@ -82,7 +84,7 @@ impl Memo {
             collect_strings(&json?, &mut all);
             Some(all)
         });
-        Memo { literals, views: RwLock::new(HashMap::new()) }
+        Memo { literals, answers: RwLock::new(HashMap::new()) }
     }
 
     /// The shape of a `record_view` question; `None` when the memo is off or the resource is
@@ -118,20 +120,20 @@ impl Memo {
     }
 
     pub(crate) fn get(&self, shape: &Shape) -> Option<Answers> {
-        self.views.read().ok()?.get(shape).copied()
+        self.answers.read().ok()?.get(shape).copied()
     }
 
-    pub(crate) fn put(&self, shape: Shape, view: Answers) {
-        if let Ok(mut views) = self.views.write()
-            && views.len() < MAX_SHAPES
+    pub(crate) fn put(&self, shape: Shape, answers: Answers) {
+        if let Ok(mut all) = self.answers.write()
+            && all.len() < MAX_SHAPES
         {
-            views.insert(shape, view);
+            all.insert(shape, answers);
         }
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.views.read().map_or(0, |v| v.len())
+        self.answers.read().map_or(0, |v| v.len())
     }
 }
 

@@ -77,6 +77,10 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 8;
 /// Pool size for PostgreSQL: per server process; several servers share one database.
 pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 
+/// How long a SQLite connection waits for a lock before it fails (the readers' and the
+/// writer's too; the writer's checkpoints wait less and then set it back).
+pub(crate) const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout=5000";
+
 /// Every pooled SQLite connection gets these before use. `busy_timeout` comes first so that the
 /// others wait for a lock too: it makes a second writer wait instead of failing at once. WAL
 /// lets readers run beside the writer; foreign keys are off by default in SQLite and erasure
@@ -89,7 +93,7 @@ pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 /// A log that restarts is cut back to 64 MiB (`journal_size_limit`): one long transaction (an
 /// import) or a burst of writes does not leave its size on disk for good.
 const SQLITE_PRAGMAS: [&str; 7] = [
-    "PRAGMA busy_timeout=5000",
+    BUSY_TIMEOUT,
     "PRAGMA journal_mode=WAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",

@@ -48,7 +48,7 @@ impl<'a> Rows<'a> {
         let people: Vec<(&str, &NewPerson)> = ids.iter().map(String::as_str).zip(people).collect();
         let tags = people.iter().flat_map(|(id, p)| p.row.tags.iter().map(move |t| (*id, t.as_str()))).collect();
         let mut tokens: Vec<(&str, i64)> = people.iter().flat_map(|(id, p)| p.row.name_bidx.iter().map(move |t| (*id, *t))).collect();
-        tokens.sort_unstable_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
+        tokens.sort_unstable_by_key(|&(id, token)| (token, id));
         Rows { people, tags, tokens }
     }
 }

@@ -115,7 +115,9 @@ impl Readers {
     fn connect(&self) -> Result<Connection, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(error::sync("open reader"))?;
-        conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;").map_err(error::sync("open reader"))?;
+        conn.execute_batch(crate::BUSY_TIMEOUT)
+            .and_then(|()| conn.execute_batch("PRAGMA query_only=ON"))
+            .map_err(error::sync("open reader"))?;
         conn.set_prepared_statement_cache_capacity(32);
         Ok(conn)
     }

@@ -116,7 +116,7 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.send(unit, Msg::Unit).await
+        self.send(unit, Msg::Unit, false).await
     }
 
     /// Runs `unit`, an erasure that answers whether it erased anything, in the next group
@@ -124,14 +124,14 @@ impl Writer {
     /// into the database and truncated to nothing. The log holds whole pages as they were
     /// written, so until then an erased person's wrapped key and ciphertexts would still sit in
     /// `sejf.db-wal` (the database file overwrites them: `secure_delete`). The erasures of one
-    /// commit share one truncation. A truncation that fails (a reader kept the log past the
-    /// busy timeout) is reported; the erasure stands, committed, and the next truncation (another
+    /// commit share one truncation. A truncation that fails (a reader kept the log past
+    /// `TRUNCATE_WAIT`, 250 ms) is reported; the erasure stands, committed, and the next truncation (another
     /// erasure's, or the checkpointer's at shutdown) empties the log.
     pub async fn run_erasing<F>(&self, unit: F) -> Result<bool, StoreError>
     where
         F: FnOnce(&Connection) -> Result<bool, StoreError> + Send + 'static,
     {
-        self.queue(unit, Msg::Unit, true).await
+        self.send(unit, Msg::Unit, true).await
     }
 
     /// Runs `unit` as a transaction of its own, without the savepoint a unit of a group commit
@@ -142,18 +142,10 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.send(unit, Msg::Alone).await
+        self.send(unit, Msg::Alone, false).await
     }
 
-    async fn send<T, F>(&self, unit: F, msg: fn(Job) -> Msg) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.queue(unit, msg, false).await
-    }
-
-    async fn queue<T, F>(&self, unit: F, msg: fn(Job) -> Msg, erases: bool) -> Result<T, StoreError>
+    async fn send<T, F>(&self, unit: F, msg: fn(Job) -> Msg, erases: bool) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -381,8 +373,8 @@ fn commit(conn: &Connection, batch: &mut Vec<Job>) -> Vec<(oneshot::Sender<Answe
 }
 
 /// Copies the log into the database and truncates it to nothing (see [`Writer::run_erasing`]),
-/// waiting for the readers in it (up to the connection's busy timeout) and the checkpointer;
-/// no reader keeps a snapshot meanwhile (ADR 0028). Reports a log it could not empty.
+/// waiting up to [`TRUNCATE_WAIT`] for the readers in it and the checkpointer; no reader keeps
+/// a snapshot meanwhile (ADR 0028). Reports a log it could not empty.
 fn truncate(conn: &Connection, readers: Option<&Readers>) {
     let _drain = readers.map(Readers::drain);
     match checkpoint(conn, "PRAGMA wal_checkpoint(TRUNCATE)", TRUNCATE_WAIT) {
@@ -402,7 +394,7 @@ const TRUNCATE_WAIT: &str = "PRAGMA busy_timeout=250";
 fn checkpoint(conn: &Connection, sql: &str, wait: &str) -> rusqlite::Result<i64> {
     conn.execute_batch(wait)?;
     let busy = conn.query_row(sql, [], |r| r.get::<_, i64>(0));
-    conn.execute_batch("PRAGMA busy_timeout=5000")?;
+    conn.execute_batch(crate::BUSY_TIMEOUT)?;
     busy
 }
 

@@ -396,9 +396,7 @@ impl App {
             && !found.refused(r.rules)
         {
             self.seal_batch(operator, &mut sealing, batch, found.rows as i64, sink, r.report).await?;
-            while !sealing.pending.is_empty() {
-                self.send_sealed(operator, &mut sealing, sink, r.report).await?;
-            }
+            self.send_sealed(operator, &mut sealing, 0, sink, r.report).await?;
         }
         Ok(found)
     }
@@ -417,32 +415,31 @@ impl App {
         let sealer = self.clone();
         let sealed = tokio::task::spawn_blocking(move || batch.iter().map(|p| sealer.seal_new_person(p)).collect());
         sealing.pending.push_back((sealed, rows_done));
-        while sealing.pending.len() > SEALING_AHEAD {
-            self.send_sealed(operator, sealing, sink, report).await?;
-        }
-        Ok(())
+        self.send_sealed(operator, sealing, SEALING_AHEAD, sink, report).await
     }
 
-    /// Waits for the oldest batch being sealed and hands it to the store's import, in file
-    /// order (a resumable import commits each batch with the rows done so far).
+    /// Waits for the batches being sealed, oldest first, until `keep` are left, and hands each
+    /// to the store's import in file order (a resumable import commits each batch with the rows
+    /// done so far).
     async fn send_sealed(
         &self,
         operator: &Actor,
         sealing: &mut Sealing,
+        keep: usize,
         sink: &Sink<'_>,
         report: &dyn ImportReport,
     ) -> Result<(), ImportError> {
-        let Some((sealed, rows_done)) = sealing.pending.pop_front() else {
-            return Ok(());
-        };
-        let people = sealed.await.map_err(|e| CoreError::Internal(e.to_string()))??;
-        sealing.sent += people.len();
-        let audit = self.creation_events(operator, &people);
-        sink.tx
-            .send(ImportStep::Batch { people, audit, rows_done })
-            .await
-            .map_err(|_| ImportError::Refused("the database refused the import; nothing was written".into()))?;
-        report.sent(sealing.sent);
+        while sealing.pending.len() > keep {
+            let Some((sealed, rows_done)) = sealing.pending.pop_front() else { break };
+            let people = sealed.await.map_err(|e| CoreError::Internal(e.to_string()))??;
+            sealing.sent += people.len();
+            let audit = self.creation_events(operator, &people);
+            sink.tx
+                .send(ImportStep::Batch { people, audit, rows_done })
+                .await
+                .map_err(|_| ImportError::Refused("the database refused the import; nothing was written".into()))?;
+            report.sent(sealing.sent);
+        }
         Ok(())
     }
 

@@ -89,8 +89,10 @@ impl PersonView {
 /// refused as the country's fault: the caller cannot see, let alone mend, the national id, and a
 /// refusal naming it would point at a field shown to them only masked.
 fn blame_what_changed(mut errs: ValidationErrors, access: FieldAccess, stored: &PersonRaw, new: &PersonRaw) -> ValidationErrors {
-    let kept_hidden = !access.contains(PersonField::NationalId.class()) && stored.national_id == new.national_id;
-    for e in errs.0.iter_mut().filter(|e| kept_hidden && e.field == PersonField::NationalId.name()) {
+    if access.contains(PersonField::NationalId.class()) || stored.national_id != new.national_id {
+        return errs;
+    }
+    for e in errs.0.iter_mut().filter(|e| e.field == PersonField::NationalId.name()) {
         e.field = "address.country".to_owned();
         e.reason = "does not fit the national id on file, which you may not read: someone who may must change it first".to_owned();
     }
