@@ -3,6 +3,7 @@
 //! The store sees only ciphertexts, wrapped keys and blind indexes: never a key or a plaintext
 //! personal value. Each method is one atomic unit of work (its own transaction).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -355,6 +356,11 @@ pub struct AuditQuery {
 /// A person's personal fields, each sealed under the subject key (absent fields are `None`).
 pub type EncryptedPerson = sejf_domain::fields::PersonFields<Option<Vec<u8>>>;
 
+/// A person's name blind index: one value per name token and per prefix of one (ADR 0003), a
+/// score of rows in a table of their own. Only a search by name, an update and a rebuild need
+/// them, so a person's read leaves them out ([`PeopleStore::people_name_tokens`] reads them).
+pub type NameIndex = Vec<i64>;
+
 #[derive(Debug, Clone)]
 pub struct PersonRow {
     pub id: Uuid,
@@ -369,7 +375,6 @@ pub struct PersonRow {
     pub email_bidx: Option<i64>,
     pub phone_bidx: Option<i64>,
     pub national_id_bidx: Option<i64>,
-    pub name_bidx: Vec<i64>,
 }
 
 /// A person with the wrapped subject key that opens it (absent if the key was destroyed).
@@ -379,10 +384,12 @@ pub struct StoredPerson {
     pub wrapped_key: Option<Vec<u8>>,
 }
 
-/// A new person with its freshly wrapped subject key.
+/// A new person with their name blind index and freshly wrapped subject key.
 #[derive(Debug, Clone)]
 pub struct NewPerson {
     pub row: PersonRow,
+    /// [`NameIndex`]: written with the person, never read back with them.
+    pub name_bidx: NameIndex,
     pub wrapped_key: Vec<u8>,
     pub master_version: u32,
 }
@@ -596,9 +603,9 @@ pub trait PeopleStore: Send + Sync {
     fn person_get(&self, id: Uuid) -> Fut<'_, Option<StoredPerson>>;
     /// The people among `ids` that exist, in no particular order, in one round trip.
     fn people_get(&self, ids: Vec<Uuid>) -> Fut<'_, Vec<StoredPerson>>;
-    /// Replaces a person's fields if its version is still `expected_version`; false otherwise
-    /// (and then the events are not written either).
-    fn person_update(&self, row: PersonRow, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
+    /// Replaces a person's fields and name index if its version is still `expected_version`;
+    /// false otherwise (and then the events are not written either).
+    fn person_update(&self, row: PersonRow, names: NameIndex, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool>;
     /// Deletes a person, their activities and their subject key. False if absent. Nothing of
     /// them may stay behind in the database's files: on SQLite the write-ahead log is
     /// checkpointed and truncated afterwards.
@@ -618,8 +625,11 @@ pub trait PeopleStore: Send + Sync {
     fn import_job_finish<'a>(&'a self, id: &'a str, now: i64) -> Fut<'a, ()>;
     /// A page of every person's blind-index values in id order, after `after`.
     fn people_keys(&self, after: Option<Uuid>, limit: u32) -> Fut<'_, Vec<PersonKeys>>;
+    /// The name index of each of `ids`, sorted (empty for a person without a name, or none
+    /// stored), in one round trip.
+    fn people_name_tokens(&self, ids: Vec<Uuid>) -> Fut<'_, HashMap<Uuid, NameIndex>>;
     /// Replaces a person's name-index tokens (a rebuild; nothing else of the person changes).
-    fn person_name_tokens_replace(&self, id: Uuid, tokens: Vec<i64>) -> Fut<'_, ()>;
+    fn person_name_tokens_replace(&self, id: Uuid, tokens: NameIndex) -> Fut<'_, ()>;
     /// The version of a derived index (`names`): 0 when never recorded.
     fn index_version<'a>(&'a self, name: &'a str) -> Fut<'a, i64>;
     fn set_index_version<'a>(&'a self, name: &'a str, version: i64) -> Fut<'a, ()>;

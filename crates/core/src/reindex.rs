@@ -35,7 +35,9 @@ impl App {
             let page = self.store.people_keys(after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
-            let stored = self.store.people_get(page.iter().map(|k| k.id).collect()).await?;
+            let ids: Vec<Uuid> = page.iter().map(|k| k.id).collect();
+            let stored = self.store.people_get(ids.clone()).await?;
+            let mut indexed = self.store.people_name_tokens(ids).await?;
             for p in &stored {
                 examined += 1;
                 if p.wrapped_key.is_none() {
@@ -46,10 +48,8 @@ impl App {
                     .map_err(|_| CoreError::Forbidden("the operator may not read a person".into()))?;
                 let view = self.decrypt(p, &permit)?;
                 let mut want = self.name_index(view.fields.first_name.as_deref(), view.fields.last_name.as_deref());
-                let mut have = p.row.name_bidx.clone();
                 want.sort_unstable();
-                have.sort_unstable();
-                if want != have {
+                if indexed.remove(&p.row.id).unwrap_or_default() != want {
                     self.store.person_name_tokens_replace(p.row.id, want).await?;
                     rewritten += 1;
                 }

@@ -57,13 +57,14 @@ pub mod sqlite {
     pub use crate::writer::Writer;
 }
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sejf_core::ports::prelude::*;
 use sejf_core::ports::{
     AccountChange, AuditEvent, AuditQuery, BlindIndex, BudgetOutcome, ChainRow, ConsentRow, DisclosureRow, DsrRow, Erasure, ExportRow,
-    FlagRow, Fut, ImportStep, KeyKind, ListQuery, MfaRow, NewPerson, PersonKeys, PersonRow, PurposeRow, ReadMark, RecordKind, RecordRow,
-    RoleGrantRow, SealedEvent, SealerLease, SessionRow, StoreError, StoredPerson, ThrottleRow, UserRow,
+    FlagRow, Fut, ImportStep, KeyKind, ListQuery, MfaRow, NameIndex, NewPerson, PersonKeys, PersonRow, PurposeRow, ReadMark, RecordKind,
+    RecordRow, RoleGrantRow, SealedEvent, SealerLease, SessionRow, StoreError, StoredPerson, ThrottleRow, UserRow,
 };
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
@@ -418,15 +419,15 @@ impl PeopleStore for SqlStore {
         Box::pin(people::get_many(self, ids))
     }
 
-    fn person_update(&self, row: PersonRow, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
-        Box::pin(people::update(self, row, expected_version, audit))
+    fn person_update(&self, row: PersonRow, names: NameIndex, expected_version: i64, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
+        Box::pin(people::update(self, row, names, expected_version, audit))
     }
 
     fn person_delete(&self, id: Uuid, audit: Vec<AuditEvent>) -> Fut<'_, bool> {
         Box::pin(people::delete(self, id, audit))
     }
 
-    /// A page of visible people in id (creation) order, with their tags and name tokens.
+    /// A page of visible people in id (creation) order, with their tags.
     fn people_list(&self, query: ListQuery) -> Fut<'_, Vec<StoredPerson>> {
         Box::pin(people::list(self, None, query))
     }
@@ -456,7 +457,11 @@ impl PeopleStore for SqlStore {
         Box::pin(people_batch::keys(self, after, limit))
     }
 
-    fn person_name_tokens_replace(&self, id: Uuid, tokens: Vec<i64>) -> Fut<'_, ()> {
+    fn people_name_tokens(&self, ids: Vec<Uuid>) -> Fut<'_, HashMap<Uuid, NameIndex>> {
+        Box::pin(people::name_tokens_of(self, ids))
+    }
+
+    fn person_name_tokens_replace(&self, id: Uuid, tokens: NameIndex) -> Fut<'_, ()> {
         Box::pin(people::replace_name_tokens(self, id, tokens))
     }
 

@@ -3,15 +3,18 @@
 //!
 //! Invariants:
 //! - A person's tags and name tokens always match their row: they change in the same
-//!   transaction as the row (only the rows that differ are written), and are read from the
-//!   same snapshot.
+//!   transaction as the row (only the rows that differ are written). Tags are read with the
+//!   row, from the same snapshot; name tokens only on their own (`name_tokens_of`), as a read
+//!   of a person has no use for them.
 //! - An update applies only over the version the caller read (optimistic concurrency); a stale
 //!   version changes nothing.
 //! - Deleting a person deletes their activities and their subject key in the same transaction:
 //!   after a commit, no ciphertext of theirs can be opened (crypto-shredding).
 //! - Tags and name tokens come back sorted and without duplicates.
 
-use sejf_core::ports::{AuditEvent, BlindIndex, ListQuery, PersonRow, StoreError, StoredPerson};
+use std::collections::HashMap;
+
+use sejf_core::ports::{AuditEvent, BlindIndex, ListQuery, NameIndex, PersonRow, StoreError, StoredPerson};
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
@@ -68,7 +71,6 @@ struct JsonPerson {
     national_id_bidx: Option<i64>,
     wrapped: Option<String>,
     tags: Vec<String>,
-    name_bidx: Vec<i64>,
 }
 
 impl JsonPerson {
@@ -88,7 +90,6 @@ impl JsonPerson {
                 email_bidx: self.email_bidx,
                 phone_bidx: self.phone_bidx,
                 national_id_bidx: self.national_id_bidx,
-                name_bidx: self.name_bidx,
             },
             wrapped_key: bytes(self.wrapped)?,
         })
@@ -126,12 +127,18 @@ fn unhex(text: &[u8]) -> Result<Vec<u8>, StoreError> {
         .collect()
 }
 
-/// Replaces the row's fields, tags and name tokens if the stored version is `expected_version`;
-/// the stored version becomes `expected_version + 1`. `created_at` is never changed; the caller
-/// sets `updated_at`.
-pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i64, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
+/// Replaces the row's fields and tags, and the name tokens with `names`, if the stored version
+/// is `expected_version`; the stored version becomes `expected_version + 1`. `created_at` is
+/// never changed; the caller sets `updated_at`.
+pub(crate) async fn update(
+    store: &SqlStore,
+    row: PersonRow,
+    names: NameIndex,
+    expected_version: i64,
+    audit: Vec<AuditEvent>,
+) -> Result<bool, StoreError> {
     if let Some(w) = &store.writer {
-        return w.run(move |c| update_sync(c, &row, expected_version, &audit)).await;
+        return w.run(move |c| update_sync(c, &row, &names, expected_version, &audit)).await;
     }
     let id_text = row.id.to_string();
     let mut tx = store.begin_write().await?;
@@ -143,7 +150,7 @@ pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i
         tx.rollback().await.map_err(error::db("person update"))?;
         return Ok(false);
     }
-    replace_indexes(&mut tx, store.backend, &id_text, &row).await?;
+    replace_indexes(&mut tx, store.backend, &id_text, &row, &names).await?;
     crate::audit::insert(&mut tx, store.backend, &audit).await?;
     tx.commit().await.map_err(error::db("person update"))?;
     Ok(true)
@@ -151,7 +158,13 @@ pub(crate) async fn update(store: &SqlStore, row: PersonRow, expected_version: i
 
 /// [`update`] on the SQLite writer's connection, inside its group commit: `UPDATE_FIELDS`,
 /// then `UPDATE_INDEXED` only rewrites the indexed columns if one of them changes.
-fn update_sync(conn: &rusqlite::Connection, row: &PersonRow, expected_version: i64, audit: &[AuditEvent]) -> Result<bool, StoreError> {
+fn update_sync(
+    conn: &rusqlite::Connection,
+    row: &PersonRow,
+    names: &[i64],
+    expected_version: i64,
+    audit: &[AuditEvent],
+) -> Result<bool, StoreError> {
     let id_text = row.id.to_string();
     let head = [Arg::Text(&id_text), Arg::Int(expected_version), Arg::Int(row.updated_at)];
     let fields: Vec<Arg<'_>> = head.into_iter().chain(cipher_args(row)).collect();
@@ -160,7 +173,7 @@ fn update_sync(conn: &rusqlite::Connection, row: &PersonRow, expected_version: i
     }
     let indexed: Vec<Arg<'_>> = [Arg::Text(&id_text)].into_iter().chain(placement_args(row)).chain(bidx_args(row)).collect();
     stmt::execute(conn, sql::UPDATE_INDEXED, &indexed, "person update")?;
-    replace_indexes_sync(conn, &id_text, row)?;
+    replace_indexes_sync(conn, &id_text, row, names)?;
     crate::audit::insert_sync(conn, audit)?;
     Ok(true)
 }
@@ -186,8 +199,8 @@ fn changes<T: PartialEq + Clone>(stored: &[T], new: &[T]) -> (Vec<T>, Vec<T>) {
     (gone, added)
 }
 
-/// Makes the person's tags and name tokens `row`'s, on the SQLite writer's connection.
-fn replace_indexes_sync(conn: &rusqlite::Connection, id_text: &str, row: &PersonRow) -> Result<(), StoreError> {
+/// Makes the person's tags `row`'s and name tokens `names`, on the SQLite writer's connection.
+fn replace_indexes_sync(conn: &rusqlite::Connection, id_text: &str, row: &PersonRow, names: &[i64]) -> Result<(), StoreError> {
     let id = [Arg::Text(id_text)];
     let mut tags: Vec<String> = Vec::new();
     stmt::query_each(conn, sql::TAGS_OF, &id, "person tags", |r| {
@@ -200,7 +213,7 @@ fn replace_indexes_sync(conn: &rusqlite::Connection, id_text: &str, row: &Person
         Ok(())
     })?;
     let (gone_tags, new_tags) = changes(&tags, &row.tags);
-    let (gone_tokens, new_tokens) = changes(&tokens, &row.name_bidx);
+    let (gone_tokens, new_tokens) = changes(&tokens, names);
     for tag in &gone_tags {
         stmt::execute(conn, sql::DELETE_TAG, &[Arg::Text(id_text), Arg::Text(tag)], "person tags")?;
     }
@@ -212,8 +225,14 @@ fn replace_indexes_sync(conn: &rusqlite::Connection, id_text: &str, row: &Person
     insert_pairs_sync(conn, &tags, &tokens)
 }
 
-/// Makes the person's tags and name tokens `row`'s, inside `tx`.
-async fn replace_indexes(tx: &mut Transaction<'static, Any>, backend: Backend, id_text: &str, row: &PersonRow) -> Result<(), StoreError> {
+/// Makes the person's tags `row`'s and name tokens `names`, inside `tx`.
+async fn replace_indexes(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    id_text: &str,
+    row: &PersonRow,
+    names: &[i64],
+) -> Result<(), StoreError> {
     let stored: Vec<String> =
         sqlx::query_scalar(sql::TAGS_OF).bind(id_text).fetch_all(&mut **tx).await.map_err(error::db("person tags"))?;
     let (gone, added) = changes(&stored, &row.tags);
@@ -222,7 +241,7 @@ async fn replace_indexes(tx: &mut Transaction<'static, Any>, backend: Backend, i
     }
     let pairs: Vec<(&str, &str)> = added.iter().map(|t| (id_text, t.as_str())).collect();
     insert_tags(tx, backend, &pairs).await?;
-    replace_tokens(tx, backend, id_text, &row.name_bidx).await
+    replace_tokens(tx, backend, id_text, names).await
 }
 
 /// Makes the person's name tokens `tokens`, inside `tx`.
@@ -235,6 +254,25 @@ async fn replace_tokens(tx: &mut Transaction<'static, Any>, backend: Backend, id
     }
     let pairs: Vec<(&str, i64)> = added.iter().map(|t| (id_text, *t)).collect();
     insert_tokens(tx, backend, &pairs).await
+}
+
+/// The name tokens of the people among `ids`, each person's sorted; one statement.
+pub(crate) async fn name_tokens_of(store: &SqlStore, ids: Vec<Uuid>) -> Result<HashMap<Uuid, NameIndex>, StoreError> {
+    let mut of: HashMap<Uuid, NameIndex> = ids.iter().map(|id| (*id, Vec::new())).collect();
+    if ids.is_empty() {
+        return Ok(of);
+    }
+    let list = serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(sql::NAME_TOKENS_OF_MANY.on(store.backend))
+        .bind(list)
+        .fetch_all(&store.pool)
+        .await
+        .map_err(error::db("person name tokens"))?;
+    for (id, token) in rows {
+        let id = Uuid::parse_str(&id).map_err(|_| error::corrupt("person name tokens"))?;
+        of.entry(id).or_default().push(token);
+    }
+    Ok(of)
 }
 
 /// Replaces a person's name tokens (a rebuild of the name index; nothing else changes).

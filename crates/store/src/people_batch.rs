@@ -47,7 +47,7 @@ impl<'a> Rows<'a> {
     fn new(ids: &'a [String], people: &'a [NewPerson]) -> Rows<'a> {
         let people: Vec<(&str, &NewPerson)> = ids.iter().map(String::as_str).zip(people).collect();
         let tags = people.iter().flat_map(|(id, p)| p.row.tags.iter().map(move |t| (*id, t.as_str()))).collect();
-        let mut tokens: Vec<(&str, i64)> = people.iter().flat_map(|(id, p)| p.row.name_bidx.iter().map(move |t| (*id, *t))).collect();
+        let mut tokens: Vec<(&str, i64)> = people.iter().flat_map(|(id, p)| p.name_bidx.iter().map(move |t| (*id, *t))).collect();
         tokens.sort_unstable_by_key(|&(id, token)| (token, id));
         Rows { people, tags, tokens }
     }

@@ -91,7 +91,9 @@ macro_rules! people_filter {
 
 /// People as ONE row: a JSON array with one array per person (the person's columns in order,
 /// the personal ones as one inner array, ciphertexts and the wrapped key as hex, then the tags
-/// and name tokens as arrays), for the people `$where` selects, in no particular order. A row
+/// as an array), for the people `$where` selects, in no particular order. Not their name tokens:
+/// a score of rows in another tree, which only an update and a rebuild of the index need
+/// ([`NAME_TOKENS_OF_MANY`]); read with every person, they were a sixth of a GET's read. A row
 /// costs a driver a conversion of every column (and sqlx a message between threads), so a batch
 /// of people, a page or the reads `App::person` gathers under load, is cheaper as one text.
 macro_rules! people_as_json {
@@ -127,8 +129,7 @@ macro_rules! sqlite_people {
             "json_array",
             "nullif(hex(",
             "), '')",
-            "json((SELECT json_group_array(t.tag ORDER BY t.tag) FROM person_tags t WHERE t.person_id = p.id)), \
-             json((SELECT json_group_array(n.token ORDER BY n.token) FROM person_name_tokens n WHERE n.person_id = p.id))",
+            "json((SELECT json_group_array(t.tag ORDER BY t.tag) FROM person_tags t WHERE t.person_id = p.id))",
             $where
         )
     };
@@ -143,8 +144,7 @@ macro_rules! postgres_people {
                 "json_build_array",
                 "encode(",
                 ", 'hex')",
-                "(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]'::json) FROM person_tags t WHERE t.person_id = p.id), \
-                 (SELECT coalesce(json_agg(n.token ORDER BY n.token), '[]'::json) FROM person_name_tokens n WHERE n.person_id = p.id)",
+                "(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]'::json) FROM person_tags t WHERE t.person_id = p.id)",
                 $where
             ),
             ") AS batch(people)"
@@ -249,6 +249,13 @@ pub(crate) const UPDATE_INDEXED: &str = "UPDATE people SET owner_id = $2, unit =
      WHERE id = $1 AND NOT (owner_id IS $2 AND unit IS $3 AND company_id IS $4 \
      AND email_bidx IS $5 AND phone_bidx IS $6 AND national_id_bidx IS $7)";
 pub(crate) const TAGS_OF: &str = "SELECT tag FROM person_tags WHERE person_id = $1";
+/// The name tokens of the people in the JSON array of ids `$1`, by person and token.
+pub(crate) const NAME_TOKENS_OF_MANY: PeopleSql = PeopleSql {
+    sqlite: "SELECT person_id, token FROM person_name_tokens WHERE person_id IN (SELECT value FROM json_each($1)) \
+             ORDER BY person_id, token",
+    postgres: "SELECT person_id, token FROM person_name_tokens WHERE person_id IN (SELECT json_array_elements_text($1::json)) \
+               ORDER BY person_id, token",
+};
 pub(crate) const TOKENS_OF: &str = "SELECT token FROM person_name_tokens WHERE person_id = $1";
 pub(crate) const DELETE_TAG: &str = "DELETE FROM person_tags WHERE person_id = $1 AND tag = $2";
 pub(crate) const DELETE_TOKEN: &str = "DELETE FROM person_name_tokens WHERE person_id = $1 AND token = $2";

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::authz::{Action, Actor, FieldAccess, Permit, Resource, authorize, field_access, may_reveal, visibility};
 use crate::page::{Page, check_limit, decode_cursor, encode_cursor};
-use crate::ports::{AuditEvent, BlindIndex, ListQuery, NewPerson, PersonRow, RecordKind, StoredPerson};
+use crate::ports::{AuditEvent, BlindIndex, ListQuery, NameIndex, NewPerson, PersonRow, RecordKind, StoredPerson};
 use crate::{App, CoreError};
 use sealing::{open_person, seal_person};
 use sejf_domain::fields::PersonField;
@@ -254,11 +254,20 @@ impl App {
         names
     }
 
-    fn build_row(&self, id: Uuid, p: &Prepared, key: &Key32, now: i64, version: i64, created_at: i64) -> Result<PersonRow, CoreError> {
+    /// The sealed row of a prepared person, and their name index.
+    fn build_row(
+        &self,
+        id: Uuid,
+        p: &Prepared,
+        key: &Key32,
+        now: i64,
+        version: i64,
+        created_at: i64,
+    ) -> Result<(PersonRow, NameIndex), CoreError> {
         let ids = id.to_string();
         let index = self.index_values(&p.data);
         let names = self.name_index(p.data.first_name.as_deref(), p.data.last_name.as_deref());
-        Ok(PersonRow {
+        let row = PersonRow {
             id,
             owner_id: p.owner_id,
             unit: p.unit.clone(),
@@ -271,8 +280,8 @@ impl App {
             email_bidx: index[0],
             phone_bidx: index[1],
             national_id_bidx: index[2],
-            name_bidx: names,
-        })
+        };
+        Ok((row, names))
     }
 
     /// The blind-index values (e-mail, phone, national id) of validated fields: what an
@@ -291,7 +300,8 @@ impl App {
         let id = Uuid::now_v7();
         let (key, wrapped) = self.keys.new_subject_key(id)?;
         let now = self.now();
-        Ok(NewPerson { row: self.build_row(id, p, &key, now, 1, now)?, wrapped_key: wrapped, master_version: self.keys.master().version() })
+        let (row, name_bidx) = self.build_row(id, p, &key, now, 1, now)?;
+        Ok(NewPerson { row, name_bidx, wrapped_key: wrapped, master_version: self.keys.master().version() })
     }
 
     pub async fn create_person(&self, actor: &Actor, input: &PersonInput) -> Result<PersonView, CoreError> {
@@ -548,7 +558,7 @@ impl App {
         self.guard_reads(actor, &[id], "update").await?;
         let wrapped = stored.wrapped_key.as_ref().ok_or(CoreError::NotFound)?;
         let key = self.keys.open_subject_key(id, wrapped)?;
-        let row = self.build_row(id, &prepared, &key, self.now(), expected + 1, stored.row.created_at)?;
+        let (row, names) = self.build_row(id, &prepared, &key, self.now(), expected + 1, stored.row.created_at)?;
         let view = PersonView {
             id,
             fields: prepared.data.to_raw(),
@@ -565,7 +575,7 @@ impl App {
         let mut ev = self.event(actor, AuditAction::PersonUpdate, "person", &id.to_string());
         ev.subject_id = ev.resource_id.clone();
         ev.fields = view.shown_fields();
-        if !self.store.person_update(row, expected, vec![ev]).await? {
+        if !self.store.person_update(row, names, expected, vec![ev]).await? {
             return Err(CoreError::PreconditionFailed);
         }
         Ok(view.masked_for(access))

@@ -86,7 +86,7 @@ async fn populate(s: &SqlStore) -> (uuid::Uuid, uuid::Uuid) {
     s.account_change(crate::support::enable(owner.id, vec![vec![7; 32]]), vec![]).await.unwrap();
     let mut kept = new_person(owner.id, "north");
     kept.row.tags = vec!["vip".into()];
-    kept.row.name_bidx = vec![1, 2];
+    kept.name_bidx = vec![1, 2];
     let gone = new_person(owner.id, "pl-waw");
     s.people_insert_batch(vec![kept.clone(), gone.clone()], vec![erase_event("x", 5)]).await.unwrap();
     let company = new_record(RecordKind::Company, owner.id, "north");

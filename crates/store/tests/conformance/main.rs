@@ -87,6 +87,11 @@ conformance!(
     registers_and_disclosures_round_trip,
 );
 
+/// A person's name tokens as the store holds them.
+async fn names_of(store: &SqlStore, id: uuid::Uuid) -> Vec<i64> {
+    store.people_name_tokens(vec![id]).await.unwrap().remove(&id).unwrap()
+}
+
 async fn count(store: &SqlStore, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(store.pool()).await.unwrap()
 }
@@ -353,7 +358,7 @@ async fn concurrent_writers_all_succeed(db: &TestDb) {
                 store.person_insert(p.clone(), vec![]).await.unwrap();
                 let mut row = store.person_get(p.row.id).await.unwrap().unwrap().row;
                 row.tags = vec!["touched".into()];
-                assert!(store.person_update(row, 1, vec![]).await.unwrap());
+                assert!(store.person_update(row, Vec::new(), 1, vec![]).await.unwrap());
             }
         }));
     }

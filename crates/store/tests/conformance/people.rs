@@ -7,8 +7,8 @@ use sejf_core::ports::{BlindIndex, KeyKind, RecordKind, RecordRow, StoreError, U
 use sejf_store::SqlStore;
 use uuid::Uuid;
 
-use crate::count;
 use crate::support::{TestDb, new_person, new_record, new_user, query_for};
+use crate::{count, names_of};
 
 // ---- People ------------------------------------------------------------------------------------
 
@@ -18,7 +18,7 @@ pub(crate) async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     s.user_create(owner.clone(), vec![]).await.unwrap();
     let mut new = new_person(owner.id, "north");
     new.row.tags = vec!["vip".into(), "alpha".into(), "vip".into()];
-    new.row.name_bidx = vec![30, 10, 20, 10];
+    new.name_bidx = vec![30, 10, 20, 10];
     new.row.enc.notes = None;
     s.person_insert(new.clone(), vec![]).await.unwrap();
 
@@ -33,7 +33,7 @@ pub(crate) async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     assert_eq!(r.enc.notes, None);
     assert_eq!((r.email_bidx, r.phone_bidx, r.national_id_bidx), (new.row.email_bidx, new.row.phone_bidx, None));
     assert_eq!(r.tags, vec!["alpha", "vip"], "tags come back sorted, once each");
-    assert_eq!(r.name_bidx, vec![10, 20, 30], "name tokens come back sorted, once each");
+    assert_eq!(names_of(s, r.id).await, vec![10, 20, 30], "name tokens come back sorted, once each");
     assert_eq!(s.key_get(KeyKind::Subject, &new.row.id.to_string()).await.unwrap().unwrap(), new.wrapped_key);
     assert!(s.person_get(Uuid::now_v7()).await.unwrap().is_none());
     assert!(matches!(s.person_insert(new.clone(), vec![]).await, Err(StoreError::Conflict(_))));
@@ -43,16 +43,16 @@ pub(crate) async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     changed.enc.email = Some(b"new-email-ciphertext".to_vec());
     changed.email_bidx = Some(-5);
     changed.tags = vec!["beta".into()];
-    changed.name_bidx = vec![99];
+    let changed_names = vec![99];
     changed.updated_at += 1_000;
     changed.created_at = 0;
-    assert!(!s.person_update(changed.clone(), 7, vec![]).await.unwrap());
+    assert!(!s.person_update(changed.clone(), changed_names.clone(), 7, vec![]).await.unwrap());
     let same = s.person_get(new.row.id).await.unwrap().unwrap().row;
     assert_eq!((same.version, same.enc.email.clone(), same.tags.clone()), (1, new.row.enc.email.clone(), r.tags.clone()));
-    assert_eq!(same.name_bidx, vec![10, 20, 30]);
+    assert_eq!(names_of(s, same.id).await, vec![10, 20, 30]);
 
     // The current version applies, bumps the version and replaces tags and tokens.
-    assert!(s.person_update(changed.clone(), 1, vec![]).await.unwrap());
+    assert!(s.person_update(changed.clone(), changed_names.clone(), 1, vec![]).await.unwrap());
     let now = s.person_get(new.row.id).await.unwrap().unwrap().row;
     assert_eq!(now.version, 2);
     assert_eq!(now.enc.email, changed.enc.email);
@@ -60,25 +60,23 @@ pub(crate) async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     assert_eq!(now.updated_at, changed.updated_at);
     assert_eq!(now.created_at, new.row.created_at, "created_at never changes");
     assert_eq!(now.tags, vec!["beta"]);
-    assert_eq!(now.name_bidx, vec![99]);
+    assert_eq!(names_of(s, now.id).await, vec![99]);
     assert_eq!(count(s, "SELECT COUNT(*) FROM person_tags").await, 1);
     assert_eq!(count(s, "SELECT COUNT(*) FROM person_name_tokens").await, 1);
     // An update that keeps some tags and tokens, drops some and adds some (twice over) leaves
     // each once.
     let mut overlap = changed.clone();
     overlap.tags = vec!["gamma".into(), "beta".into(), "gamma".into()];
-    overlap.name_bidx = vec![7, 99, 7, 5];
-    assert!(s.person_update(overlap.clone(), 2, vec![]).await.unwrap());
+    assert!(s.person_update(overlap.clone(), vec![7, 99, 7, 5], 2, vec![]).await.unwrap());
     let now = s.person_get(new.row.id).await.unwrap().unwrap().row;
-    assert_eq!((now.tags, now.name_bidx), (vec!["beta".to_string(), "gamma".to_string()], vec![5, 7, 99]));
+    assert_eq!((now.tags, names_of(s, now.id).await), (vec!["beta".to_string(), "gamma".to_string()], vec![5, 7, 99]));
     overlap.tags = vec!["gamma".into()];
-    overlap.name_bidx = vec![5];
     // Indexed columns change with the rest (SQLite's writer sets them in a statement of their
     // own, only when one of them changes).
     (overlap.phone_bidx, overlap.national_id_bidx) = (Some(77), None);
-    assert!(s.person_update(overlap.clone(), 3, vec![]).await.unwrap());
+    assert!(s.person_update(overlap.clone(), vec![5], 3, vec![]).await.unwrap());
     let now = s.person_get(new.row.id).await.unwrap().unwrap().row;
-    assert_eq!((now.version, now.tags, now.name_bidx), (4, vec!["gamma".to_string()], vec![5]));
+    assert_eq!((now.version, now.tags, names_of(s, now.id).await), (4, vec!["gamma".to_string()], vec![5]));
     assert_eq!((now.email_bidx, now.phone_bidx, now.national_id_bidx), (Some(-5), Some(77), None));
     let all = query_for(Visibility { all: true, owner: owner.id, member_units: false });
     assert_eq!(ids_of(&s.people_by_bidx(BlindIndex::Phone, 77, all).await.unwrap()), vec![new.row.id], "the index follows");
@@ -87,13 +85,13 @@ pub(crate) async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     // Unchanged tags, tokens and indexed columns stay as they are; the fields still change.
     overlap.enc.email = Some(b"third-email-ciphertext".to_vec());
     overlap.updated_at += 1;
-    assert!(s.person_update(overlap.clone(), 4, vec![]).await.unwrap());
+    assert!(s.person_update(overlap.clone(), vec![5], 4, vec![]).await.unwrap());
     let now = s.person_get(new.row.id).await.unwrap().unwrap().row;
-    assert_eq!((now.version, now.tags, now.name_bidx), (5, vec!["gamma".to_string()], vec![5]));
+    assert_eq!((now.version, now.tags, names_of(s, now.id).await), (5, vec!["gamma".to_string()], vec![5]));
     assert_eq!((now.enc.email, now.updated_at, now.phone_bidx), (overlap.enc.email, overlap.updated_at, Some(77)));
     // The version it was read at is stale now.
-    assert!(!s.person_update(changed, 1, vec![]).await.unwrap());
-    assert!(!s.person_update(new_person(owner.id, "north").row, 1, vec![]).await.unwrap(), "an absent person is not updated");
+    assert!(!s.person_update(changed, changed_names, 1, vec![]).await.unwrap());
+    assert!(!s.person_update(new_person(owner.id, "north").row, Vec::new(), 1, vec![]).await.unwrap(), "an absent person is not updated");
 }
 
 /// Three owners in two units and a manager of `north`:
@@ -189,7 +187,7 @@ pub(crate) async fn list_pagination_gives_every_row_once(db: &TestDb) {
     for i in 0..25_i64 {
         let mut p = new_person(owner.id, "north");
         p.row.tags = vec![format!("t{i}")];
-        p.row.name_bidx = vec![i, 1_000 + i];
+        p.name_bidx = vec![i, 1_000 + i];
         expected.push(p.row.id);
         people.push(p);
     }
@@ -202,10 +200,13 @@ pub(crate) async fn list_pagination_gives_every_row_once(db: &TestDb) {
     loop {
         let page = s.people_list(q.clone()).await.unwrap();
         assert!(page.len() <= 7);
+        // Tags and tokens belong to their own person, across page boundaries.
+        let mut names = s.people_name_tokens(ids_of(&page)).await.unwrap();
+        assert_eq!(names.len(), page.len());
         for p in &page {
-            // Tags and tokens belong to their own person, across page boundaries.
-            let i = p.row.name_bidx[0];
-            assert_eq!(p.row.name_bidx, vec![i, 1_000 + i]);
+            let tokens = names.remove(&p.row.id).unwrap();
+            let i = tokens[0];
+            assert_eq!(tokens, vec![i, 1_000 + i]);
             assert_eq!(p.row.tags, vec![format!("t{i}")]);
         }
         seen.extend(ids_of(&page));
@@ -245,11 +246,11 @@ pub(crate) async fn blind_index_searches(db: &TestDb) {
     s.user_create(ann.clone(), vec![]).await.unwrap();
     s.user_create(cat.clone(), vec![]).await.unwrap();
     let mut a = new_person(ann.id, "north");
-    (a.row.email_bidx, a.row.phone_bidx, a.row.national_id_bidx, a.row.name_bidx) = (Some(11), Some(21), Some(31), vec![41, 42]);
+    (a.row.email_bidx, a.row.phone_bidx, a.row.national_id_bidx, a.name_bidx) = (Some(11), Some(21), Some(31), vec![41, 42]);
     let mut b = new_person(ann.id, "north");
-    (b.row.email_bidx, b.row.phone_bidx, b.row.national_id_bidx, b.row.name_bidx) = (Some(11), Some(22), None, vec![42]);
+    (b.row.email_bidx, b.row.phone_bidx, b.row.national_id_bidx, b.name_bidx) = (Some(11), Some(22), None, vec![42]);
     let mut c = new_person(cat.id, "south");
-    (c.row.email_bidx, c.row.phone_bidx, c.row.national_id_bidx, c.row.name_bidx) = (Some(11), Some(21), Some(31), vec![41]);
+    (c.row.email_bidx, c.row.phone_bidx, c.row.national_id_bidx, c.name_bidx) = (Some(11), Some(21), Some(31), vec![41]);
     for p in [&a, &b, &c] {
         s.person_insert(p.clone(), vec![]).await.unwrap();
     }
@@ -266,7 +267,7 @@ pub(crate) async fn blind_index_searches(db: &TestDb) {
     assert_eq!(set(s.people_by_bidx(BlindIndex::Name, 41, anns.clone()).await.unwrap()), of(&[&a]));
     assert!(s.people_by_bidx(BlindIndex::Email, 12, admin.clone()).await.unwrap().is_empty());
     let found = s.people_by_bidx(BlindIndex::Name, 41, anns.clone()).await.unwrap();
-    assert_eq!(found[0].row.name_bidx, vec![41, 42], "a search result carries all its tokens");
+    assert_eq!(names_of(s, found[0].row.id).await, vec![41, 42], "a person found by one token has all of theirs");
     let mut q = admin.clone();
     q.unit = Some("south".into());
     assert_eq!(set(s.people_by_bidx(BlindIndex::Email, 11, q).await.unwrap()), of(&[&c]));
@@ -284,7 +285,7 @@ pub(crate) async fn delete_person_erases_key_and_activities(db: &TestDb) {
     s.user_create(owner.clone(), vec![]).await.unwrap();
     let mut p = new_person(owner.id, "north");
     p.row.tags = vec!["x".into()];
-    p.row.name_bidx = vec![1, 2];
+    p.name_bidx = vec![1, 2];
     let keep = new_person(owner.id, "north");
     s.people_insert_batch(vec![p.clone(), keep.clone()], vec![]).await.unwrap();
     let mut activity = new_record(RecordKind::Activity, owner.id, "north");
@@ -349,7 +350,7 @@ pub(crate) async fn foreign_key_violations_are_references(db: &TestDb) {
     s.person_insert(person.clone(), vec![]).await.unwrap();
     let mut row = person.row.clone();
     row.owner_id = ghost;
-    assert!(matches!(s.person_update(row, 1, vec![]).await, Err(StoreError::Reference(_))));
+    assert!(matches!(s.person_update(row, Vec::new(), 1, vec![]).await, Err(StoreError::Reference(_))));
     assert_eq!(s.person_get(person.row.id).await.unwrap().unwrap().row.owner_id, owner.id);
 }
 
@@ -421,7 +422,7 @@ pub(crate) async fn batch_insert_is_all_or_nothing(db: &TestDb) {
         .map(|i| {
             let mut p = new_person(owner.id, "north");
             p.row.tags = (0..(i % 3)).map(|t| format!("tag{t}")).collect();
-            p.row.name_bidx = vec![i, i + 1];
+            p.name_bidx = vec![i, i + 1];
             p
         })
         .collect();
@@ -434,14 +435,18 @@ pub(crate) async fn batch_insert_is_all_or_nothing(db: &TestDb) {
     assert_eq!(count(s, "SELECT COUNT(*) FROM person_tags").await, 999);
     assert_eq!(count(s, "SELECT COUNT(*) FROM person_name_tokens").await, 2_000);
     let got = s.person_get(last.row.id).await.unwrap().unwrap();
-    assert_eq!(got.row.name_bidx, vec![999, 1_000]);
+    assert_eq!(names_of(s, got.row.id).await, vec![999, 1_000]);
     assert_eq!(got.row.enc.first_name, last.row.enc.first_name);
     assert_eq!(got.wrapped_key.unwrap(), last.wrapped_key);
     // Many by id in one round trip: the ones that exist, each whole, whatever the order asked.
     let mut many = s.people_get(vec![last.row.id, uuid::Uuid::now_v7(), first.row.id, last.row.id]).await.unwrap();
     many.sort_by_key(|p| p.row.id);
     assert_eq!(many.iter().map(|p| p.row.id).collect::<Vec<_>>(), vec![first.row.id, last.row.id]);
-    assert_eq!((many[1].row.name_bidx.clone(), many[1].row.tags.clone()), (vec![999, 1_000], last.row.tags.clone()));
+    assert_eq!(many[1].row.tags, last.row.tags);
+    // Name tokens of many people, and of none, in one round trip: each person's own.
+    let names = s.people_name_tokens(vec![first.row.id, last.row.id, uuid::Uuid::nil()]).await.unwrap();
+    assert_eq!((&names[&first.row.id], &names[&last.row.id], &names[&uuid::Uuid::nil()]), (&vec![0, 1], &vec![999, 1_000], &vec![]));
+    assert!(s.people_name_tokens(Vec::new()).await.unwrap().is_empty());
     assert_eq!(many[1].wrapped_key.as_ref(), Some(&last.wrapped_key));
     // Exactly what a single read gives, nulls (national_id, company) and all.
     for p in &many {

@@ -101,8 +101,8 @@ pub fn new_person(owner: Uuid, unit: &str) -> NewPerson {
             email_bidx: Some(i64::from(id.as_bytes()[15])),
             phone_bidx: Some(-1),
             national_id_bidx: None,
-            name_bidx: Vec::new(),
         },
+        name_bidx: Vec::new(),
         wrapped_key: format!("wrapped:{id}").into_bytes(),
         master_version: 1,
     }
