@@ -313,6 +313,28 @@ async fn a_flood_of_sign_ins_keeps_the_server_small_and_answering() {
     assert!(peak_kib < 300 * 1024, "peak RSS {} MiB", peak_kib / 1024);
 }
 
+/// The master key's derivation (Argon2 over 64 MiB, at start) gives its memory back: mimalloc
+/// kept the freed block resident in an arena an idle server never purged, about half of a loaded
+/// server's resident memory, until `.cargo/config.toml` had it take such blocks from the system
+/// directly (docs/benchmarks.md §4m).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_server_does_not_keep_the_key_derivations_memory() {
+    use crate::harness::Install;
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let pid = server.child.as_ref().unwrap().id();
+    let r = crate::harness::http_client().get(format!("{}/healthz", server.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    let anonymous_kib: u64 = rollup
+        .lines()
+        .find_map(|l| l.strip_prefix("Anonymous:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    eprintln!("anonymous memory of a started server: {} MiB", anonymous_kib / 1024);
+    assert!(anonymous_kib < 48 * 1024, "a started server holds {} MiB of heap: the key derivation's 64 MiB stayed", anonymous_kib / 1024);
+}
+
 crate::on_both!(anonymous_refusals_become_summaries_and_throttle_rows_expire);
 
 async fn anonymous_refusals_become_summaries_and_throttle_rows_expire(backend: Backend) {
