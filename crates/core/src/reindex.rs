@@ -36,8 +36,11 @@ impl App {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             let ids: Vec<Uuid> = page.iter().map(|k| k.id).collect();
-            let stored = self.store.people_get(ids.clone()).await?;
-            let mut indexed = self.store.people_name_tokens(ids).await?;
+            // The tokens before the people (two reads, two snapshots): a name changed between
+            // them shows here as the new name over the old tokens, and the tokens written are
+            // the new name's; the other way round, the old name's would overwrite the new ones.
+            let mut indexed = self.store.people_name_tokens(ids.clone()).await?;
+            let stored = self.store.people_get(ids).await?;
             for p in &stored {
                 examined += 1;
                 if p.wrapped_key.is_none() {
