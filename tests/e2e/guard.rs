@@ -306,9 +306,7 @@ async fn a_flood_of_sign_ins_keeps_the_server_small_and_answering() {
         assert!([401, 503].contains(&status.unwrap()));
     }
     assert!(slowest < std::time::Duration::from_secs(1), "/healthz took {slowest:?} during the flood");
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let peak_kib: u64 =
-        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap();
+    let peak_kib = proc_kib(pid, "status", "VmHWM:");
     eprintln!("peak RSS during 600 sign-ins: {} MiB, slowest /healthz {slowest:?}", peak_kib / 1024);
     assert!(peak_kib < 300 * 1024, "peak RSS {} MiB", peak_kib / 1024);
 }
@@ -325,14 +323,15 @@ async fn a_started_server_does_not_keep_the_key_derivations_memory() {
     let pid = server.child.as_ref().unwrap().id();
     let r = crate::harness::http_client().get(format!("{}/healthz", server.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
-    let anonymous_kib: u64 = rollup
-        .lines()
-        .find_map(|l| l.strip_prefix("Anonymous:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
+    let anonymous_kib = proc_kib(pid, "smaps_rollup", "Anonymous:");
     eprintln!("anonymous memory of a started server: {} MiB", anonymous_kib / 1024);
     assert!(anonymous_kib < 48 * 1024, "a started server holds {} MiB of heap: the key derivation's 64 MiB stayed", anonymous_kib / 1024);
+}
+
+/// A `key: N kB` line of `/proc/<pid>/<file>`, in KiB.
+fn proc_kib(pid: u32, file: &str, key: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap();
+    text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap()
 }
 
 crate::on_both!(anonymous_refusals_become_summaries_and_throttle_rows_expire);

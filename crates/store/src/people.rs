@@ -34,8 +34,13 @@ pub(crate) async fn get_many(store: &SqlStore, ids: Vec<Uuid>) -> Result<Vec<Sto
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let list = id_list(&ids)?;
     read_people(store, &sql::GET_MANY, &[Arg::Text(&list)], "people get").await
+}
+
+/// Ids as the JSON array the `$1` of [`sql::GET_MANY`] and [`sql::NAME_TOKENS_OF_MANY`] takes.
+fn id_list(ids: &[Uuid]) -> Result<String, StoreError> {
+    serde_json::to_string(ids).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 /// The people a statement of `people_sql` selects, from its one row of JSON: the one decoder of
@@ -262,21 +267,19 @@ pub(crate) async fn name_tokens_of(store: &SqlStore, ids: Vec<Uuid>) -> Result<H
     if ids.is_empty() {
         return Ok(of);
     }
-    let list = serde_json::to_string(&ids).map_err(|e| StoreError::Backend(e.to_string()))?;
-    let rows: Vec<(String, i64)> = sqlx::query_as(sql::NAME_TOKENS_OF_MANY.on(store.backend))
-        .bind(list)
-        .fetch_all(&store.pool)
-        .await
-        .map_err(error::db("person name tokens"))?;
-    for (id, token) in rows {
-        let id = Uuid::parse_str(&id).map_err(|_| error::corrupt("person name tokens"))?;
-        of.entry(id).or_default().push(token);
-    }
+    let list = id_list(&ids)?;
+    let args = [Arg::Text(&list)];
+    store
+        .read_rows(sql::NAME_TOKENS_OF_MANY.on(store.backend), &args, "person name tokens", |r| {
+            of.entry(r.uuid(0, "person_name_tokens.person_id")?).or_default().push(r.int(1, "person_name_tokens.token")?);
+            Ok(())
+        })
+        .await?;
     Ok(of)
 }
 
 /// Replaces a person's name tokens (a rebuild of the name index; nothing else changes).
-pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, tokens: Vec<i64>) -> Result<(), StoreError> {
+pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, tokens: NameIndex) -> Result<(), StoreError> {
     let id_text = id.to_string();
     let mut tx = store.begin_write().await?;
     replace_tokens(&mut tx, store.backend, &id_text, &tokens).await?;
