@@ -218,6 +218,24 @@ impl Server {
         format!("{}/api/v1{path}", self.base)
     }
 
+    /// Asks `path` with `token` until the server refuses it (401, problem+json), asserting that
+    /// it does within a second: a change made on another server or with the CLI holds on this
+    /// one within that bound (a server keeps a token it admitted for half a second, ADR 0029).
+    /// Until then the token is served as before (`path`'s answer is a success).
+    pub async fn refuses_within_a_second(&self, path: &str, token: &str, what: &str) {
+        let since = std::time::Instant::now();
+        loop {
+            let r = self.call("GET", path, token, None).await;
+            if r.status == 401 {
+                r.assert_problem(401, None);
+                return;
+            }
+            assert!((200..300).contains(&r.status), "{what}: unexpected answer {}: {}", r.status, r.body);
+            assert!(since.elapsed() < std::time::Duration::from_secs(1), "{what}: the token still worked after a second");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Signs in as a user would: the first time, enrol TOTP with the enrolment token; then sign
     /// in with a fresh code. Returns a full token.
     pub async fn login(&self, username: &str, password: &str) -> String {

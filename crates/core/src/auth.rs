@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::authz::{Actor, Scope};
 use crate::ports::{AccountChange, AuditEvent, SessionRow, UserRow};
-use crate::{App, CoreError};
+use crate::{App, CoreError, tokens};
 
 /// Only the session's touch time is written, at most this often, so reads stay reads.
 const TOUCH_EVERY_MICROS: i64 = 60 * 1_000_000;
@@ -231,7 +231,7 @@ impl App {
                 Err(other) => return Err(other),
             }
         }
-        if !self.network_allows(&user.role, client) {
+        if !user.role.parse().is_ok_and(|role| self.network_allows(role, client)) {
             // Only after both factors: an outsider learns nothing about the password here.
             tracing::warn!(user = %user.username, role = %user.role, client = %client, "sign-in refused: role not allowed from this network");
             return Err(CoreError::NetworkNotAllowed);
@@ -287,7 +287,7 @@ impl App {
         match result {
             // The new password and the sessions it ends commit with the event.
             Ok(change) => {
-                self.store.account_change(change, vec![ev]).await?;
+                self.account_change(change, vec![ev]).await?;
                 Ok(())
             }
             Err(e) => {
@@ -367,53 +367,86 @@ impl App {
     }
 
     /// Whether a user of `role` may act from `client` (per-role network allowlists).
-    fn network_allows(&self, role: &str, client: IpAddr) -> bool {
-        let Ok(role) = role.parse::<sejf_domain::roles::Role>() else { return false };
+    fn network_allows(&self, role: sejf_domain::roles::Role, client: IpAddr) -> bool {
         self.settings.role_networks.get(&role).is_none_or(|blocks| blocks.iter().any(|b| b.contains(client)))
     }
 
     /// Resolves a bearer token to its caller, enforcing idle and absolute expiry (API tokens
     /// have no idle limit: integrations call rarely, and their tokens expire absolutely) and the
     /// role's network allowlist.
+    ///
+    /// One indexed read, or none when this server admitted the same token less than half a
+    /// second ago ([`crate::tokens`], ADR 0029): a session ended, a role changed or a user
+    /// disabled elsewhere stops working here within that; a change made here, at once.
     pub async fn authenticate(&self, bearer: &str, client: IpAddr) -> Result<Actor, CoreError> {
-        // One indexed read: no cache, so a revoked or expired session, a disabled user or a
-        // changed role stops working at once, on every server.
-        let (session, user) = self.store.session_with_user(&token::hash(bearer)).await?.ok_or(CoreError::Unauthenticated)?;
-        let scope = Scope::from_stored(&session.scope).ok_or(CoreError::Unauthenticated)?;
+        let digest = token::hash(bearer);
         let now = self.now();
-        let idle = !matches!(scope, Scope::Api(_)) && now - session.last_seen > self.settings.session_idle_secs * 1_000_000;
-        if now >= session.expires_at || idle {
+        let kept = self.tokens.fresh(&digest, std::time::Instant::now()).filter(|a| !self.lapsed(a, now));
+        let admitted = match kept {
+            Some(admitted) => admitted,
+            None => self.admit(digest.clone(), now).await?,
+        };
+        if !self.network_allows(admitted.actor.role, client) {
+            tracing::warn!(user = %admitted.actor.username, client = %client, "token refused: role not allowed from this network");
+            return Err(CoreError::NetworkNotAllowed);
+        }
+        if now - admitted.last_seen > TOUCH_EVERY_MICROS {
+            self.store.session_touch(admitted.actor.session_id, now).await?;
+            self.tokens.touched(&digest, now);
+        }
+        Ok(Actor { client: client.to_string(), ..admitted.actor })
+    }
+
+    /// Reads the token `digest` names and decides on what the store holds now: a session past
+    /// its expiry ends, a disabled user is refused; what passes is kept for the next requests.
+    async fn admit(&self, digest: Vec<u8>, now: i64) -> Result<tokens::Admitted, CoreError> {
+        let (generation, read_at) = (self.tokens.generation(), std::time::Instant::now());
+        let (session, user) = self.store.session_with_user(&digest).await?.ok_or(CoreError::Unauthenticated)?;
+        let scope = Scope::from_stored(&session.scope).ok_or(CoreError::Unauthenticated)?;
+        let admitted = tokens::Admitted {
+            actor: Actor {
+                user_id: user.id,
+                username: user.username,
+                role: user.role.parse().map_err(CoreError::Internal)?,
+                units: user.units,
+                session_id: session.id,
+                scope,
+                client: String::new(),
+                request_id: String::new(),
+            },
+            last_seen: session.last_seen,
+            expires_at: session.expires_at,
+        };
+        if self.lapsed(&admitted, now) {
             let ended = AccountChange { user: session.user_id, end_session: vec![session.id], ..AccountChange::default() };
-            self.store.account_change(ended, Vec::new()).await?;
+            self.account_change(ended, Vec::new()).await?;
             return Err(CoreError::Unauthenticated);
         }
         if user.disabled {
             return Err(CoreError::Unauthenticated);
         }
-        if !self.network_allows(&user.role, client) {
-            tracing::warn!(user = %user.username, client = %client, "token refused: role not allowed from this network");
-            return Err(CoreError::NetworkNotAllowed);
-        }
-        if now - session.last_seen > TOUCH_EVERY_MICROS {
-            self.store.session_touch(session.id, now).await?;
-        }
-        Ok(Actor {
-            user_id: user.id,
-            username: user.username,
-            role: user.role.parse().map_err(CoreError::Internal)?,
-            units: user.units,
-            session_id: session.id,
-            scope,
-            client: client.to_string(),
-            request_id: String::new(),
-        })
+        self.tokens.keep(digest, admitted.clone(), generation, read_at);
+        Ok(admitted)
+    }
+
+    /// Whether a session is past its absolute expiry or (but an API token) idle too long.
+    fn lapsed(&self, admitted: &tokens::Admitted, now: i64) -> bool {
+        let idle = !matches!(admitted.actor.scope, Scope::Api(_)) && now - admitted.last_seen > self.settings.session_idle_secs * 1_000_000;
+        now >= admitted.expires_at || idle
+    }
+
+    /// Applies an account change with its events (see [`crate::ports::AccountStore::account_change`])
+    /// and, once it has committed, forgets the tokens this server admitted: whatever it ended or
+    /// changed holds here from the next request.
+    pub(crate) async fn account_change(&self, change: AccountChange, audit: Vec<AuditEvent>) -> Result<bool, CoreError> {
+        let applied = self.store.account_change(change, audit).await;
+        self.tokens.forget_all();
+        Ok(applied?)
     }
 
     pub async fn logout(&self, actor: &Actor) -> Result<(), CoreError> {
         let ended = AccountChange { user: actor.user_id, end_session: vec![actor.session_id], ..AccountChange::default() };
-        self.store
-            .account_change(ended, vec![self.event(actor, AuditAction::AuthLogout, "session", &actor.session_id.to_string())])
-            .await?;
+        self.account_change(ended, vec![self.event(actor, AuditAction::AuthLogout, "session", &actor.session_id.to_string())]).await?;
         Ok(())
     }
 
@@ -441,7 +474,7 @@ impl App {
             return Err(CoreError::NotFound);
         }
         let ended = AccountChange { user: actor.user_id, end_session: vec![id], ..AccountChange::default() };
-        self.store.account_change(ended, vec![self.event(actor, AuditAction::AuthSessionEnd, "session", &id.to_string())]).await?;
+        self.account_change(ended, vec![self.event(actor, AuditAction::AuthSessionEnd, "session", &id.to_string())]).await?;
         Ok(())
     }
 }

@@ -131,7 +131,7 @@ impl App {
         }
         // The decision, what it does to the account and its event commit together; a grant
         // decided meanwhile (or an account gone) changes nothing.
-        if !self.store.account_change(change, vec![ev]).await? {
+        if !self.account_change(change, vec![ev]).await? {
             return Err(CoreError::Conflict("this grant was already decided".into()));
         }
         let row = self.store.role_grant_get(id).await?.ok_or(CoreError::NotFound)?;

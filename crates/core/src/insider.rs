@@ -330,7 +330,7 @@ impl App {
             // the alert that says why in the same transaction.
             let change =
                 crate::ports::AccountChange { user: actor.user_id, disabled: Some(true), end_sessions: true, ..Default::default() };
-            self.store.account_change(change, vec![alert.clone()]).await?;
+            self.account_change(change, vec![alert.clone()]).await?;
             self.announce(alert);
         } else {
             self.raise(alert.clone(), alert).await?;

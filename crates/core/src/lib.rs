@@ -27,6 +27,7 @@ pub mod people;
 pub mod ports;
 pub mod records;
 pub mod reindex;
+pub mod tokens;
 pub mod trail;
 pub mod users;
 pub mod vcard;
@@ -233,6 +234,8 @@ pub struct App {
     guard: guard::Local,
     /// Restricted people (GDPR art. 18), read again every second.
     restricted: gdpr::RestrictedSet,
+    /// Bearer tokens admitted in the last half second (ADR 0029).
+    tokens: tokens::Tokens,
     /// The last seal of the audit trail: unix µs of success, 0 never, -1 failed.
     seal_state: std::sync::atomic::AtomicI64,
 }
@@ -266,6 +269,7 @@ impl App {
             alerts_raised: std::sync::atomic::AtomicU64::new(0),
             guard: guard::Local::new(settings_hashers, settings_queue),
             restricted: gdpr::RestrictedSet::default(),
+            tokens: tokens::Tokens::default(),
             seal_state: std::sync::atomic::AtomicI64::new(0),
         };
         app.start_read_flusher();

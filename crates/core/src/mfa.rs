@@ -94,7 +94,7 @@ impl App {
         let uid = user.id.to_string();
         let sealed = encrypt_field(&key, 1, &Self::totp_ctx("totp_pending", &uid), &secret)?;
         let change = AccountChange { user: user.id, mfa_pending: Some(sealed), ..AccountChange::default() };
-        self.store.account_change(change, vec![self.event(actor, AuditAction::MfaEnroll, "user", &user.id.to_string())]).await?;
+        self.account_change(change, vec![self.event(actor, AuditAction::MfaEnroll, "user", &user.id.to_string())]).await?;
         Ok(Enrolment { otpauth_uri: totp::otpauth_uri(ISSUER, &user.username, &secret), secret: totp::base32(&secret) })
     }
 
@@ -119,7 +119,7 @@ impl App {
             end_session: if actor.scope == Scope::Enroll { vec![actor.session_id] } else { Vec::new() },
             ..AccountChange::default()
         };
-        self.store.account_change(change, vec![self.event(actor, AuditAction::MfaConfirm, "user", &actor.user_id.to_string())]).await?;
+        self.account_change(change, vec![self.event(actor, AuditAction::MfaConfirm, "user", &actor.user_id.to_string())]).await?;
         Ok(codes)
     }
 
@@ -152,7 +152,7 @@ impl App {
         self.may_manage_users(actor)?;
         let u = self.user(username).await?;
         let change = AccountChange { user: u.id, mfa_reset: true, end_sessions: true, ..AccountChange::default() };
-        self.store.account_change(change, vec![self.event(actor, AuditAction::MfaReset, "user", &u.id.to_string())]).await?;
+        self.account_change(change, vec![self.event(actor, AuditAction::MfaReset, "user", &u.id.to_string())]).await?;
         // A lock for wrong codes ends with the TOTP that earned it.
         self.guard_clear_account(username).await
     }

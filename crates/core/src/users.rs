@@ -216,7 +216,7 @@ impl App {
     /// Applies `change` to an account together with its audit event (one transaction: both
     /// or neither). A user gone meanwhile is not found.
     async fn change_account(&self, change: AccountChange, ev: AuditEvent) -> Result<(), CoreError> {
-        if self.store.account_change(change, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
+        if self.account_change(change, vec![ev]).await? { Ok(()) } else { Err(CoreError::NotFound) }
     }
 
     /// Creates a service account: it has a role and units but no password; it acts only
