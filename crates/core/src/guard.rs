@@ -100,8 +100,6 @@ pub struct Local {
     admitted: Arc<tokio::sync::Semaphore>,
     /// Argon2 checks running at once: about one per core, each 19 MiB.
     hashing: tokio::sync::Semaphore,
-    /// The checks' working memory, one per slot, reused (see `HashMemory`).
-    memory: std::sync::Mutex<Vec<HashMemory>>,
     /// Anonymous refusals per client block in the current window: when it began, and how many
     /// came after the first (which was written at once).
     refusals: std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>,
@@ -115,7 +113,6 @@ impl Local {
             stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
             admitted: Arc::new(tokio::sync::Semaphore::new(hashers + queue)),
             hashing: tokio::sync::Semaphore::new(hashers),
-            memory: std::sync::Mutex::new(Vec::new()),
             refusals: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
@@ -168,25 +165,24 @@ impl App {
     /// At most one check per hashing slot runs at once; the others wait their turn.
     pub(crate) async fn verify_password(&self, user: Option<&crate::ports::UserRow>, pw: &str) -> Result<bool, CoreError> {
         let _slot = self.guard.hashing.acquire().await.map_err(|_| CoreError::Busy { retry_after_secs: 1 })?;
-        let pool = || CoreError::Internal("hashing memory pool poisoned".into());
-        // A slot is held, so a memory is free (or this is the slot's first check).
-        let mut memory = self.guard.memory.lock().map_err(|_| pool())?.pop().unwrap_or_default();
         let pw_owned = zeroize::Zeroizing::new(pw.to_string());
         let phc = user.map(|u| u.password_hash.clone());
-        let (right, memory) = tokio::task::spawn_blocking(move || {
-            let right = match phc {
+        let right = tokio::task::spawn_blocking(move || {
+            // Each check's working memory (19 MiB) is the system's, mapped for the check and
+            // returned after it: mimalloc takes blocks that large from the system directly
+            // (`.cargo/config.toml`), so none stays resident between sign-ins.
+            let mut memory = HashMemory::default();
+            match phc {
                 // A hash that does not parse (a service account's "!") costs a full check too,
                 // so the time taken does not single out service accounts.
                 Some(phc) => {
                     password::verify_in(&pw_owned, &phc, &mut memory).unwrap_or_else(|_| password::verify_dummy_in(&pw_owned, &mut memory))
                 }
                 None => password::verify_dummy_in(&pw_owned, &mut memory),
-            };
-            (right, memory)
+            }
         })
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))?;
-        self.guard.memory.lock().map_err(|_| pool())?.push(memory);
         Ok(right)
     }
 

@@ -36,10 +36,11 @@ pub fn verify_dummy(password: &str) -> bool {
     false
 }
 
-/// Working memory for one Argon2 check at a time (19 MiB at the standard setting), allocated
-/// once and reused. A check that allocates its own leaves a freed block of that size behind in
-/// the allocator's per-thread arenas, which glibc keeps: measured, 600 sign-ins grew a server
-/// past 650 MiB that way. Wiped after every check, so no derived block outlives it.
+/// Working memory for Argon2 checks (19 MiB at the standard setting), grown on first use and
+/// reusable for the next check. Wiped after every check, so no derived block outlives it. Where
+/// the block comes from matters: glibc kept freed blocks of that size in per-thread arenas (600
+/// sign-ins grew a server past 650 MiB); the server's allocator takes them from the system and
+/// gives them back (`.cargo/config.toml`), so the server drops it after each check.
 #[derive(Default)]
 pub struct HashMemory(Vec<argon2::Block>);
 
