@@ -97,13 +97,9 @@ impl Tokens {
         inner.entries.clear();
     }
 
-    /// How many entries are kept (for tests and `/metrics`).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.inner().entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
