@@ -164,12 +164,16 @@ mod tests {
 
     #[test]
     fn the_map_stays_within_its_capacity() {
+        // The `i`-th of a run of distinct digests filled with `fill`.
+        let digest = |fill: u8, i: u32| {
+            let mut d = vec![fill; 32];
+            d[..4].copy_from_slice(&i.to_le_bytes());
+            d
+        };
         let tokens = Tokens::default();
         let t0 = Instant::now();
         for i in 0..CAPACITY as u32 {
-            let mut digest = [0u8; 32];
-            digest[..4].copy_from_slice(&i.to_le_bytes());
-            tokens.keep(digest.to_vec(), admitted(), tokens.generation(), t0);
+            tokens.keep(digest(0, i), admitted(), tokens.generation(), t0);
         }
         assert_eq!(tokens.len(), CAPACITY);
         // All still fresh: the next entry empties the map rather than growing it.
@@ -178,9 +182,7 @@ mod tests {
         // Stale entries go first, fresh ones stay.
         let later = t0 + FRESH;
         for i in 0..(CAPACITY as u32 - 1) {
-            let mut digest = [1u8; 32];
-            digest[..4].copy_from_slice(&i.to_le_bytes());
-            tokens.keep(digest.to_vec(), admitted(), tokens.generation(), later);
+            tokens.keep(digest(1, i), admitted(), tokens.generation(), later);
         }
         tokens.keep(vec![0xee; 32], admitted(), tokens.generation(), later);
         assert_eq!(tokens.len(), CAPACITY, "only the one stale entry made room");

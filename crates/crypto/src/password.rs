@@ -37,23 +37,21 @@ pub fn verify_dummy(password: &str) -> bool {
 }
 
 /// Working memory for Argon2 checks (19 MiB at the standard setting), grown on first use and
-/// reusable for the next check. Wiped after every check, so no derived block outlives it. Where
-/// the block comes from matters: glibc kept freed blocks of that size in per-thread arenas (600
-/// sign-ins grew a server past 650 MiB); the server's allocator takes them from the system and
-/// gives them back (`.cargo/config.toml`), so the server drops it after each check.
+/// reusable for the next check. Wiped when each check ends, however it ends, so no derived block
+/// outlives it. Where the block comes from matters: glibc kept freed blocks of that size in
+/// per-thread arenas (600 sign-ins grew a server past 650 MiB); the server's allocator takes them
+/// from the system and gives them back (`.cargo/config.toml`), so the server drops it after each
+/// check.
 #[derive(Default)]
 pub struct HashMemory(Vec<argon2::Block>);
 
-impl Drop for HashMemory {
-    fn drop(&mut self) {
-        self.wipe();
-    }
-}
+/// The blocks of one check, wiped when it ends: once, on return or on a panic inside Argon2.
+struct Wiped<'a>(&'a mut [argon2::Block]);
 
-impl HashMemory {
-    fn wipe(&mut self) {
+impl Drop for Wiped<'_> {
+    fn drop(&mut self) {
         use zeroize::Zeroize;
-        for block in &mut self.0 {
+        for block in self.0.iter_mut() {
             block.zeroize();
         }
     }
@@ -76,9 +74,9 @@ pub fn verify_in(password: &str, phc: &str, memory: &mut HashMemory) -> Result<b
     let mut salt_buf = [0u8; 64];
     let salt = salt.decode_b64(&mut salt_buf).map_err(|e| bad(&e))?;
     let mut out = zeroize::Zeroizing::new(vec![0u8; expected.len()]);
-    let work = memory.0.get_mut(..blocks).ok_or(CryptoError::InvalidArgument("argon2 memory"))?;
-    let done = Argon2::new(algorithm, version, params).hash_password_into_with_memory(password.as_bytes(), salt, &mut out, work);
-    memory.wipe();
+    let work = Wiped(memory.0.get_mut(..blocks).ok_or(CryptoError::InvalidArgument("argon2 memory"))?);
+    let done = Argon2::new(algorithm, version, params).hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut *work.0);
+    drop(work);
     done.map_err(|e| bad(&e))?;
     Ok(bool::from(subtle::ConstantTimeEq::ct_eq(out.as_slice(), expected.as_bytes())))
 }
@@ -107,5 +105,7 @@ mod tests {
         assert!(verify_in("correct horse battery staple", &h, &mut memory).unwrap(), "the memory is reused");
         assert!(!verify_dummy_in("anything", &mut memory));
         assert!(verify_in("x", "not a phc string", &mut memory).is_err());
+        assert!(verify_in("correct horse battery staple", &h, &mut memory).unwrap());
+        assert!(memory.0.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)), "a check leaves no derived block behind");
     }
 }
