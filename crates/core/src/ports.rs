@@ -628,8 +628,10 @@ pub trait PeopleStore: Send + Sync {
     /// The name index of each of `ids`, sorted (empty for a person without a name, or none
     /// stored), in one round trip.
     fn people_name_tokens(&self, ids: Vec<Uuid>) -> Fut<'_, HashMap<Uuid, NameIndex>>;
-    /// Replaces a person's name-index tokens (a rebuild; nothing else of the person changes).
-    fn person_name_tokens_replace(&self, id: Uuid, tokens: NameIndex) -> Fut<'_, ()>;
+    /// Replaces a person's name-index tokens (a rebuild; nothing else of the person changes) if
+    /// the person is still at `version`, the version the tokens were derived from: false, with
+    /// nothing written, if they have changed or gone since (an update writes its own tokens).
+    fn person_name_tokens_replace(&self, id: Uuid, version: i64, tokens: NameIndex) -> Fut<'_, bool>;
     /// The version of a derived index (`names`): 0 when never recorded.
     fn index_version<'a>(&'a self, name: &'a str) -> Fut<'a, i64>;
     fn set_index_version<'a>(&'a self, name: &'a str, version: i64) -> Fut<'a, ()>;

@@ -52,8 +52,11 @@ impl App {
                 let view = self.decrypt(p, &permit)?;
                 let mut want = self.name_index(view.fields.first_name.as_deref(), view.fields.last_name.as_deref());
                 want.sort_unstable();
-                if indexed.remove(&p.row.id).unwrap_or_default() != want {
-                    self.store.person_name_tokens_replace(p.row.id, want).await?;
+                // Written only over the version these tokens come from: a person updated since
+                // has the tokens of their new name already, and keeps them.
+                if indexed.remove(&p.row.id).unwrap_or_default() != want
+                    && self.store.person_name_tokens_replace(p.row.id, p.row.version, want).await?
+                {
                     rewritten += 1;
                 }
             }

@@ -461,8 +461,8 @@ impl PeopleStore for SqlStore {
         Box::pin(people::name_tokens_of(self, ids))
     }
 
-    fn person_name_tokens_replace(&self, id: Uuid, tokens: NameIndex) -> Fut<'_, ()> {
-        Box::pin(people::replace_name_tokens(self, id, tokens))
+    fn person_name_tokens_replace(&self, id: Uuid, version: i64, tokens: NameIndex) -> Fut<'_, bool> {
+        Box::pin(people::replace_name_tokens(self, id, version, tokens))
     }
 
     fn index_version<'a>(&'a self, name: &'a str) -> Fut<'a, i64> {

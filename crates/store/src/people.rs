@@ -278,16 +278,21 @@ pub(crate) async fn name_tokens_of(store: &SqlStore, ids: Vec<Uuid>) -> Result<H
     Ok(of)
 }
 
-/// Replaces a person's name tokens (a rebuild of the name index; nothing else changes).
-pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, tokens: NameIndex) -> Result<(), StoreError> {
+/// Replaces a person's name tokens (a rebuild of the name index; nothing else changes) if the
+/// person is still at `version`; false, with nothing written, otherwise. The check and the
+/// write are one transaction, so an update committed after the rebuild read the person keeps
+/// the tokens it wrote.
+pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, version: i64, tokens: NameIndex) -> Result<bool, StoreError> {
     let id_text = id.to_string();
     let mut tx = store.begin_write().await?;
-    replace_tokens(&mut tx, store.backend, &id_text, &tokens).await?;
-    // Tokens are counted with their person's row; changed alone, they count themselves.
-    if store.backend == Backend::Sqlite {
-        sqlx::query(sql::GENERATION_BUMP).execute(&mut *tx).await.map_err(error::db("person name tokens"))?;
+    let held = sqlx::query(sql::HOLD_VERSION).bind(&id_text).bind(version).execute(&mut *tx).await.map_err(error::db("person version"))?;
+    if held.rows_affected() == 0 {
+        return Ok(false);
     }
-    tx.commit().await.map_err(error::db("person name tokens"))
+    // Tokens are counted with their person's row (ADR 0028), which the hold touched.
+    replace_tokens(&mut tx, store.backend, &id_text, &tokens).await?;
+    tx.commit().await.map_err(error::db("person name tokens"))?;
+    Ok(true)
 }
 
 const INDEX_VERSION: &str = "SELECT version FROM index_state WHERE name = $1";

@@ -256,6 +256,10 @@ pub(crate) const NAME_TOKENS_OF_MANY: PeopleSql = PeopleSql {
     postgres: "SELECT person_id, token FROM person_name_tokens WHERE person_id IN (SELECT json_array_elements_text($1::json)) \
                ORDER BY person_id, token",
 };
+/// Holds a person at version `$2` for the rest of the transaction: one row if they are at it
+/// (locked on PostgreSQL until the commit; SQLite's write transaction holds the whole database),
+/// none otherwise. Their row is not changed (on SQLite the touch counts as a change of it).
+pub(crate) const HOLD_VERSION: &str = "UPDATE people SET version = version WHERE id = $1 AND version = $2";
 pub(crate) const TOKENS_OF: &str = "SELECT token FROM person_name_tokens WHERE person_id = $1";
 pub(crate) const DELETE_TAG: &str = "DELETE FROM person_tags WHERE person_id = $1 AND tag = $2";
 pub(crate) const DELETE_TOKEN: &str = "DELETE FROM person_name_tokens WHERE person_id = $1 AND token = $2";
@@ -265,5 +269,3 @@ pub(crate) const DELETE: &str = "DELETE FROM people WHERE id = $1";
 pub(crate) const DELETE_KEY: &str = "DELETE FROM keystore WHERE kind = 'subject' AND id = $1";
 
 pub(crate) const COUNT: &str = "SELECT COUNT(*) FROM people";
-/// Counts a change to the tables SQLite's readers read that no trigger counts (migration 24).
-pub(crate) const GENERATION_BUMP: &str = "UPDATE data_generation SET n = n + 1 WHERE id = 1";

@@ -60,6 +60,7 @@ conformance!(
     sessions,
     keys_are_never_overwritten,
     person_round_trip_and_optimistic_update,
+    a_name_index_rebuild_writes_only_over_the_version_it_read,
     list_visibility_and_filters,
     list_pagination_gives_every_row_once,
     blind_index_searches,

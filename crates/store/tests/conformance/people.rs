@@ -94,6 +94,27 @@ pub(crate) async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     assert!(!s.person_update(new_person(owner.id, "north").row, Vec::new(), 1, vec![]).await.unwrap(), "an absent person is not updated");
 }
 
+/// A rebuild of the name index writes a person's tokens only over the version it derived them
+/// from: an update committed in between keeps the tokens of the new name.
+pub(crate) async fn a_name_index_rebuild_writes_only_over_the_version_it_read(db: &TestDb) {
+    let s = &db.store;
+    let owner = new_user("owner", &["north"]);
+    s.user_create(owner.clone(), vec![]).await.unwrap();
+    let mut p = new_person(owner.id, "north");
+    p.name_bidx = vec![1, 2];
+    s.person_insert(p.clone(), vec![]).await.unwrap();
+    // The rebuild derived its tokens at version 1; an update to version 2 came first.
+    assert!(s.person_update(p.row.clone(), vec![3], 1, vec![]).await.unwrap());
+    assert!(!s.person_name_tokens_replace(p.row.id, 1, vec![4, 5]).await.unwrap(), "a stale rebuild writes nothing");
+    assert_eq!(names_of(s, p.row.id).await, vec![3]);
+    // Over the current version it replaces them (a reader sees it at once), and nothing else.
+    assert!(s.person_name_tokens_replace(p.row.id, 2, vec![5, 4]).await.unwrap());
+    assert_eq!(names_of(s, p.row.id).await, vec![4, 5]);
+    let now = s.person_get(p.row.id).await.unwrap().unwrap().row;
+    assert_eq!((now.version, now.updated_at, now.enc.first_name), (2, p.row.updated_at, p.row.enc.first_name));
+    assert!(!s.person_name_tokens_replace(Uuid::now_v7(), 1, vec![6]).await.unwrap(), "nobody to rebuild");
+}
+
 /// Three owners in two units and a manager of `north`:
 /// ann (north) owns 3, ben (north) owns 2, cat (south) owns 2.
 pub(crate) struct World {
