@@ -340,6 +340,30 @@ async fn a_started_server_does_not_keep_the_key_derivations_memory() {
     assert!(anonymous_kib < 48 * 1024, "a started server holds {} MiB of heap: the key derivation's 64 MiB stayed", anonymous_kib / 1024);
 }
 
+/// The allocator asks for no transparent huge pages (`.cargo/config.toml`): mimalloc marked its
+/// arena for them, and on a kernel that grants them on request (`madvise`, the usual setting) every
+/// 2 MiB of it touched was resident whole: 26-28 MiB of a started release server, 70-84 MiB of
+/// one that had sealed a large import's audit trail, varying with what the kernel had free
+/// (docs/benchmarks.md §4p).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_holds_no_transparent_huge_pages() {
+    use crate::harness::Install;
+    let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    if thp.is_empty() || thp.contains("[never]") {
+        eprintln!("skipped: this kernel gives no process transparent huge pages");
+        return;
+    }
+    let install = Install::new(Backend::Sqlite).await;
+    let server = install.serve();
+    let pid = server.child.as_ref().unwrap().id();
+    let client = crate::harness::http_client();
+    for _ in 0..20 {
+        assert_eq!(client.get(format!("{}/healthz", server.base)).send().await.unwrap().status(), 200);
+    }
+    let huge_kib = proc_kib(pid, "smaps_rollup", "AnonHugePages:");
+    assert_eq!(huge_kib, 0, "the server holds {huge_kib} KiB of transparent huge pages");
+}
+
 /// A `key: N kB` line of `/proc/<pid>/<file>`, in KiB.
 fn proc_kib(pid: u32, file: &str, key: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap();

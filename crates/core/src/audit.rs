@@ -25,8 +25,11 @@ const ORIGIN: &str = "sejf-audit";
 /// Events read per page while sealing or verifying: small, so a server catching up on a large
 /// import keeps its memory flat.
 const PAGE: u32 = 1_000;
-/// Events hashed per page while sealing (a few megabytes of canonical text).
-const SEAL_PAGE: u32 = 10_000;
+/// Events hashed per page while sealing: about half a megabyte of canonical text, which the
+/// database, the driver and the sealer each hold a copy of while it is read. At 10,000 a page was
+/// five megabytes, built by doubling; a seal every ten seconds under load then left tens of
+/// megabytes for the allocator to hand back later (docs/benchmarks.md §4p).
+const SEAL_PAGE: u32 = 1_000;
 /// Most events written by one group commit.
 const GROUP_MAX: usize = 4_096;
 
