@@ -287,6 +287,7 @@ pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, version: i64
     let mut tx = store.begin_write().await?;
     let held = sqlx::query(sql::HOLD_VERSION).bind(&id_text).bind(version).execute(&mut *tx).await.map_err(error::db("person version"))?;
     if held.rows_affected() == 0 {
+        tx.rollback().await.map_err(error::db("person version"))?;
         return Ok(false);
     }
     // Tokens are counted with their person's row (ADR 0028), which the hold touched.
