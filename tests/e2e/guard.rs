@@ -323,42 +323,31 @@ async fn a_flood_of_sign_ins_keeps_the_server_small_and_answering() {
     assert!(anonymous_kib < 60 * 1024, "the server holds {} MiB of heap after the sign-ins", anonymous_kib / 1024);
 }
 
-/// The master key's derivation (Argon2 over 64 MiB, at start) gives its memory back: mimalloc
-/// kept the freed block resident in an arena an idle server never purged, about half of a loaded
-/// server's resident memory, until `.cargo/config.toml` had it take such blocks from the system
-/// directly (docs/benchmarks.md §4m).
+/// A started server keeps neither the master key derivation's memory nor transparent huge pages.
+/// The derivation (Argon2 over 64 MiB, at start) was freed into a mimalloc arena an idle server
+/// never purged, about half of a loaded server's resident memory, until `.cargo/config.toml` had
+/// it take such blocks from the system directly (docs/benchmarks.md §4m). The same file has the
+/// allocator ask for no huge pages: it marked its arena for them, and on a kernel that grants them
+/// on request (`madvise`, the usual setting) every 2 MiB of it touched was resident whole: 26-28
+/// MiB of a started release server, 70-84 MiB of one that had sealed a large import's audit
+/// trail, varying with what the kernel had free (§4p).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_started_server_does_not_keep_the_key_derivations_memory() {
+async fn a_started_server_keeps_neither_the_key_derivations_memory_nor_huge_pages() {
     use crate::harness::Install;
-    let install = Install::new(Backend::Sqlite).await;
-    let server = install.serve();
-    let pid = server.child.as_ref().unwrap().id();
-    let r = crate::harness::http_client().get(format!("{}/healthz", server.base)).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    let anonymous_kib = proc_kib(pid, "smaps_rollup", "Anonymous:");
-    eprintln!("anonymous memory of a started server: {} MiB", anonymous_kib / 1024);
-    assert!(anonymous_kib < 48 * 1024, "a started server holds {} MiB of heap: the key derivation's 64 MiB stayed", anonymous_kib / 1024);
-}
-
-/// The allocator asks for no transparent huge pages (`.cargo/config.toml`): mimalloc marked its
-/// arena for them, and on a kernel that grants them on request (`madvise`, the usual setting) every
-/// 2 MiB of it touched was resident whole: 26-28 MiB of a started release server, 70-84 MiB of
-/// one that had sealed a large import's audit trail, varying with what the kernel had free
-/// (docs/benchmarks.md §4p).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_holds_no_transparent_huge_pages() {
-    use crate::harness::Install;
-    let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
-    if thp.is_empty() || thp.contains("[never]") {
-        eprintln!("skipped: this kernel gives no process transparent huge pages");
-        return;
-    }
     let install = Install::new(Backend::Sqlite).await;
     let server = install.serve();
     let pid = server.child.as_ref().unwrap().id();
     let client = crate::harness::http_client();
     for _ in 0..20 {
         assert_eq!(client.get(format!("{}/healthz", server.base)).send().await.unwrap().status(), 200);
+    }
+    let anonymous_kib = proc_kib(pid, "smaps_rollup", "Anonymous:");
+    eprintln!("anonymous memory of a started server: {} MiB", anonymous_kib / 1024);
+    assert!(anonymous_kib < 48 * 1024, "a started server holds {} MiB of heap: the key derivation's 64 MiB stayed", anonymous_kib / 1024);
+    let thp = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    if thp.is_empty() || thp.contains("[never]") {
+        eprintln!("huge pages not checked: this kernel gives no process transparent huge pages");
+        return;
     }
     let huge_kib = proc_kib(pid, "smaps_rollup", "AnonHugePages:");
     assert_eq!(huge_kib, 0, "the server holds {huge_kib} KiB of transparent huge pages");

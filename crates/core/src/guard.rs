@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sejf_crypto::keyed_hash;
-use sejf_crypto::password::{self, HashMemory};
+use sejf_crypto::password;
 
 use crate::authz::Actor;
 use crate::ports::{KeyKind, ThrottleRow};
@@ -167,19 +167,11 @@ impl App {
         let _slot = self.guard.hashing.acquire().await.map_err(|_| CoreError::Busy { retry_after_secs: 1 })?;
         let pw_owned = zeroize::Zeroizing::new(pw.to_string());
         let phc = user.map(|u| u.password_hash.clone());
-        let right = tokio::task::spawn_blocking(move || {
-            // Each check's working memory (19 MiB) is the system's, mapped for the check and
-            // returned after it: mimalloc takes blocks that large from the system directly
-            // (`.cargo/config.toml`), so none stays resident between sign-ins.
-            let mut memory = HashMemory::default();
-            match phc {
-                // A hash that does not parse (a service account's "!") costs a full check too,
-                // so the time taken does not single out service accounts.
-                Some(phc) => {
-                    password::verify_in(&pw_owned, &phc, &mut memory).unwrap_or_else(|_| password::verify_dummy_in(&pw_owned, &mut memory))
-                }
-                None => password::verify_dummy_in(&pw_owned, &mut memory),
-            }
+        let right = tokio::task::spawn_blocking(move || match phc {
+            // A hash that does not parse (a service account's "!") costs a full check too, so
+            // the time taken does not single out service accounts.
+            Some(phc) => password::verify(&pw_owned, &phc).unwrap_or_else(|_| password::verify_dummy(&pw_owned)),
+            None => password::verify_dummy(&pw_owned),
         })
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))?;

@@ -1,7 +1,7 @@
 //! Password hashing with Argon2id (PHC strings), and a dummy verification so that an unknown
 //! user costs as much time as a wrong password.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::{CryptoError, random};
@@ -20,10 +20,14 @@ pub fn hash(password: &str) -> Result<String, CryptoError> {
     Ok(phc.to_string())
 }
 
-/// Checks a password against a stored PHC string.
+/// Checks a password against a stored PHC string. A PHC string that does not parse, or names
+/// another algorithm, answers an error. The check computes in a working memory of its own (19
+/// MiB at the standard setting), wiped when it ends, however it ends: argon2 does not wipe the
+/// memory it allocates itself, and freed, its derived blocks would stay in the process until
+/// reused. The server's allocator takes a block that large from the system and gives it back
+/// (`.cargo/config.toml`).
 pub fn verify(password: &str, phc: &str) -> Result<bool, CryptoError> {
-    let parsed = PasswordHash::new(phc).map_err(|e| CryptoError::Password(e.to_string()))?;
-    Ok(hasher()?.verify_password(password.as_bytes(), &parsed).is_ok())
+    verify_in(password, phc, &mut Vec::new())
 }
 
 /// A fixed hash of a random password with the same parameters as `hasher()`.
@@ -35,15 +39,6 @@ pub fn verify_dummy(password: &str) -> bool {
     let _ = verify(password, DUMMY);
     false
 }
-
-/// Working memory for Argon2 checks (19 MiB at the standard setting), grown on first use and
-/// reusable for the next check. Wiped when each check ends, however it ends, so no derived block
-/// outlives it. Where the block comes from matters: glibc kept freed blocks of that size in
-/// per-thread arenas (600 sign-ins grew a server past 650 MiB); the server's allocator takes them
-/// from the system and gives them back (`.cargo/config.toml`), so the server drops it after each
-/// check.
-#[derive(Default)]
-pub struct HashMemory(Vec<argon2::Block>);
 
 /// The blocks of one check, wiped when it ends: once, on return or on a panic inside Argon2.
 struct Wiped<'a>(&'a mut [argon2::Block]);
@@ -57,9 +52,8 @@ impl Drop for Wiped<'_> {
     }
 }
 
-/// As [`verify`], computing in `memory` rather than in a fresh allocation. A PHC string that
-/// does not parse, or names another algorithm, answers an error.
-pub fn verify_in(password: &str, phc: &str, memory: &mut HashMemory) -> Result<bool, CryptoError> {
+/// [`verify`], computing in `memory` (grown as the hash's parameters need).
+fn verify_in(password: &str, phc: &str, memory: &mut Vec<argon2::Block>) -> Result<bool, CryptoError> {
     let bad = |e: &dyn std::fmt::Display| CryptoError::Password(e.to_string());
     let parsed = PasswordHash::new(phc).map_err(|e| bad(&e))?;
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else { return Err(CryptoError::Format("password hash")) };
@@ -68,23 +62,17 @@ pub fn verify_in(password: &str, phc: &str, memory: &mut HashMemory) -> Result<b
     let stated = Params::try_from(&parsed).map_err(|e| bad(&e))?;
     let params = Params::new(stated.m_cost(), stated.t_cost(), stated.p_cost(), Some(expected.len())).map_err(|e| bad(&e))?;
     let blocks = params.block_count();
-    if memory.0.len() < blocks {
-        memory.0.resize(blocks, argon2::Block::default());
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
     }
     let mut salt_buf = [0u8; 64];
     let salt = salt.decode_b64(&mut salt_buf).map_err(|e| bad(&e))?;
     let mut out = zeroize::Zeroizing::new(vec![0u8; expected.len()]);
-    let work = Wiped(memory.0.get_mut(..blocks).ok_or(CryptoError::InvalidArgument("argon2 memory"))?);
+    let work = Wiped(memory.get_mut(..blocks).ok_or(CryptoError::InvalidArgument("argon2 memory"))?);
     let done = Argon2::new(algorithm, version, params).hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut *work.0);
     drop(work);
     done.map_err(|e| bad(&e))?;
     Ok(bool::from(subtle::ConstantTimeEq::ct_eq(out.as_slice(), expected.as_bytes())))
-}
-
-/// As [`verify_dummy`], in `memory`.
-pub fn verify_dummy_in(password: &str, memory: &mut HashMemory) -> bool {
-    let _ = verify_in(password, DUMMY, memory);
-    false
 }
 
 #[cfg(test)]
@@ -99,13 +87,14 @@ mod tests {
         assert!(verify("correct horse battery staple", &h).unwrap());
         assert!(!verify("Correct horse battery staple", &h).unwrap());
         assert!(!verify_dummy("anything"));
-        let mut memory = HashMemory::default();
+        let mut memory = Vec::new();
         assert!(verify_in("correct horse battery staple", &h, &mut memory).unwrap());
         assert!(!verify_in("Correct horse battery staple", &h, &mut memory).unwrap());
         assert!(verify_in("correct horse battery staple", &h, &mut memory).unwrap(), "the memory is reused");
-        assert!(!verify_dummy_in("anything", &mut memory));
+        assert!(!verify_in("anything", DUMMY, &mut memory).unwrap());
         assert!(verify_in("x", "not a phc string", &mut memory).is_err());
+        assert!(verify("x", "not a phc string").is_err());
         assert!(verify_in("correct horse battery staple", &h, &mut memory).unwrap());
-        assert!(memory.0.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)), "a check leaves no derived block behind");
+        assert!(memory.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)), "a check leaves no derived block behind");
     }
 }
