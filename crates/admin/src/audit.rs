@@ -1,5 +1,6 @@
 //! `sejf audit`: verify, seal, prove, check-proof, export (JSON lines or RFC 5424 syslog), tail.
 
+use sejf_core::FileError;
 use sejf_core::actions::AuditAction;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -202,7 +203,7 @@ fn line(e: &SealedEvent, format: AuditFormat) -> String {
 
 /// `sejf audit check-proof FILE [--key B64]`: needs no database and no key store.
 pub fn check_proof(file: &Path, key: Option<&str>) -> Result<(), AdminError> {
-    let text = std::fs::read_to_string(file).map_err(|source| AdminError::Io { action: "read", path: file.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(file).map_err(FileError::at("read", file))?;
     let proof: sejf_crypto::audit::InclusionProof =
         serde_json::from_str(&text).map_err(|e| AdminError::Invalid(format!("{}: not a proof: {e}", file.display())))?;
     let trusted = match key {

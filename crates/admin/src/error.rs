@@ -3,15 +3,15 @@
 
 use std::path::PathBuf;
 
-use sejf_core::CoreError;
+use sejf_core::{CoreError, FileError};
 use sejf_install::InstallError;
 
 /// The errors of `sejf-admin`.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    /// A file could not be read, created or written.
-    #[error("cannot {action} {}: {source}", .path.display())]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    /// A file or directory could not be read, created, written, renamed or removed.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The config or witness file could not be updated while pinning the audit key.
     #[error("{}: {source}", .path.display())]
     Pin { path: PathBuf, source: std::io::Error },

@@ -2,6 +2,7 @@
 //! (the policies' `Operator`, allowed the `gdpr` action). Mirrors the HTTP routes under
 //! `/people/{id}` and adds what only an operator runs: records of processing and breach reports.
 
+use sejf_core::FileError;
 use std::io::Write;
 use std::path::Path;
 
@@ -266,8 +267,8 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), AdminError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|source| AdminError::Io { action: "create", path: path.to_path_buf(), source })?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|source| AdminError::Io { action: "write", path: path.to_path_buf(), source })
+    let mut f = opts.open(path).map_err(FileError::at("create", path))?;
+    Ok(f.write_all(bytes).and_then(|_| f.sync_all()).map_err(FileError::at("write", path))?)
 }
 
 pub async fn run(opened: &Opened, cmd: GdprCommand) -> Result<(), AdminError> {

@@ -1,19 +1,16 @@
 //! How a backup command fails. Every variant's text is the one line the operator sees on
 //! standard error; none names a credential, a key or a personal value.
 
-use std::path::PathBuf;
-
-use sejf_core::{CoreError, StoreError};
+use sejf_core::{CoreError, FileError, StoreError};
 use sejf_crypto::CryptoError;
 use sejf_install::InstallError;
 
 /// The errors of `sejf-backup`.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
-    /// A file or directory (of the installation or of a directory target) could not be read,
-    /// created, written, renamed or removed.
-    #[error("cannot {action} {}: {source}", .path.display())]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    /// A file or directory could not be read, created, written, renamed or removed.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The target cannot be used or reached: no such directory, an unsupported URL, S3
     /// credentials missing or an S3 request refused.
     #[error("{0}")]
@@ -63,11 +60,4 @@ pub enum BackupError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Core(#[from] CoreError),
-}
-
-impl BackupError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.into();
-        move |source| BackupError::Io { action, path, source }
-    }
 }

@@ -19,6 +19,7 @@ mod prune;
 mod s3;
 mod target;
 
+use sejf_core::FileError;
 use sejf_core::actions::AuditAction;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -261,7 +262,7 @@ async fn connect(url: &str) -> Result<SqlStore, BackupError> {
 }
 
 fn read_identities(path: &Path) -> Result<Vec<BackupIdentity>, BackupError> {
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(BackupError::io("read identity", path))?);
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(FileError::at("read identity", path))?);
     BackupIdentity::parse_file(&text).map_err(|e| BackupError::Invalid(format!("{}: {e}", path.display())))
 }
 
@@ -353,7 +354,7 @@ pub async fn create(
                 files.push((name, bytes));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(BackupError::Io { action: "read", path: PathBuf::from(name), source }),
+            Err(source) => return Err(FileError { action: "read", path: PathBuf::from(name), source }.into()),
         }
     }
 
@@ -430,7 +431,7 @@ async fn export_keys(
             Ok(bytes) => written.push(parts::write_file_part(target, id, recipients, name, &bytes)?),
             // The master key comes from SEJF_MASTER_KEY (or an HSM): there is no file to copy.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && name == keyfile::KEY_FILE => {}
-            Err(source) => return Err(BackupError::Io { action: "read", path: PathBuf::from(name), source }),
+            Err(source) => return Err(FileError { action: "read", path: PathBuf::from(name), source }.into()),
         }
     }
     let has_key = written.iter().any(|p| p.source == keyfile::KEY_FILE);
@@ -459,7 +460,7 @@ async fn signer(data_dir: &std::path::Path, opened: &install::Opened) -> Result<
         Some(_) => return Err(BackupError::SigningKeyMismatch),
         None => {
             let path = data_dir.join(CONFIG_FILE);
-            let mut text = std::fs::read_to_string(&path).map_err(BackupError::io("read", &path))?;
+            let mut text = std::fs::read_to_string(&path).map_err(FileError::at("read", &path))?;
             text.push_str(&format!(
                 "\n# The key that signs backup manifests (public part), pinned by the first backup: keep a copy off this host.\nbackup_public_key = \"{}\"\n",
                 STANDARD.encode(public)
@@ -468,7 +469,7 @@ async fn signer(data_dir: &std::path::Path, opened: &install::Opened) -> Result<
             let tmp = data_dir.join(format!(".{CONFIG_FILE}.tmp"));
             let _ = std::fs::remove_file(&tmp);
             keyfile::write_private(&tmp, text.as_bytes())?;
-            std::fs::rename(&tmp, &path).map_err(BackupError::io("write", &path))?;
+            std::fs::rename(&tmp, &path).map_err(FileError::at("write", &path))?;
             println!("pinned the backup signing key in config.toml: {}", STANDARD.encode(public));
         }
     }
@@ -595,7 +596,7 @@ async fn restore(loc: &Location, source: &BackupSource, to_database_url: Option<
             for suffix in ["", "-wal", "-shm"] {
                 let p = PathBuf::from(format!("{}{suffix}", db_file.display()));
                 if p.exists() {
-                    std::fs::remove_file(&p).map_err(BackupError::io("remove", &p))?;
+                    std::fs::remove_file(&p).map_err(FileError::at("remove", &p))?;
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! written last and atomically (rename, or a single PUT), so a backup whose writing was killed
 //! has no manifest, and nothing that `list` or `verify` accepts as complete.
 
+use sejf_core::FileError;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -85,7 +86,7 @@ impl Target for DirTarget {
     fn open(&self, id: &str, name: &str) -> Result<Box<dyn Read + Send>, BackupError> {
         check_id(id)?;
         let path = self.root.join(id).join(name);
-        let f = std::fs::File::open(&path).map_err(BackupError::io("open", &path))?;
+        let f = std::fs::File::open(&path).map_err(FileError::at("open", &path))?;
         Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, f)))
     }
 
@@ -96,8 +97,8 @@ impl Target for DirTarget {
         let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("object")));
         let _ = std::fs::remove_file(&tmp);
         let mut f = private_file(&tmp)?;
-        f.write_all(bytes).and_then(|()| f.sync_all()).map_err(BackupError::io("write", &tmp))?;
-        std::fs::rename(&tmp, &path).map_err(BackupError::io("rename", &tmp))?;
+        f.write_all(bytes).and_then(|()| f.sync_all()).map_err(FileError::at("write", &tmp))?;
+        std::fs::rename(&tmp, &path).map_err(FileError::at("rename", &tmp))?;
         sync_dir(&dir)
     }
 
@@ -106,7 +107,7 @@ impl Target for DirTarget {
         match std::fs::read(&path) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(BackupError::Io { action: "read", path, source }),
+            Err(source) => Err(FileError { action: "read", path, source }.into()),
         }
     }
 
@@ -116,7 +117,7 @@ impl Target for DirTarget {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(BackupError::Target(format!("no backup target at {}", self.root.display())));
             }
-            Err(source) => return Err(BackupError::Io { action: "read", path: self.root.clone(), source }),
+            Err(source) => return Err(FileError { action: "read", path: self.root.clone(), source }.into()),
         };
         let mut ids: Vec<String> = entries
             .flatten()
@@ -137,10 +138,10 @@ impl Target for DirTarget {
             match std::fs::remove_file(dir.join(manifest)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(BackupError::Io { action: "remove", path: dir, source }),
+                Err(source) => return Err(FileError { action: "remove", path: dir, source }.into()),
             }
         }
-        std::fs::remove_dir_all(&dir).map_err(BackupError::io("remove", &dir))
+        Ok(std::fs::remove_dir_all(&dir).map_err(FileError::at("remove", &dir))?)
     }
 }
 
@@ -162,9 +163,9 @@ impl Write for DirPart {
 impl PartWriter for DirPart {
     fn commit(self: Box<Self>) -> Result<(), BackupError> {
         let DirPart { file, tmp, path } = *self;
-        let file = file.into_inner().map_err(|e| BackupError::Io { action: "write", path: tmp.clone(), source: e.into_error() })?;
-        file.sync_all().map_err(BackupError::io("write", &tmp))?;
-        std::fs::rename(&tmp, &path).map_err(BackupError::io("rename", &tmp))?;
+        let file = file.into_inner().map_err(|e| FileError { action: "write", path: tmp.clone(), source: e.into_error() })?;
+        file.sync_all().map_err(FileError::at("write", &tmp))?;
+        std::fs::rename(&tmp, &path).map_err(FileError::at("rename", &tmp))?;
         sync_dir(path.parent().unwrap_or(Path::new(".")))
     }
 }
@@ -177,14 +178,14 @@ fn private_file(path: &Path) -> Result<std::fs::File, BackupError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    opts.open(path).map_err(BackupError::io("create", path))
+    Ok(opts.open(path).map_err(FileError::at("create", path))?)
 }
 
 fn sync_dir(dir: &Path) -> Result<(), BackupError> {
     // A rename is durable once its directory is; a directory cannot be opened for sync on
     // every platform, so failing to open one is not an error.
     if let Ok(d) = std::fs::File::open(dir) {
-        d.sync_all().map_err(BackupError::io("sync", dir))?;
+        d.sync_all().map_err(FileError::at("sync", dir))?;
     }
     Ok(())
 }

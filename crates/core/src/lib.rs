@@ -13,6 +13,7 @@ pub mod authz;
 pub mod batch;
 pub mod csvcells;
 pub mod exports;
+pub mod file;
 pub mod gdpr;
 pub mod grants;
 pub mod guard;
@@ -40,6 +41,7 @@ use sejf_domain::records::Pipeline;
 use sejf_domain::values::{CountryCode, CurrencyCode};
 
 pub use authz::Actor;
+pub use file::FileError;
 pub use keys::Keyring;
 pub use ports::{Store, StoreError};
 

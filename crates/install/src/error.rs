@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use sejf_core::{CoreError, StoreError};
+use sejf_core::{CoreError, FileError, StoreError};
 use sejf_crypto::CryptoError;
 use sejf_policy::PolicyError;
 
@@ -24,9 +24,9 @@ pub enum InstallError {
         "the database holds an unfinished restore of backup {0}: finish it (`sejf backup restore`) or discard it (`sejf backup discard-restore`)"
     )]
     RestorePending(String),
-    /// A file or directory of the installation could not be read, created or written.
-    #[error("cannot {action} {}: {source}", .path.display())]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    /// A file or directory could not be read, created, written, renamed or removed.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The database could not be reached (its URL without the password).
     #[error("database {url}: {source}")]
     Database { url: String, source: StoreError },
@@ -64,11 +64,4 @@ pub enum InstallError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Core(#[from] CoreError),
-}
-
-impl InstallError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
-        let path = path.into();
-        move |source| InstallError::Io { action, path, source }
-    }
 }

@@ -2,6 +2,7 @@
 //! `SEJF_MASTER_KEY` environment variable. The passphrase comes from `SEJF_PASSPHRASE`,
 //! `--passphrase-file`, or a prompt on a terminal, in that order.
 
+use sejf_core::FileError;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
@@ -30,7 +31,7 @@ impl PassphraseSource {
         }
         // An explicit flag wins over the environment.
         if let Some(f) = &self.file {
-            let text = std::fs::read_to_string(f).map_err(InstallError::io("read passphrase file", f))?;
+            let text = std::fs::read_to_string(f).map_err(FileError::at("read passphrase file", f))?;
             return Ok(Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string()));
         }
         if let Some(p) = secret_env("SEJF_PASSPHRASE")? {
@@ -109,7 +110,7 @@ pub fn open(data_dir: &Path, cfg: &ConfigFile, source: &PassphraseSource) -> Res
                 path.display()
             ))
         } else {
-            InstallError::Io { action: "read", path: path.clone(), source: e }
+            FileError { action: "read", path: path.clone(), source: e }.into()
         }
     })?;
     let sealed: SealedMasterKey =
@@ -127,8 +128,8 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), InstallError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(InstallError::io("create", path))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(InstallError::io("write", path))
+    let mut f = opts.open(path).map_err(FileError::at("create", path))?;
+    Ok(f.write_all(bytes).and_then(|()| f.sync_all()).map_err(FileError::at("write", path))?)
 }
 
 /// A secret from the environment: `name`, or the content of the file `name_FILE` names

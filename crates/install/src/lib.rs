@@ -14,7 +14,7 @@ pub mod tls;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sejf_core::{App, SystemClock};
+use sejf_core::{App, FileError, SystemClock};
 use sejf_store::SqlStore;
 
 use sejf_domain::roles::Role;
@@ -146,7 +146,7 @@ async fn init_inner(loc: &Location, print: bool) -> Result<String, InstallError>
     // what init itself recorded.
     let public = app.create_audit_key().await?;
     let witness = loc.data_dir.join(WITNESS_FILE);
-    sejf_core::witness::create(&witness, &public).map_err(InstallError::io("create", &witness))?;
+    sejf_core::witness::create(&witness, &public).map_err(FileError::at("create", &witness))?;
     text.push_str(&format!(
         "\n# The audit trail's signing key (public part), pinned by init: keep a copy off this host too.\naudit_public_key = \"{}\"\n",
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, public)
@@ -172,11 +172,11 @@ async fn init_inner(loc: &Location, print: bool) -> Result<String, InstallError>
 }
 
 pub fn create_private_dir(dir: &std::path::Path) -> Result<(), InstallError> {
-    std::fs::create_dir_all(dir).map_err(InstallError::io("create", dir))?;
+    std::fs::create_dir_all(dir).map_err(FileError::at("create", dir))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(InstallError::io("protect", dir))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(FileError::at("protect", dir))?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! are zeroised once parsed; the crypto provider is always the one built here, never a process
 //! default, so nothing else (and never `ring`) can widen the protocol or cipher choice.
 
+use sejf_core::FileError;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -128,7 +129,7 @@ fn server_config(
 }
 
 fn read_client_ca(path: &Path) -> Result<RootCertStore, InstallError> {
-    let pem = std::fs::read(path).map_err(InstallError::io("read admin client CA", path))?;
+    let pem = std::fs::read(path).map_err(FileError::at("read admin client CA", path))?;
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(&pem) {
         let cert = cert.map_err(|e| InstallError::Tls(format!("admin client CA {}: {e}", path.display())))?;
@@ -223,14 +224,14 @@ fn fingerprint(k: &CertifiedKey) -> String {
 }
 
 fn load_pair(cert: &Path, key: &Path, provider: &CryptoProvider) -> Result<CertifiedKey, InstallError> {
-    let cert_pem = std::fs::read(cert).map_err(InstallError::io("read TLS certificate", cert))?;
+    let cert_pem = std::fs::read(cert).map_err(FileError::at("read TLS certificate", cert))?;
     let chain = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| InstallError::Tls(format!("TLS certificate {}: {e}", cert.display())))?;
     if chain.is_empty() {
         return Err(InstallError::Tls(format!("TLS certificate {}: no certificate found", cert.display())));
     }
-    let key_pem = Zeroizing::new(std::fs::read(key).map_err(InstallError::io("read TLS key", key))?);
+    let key_pem = Zeroizing::new(std::fs::read(key).map_err(FileError::at("read TLS key", key))?);
     let private = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| InstallError::Tls(format!("TLS key {}: {e}", key.display())))?;
     CertifiedKey::from_der(chain, private, provider).map_err(|e| match e {
         rustls::Error::InconsistentKeys(_) => {

@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sejf_core::csvcells::{COLUMNS, person_cells, unneutralise};
 use sejf_core::import::{ImportError, ImportReport, ImportRows, ImportRules, ImportStats};
 use sejf_core::people::{PeopleFilter, PersonInput};
-use sejf_core::{Actor, App};
+use sejf_core::{Actor, App, FileError};
 use sejf_domain::people::{AddressRaw, PersonRaw};
 use sha2::{Digest, Sha256};
 
@@ -260,7 +260,7 @@ pub(crate) async fn owner_actor(app: &App, owner: &str) -> Result<Actor, Transfe
 
 /// An import file's bytes, read once.
 pub(crate) fn read_import(path: &Path) -> Result<Vec<u8>, TransferError> {
-    std::fs::read(path).map_err(|source| TransferError::Io { action: "open", path: path.to_path_buf(), source })
+    Ok(std::fs::read(path).map_err(FileError::at("open", path))?)
 }
 
 /// A CSV import's file decoded, and its header line.
@@ -455,7 +455,7 @@ pub(crate) fn export_sink(out: Option<&Path>) -> Result<Box<dyn Write>, Transfer
                 use std::os::unix::fs::OpenOptionsExt;
                 opts.mode(0o600);
             }
-            Box::new(opts.open(p).map_err(|source| TransferError::Io { action: "create", path: p.to_path_buf(), source })?)
+            Box::new(opts.open(p).map_err(FileError::at("create", p))?)
         }
         None => Box::new(std::io::stdout().lock()),
     })

@@ -3,16 +3,16 @@
 
 use std::path::PathBuf;
 
-use sejf_core::CoreError;
 use sejf_core::import::ImportError;
+use sejf_core::{CoreError, FileError};
 use sejf_crypto::CryptoError;
 
 /// The errors of `sejf-transfer`.
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
-    /// A file could not be opened or created.
-    #[error("cannot {action} {}: {source}", .path.display())]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    /// A file or directory could not be read, created, written, renamed or removed.
+    #[error(transparent)]
+    File(#[from] FileError),
     /// The file is not CSV or vCard as Sejf reads them: its encoding, header line or a row.
     #[error("{0}")]
     Format(String),
