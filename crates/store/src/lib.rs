@@ -77,6 +77,12 @@ pub use url::{redact_url, sqlite_url};
 pub const SQLITE_MAX_CONNECTIONS: u32 = 8;
 /// Pool size for PostgreSQL: per server process; several servers share one database.
 pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+/// A pooled PostgreSQL connection idle this long is pinged before it is handed out, so that
+/// one the server or the network dropped meanwhile (a restart, a proxy's idle timeout) is
+/// replaced instead of failing a request. Under load connections are idle for micro- to
+/// milliseconds, and a ping on every acquire was one more round trip on every request: a
+/// wake-up of both processes for nothing (docs/benchmarks.md §4q).
+const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// How long a SQLite connection waits for a lock before it fails (the readers' and the
 /// writer's too; the writer's checkpoints wait less and then set it back).
@@ -183,9 +189,17 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
-            // A pinged SQLite connection costs a round trip to its thread on every acquire, and
-            // a local file's connection does not go stale; a server's might, so it is checked.
-            .test_before_acquire(backend == Backend::Postgres)
+            // A local file's connection does not go stale, and pinging it costs a round trip to
+            // its thread; a server's might, so one that sat idle is checked first.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(|conn, _meta| {
                 Box::pin(async move {

@@ -156,8 +156,7 @@ pub(crate) async fn update(
         return Ok(false);
     }
     replace_indexes(&mut tx, store.backend, &id_text, &row, &names).await?;
-    crate::audit::insert(&mut tx, store.backend, &audit).await?;
-    tx.commit().await.map_err(error::db("person update"))?;
+    crate::audit::commit_with(tx, store.backend, &audit, "person update").await?;
     Ok(true)
 }
 

@@ -25,8 +25,8 @@ pub(crate) async fn insert_batch(store: &SqlStore, people: Vec<NewPerson>, audit
         return w.run(move |c| insert_sync(c, &people, &audit)).await;
     }
     let mut tx = store.begin_write().await?;
-    insert_in(&mut tx, store.backend, &people, &audit).await?;
-    tx.commit().await.map_err(error::db("person insert"))
+    insert_in(&mut tx, store.backend, &people).await?;
+    crate::audit::commit_with(tx, store.backend, &audit, "person insert").await
 }
 
 /// A batch's rows in the shapes the statements take: `(id, person)`, `(id, tag)` and
@@ -53,20 +53,14 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// Writes people and their events inside `tx`.
-async fn insert_in(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
-    people: &[NewPerson],
-    audit: &[AuditEvent],
-) -> Result<(), StoreError> {
+/// Writes people inside `tx` (their events are the caller's to write).
+async fn insert_in(tx: &mut Transaction<'static, Any>, backend: Backend, people: &[NewPerson]) -> Result<(), StoreError> {
     let ids = ids(people);
     let rows = Rows::new(&ids, people);
     insert_chunked(tx, backend, &KEY_INSERTS, &rows.people, |q, r| bind_all(q, &key_args(r)), "person key insert").await?;
     insert_chunked(tx, backend, &PERSON_INSERTS, &rows.people, |q, r| bind_all(q, &person_args(r)), "person insert").await?;
     insert_tags(tx, backend, &rows.tags).await?;
-    insert_tokens(tx, backend, &rows.tokens).await?;
-    crate::audit::insert(tx, backend, audit).await
+    insert_tokens(tx, backend, &rows.tokens).await
 }
 
 /// [`insert_in`] on the SQLite writer's connection, inside its group commit.
@@ -137,7 +131,8 @@ async fn import_pooled(
             while let Some(step) = steps.recv().await {
                 match step {
                     ImportStep::Batch { people, audit, .. } => {
-                        insert_in(&mut tx, store.backend, &people, &audit).await?;
+                        insert_in(&mut tx, store.backend, &people).await?;
+                        crate::audit::insert(&mut tx, store.backend, &audit).await?;
                         inserted += people.len() as u64;
                     }
                     ImportStep::Finish => {
@@ -155,7 +150,7 @@ async fn import_pooled(
                 match step {
                     ImportStep::Batch { people, audit, rows_done } => {
                         let mut tx = store.begin_write().await?;
-                        insert_in(&mut tx, store.backend, &people, &audit).await?;
+                        insert_in(&mut tx, store.backend, &people).await?;
                         sqlx::query(JOB_UPSERT)
                             .bind(id.clone())
                             .bind(rows_done)
@@ -163,7 +158,7 @@ async fn import_pooled(
                             .execute(&mut *tx)
                             .await
                             .map_err(error::db("import job"))?;
-                        tx.commit().await.map_err(error::db("import batch"))?;
+                        crate::audit::commit_with(tx, store.backend, &audit, "import batch").await?;
                         inserted += people.len() as u64;
                     }
                     ImportStep::Finish => return Ok(inserted),

@@ -60,8 +60,7 @@ impl SqlStore {
                 return Ok(false);
             }
         }
-        crate::audit::insert(&mut tx, self.backend, &audit).await?;
-        tx.commit().await.map_err(error::db("write"))?;
+        crate::audit::commit_with(tx, self.backend, &audit, "write").await?;
         Ok(true)
     }
 

@@ -347,6 +347,82 @@ async fn connections_are_configured(db: &TestDb) {
     }
 }
 
+/// A fresh PostgreSQL database for a case that only PostgreSQL has, or None (saying the case
+/// was skipped) without `SEJF_TEST_DATABASE_URL`.
+async fn postgres_or_skip() -> Option<TestDb> {
+    let db = TestDb::postgres().await;
+    if db.is_none() {
+        println!("skipped: SEJF_TEST_DATABASE_URL not set");
+    }
+    db
+}
+
+/// PostgreSQL only: SQLite has no server that could drop a connection. After the server ends
+/// every connection of the pool (a restart, a proxy's idle timeout), a call that comes once
+/// they sat idle gets a live connection: the pool pings a connection idle for a second before
+/// handing it out, instead of pinging on every acquire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_connection_the_server_dropped_is_replaced_before_use() {
+    let Some(db) = postgres_or_skip().await else { return };
+    let user = new_user("reconnect", &["north"]);
+    db.store.user_create(user.clone(), vec![]).await.unwrap();
+    let other = SqlStore::connect(&db.url).await.unwrap();
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(other.pool())
+    .await
+    .unwrap();
+    assert!(ended.iter().any(|e| *e), "the pool's connections were ended: {ended:?}");
+    other.close().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    for _ in 0..4 {
+        let found = db.store.user_by_id(user.id).await.unwrap();
+        assert_eq!(found.map(|u| u.username), Some(user.username.clone()));
+    }
+    db.finish().await;
+}
+
+/// PostgreSQL only: a write's audit events are appended and committed in one message, which
+/// then opens an empty transaction for sqlx to end. Every change of people and records still
+/// commits with its events, numbered without a gap, and no connection goes back to the pool
+/// inside a transaction (one would hold a snapshot, and the next borrower's statements would run
+/// in it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_writes_commit_with_their_events_and_leave_no_transaction_open() {
+    let Some(db) = postgres_or_skip().await else { return };
+    let owner = new_user("ledger", &["north"]);
+    db.store.user_create(owner.clone(), vec![]).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (store, owner) = (db.store.clone(), owner.clone());
+        tasks.push(tokio::spawn(async move {
+            let p = new_person(owner.id, "north");
+            store.person_insert(p.clone(), vec![event("person.create", i)]).await.unwrap();
+            let mut row = p.row.clone();
+            row.updated_at += 1;
+            assert!(store.person_update(row, p.name_bidx.clone(), 1, vec![event("person.update", i)]).await.unwrap());
+            assert!(!store.person_update(p.row.clone(), p.name_bidx.clone(), 1, vec![event("stale", i)]).await.unwrap());
+            assert!(store.person_delete(p.row.id, vec![event("person.delete", i)]).await.unwrap());
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM audit_events ORDER BY seq").fetch_all(db.store.pool()).await.unwrap();
+    assert_eq!(seqs, (1..=24).collect::<Vec<i64>>(), "three events a person, gap-free; the stale update wrote none");
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_one(db.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(open, 0, "no pooled connection is left inside a transaction");
+    let people: i64 = sqlx::query_scalar("SELECT count(*) FROM people").fetch_one(db.store.pool()).await.unwrap();
+    assert_eq!(people, 0);
+    db.finish().await;
+}
+
 async fn concurrent_writers_all_succeed(db: &TestDb) {
     let owner = new_user("busy", &["north"]);
     db.store.user_create(owner.clone(), vec![]).await.unwrap();
