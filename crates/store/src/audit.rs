@@ -99,8 +99,13 @@ pub(crate) async fn commit_with(
     // Writes one event per body or fails before the commit (a missing head gives a NULL `seq`,
     // which the key refuses); a failure skips the rest of the message and `tx` rolls back.
     sqlx::raw_sql(APPEND_AND_COMMIT).execute(&mut *tx).await.map_err(error::db(context))?;
-    // Committed: this only ends the empty transaction the message began.
-    tx.commit().await.map_err(error::db(context))
+    // The change is durable: this only ends the empty transaction the message began, and its
+    // failure (a connection lost just now, which the pool then replaces) must not report the
+    // change as failed.
+    if let Err(e) = tx.commit().await {
+        tracing::warn!(error = %error::db(context)(e), "a committed change's connection failed after its commit");
+    }
+    Ok(())
 }
 
 /// The bind values of the insert: the bodies as a JSON list, and their number.
