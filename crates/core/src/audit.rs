@@ -17,7 +17,7 @@ use sejf_crypto::audit::{self as tree, AuditSigner, Checkpoint, Hash, InclusionP
 
 use crate::authz::Actor;
 use crate::batch::Batcher;
-use crate::ports::{AuditEvent, ChainRow, KeyKind, Store};
+use crate::ports::{AuditEvent, ChainRow, KeyKind, Store, StoreError};
 use crate::{App, CoreError};
 
 const SIGNING_KEY: &str = "audit-signing";
@@ -34,7 +34,7 @@ const SEAL_PAGE: u32 = 1_000;
 const GROUP_MAX: usize = 4_096;
 
 /// The group-commit writer: concurrent requests' events share one transaction, one at a time.
-pub struct AuditLog(Batcher<Vec<AuditEvent>, Result<(), String>>);
+pub struct AuditLog(Batcher<Vec<AuditEvent>, Result<(), StoreError>>);
 
 impl AuditLog {
     /// Starts the writer task on the current runtime.
@@ -73,13 +73,13 @@ impl AuditLog {
 /// events on their own, so one request whose events the database refuses (whatever slipped past
 /// validation) fails alone instead of failing every request that shared its commit. Answers one
 /// result per request, in order.
-async fn group_commit<'a, F>(batches: Vec<Vec<AuditEvent>>, append: F) -> Vec<Result<(), String>>
+async fn group_commit<'a, F>(batches: Vec<Vec<AuditEvent>>, append: F) -> Vec<Result<(), StoreError>>
 where
     F: Fn(Vec<AuditEvent>) -> crate::ports::Fut<'a, ()>,
 {
     let n = batches.len();
     if n == 1 {
-        let result = append(batches.into_iter().flatten().collect()).await.map_err(|e| e.to_string());
+        let result = append(batches.into_iter().flatten().collect()).await;
         return vec![result];
     }
     let all: Vec<AuditEvent> = batches.iter().flatten().cloned().collect();
@@ -89,7 +89,7 @@ where
             tracing::warn!(error = %e, requests = n, "audit group commit failed; writing each request's events alone");
             let mut results = Vec::with_capacity(n);
             for events in batches {
-                results.push(append(events).await.map_err(|e| e.to_string()));
+                results.push(append(events).await);
             }
             results
         }
@@ -726,6 +726,7 @@ mod tests {
         };
         let results = group_commit(vec![vec![event("a")], vec![event("poison"), event("b")], vec![event("c"), event("d")]], &append).await;
         assert_eq!(results.iter().map(Result::is_ok).collect::<Vec<_>>(), [true, false, true]);
+        assert!(matches!(&results[1], Err(StoreError::Backend(m)) if m == "refused"), "the store's own error: {results:?}");
         assert_eq!(*seen.lock().unwrap(), [5, 1, 2, 2], "one commit, then each request alone");
         let alone = group_commit(vec![vec![event("a"), event("b")]], &append).await;
         assert!(alone[0].is_ok());

@@ -3,12 +3,12 @@
 use uuid::Uuid;
 
 use crate::CoreError;
-use crate::ports::StoredPerson;
+use crate::ports::{StoreError, StoredPerson};
 
 /// Single-person reads batched: the ids that concurrent requests ask for while a query runs go
 /// together in the next one (`Store::people_get`). One query runs at a time: measured, a second
 /// in flight only split the batches.
-pub struct PersonReads(crate::batch::Batcher<Uuid, Result<Option<StoredPerson>, String>>);
+pub struct PersonReads(crate::batch::Batcher<Uuid, Result<Option<StoredPerson>, StoreError>>);
 
 /// Most ids in one query.
 const READS_MAX: usize = 256;
@@ -27,7 +27,7 @@ impl PersonReads {
                             let by_id: std::collections::HashMap<Uuid, StoredPerson> = found.into_iter().map(|p| (p.row.id, p)).collect();
                             ids.iter().map(|id| Ok(by_id.get(id).cloned())).collect()
                         }
-                        Err(e) => vec![Err(e.to_string()); ids.len()],
+                        Err(e) => vec![Err(e); ids.len()],
                     }
                 }
             },
@@ -36,6 +36,10 @@ impl PersonReads {
 
     /// The stored person, or None if there is none with this id.
     pub async fn get(&self, id: Uuid) -> Result<Option<StoredPerson>, CoreError> {
-        self.0.call(id).await.ok_or_else(|| CoreError::Storage("the person reader stopped".into()))?.map_err(CoreError::Storage)
+        self.0
+            .call(id)
+            .await
+            .ok_or_else(|| CoreError::Storage("the person reader stopped".into()))?
+            .map_err(|e| CoreError::Storage(e.to_string()))
     }
 }
