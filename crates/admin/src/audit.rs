@@ -153,10 +153,8 @@ async fn pin_key(opened: &Opened) -> Result<(), AdminError> {
         }
         None => {
             let path = opened.witness.with_file_name(sejf_install::config::CONFIG_FILE);
-            let mut f =
-                std::fs::OpenOptions::new().append(true).open(&path).map_err(|source| AdminError::Pin { path: path.clone(), source })?;
-            writeln!(f, "\n# Pinned by `sejf audit pin-key`.\naudit_public_key = \"{b64}\"")
-                .map_err(|source| AdminError::Pin { path: path.clone(), source })?;
+            let mut f = std::fs::OpenOptions::new().append(true).open(&path).map_err(FileError::at("open", &path))?;
+            writeln!(f, "\n# Pinned by `sejf audit pin-key`.\naudit_public_key = \"{b64}\"").map_err(FileError::at("write", &path))?;
             println!("pinned in {}", path.display());
         }
     }
@@ -164,21 +162,19 @@ async fn pin_key(opened: &Opened) -> Result<(), AdminError> {
         Ok(Some(w)) if w.public_key == public => {}
         Ok(Some(_)) => return Err(AdminError::Untrusted("the witness file pins another audit key than the database holds".into())),
         Ok(None) => {
-            sejf_core::witness::create(&opened.witness, &public)
-                .map_err(|source| AdminError::Pin { path: opened.witness.clone(), source })?;
+            sejf_core::witness::create(&opened.witness, &public).map_err(FileError::at("create", &opened.witness))?;
             println!("started {}", opened.witness.display());
         }
         Err(_) => {
             // A witness of checkpoints from before keys were pinned: keep its lines, behind a header.
-            let old =
-                std::fs::read_to_string(&opened.witness).map_err(|source| AdminError::Pin { path: opened.witness.clone(), source })?;
+            let old = std::fs::read_to_string(&opened.witness).map_err(FileError::at("read", &opened.witness))?;
             let fresh = opened.witness.with_extension("jsonl.new");
             let _ = std::fs::remove_file(&fresh);
-            sejf_core::witness::create(&fresh, &public).map_err(|source| AdminError::Pin { path: fresh.clone(), source })?;
+            sejf_core::witness::create(&fresh, &public).map_err(FileError::at("create", &fresh))?;
             for line in old.lines().filter(|l| !l.trim().is_empty()) {
-                sejf_core::witness::append(&fresh, line).map_err(|source| AdminError::Pin { path: fresh.clone(), source })?;
+                sejf_core::witness::append(&fresh, line).map_err(FileError::at("write", &fresh))?;
             }
-            std::fs::rename(&fresh, &opened.witness).map_err(|source| AdminError::Pin { path: opened.witness.clone(), source })?;
+            std::fs::rename(&fresh, &opened.witness).map_err(FileError::at("rename", &fresh))?;
             println!("added the key to the header of {}", opened.witness.display());
         }
     }

@@ -1,8 +1,6 @@
 //! How the operator's audit and GDPR commands fail. Every variant's text is the one line the
 //! operator sees on standard error; it names a person only by id, never by a value.
 
-use std::path::PathBuf;
-
 use sejf_core::{CoreError, FileError};
 use sejf_install::InstallError;
 
@@ -12,9 +10,6 @@ pub enum AdminError {
     /// A file or directory could not be read, created, written, renamed or removed.
     #[error(transparent)]
     File(#[from] FileError),
-    /// The config or witness file could not be updated while pinning the audit key.
-    #[error("{}: {source}", .path.display())]
-    Pin { path: PathBuf, source: std::io::Error },
     /// An argument that names nothing valid: a key, a person id, a time, a missing reason.
     #[error("{0}")]
     Invalid(String),

@@ -12,6 +12,22 @@ use crate::codec::{Arg, bind_all};
 use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
 use crate::{Backend, SqlStore, codec, error, stmt};
 
+/// PostgreSQL's append, given the bodies' JSON list and their number as SQL expressions: the
+/// statement moves the head first and numbers the bodies after where it was. A missing head
+/// gives a NULL `seq`, which the key refuses, so the append fails rather than writing nothing.
+macro_rules! append_postgres {
+    ($list:literal, $n:literal) => {
+        concat!(
+            "WITH head AS (UPDATE audit_head SET seq = seq + ",
+            $n,
+            " WHERE id = 1 RETURNING seq) INSERT INTO audit_events (seq, body) SELECT (SELECT seq FROM head) - ",
+            $n,
+            " + t.n, t.body FROM json_array_elements_text(",
+            $list,
+            ") WITH ORDINALITY AS t(body, n) ORDER BY t.n"
+        )
+    };
+}
 /// Appends a group commit's events in one statement, whatever their number: `$1` is a JSON
 /// array of the bodies (as strings, which the database unescapes back to the exact bytes), `$2`
 /// their number. The statement takes the next sequence numbers itself: on SQLite a trigger
@@ -19,9 +35,7 @@ use crate::{Backend, SqlStore, codec, error, stmt};
 /// it first. One statement is one round trip, and needs no transaction of its own.
 const INSERT_SQLITE: &str = "INSERT INTO audit_events (seq, body) \
      SELECT (SELECT seq FROM audit_head WHERE id = 1) + key + 1, value FROM json_each($1) WHERE key < $2 ORDER BY key";
-const INSERT_POSTGRES: &str = "WITH head AS (UPDATE audit_head SET seq = seq + $2 WHERE id = 1 RETURNING seq) \
-     INSERT INTO audit_events (seq, body) \
-     SELECT head.seq - $2 + t.n, t.body FROM head, json_array_elements_text($1::json) WITH ORDINALITY AS t(body, n) ORDER BY t.n";
+const INSERT_POSTGRES: &str = append_postgres!("$1::json", "$2");
 const CHAIN_HEAD: &str = "INSERT INTO audit_chain (seq, leaf, link) VALUES ";
 multi_row!(CHAIN_256 = CHAIN_HEAD, "", 3, 256, " ON CONFLICT DO NOTHING");
 multi_row!(CHAIN_16 = CHAIN_HEAD, "", 3, 16, " ON CONFLICT DO NOTHING");
@@ -67,17 +81,15 @@ pub(crate) async fn insert(tx: &mut Transaction<'static, Any>, backend: Backend,
 /// PostgreSQL: the transaction-local setting that carries a change's audit bodies (a JSON list)
 /// to [`APPEND_AND_COMMIT`], which, sent as one simple query, can take no parameter.
 const BODIES_SET: &str = "SELECT set_config('sejf.audit_bodies', $1, true)";
-/// PostgreSQL: [`INSERT_POSTGRES`] reading the bodies from the setting, the commit and a new
+/// PostgreSQL: the append reading the bodies from the setting, the commit and a new
 /// empty transaction, in one message. The `audit_head` row lock the append takes is then held
 /// only until the commit is durable, never across a round trip to Sejf; the statement is parsed
 /// and planned before it runs, so before the lock is taken. The empty transaction is what
 /// `Transaction::commit` then ends (sqlx counts the transactions it began).
-const APPEND_AND_COMMIT: &str = "WITH bodies AS (SELECT current_setting('sejf.audit_bodies')::json AS list), \
-     head AS (UPDATE audit_head SET seq = seq + (SELECT json_array_length(list) FROM bodies) WHERE id = 1 RETURNING seq) \
-     INSERT INTO audit_events (seq, body) \
-     SELECT (SELECT seq FROM head) - json_array_length(bodies.list) + t.n, t.body \
-     FROM bodies, json_array_elements_text(bodies.list) WITH ORDINALITY AS t(body, n) ORDER BY t.n; \
-     COMMIT; BEGIN";
+const APPEND_AND_COMMIT: &str = concat!(
+    append_postgres!("current_setting('sejf.audit_bodies')::json", "json_array_length(current_setting('sejf.audit_bodies')::json)"),
+    "; COMMIT; BEGIN"
+);
 
 /// Writes `events` and commits `tx`: the change and its events are durable together, or
 /// neither is. On PostgreSQL the events' sequence numbers are taken in the same message as the
@@ -96,8 +108,8 @@ pub(crate) async fn commit_with(
     }
     let (list, _) = bodies(events)?;
     sqlx::query(BODIES_SET).bind(list).execute(&mut *tx).await.map_err(error::db("audit insert"))?;
-    // Writes one event per body or fails before the commit (a missing head gives a NULL `seq`,
-    // which the key refuses); a failure skips the rest of the message and `tx` rolls back.
+    // Writes one event per body or fails before the commit; a failure skips the rest of the
+    // message and `tx` rolls back.
     sqlx::raw_sql(APPEND_AND_COMMIT).execute(&mut *tx).await.map_err(error::db(context))?;
     // The change is durable: this only ends the empty transaction the message began, and its
     // failure (a connection lost just now, which the pool then replaces) must not report the
