@@ -309,6 +309,26 @@ async fn audit_verification_fails_closed(backend: Backend) {
     std::fs::write(&witness, &kept).unwrap();
     assert_eq!(verify(&install, &[]).0, Some(0));
 
+    // `sejf audit pin-key` on a witness written before keys were pinned (checkpoints, no
+    // header) puts the header in front and keeps every line; on one it cannot read as either (a
+    // header of a format it does not know) it changes nothing and says why.
+    let checkpoints_only: String = kept.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&witness, &checkpoints_only).unwrap();
+    let pinned = install.cli(&["audit", "pin-key"], None);
+    assert_eq!(pinned.status.code(), Some(0), "{}", String::from_utf8_lossy(&pinned.stderr));
+    assert!(String::from_utf8_lossy(&pinned.stdout).contains("added the key to the header"));
+    assert_eq!(std::fs::read_to_string(&witness).unwrap(), kept, "the header in front, every checkpoint kept");
+    assert_eq!(verify(&install, &[]).0, Some(0));
+    let future = kept.replacen("\"sejf_audit_witness\":1", "\"sejf_audit_witness\":2", 1);
+    assert_ne!(future, kept);
+    std::fs::write(&witness, &future).unwrap();
+    let refused = install.cli(&["audit", "pin-key"], None);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains("is of an unknown format 2"), "{said}");
+    assert_eq!(std::fs::read_to_string(&witness).unwrap(), future, "left as it was");
+    std::fs::write(&witness, &kept).unwrap();
+
     // A key given on the command line must be the pinned one.
     assert_eq!(verify(&install, &["--key", &key]).0, Some(0));
     expect_broken(&install, &["--key", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="], "not the one config.toml pins");

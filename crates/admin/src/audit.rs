@@ -2,6 +2,7 @@
 
 use sejf_core::FileError;
 use sejf_core::actions::AuditAction;
+use sejf_core::witness::WitnessError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -165,7 +166,7 @@ async fn pin_key(opened: &Opened) -> Result<(), AdminError> {
             sejf_core::witness::create(&opened.witness, &public).map_err(FileError::at("create", &opened.witness))?;
             println!("started {}", opened.witness.display());
         }
-        Err(_) => {
+        Err(WitnessError::NoHeader(_)) => {
             // A witness of checkpoints from before keys were pinned: keep its lines, behind a header.
             let old = std::fs::read_to_string(&opened.witness).map_err(FileError::at("read", &opened.witness))?;
             let fresh = opened.witness.with_extension("jsonl.new");
@@ -177,6 +178,10 @@ async fn pin_key(opened: &Opened) -> Result<(), AdminError> {
             std::fs::rename(&fresh, &opened.witness).map_err(FileError::at("rename", &fresh))?;
             println!("added the key to the header of {}", opened.witness.display());
         }
+        // Any other fault (unreadable, an unknown format, a line that is not a checkpoint) is
+        // not rewritten: the operator sees it and decides.
+        Err(WitnessError::File(e)) => return Err(e.into()),
+        Err(e) => return Err(AdminError::Untrusted(e.to_string())),
     }
     println!("audit public key: {b64}");
     println!("keep a copy of it off this host: `sejf audit verify --key` checks against it");

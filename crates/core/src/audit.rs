@@ -300,7 +300,7 @@ impl App {
         let Some(_lease) = self.store.audit_sealer_lock().await? else { return Ok(None) };
         let signer = self.audit_signer().await?;
         if let Some(path) = witness {
-            crate::witness::check_header(path, &signer.public_key()).map_err(CoreError::Integrity)?;
+            crate::witness::check_header(path, &signer.public_key()).map_err(|e| CoreError::Integrity(e.to_string()))?;
         }
         // The state is put back only after a complete seal: after a failure it is rebuilt from
         // what the database holds.
@@ -447,7 +447,7 @@ impl App {
                 Ok(Some(w)) => w,
                 Ok(None) if has_events => return whole(format!("the witness file {} is missing", path.display())),
                 Ok(None) => continue,
-                Err(e) => return whole(e),
+                Err(e) => return whole(e.to_string()),
             };
             if w.public_key != public {
                 return whole(format!("the witness file {} pins another audit key", path.display()));

@@ -9,12 +9,14 @@
 //! starting a new history.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sejf_crypto::audit::{Checkpoint, key_id};
 use serde::{Deserialize, Serialize};
+
+use crate::FileError;
 
 /// The format version in the header.
 const FORMAT: u32 = 1;
@@ -60,28 +62,50 @@ pub fn create(path: &Path, public_key: &[u8; 32]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// Why a witness file cannot be used. Each names the file; the text is the operator's line.
+#[derive(Debug, thiserror::Error)]
+pub enum WitnessError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("the witness file {} is missing; it is made by `sejf init` (restore it, or copy it from another server of this installation)", .0.display())]
+    Missing(PathBuf),
+    #[error("the witness file {} is empty", .0.display())]
+    Empty(PathBuf),
+    /// The first line is not a header: a witness written before keys were pinned, or not one.
+    #[error("the witness file {} does not start with its header (the key it pins)", .0.display())]
+    NoHeader(PathBuf),
+    #[error("the witness file {} is of an unknown format {format}", .path.display())]
+    UnknownFormat { path: PathBuf, format: u32 },
+    #[error("the witness file {} header: not a base64 Ed25519 public key (32 bytes)", .0.display())]
+    BadKey(PathBuf),
+    /// `line` counts from 1, the header included.
+    #[error("the witness file {} line {line} is not a checkpoint", .path.display())]
+    NotACheckpoint { path: PathBuf, line: usize },
+    #[error("the witness file {} pins another audit key than this installation's", .0.display())]
+    OtherKey(PathBuf),
+}
+
 /// Reads a witness file; None when there is no file. A file without its header, or with a line
 /// that is not a checkpoint, is an error naming the line.
-pub fn read(path: &Path) -> Result<Option<Witness>, String> {
+pub fn read(path: &Path) -> Result<Option<Witness>, WitnessError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read the witness file {}: {e}", path.display())),
+        Err(e) => return Err(FileError::at("read the witness file", path)(e).into()),
     };
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let Some((_, first)) = lines.next() else {
-        return Err(format!("the witness file {} is empty", path.display()));
+        return Err(WitnessError::Empty(path.to_path_buf()));
     };
-    let header: Header = serde_json::from_str(first)
-        .map_err(|_| format!("the witness file {} does not start with its header (the key it pins)", path.display()))?;
+    let header: Header = serde_json::from_str(first).map_err(|_| WitnessError::NoHeader(path.to_path_buf()))?;
     if header.sejf_audit_witness != FORMAT {
-        return Err(format!("the witness file {} is of an unknown format {}", path.display(), header.sejf_audit_witness));
+        return Err(WitnessError::UnknownFormat { path: path.to_path_buf(), format: header.sejf_audit_witness });
     }
-    let public_key = parse_key(&header.public_key).map_err(|e| format!("the witness file {} header: {e}", path.display()))?;
+    let public_key = parse_key(&header.public_key).map_err(|_| WitnessError::BadKey(path.to_path_buf()))?;
     let mut checkpoints = Vec::new();
     for (n, line) in lines {
         let cp: Checkpoint =
-            serde_json::from_str(line).map_err(|_| format!("the witness file {} line {} is not a checkpoint", path.display(), n + 1))?;
+            serde_json::from_str(line).map_err(|_| WitnessError::NotACheckpoint { path: path.to_path_buf(), line: n + 1 })?;
         checkpoints.push(cp);
     }
     Ok(Some(Witness { public_key, checkpoints }))
@@ -89,15 +113,10 @@ pub fn read(path: &Path) -> Result<Option<Witness>, String> {
 
 /// Checks that the witness file at `path` exists and pins `public_key`, before the sealer
 /// appends to it.
-pub fn check_header(path: &Path, public_key: &[u8; 32]) -> Result<(), String> {
+pub fn check_header(path: &Path, public_key: &[u8; 32]) -> Result<(), WitnessError> {
     match read(path)? {
-        None => Err(format!(
-            "the witness file {} is missing; it is made by `sejf init` (restore it, or copy it from another server of this installation)",
-            path.display()
-        )),
-        Some(w) if &w.public_key != public_key => {
-            Err(format!("the witness file {} pins another audit key than this installation's", path.display()))
-        }
+        None => Err(WitnessError::Missing(path.to_path_buf())),
+        Some(w) if &w.public_key != public_key => Err(WitnessError::OtherKey(path.to_path_buf())),
         Some(_) => Ok(()),
     }
 }
@@ -121,19 +140,31 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("w.jsonl");
         assert!(read(&path).unwrap().is_none());
-        assert!(check_header(&path, &[1; 32]).unwrap_err().contains("missing"));
+        let missing = check_header(&path, &[1; 32]).unwrap_err();
+        assert!(matches!(missing, WitnessError::Missing(_)));
+        assert!(missing.to_string().contains("is missing; it is made by `sejf init`"));
         create(&path, &[1; 32]).unwrap();
         assert!(create(&path, &[2; 32]).is_err(), "never overwritten");
         let w = read(&path).unwrap().unwrap();
         assert_eq!((w.public_key, w.checkpoints.len()), ([1; 32], 0));
         assert!(check_header(&path, &[1; 32]).is_ok());
-        assert!(check_header(&path, &[2; 32]).unwrap_err().contains("another audit key"));
+        assert!(matches!(check_header(&path, &[2; 32]), Err(WitnessError::OtherKey(_))));
         append(&path, "not a checkpoint").unwrap();
-        assert!(read(&path).unwrap_err().contains("line 2"));
+        let bad = read(&path).unwrap_err();
+        assert!(matches!(bad, WitnessError::NotACheckpoint { line: 2, .. }), "{bad}");
+        assert!(bad.to_string().ends_with("w.jsonl line 2 is not a checkpoint"), "{bad}");
         std::fs::write(&path, "").unwrap();
-        assert!(read(&path).unwrap_err().contains("empty"));
+        assert!(matches!(read(&path), Err(WitnessError::Empty(_))));
         std::fs::write(&path, "{\"origin\":\"x\"}\n").unwrap();
-        assert!(read(&path).unwrap_err().contains("header"));
+        assert!(matches!(read(&path), Err(WitnessError::NoHeader(_))));
+        std::fs::write(&path, "{\"sejf_audit_witness\":2,\"public_key\":\"\",\"key_id\":\"\"}\n").unwrap();
+        assert!(matches!(read(&path), Err(WitnessError::UnknownFormat { format: 2, .. })));
+        std::fs::write(&path, "{\"sejf_audit_witness\":1,\"public_key\":\"eA==\",\"key_id\":\"\"}\n").unwrap();
+        assert!(matches!(read(&path), Err(WitnessError::BadKey(_))));
+        // A directory where the file should be: the read's own failure, naming the path.
+        let unreadable = read(&dir).unwrap_err();
+        assert!(matches!(unreadable, WitnessError::File(_)));
+        assert!(unreadable.to_string().starts_with("cannot read the witness file "), "{unreadable}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

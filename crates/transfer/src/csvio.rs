@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use sejf_core::csvcells::{COLUMNS, person_cells, unneutralise};
-use sejf_core::import::{ImportError, ImportReport, ImportRows, ImportRules, ImportStats};
+use sejf_core::import::{ImportError, ImportReport, ImportRows, ImportRules, ImportStats, UnreadableRow};
 use sejf_core::people::{PeopleFilter, PersonInput};
 use sejf_core::{Actor, App, FileError};
 use sejf_domain::people::{AddressRaw, PersonRaw};
@@ -135,10 +135,10 @@ impl ImportRows for Source {
         }
     }
 
-    fn rows(&self) -> Box<dyn Iterator<Item = Result<(u64, PersonInput), String>> + '_> {
+    fn rows(&self) -> Box<dyn Iterator<Item = Result<(u64, PersonInput), UnreadableRow>> + '_> {
         match self {
             Source::Csv { csv, cols, path } => Box::new(reader(csv).into_records().map(move |rec| {
-                let rec = rec.map_err(|e| format!("{path}: {e}"))?;
+                let rec = rec.map_err(|e| UnreadableRow { file: path.clone(), source: Box::new(e) })?;
                 let line = rec.position().map(|p| p.line()).unwrap_or(0);
                 Ok((line, Row { cols, rec: &rec }.input()))
             })),

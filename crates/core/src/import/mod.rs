@@ -73,7 +73,18 @@ pub trait ImportRows: Sync {
     fn unit(&self) -> &'static str;
     /// Each row's line (or card number) and fields, in the file's order; an unreadable row is
     /// an error naming why.
-    fn rows(&self) -> Box<dyn Iterator<Item = Result<(u64, PersonInput), String>> + '_>;
+    fn rows(&self) -> Box<dyn Iterator<Item = Result<(u64, PersonInput), UnreadableRow>> + '_>;
+}
+
+/// A row the edge could not read at all (a CSV record that is not well formed, bytes that are
+/// not text): the file is refused. `file` names it as the operator gave it; `source` is the
+/// reader's own error, kept as the cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {source}")]
+pub struct UnreadableRow {
+    pub file: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 /// Where an import tells how it goes: the problems of the rows, and its progress.
@@ -101,6 +112,8 @@ pub enum ImportError {
     AlreadyImported,
     #[error("{unit} {line}: {error}")]
     Row { unit: &'static str, line: u64, error: CoreError },
+    #[error(transparent)]
+    Unreadable(#[from] UnreadableRow),
     #[error(transparent)]
     Core(#[from] CoreError),
 }
@@ -314,7 +327,7 @@ impl App {
         let mut batch: Vec<Prepared> = Vec::new();
         let mut sealing = Sealing::default();
         for (i, row) in r.rows.rows().enumerate() {
-            let (line, input) = row.map_err(ImportError::Refused)?;
+            let (line, input) = row?;
             found.rows += 1;
             let this_run = i >= r.resume_from;
             let mut errs = Vec::new();

@@ -34,7 +34,7 @@ impl ImportRows for Rows {
     fn unit(&self) -> &'static str {
         "line"
     }
-    fn rows(&self) -> Box<dyn Iterator<Item = Result<(u64, PersonInput), String>> + '_> {
+    fn rows(&self) -> Box<dyn Iterator<Item = Result<(u64, PersonInput), sejf_core::import::UnreadableRow>> + '_> {
         Box::new(self.0.iter().enumerate().map(|(i, p)| Ok((i as u64 + 2, p.clone()))))
     }
 }
