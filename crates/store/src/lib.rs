@@ -98,7 +98,9 @@ pub(crate) const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout=5000";
 /// path measured 15 % more audited reads (docs/benchmarks.md §5). A larger page cache and a
 /// memory map were measured too: no faster, and they count against the server's memory target.
 /// A log that restarts is cut back to 64 MiB (`journal_size_limit`): one long transaction (an
-/// import) or a burst of writes does not leave its size on disk for good.
+/// import) or a burst of writes does not leave its size on disk for good. The group-commit
+/// writer's own connection sets no limit instead, and its checkpointer cuts the log to nothing
+/// once writes pause (`writer.rs`).
 const SQLITE_PRAGMAS: [&str; 7] = [
     BUSY_TIMEOUT,
     "PRAGMA journal_mode=WAL",

@@ -94,6 +94,13 @@ impl Writer {
         // size, an all-or-nothing import, takes no savepoint (`run_alone`). The readers keep
         // the default: with theirs in memory too the server was no faster.
         pragma(&conn, "PRAGMA temp_store=MEMORY")?;
+        // The log keeps its size when it restarts. The store's 64 MiB limit cut it back at every
+        // restart under load (about once a second, from over 100 MB under a stream of inserts),
+        // dropping those pages from the OS cache, and the writes that grew it again each
+        // allocated a block: the commit that met the cut waited for it, a POST's p99 of 124–134
+        // ms (docs/benchmarks.md §4r). The checkpointer cuts the log to nothing once writes have
+        // paused instead ([`IDLE_TRUNCATE`]), and a clean stop does too.
+        pragma(&conn, "PRAGMA journal_size_limit=-1")?;
         conn.set_prepared_statement_cache_capacity(64);
         let checkpointer = open(path, pragmas)?;
         let (jobs, queue) = mpsc::channel::<Msg>();
@@ -212,9 +219,31 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 ///
 /// Before each, the readers end the snapshots they kept idle for longer than their
 /// `MAX_AGE`: a snapshot pins the log, and a checkpoint copies it only up to the oldest one.
-fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool, readers: Option<&Readers>) {
+///
+/// Once writes have paused for `idle` ([`IDLE_TRUNCATE`]), it cuts the log to nothing (a
+/// `TRUNCATE` checkpoint, at most [`TRUNCATE_WAIT`] for readers and the writer): the writer's
+/// log keeps its size across restarts, so a burst of writes would otherwise leave its size on
+/// disk until the server stops.
+fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool, readers: Option<&Readers>, idle: std::time::Duration) {
     let mut last: Option<std::time::Instant> = None;
-    'writes: while wrote.recv().is_ok() {
+    // Written to since the log was last cut.
+    let mut grown = false;
+    'writes: loop {
+        let next = if grown { wrote.recv_timeout(idle) } else { wrote.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected) };
+        match next {
+            Ok(()) => grown = true,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let _drain = readers.map(Readers::drain);
+                match checkpoint(&conn, "PRAGMA wal_checkpoint(TRUNCATE)", TRUNCATE_WAIT) {
+                    Ok(0) => grown = false,
+                    // Busy (a long read, such as a backup's): tried again after another pause.
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cutting the write-ahead log failed; the next pause will retry"),
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
         // Not more often than CHECKPOINT_EVERY; a stop (the sender gone) ends the wait at once.
         if let Some(deadline) = last.map(|at| at + CHECKPOINT_EVERY) {
             while let Some(wait) = deadline.checked_duration_since(std::time::Instant::now()) {
@@ -242,6 +271,9 @@ fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool, re
     let _ = conn.close();
 }
 
+/// How long writes pause before the checkpointer cuts the log to nothing.
+const IDLE_TRUNCATE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A `RESTART` checkpoint: it finishes the log and waits until every reader has left it, so
 /// the next commit writes the log from its beginning; it waits at most 20 ms (a
 /// long read, such as a backup's, would otherwise hold up every write), and answers 1 when it
@@ -259,7 +291,7 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>,
     let held = readers.clone();
     let checkpointer = std::thread::Builder::new()
         .name("sejf-sqlite-checkpoint".into())
-        .spawn(move || checkpoints(checkpointer, written, &asks, held.as_deref()));
+        .spawn(move || checkpoints(checkpointer, written, &asks, held.as_deref(), IDLE_TRUNCATE));
     if let Err(e) = &checkpointer {
         tracing::error!(error = %e, "cannot start the checkpointer; the log grows until the server stops");
     }
@@ -590,6 +622,45 @@ mod tests {
         assert_eq!(super::restart(&c, None).unwrap(), 1, "a kept snapshot holds the log");
         assert_eq!(super::restart(&c, Some(&readers)).unwrap(), 0, "drained, the log restarts");
         assert_eq!(read().unwrap(), 1);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    /// The checkpointer leaves the log alone while writes come, and cuts it to nothing once they
+    /// have paused for its idle time.
+    #[test]
+    fn the_checkpointer_cuts_the_log_once_writes_pause() {
+        use std::time::{Duration, Instant};
+        let path = temp();
+        let wal = path.with_extension("db-wal");
+        let log = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA wal_autocheckpoint=0").unwrap();
+        let (wrote, written) = std::sync::mpsc::sync_channel(1);
+        let due = std::sync::atomic::AtomicBool::new(false);
+        let checkpointer = rusqlite::Connection::open(&path).unwrap();
+        let idle = Duration::from_secs(1);
+        std::thread::scope(|s| {
+            let thread = s.spawn(|| super::checkpoints(checkpointer, written, &due, None, idle));
+            // Writes every 50 ms for a second and a half: the log only grows.
+            let mut size = 0;
+            for n in 0..30i64 {
+                c.execute("INSERT INTO t (n) VALUES (?1)", [n]).unwrap();
+                let _ = wrote.try_send(());
+                assert!(log() >= size, "the log was cut while writes came");
+                size = log();
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert!(size > 0);
+            // Then a pause: cut within the checkpointer's second between checkpoints plus its idle time.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while log() > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert_eq!(log(), 0, "the log is cut once writes pause");
+            drop(wrote);
+            thread.join().unwrap();
+        });
+        assert_eq!(count(&path), 30, "every write is in the database");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
