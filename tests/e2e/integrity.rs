@@ -327,6 +327,11 @@ async fn audit_verification_fails_closed(backend: Backend) {
     assert_eq!(refused.status.code(), Some(1), "{said}");
     assert!(said.contains("is of an unknown format 2"), "{said}");
     assert_eq!(std::fs::read_to_string(&witness).unwrap(), future, "left as it was");
+    // An empty witness gets its header, and hides nothing: verify still finds no checkpoint in it.
+    std::fs::write(&witness, "").unwrap();
+    assert_eq!(install.cli(&["audit", "pin-key"], None).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(&witness).unwrap(), kept.lines().next().unwrap().to_string() + "\n");
+    expect_broken(&install, &[], "holds no checkpoint");
     std::fs::write(&witness, &kept).unwrap();
 
     // A key given on the command line must be the pinned one.

@@ -166,8 +166,10 @@ async fn pin_key(opened: &Opened) -> Result<(), AdminError> {
             sejf_core::witness::create(&opened.witness, &public).map_err(FileError::at("create", &opened.witness))?;
             println!("started {}", opened.witness.display());
         }
-        Err(WitnessError::NoHeader(_)) => {
-            // A witness of checkpoints from before keys were pinned: keep its lines, behind a header.
+        Err(WitnessError::NoHeader(_) | WitnessError::Empty(_)) => {
+            // A witness of checkpoints from before keys were pinned, or none yet: keep its lines,
+            // behind a header. (An emptied witness hides nothing this way: verify still finds no
+            // witnessed checkpoint for the events the database holds.)
             let old = std::fs::read_to_string(&opened.witness).map_err(FileError::at("read", &opened.witness))?;
             let fresh = opened.witness.with_extension("jsonl.new");
             let _ = std::fs::remove_file(&fresh);
