@@ -159,9 +159,8 @@ async fn pin_key(opened: &Opened) -> Result<(), AdminError> {
             println!("pinned in {}", path.display());
         }
     }
-    match sejf_core::witness::read(&opened.witness) {
-        Ok(Some(w)) if w.public_key == public => {}
-        Ok(Some(_)) => return Err(AdminError::Untrusted("the witness file pins another audit key than the database holds".into())),
+    match sejf_core::witness::read_pinned(&opened.witness, &public) {
+        Ok(Some(_)) => {}
         Ok(None) => {
             sejf_core::witness::create(&opened.witness, &public).map_err(FileError::at("create", &opened.witness))?;
             println!("started {}", opened.witness.display());
@@ -180,8 +179,8 @@ async fn pin_key(opened: &Opened) -> Result<(), AdminError> {
             std::fs::rename(&fresh, &opened.witness).map_err(FileError::at("rename", &fresh))?;
             println!("added the key to the header of {}", opened.witness.display());
         }
-        // Any other fault (unreadable, an unknown format, a line that is not a checkpoint) is
-        // not rewritten: the operator sees it and decides.
+        // Any other fault (unreadable, an unknown format, a line that is not a checkpoint,
+        // another key) is not rewritten: the operator sees it and decides.
         Err(WitnessError::File(e)) => return Err(e.into()),
         Err(e) => return Err(AdminError::Untrusted(e.to_string())),
     }

@@ -443,15 +443,12 @@ impl App {
         }
         let mut witnessed: Vec<Checkpoint> = Vec::new();
         for path in witnesses {
-            let w = match crate::witness::read(path) {
+            let w = match crate::witness::read_pinned(path, &public) {
                 Ok(Some(w)) => w,
-                Ok(None) if has_events => return whole(format!("the witness file {} is missing", path.display())),
+                Ok(None) if has_events => return whole(crate::witness::WitnessError::Missing(path.to_path_buf()).to_string()),
                 Ok(None) => continue,
                 Err(e) => return whole(e.to_string()),
             };
-            if w.public_key != public {
-                return whole(format!("the witness file {} pins another audit key", path.display()));
-            }
             witnessed.extend(w.checkpoints);
         }
         if has_events && checkpoints.is_empty() {

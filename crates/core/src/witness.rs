@@ -111,14 +111,19 @@ pub fn read(path: &Path) -> Result<Option<Witness>, WitnessError> {
     Ok(Some(Witness { public_key, checkpoints }))
 }
 
+/// Reads the witness file at `path` ([`read`]) and checks that it pins `public_key`; None when
+/// there is no file.
+pub fn read_pinned(path: &Path, public_key: &[u8; 32]) -> Result<Option<Witness>, WitnessError> {
+    match read(path)? {
+        Some(w) if &w.public_key != public_key => Err(WitnessError::OtherKey(path.to_path_buf())),
+        found => Ok(found),
+    }
+}
+
 /// Checks that the witness file at `path` exists and pins `public_key`, before the sealer
 /// appends to it.
 pub fn check_header(path: &Path, public_key: &[u8; 32]) -> Result<(), WitnessError> {
-    match read(path)? {
-        None => Err(WitnessError::Missing(path.to_path_buf())),
-        Some(w) if &w.public_key != public_key => Err(WitnessError::OtherKey(path.to_path_buf())),
-        Some(_) => Ok(()),
-    }
+    read_pinned(path, public_key)?.map(|_| ()).ok_or_else(|| WitnessError::Missing(path.to_path_buf()))
 }
 
 /// Appends one checkpoint line to an existing witness file and syncs it.
@@ -149,6 +154,9 @@ mod tests {
         assert_eq!((w.public_key, w.checkpoints.len()), ([1; 32], 0));
         assert!(check_header(&path, &[1; 32]).is_ok());
         assert!(matches!(check_header(&path, &[2; 32]), Err(WitnessError::OtherKey(_))));
+        assert!(read_pinned(&path, &[1; 32]).unwrap().is_some());
+        assert!(matches!(read_pinned(&path, &[2; 32]), Err(WitnessError::OtherKey(_))));
+        assert!(read_pinned(&dir.join("absent.jsonl"), &[1; 32]).unwrap().is_none());
         append(&path, "not a checkpoint").unwrap();
         let bad = read(&path).unwrap_err();
         assert!(matches!(bad, WitnessError::NotACheckpoint { line: 2, .. }), "{bad}");

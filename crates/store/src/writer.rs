@@ -221,8 +221,8 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Before each, the readers end the snapshots they kept idle for longer than their
 /// `MAX_AGE`: a snapshot pins the log, and a checkpoint copies it only up to the oldest one.
 ///
-/// Once writes have paused for `idle` ([`IDLE_TRUNCATE`]), it cuts the log to nothing (a
-/// `TRUNCATE` checkpoint, at most [`TRUNCATE_WAIT`] for readers and the writer): the writer's
+/// Once writes have paused for `idle` ([`IDLE_TRUNCATE`]), it cuts the log to nothing
+/// ([`truncate`]): the writer's
 /// log keeps its size across restarts, so a burst of writes would otherwise leave its size on
 /// disk until the server stops.
 fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool, readers: Option<&Readers>, idle: std::time::Duration) {
@@ -234,10 +234,9 @@ fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool, re
         match next {
             Ok(()) => grown = true,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                let _drain = readers.map(Readers::drain);
-                match checkpoint(&conn, "PRAGMA wal_checkpoint(TRUNCATE)", TRUNCATE_WAIT) {
+                // Not emptied (a long read, such as a backup's): tried again after another pause.
+                match truncate(&conn, readers) {
                     Ok(0) => grown = false,
-                    // Busy (a long read, such as a backup's): tried again after another pause.
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "cutting the write-ahead log failed; the next pause will retry"),
                 }
@@ -354,7 +353,11 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>,
         if !batch.is_empty() {
             let erased = commit(&conn, &mut batch);
             if !erased.is_empty() {
-                truncate(&conn, readers.as_deref());
+                match truncate(&conn, readers.as_deref()) {
+                    Ok(0) => {}
+                    Ok(_) => tracing::error!("write-ahead log not truncated after an erasure: readers kept it busy"),
+                    Err(e) => tracing::error!(error = %e, "write-ahead log not truncated after an erasure"),
+                }
                 for (reply, answer) in erased {
                     let _ = reply.send(answer);
                 }
@@ -458,21 +461,18 @@ fn commit(conn: &Connection, batch: &mut Vec<Job>) -> Vec<(oneshot::Sender<Answe
     erased
 }
 
-/// Copies the log into the database and truncates it to nothing (see [`Writer::run_erasing`]),
-/// waiting up to [`TRUNCATE_WAIT`] for the readers in it and the checkpointer; no reader keeps
-/// a snapshot meanwhile (ADR 0028). Reports a log it could not empty.
-fn truncate(conn: &Connection, readers: Option<&Readers>) {
+/// Copies the log into the database and truncates it to nothing (after an erasure, see
+/// [`Writer::run_erasing`], and once writes pause, see [`checkpoints`]), waiting up to
+/// [`TRUNCATE_WAIT`] for the readers in it and for the other connection; no reader keeps a
+/// snapshot meanwhile (ADR 0028). Answers 1 when it gave up (busy).
+fn truncate(conn: &Connection, readers: Option<&Readers>) -> rusqlite::Result<i64> {
     let _drain = readers.map(Readers::drain);
-    match checkpoint(conn, "PRAGMA wal_checkpoint(TRUNCATE)", TRUNCATE_WAIT) {
-        Ok(0) => {}
-        Ok(_) => tracing::error!("write-ahead log not truncated after an erasure: readers kept it busy"),
-        Err(e) => tracing::error!(error = %e, "write-ahead log not truncated after an erasure"),
-    }
+    checkpoint(conn, "PRAGMA wal_checkpoint(TRUNCATE)", TRUNCATE_WAIT)
 }
 
-/// How long an erasure's truncation waits for readers to leave the log and for the
-/// checkpointer (every write waits meanwhile; a backup's long read would otherwise hold them
-/// all up for the busy timeout).
+/// How long a truncation waits for readers to leave the log and for the other connection
+/// (every write waits meanwhile; a backup's long read would otherwise hold them all up for the
+/// busy timeout).
 const TRUNCATE_WAIT: &str = "PRAGMA busy_timeout=250";
 
 /// Runs a checkpoint `sql` waiting at most `wait` (a `busy_timeout` pragma) for what holds

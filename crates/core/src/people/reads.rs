@@ -36,10 +36,6 @@ impl PersonReads {
 
     /// The stored person, or None if there is none with this id.
     pub async fn get(&self, id: Uuid) -> Result<Option<StoredPerson>, CoreError> {
-        self.0
-            .call(id)
-            .await
-            .ok_or_else(|| CoreError::Storage("the person reader stopped".into()))?
-            .map_err(|e| CoreError::Storage(e.to_string()))
+        self.0.call(id).await.ok_or_else(|| CoreError::Storage("the person reader stopped".into()))?.map_err(CoreError::from)
     }
 }
