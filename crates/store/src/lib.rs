@@ -28,6 +28,7 @@ mod error;
 mod exports;
 mod gdpr;
 mod grants;
+mod group;
 mod keys;
 mod mfa;
 mod migrate;
@@ -161,6 +162,9 @@ pub struct SqlStore {
     readers: Option<std::sync::Arc<reader::Readers>>,
     /// SQLite in a file: the hot writes in group commits on a thread of their own (`writer`).
     writer: Option<std::sync::Arc<writer::Writer>>,
+    /// PostgreSQL: the audited writes in group commits, a server's concurrent changes in one
+    /// transaction (`group`, ADR 0031).
+    group: Option<std::sync::Arc<group::Group>>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -169,6 +173,7 @@ impl std::fmt::Debug for SqlStore {
             .field("backend", &self.backend)
             .field("readers", &self.readers.is_some())
             .field("writer", &self.writer.is_some())
+            .field("group", &self.group.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -233,7 +238,7 @@ impl SqlStore {
             Backend::Postgres => None,
         };
         let readers = file.as_deref().map(|p| std::sync::Arc::new(reader::Readers::new(p)));
-        let mut store = SqlStore { pool, backend, readers, writer: None };
+        let mut store = SqlStore { pool, backend, readers, writer: None, group: None };
         if let Err(e) = migrate::run(&store).await {
             store.pool.close().await;
             return Err(e);
@@ -247,6 +252,9 @@ impl SqlStore {
                     return Err(e);
                 }
             }
+        }
+        if backend == Backend::Postgres {
+            store.group = Some(std::sync::Arc::new(group::Group::start(store.pool.clone())));
         }
         Ok(store)
     }
@@ -285,6 +293,9 @@ impl SqlStore {
     pub async fn close(&self) {
         if let Some(w) = &self.writer {
             w.stop().await;
+        }
+        if let Some(g) = &self.group {
+            g.stop().await;
         }
         self.pool.close().await;
     }

@@ -145,19 +145,21 @@ pub(crate) async fn update(
     if let Some(w) = &store.writer {
         return w.run(move |c| update_sync(c, &row, &names, expected_version, &audit)).await;
     }
-    let id_text = row.id.to_string();
-    let mut tx = store.begin_write().await?;
-    let done = bind_all(sqlx::query(sql::UPDATE), &update_args(&id_text, &row, expected_version))
-        .execute(&mut *tx)
-        .await
-        .map_err(error::db("person update"))?;
-    if done.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db("person update"))?;
-        return Ok(false);
-    }
-    replace_indexes(&mut tx, store.backend, &id_text, &row, &names).await?;
-    crate::audit::commit_with(tx, store.backend, &audit, "person update").await?;
-    Ok(true)
+    let backend = store.backend;
+    let work = crate::group::work(move |tx| {
+        Box::pin(async move {
+            let id_text = row.id.to_string();
+            let done = bind_all(sqlx::query(sql::UPDATE), &update_args(&id_text, &row, expected_version))
+                .execute(&mut **tx)
+                .await
+                .map_err(error::db("person update"))?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            replace_indexes(tx, backend, &id_text, &row, &names).await.map(|()| true)
+        })
+    });
+    store.write_work(work, audit, "person update").await
 }
 
 /// [`update`] on the SQLite writer's connection, inside its group commit: `UPDATE_FIELDS`,

@@ -24,9 +24,9 @@ pub(crate) async fn insert_batch(store: &SqlStore, people: Vec<NewPerson>, audit
     if let Some(w) = &store.writer {
         return w.run(move |c| insert_sync(c, &people, &audit)).await;
     }
-    let mut tx = store.begin_write().await?;
-    insert_in(&mut tx, store.backend, &people).await?;
-    crate::audit::commit_with(tx, store.backend, &audit, "person insert").await
+    let backend = store.backend;
+    let work = crate::group::work(move |tx| Box::pin(async move { insert_in(tx, backend, &people).await.map(|()| true) }));
+    store.write_work(work, audit, "person insert").await.map(drop)
 }
 
 /// A batch's rows in the shapes the statements take: `(id, person)`, `(id, tag)` and

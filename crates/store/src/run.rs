@@ -1,11 +1,12 @@
 //! How one statement, or one change of several, runs on either engine: on SQLite reads on the
 //! calling thread's reader and writes as units of the writer's group commit (ADR 0026), on
-//! PostgreSQL on the pool. A table module describes what to run (statements, owned values, a
+//! PostgreSQL on the pool, its audited writes as units of the server's group commit (ADR 0031). A table module describes what to run (statements, owned values, a
 //! decoder written against [`Columns`]) and calls these; it never picks the driver itself.
 
 use sejf_core::ports::{AuditEvent, StoreError};
 
 use crate::codec::{self, Arg, Columns};
+use crate::group::Work;
 use crate::{SqlStore, error, stmt};
 
 impl SqlStore {
@@ -52,15 +53,34 @@ impl SqlStore {
             };
             return if erasing { w.run_erasing(unit).await } else { w.run(unit).await };
         }
-        let mut tx = self.begin_write().await?;
-        for step in &steps {
-            let done = codec::bind_all(sqlx::query(step.sql), &step.args).execute(&mut *tx).await.map_err(error::db(step.context))?;
-            if done.rows_affected() == 0 && step.required {
-                tx.rollback().await.map_err(error::db(step.context))?;
-                return Ok(false);
-            }
+        let work = crate::group::work(move |tx| {
+            Box::pin(async move {
+                for step in &steps {
+                    let done =
+                        codec::bind_all(sqlx::query(step.sql), &step.args).execute(&mut **tx).await.map_err(error::db(step.context))?;
+                    if done.rows_affected() == 0 && step.required {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })
+        });
+        self.write_work(work, audit, "write").await
+    }
+
+    /// Runs `work` and, if it wrote, `audit` in one transaction, where SQLite's writer does not
+    /// serve: on PostgreSQL in the server's next group commit (`group`), on a SQLite database in
+    /// memory in a transaction of the pool. False, with nothing written, when `work` is void.
+    pub(crate) async fn write_work(&self, work: Work, audit: Vec<AuditEvent>, context: &'static str) -> Result<bool, StoreError> {
+        if let Some(group) = &self.group {
+            return group.run(work, audit).await;
         }
-        crate::audit::commit_with(tx, self.backend, &audit, "write").await?;
+        let mut tx = self.begin_write().await?;
+        if !work(&mut tx).await? {
+            tx.rollback().await.map_err(error::db(context))?;
+            return Ok(false);
+        }
+        crate::audit::commit_with(tx, self.backend, &audit, context).await?;
         Ok(true)
     }
 

@@ -1,0 +1,298 @@
+//! PostgreSQL writes in group commits (ADR 0031).
+//!
+//! A change that writes audit events numbers them from the `audit_head` row, whose lock it takes
+//! with its append and holds until its commit is durable (`audit::commit_with`): on every server
+//! sharing the database such changes commit one after another, each waiting out the flush of the
+//! write-ahead log before it. A flush on the CI host takes 1.4–1.9 ms, so a server wrote 650–1,100
+//! changes a second however many clients asked (docs/benchmarks.md §4q, §4s). Here a server's
+//! concurrent changes share one transaction, one append and one flush, as the SQLite writer's
+//! units share one commit: a task gathers the units waiting (up to [`MAX_BATCH`]) and runs them on
+//! one pooled connection, each inside a savepoint of its own, then appends all their events with
+//! the commit. At most [`LANES`] batches are in flight, so one gathers and runs its statements
+//! while another waits for its flush.
+//!
+//! Invariants (the SQLite writer's):
+//! - A unit's answer arrives only after the transaction holding it has committed; if the commit
+//!   fails, every unit of the batch that wrote gets the error, and none of them is written.
+//! - A unit that fails, or is void (answers false), is rolled back to its savepoint alone: its
+//!   neighbours still commit, and it leaves nothing behind, its audit events included.
+//! - A unit alone in its batch runs without a savepoint: a quiet server pays no round trip more
+//!   than before.
+//! - The task ends when the last handle is dropped; [`Group::stop`] waits for what is queued.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use sejf_core::ports::{AuditEvent, StoreError};
+use sqlx::{Any, AnyPool, Transaction};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::{Backend, error};
+
+/// The transaction a unit's statements run in.
+pub(crate) type Tx = Transaction<'static, Any>;
+
+/// A unit's statements: true when it wrote, false when it is void (a stale version, a record
+/// that does not exist), and then it is rolled back.
+pub(crate) type Work = Box<dyn for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<bool, StoreError>> + Send>;
+
+/// Boxes a unit's statements (a closure that borrows the transaction in the future it answers).
+pub(crate) fn work<F>(f: F) -> Work
+where
+    F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<bool, StoreError>> + Send + 'static,
+{
+    Box::new(f)
+}
+
+/// The most units one transaction takes; more wait for the next one. Each unit of a batch is a
+/// subtransaction, and PostgreSQL keeps only 64 of a transaction's subtransaction ids where
+/// every other session's snapshot finds them; past that, snapshots look them up on disk.
+const MAX_BATCH: usize = 32;
+
+/// Batches in flight at once, each on a pooled connection of its own.
+const LANES: usize = 2;
+
+const SAVEPOINT: &str = "SAVEPOINT unit";
+const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT unit";
+
+type Answer = Result<bool, StoreError>;
+
+struct Unit {
+    work: Work,
+    audit: Vec<AuditEvent>,
+    reply: oneshot::Sender<Answer>,
+}
+
+enum Msg {
+    Unit(Unit),
+    /// Commit what is queued before it, then answer.
+    Stop(oneshot::Sender<()>),
+}
+
+/// The handle of the gathering task; cloning the store shares it.
+pub(crate) struct Group {
+    queue: mpsc::UnboundedSender<Msg>,
+}
+
+fn lost() -> StoreError {
+    StoreError::Backend("group commit: the change's batch ended without an answer (the server is stopping)".into())
+}
+
+impl Group {
+    /// Starts the gathering task on the current runtime; its batches take connections from `pool`.
+    pub(crate) fn start(pool: AnyPool) -> Group {
+        let (queue, jobs) = mpsc::unbounded_channel();
+        tokio::spawn(gather(pool, jobs));
+        Group { queue }
+    }
+
+    /// Runs `work` in the next batch and, if it wrote, `audit` with it; answers once the batch
+    /// has committed (or with the error that kept it from committing).
+    pub(crate) async fn run(&self, work: Work, audit: Vec<AuditEvent>) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Msg::Unit(Unit { work, audit, reply })).map_err(|_| lost())?;
+        answer.await.map_err(|_| lost())?
+    }
+
+    /// Commits what is queued, waits for every batch in flight, then answers.
+    pub(crate) async fn stop(&self) {
+        let (done, finished) = oneshot::channel();
+        if self.queue.send(Msg::Stop(done)).is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+async fn gather(pool: AnyPool, mut jobs: mpsc::UnboundedReceiver<Msg>) {
+    let lanes = Arc::new(Semaphore::new(LANES));
+    let mut stop = None;
+    while stop.is_none() {
+        let Some(first) = jobs.recv().await else { break };
+        let mut batch = match first {
+            Msg::Unit(unit) => vec![unit],
+            Msg::Stop(done) => {
+                stop = Some(done);
+                break;
+            }
+        };
+        // The batch closes once a lane is free: what arrives while every lane is busy joins it.
+        let Ok(lane) = lanes.clone().acquire_owned().await else { break };
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(Msg::Unit(unit)) => batch.push(unit),
+                Ok(Msg::Stop(done)) => {
+                    stop = Some(done);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            commit(&pool, batch).await;
+            drop(lane);
+        });
+    }
+    // Every batch in flight ends before the stop is answered.
+    let _ = lanes.acquire_many(LANES as u32).await;
+    if let Some(done) = stop {
+        let _ = done.send(());
+    }
+}
+
+/// Runs one batch in one transaction and answers its units.
+async fn commit(pool: &AnyPool, batch: Vec<Unit>) {
+    let mut tx = match pool.begin().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = error::db("begin transaction")(e);
+            batch.into_iter().for_each(|unit| drop(unit.reply.send(Err(e.clone()))));
+            return;
+        }
+    };
+    let alone = batch.len() == 1;
+    let mut events = Vec::new();
+    let mut wrote = Vec::new();
+    let mut units = batch.into_iter();
+    while let Some(unit) = units.next() {
+        if !alone && let Err(e) = statement(&mut tx, SAVEPOINT).await {
+            // The connection is lost: nothing of the batch can commit.
+            let rest = std::iter::once(unit.reply).chain(units.map(|u| u.reply)).chain(wrote);
+            rest.for_each(|reply| drop(reply.send(Err(e.clone()))));
+            return;
+        }
+        match (unit.work)(&mut tx).await {
+            Ok(true) => {
+                events.extend(unit.audit);
+                wrote.push(unit.reply);
+            }
+            void_or_failed => {
+                if !alone && let Err(e) = statement(&mut tx, ROLLBACK_TO).await {
+                    let _ = unit.reply.send(void_or_failed);
+                    units.map(|u| u.reply).chain(wrote).for_each(|reply| drop(reply.send(Err(e.clone()))));
+                    return;
+                }
+                // Alone, the transaction is dropped unwritten (rolled back) below.
+                let _ = unit.reply.send(void_or_failed);
+            }
+        }
+    }
+    if wrote.is_empty() {
+        if let Err(e) = tx.rollback().await {
+            tracing::debug!(error = %error::db("group commit")(e), "rolling back a batch that wrote nothing failed");
+        }
+        return;
+    }
+    let done = crate::audit::commit_with(tx, Backend::Postgres, &events, "group commit").await;
+    wrote.into_iter().for_each(|reply| drop(reply.send(done.clone().map(|()| true))));
+}
+
+async fn statement(tx: &mut Tx, sql: &'static str) -> Result<(), StoreError> {
+    sqlx::query(sql).execute(&mut **tx).await.map(drop).map_err(error::db("group commit savepoint"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use sejf_core::ports::{AuditEvent, StoreError};
+    use sqlx::Connection;
+
+    use crate::codec::Arg;
+    use crate::{SqlStore, Step, testing};
+
+    const PUT: &str = "INSERT INTO index_state (name, version) VALUES ($1, 1)";
+    const BUMP: &str = "UPDATE index_state SET version = version + 1 WHERE name = $1";
+
+    fn event(detail: &str) -> AuditEvent {
+        AuditEvent {
+            at: 1,
+            actor: "admin".into(),
+            action: "test.unit".into(),
+            outcome: "ok".into(),
+            detail: detail.into(),
+            ..AuditEvent::default()
+        }
+    }
+
+    /// One change as the store writes it: a statement and its event.
+    async fn put(store: &SqlStore, name: &'static str) -> Result<bool, StoreError> {
+        store.write_steps(vec![Step::new(PUT, vec![Arg::Text(name)], "test put")], vec![event(name)]).await
+    }
+
+    /// Waits until `n` sessions (batches) wait for a lock.
+    async fn waiting_for_the_head(holder: &mut sqlx::AnyConnection, n: i64) {
+        const WAITING: &str = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        for _ in 0..1000 {
+            if sqlx::query_scalar::<_, i64>(WAITING).fetch_one(&mut *holder).await.unwrap() == n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{n} batches never waited for the audit head");
+    }
+
+    /// Changes that arrive while both lanes wait for a flush commit together, in one transaction
+    /// (their events share its id), and of them one that fails (a duplicate) and one that is void
+    /// (the row it needs is missing) leave nothing, their events neither, while the rest commit.
+    #[tokio::test]
+    async fn waiting_changes_share_one_commit_and_a_failing_one_alone_is_undone() {
+        let Some(base) = testing::test_database_url() else {
+            eprintln!("skipped: SEJF_TEST_DATABASE_URL is not set");
+            return;
+        };
+        let url = testing::fresh_postgres_database(&base).await.unwrap();
+        let store = SqlStore::connect(&url).await.unwrap();
+        // Another session holds the audit head, so every batch waits at its append.
+        let mut holder = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+        sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE").execute(&mut holder).await.unwrap();
+        let mut plugs = Vec::new();
+        for (n, name) in ["first", "second"].into_iter().enumerate() {
+            let store = store.clone();
+            plugs.push(tokio::spawn(async move { put(&store, name).await }));
+            waiting_for_the_head(&mut holder, n as i64 + 1).await;
+        }
+        let names = ["a", "b", "c", "d", "e", "f"];
+        let units = futures_util::future::join_all(
+            names
+                .iter()
+                .map(|&name| futures_util::future::Either::Left(put(&store, name)))
+                .chain([futures_util::future::Either::Left(put(&store, "a"))])
+                .chain([futures_util::future::Either::Right(
+                    store.write_steps(vec![Step::required(BUMP, vec![Arg::Text("missing")], "test bump")], vec![event("void")]),
+                )]),
+        );
+        // join_all polls every unit once (each is queued then) before the head is let go.
+        let release = async {
+            tokio::task::yield_now().await;
+            sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+        };
+        let (answers, ()) = tokio::join!(units, release);
+        for plug in plugs {
+            assert!(plug.await.unwrap().unwrap());
+        }
+        for answer in &answers[..names.len()] {
+            assert!(matches!(answer, Ok(true)), "{answer:?}");
+        }
+        assert!(matches!(answers[names.len()], Err(StoreError::Conflict(_))), "{:?}", answers[names.len()]);
+        assert!(matches!(answers[names.len() + 1], Ok(false)), "{:?}", answers[names.len() + 1]);
+
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT body::json ->> 13, xmin::text FROM audit_events WHERE action = 'test.unit' ORDER BY seq")
+                .fetch_all(&mut holder)
+                .await
+                .unwrap();
+        let waited: Vec<&(String, String)> = rows.iter().filter(|(d, _)| names.contains(&d.as_str())).collect();
+        assert_eq!(waited.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>(), names, "{rows:?}");
+        assert!(waited.iter().all(|(_, xmin)| *xmin == waited[0].1), "one transaction: {rows:?}");
+        assert_eq!(rows.len(), names.len() + 2, "the duplicate's and the void change's events are not written: {rows:?}");
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM index_state WHERE name IN ('a','b','c','d','e','f','first','second')")
+            .fetch_one(&mut holder)
+            .await
+            .unwrap();
+        assert_eq!(stored, 8);
+        let _ = holder.close().await;
+        store.close().await;
+        testing::drop_postgres_database(&base, &url).await;
+    }
+}
