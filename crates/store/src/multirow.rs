@@ -45,18 +45,23 @@ pub(crate) async fn insert_chunked<T>(
     context: &'static str,
 ) -> Result<(), StoreError> {
     let mut rest = items;
-    for statement in statements {
-        while rest.len() >= statement.rows {
-            let (chunk, tail) = rest.split_at(statement.rows);
-            let mut query = sqlx::query(statement.sql(backend));
-            for item in chunk {
-                query = bind(query, item);
-            }
-            query.execute(&mut **tx).await.map_err(error::db(context))?;
-            rest = tail;
+    while let Some(statement) = largest_fitting(statements, rest.len()) {
+        let (chunk, tail) = rest.split_at(statement.rows);
+        let mut query = sqlx::query(statement.sql(backend));
+        for item in chunk {
+            query = bind(query, item);
         }
+        query.execute(&mut **tx).await.map_err(error::db(context))?;
+        rest = tail;
     }
     Ok(())
+}
+
+/// The statement for the next chunk of `left` items: the largest of `statements` (largest first)
+/// that `left` fills. Every round trip counts on PostgreSQL: a person's eight name tokens went
+/// in eight single-row statements while the sizes were 256, 16 and 1 (docs/benchmarks.md §4s).
+pub(crate) fn largest_fitting(statements: &[MultiRow], left: usize) -> Option<&MultiRow> {
+    statements.iter().find(|s| s.rows <= left)
 }
 
 /// [`insert_chunked`] on the synchronous SQLite connection of `writer`: each item lists its
@@ -70,15 +75,13 @@ pub(crate) fn insert_chunked_sync<'i, T, A: IntoIterator<Item = Arg<'i>>>(
 ) -> Result<(), StoreError> {
     let mut rest = items;
     let mut values: Vec<Arg<'i>> = Vec::new();
-    for statement in statements {
-        while rest.len() >= statement.rows {
-            let (chunk, tail) = rest.split_at(statement.rows);
-            values.clear();
-            values.extend(chunk.iter().flat_map(&args));
-            let mut stmt = conn.prepare_cached(statement.anonymous).map_err(error::sync(context))?;
-            stmt.execute(rusqlite::params_from_iter(values.iter())).map_err(error::sync(context))?;
-            rest = tail;
-        }
+    while let Some(statement) = largest_fitting(statements, rest.len()) {
+        let (chunk, tail) = rest.split_at(statement.rows);
+        values.clear();
+        values.extend(chunk.iter().flat_map(&args));
+        let mut stmt = conn.prepare_cached(statement.anonymous).map_err(error::sync(context))?;
+        stmt.execute(rusqlite::params_from_iter(values.iter())).map_err(error::sync(context))?;
+        rest = tail;
     }
     Ok(())
 }

@@ -342,15 +342,23 @@ multi_row!(PERSON_8 = PERSON_HEAD, "", PERSON_COLS, 8, "");
 multi_row!(PERSON_1 = PERSON_HEAD, "", PERSON_COLS, 1, "");
 const PERSON_INSERTS: [MultiRow; 3] = [PERSON_64, PERSON_8, PERSON_1];
 
+// A person's tags and name tokens (a few, and about eight for a two-word name) go in at most
+// four statements, whatever their number up to 16: on PostgreSQL each is a round trip.
 multi_row!(TAG_256 = TAG_HEAD, "", PAIR_COLS, 256, SKIP_DUPLICATES);
 multi_row!(TAG_16 = TAG_HEAD, "", PAIR_COLS, 16, SKIP_DUPLICATES);
+multi_row!(TAG_8 = TAG_HEAD, "", PAIR_COLS, 8, SKIP_DUPLICATES);
+multi_row!(TAG_4 = TAG_HEAD, "", PAIR_COLS, 4, SKIP_DUPLICATES);
+multi_row!(TAG_2 = TAG_HEAD, "", PAIR_COLS, 2, SKIP_DUPLICATES);
 multi_row!(TAG_1 = TAG_HEAD, "", PAIR_COLS, 1, SKIP_DUPLICATES);
-const TAG_INSERTS: [MultiRow; 3] = [TAG_256, TAG_16, TAG_1];
+const TAG_INSERTS: [MultiRow; 6] = [TAG_256, TAG_16, TAG_8, TAG_4, TAG_2, TAG_1];
 
 multi_row!(TOKEN_256 = TOKEN_HEAD, "", PAIR_COLS, 256, SKIP_DUPLICATES);
 multi_row!(TOKEN_16 = TOKEN_HEAD, "", PAIR_COLS, 16, SKIP_DUPLICATES);
+multi_row!(TOKEN_8 = TOKEN_HEAD, "", PAIR_COLS, 8, SKIP_DUPLICATES);
+multi_row!(TOKEN_4 = TOKEN_HEAD, "", PAIR_COLS, 4, SKIP_DUPLICATES);
+multi_row!(TOKEN_2 = TOKEN_HEAD, "", PAIR_COLS, 2, SKIP_DUPLICATES);
 multi_row!(TOKEN_1 = TOKEN_HEAD, "", PAIR_COLS, 1, SKIP_DUPLICATES);
-const TOKEN_INSERTS: [MultiRow; 3] = [TOKEN_256, TOKEN_16, TOKEN_1];
+const TOKEN_INSERTS: [MultiRow; 6] = [TOKEN_256, TOKEN_16, TOKEN_8, TOKEN_4, TOKEN_2, TOKEN_1];
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -383,9 +391,36 @@ mod tests {
 
     #[test]
     fn every_chunk_list_ends_with_a_single_row() {
-        for list in [KEY_INSERTS, PERSON_INSERTS, TAG_INSERTS, TOKEN_INSERTS] {
+        for list in [&KEY_INSERTS[..], &PERSON_INSERTS, &TAG_INSERTS, &TOKEN_INSERTS] {
             assert_eq!(list[list.len() - 1].rows, 1);
             assert!(list.windows(2).all(|w| w[0].rows > w[1].rows));
+        }
+    }
+
+    /// The statements `insert_chunked` sends for `n` rows, by their sizes.
+    fn chunks(list: &[MultiRow], mut n: usize) -> Vec<usize> {
+        let mut sizes = Vec::new();
+        while let Some(statement) = crate::multirow::largest_fitting(list, n) {
+            sizes.push(statement.rows);
+            n -= statement.rows;
+        }
+        sizes
+    }
+
+    /// A person's tags and name tokens cost at most four statements (round trips on
+    /// PostgreSQL) up to 16 of them: eight tokens are one statement, not eight.
+    #[test]
+    fn a_persons_tokens_go_in_few_statements() {
+        assert_eq!(chunks(&TOKEN_INSERTS, 8), [8]);
+        assert_eq!(chunks(&TOKEN_INSERTS, 11), [8, 2, 1]);
+        assert_eq!(chunks(&TOKEN_INSERTS, 0), Vec::<usize>::new());
+        assert_eq!(chunks(&TOKEN_INSERTS, 600), [256, 256, 16, 16, 16, 16, 16, 8]);
+        for n in 1..=16 {
+            for list in [&TAG_INSERTS, &TOKEN_INSERTS] {
+                let sizes = chunks(list, n);
+                assert_eq!(sizes.iter().sum::<usize>(), n);
+                assert!(sizes.len() <= 4, "{n} rows in {sizes:?}");
+            }
         }
     }
 }
