@@ -2,9 +2,9 @@
 //!
 //! A change that writes audit events numbers them from the `audit_head` row, whose lock it takes
 //! with its append and holds until its commit is durable (`audit::commit_with`): on every server
-//! sharing the database such changes commit one after another, each waiting out the flush of the
-//! write-ahead log before it. A flush on the CI host takes 1.4–1.9 ms, so a server wrote 650–1,100
-//! changes a second however many clients asked (docs/benchmarks.md §4q, §4s). Here a server's
+//! sharing the database such changes commit one after another, each waiting out the commit
+//! before it, and the sessions queued on the row wake in turn: a server wrote 650–1,100 changes
+//! a second however many clients asked (docs/benchmarks.md §4q, §4s). Here a server's
 //! concurrent changes share one transaction, one append and one flush, as the SQLite writer's
 //! units share one commit: a task gathers the units waiting (up to [`MAX_BATCH`]) and runs them on
 //! one pooled connection, each inside a savepoint of its own, then appends all their events with
@@ -75,7 +75,7 @@ pub(crate) struct Group {
 }
 
 fn lost() -> StoreError {
-    StoreError::Backend("group commit: the change's batch ended without an answer (the server is stopping)".into())
+    StoreError::Backend("group commit: the change's batch ended without an answer (the server stopped, or the batch failed)".into())
 }
 
 impl Group {

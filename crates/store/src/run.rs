@@ -1,7 +1,8 @@
 //! How one statement, or one change of several, runs on either engine: on SQLite reads on the
 //! calling thread's reader and writes as units of the writer's group commit (ADR 0026), on
-//! PostgreSQL on the pool, its audited writes as units of the server's group commit (ADR 0031). A table module describes what to run (statements, owned values, a
-//! decoder written against [`Columns`]) and calls these; it never picks the driver itself.
+//! PostgreSQL on the pool, its changes with audit events as units of the server's group commit
+//! (ADR 0031). A table module describes what to run (statements, owned values, a decoder
+//! written against [`Columns`]) and calls these; it never picks the driver itself.
 
 use sejf_core::ports::{AuditEvent, StoreError};
 
@@ -22,7 +23,8 @@ impl SqlStore {
     }
 
     /// Runs `steps` in order and then writes `audit`, in one transaction: on SQLite as one unit
-    /// of the writer's group commit, elsewhere in a transaction of the pool. False, with
+    /// of the writer's group commit, on PostgreSQL as one unit of the server's ([`Self::write_work`]).
+    /// False, with
     /// nothing written, when a [`Step::required`] statement changes no row (a stale version, a
     /// decision already taken, an account that does not exist); an error leaves nothing either.
     /// One description of a change serves both engines.
