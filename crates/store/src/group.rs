@@ -144,37 +144,20 @@ async fn gather(pool: AnyPool, mut jobs: mpsc::UnboundedReceiver<Msg>) {
 async fn commit(pool: &AnyPool, batch: Vec<Unit>) {
     let mut tx = match pool.begin().await {
         Ok(tx) => tx,
-        Err(e) => {
-            let e = error::db("begin transaction")(e);
-            batch.into_iter().for_each(|unit| drop(unit.reply.send(Err(e.clone()))));
-            return;
-        }
+        Err(e) => return fail(batch.into_iter().map(|u| u.reply), &error::db("begin transaction")(e)),
     };
     let alone = batch.len() == 1;
     let mut events = Vec::new();
     let mut wrote = Vec::new();
     let mut units = batch.into_iter();
     while let Some(unit) = units.next() {
-        if !alone && let Err(e) = statement(&mut tx, SAVEPOINT).await {
-            // The connection is lost: nothing of the batch can commit.
-            let rest = std::iter::once(unit.reply).chain(units.map(|u| u.reply)).chain(wrote);
-            rest.for_each(|reply| drop(reply.send(Err(e.clone()))));
-            return;
-        }
-        match (unit.work)(&mut tx).await {
-            Ok(true) => {
+        match run_unit(&mut tx, unit.work, alone).await {
+            Ok(Ok(true)) => {
                 events.extend(unit.audit);
                 wrote.push(unit.reply);
             }
-            void_or_failed => {
-                if !alone && let Err(e) = statement(&mut tx, ROLLBACK_TO).await {
-                    let _ = unit.reply.send(void_or_failed);
-                    units.map(|u| u.reply).chain(wrote).for_each(|reply| drop(reply.send(Err(e.clone()))));
-                    return;
-                }
-                // Alone, the transaction is dropped unwritten (rolled back) below.
-                let _ = unit.reply.send(void_or_failed);
-            }
+            Ok(void_or_failed) => drop(unit.reply.send(void_or_failed)),
+            Err(lost) => return fail(std::iter::once(unit.reply).chain(units.map(|u| u.reply)).chain(wrote), &lost),
         }
     }
     if wrote.is_empty() {
@@ -185,6 +168,28 @@ async fn commit(pool: &AnyPool, batch: Vec<Unit>) {
     }
     let done = crate::audit::commit_with(tx, Backend::Postgres, &events, "group commit").await;
     wrote.into_iter().for_each(|reply| drop(reply.send(done.clone().map(|()| true))));
+}
+
+/// Runs one unit, inside a savepoint unless it is alone, and goes back to the savepoint if the
+/// unit is void or fails (alone, its transaction is rolled back whole by [`commit`]). Err when
+/// the savepoint could not be set or gone back to: the connection is lost, and nothing of the
+/// batch can commit.
+async fn run_unit(tx: &mut Tx, work: Work, alone: bool) -> Result<Answer, StoreError> {
+    if !alone {
+        statement(tx, SAVEPOINT).await?;
+    }
+    let answer = work(tx).await;
+    if !alone && !matches!(answer, Ok(true)) {
+        statement(tx, ROLLBACK_TO).await?;
+    }
+    Ok(answer)
+}
+
+/// Answers every one of `replies` with `e`.
+fn fail(replies: impl IntoIterator<Item = oneshot::Sender<Answer>>, e: &StoreError) {
+    for reply in replies {
+        let _ = reply.send(Err(e.clone()));
+    }
 }
 
 async fn statement(tx: &mut Tx, sql: &'static str) -> Result<(), StoreError> {

@@ -214,17 +214,16 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// its beginning (measured: with this thread alone, the log passed 3 GB in a minute of load). So
 /// once the log is [`RESTART_FRAMES`] long it copies what came in meanwhile ([`catch_up`]), sets
 /// `due`, and the writer runs one more checkpoint between two commits: short, because nearly
-/// everything is copied already. SQLite's
-/// own automatic checkpoint would instead run after every commit once the log is that long,
-/// syncing the database inside the commit path each time (measured: p99 of 53 ms for a GET).
+/// everything is copied already. SQLite's own automatic checkpoint would instead run after every
+/// commit once the log is that long, syncing the database inside the commit path each time
+/// (measured: p99 of 53 ms for a GET).
 ///
 /// Before each, the readers end the snapshots they kept idle for longer than their
 /// `MAX_AGE`: a snapshot pins the log, and a checkpoint copies it only up to the oldest one.
 ///
 /// Once writes have paused for `idle` ([`IDLE_TRUNCATE`]), it cuts the log to nothing
-/// ([`truncate`]): the writer's
-/// log keeps its size across restarts, so a burst of writes would otherwise leave its size on
-/// disk until the server stops.
+/// ([`truncate`]): the writer's log keeps its size across restarts, so a burst of writes would
+/// otherwise leave its size on disk until the server stops.
 fn checkpoints(conn: Connection, wrote: mpsc::Receiver<()>, due: &AtomicBool, readers: Option<&Readers>, idle: std::time::Duration) {
     let mut last: Option<std::time::Instant> = None;
     // Written to since the log was last cut.
