@@ -39,8 +39,9 @@ const PRAGMAS: [&str; 5] = [
 
 /// The same tables as `migrations/sqlite/0001_initial.sql` for people, with TEXT instead of
 /// ciphertext BLOBs, a plaintext e-mail/phone/national-id index instead of blind indexes, and
-/// name tokens as text; and migration 24's count of changes to people, which the readers watch
-/// (ADR 0028).
+/// name tokens as text; migration 24's count of changes to people, which the readers watch
+/// (ADR 0028); and, as migration 25 has it, tags and name tokens deleted with their person by a
+/// trigger rather than a foreign key's cascade.
 const SCHEMA: &str = "
     CREATE TABLE units (slug TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL) STRICT;
     CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, username TEXT NOT NULL UNIQUE) STRICT;
@@ -54,10 +55,10 @@ const SCHEMA: &str = "
     CREATE INDEX people_owner ON people (owner_id);
     CREATE INDEX people_unit ON people (unit);
     CREATE INDEX people_company ON people (company_id);
-    CREATE TABLE person_tags (person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE, tag TEXT NOT NULL,
+    CREATE TABLE person_tags (person_id TEXT NOT NULL, tag TEXT NOT NULL,
         PRIMARY KEY (person_id, tag)) STRICT;
     CREATE INDEX person_tags_tag ON person_tags (tag);
-    CREATE TABLE person_name_tokens (token TEXT NOT NULL, person_id TEXT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+    CREATE TABLE person_name_tokens (token TEXT NOT NULL, person_id TEXT NOT NULL,
         PRIMARY KEY (token, person_id)) STRICT;
     CREATE INDEX person_name_tokens_person ON person_name_tokens (person_id);
     CREATE TABLE data_generation (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL) STRICT;
@@ -65,6 +66,8 @@ const SCHEMA: &str = "
     CREATE TRIGGER people_gen_ins AFTER INSERT ON people BEGIN UPDATE data_generation SET n = n + 1; END;
     CREATE TRIGGER people_gen_upd AFTER UPDATE ON people BEGIN UPDATE data_generation SET n = n + 1; END;
     CREATE TRIGGER people_gen_del AFTER DELETE ON people BEGIN UPDATE data_generation SET n = n + 1; END;
+    CREATE TRIGGER people_delete_rows AFTER DELETE ON people BEGIN DELETE FROM person_tags WHERE person_id = old.id;
+        DELETE FROM person_name_tokens WHERE person_id = old.id; END;
 ";
 
 /// The person columns the baseline reads, in [`person_json`]'s order.

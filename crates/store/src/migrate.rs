@@ -78,6 +78,7 @@ migrations! {
     22 => "0022_read_budget_by_pair",
     23 => "0023_name_tokens_by_key",
     24 => "0024_data_generation",
+    25 => "0025_person_rows_deleted_by_trigger",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

@@ -42,13 +42,18 @@ fn ids(people: &[NewPerson]) -> Vec<String> {
 }
 
 impl<'a> Rows<'a> {
-    /// The rows of `people`; their name tokens in key order (token, person), so that the
-    /// inserts walk the primary key's tree front to back instead of landing at random in it.
+    /// The rows of `people`, each tag and name token of a person once, in their primary keys'
+    /// order ((person, tag) and (token, person)), so that the inserts walk each tree front to
+    /// back instead of landing at random in it, and need no `ON CONFLICT` clause: a person is
+    /// new, so nothing stored can collide with their rows.
     fn new(ids: &'a [String], people: &'a [NewPerson]) -> Rows<'a> {
         let people: Vec<(&str, &NewPerson)> = ids.iter().map(String::as_str).zip(people).collect();
-        let tags = people.iter().flat_map(|(id, p)| p.row.tags.iter().map(move |t| (*id, t.as_str()))).collect();
+        let mut tags: Vec<(&str, &str)> = people.iter().flat_map(|(id, p)| p.row.tags.iter().map(move |t| (*id, t.as_str()))).collect();
+        tags.sort_unstable();
+        tags.dedup();
         let mut tokens: Vec<(&str, i64)> = people.iter().flat_map(|(id, p)| p.name_bidx.iter().map(move |t| (*id, *t))).collect();
         tokens.sort_unstable_by_key(|&(id, token)| (token, id));
+        tokens.dedup();
         Rows { people, tags, tokens }
     }
 }
@@ -262,12 +267,12 @@ pub(crate) async fn keys(store: &SqlStore, after: Option<Uuid>, limit: u32) -> R
         .collect()
 }
 
-/// Inserts `(person id, tag)` pairs, skipping pairs already present.
+/// Inserts `(person id, tag)` pairs, each new (a pair already stored is a Conflict).
 pub(crate) async fn insert_tags(tx: &mut Transaction<'static, Any>, backend: Backend, tags: &[(&str, &str)]) -> Result<(), StoreError> {
     insert_chunked(tx, backend, &TAG_INSERTS, tags, |q, t| bind_all(q, &tag_args(t)), "person tags").await
 }
 
-/// Inserts `(person id, name token)` pairs, skipping pairs already present.
+/// Inserts `(person id, name token)` pairs, each new (a pair already stored is a Conflict).
 pub(crate) async fn insert_tokens(tx: &mut Transaction<'static, Any>, backend: Backend, tokens: &[(&str, i64)]) -> Result<(), StoreError> {
     insert_chunked(tx, backend, &TOKEN_INSERTS, tokens, |q, t| bind_all(q, &token_args(t)), "person name tokens").await
 }
@@ -330,7 +335,6 @@ const PERSON_COLS: usize = 7 + PersonField::ALL.len() + 3;
 const TAG_HEAD: &str = "INSERT INTO person_tags (person_id, tag) VALUES ";
 const TOKEN_HEAD: &str = "INSERT INTO person_name_tokens (token, person_id) VALUES ";
 const PAIR_COLS: usize = 2;
-const SKIP_DUPLICATES: &str = " ON CONFLICT DO NOTHING";
 
 multi_row!(KEY_64 = KEY_HEAD, KEY_ROW, KEY_COLS, 64, "");
 multi_row!(KEY_8 = KEY_HEAD, KEY_ROW, KEY_COLS, 8, "");
@@ -344,20 +348,20 @@ const PERSON_INSERTS: [MultiRow; 3] = [PERSON_64, PERSON_8, PERSON_1];
 
 // A person's tags and name tokens (a few, and about eight for a two-word name) go in at most
 // four statements, whatever their number up to 16: on PostgreSQL each is a round trip.
-multi_row!(TAG_256 = TAG_HEAD, "", PAIR_COLS, 256, SKIP_DUPLICATES);
-multi_row!(TAG_16 = TAG_HEAD, "", PAIR_COLS, 16, SKIP_DUPLICATES);
-multi_row!(TAG_8 = TAG_HEAD, "", PAIR_COLS, 8, SKIP_DUPLICATES);
-multi_row!(TAG_4 = TAG_HEAD, "", PAIR_COLS, 4, SKIP_DUPLICATES);
-multi_row!(TAG_2 = TAG_HEAD, "", PAIR_COLS, 2, SKIP_DUPLICATES);
-multi_row!(TAG_1 = TAG_HEAD, "", PAIR_COLS, 1, SKIP_DUPLICATES);
+multi_row!(TAG_256 = TAG_HEAD, "", PAIR_COLS, 256, "");
+multi_row!(TAG_16 = TAG_HEAD, "", PAIR_COLS, 16, "");
+multi_row!(TAG_8 = TAG_HEAD, "", PAIR_COLS, 8, "");
+multi_row!(TAG_4 = TAG_HEAD, "", PAIR_COLS, 4, "");
+multi_row!(TAG_2 = TAG_HEAD, "", PAIR_COLS, 2, "");
+multi_row!(TAG_1 = TAG_HEAD, "", PAIR_COLS, 1, "");
 const TAG_INSERTS: [MultiRow; 6] = [TAG_256, TAG_16, TAG_8, TAG_4, TAG_2, TAG_1];
 
-multi_row!(TOKEN_256 = TOKEN_HEAD, "", PAIR_COLS, 256, SKIP_DUPLICATES);
-multi_row!(TOKEN_16 = TOKEN_HEAD, "", PAIR_COLS, 16, SKIP_DUPLICATES);
-multi_row!(TOKEN_8 = TOKEN_HEAD, "", PAIR_COLS, 8, SKIP_DUPLICATES);
-multi_row!(TOKEN_4 = TOKEN_HEAD, "", PAIR_COLS, 4, SKIP_DUPLICATES);
-multi_row!(TOKEN_2 = TOKEN_HEAD, "", PAIR_COLS, 2, SKIP_DUPLICATES);
-multi_row!(TOKEN_1 = TOKEN_HEAD, "", PAIR_COLS, 1, SKIP_DUPLICATES);
+multi_row!(TOKEN_256 = TOKEN_HEAD, "", PAIR_COLS, 256, "");
+multi_row!(TOKEN_16 = TOKEN_HEAD, "", PAIR_COLS, 16, "");
+multi_row!(TOKEN_8 = TOKEN_HEAD, "", PAIR_COLS, 8, "");
+multi_row!(TOKEN_4 = TOKEN_HEAD, "", PAIR_COLS, 4, "");
+multi_row!(TOKEN_2 = TOKEN_HEAD, "", PAIR_COLS, 2, "");
+multi_row!(TOKEN_1 = TOKEN_HEAD, "", PAIR_COLS, 1, "");
 const TOKEN_INSERTS: [MultiRow; 6] = [TOKEN_256, TOKEN_16, TOKEN_8, TOKEN_4, TOKEN_2, TOKEN_1];
 
 #[cfg(test)]
@@ -375,15 +379,9 @@ mod tests {
         let pairs = |f: &dyn Fn(usize) -> String| (0..16).map(f).collect::<Vec<_>>().join(", ");
         assert_eq!(
             TAG_16.numbered,
-            format!(
-                "INSERT INTO person_tags (person_id, tag) VALUES {} ON CONFLICT DO NOTHING",
-                pairs(&|r| format!("(${}, ${})", 2 * r + 1, 2 * r + 2))
-            )
+            format!("INSERT INTO person_tags (person_id, tag) VALUES {}", pairs(&|r| format!("(${}, ${})", 2 * r + 1, 2 * r + 2)))
         );
-        assert_eq!(
-            TAG_16.anonymous,
-            format!("INSERT INTO person_tags (person_id, tag) VALUES {} ON CONFLICT DO NOTHING", pairs(&|_| "(?, ?)".to_owned()))
-        );
+        assert_eq!(TAG_16.anonymous, format!("INSERT INTO person_tags (person_id, tag) VALUES {}", pairs(&|_| "(?, ?)".to_owned())));
         assert!(PERSON_64.numbered.ends_with(&format!("${})", 64 * PERSON_COLS)));
         assert_eq!(PERSON_64.anonymous.matches('?').count(), 64 * PERSON_COLS);
         assert!(!PERSON_64.numbered.contains('\0') && !PERSON_64.anonymous.contains('\0'));

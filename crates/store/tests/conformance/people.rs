@@ -91,7 +91,14 @@ pub(crate) async fn person_round_trip_and_optimistic_update(db: &TestDb) {
     assert_eq!((now.enc.email, now.updated_at, now.phone_bidx), (overlap.enc.email, overlap.updated_at, Some(77)));
     // The version it was read at is stale now.
     assert!(!s.person_update(changed, changed_names, 1, vec![]).await.unwrap());
-    assert!(!s.person_update(new_person(owner.id, "north").row, Vec::new(), 1, vec![]).await.unwrap(), "an absent person is not updated");
+    // An absent person is not updated, and gets no tag or name-token rows (no foreign key would
+    // refuse them: the update's hold on the person's row is what keeps them out).
+    let mut absent = new_person(owner.id, "north");
+    absent.row.tags = vec!["ghost".into()];
+    assert!(!s.person_update(absent.row.clone(), vec![41, 42], 1, vec![]).await.unwrap(), "an absent person is not updated");
+    assert!(!s.person_name_tokens_replace(absent.row.id, 1, vec![43]).await.unwrap());
+    assert_eq!(count(s, "SELECT COUNT(*) FROM person_tags").await, 1);
+    assert_eq!(count(s, "SELECT COUNT(*) FROM person_name_tokens").await, 1);
 }
 
 /// A rebuild of the name index writes a person's tokens only over the version it derived them
@@ -307,7 +314,10 @@ pub(crate) async fn delete_person_erases_key_and_activities(db: &TestDb) {
     let mut p = new_person(owner.id, "north");
     p.row.tags = vec!["x".into()];
     p.name_bidx = vec![1, 2];
-    let keep = new_person(owner.id, "north");
+    // Someone kept shares a name token with the deleted person: only the deleted one's rows go.
+    let mut keep = new_person(owner.id, "north");
+    keep.row.tags = vec!["x".into(), "y".into()];
+    keep.name_bidx = vec![2, 3];
     s.people_insert_batch(vec![p.clone(), keep.clone()], vec![]).await.unwrap();
     let mut activity = new_record(RecordKind::Activity, owner.id, "north");
     activity.person_id = Some(p.row.id);
@@ -326,10 +336,12 @@ pub(crate) async fn delete_person_erases_key_and_activities(db: &TestDb) {
     assert!(s.record_get(RecordKind::Activity, other_activity.id).await.unwrap().is_some());
     let deal_now = s.record_get(RecordKind::Deal, deal.id).await.unwrap().unwrap();
     assert_eq!(deal_now.person_id, None, "a deal only loses the link");
-    assert_eq!(count(s, "SELECT COUNT(*) FROM person_tags").await, 0);
-    assert_eq!(count(s, "SELECT COUNT(*) FROM person_name_tokens").await, 0);
+    // Their tags and name tokens go with them (migration 25's trigger, no longer a foreign key).
+    assert_eq!(count(s, "SELECT COUNT(*) FROM person_tags").await, 2, "the kept person's two tags");
+    assert_eq!(count(s, "SELECT COUNT(*) FROM person_name_tokens").await, 2, "the kept person's two tokens");
     assert_eq!(count(s, "SELECT COUNT(*) FROM keystore WHERE kind = 'subject'").await, 1);
-    assert!(s.person_get(keep.row.id).await.unwrap().is_some());
+    let kept = s.person_get(keep.row.id).await.unwrap().unwrap().row;
+    assert_eq!((kept.tags, names_of(s, keep.row.id).await), (vec!["x".to_string(), "y".to_string()], vec![2, 3]));
     assert!(!s.person_delete(p.row.id, vec![]).await.unwrap(), "absent: false");
     assert_eq!(s.people_count().await.unwrap(), 1);
 }
