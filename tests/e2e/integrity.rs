@@ -466,7 +466,12 @@ async fn a_runtime_role_cannot_switch_off_the_audit_guards() {
     let t = server.staff_token(&install).await;
     let p = server.call("POST", "/people", &t, Some(person("Rola", "Robocza", "rola@robocza.example", "601 000 701", None))).await;
     assert_eq!(p.status, 201, "{}", p.body);
-    assert_eq!(server.call("GET", &format!("/people/{}", p.body["id"].as_str().unwrap()), &t, None).await.status, 200);
+    let path = format!("/people/{}", p.body["id"].as_str().unwrap());
+    assert_eq!(server.call("GET", &path, &t, None).await.status, 200);
+    // Deleting a person deletes their name tokens by a trigger (migration 25), which runs with
+    // the runtime role's rights: it works, and leaves none.
+    assert_eq!(server.call("DELETE", &path, &t, None).await.status, 204);
+    assert_eq!(server.call("GET", &path, &t, None).await.status, 404);
     server.stop();
     assert_eq!(verify(&install, &[]).0, Some(0));
     let again = install.cli(&["migrate", "--runtime-role", &runtime], None);
@@ -479,7 +484,9 @@ async fn a_runtime_role_cannot_switch_off_the_audit_guards() {
     assert!(store.can_alter_audit_guards().await.unwrap());
     store.close().await;
     let db = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&runtime_url).await.unwrap();
-    let attempts: [&'static str; 15] = [
+    let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM person_name_tokens").fetch_one(&db).await.unwrap();
+    assert_eq!(tokens, 0, "the deleted person's name tokens went with them");
+    let attempts: [&'static str; 17] = [
         "ALTER TABLE audit_events DISABLE TRIGGER USER",
         "ALTER TABLE audit_chain DISABLE TRIGGER USER",
         "ALTER TABLE audit_checkpoints DISABLE TRIGGER USER",
@@ -495,6 +502,9 @@ async fn a_runtime_role_cannot_switch_off_the_audit_guards() {
         "DELETE FROM audit_checkpoints",
         "TRUNCATE audit_checkpoints",
         "CREATE TRIGGER sneak BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+        // Nor the trigger that deletes a person's name tokens with them.
+        "DROP TRIGGER people_delete_rows ON people",
+        "ALTER TABLE people DISABLE TRIGGER USER",
     ];
     for sql in attempts {
         let err = sqlx::query(sql).execute(&db).await.expect_err(sql).to_string();

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
 use crate::codec::{Arg, bind_all};
-use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
+use crate::multirow::{insert_chunked, insert_chunked_sync, multi_row};
 use crate::{Backend, SqlStore, codec, error, stmt};
 
 /// PostgreSQL's append, given the bodies' JSON list and their number as SQL expressions: the
@@ -37,10 +37,7 @@ const INSERT_SQLITE: &str = "INSERT INTO audit_events (seq, body) \
      SELECT (SELECT seq FROM audit_head WHERE id = 1) + key + 1, value FROM json_each($1) WHERE key < $2 ORDER BY key";
 const INSERT_POSTGRES: &str = append_postgres!("$1::json", "$2");
 const CHAIN_HEAD: &str = "INSERT INTO audit_chain (seq, leaf, link) VALUES ";
-multi_row!(CHAIN_256 = CHAIN_HEAD, "", 3, 256, " ON CONFLICT DO NOTHING");
-multi_row!(CHAIN_16 = CHAIN_HEAD, "", 3, 16, " ON CONFLICT DO NOTHING");
-multi_row!(CHAIN_1 = CHAIN_HEAD, "", 3, 1, " ON CONFLICT DO NOTHING");
-const CHAIN_INSERTS: [MultiRow; 3] = [CHAIN_256, CHAIN_16, CHAIN_1];
+multi_row!(CHAIN_INSERTS = CHAIN_HEAD, "", 3, [256, 16, 1], " ON CONFLICT DO NOTHING");
 const RANGE: &str = "SELECT seq, body FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT CAST($2 AS INTEGER)";
 /// A page of stored bodies for sealing and verifying, framed as `seq:length:body` and
 /// concatenated by the database into one text: the sealer and the verifier hash the bodies as

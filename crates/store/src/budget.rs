@@ -11,7 +11,7 @@ use sejf_core::ports::{BudgetOutcome, ReadMark, StoreError};
 use uuid::Uuid;
 
 use crate::codec::Arg;
-use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
+use crate::multirow::{insert_chunked, insert_chunked_sync, multi_row};
 use crate::{SqlStore, error, stmt};
 
 const FORGET: &str = "DELETE FROM read_budget WHERE read_at < $1";
@@ -21,10 +21,7 @@ const UPSERT_HEAD: &str = "INSERT INTO read_budget (user_id, person_id, read_at)
 /// moves it back.
 const UPSERT_TAIL: &str = " ON CONFLICT (user_id, person_id) DO UPDATE SET read_at = \
      CASE WHEN excluded.read_at > read_budget.read_at THEN excluded.read_at ELSE read_budget.read_at END";
-multi_row!(UPSERT_256 = UPSERT_HEAD, "", 3, 256, UPSERT_TAIL);
-multi_row!(UPSERT_16 = UPSERT_HEAD, "", 3, 16, UPSERT_TAIL);
-multi_row!(UPSERT_1 = UPSERT_HEAD, "", 3, 1, UPSERT_TAIL);
-const UPSERTS: [MultiRow; 3] = [UPSERT_256, UPSERT_16, UPSERT_1];
+multi_row!(UPSERTS = UPSERT_HEAD, "", 3, [256, 16, 1], UPSERT_TAIL);
 
 /// One row per (user, person), the latest time: PostgreSQL refuses a statement that would
 /// update the same row twice.

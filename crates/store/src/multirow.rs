@@ -86,18 +86,25 @@ pub(crate) fn insert_chunked_sync<'i, T, A: IntoIterator<Item = Arg<'i>>>(
     Ok(())
 }
 
-/// Defines a `const` [`MultiRow`] of `rows` rows, in both placeholder styles.
+/// Defines a `const` [`MultiRow`] of `rows` rows, in both placeholder styles; or, given a list
+/// of row counts (largest first, ending with 1), a `const` array of them, one for each count, as
+/// [`insert_chunked`] takes them.
 macro_rules! multi_row {
-    ($name:ident = $head:expr, $row_prefix:expr, $cols:expr, $rows:expr, $tail:expr) => {
-        const $name: $crate::multirow::MultiRow = {
-            use $crate::multirow::{MultiRow, ascii, build_sql, sql_len};
-            const NUMBERED_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, Some(1));
-            const NUMBERED: [u8; NUMBERED_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, Some(1));
-            const ANONYMOUS_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, None);
-            const ANONYMOUS: [u8; ANONYMOUS_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, None);
-            MultiRow { rows: $rows, numbered: ascii(&NUMBERED), anonymous: ascii(&ANONYMOUS) }
-        };
+    ($name:ident = $head:expr, $row_prefix:expr, $cols:expr, [$($rows:expr),+ $(,)?], $tail:expr) => {
+        const $name: [$crate::multirow::MultiRow; [$($rows),+].len()] =
+            [$($crate::multirow::multi_row!(@one $head, $row_prefix, $cols, $rows, $tail)),+];
     };
+    ($name:ident = $head:expr, $row_prefix:expr, $cols:expr, $rows:expr, $tail:expr) => {
+        const $name: $crate::multirow::MultiRow = $crate::multirow::multi_row!(@one $head, $row_prefix, $cols, $rows, $tail);
+    };
+    (@one $head:expr, $row_prefix:expr, $cols:expr, $rows:expr, $tail:expr) => {{
+        use $crate::multirow::{MultiRow, ascii, build_sql, sql_len};
+        const NUMBERED_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, Some(1));
+        const NUMBERED: [u8; NUMBERED_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, Some(1));
+        const ANONYMOUS_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, None);
+        const ANONYMOUS: [u8; ANONYMOUS_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, None);
+        MultiRow { rows: $rows, numbered: ascii(&NUMBERED), anonymous: ascii(&ANONYMOUS) }
+    }};
 }
 pub(crate) use multi_row;
 

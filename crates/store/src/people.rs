@@ -313,8 +313,9 @@ pub(crate) async fn set_index_version(store: &SqlStore, name: &str, version: i64
     tx.commit().await.map_err(error::db("index state"))
 }
 
-/// Deletes the person, their activities (and, by migration 25's trigger, tags and name tokens; deals only lose
-/// the link) and their subject key. False, with nothing changed, if there is no such person.
+/// Deletes the person, their activities (and, by migration 25's trigger, tags and name tokens;
+/// deals only lose the link) and their subject key. False, with nothing changed, if there is no
+/// such person.
 pub(crate) async fn delete(store: &SqlStore, id: Uuid, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
     let at = audit.first().map_or(0, |e| e.at);
     erase_with(store, Vec::new(), id, at, audit).await

@@ -12,7 +12,7 @@ use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use crate::codec::{self, Arg, bind_all};
-use crate::multirow::{MultiRow, insert_chunked, insert_chunked_sync, multi_row};
+use crate::multirow::{insert_chunked, insert_chunked_sync, multi_row};
 use crate::people_sql::person_fields;
 use crate::{Backend, SqlStore, error};
 use sejf_core::ports::PersonField;
@@ -336,33 +336,12 @@ const TAG_HEAD: &str = "INSERT INTO person_tags (person_id, tag) VALUES ";
 const TOKEN_HEAD: &str = "INSERT INTO person_name_tokens (token, person_id) VALUES ";
 const PAIR_COLS: usize = 2;
 
-multi_row!(KEY_64 = KEY_HEAD, KEY_ROW, KEY_COLS, 64, "");
-multi_row!(KEY_8 = KEY_HEAD, KEY_ROW, KEY_COLS, 8, "");
-multi_row!(KEY_1 = KEY_HEAD, KEY_ROW, KEY_COLS, 1, "");
-const KEY_INSERTS: [MultiRow; 3] = [KEY_64, KEY_8, KEY_1];
-
-multi_row!(PERSON_64 = PERSON_HEAD, "", PERSON_COLS, 64, "");
-multi_row!(PERSON_8 = PERSON_HEAD, "", PERSON_COLS, 8, "");
-multi_row!(PERSON_1 = PERSON_HEAD, "", PERSON_COLS, 1, "");
-const PERSON_INSERTS: [MultiRow; 3] = [PERSON_64, PERSON_8, PERSON_1];
-
+multi_row!(KEY_INSERTS = KEY_HEAD, KEY_ROW, KEY_COLS, [64, 8, 1], "");
+multi_row!(PERSON_INSERTS = PERSON_HEAD, "", PERSON_COLS, [64, 8, 1], "");
 // A person's tags and name tokens (a few, and about eight for a two-word name) go in at most
 // four statements, whatever their number up to 16: on PostgreSQL each is a round trip.
-multi_row!(TAG_256 = TAG_HEAD, "", PAIR_COLS, 256, "");
-multi_row!(TAG_16 = TAG_HEAD, "", PAIR_COLS, 16, "");
-multi_row!(TAG_8 = TAG_HEAD, "", PAIR_COLS, 8, "");
-multi_row!(TAG_4 = TAG_HEAD, "", PAIR_COLS, 4, "");
-multi_row!(TAG_2 = TAG_HEAD, "", PAIR_COLS, 2, "");
-multi_row!(TAG_1 = TAG_HEAD, "", PAIR_COLS, 1, "");
-const TAG_INSERTS: [MultiRow; 6] = [TAG_256, TAG_16, TAG_8, TAG_4, TAG_2, TAG_1];
-
-multi_row!(TOKEN_256 = TOKEN_HEAD, "", PAIR_COLS, 256, "");
-multi_row!(TOKEN_16 = TOKEN_HEAD, "", PAIR_COLS, 16, "");
-multi_row!(TOKEN_8 = TOKEN_HEAD, "", PAIR_COLS, 8, "");
-multi_row!(TOKEN_4 = TOKEN_HEAD, "", PAIR_COLS, 4, "");
-multi_row!(TOKEN_2 = TOKEN_HEAD, "", PAIR_COLS, 2, "");
-multi_row!(TOKEN_1 = TOKEN_HEAD, "", PAIR_COLS, 1, "");
-const TOKEN_INSERTS: [MultiRow; 6] = [TOKEN_256, TOKEN_16, TOKEN_8, TOKEN_4, TOKEN_2, TOKEN_1];
+multi_row!(TAG_INSERTS = TAG_HEAD, "", PAIR_COLS, [256, 16, 8, 4, 2, 1], "");
+multi_row!(TOKEN_INSERTS = TOKEN_HEAD, "", PAIR_COLS, [256, 16, 8, 4, 2, 1], "");
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -371,20 +350,21 @@ mod tests {
 
     #[test]
     fn generated_statements_are_well_formed() {
+        let (key_1, tag_16, person_64) = (&KEY_INSERTS[2], &TAG_INSERTS[1], &PERSON_INSERTS[0]);
         assert_eq!(
-            KEY_1.numbered,
+            key_1.numbered,
             "INSERT INTO keystore (kind, id, master_version, wrapped, created_at) VALUES ('subject', $1, $2, $3, $4)"
         );
-        assert_eq!(KEY_1.anonymous, "INSERT INTO keystore (kind, id, master_version, wrapped, created_at) VALUES ('subject', ?, ?, ?, ?)");
+        assert_eq!(key_1.anonymous, "INSERT INTO keystore (kind, id, master_version, wrapped, created_at) VALUES ('subject', ?, ?, ?, ?)");
         let pairs = |f: &dyn Fn(usize) -> String| (0..16).map(f).collect::<Vec<_>>().join(", ");
         assert_eq!(
-            TAG_16.numbered,
+            tag_16.numbered,
             format!("INSERT INTO person_tags (person_id, tag) VALUES {}", pairs(&|r| format!("(${}, ${})", 2 * r + 1, 2 * r + 2)))
         );
-        assert_eq!(TAG_16.anonymous, format!("INSERT INTO person_tags (person_id, tag) VALUES {}", pairs(&|_| "(?, ?)".to_owned())));
-        assert!(PERSON_64.numbered.ends_with(&format!("${})", 64 * PERSON_COLS)));
-        assert_eq!(PERSON_64.anonymous.matches('?').count(), 64 * PERSON_COLS);
-        assert!(!PERSON_64.numbered.contains('\0') && !PERSON_64.anonymous.contains('\0'));
+        assert_eq!(tag_16.anonymous, format!("INSERT INTO person_tags (person_id, tag) VALUES {}", pairs(&|_| "(?, ?)".to_owned())));
+        assert!(person_64.numbered.ends_with(&format!("${})", 64 * PERSON_COLS)));
+        assert_eq!(person_64.anonymous.matches('?').count(), 64 * PERSON_COLS);
+        assert!(!person_64.numbered.contains('\0') && !person_64.anonymous.contains('\0'));
     }
 
     #[test]
@@ -396,7 +376,7 @@ mod tests {
     }
 
     /// The statements `insert_chunked` sends for `n` rows, by their sizes.
-    fn chunks(list: &[MultiRow], mut n: usize) -> Vec<usize> {
+    fn chunks(list: &[crate::multirow::MultiRow], mut n: usize) -> Vec<usize> {
         let mut sizes = Vec::new();
         while let Some(statement) = crate::multirow::largest_fitting(list, n) {
             sizes.push(statement.rows);
