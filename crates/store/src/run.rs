@@ -23,11 +23,10 @@ impl SqlStore {
     }
 
     /// Runs `steps` in order and then writes `audit`, in one transaction: on SQLite as one unit
-    /// of the writer's group commit, on PostgreSQL as one unit of the server's ([`Self::write_work`]).
-    /// False, with
-    /// nothing written, when a [`Step::required`] statement changes no row (a stale version, a
-    /// decision already taken, an account that does not exist); an error leaves nothing either.
-    /// One description of a change serves both engines.
+    /// of the writer's group commit, on PostgreSQL as one unit of the server's
+    /// ([`Self::write_work`]). False, with nothing written, when a [`Step::required`] statement
+    /// changes no row (a stale version, a decision already taken, an account that does not
+    /// exist); an error leaves nothing either. One description of a change serves both engines.
     pub(crate) async fn write_steps(&self, steps: Vec<Step>, audit: Vec<AuditEvent>) -> Result<bool, StoreError> {
         self.write_steps_as(steps, audit, false).await
     }
