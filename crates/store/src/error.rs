@@ -49,6 +49,12 @@ pub(crate) fn sync(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreEr
     }
 }
 
+/// A write unit that panicked: its writes are rolled back and its caller gets this answer, while
+/// the writer (SQLite) or the batch (PostgreSQL) goes on with the other units.
+pub(crate) fn panicked() -> StoreError {
+    StoreError::Backend("a database write panicked; it was rolled back".into())
+}
+
 /// A value read from the database that does not have the shape this crate writes (a corrupt or
 /// foreign row). Names the column, never the value.
 pub(crate) fn corrupt(column: &'static str) -> StoreError {

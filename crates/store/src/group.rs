@@ -14,14 +14,16 @@
 //! Invariants (the SQLite writer's):
 //! - A unit's answer arrives only after the transaction holding it has committed; if the commit
 //!   fails, every unit of the batch that wrote gets the error, and none of them is written.
-//! - A unit that fails, or is void (answers false), is rolled back to its savepoint alone: its
-//!   neighbours still commit, and it leaves nothing behind, its audit events included.
+//! - A unit that fails, panics, or is void (answers false), is rolled back to its savepoint
+//!   alone: its neighbours still commit, and it leaves nothing behind, its audit events included.
 //! - A unit alone in its batch runs without a savepoint: a quiet server pays no round trip more
 //!   than before.
 //! - The task ends when the last handle is dropped; [`Group::stop`] waits for what is queued.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use sejf_core::ports::{AuditEvent, StoreError};
 use sqlx::{Any, AnyPool, Transaction};
@@ -171,14 +173,16 @@ async fn commit(pool: &AnyPool, batch: Vec<Unit>) {
 }
 
 /// Runs one unit, inside a savepoint unless it is alone, and goes back to the savepoint if the
-/// unit is void or fails (alone, its transaction is rolled back whole by [`commit`]). Err when
-/// the savepoint could not be set or gone back to: the connection is lost, and nothing of the
-/// batch can commit.
+/// unit is void, fails or panics (alone, its transaction is rolled back whole by [`commit`]).
+/// Err when the savepoint could not be set or gone back to (a unit that panicked inside the
+/// driver may leave its connection so): the connection is lost, and nothing of the batch can
+/// commit.
 async fn run_unit(tx: &mut Tx, work: Work, alone: bool) -> Result<Answer, StoreError> {
     if !alone {
         statement(tx, SAVEPOINT).await?;
     }
-    let answer = work(tx).await;
+    // A panic would otherwise end the batch's task and drop every neighbour's answer with it.
+    let answer = AssertUnwindSafe(work(tx)).catch_unwind().await.unwrap_or_else(|_| Err(error::panicked()));
     if !alone && !matches!(answer, Ok(true)) {
         statement(tx, ROLLBACK_TO).await?;
     }
@@ -199,6 +203,7 @@ async fn statement(tx: &mut Tx, sql: &'static str) -> Result<(), StoreError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
+    use futures_util::FutureExt;
     use sejf_core::ports::{AuditEvent, StoreError};
     use sqlx::Connection;
 
@@ -236,27 +241,67 @@ mod tests {
         panic!("{n} batches never waited for the audit head");
     }
 
+    /// A fresh database's store whose two lanes wait for the audit head's lock, which another
+    /// session (`holder`) takes: two changes ("first", "second") are sent until both wait, so
+    /// what is queued next joins one batch once the holder commits.
+    struct Held {
+        base: String,
+        url: String,
+        store: SqlStore,
+        holder: sqlx::AnyConnection,
+        plugs: Vec<tokio::task::JoinHandle<Result<bool, StoreError>>>,
+    }
+
+    impl Held {
+        /// None (after saying why) when no test database is configured.
+        async fn start() -> Option<Held> {
+            let Some(base) = testing::test_database_url() else {
+                eprintln!("skipped: SEJF_TEST_DATABASE_URL is not set");
+                return None;
+            };
+            let url = testing::fresh_postgres_database(&base).await.unwrap();
+            let store = SqlStore::connect(&url).await.unwrap();
+            let mut holder = sqlx::AnyConnection::connect(&url).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+            sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE").execute(&mut holder).await.unwrap();
+            let mut plugs = Vec::new();
+            for (n, name) in ["first", "second"].into_iter().enumerate() {
+                let store = store.clone();
+                plugs.push(tokio::spawn(async move { put(&store, name).await }));
+                waiting_for_the_head(&mut holder, n as i64 + 1).await;
+            }
+            Some(Held { base, url, store, holder, plugs })
+        }
+
+        /// Queues `units` (join_all polls each once, and so queues it, before the head is let
+        /// go), lets the head go and answers theirs; the two plugs have committed by then.
+        async fn release<T>(&mut self, units: impl std::future::Future<Output = T>) -> T {
+            let holder = &mut self.holder;
+            let release = async {
+                tokio::task::yield_now().await;
+                sqlx::query("COMMIT").execute(holder).await.unwrap();
+            };
+            let (answers, ()) = tokio::join!(units, release);
+            for plug in std::mem::take(&mut self.plugs) {
+                assert!(plug.await.unwrap().unwrap());
+            }
+            answers
+        }
+
+        async fn end(self) {
+            let _ = self.holder.close().await;
+            self.store.close().await;
+            testing::drop_postgres_database(&self.base, &self.url).await;
+        }
+    }
+
     /// Changes that arrive while both lanes wait for a flush commit together, in one transaction
     /// (their events share its id), and of them one that fails (a duplicate) and one that is void
     /// (the row it needs is missing) leave nothing, their events neither, while the rest commit.
     #[tokio::test]
     async fn waiting_changes_share_one_commit_and_a_failing_one_alone_is_undone() {
-        let Some(base) = testing::test_database_url() else {
-            eprintln!("skipped: SEJF_TEST_DATABASE_URL is not set");
-            return;
-        };
-        let url = testing::fresh_postgres_database(&base).await.unwrap();
-        let store = SqlStore::connect(&url).await.unwrap();
-        // Another session holds the audit head, so every batch waits at its append.
-        let mut holder = sqlx::AnyConnection::connect(&url).await.unwrap();
-        sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
-        sqlx::query("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE").execute(&mut holder).await.unwrap();
-        let mut plugs = Vec::new();
-        for (n, name) in ["first", "second"].into_iter().enumerate() {
-            let store = store.clone();
-            plugs.push(tokio::spawn(async move { put(&store, name).await }));
-            waiting_for_the_head(&mut holder, n as i64 + 1).await;
-        }
+        let Some(mut held) = Held::start().await else { return };
+        let store = held.store.clone();
         let names = ["a", "b", "c", "d", "e", "f"];
         let units = futures_util::future::join_all(
             names
@@ -267,15 +312,7 @@ mod tests {
                     store.write_steps(vec![Step::required(BUMP, vec![Arg::Text("missing")], "test bump")], vec![event("void")]),
                 )]),
         );
-        // join_all polls every unit once (each is queued then) before the head is let go.
-        let release = async {
-            tokio::task::yield_now().await;
-            sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
-        };
-        let (answers, ()) = tokio::join!(units, release);
-        for plug in plugs {
-            assert!(plug.await.unwrap().unwrap());
-        }
+        let answers = held.release(units).await;
         for answer in &answers[..names.len()] {
             assert!(matches!(answer, Ok(true)), "{answer:?}");
         }
@@ -284,7 +321,7 @@ mod tests {
 
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT body::json ->> 13, xmin::text FROM audit_events WHERE action = 'test.unit' ORDER BY seq")
-                .fetch_all(&mut holder)
+                .fetch_all(&mut held.holder)
                 .await
                 .unwrap();
         let waited: Vec<&(String, String)> = rows.iter().filter(|(d, _)| names.contains(&d.as_str())).collect();
@@ -292,12 +329,49 @@ mod tests {
         assert!(waited.iter().all(|(_, xmin)| *xmin == waited[0].1), "one transaction: {rows:?}");
         assert_eq!(rows.len(), names.len() + 2, "the duplicate's and the void change's events are not written: {rows:?}");
         let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM index_state WHERE name IN ('a','b','c','d','e','f','first','second')")
-            .fetch_one(&mut holder)
+            .fetch_one(&mut held.holder)
             .await
             .unwrap();
         assert_eq!(stored, 8);
-        let _ = holder.close().await;
-        store.close().await;
-        testing::drop_postgres_database(&base, &url).await;
+        held.end().await;
+    }
+
+    /// A unit that panics after writing, in a batch with others, is rolled back alone: its
+    /// neighbours commit with their events, it leaves neither its row nor its event, its caller
+    /// gets an error, and the server's later changes still commit.
+    #[tokio::test]
+    async fn a_panicking_unit_is_rolled_back_alone_and_its_neighbours_commit() {
+        let Some(mut held) = Held::start().await else { return };
+        let store = held.store.clone();
+        let group = store.group.clone().unwrap();
+        let boom = crate::group::work(|tx| {
+            Box::pin(async move {
+                sqlx::query(PUT).bind("boom").execute(&mut **tx).await.map_err(crate::error::db("test put"))?;
+                panic!("a defect in a unit after its write")
+            })
+        });
+        let units = futures_util::future::join_all([
+            put(&store, "a").boxed(),
+            group.run(boom, vec![event("boom")]).boxed(),
+            put(&store, "b").boxed(),
+        ]);
+        let answers = held.release(units).await;
+        assert!(matches!(answers[0], Ok(true)), "{:?}", answers[0]);
+        assert!(matches!(&answers[1], Err(StoreError::Backend(m)) if m.contains("panicked")), "{:?}", answers[1]);
+        assert!(matches!(answers[2], Ok(true)), "{:?}", answers[2]);
+        assert!(put(&store, "after").await.unwrap(), "the server's next change commits");
+
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM index_state ORDER BY name").fetch_all(&mut held.holder).await.unwrap();
+        assert!(!names.contains(&"boom".to_owned()), "{names:?}");
+        for name in ["a", "b", "first", "second", "after"] {
+            assert!(names.contains(&name.to_owned()), "{name} is missing: {names:?}");
+        }
+        let events: Vec<String> = sqlx::query_scalar("SELECT body::json ->> 13 FROM audit_events WHERE action = 'test.unit' ORDER BY seq")
+            .fetch_all(&mut held.holder)
+            .await
+            .unwrap();
+        assert_eq!(events, ["first", "second", "a", "b", "after"]);
+        held.end().await;
     }
 }

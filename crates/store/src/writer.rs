@@ -504,8 +504,7 @@ fn commit_alone(conn: &Connection, job: Job) {
 /// Runs a unit; a panic in it is an error answer (the caller rolls its writes back), not the end
 /// of the writer thread.
 fn call(conn: &Connection, unit: Unit) -> Answer {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unit(conn)))
-        .unwrap_or_else(|_| Err(StoreError::Backend("a database write panicked; it was rolled back".into())))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unit(conn))).unwrap_or_else(|_| Err(crate::error::panicked()))
 }
 
 /// One unit inside a savepoint of its own: a unit that fails or panics is rolled back alone.
