@@ -2,6 +2,7 @@
 //! (people as CSV or vCard in `csvio`, companies, deals and activities in `recordio`).
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 
@@ -94,12 +95,16 @@ pub async fn import(loc: &Location, a: ImportArgs) -> Result<(), CliError> {
         map: a.map,
         report: true,
     };
+    let start = Instant::now();
     let r = match a.kind {
         DataKind::People => sejf_transfer::csvio::import(&opened.app, &a.file, &opts).await,
         kind => sejf_transfer::recordio::import(&opened.app, &a.file, kind, &opts).await,
     };
+    // On SQLite the close's checkpoint moves the import from the write-ahead log into the
+    // database file: the import is complete, and its time ends, only after it.
     opened.store.close().await;
-    Ok(r?)
+    println!("{}", r?.line(start.elapsed()));
+    Ok(())
 }
 
 /// `sejf export`.

@@ -14,7 +14,6 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use sejf_core::csvcells::{neutralise, unneutralise};
 use sejf_core::import::{RecordCells, check_record_rules};
@@ -24,7 +23,7 @@ use sejf_domain::records::RecordKind;
 use uuid::Uuid;
 
 use crate::TransferError;
-use crate::csvio::{ImportOptions, Report, open_csv, owner_actor, read_import, reader};
+use crate::csvio::{ImportOptions, Imported, Report, open_csv, owner_actor, read_import, reader};
 
 /// What a CSV file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -151,10 +150,9 @@ fn map_columns(
 
 /// `sejf import FILE --kind companies|deals|activities`: the file parsed here, imported by
 /// `App::import_records`.
-pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOptions) -> Result<(), TransferError> {
+pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOptions) -> Result<Imported, TransferError> {
     let rules = opts.rules();
     check_record_rules(&rules)?;
-    let start = Instant::now();
     let owner = owner_actor(app, &opts.owner).await?;
     let (csv, headers) = open_csv(path, read_import(path)?)?;
     let cols = map_columns(path, kind, &headers, &opts.map)?;
@@ -176,9 +174,7 @@ pub async fn import(app: &Arc<App>, path: &Path, kind: DataKind, opts: &ImportOp
     }
     let report = Report::new(opts.report);
     let done = app.import_records(&Actor::operator(), &owner, kind.record_kind(), &rows, &rules, &report).await?;
-    let seconds = start.elapsed().as_secs_f64();
-    println!("imported {} {}, skipped {} duplicates in {seconds:.1} s", done.imported, kind.plural(), done.duplicates);
-    Ok(())
+    Ok(Imported::new(format!("imported {} {}, skipped {} duplicates", done.imported, kind.plural(), done.duplicates), done.imported))
 }
 
 /// `sejf export --kind companies|deals|activities`: every record, as the operator; `excel` as
