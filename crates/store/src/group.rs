@@ -7,9 +7,10 @@
 //! a second however many clients asked (docs/benchmarks.md §4q, §4s). Here a server's
 //! concurrent changes share one transaction, one append and one flush, as the SQLite writer's
 //! units share one commit: a task gathers the units waiting (up to [`MAX_BATCH`]) and runs them on
-//! one pooled connection, each inside a savepoint of its own, then appends all their events with
-//! the commit. At most [`LANES`] batches are in flight, so one gathers and runs its statements
-//! while another waits for its flush.
+//! one connection, each inside a savepoint of its own, then appends all their events with the
+//! commit. At most [`LANES`] batches are in flight, so one gathers and runs its statements while
+//! another waits for its flush. The task, its batches and their [`LANES`] connections live on a
+//! thread and a runtime of their own ([`Group::start`]).
 //!
 //! Invariants (the SQLite writer's):
 //! - A unit's answer arrives only after the transaction holding it has committed; if the commit
@@ -18,7 +19,8 @@
 //!   alone: its neighbours still commit, and it leaves nothing behind, its audit events included.
 //! - A unit alone in its batch runs without a savepoint: a quiet server pays no round trip more
 //!   than before.
-//! - The task ends when the last handle is dropped; [`Group::stop`] waits for what is queued.
+//! - The task ends when the last handle is dropped; [`Group::stop`] waits for what is queued,
+//!   and answers once the group's own connections are closed.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -81,11 +83,24 @@ fn lost() -> StoreError {
 }
 
 impl Group {
-    /// Starts the gathering task on the current runtime; its batches take connections from `pool`.
-    pub(crate) fn start(pool: AnyPool) -> Group {
+    /// Starts the gathering task on a thread of its own, in a runtime of its own, with a pool of
+    /// [`LANES`] connections to `url` made there. On the server's runtime a batch's next
+    /// statement waited for a worker to come back to the I/O driver and then to the batch's
+    /// task, behind the requests' tasks: the database spent 71 % of a batch waiting for the
+    /// next statement (docs/benchmarks.md §4u). On its own thread the lane's wake-up is the
+    /// kernel's.
+    pub(crate) fn start(url: &str) -> Result<Group, StoreError> {
         let (queue, jobs) = mpsc::unbounded_channel();
-        tokio::spawn(gather(pool, jobs));
-        Group { queue }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Backend(format!("group commit: cannot start its runtime: {e}")))?;
+        let url = url.to_owned();
+        std::thread::Builder::new()
+            .name("sejf-group".into())
+            .spawn(move || runtime.block_on(serve(url, jobs)))
+            .map_err(|e| StoreError::Backend(format!("group commit: cannot start its thread: {e}")))?;
+        Ok(Group { queue })
     }
 
     /// Runs `work` in the next batch and, if it wrote, `audit` with it; answers once the batch
@@ -105,7 +120,27 @@ impl Group {
     }
 }
 
-async fn gather(pool: AnyPool, mut jobs: mpsc::UnboundedReceiver<Msg>) {
+/// The group's thread: gathers batches until stopped or until every handle is gone, then
+/// closes its connections, and only then answers a stop (a database can be dropped after it).
+async fn serve(url: String, jobs: mpsc::UnboundedReceiver<Msg>) {
+    let pool = match crate::pool_options(Backend::Postgres, LANES as u32).connect_lazy(&url) {
+        Ok(pool) => pool,
+        Err(e) => {
+            // The store's own pool has just connected with this URL; if this fails anyway, the
+            // queue closes and every change is answered with an error.
+            tracing::error!(error = %error::connect(e), "group commit: no connections");
+            return;
+        }
+    };
+    let stop = gather(&pool, jobs).await;
+    pool.close().await;
+    if let Some(done) = stop {
+        let _ = done.send(());
+    }
+}
+
+/// Runs batches until a stop (returned, to be answered) or until the queue closes.
+async fn gather(pool: &AnyPool, mut jobs: mpsc::UnboundedReceiver<Msg>) -> Option<oneshot::Sender<()>> {
     let lanes = Arc::new(Semaphore::new(LANES));
     let mut stop = None;
     while stop.is_none() {
@@ -137,9 +172,7 @@ async fn gather(pool: AnyPool, mut jobs: mpsc::UnboundedReceiver<Msg>) {
     }
     // Every batch in flight ends before the stop is answered.
     let _ = lanes.acquire_many(LANES as u32).await;
-    if let Some(done) = stop {
-        let _ = done.send(());
-    }
+    stop
 }
 
 /// Runs one batch in one transaction and answers its units.
@@ -233,6 +266,9 @@ mod tests {
     async fn waiting_for_the_head(holder: &mut sqlx::AnyConnection, n: i64) {
         const WAITING: &str = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
         for _ in 0..1000 {
+            // The holder is inside its transaction, where PostgreSQL keeps the first view of
+            // pg_stat_activity it took unless told to take a new one.
+            sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&mut *holder).await.unwrap();
             if sqlx::query_scalar::<_, i64>(WAITING).fetch_one(&mut *holder).await.unwrap() == n {
                 return;
             }

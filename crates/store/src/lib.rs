@@ -76,7 +76,8 @@ pub use url::{redact_url, sqlite_url};
 
 /// Pool size for SQLite: one writer at a time anyway, a few readers alongside it in WAL mode.
 pub const SQLITE_MAX_CONNECTIONS: u32 = 8;
-/// Pool size for PostgreSQL: per server process; several servers share one database.
+/// Pool size for PostgreSQL: per server process; several servers share one database. The group
+/// commit's two connections come on top (`group`).
 pub const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 /// A pooled PostgreSQL connection idle this long is pinged before it is handed out, so that
 /// one the server or the network dropped meanwhile (a restart, a proxy's idle timeout) is
@@ -178,6 +179,42 @@ impl std::fmt::Debug for SqlStore {
     }
 }
 
+/// How a store's connections are made and checked out, for the store's pool and for the lanes
+/// of the PostgreSQL group commit (`group`): at most `max_connections` (at least 1).
+pub(crate) fn pool_options(backend: Backend, max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        // A local file's connection does not go stale, and pinging it costs a round trip to
+        // its thread; a server's might, so one that sat idle is checked first.
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if backend == Backend::Postgres && meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // The check is on the live connection, not the URL we were given, so a pool
+                // can never apply SQLite pragmas to another engine.
+                if conn.backend_name() == "SQLite" {
+                    for pragma in SQLITE_PRAGMAS {
+                        sqlx::query(pragma).persistent(false).execute(&mut *conn).await?;
+                    }
+                } else {
+                    // Sejf's statements are short lookups by key that JIT compilation never
+                    // pays for; a misestimated plan compiled on every execution cost 340 ms
+                    // each (docs/benchmarks.md §4e).
+                    sqlx::query("SET jit = off").persistent(false).execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
+}
+
 impl SqlStore {
     /// Connects with the default pool size for the engine and brings the schema up to date.
     /// Fails with [`StoreError::SchemaTooNew`] (having changed nothing) when the database was
@@ -194,40 +231,7 @@ impl SqlStore {
     pub async fn connect_with(url: &str, max_connections: u32) -> Result<SqlStore, StoreError> {
         let backend = Backend::from_url(url)?;
         sqlx::any::install_default_drivers();
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            // A local file's connection does not go stale, and pinging it costs a round trip to
-            // its thread; a server's might, so one that sat idle is checked first.
-            .test_before_acquire(false)
-            .before_acquire(move |conn, meta| {
-                Box::pin(async move {
-                    if backend == Backend::Postgres && meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    // The check is on the live connection, not the URL we were given, so a pool
-                    // can never apply SQLite pragmas to another engine.
-                    if conn.backend_name() == "SQLite" {
-                        for pragma in SQLITE_PRAGMAS {
-                            sqlx::query(pragma).persistent(false).execute(&mut *conn).await?;
-                        }
-                    } else {
-                        // Sejf's statements are short lookups by key that JIT compilation never
-                        // pays for; a misestimated plan compiled on every execution cost 340 ms
-                        // each (docs/benchmarks.md §4e).
-                        sqlx::query("SET jit = off").persistent(false).execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await
-            .map_err(error::connect)?;
+        let pool = pool_options(backend, max_connections).connect(url).await.map_err(error::connect)?;
         // SQLite in a file (not `:memory:`, one connection's own database) gets the readers and
         // the writer of ADR 0026.
         let file = match backend {
@@ -254,7 +258,13 @@ impl SqlStore {
             }
         }
         if backend == Backend::Postgres {
-            store.group = Some(std::sync::Arc::new(group::Group::start(store.pool.clone())));
+            match group::Group::start(url) {
+                Ok(g) => store.group = Some(std::sync::Arc::new(g)),
+                Err(e) => {
+                    store.pool.close().await;
+                    return Err(e);
+                }
+            }
         }
         Ok(store)
     }
