@@ -86,8 +86,8 @@ impl Group {
     /// Starts the gathering task on a thread of its own, in a runtime of its own, with a pool of
     /// [`LANES`] connections to `url` made there. On the server's runtime a batch's next
     /// statement waited for a worker to come back to the I/O driver and then to the batch's
-    /// task, behind the requests' tasks: the database spent 71 % of a batch waiting for the
-    /// next statement (docs/benchmarks.md §4u). On its own thread the lane's wake-up is the
+    /// task, behind the requests' tasks: a batch's connection spent 72 % of its time waiting for
+    /// the next statement (docs/benchmarks.md §4u). On its own thread the lane's wake-up is the
     /// kernel's.
     pub(crate) fn start(url: &str) -> Result<Group, StoreError> {
         let (queue, jobs) = mpsc::unbounded_channel();

@@ -274,13 +274,13 @@ pub(crate) fn open_csv(path: &Path, bytes: Vec<u8>) -> Result<(CsvText, csv::Str
 pub async fn import(app: &Arc<App>, path: &Path, opts: &ImportOptions) -> Result<Imported, TransferError> {
     let stats = import_file(app, path, opts).await?;
     let resumed = if stats.resumed > 0 { format!(" ({} rows were in from an earlier run)", stats.resumed) } else { String::new() };
-    Ok(Imported {
-        what: format!(
+    Ok(Imported::new(
+        format!(
             "imported {} people, updated {}, skipped {} duplicates and {} invalid rows{resumed}",
             stats.imported, stats.updated, stats.duplicates, stats.skipped
         ),
-        rows: stats.imported,
-    })
+        stats.imported,
+    ))
 }
 
 /// What an import did, for the command's closing line, which the caller prints once the import
