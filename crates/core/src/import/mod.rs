@@ -22,7 +22,6 @@ pub use records::{RecordCells, RecordsImported, check_rules as check_record_rule
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use sejf_domain::FieldError;
 use sejf_domain::fields::PersonFields;
@@ -130,7 +129,6 @@ pub struct ImportStats {
     pub updated: usize,
     /// Rows a resumed run found already imported.
     pub resumed: usize,
-    pub seconds: f64,
 }
 
 /// What the scan decided for one data row.
@@ -242,7 +240,6 @@ impl App {
         report: &dyn ImportReport,
     ) -> Result<ImportStats, ImportError> {
         operator_only(operator, "import")?;
-        let start = Instant::now();
         let (resume_from, finished) = if rules.resume {
             self.import_job(operator, rows.digest()).await?.map_or((0, false), |(done, fin)| (done.max(0) as usize, fin))
         } else {
@@ -311,7 +308,6 @@ impl App {
             duplicates: if rules.on_duplicate == OnDuplicate::Skip { duplicates } else { duplicates - updated },
             updated,
             resumed: resume_from,
-            seconds: start.elapsed().as_secs_f64(),
         })
     }
 
