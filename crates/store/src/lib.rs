@@ -23,6 +23,7 @@
 mod audit;
 pub mod backup;
 mod budget;
+mod bulk;
 mod codec;
 mod error;
 mod exports;

@@ -252,6 +252,19 @@ fn push_statement(out: &mut Vec<&'static str>, chunk: &'static str) {
     }
 }
 
+/// An in-memory SQLite database with every migration applied (for the store's tests).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn migrated_sqlite() -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    for m in SQLITE {
+        for statement in statements(m.sql) {
+            conn.execute_batch(statement).unwrap();
+        }
+    }
+    conn
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -422,17 +435,6 @@ mod tests {
         assert_eq!(seeks, 3, "{plan:#?}");
         store.close().await;
         crate::testing::drop_postgres_database(&base, &url).await;
-    }
-
-    /// An in-memory SQLite database with every migration applied.
-    fn migrated_sqlite() -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        for m in SQLITE {
-            for statement in statements(m.sql) {
-                conn.execute_batch(statement).unwrap();
-            }
-        }
-        conn
     }
 
     /// SQLite's readers keep a snapshot while `data_generation` is unchanged (ADR 0028), so every

@@ -195,17 +195,20 @@ async fn import_sync(
         return w
             .run_alone(move |c| {
                 // The transaction's changed pages stay in memory instead of spilling to the
-                // log again and again (section 4d of docs/benchmarks.md); given back after.
+                // log again and again (section 4d of docs/benchmarks.md); given back after. A
+                // large import builds its indexes at its end (`bulk`, ADR 0033).
                 crate::stmt::execute(c, IMPORT_CACHE, &[], "import")?;
                 let result = (|| {
                     let mut inserted = 0u64;
+                    let mut bulk = crate::bulk::Bulk::begin(c, crate::bulk::BULK_FROM)?;
                     while let Some(step) = steps.blocking_recv() {
                         match step {
                             ImportStep::Batch { people, audit, .. } => {
+                                bulk.before_batch(c, inserted)?;
                                 insert_sync(c, &people, &audit)?;
                                 inserted += people.len() as u64;
                             }
-                            ImportStep::Finish => return Ok(inserted),
+                            ImportStep::Finish => return bulk.finish(c).map(|()| inserted),
                         }
                     }
                     // The sender stopped without finishing: the writer rolls the import back.
