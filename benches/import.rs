@@ -12,8 +12,8 @@
 //! 3. the plaintext baseline (`benches/common`): the same CSV read with the same validation and
 //!    normalisation, inserted into a SQLite database of the same table shape with TEXT columns,
 //!    no key store and no crypto, 2,000 rows per unit of the same group-commit writer, with the
-//!    same multi-row statements; once 100,000 rows are in, its non-unique indexes are dropped
-//!    and built at the end, as Sejf's import builds its own (ADR 0033);
+//!    same multi-row statements; once 100,000 rows are in, its indexes that take rows at random
+//!    places are dropped and built at the end, as Sejf's import builds its own (ADR 0033);
 //!    then the same look-ups as `SELECT … FROM people WHERE email = $1` on an index.
 //!
 //! Prints a table. Measurements, not tests: nothing here asserts a time.
