@@ -398,7 +398,7 @@ async fn plain_import(db: &PlainDb, csv: &Path, owner: &str) -> (f64, f64, usize
             if let Some(p) = pending.take() {
                 p.await.expect("insert task").expect("plaintext insert");
             }
-            if !deferred && rows - batch.len() >= common::BULK_FROM {
+            if !deferred && (rows - batch.len()) as u64 >= sejf_store::BULK_FROM {
                 db.drop_indexes().await.expect("plaintext indexes dropped");
                 deferred = true;
             }

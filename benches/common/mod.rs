@@ -202,18 +202,15 @@ fn sync_error(e: rusqlite::Error) -> StoreError {
 }
 
 /// The baseline's indexes that take an import's rows at random places, as [`SCHEMA`] creates
-/// them. An import of at least [`BULK_FROM`] rows drops them once it has inserted that many and
-/// builds them at its end, as Sejf's all-or-nothing import does on SQLite with its own (ADR
-/// 0033), so the ratio stays honest.
+/// them. An import drops them once it has inserted [`sejf_store::BULK_FROM`] rows and builds
+/// them at its end, as Sejf's all-or-nothing import does on SQLite with its own (ADR 0033), so
+/// the ratio stays honest.
 const DEFERRED: [(&str, &str); 4] = [
     ("DROP INDEX people_email", "CREATE INDEX people_email ON people (email)"),
     ("DROP INDEX people_phone", "CREATE INDEX people_phone ON people (phone)"),
     ("DROP INDEX people_national_id", "CREATE INDEX people_national_id ON people (national_id)"),
     ("DROP INDEX person_name_tokens_person", "CREATE INDEX person_name_tokens_person ON person_name_tokens (person_id)"),
 ];
-
-/// Sejf's threshold for building an import's indexes at its end (`sejf_store`'s `BULK_FROM`).
-pub const BULK_FROM: usize = 100_000;
 
 impl PlainDb {
     /// Creates the database file at `path` with the baseline schema, and one owner and unit.

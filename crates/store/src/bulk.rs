@@ -27,7 +27,7 @@ use crate::{error, stmt};
 /// Below this many people inserted an import never defers its indexes: while the trees fit the
 /// page cache, inserting into them costs no more than building them (§4v: 100,000 people took
 /// 4.4–4.5 s either way).
-pub(crate) const BULK_FROM: u64 = 100_000;
+pub const BULK_FROM: u64 = 100_000;
 
 /// The non-unique indexes that take an import's rows at random places, as the migrations define
 /// them (a test holds the two equal): how each is dropped and created again. The blind-index
@@ -77,8 +77,10 @@ impl Bulk {
         if self.deferred || so_far < self.from {
             return Ok(());
         }
+        // One-off DDL, run outside the writer's statement cache, as the creates are: it would
+        // only push out the statements the writer runs all day.
         for (drop, _) in DEFERRED {
-            stmt::execute(conn, drop, &[], "import: deferring indexes")?;
+            conn.execute_batch(drop).map_err(error::sync("import: deferring indexes"))?;
         }
         tracing::info!(after = so_far, "a large import: the people tables' indexes are built at its end");
         self.deferred = true;

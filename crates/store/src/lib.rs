@@ -73,6 +73,9 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
+/// The import size past which SQLite builds the people tables' random-place indexes at an
+/// import's end (ADR 0033); the benches' plaintext baseline follows it.
+pub use bulk::BULK_FROM;
 pub use url::{redact_url, sqlite_url};
 
 /// Pool size for SQLite: one writer at a time anyway, a few readers alongside it in WAL mode.
