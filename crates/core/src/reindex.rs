@@ -1,8 +1,10 @@
 //! Rebuilding the derived indexes that only core can compute, because they need the keys: the
-//! name blind index (name tokens of NFC text and their prefixes, ADR 0003). A database written
-//! by an older Sejf records an older version in `index_state`; `sejf serve` rebuilds it in the
-//! background (searches by name find the not-yet-rebuilt people by whole words meanwhile), and
-//! `sejf reindex` does it in the foreground with a progress bar.
+//! name blind index (the prefixes of name tokens of NFC text, ADR 0003 and ADR 0034). A database
+//! written by an older Sejf records an older version in `index_state`; `sejf serve` rebuilds it
+//! in the background, and `sejf reindex` does it in the foreground with a progress bar. From
+//! version 2 (every prefix, among them each one a search looks up now) a person not yet rebuilt
+//! is found meanwhile; from version 1 (whole words only) not by a word of three characters or
+//! more until they are.
 
 use crate::actions::AuditAction;
 use uuid::Uuid;
@@ -11,7 +13,7 @@ use crate::authz::{Action, Resource, Scope, authorize};
 use crate::{Actor, App, CoreError};
 
 /// The name index as this Sejf derives it.
-pub const NAMES_VERSION: i64 = 2;
+pub const NAMES_VERSION: i64 = 3;
 const NAMES: &str = "names";
 const PAGE: u32 = 500;
 

@@ -596,12 +596,34 @@ pub fn fold(s: &str) -> String {
 /// The shortest prefix a name search matches by (ADR 0003: the leakage trade-off).
 pub const NAME_PREFIX_MIN: usize = 3;
 
-/// The prefixes of a name token that prefix search indexes: from [`NAME_PREFIX_MIN`] characters
-/// up to the whole token ("dabrowska" → "dab", "dabr", …, "dabrowska"); none for a shorter
-/// token.
-pub fn name_prefixes(token: &str) -> Vec<&str> {
+/// The longest prefix the name index holds (ADR 0034): a longer search word is looked up by its
+/// first [`NAME_PREFIX_MAX`] characters, and the candidates' decrypted names decide.
+pub const NAME_PREFIX_MAX: usize = 6;
+
+/// What the name blind index holds for one name token, before hashing (ADR 0003, ADR 0034): a
+/// token shorter than [`NAME_PREFIX_MIN`] characters as itself; a longer one as its prefixes
+/// from [`NAME_PREFIX_MIN`] to [`NAME_PREFIX_MAX`] characters (the whole token when shorter),
+/// each marked `*` (tokens are alphanumeric, so a prefix never equals a token): "dabrowska" →
+/// "*dab", "*dabr", "*dabro", "*dabrow"; "ewa" → "*ewa"; "jo" → "jo". Every word a search may
+/// look up for this token ([`name_search_term`]) is among them.
+pub fn name_index_terms(token: &str) -> Vec<String> {
     let ends: Vec<usize> = token.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
-    ends.iter().skip(NAME_PREFIX_MIN - 1).map(|&end| &token[..end]).collect()
+    if ends.len() < NAME_PREFIX_MIN {
+        return vec![token.to_owned()];
+    }
+    ends[NAME_PREFIX_MIN - 1..ends.len().min(NAME_PREFIX_MAX)].iter().map(|&end| format!("*{}", &token[..end])).collect()
+}
+
+/// The one index term a name search looks up for a (folded) search word: a word shorter than
+/// [`NAME_PREFIX_MIN`] characters as a whole token, a longer one as a prefix of at most
+/// [`NAME_PREFIX_MAX`] characters ("Dąbrowskiej" is looked up as "*dabrow" and finds Dąbrowska
+/// as a candidate, which its decrypted name then rules out).
+pub fn name_search_term(word: &str) -> String {
+    match word.char_indices().nth(NAME_PREFIX_MAX) {
+        _ if word.chars().count() < NAME_PREFIX_MIN => word.to_owned(),
+        Some((end, _)) => format!("*{}", &word[..end]),
+        None => format!("*{word}"),
+    }
 }
 
 /// Name tokens for the name blind index: folded, split on anything not alphanumeric, empty

@@ -79,6 +79,7 @@ migrations! {
     23 => "0023_name_tokens_by_key",
     24 => "0024_data_generation",
     25 => "0025_person_rows_deleted_by_trigger",
+    26 => "0026_name_prefixes_to_six",
 }
 
 /// Any 64-bit constant would do; this one spells "SEJFMIGR" so it is recognisable in pg_locks.

@@ -10,7 +10,7 @@ use crate::actions::AuditAction;
 pub use reads::PersonReads;
 use sejf_crypto::Key32;
 use sejf_domain::people::{PersonData, PersonRaw, parse_tags};
-use sejf_domain::values::{Email, NAME_PREFIX_MIN, Phone, Tag, name_prefixes, name_tokens};
+use sejf_domain::values::{Email, NAME_PREFIX_MIN, Phone, Tag, name_index_terms, name_search_term, name_tokens};
 use sejf_domain::{ValidationErrors, values};
 use uuid::Uuid;
 
@@ -233,21 +233,18 @@ impl App {
         Ok((owner_id, unit, owner_units))
     }
 
-    /// The name blind index of a person: each name token, and each of its prefixes from
-    /// [`NAME_PREFIX_MIN`] characters marked `*` (tokens are alphanumeric, so the two never
-    /// meet), so a search for "Dąbr" finds Dąbrowska (ADR 0003).
+    /// The name blind index of a person: the keyed hashes of each name token's index terms
+    /// (its prefixes from three to six characters, or a short token itself), so a search for
+    /// "Dąbr" finds Dąbrowska (ADR 0003, ADR 0034).
     pub(crate) fn name_index(&self, first: Option<&str>, last: Option<&str>) -> Vec<i64> {
         let mut names = Vec::new();
-        let mut add = |b: i64| {
-            if !names.contains(&b) {
-                names.push(b);
-            }
-        };
         for part in [first, last].into_iter().flatten() {
             for t in name_tokens(part) {
-                add(self.keys.bidx(BlindIndex::Name, &t));
-                for p in name_prefixes(&t) {
-                    add(self.keys.bidx(BlindIndex::Name, &format!("*{p}")));
+                for term in name_index_terms(&t) {
+                    let b = self.keys.bidx(BlindIndex::Name, &term);
+                    if !names.contains(&b) {
+                        names.push(b);
+                    }
                 }
             }
         }
@@ -699,8 +696,8 @@ impl App {
             (BlindIndex::Phone, p.clone())
         } else {
             // The longest word of the query, as a prefix when it is long enough to be one.
-            let longest = tokens.iter().max_by_key(|t| t.chars().count()).cloned().unwrap_or_default();
-            (BlindIndex::Name, if longest.chars().count() >= NAME_PREFIX_MIN { format!("*{longest}") } else { longest })
+            let longest = tokens.iter().max_by_key(|t| t.chars().count()).map_or("", String::as_str);
+            (BlindIndex::Name, name_search_term(longest))
         };
         let (column, value) = (index, self.keys.bidx(index, &term));
         let matches = |v: &PersonView| {

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod imports;
+mod names;
 mod patching;
 mod redaction;
 mod rollback;

@@ -189,11 +189,40 @@ fn folding_and_tokens() {
 }
 
 #[test]
-fn name_prefixes_start_at_three_characters() {
-    assert_eq!(name_prefixes("dabrowska"), ["dab", "dabr", "dabro", "dabrow", "dabrows", "dabrowsk", "dabrowska"]);
-    assert_eq!(name_prefixes("ewa"), ["ewa"]);
-    assert!(name_prefixes("jo").is_empty());
-    assert_eq!(name_prefixes("жанна"), ["жан", "жанн", "жанна"], "character, not byte, boundaries");
+fn the_name_index_holds_prefixes_from_three_to_six_characters() {
+    assert_eq!(name_index_terms("dabrowska"), ["*dab", "*dabr", "*dabro", "*dabrow"]);
+    assert_eq!(name_index_terms("nowak"), ["*now", "*nowa", "*nowak"]);
+    assert_eq!(name_index_terms("ewa"), ["*ewa"]);
+    assert_eq!(name_index_terms("jo"), ["jo"], "a short token as itself");
+    assert_eq!(name_index_terms("o"), ["o"]);
+    assert_eq!(name_index_terms("жанна"), ["*жан", "*жанн", "*жанна"], "character, not byte, boundaries");
+    assert_eq!(name_index_terms("żółtkowska").last().map(String::as_str), Some("*żółtko"));
+}
+
+#[test]
+fn a_search_word_is_looked_up_by_at_most_six_characters() {
+    assert_eq!(name_search_term("dabrowskiej"), "*dabrow");
+    assert_eq!(name_search_term("dabrow"), "*dabrow");
+    assert_eq!(name_search_term("dabr"), "*dabr");
+    assert_eq!(name_search_term("zol"), "*zol");
+    assert_eq!(name_search_term("zo"), "zo", "shorter words match whole words only");
+    assert_eq!(name_search_term("жаннаaa"), "*жаннаa");
+}
+
+#[test]
+fn every_word_a_search_may_look_up_for_a_token_is_indexed() {
+    // Search finds a person by any word that begins a token of their name (three characters or
+    // more) or equals it: the term looked up for each such word must be one the token indexed.
+    for token in ["o", "jo", "ewa", "anna", "nowak", "dabrow", "dabrowska", "wisniewska", "żółtkowska", "жанна", "łęczycka99"] {
+        let terms = name_index_terms(token);
+        let ends: Vec<usize> = token.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
+        for (n, &end) in ends.iter().enumerate() {
+            let word = &token[..end];
+            if n + 1 >= NAME_PREFIX_MIN || end == token.len() {
+                assert!(terms.contains(&name_search_term(word)), "{word:?} of {token:?}: {terms:?}");
+            }
+        }
+    }
 }
 
 #[test]
