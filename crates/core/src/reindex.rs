@@ -43,6 +43,7 @@ impl App {
             // the new name's; the other way round, the old name's would overwrite the new ones.
             let mut indexed = self.store.people_name_tokens(ids.clone()).await?;
             let stored = self.store.people_get(ids).await?;
+            let mut writes = Vec::new();
             for p in &stored {
                 examined += 1;
                 if p.wrapped_key.is_none() {
@@ -56,11 +57,14 @@ impl App {
                 want.sort_unstable();
                 // Written only over the version these tokens come from: a person updated since
                 // has the tokens of their new name already, and keeps them.
-                if indexed.remove(&p.row.id).unwrap_or_default() != want
-                    && self.store.person_name_tokens_replace(p.row.id, p.row.version, want).await?
-                {
-                    rewritten += 1;
+                if indexed.remove(&p.row.id).unwrap_or_default() != want {
+                    writes.push(self.store.person_name_tokens_replace(p.row.id, p.row.version, want));
                 }
+            }
+            // A page's rewrites at once, so that the store commits them together (one group
+            // commit of SQLite's writer, or of PostgreSQL's) rather than one commit a person.
+            for done in futures_util::future::join_all(writes).await {
+                rewritten += u64::from(done?);
             }
             progress(examined);
         }

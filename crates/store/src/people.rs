@@ -213,22 +213,28 @@ fn replace_indexes_sync(conn: &rusqlite::Connection, id_text: &str, row: &Person
         tags.push(r.get(0).map_err(|_| error::corrupt("person tags"))?);
         Ok(())
     })?;
-    let mut tokens: Vec<i64> = Vec::new();
-    stmt::query_each(conn, sql::TOKENS_OF, &id, "person name tokens", |r| {
-        tokens.push(r.get(0).map_err(|_| error::corrupt("person name tokens"))?);
-        Ok(())
-    })?;
     let (gone_tags, new_tags) = changes(&tags, &row.tags);
-    let (gone_tokens, new_tokens) = changes(&tokens, names);
     for tag in &gone_tags {
         stmt::execute(conn, sql::DELETE_TAG, &[Arg::Text(id_text), Arg::Text(tag)], "person tags")?;
     }
-    for token in &gone_tokens {
+    let tags: Vec<(&str, &str)> = new_tags.iter().map(|t| (id_text, t.as_str())).collect();
+    insert_pairs_sync(conn, &tags, &[])?;
+    replace_tokens_sync(conn, id_text, names)
+}
+
+/// Makes the person's name tokens `names`, on the SQLite writer's connection.
+fn replace_tokens_sync(conn: &rusqlite::Connection, id_text: &str, names: &[i64]) -> Result<(), StoreError> {
+    let mut tokens: Vec<i64> = Vec::new();
+    stmt::query_each(conn, sql::TOKENS_OF, &[Arg::Text(id_text)], "person name tokens", |r| {
+        tokens.push(r.get(0).map_err(|_| error::corrupt("person name tokens"))?);
+        Ok(())
+    })?;
+    let (gone, added) = changes(&tokens, names);
+    for token in &gone {
         stmt::execute(conn, sql::DELETE_TOKEN, &[Arg::Text(id_text), Arg::Int(*token)], "person name tokens")?;
     }
-    let tags: Vec<(&str, &str)> = new_tags.iter().map(|t| (id_text, t.as_str())).collect();
-    let tokens: Vec<(&str, i64)> = new_tokens.iter().map(|t| (id_text, *t)).collect();
-    insert_pairs_sync(conn, &tags, &tokens)
+    let tokens: Vec<(&str, i64)> = added.iter().map(|t| (id_text, *t)).collect();
+    insert_pairs_sync(conn, &[], &tokens)
 }
 
 /// Makes the person's tags `row`'s and name tokens `names`, inside `tx`.
@@ -285,6 +291,19 @@ pub(crate) async fn name_tokens_of(store: &SqlStore, ids: Vec<Uuid>) -> Result<H
 /// the tokens it wrote.
 pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, version: i64, tokens: NameIndex) -> Result<bool, StoreError> {
     let id_text = id.to_string();
+    if let Some(w) = &store.writer {
+        // On the writer, as every other change of the request path: written through the pool,
+        // a rebuild's commits were never followed by the writer's restart of the log, which
+        // grew past 26 GB rebuilding a million people's names.
+        return w
+            .run(move |c| {
+                if stmt::execute(c, sql::HOLD_VERSION, &[Arg::Text(&id_text), Arg::Int(version)], "person version")? == 0 {
+                    return Ok(false);
+                }
+                replace_tokens_sync(c, &id_text, &tokens).map(|()| true)
+            })
+            .await;
+    }
     let mut tx = store.begin_write().await?;
     let held = sqlx::query(sql::HOLD_VERSION).bind(&id_text).bind(version).execute(&mut *tx).await.map_err(error::db("person version"))?;
     if held.rows_affected() == 0 {
@@ -308,9 +327,7 @@ pub(crate) async fn index_version(store: &SqlStore, name: &str) -> Result<i64, S
 }
 
 pub(crate) async fn set_index_version(store: &SqlStore, name: &str, version: i64) -> Result<(), StoreError> {
-    let mut tx = store.begin_write().await?;
-    sqlx::query(INDEX_VERSION_SET).bind(name.to_owned()).bind(version).execute(&mut *tx).await.map_err(error::db("index state"))?;
-    tx.commit().await.map_err(error::db("index state"))
+    store.write(INDEX_VERSION_SET, vec![Arg::Owned(name.to_owned()), Arg::Int(version)], "index state").await.map(|_| ())
 }
 
 /// Deletes the person, their activities (and, by migration 25's trigger, tags and name tokens;
