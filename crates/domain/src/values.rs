@@ -619,11 +619,11 @@ pub fn name_index_terms(token: &str) -> Vec<String> {
 /// [`NAME_PREFIX_MAX`] characters ("Dąbrowskiej" is looked up as "*dabrow" and finds Dąbrowska
 /// as a candidate, which its decrypted name then rules out).
 pub fn name_search_term(word: &str) -> String {
-    match word.char_indices().nth(NAME_PREFIX_MAX) {
-        _ if word.chars().count() < NAME_PREFIX_MIN => word.to_owned(),
-        Some((end, _)) => format!("*{}", &word[..end]),
-        None => format!("*{word}"),
+    if word.chars().count() < NAME_PREFIX_MIN {
+        return word.to_owned();
     }
+    let end = word.char_indices().nth(NAME_PREFIX_MAX).map_or(word.len(), |(i, _)| i);
+    format!("*{}", &word[..end])
 }
 
 /// Name tokens for the name blind index: folded, split on anything not alphanumeric, empty

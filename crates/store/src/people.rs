@@ -288,13 +288,12 @@ pub(crate) async fn name_tokens_of(store: &SqlStore, ids: Vec<Uuid>) -> Result<H
 /// Replaces a person's name tokens (a rebuild of the name index; nothing else changes) if the
 /// person is still at `version`; false, with nothing written, otherwise. The check and the
 /// write are one transaction, so an update committed after the rebuild read the person keeps
-/// the tokens it wrote.
+/// the tokens it wrote. Written as every change is, as a unit of the group commit (SQLite's
+/// writer, PostgreSQL's `group`), so a rebuild's concurrent rewrites share commits; through the
+/// pool, SQLite's log was never restarted behind them and grew past 26 GB over a million people.
 pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, version: i64, tokens: NameIndex) -> Result<bool, StoreError> {
     let id_text = id.to_string();
     if let Some(w) = &store.writer {
-        // On the writer, as every other change of the request path: written through the pool,
-        // a rebuild's commits were never followed by the writer's restart of the log, which
-        // grew past 26 GB rebuilding a million people's names.
         return w
             .run(move |c| {
                 if stmt::execute(c, sql::HOLD_VERSION, &[Arg::Text(&id_text), Arg::Int(version)], "person version")? == 0 {
@@ -304,16 +303,18 @@ pub(crate) async fn replace_name_tokens(store: &SqlStore, id: Uuid, version: i64
             })
             .await;
     }
-    let mut tx = store.begin_write().await?;
-    let held = sqlx::query(sql::HOLD_VERSION).bind(&id_text).bind(version).execute(&mut *tx).await.map_err(error::db("person version"))?;
-    if held.rows_affected() == 0 {
-        tx.rollback().await.map_err(error::db("person version"))?;
-        return Ok(false);
-    }
-    // Tokens are counted with their person's row (ADR 0028), which the hold touched.
-    replace_tokens(&mut tx, store.backend, &id_text, &tokens).await?;
-    tx.commit().await.map_err(error::db("person name tokens"))?;
-    Ok(true)
+    let backend = store.backend;
+    let work = crate::group::work(move |tx| {
+        Box::pin(async move {
+            let held = sqlx::query(sql::HOLD_VERSION).bind(&id_text).bind(version).execute(&mut **tx).await;
+            if held.map_err(error::db("person version"))?.rows_affected() == 0 {
+                return Ok(false);
+            }
+            // Tokens are counted with their person's row (ADR 0028), which the hold touched.
+            replace_tokens(tx, backend, &id_text, &tokens).await.map(|()| true)
+        })
+    });
+    store.write_work(work, Vec::new(), "person name tokens").await
 }
 
 const INDEX_VERSION: &str = "SELECT version FROM index_state WHERE name = $1";
