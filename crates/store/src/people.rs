@@ -29,11 +29,15 @@ pub(crate) async fn get(store: &SqlStore, id: Uuid) -> Result<Option<StoredPerso
     Ok(get_many(store, vec![id]).await?.pop())
 }
 
-/// The people among `ids` that exist, in no particular order; one statement, one row.
-pub(crate) async fn get_many(store: &SqlStore, ids: Vec<Uuid>) -> Result<Vec<StoredPerson>, StoreError> {
+/// The people among `ids` that exist, each once, in no particular order; one statement, one
+/// row.
+pub(crate) async fn get_many(store: &SqlStore, mut ids: Vec<Uuid>) -> Result<Vec<StoredPerson>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // The statement joins the list, so an id twice in it would be a person twice.
+    ids.sort_unstable();
+    ids.dedup();
     let list = id_list(&ids)?;
     read_people(store, &sql::GET_MANY, &[Arg::Text(&list)], "people get").await
 }
@@ -51,7 +55,17 @@ async fn read_people(
     args: &[Arg<'_>],
     context: &'static str,
 ) -> Result<Vec<StoredPerson>, StoreError> {
-    let page = store.read_one(statement.on(store.backend), args, context, |r| r.text(0, "people")).await?;
+    read_people_sql(store, statement.on(store.backend), args, context).await
+}
+
+/// [`read_people`] of the statement for this store's engine.
+async fn read_people_sql(
+    store: &SqlStore,
+    sql: &'static str,
+    args: &[Arg<'_>],
+    context: &'static str,
+) -> Result<Vec<StoredPerson>, StoreError> {
+    let page = store.read_one(sql, args, context, |r| r.text(0, "people")).await?;
     let page = page.ok_or_else(|| StoreError::Backend(format!("{context}: no row")))?;
     let people: Vec<JsonPerson> =
         serde_json::from_str(&page).map_err(|_| StoreError::Backend("people rows are not what the schema says".into()))?;
@@ -370,6 +384,16 @@ pub(crate) async fn list(store: &SqlStore, bidx: Option<(BlindIndex, i64)>, quer
     let binds = ListBinds::new(&query);
     let mut args = binds.args_with_tag();
     args.extend(value.map(Arg::Int));
+    // An exact search on SQLite asks first for any `limit` of its matches: fewer are all of them,
+    // hence the page once sorted, without the ordered statement's temporary B-trees. A search
+    // with a full page of matches asks again for the ordered page.
+    if let (Backend::Sqlite, Some(unordered)) = (store.backend, bidx.and_then(|(column, _)| sql::exact_unordered(column))) {
+        let mut people = read_people_sql(store, unordered, &args, "people search").await?;
+        if people.len() < query.limit as usize {
+            people.sort_unstable_by_key(|p| p.row.id);
+            return Ok(people);
+        }
+    }
     let mut people = read_people(store, statement, &args, "people list").await?;
     // Ids are compared as bytes on both engines (text in SQLite, COLLATE "C" in PostgreSQL), as
     // `Uuid` orders them.

@@ -3,7 +3,8 @@
 //! Every read of people, by id or a page of a list, is ONE statement answering one text: a JSON
 //! array with one array per person (`people_as_json!`), decoded by `people::JsonPerson` and
 //! nothing else. A page selects its ids by `p.id IN (<the page query>)`, the page's filter text
-//! repeated via `macro_rules!` + `concat!`, so no id list is spliced into SQL.
+//! repeated via `macro_rules!` + `concat!`, so no id list is spliced into SQL. An exact
+//! blind-index search on SQLite asks first for its matches in no order (`exact_sql!`).
 //!
 //! Parameter numbering of every list statement (see `codec::ListBinds::args_with_tag`):
 //! `$1` all (0/1), `$2` the viewer's user id, `$3` member_units (0/1), `$4` owner filter, `$5`
@@ -70,8 +71,8 @@ const fn columns_are_the_fields(list: &str) -> bool {
 }
 
 macro_rules! person_from {
-    () => {
-        " FROM people p LEFT JOIN keystore k ON k.kind = 'subject' AND k.id = p.id "
+    ($people:expr) => {
+        concat!(" FROM ", $people, " p LEFT JOIN keystore k ON k.kind = 'subject' AND k.id = p.id ")
     };
 }
 
@@ -91,13 +92,14 @@ macro_rules! people_filter {
 
 /// People as ONE row: a JSON array with one array per person (the person's columns in order,
 /// the personal ones as one inner array, ciphertexts and the wrapped key as hex, then the tags
-/// as an array), for the people `$where` selects, in no particular order. Not their name tokens:
-/// a score of rows in another tree, which only an update and a rebuild of the index need
-/// ([`NAME_TOKENS_OF_MANY`]); read with every person, they were a sixth of a GET's read. A row
-/// costs a driver a conversion of every column (and sqlx a message between threads), so a batch
-/// of people, a page or the reads `App::person` gathers under load, is cheaper as one text.
+/// as an array), for the people `$where` selects from `$people` (the table, or a query of its
+/// rows), in no particular order. Not their name tokens: a score of rows in another tree, which
+/// only an update and a rebuild of the index need ([`NAME_TOKENS_OF_MANY`]); read with every
+/// person, they were a sixth of a GET's read. A row costs a driver a conversion of every column
+/// (and sqlx a message between threads), so a batch of people, a page or the reads
+/// `App::person` gathers under load, is cheaper as one text.
 macro_rules! people_as_json {
-    ($agg:literal, $array:literal, $hex_open:literal, $hex_close:literal, $lists:expr, $where:expr) => {
+    ($agg:literal, $array:literal, $hex_open:literal, $hex_close:literal, $lists:expr, $people:expr, $where:expr) => {
         concat!(
             "SELECT ",
             $agg,
@@ -115,7 +117,7 @@ macro_rules! people_as_json {
             ", ",
             $lists,
             "))",
-            person_from!(),
+            person_from!($people),
             $where
         )
     };
@@ -124,12 +126,16 @@ macro_rules! people_as_json {
 /// turns that back into null (a ciphertext or wrapped key is never empty).
 macro_rules! sqlite_people {
     ($where:expr) => {
+        sqlite_people!("people", $where)
+    };
+    ($people:expr, $where:expr) => {
         people_as_json!(
             "json_group_array",
             "json_array",
             "nullif(hex(",
             "), '')",
             "json((SELECT json_group_array(t.tag ORDER BY t.tag) FROM person_tags t WHERE t.person_id = p.id))",
+            $people,
             $where
         )
     };
@@ -145,6 +151,7 @@ macro_rules! postgres_people {
                 "encode(",
                 ", 'hex')",
                 "(SELECT coalesce(json_agg(t.tag ORDER BY t.tag), '[]'::json) FROM person_tags t WHERE t.person_id = p.id)",
+                "people",
                 $where
             ),
             ") AS batch(people)"
@@ -153,9 +160,11 @@ macro_rules! postgres_people {
 }
 
 /// People by id (the hot path of `GET /people/{id}`, where concurrent reads share a query):
-/// `$1` is a JSON array of ids.
+/// `$1` is a JSON array of distinct ids. On SQLite a join with the array, not `IN`: SQLite
+/// builds an `IN` list into a temporary B-tree on every execution, opened and closed again,
+/// about a fifth of a one-person read (docs/benchmarks.md §4x).
 pub(crate) const GET_MANY: PeopleSql = PeopleSql {
-    sqlite: sqlite_people!("WHERE p.id IN (SELECT value FROM json_each($1))"),
+    sqlite: sqlite_people!("JOIN json_each($1) j ON j.value = p.id"),
     postgres: postgres_people!("WHERE p.id IN (SELECT json_array_elements_text($1::json))"),
 };
 
@@ -199,6 +208,31 @@ const BY_EMAIL: PeopleSql = page_sql!(" AND p.email_bidx = $9");
 const BY_PHONE: PeopleSql = page_sql!(" AND p.phone_bidx = $9");
 const BY_NATIONAL_ID: PeopleSql = page_sql!(" AND p.national_id_bidx = $9");
 const BY_NAME_TOKEN: PeopleSql = page_sql!(" AND p.id IN (SELECT nt.person_id FROM person_name_tokens nt WHERE nt.token = $9)");
+
+/// An exact search's matches on SQLite without the page's order: at most `$8` of the people
+/// [`by_bidx`] pages through, any of them. Fewer than `$8` are all there are, so sorted they
+/// are the page itself; this form has no temporary B-trees, which the ordered page builds
+/// twice (its `IN` list and its `ORDER BY`), each opened and closed again, nearly a third of a
+/// search by e-mail's read (docs/benchmarks.md §4x). SQLite only: those B-trees are SQLite's.
+macro_rules! exact_sql {
+    ($column:literal) => {
+        sqlite_people!(concat!("(SELECT p.* FROM people p ", people_filter!(), " AND p.", $column, " = $9 LIMIT CAST($8 AS INTEGER))"), "")
+    };
+}
+
+/// See [`exact_sql!`]: the statement for an exact blind index (not the name's, whose prefixes
+/// have many matches).
+pub(crate) fn exact_unordered(column: BlindIndex) -> Option<&'static str> {
+    const EMAIL: &str = exact_sql!("email_bidx");
+    const PHONE: &str = exact_sql!("phone_bidx");
+    const NATIONAL_ID: &str = exact_sql!("national_id_bidx");
+    match column {
+        BlindIndex::Email => Some(EMAIL),
+        BlindIndex::Phone => Some(PHONE),
+        BlindIndex::NationalId => Some(NATIONAL_ID),
+        BlindIndex::Name => None,
+    }
+}
 
 /// The statement of a blind-index search.
 pub(crate) fn by_bidx(column: BlindIndex) -> &'static PeopleSql {

@@ -279,7 +279,8 @@ pub(crate) async fn blind_index_searches(db: &TestDb) {
     (b.row.email_bidx, b.row.phone_bidx, b.row.national_id_bidx, b.name_bidx) = (Some(11), Some(22), None, vec![42]);
     let mut c = new_person(cat.id, "south");
     (c.row.email_bidx, c.row.phone_bidx, c.row.national_id_bidx, c.name_bidx) = (Some(11), Some(21), Some(31), vec![41]);
-    for p in [&a, &b, &c] {
+    // Stored out of their ids' order, so that an index's own order is not the pages' order.
+    for p in [&c, &a, &b] {
         s.person_insert(p.clone(), vec![]).await.unwrap();
     }
     let admin = query_for(Visibility { all: true, owner: ann.id, member_units: false });
@@ -305,6 +306,30 @@ pub(crate) async fn blind_index_searches(db: &TestDb) {
     q.after = Some(first[0].row.id);
     let second = s.people_by_bidx(BlindIndex::Email, 11, q).await.unwrap();
     assert!(second[0].row.id > first[0].row.id);
+    // Pages of every size are the matches in id order, whether the page is full (more may
+    // follow) or holds the last of them.
+    let sorted = |ps: &[&sejf_core::ports::NewPerson]| {
+        let mut ids: Vec<Uuid> = ps.iter().map(|p| p.row.id).collect();
+        ids.sort();
+        ids
+    };
+    for (column, value, matching) in [(BlindIndex::Email, 11, sorted(&[&a, &b, &c])), (BlindIndex::Name, 41, sorted(&[&a, &c]))] {
+        for size in 1..=4u32 {
+            let mut q = admin.clone();
+            q.limit = size;
+            let mut seen: Vec<Uuid> = Vec::new();
+            loop {
+                let page = ids_of(&s.people_by_bidx(column, value, q.clone()).await.unwrap());
+                assert!(page.len() <= size as usize);
+                seen.extend(&page);
+                if page.len() < size as usize {
+                    break;
+                }
+                q.after = page.last().copied();
+            }
+            assert_eq!(seen, matching, "{column:?} in pages of {size}");
+        }
+    }
 }
 
 pub(crate) async fn delete_person_erases_key_and_activities(db: &TestDb) {
