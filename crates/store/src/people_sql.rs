@@ -4,7 +4,8 @@
 //! array with one array per person (`people_as_json!`), decoded by `people::JsonPerson` and
 //! nothing else. A page selects its ids by `p.id IN (<the page query>)`, the page's filter text
 //! repeated via `macro_rules!` + `concat!`, so no id list is spliced into SQL. An exact
-//! blind-index search on SQLite asks first for its matches in no order (`exact_sql!`).
+//! blind-index search on SQLite asks first for its matches in no order (`exact_sql!`), and a
+//! name's search reads its page from its token's rows in person order (`name_page!`).
 //!
 //! Parameter numbering of every list statement (see `codec::ListBinds::args_with_tag`):
 //! `$1` all (0/1), `$2` the viewer's user id, `$3` member_units (0/1), `$4` owner filter, `$5`
