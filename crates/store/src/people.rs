@@ -39,7 +39,7 @@ pub(crate) async fn get_many(store: &SqlStore, mut ids: Vec<Uuid>) -> Result<Vec
     ids.sort_unstable();
     ids.dedup();
     let list = id_list(&ids)?;
-    read_people(store, &sql::GET_MANY, &[Arg::Text(&list)], "people get").await
+    read_people(store, sql::GET_MANY.on(store.backend), &[Arg::Text(&list)], "people get").await
 }
 
 /// Ids as the JSON array the `$1` of [`sql::GET_MANY`] and [`sql::NAME_TOKENS_OF_MANY`] takes.
@@ -51,21 +51,11 @@ fn id_list(ids: &[Uuid]) -> Result<String, StoreError> {
 /// a stored person, whichever read it was.
 async fn read_people(
     store: &SqlStore,
-    statement: &PeopleSql,
+    statement: &'static str,
     args: &[Arg<'_>],
     context: &'static str,
 ) -> Result<Vec<StoredPerson>, StoreError> {
-    read_people_sql(store, statement.on(store.backend), args, context).await
-}
-
-/// [`read_people`] of the statement for this store's engine.
-async fn read_people_sql(
-    store: &SqlStore,
-    sql: &'static str,
-    args: &[Arg<'_>],
-    context: &'static str,
-) -> Result<Vec<StoredPerson>, StoreError> {
-    let page = store.read_one(sql, args, context, |r| r.text(0, "people")).await?;
+    let page = store.read_one(statement, args, context, |r| r.text(0, "people")).await?;
     let page = page.ok_or_else(|| StoreError::Backend(format!("{context}: no row")))?;
     let people: Vec<JsonPerson> =
         serde_json::from_str(&page).map_err(|_| StoreError::Backend("people rows are not what the schema says".into()))?;
@@ -388,13 +378,13 @@ pub(crate) async fn list(store: &SqlStore, bidx: Option<(BlindIndex, i64)>, quer
     // hence the page once sorted, without the ordered statement's temporary B-trees. A search
     // with a full page of matches asks again for the ordered page.
     if let (Backend::Sqlite, Some(unordered)) = (store.backend, bidx.and_then(|(column, _)| sql::exact_unordered(column))) {
-        let mut people = read_people_sql(store, unordered, &args, "people search").await?;
+        let mut people = read_people(store, unordered, &args, "people search").await?;
         if people.len() < query.limit as usize {
             people.sort_unstable_by_key(|p| p.row.id);
             return Ok(people);
         }
     }
-    let mut people = read_people(store, statement, &args, "people list").await?;
+    let mut people = read_people(store, statement.on(store.backend), &args, "people list").await?;
     // Ids are compared as bytes on both engines (text in SQLite, COLLATE "C" in PostgreSQL), as
     // `Uuid` orders them.
     people.sort_unstable_by_key(|p| p.row.id);
