@@ -323,7 +323,7 @@ impl PlainDb {
         self.writer
             .run(move |conn| {
                 let mut stmt = conn.prepare_cached("DELETE FROM people WHERE id = ?1").map_err(sync_error)?;
-                stmt.execute([id]).map(|n| n == 1).map_err(sync_error)
+                stmt.execute([&id]).map(|n| n == 1).map_err(sync_error)
             })
             .await
             .map_err(db_error)

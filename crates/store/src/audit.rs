@@ -28,13 +28,25 @@ macro_rules! append_postgres {
         )
     };
 }
+/// SQLite's append (see [`INSERT_SQLITE`]), beginning with `$insert`.
+macro_rules! append_sqlite {
+    ($insert:literal) => {
+        concat!(
+            $insert,
+            " INTO audit_events (seq, body) \
+             SELECT (SELECT seq FROM audit_head WHERE id = 1) + key + 1, value FROM json_each($1) WHERE key < $2 ORDER BY key"
+        )
+    };
+}
 /// Appends a group commit's events in one statement, whatever their number: `$1` is a JSON
 /// array of the bodies (as strings, which the database unescapes back to the exact bytes), `$2`
 /// their number. The statement takes the next sequence numbers itself: on SQLite a trigger
 /// (migration 0008) moves `audit_head` along with each row, on PostgreSQL the statement moves
 /// it first. One statement is one round trip, and needs no transaction of its own.
-const INSERT_SQLITE: &str = "INSERT INTO audit_events (seq, body) \
-     SELECT (SELECT seq FROM audit_head WHERE id = 1) + key + 1, value FROM json_each($1) WHERE key < $2 ORDER BY key";
+const INSERT_SQLITE: &str = append_sqlite!("INSERT");
+/// The same on the writer's connection, where every unit that fails is rolled back: it fails
+/// rather than aborts, without a statement journal (`multirow::sqlite_head`).
+const INSERT_WRITER: &str = append_sqlite!("INSERT OR FAIL");
 const INSERT_POSTGRES: &str = append_postgres!("$1::json", "$2");
 const CHAIN_HEAD: &str = "INSERT INTO audit_chain (seq, leaf, link) VALUES ";
 multi_row!(CHAIN_INSERTS = CHAIN_HEAD, "", 3, [256, 16, 1], " ON CONFLICT DO NOTHING");
@@ -154,7 +166,7 @@ pub(crate) fn insert_sync(conn: &rusqlite::Connection, events: &[AuditEvent]) ->
         return Ok(());
     }
     let (list, n) = bodies(events)?;
-    let done = stmt::execute(conn, INSERT_SQLITE, &[Arg::Owned(list), Arg::Int(n)], "audit insert")?;
+    let done = stmt::execute(conn, INSERT_WRITER, &[Arg::Owned(list), Arg::Int(n)], "audit insert")?;
     written(done as u64, events)
 }
 
@@ -211,7 +223,7 @@ pub(crate) async fn query(store: &SqlStore, q: AuditQuery) -> Result<Vec<SealedE
 pub(crate) async fn checkpoint_put(store: &SqlStore, tree_size: i64, body: String, at: i64) -> Result<(), StoreError> {
     if let Some(w) = &store.writer {
         let unit = move |c: &rusqlite::Connection| {
-            stmt::execute(c, CHECKPOINT_PUT, &[Arg::Int(tree_size), Arg::Owned(body), Arg::Int(at)], "audit checkpoint").map(|_| ())
+            stmt::execute(c, CHECKPOINT_PUT, &[Arg::Int(tree_size), Arg::Text(&body), Arg::Int(at)], "audit checkpoint").map(|_| ())
         };
         return w.run(unit).await;
     }

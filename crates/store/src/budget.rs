@@ -42,7 +42,7 @@ pub(crate) async fn record(store: &SqlStore, reads: Vec<ReadMark>, since: i64) -
     users.dedup();
     let rows = dedup(reads);
     if let Some(w) = &store.writer {
-        return w.run(move |c| record_sync(c, &rows, users, since)).await;
+        return w.run(move |c| record_sync(c, &rows, &users, since)).await;
     }
     let mut tx = store.begin_write().await?;
     sqlx::query(FORGET).bind(since).execute(&mut *tx).await.map_err(error::db("read budget"))?;
@@ -65,15 +65,12 @@ fn upsert_args<'a>((user, person, at): &'a (String, String, i64)) -> [Arg<'a>; 3
 fn record_sync(
     conn: &rusqlite::Connection,
     rows: &[(String, String, i64)],
-    users: Vec<Uuid>,
+    users: &[Uuid],
     since: i64,
 ) -> Result<Vec<(Uuid, i64)>, StoreError> {
     stmt::execute(conn, FORGET, &[Arg::Int(since)], "read budget")?;
     insert_chunked_sync(conn, &UPSERTS, rows, upsert_args, "read budget")?;
-    users
-        .into_iter()
-        .map(|u| Ok((u, stmt::query_i64(conn, COUNT, &[Arg::Owned(u.to_string()), Arg::Int(since)], "read budget")?)))
-        .collect()
+    users.iter().map(|&u| Ok((u, stmt::query_i64(conn, COUNT, &[Arg::Owned(u.to_string()), Arg::Int(since)], "read budget")?))).collect()
 }
 
 /// [`take`] on the SQLite writer's connection: the reads are undone (to a savepoint of their

@@ -88,25 +88,69 @@ pub(crate) fn insert_chunked_sync<'i, T, A: IntoIterator<Item = Arg<'i>>>(
 
 /// Defines a `const` [`MultiRow`] of `rows` rows, in both placeholder styles; or, given a list
 /// of row counts (largest first, ending with 1), a `const` array of them, one for each count, as
-/// [`insert_chunked`] takes them.
+/// [`insert_chunked`] takes them. Ending in `or_fail`, SQLite's statements are `INSERT OR FAIL`
+/// (see [`sqlite_head`]).
 macro_rules! multi_row {
     ($name:ident = $head:expr, $row_prefix:expr, $cols:expr, [$($rows:expr),+ $(,)?], $tail:expr) => {
         const $name: [$crate::multirow::MultiRow; [$($rows),+].len()] =
-            [$($crate::multirow::multi_row!(@one $head, $row_prefix, $cols, $rows, $tail)),+];
+            [$($crate::multirow::multi_row!(@one $head, false, $row_prefix, $cols, $rows, $tail)),+];
+    };
+    ($name:ident = $head:expr, $row_prefix:expr, $cols:expr, [$($rows:expr),+ $(,)?], $tail:expr, or_fail) => {
+        const $name: [$crate::multirow::MultiRow; [$($rows),+].len()] =
+            [$($crate::multirow::multi_row!(@one $head, true, $row_prefix, $cols, $rows, $tail)),+];
     };
     ($name:ident = $head:expr, $row_prefix:expr, $cols:expr, $rows:expr, $tail:expr) => {
-        const $name: $crate::multirow::MultiRow = $crate::multirow::multi_row!(@one $head, $row_prefix, $cols, $rows, $tail);
+        const $name: $crate::multirow::MultiRow = $crate::multirow::multi_row!(@one $head, false, $row_prefix, $cols, $rows, $tail);
     };
-    (@one $head:expr, $row_prefix:expr, $cols:expr, $rows:expr, $tail:expr) => {{
-        use $crate::multirow::{MultiRow, ascii, build_sql, sql_len};
+    (@one $head:expr, $or_fail:expr, $row_prefix:expr, $cols:expr, $rows:expr, $tail:expr) => {{
+        use $crate::multirow::{MultiRow, ascii, build_sql, sql_len, sqlite_head, sqlite_head_len};
         const NUMBERED_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, Some(1));
         const NUMBERED: [u8; NUMBERED_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, Some(1));
-        const ANONYMOUS_LEN: usize = sql_len($head, $row_prefix, $cols, $rows, $tail, None);
-        const ANONYMOUS: [u8; ANONYMOUS_LEN] = build_sql($head, $row_prefix, $cols, $rows, $tail, None);
+        const SQLITE_HEAD_BYTES: [u8; sqlite_head_len($head, $or_fail)] = sqlite_head($head, $or_fail);
+        const SQLITE_HEAD: &str = ascii(&SQLITE_HEAD_BYTES);
+        const ANONYMOUS_LEN: usize = sql_len(SQLITE_HEAD, $row_prefix, $cols, $rows, $tail, None);
+        const ANONYMOUS: [u8; ANONYMOUS_LEN] = build_sql(SQLITE_HEAD, $row_prefix, $cols, $rows, $tail, None);
         MultiRow { rows: $rows, numbered: ascii(&NUMBERED), anonymous: ascii(&ANONYMOUS) }
     }};
 }
 pub(crate) use multi_row;
+
+const INSERT_INTO: &[u8] = b"INSERT INTO ";
+const INSERT_OR_FAIL_INTO: &[u8] = b"INSERT OR FAIL INTO ";
+
+/// The length of [`sqlite_head`]'s answer.
+pub(crate) const fn sqlite_head_len(head: &str, or_fail: bool) -> usize {
+    if or_fail { head.len() + INSERT_OR_FAIL_INTO.len() - INSERT_INTO.len() } else { head.len() }
+}
+
+/// SQLite's head of a statement: `head` itself, or, `or_fail`, its `INSERT INTO` as `INSERT OR
+/// FAIL INTO`, for statements whose every caller rolls back on an error (a unit of the writer,
+/// an import, a transaction of the pool). With SQLite's default (`ABORT`) a multi-row insert
+/// that may fail on a constraint undoes its own earlier rows, so SQLite first copies every page
+/// it changes into a statement journal; with `FAIL` it keeps them, and the caller's rollback
+/// undoes them with the rest. Those copies were a tenth of the writer's time under a stream of
+/// inserts, most of it a person's name tokens (docs/benchmarks.md §4y). A statement with a
+/// foreign key (a person's row) keeps its journal either way.
+#[allow(clippy::panic, reason = "const evaluation only: a failure is a build error")]
+pub(crate) const fn sqlite_head<const N: usize>(head: &str, or_fail: bool) -> [u8; N] {
+    let mut out = [0u8; N];
+    if !or_fail {
+        copy(&mut out, 0, head.as_bytes());
+        return out;
+    }
+    let bytes = head.as_bytes();
+    let mut i = 0;
+    while i < INSERT_INTO.len() {
+        if bytes[i] != INSERT_INTO[i] {
+            panic!("an OR FAIL statement must begin with INSERT INTO");
+        }
+        i += 1;
+    }
+    let at = copy(&mut out, 0, INSERT_OR_FAIL_INTO);
+    let (_, rest) = bytes.split_at(INSERT_INTO.len());
+    copy(&mut out, at, rest);
+    out
+}
 
 /// The number of decimal digits of `n`.
 const fn digits(mut n: usize) -> usize {

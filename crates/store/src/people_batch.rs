@@ -227,7 +227,7 @@ async fn import_sync(
                 let id = id.clone();
                 w.run(move |c| {
                     insert_sync(c, &people, &audit)?;
-                    crate::stmt::execute(c, JOB_UPSERT, &[Arg::Owned(id), Arg::Int(rows_done), Arg::Int(now)], "import job").map(|_| ())
+                    crate::stmt::execute(c, JOB_UPSERT, &[Arg::Text(&id), Arg::Int(rows_done), Arg::Int(now)], "import job").map(|_| ())
                 })
                 .await?;
                 inserted += n;
@@ -339,12 +339,14 @@ const TAG_HEAD: &str = "INSERT INTO person_tags (person_id, tag) VALUES ";
 const TOKEN_HEAD: &str = "INSERT INTO person_name_tokens (token, person_id) VALUES ";
 const PAIR_COLS: usize = 2;
 
-multi_row!(KEY_INSERTS = KEY_HEAD, KEY_ROW, KEY_COLS, [64, 8, 1], "");
+// A person is new, so their key, tags and tokens collide with nothing stored: on SQLite these
+// inserts fail rather than abort, without a statement journal (`multirow::sqlite_head`).
+multi_row!(KEY_INSERTS = KEY_HEAD, KEY_ROW, KEY_COLS, [64, 8, 1], "", or_fail);
 multi_row!(PERSON_INSERTS = PERSON_HEAD, "", PERSON_COLS, [64, 8, 1], "");
 // A person's tags and name tokens (a few, and about eight for a two-word name) go in at most
 // four statements, whatever their number up to 16: on PostgreSQL each is a round trip.
-multi_row!(TAG_INSERTS = TAG_HEAD, "", PAIR_COLS, [256, 16, 8, 4, 2, 1], "");
-multi_row!(TOKEN_INSERTS = TOKEN_HEAD, "", PAIR_COLS, [256, 16, 8, 4, 2, 1], "");
+multi_row!(TAG_INSERTS = TAG_HEAD, "", PAIR_COLS, [256, 16, 8, 4, 2, 1], "", or_fail);
+multi_row!(TOKEN_INSERTS = TOKEN_HEAD, "", PAIR_COLS, [256, 16, 8, 4, 2, 1], "", or_fail);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -358,13 +360,20 @@ mod tests {
             key_1.numbered,
             "INSERT INTO keystore (kind, id, master_version, wrapped, created_at) VALUES ('subject', $1, $2, $3, $4)"
         );
-        assert_eq!(key_1.anonymous, "INSERT INTO keystore (kind, id, master_version, wrapped, created_at) VALUES ('subject', ?, ?, ?, ?)");
+        assert_eq!(
+            key_1.anonymous,
+            "INSERT OR FAIL INTO keystore (kind, id, master_version, wrapped, created_at) VALUES ('subject', ?, ?, ?, ?)"
+        );
         let pairs = |f: &dyn Fn(usize) -> String| (0..16).map(f).collect::<Vec<_>>().join(", ");
         assert_eq!(
             tag_16.numbered,
             format!("INSERT INTO person_tags (person_id, tag) VALUES {}", pairs(&|r| format!("(${}, ${})", 2 * r + 1, 2 * r + 2)))
         );
-        assert_eq!(tag_16.anonymous, format!("INSERT INTO person_tags (person_id, tag) VALUES {}", pairs(&|_| "(?, ?)".to_owned())));
+        assert_eq!(
+            tag_16.anonymous,
+            format!("INSERT OR FAIL INTO person_tags (person_id, tag) VALUES {}", pairs(&|_| "(?, ?)".to_owned()))
+        );
+        assert!(person_64.anonymous.starts_with("INSERT INTO people "), "a person's row keeps SQLite's default");
         assert!(person_64.numbered.ends_with(&format!("${})", 64 * PERSON_COLS)));
         assert_eq!(person_64.anonymous.matches('?').count(), 64 * PERSON_COLS);
         assert!(!person_64.numbered.contains('\0') && !person_64.anonymous.contains('\0'));

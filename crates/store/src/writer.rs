@@ -4,9 +4,19 @@
 //! writer of the store's hot mutations (audit appends, people's inserts, updates and deletes).
 //! A caller hands it a *unit*, a closure that runs that mutation's statements, and awaits the
 //! answer. The thread takes every unit waiting when it wakes (up to [`MAX_BATCH`]) and runs them
-//! in one `BEGIN IMMEDIATE … COMMIT`, each inside a savepoint of its own: one commit (and one
-//! WAL append) serves many requests, and the writers queue here instead of sleeping in SQLite's
-//! busy handler.
+//! in one `BEGIN IMMEDIATE … COMMIT`: one commit (and one WAL append) serves many requests, and
+//! the writers queue here instead of sleeping in SQLite's busy handler.
+//!
+//! A batch first runs its units one after another with no savepoint between them, since nearly
+//! every unit succeeds. A unit that fails ends that attempt: the transaction is rolled back, the
+//! failed unit is answered with its error, and the batch runs again with each other unit inside a
+//! savepoint of its own ([`run_unit`]), so that a unit that fails then is undone alone. A
+//! savepoint keeps the original of every page its unit changes (SQLite's statement journal), and
+//! a person's insert changes a score of pages: those copies were a tenth of the writer's time
+//! under a stream of inserts (docs/benchmarks.md §4y). A unit can therefore run twice, the first
+//! time in a transaction that is rolled back: units are `Fn`, their statements deterministic
+//! given the database. After a batch in which a unit failed, the next batch starts with
+//! savepoints, so that a stream of failing units costs no more than it did.
 //!
 //! One large change (an all-or-nothing import) is a transaction of its own instead, with no
 //! savepoint ([`Writer::run_alone`]): a savepoint keeps the original of every page it changes
@@ -21,8 +31,9 @@
 //! Invariants:
 //! - A unit's answer arrives only after the transaction holding it has committed; if the
 //!   commit fails, every unit of the batch gets the error and none of them is written.
-//! - A unit that fails is rolled back to its savepoint alone: its neighbours still commit, and
-//!   it leaves nothing behind.
+//! - A unit that fails leaves nothing behind, and its neighbours still commit.
+//! - What commits is one run of each unit: an attempt that a failing unit ended is rolled back
+//!   whole before the batch runs again.
 //! - Statements are prepared once per connection (`prepare_cached`), from the store's own SQL.
 //! - The thread ends when the last handle is dropped, after finishing what was queued.
 
@@ -42,7 +53,10 @@ use crate::{error, stmt};
 const MAX_BATCH: usize = 256;
 
 type Answer = Result<Box<dyn Any + Send>, StoreError>;
-type Unit = Box<dyn FnOnce(&Connection) -> Answer + Send>;
+/// A unit of a group commit: it may run twice (see the module's doc).
+type Unit = Box<dyn Fn(&Connection) -> Answer + Send>;
+/// A unit that is a transaction of its own, run once.
+type Once = Box<dyn FnOnce(&Connection) -> Answer + Send>;
 
 struct Job {
     unit: Unit,
@@ -55,7 +69,7 @@ enum Msg {
     Unit(Job),
     /// A unit that is a transaction of its own, without a savepoint (an all-or-nothing import):
     /// what is queued before it commits first.
-    Alone(Job),
+    Alone(Once, oneshot::Sender<Answer>),
     /// Commit what is queued, close the connection, then answer.
     Stop(oneshot::Sender<()>),
 }
@@ -119,13 +133,14 @@ impl Writer {
         }
     }
 
-    /// Runs `unit` in the next group commit and answers once that has committed.
+    /// Runs `unit` in the next group commit and answers once that has committed. `unit` may
+    /// run twice, the first time in a transaction that is rolled back (see the module's doc).
     pub async fn run<T, F>(&self, unit: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.send(unit, Msg::Unit, false).await
+        self.send(unit, false).await
     }
 
     /// Runs `unit`, an erasure that answers whether it erased anything, in the next group
@@ -138,9 +153,9 @@ impl Writer {
     /// erasure's, or the checkpointer's at shutdown) empties the log.
     pub async fn run_erasing<F>(&self, unit: F) -> Result<bool, StoreError>
     where
-        F: FnOnce(&Connection) -> Result<bool, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<bool, StoreError> + Send + 'static,
     {
-        self.send(unit, Msg::Unit, true).await
+        self.send(unit, true).await
     }
 
     /// Runs `unit` as a transaction of its own, without the savepoint a unit of a group commit
@@ -151,20 +166,28 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.send(unit, Msg::Alone, false).await
+        let (reply, answer) = oneshot::channel();
+        let unit: Once = Box::new(move |conn| unit(conn).map(|t| Box::new(t) as Box<dyn Any + Send>));
+        self.jobs.send(Msg::Alone(unit, reply)).map_err(|_| stopped())?;
+        downcast(answer.await)
     }
 
-    async fn send<T, F>(&self, unit: F, msg: fn(Job) -> Msg, erases: bool) -> Result<T, StoreError>
+    async fn send<T, F>(&self, unit: F, erases: bool) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let unit: Unit = Box::new(move |conn| unit(conn).map(|t| Box::new(t) as Box<dyn Any + Send>));
-        self.jobs.send(msg(Job { unit, reply, erases })).map_err(|_| stopped())?;
-        let value = answer.await.map_err(|_| stopped())??;
-        value.downcast::<T>().map(|t| *t).map_err(|_| StoreError::Backend("the database writer answered another type".into()))
+        self.jobs.send(Msg::Unit(Job { unit, reply, erases })).map_err(|_| stopped())?;
+        downcast(answer.await)
     }
+}
+
+/// The writer's answer as the type its caller asked for.
+fn downcast<T: 'static>(answer: Result<Answer, oneshot::error::RecvError>) -> Result<T, StoreError> {
+    let value = answer.map_err(|_| stopped())??;
+    value.downcast::<T>().map(|t| *t).map_err(|_| StoreError::Backend("the database writer answered another type".into()))
 }
 
 fn ignore_no_rows(e: rusqlite::Error) -> rusqlite::Result<()> {
@@ -327,6 +350,8 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>,
     }
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut stop = None;
+    // A unit of the last batch failed: the next one runs with savepoints from the start.
+    let mut failed = false;
     while stop.is_none() {
         let Ok(first) = queue.recv() else { break };
         let since = std::time::Instant::now();
@@ -335,8 +360,8 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>,
         while let Some(msg) = next.take() {
             match msg {
                 Msg::Unit(job) => batch.push(job),
-                Msg::Alone(job) => {
-                    alone = Some(job);
+                Msg::Alone(unit, reply) => {
+                    alone = Some((unit, reply));
                     break;
                 }
                 Msg::Stop(done) => {
@@ -350,7 +375,8 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>,
         }
         let wrote_any = !batch.is_empty() || alone.is_some();
         if !batch.is_empty() {
-            let erased = commit(&conn, &mut batch);
+            let erased;
+            (erased, failed) = commit(&conn, &mut batch, failed);
             if !erased.is_empty() {
                 match truncate(&conn, readers.as_deref()) {
                     Ok(0) => {}
@@ -362,8 +388,8 @@ fn serve(conn: Connection, checkpointer: Connection, queue: mpsc::Receiver<Msg>,
                 }
             }
         }
-        if let Some(job) = alone {
-            commit_alone(&conn, job);
+        if let Some((unit, reply)) = alone {
+            commit_alone(&conn, unit, reply);
         }
         if wrote_any {
             if due.load(Ordering::Relaxed) {
@@ -421,14 +447,34 @@ fn exec(conn: &Connection, sql: &str, context: &'static str) -> Result<(), Store
 
 /// Runs `batch` in one transaction and answers every unit: each unit's own answer if the
 /// transaction committed, the commit's error otherwise. The answers of committed erasures that
-/// erased are returned instead, to be sent once the log is truncated.
-fn commit(conn: &Connection, batch: &mut Vec<Job>) -> Vec<(oneshot::Sender<Answer>, Answer)> {
-    let mut answers: Vec<(oneshot::Sender<Answer>, Answer, bool)> = Vec::with_capacity(batch.len());
+/// erased are returned instead, to be sent once the log is truncated, with whether a unit failed.
+///
+/// Unless `guarded` (a unit of the last batch failed), the units first run without savepoints
+/// ([`attempt`]); one that fails there is answered at once, and the others run again, each in a
+/// savepoint of its own.
+fn commit(conn: &Connection, batch: &mut Vec<Job>, guarded: bool) -> (Vec<(oneshot::Sender<Answer>, Answer)>, bool) {
+    let mut failed = false;
+    if !guarded {
+        match attempt(conn, batch) {
+            Attempt::Committed(answers) => return (answer(Ok(()), batch.drain(..).zip(answers).collect()), false),
+            Attempt::CommitFailed(e) => {
+                tracing::error!(error = %e, units = batch.len(), "group commit failed; no unit of it was written");
+                let answers = batch.drain(..).map(|job| (job, Err(e.clone()))).collect();
+                return (answer(Err(e), answers), false);
+            }
+            Attempt::UnitFailed(at, error) => {
+                let job = batch.remove(at);
+                let _ = job.reply.send(Err(error));
+                failed = true;
+            }
+        }
+    }
+    let mut answers: Vec<(Job, Answer)> = Vec::with_capacity(batch.len());
     let committed = exec(conn, "BEGIN IMMEDIATE", "begin group commit").and_then(|()| {
         for job in batch.drain(..) {
-            let answer = run_unit(conn, job.unit)?;
-            let erased = job.erases && answer.as_ref().is_ok_and(|a| a.downcast_ref::<bool>() == Some(&true));
-            answers.push((job.reply, answer, erased));
+            let answer = run_unit(conn, &job.unit)?;
+            failed |= answer.is_err();
+            answers.push((job, answer));
         }
         exec(conn, "COMMIT", "group commit")
     });
@@ -438,24 +484,64 @@ fn commit(conn: &Connection, batch: &mut Vec<Job>) -> Vec<(oneshot::Sender<Answe
         // If it is already gone this fails harmlessly.
         let _ = conn.execute_batch("ROLLBACK");
         tracing::error!(error = %e, units = answers.len() + batch.len(), "group commit failed; no unit of it was written");
+        // Units a failed transaction never reached (none when it committed).
+        answers.extend(batch.drain(..).map(|job| (job, Err(e.clone()))));
     }
+    (answer(committed, answers), failed)
+}
+
+/// How a batch's run without savepoints ended.
+enum Attempt {
+    /// Committed: every unit's answer, in order.
+    Committed(Vec<Answer>),
+    /// Every unit succeeded but the commit failed: nothing was written.
+    CommitFailed(StoreError),
+    /// The unit at this place failed (its error): the transaction was rolled back.
+    UnitFailed(usize, StoreError),
+}
+
+/// Runs every unit of `batch` in one transaction without savepoints and commits it if all of
+/// them succeed; the first that fails rolls the whole of it back.
+fn attempt(conn: &Connection, batch: &[Job]) -> Attempt {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE", "begin group commit") {
+        return Attempt::CommitFailed(e);
+    }
+    let mut answers = Vec::with_capacity(batch.len());
+    for (at, job) in batch.iter().enumerate() {
+        match call(conn, &job.unit) {
+            Ok(value) => answers.push(Ok(value)),
+            Err(e) => {
+                // Whatever the unit changed goes with the rest; if the transaction is already
+                // gone (an error SQLite rolls back itself) this fails harmlessly.
+                let _ = conn.execute_batch("ROLLBACK");
+                return Attempt::UnitFailed(at, e);
+            }
+        }
+    }
+    match exec(conn, "COMMIT", "group commit") {
+        Ok(()) => Attempt::Committed(answers),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Attempt::CommitFailed(e)
+        }
+    }
+}
+
+/// Sends each unit's answer once its transaction has `committed` (the commit's error instead
+/// to a unit that succeeded in a transaction that did not), and returns the answers of
+/// committed erasures that erased, to be sent once the log is truncated.
+fn answer(committed: Result<(), StoreError>, answers: Vec<(Job, Answer)>) -> Vec<(oneshot::Sender<Answer>, Answer)> {
     let mut erased = Vec::new();
-    for (reply, answer, erases) in answers {
+    for (job, answer) in answers {
         let answer = match &committed {
-            Ok(()) if erases => {
-                erased.push((reply, answer));
+            Ok(()) if job.erases && answer.as_ref().is_ok_and(|a| a.downcast_ref::<bool>() == Some(&true)) => {
+                erased.push((job.reply, answer));
                 continue;
             }
             Err(e) if answer.is_ok() => Err(e.clone()),
             _ => answer,
         };
-        let _ = reply.send(answer);
-    }
-    // Units a failed transaction never reached (none when it committed).
-    if let Err(e) = &committed {
-        for job in batch.drain(..) {
-            let _ = job.reply.send(Err(e.clone()));
-        }
+        let _ = job.reply.send(answer);
     }
     erased
 }
@@ -485,8 +571,8 @@ fn checkpoint(conn: &Connection, sql: &str, wait: &str) -> rusqlite::Result<i64>
 
 /// A unit as a transaction of its own (see [`Writer::run_alone`]): committed if it answers
 /// `Ok`, rolled back otherwise; its answer is sent only after that.
-fn commit_alone(conn: &Connection, job: Job) {
-    let answer = exec(conn, "BEGIN IMMEDIATE", "begin").and_then(|()| match call(conn, job.unit) {
+fn commit_alone(conn: &Connection, unit: Once, reply: oneshot::Sender<Answer>) {
+    let answer = exec(conn, "BEGIN IMMEDIATE", "begin").and_then(|()| match call(conn, unit) {
         Ok(value) => exec(conn, "COMMIT", "commit").map(|()| value),
         Err(e) => {
             exec(conn, "ROLLBACK", "rollback")?;
@@ -498,19 +584,19 @@ fn commit_alone(conn: &Connection, job: Job) {
         // clean. If the transaction is already gone this fails harmlessly.
         let _ = conn.execute_batch("ROLLBACK");
     }
-    let _ = job.reply.send(answer);
+    let _ = reply.send(answer);
 }
 
 /// Runs a unit; a panic in it is an error answer (the caller rolls its writes back), not the end
 /// of the writer thread.
-fn call(conn: &Connection, unit: Unit) -> Answer {
+fn call(conn: &Connection, unit: impl FnOnce(&Connection) -> Answer) -> Answer {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unit(conn))).unwrap_or_else(|_| Err(crate::error::panicked()))
 }
 
 /// One unit inside a savepoint of its own: a unit that fails or panics is rolled back alone.
 /// The outer error means the savepoint itself failed, and with it the whole transaction (the
 /// unit's writes could otherwise be committed under an error answer, or the reverse).
-fn run_unit(conn: &Connection, unit: Unit) -> Result<Answer, StoreError> {
+fn run_unit(conn: &Connection, unit: &Unit) -> Result<Answer, StoreError> {
     exec(conn, "SAVEPOINT unit", "savepoint")?;
     let answer = call(conn, unit);
     if answer.is_err() {
@@ -555,6 +641,108 @@ mod tests {
         let long_ago = now.checked_sub(super::GATHER_AT_MOST).unwrap();
         assert!(super::straggler(&queue, &[job(true)], long_ago).is_none());
         assert!(super::straggler(&queue, &[job(true)], now).is_some(), "the unit waited for the next batch");
+    }
+
+    /// A batch of units that each insert their number and count their runs; `fails` writes
+    /// its row and then fails.
+    fn counted(
+        ns: &[i64],
+        fails: i64,
+    ) -> (Vec<super::Job>, Vec<tokio::sync::oneshot::Receiver<super::Answer>>, Vec<std::sync::Arc<std::sync::atomic::AtomicUsize>>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (mut batch, mut answers, mut runs) = (Vec::new(), Vec::new(), Vec::new());
+        for &n in ns {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let ran = std::sync::Arc::new(AtomicUsize::new(0));
+            let counter = ran.clone();
+            let unit: super::Unit = Box::new(move |c: &rusqlite::Connection| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                c.execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(crate::error::sync("t"))?;
+                if n == fails {
+                    return Err(StoreError::Conflict("fails".into()));
+                }
+                Ok(Box::new(n) as Box<dyn std::any::Any + Send>)
+            });
+            batch.push(super::Job { unit, reply, erases: false });
+            answers.push(answer);
+            runs.push(ran);
+        }
+        (batch, answers, runs)
+    }
+
+    fn runs(counters: &[std::sync::Arc<std::sync::atomic::AtomicUsize>]) -> Vec<usize> {
+        counters.iter().map(|c| c.load(std::sync::atomic::Ordering::SeqCst)).collect()
+    }
+
+    fn answered(answers: Vec<tokio::sync::oneshot::Receiver<super::Answer>>) -> Vec<Result<i64, String>> {
+        answers.into_iter().map(|mut a| a.try_recv().unwrap().map(|v| *v.downcast::<i64>().unwrap()).map_err(|e| e.to_string())).collect()
+    }
+
+    #[test]
+    fn a_batch_runs_once_without_savepoints_and_again_with_them_after_a_unit_fails() {
+        let path = temp();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let rows = |c: &rusqlite::Connection| -> Vec<i64> {
+            let mut s = c.prepare("SELECT n FROM t ORDER BY n").unwrap();
+            s.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+        };
+
+        // Nothing fails: each unit runs once, and the batch commits.
+        let (mut batch, answers, counters) = counted(&[1, 2, 3], 0);
+        let (erased, failed) = super::commit(&conn, &mut batch, false);
+        assert!(erased.is_empty() && !failed);
+        assert_eq!(runs(&counters), [1, 1, 1]);
+        assert_eq!(answered(answers), [Ok(1), Ok(2), Ok(3)]);
+        assert_eq!(rows(&conn), [1, 2, 3]);
+
+        // The third of four fails after writing its row: the attempt is rolled back, the failed
+        // unit is answered with its error and not run again, the others run again in savepoints
+        // (the two before it a second time) and commit; none of the failed unit's rows stays.
+        let (mut batch, answers, counters) = counted(&[10, 11, 12, 13], 12);
+        let (_, failed) = super::commit(&conn, &mut batch, false);
+        assert!(failed, "the next batch is told to start with savepoints");
+        assert_eq!(runs(&counters), [2, 2, 1, 1]);
+        let answers = answered(answers);
+        assert_eq!(answers[..2], [Ok(10), Ok(11)]);
+        assert!(answers[2].as_ref().is_err_and(|e| e.contains("fails")), "{answers:?}");
+        assert_eq!(answers[3], Ok(13));
+        assert_eq!(rows(&conn), [1, 2, 3, 10, 11, 13]);
+
+        // A guarded batch starts with savepoints: every unit runs once, the failing one is undone
+        // alone.
+        let (mut batch, answers, counters) = counted(&[20, 21, 22], 21);
+        let (_, failed) = super::commit(&conn, &mut batch, true);
+        assert!(failed);
+        assert_eq!(runs(&counters), [1, 1, 1]);
+        assert!(answered(answers)[1].is_err());
+        assert_eq!(rows(&conn), [1, 2, 3, 10, 11, 13, 20, 22]);
+        assert!(conn.is_autocommit(), "no transaction is left open");
+        drop(conn);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    /// A statement that fails rather than aborts (`INSERT OR FAIL`, no statement journal) keeps
+    /// the rows it wrote before the failing one; the unit's rollback still takes them away, with
+    /// or without savepoints.
+    #[test]
+    fn a_failed_statement_keeps_none_of_its_rows() {
+        let path = temp();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute("INSERT INTO t (n) VALUES (1)", []).unwrap();
+        for guarded in [false, true] {
+            let (reply, mut answer) = tokio::sync::oneshot::channel();
+            let unit: super::Unit = Box::new(|c: &rusqlite::Connection| {
+                c.execute("INSERT OR FAIL INTO t (n) VALUES (100), (101), (1), (102)", []).map_err(crate::error::sync("t"))?;
+                Ok(Box::new(()) as Box<dyn std::any::Any + Send>)
+            });
+            let mut batch = vec![super::Job { unit, reply, erases: false }];
+            let (_, failed) = super::commit(&conn, &mut batch, guarded);
+            assert!(failed && matches!(answer.try_recv().unwrap(), Err(StoreError::Conflict(_))));
+            let n: i64 = conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+            assert_eq!(n, 1, "rows 100 and 101 went with the unit (guarded: {guarded})");
+        }
+        drop(conn);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
     fn count(path: &std::path::Path) -> i64 {
