@@ -468,6 +468,9 @@ fn commit(conn: &Connection, batch: &mut Vec<Job>, guarded: bool) -> (Vec<(onesh
                 failed = true;
             }
         }
+        if batch.is_empty() {
+            return (Vec::new(), failed);
+        }
     }
     let mut answers: Vec<(Job, Answer)> = Vec::with_capacity(batch.len());
     let committed = exec(conn, "BEGIN IMMEDIATE", "begin group commit").and_then(|()| {
