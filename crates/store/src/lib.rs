@@ -106,7 +106,7 @@ pub(crate) const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout=5000";
 /// A log that restarts is cut back to 64 MiB (`journal_size_limit`): one long transaction (an
 /// import) or a burst of writes does not leave its size on disk for good. The group-commit
 /// writer's own connection sets no limit instead, and its checkpointer cuts the log to nothing
-/// once writes pause (`writer.rs`).
+/// once writes pause (`writer/checkpoint.rs`).
 const SQLITE_PRAGMAS: [&str; 7] = [
     BUSY_TIMEOUT,
     "PRAGMA journal_mode=WAL",
@@ -720,15 +720,23 @@ impl Housekeeping for SqlStore {
 mod statement_cache_tests {
     #[test]
     fn no_limit_is_a_bare_parameter() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
         let mut read = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap();
-            read += 1;
-            // The patterns are split so that this file does not match itself.
-            let bare = ["LIMIT", "OFFSET"].iter().flat_map(|k| [format!("{k} $"), format!("{k} ?")]).find(|p| text.contains(p.as_str()));
-            assert!(bare.is_none(), "{}: {bare:?}: SQLite would prepare the statement again on every use", path.display());
+        // The sources and the modules' folders under them (`writer/`).
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                read += 1;
+                // The patterns are split so that this file does not match itself.
+                let bare =
+                    ["LIMIT", "OFFSET"].iter().flat_map(|k| [format!("{k} $"), format!("{k} ?")]).find(|p| text.contains(p.as_str()));
+                assert!(bare.is_none(), "{}: {bare:?}: SQLite would prepare the statement again on every use", path.display());
+            }
         }
         assert!(read > 10, "the store's sources were not found");
     }
