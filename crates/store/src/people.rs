@@ -38,13 +38,14 @@ pub(crate) async fn get_many(store: &SqlStore, mut ids: Vec<Uuid>) -> Result<Vec
     // The statement joins the list, so an id twice in it would be a person twice.
     ids.sort_unstable();
     ids.dedup();
-    let list = id_list(&ids)?;
+    let list = json_list(&ids)?;
     read_people(store, sql::GET_MANY.on(store.backend), &[Arg::Text(&list)], "people get").await
 }
 
-/// Ids as the JSON array the `$1` of [`sql::GET_MANY`] and [`sql::NAME_TOKENS_OF_MANY`] takes.
-fn id_list(ids: &[Uuid]) -> Result<String, StoreError> {
-    serde_json::to_string(ids).map_err(|e| StoreError::Backend(e.to_string()))
+/// `items` as a JSON array, bound as one value where a statement takes a list: the ids of
+/// [`sql::GET_MANY`] and [`sql::NAME_TOKENS_OF_MANY`], the tags and tokens of [`sql::ONE_PERSON`].
+pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(items).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 /// The people a statement of `people_sql` selects, from its one row of JSON: the one decoder of
@@ -278,7 +279,7 @@ pub(crate) async fn name_tokens_of(store: &SqlStore, ids: Vec<Uuid>) -> Result<H
     if ids.is_empty() {
         return Ok(of);
     }
-    let list = id_list(&ids)?;
+    let list = json_list(&ids)?;
     let args = [Arg::Text(&list)];
     store
         .read_rows(sql::NAME_TOKENS_OF_MANY.on(store.backend), &args, "person name tokens", |r| {
@@ -398,7 +399,16 @@ pub(crate) async fn count(store: &SqlStore) -> Result<i64, StoreError> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::unhex;
+    use super::{sql, unhex};
+
+    /// PostgreSQL's one-statement insert takes the row's values from `$7` to its last, after
+    /// the key's.
+    #[test]
+    fn one_statement_insert_numbers_its_row_after_the_key() {
+        let row: Vec<String> = (sql::ONE_PERSON_FIRST..sql::ONE_PERSON_FIRST + sql::INSERT_COLUMNS).map(|n| format!("${n}")).collect();
+        assert!(sql::ONE_PERSON.contains("'subject', $1, $4, $5, $6)) INSERT INTO people ("), "{}", sql::ONE_PERSON);
+        assert!(sql::ONE_PERSON.ends_with(&format!(") VALUES ({})", row.join(", "))), "{}", sql::ONE_PERSON);
+    }
 
     #[test]
     fn hex_of_either_case_decodes_and_anything_else_is_refused() {

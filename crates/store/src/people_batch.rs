@@ -13,9 +13,8 @@ use uuid::Uuid;
 
 use crate::codec::{self, Arg, bind_all};
 use crate::multirow::{insert_chunked, insert_chunked_sync, multi_row};
-use crate::people_sql::person_fields;
+use crate::people_sql as sql;
 use crate::{Backend, SqlStore, error};
-use sejf_core::ports::PersonField;
 
 pub(crate) async fn insert_batch(store: &SqlStore, people: Vec<NewPerson>, audit: Vec<AuditEvent>) -> Result<(), StoreError> {
     if people.is_empty() {
@@ -62,10 +61,25 @@ impl<'a> Rows<'a> {
 async fn insert_in(tx: &mut Transaction<'static, Any>, backend: Backend, people: &[NewPerson]) -> Result<(), StoreError> {
     let ids = ids(people);
     let rows = Rows::new(&ids, people);
+    if let (Backend::Postgres, [one]) = (backend, &rows.people[..]) {
+        return insert_one_postgres(tx, one, &rows).await;
+    }
     insert_chunked(tx, backend, &KEY_INSERTS, &rows.people, |q, r| bind_all(q, &key_args(r)), "person key insert").await?;
     insert_chunked(tx, backend, &PERSON_INSERTS, &rows.people, |q, r| bind_all(q, &person_args(r)), "person insert").await?;
     insert_tags(tx, backend, &rows.tags).await?;
     insert_tokens(tx, backend, &rows.tokens).await
+}
+
+/// One new person on PostgreSQL in one statement ([`sql::ONE_PERSON`]): a `POST /people` was two to
+/// ten round trips, run one after another on the group commit's connection (the key, the row,
+/// and the tags and name tokens in chunks of 16, 8, 4, 2 and 1; docs/benchmarks.md §4z).
+async fn insert_one_postgres(tx: &mut Transaction<'static, Any>, person: &(&str, &NewPerson), rows: &Rows<'_>) -> Result<(), StoreError> {
+    let (id, p) = *person;
+    let tags = crate::people::json_list(&rows.tags.iter().map(|(_, tag)| *tag).collect::<Vec<_>>())?;
+    let tokens = crate::people::json_list(&rows.tokens.iter().map(|(_, token)| *token).collect::<Vec<_>>())?;
+    let head = [Arg::Text(id), Arg::Text(&tags), Arg::Text(&tokens), Arg::Int(i64::from(p.master_version)), Arg::Blob(&p.wrapped_key)];
+    let args: Vec<Arg<'_>> = head.into_iter().chain([Arg::Int(p.row.created_at)]).chain(person_args(person)).collect();
+    bind_all(sqlx::query(sql::ONE_PERSON), &args).execute(&mut **tx).await.map_err(error::db("person insert")).map(drop)
 }
 
 /// [`insert_in`] on the SQLite writer's connection, inside its group commit.
@@ -328,12 +342,7 @@ const KEY_HEAD: &str = "INSERT INTO keystore (kind, id, master_version, wrapped,
 const KEY_ROW: &str = "'subject', ";
 const KEY_COLS: usize = 4;
 
-const PERSON_HEAD: &str = concat!(
-    "INSERT INTO people (id, owner_id, unit, company_id, version, created_at, updated_at, ",
-    person_fields!("", "", ""),
-    ", email_bidx, phone_bidx, national_id_bidx) VALUES "
-);
-const PERSON_COLS: usize = 7 + PersonField::ALL.len() + 3;
+const PERSON_COLS: usize = sql::INSERT_COLUMNS;
 
 const TAG_HEAD: &str = "INSERT INTO person_tags (person_id, tag) VALUES ";
 const TOKEN_HEAD: &str = "INSERT INTO person_name_tokens (token, person_id) VALUES ";
@@ -342,7 +351,7 @@ const PAIR_COLS: usize = 2;
 // A person is new, so their key, tags and tokens collide with nothing stored: on SQLite these
 // inserts fail rather than abort, without a statement journal (`multirow::sqlite_head`).
 multi_row!(KEY_INSERTS = KEY_HEAD, KEY_ROW, KEY_COLS, [64, 8, 1], "", or_fail);
-multi_row!(PERSON_INSERTS = PERSON_HEAD, "", PERSON_COLS, [64, 8, 1], "");
+multi_row!(PERSON_INSERTS = sql::INSERT_HEAD, "", PERSON_COLS, [64, 8, 1], "");
 // A person's tags and name tokens (a few, and about eight for a two-word name) go in at most
 // four statements, whatever their number up to 16: on PostgreSQL each is a round trip.
 multi_row!(TAG_INSERTS = TAG_HEAD, "", PAIR_COLS, [256, 16, 8, 4, 2, 1], "", or_fail);

@@ -35,7 +35,6 @@ macro_rules! person_fields {
         )
     };
 }
-pub(crate) use person_fields;
 
 /// The personal columns as the statements name them.
 pub(crate) const FIELD_COLUMNS: &str = person_fields!("", "", "");
@@ -263,6 +262,44 @@ pub(crate) fn by_bidx(column: BlindIndex) -> &'static PeopleSql {
         BlindIndex::Name => &BY_NAME_TOKEN,
     }
 }
+
+// The head of a person's insert, a literal for `concat!` (`INSERT_HEAD` and `ONE_PERSON`).
+macro_rules! insert_head {
+    () => {
+        concat!(
+            "INSERT INTO people (id, owner_id, unit, company_id, version, created_at, updated_at, ",
+            person_fields!("", "", ""),
+            ", email_bidx, phone_bidx, national_id_bidx) VALUES "
+        )
+    };
+}
+/// The head of a person's insert, whose rows `people_batch` generates.
+pub(crate) const INSERT_HEAD: &str = insert_head!();
+/// The columns of a person's insert: id, owner, unit, company, version, two times, the personal
+/// fields, three blind indexes.
+pub(crate) const INSERT_COLUMNS: usize = 7 + PersonField::ALL.len() + 3;
+
+/// A new person on PostgreSQL in one statement: `$1` the id, the tags (`$2`) and name tokens
+/// (`$3`) as JSON arrays (each value once), the key (`$4`–`$6`: master key version, wrapped key,
+/// time), then the row's [`INSERT_COLUMNS`] from [`ONE_PERSON_FIRST`] on, its id bound again
+/// there. PostgreSQL runs every data-modifying `WITH` clause once and to completion, and checks
+/// the row's foreign keys at the statement's end, as it did at each separate statement's end
+/// before; a duplicate or a dangling reference fails the statement, and with it the change.
+pub(crate) const ONE_PERSON: &str = {
+    use crate::multirow::{ascii, build_sql, sql_len};
+    const HEAD: &str = concat!(
+        "WITH tags AS (INSERT INTO person_tags (person_id, tag) SELECT $1, value FROM json_array_elements_text(CAST($2 AS json))), ",
+        "tokens AS (INSERT INTO person_name_tokens (token, person_id) ",
+        "SELECT CAST(value AS BIGINT), $1 FROM json_array_elements_text(CAST($3 AS json))), ",
+        "subject_key AS (INSERT INTO keystore (kind, id, master_version, wrapped, created_at) VALUES ('subject', $1, $4, $5, $6)) ",
+        insert_head!()
+    );
+    const LEN: usize = sql_len(HEAD, "", INSERT_COLUMNS, 1, "", Some(ONE_PERSON_FIRST));
+    const SQL: [u8; LEN] = build_sql(HEAD, "", INSERT_COLUMNS, 1, "", Some(ONE_PERSON_FIRST));
+    ascii(&SQL)
+};
+/// The first placeholder of [`ONE_PERSON`]'s row.
+pub(crate) const ONE_PERSON_FIRST: usize = 7;
 
 /// A person's row over the version read: `$1` the id, `$2` that version, then the columns of
 /// [`UPDATE_COLUMNS`] from `$3`.

@@ -384,6 +384,11 @@ pub(crate) async fn foreign_key_violations_are_references(db: &TestDb) {
     assert!(matches!(s.person_insert(p, vec![]).await, Err(StoreError::Reference(_))));
     assert_eq!(s.people_count().await.unwrap(), 0);
     assert_eq!(count(s, "SELECT COUNT(*) FROM keystore").await, 0, "a refused person leaves no key behind");
+    let mut tagged = new_person(ghost, "north");
+    (tagged.row.tags, tagged.name_bidx) = (vec!["vip".into()], vec![1, 2, 3]);
+    assert!(matches!(s.person_insert(tagged, vec![]).await, Err(StoreError::Reference(_))));
+    assert_eq!(count(s, "SELECT COUNT(*) FROM person_tags").await, 0, "nor tags");
+    assert_eq!(count(s, "SELECT COUNT(*) FROM person_name_tokens").await, 0, "nor name tokens");
 
     assert!(matches!(s.records_insert(vec![new_record(RecordKind::Company, ghost, "north")], vec![]).await, Err(StoreError::Reference(_))));
     let mut deal = new_record(RecordKind::Deal, owner.id, "north");
