@@ -132,8 +132,7 @@ pub(crate) async fn commit_with(
 /// The bind values of the insert: the bodies as a JSON list, and their number.
 fn bodies(events: &[AuditEvent]) -> Result<(String, i64), StoreError> {
     let bodies: Vec<String> = events.iter().map(canonical).collect();
-    let list = serde_json::to_string(&bodies).map_err(|e| StoreError::Backend(e.to_string()))?;
-    Ok((list, events.len() as i64))
+    Ok((codec::json_list(&bodies)?, events.len() as i64))
 }
 
 fn written(done: u64, events: &[AuditEvent]) -> Result<(), StoreError> {

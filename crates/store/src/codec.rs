@@ -12,6 +12,13 @@ use uuid::Uuid;
 
 use crate::error;
 
+/// `items` as a JSON array, bound as one value where a statement takes a list (`json_each` on
+/// SQLite, `json_array_elements_text` on PostgreSQL): a group commit's audit bodies, the ids of
+/// a read of many people, a new person's tags and name tokens.
+pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(items).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
 /// A query over the `Any` driver whose SQL is owned by the query itself.
 pub(crate) type AnyQuery = Query<'static, Any, AnyArguments>;
 

@@ -18,7 +18,7 @@ use sejf_core::ports::{AuditEvent, BlindIndex, ListQuery, NameIndex, PersonRow, 
 use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
-use crate::codec::{Arg, ListBinds, bind_all};
+use crate::codec::{Arg, ListBinds, bind_all, json_list};
 use crate::people_batch::{bidx_args, cipher_args, insert_pairs_sync, insert_tags, insert_tokens, placement_args, sealed_args};
 use crate::people_sql::{self as sql, PeopleSql};
 use crate::{Backend, SqlStore, Step, error, stmt};
@@ -40,12 +40,6 @@ pub(crate) async fn get_many(store: &SqlStore, mut ids: Vec<Uuid>) -> Result<Vec
     ids.dedup();
     let list = json_list(&ids)?;
     read_people(store, sql::GET_MANY.on(store.backend), &[Arg::Text(&list)], "people get").await
-}
-
-/// `items` as a JSON array, bound as one value where a statement takes a list: the ids of
-/// [`sql::GET_MANY`] and [`sql::NAME_TOKENS_OF_MANY`], the tags and tokens of [`sql::ONE_PERSON`].
-pub(crate) fn json_list<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
-    serde_json::to_string(items).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
 /// The people a statement of `people_sql` selects, from its one row of JSON: the one decoder of

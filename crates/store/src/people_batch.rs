@@ -75,8 +75,8 @@ async fn insert_in(tx: &mut Transaction<'static, Any>, backend: Backend, people:
 /// and the tags and name tokens in chunks of 16, 8, 4, 2 and 1; docs/benchmarks.md §4z).
 async fn insert_one_postgres(tx: &mut Transaction<'static, Any>, person: &(&str, &NewPerson), rows: &Rows<'_>) -> Result<(), StoreError> {
     let (id, p) = *person;
-    let tags = crate::people::json_list(&rows.tags.iter().map(|(_, tag)| *tag).collect::<Vec<_>>())?;
-    let tokens = crate::people::json_list(&rows.tokens.iter().map(|(_, token)| *token).collect::<Vec<_>>())?;
+    let tags = codec::json_list(&rows.tags.iter().map(|(_, tag)| *tag).collect::<Vec<_>>())?;
+    let tokens = codec::json_list(&rows.tokens.iter().map(|(_, token)| *token).collect::<Vec<_>>())?;
     let head = [Arg::Text(id), Arg::Text(&tags), Arg::Text(&tokens), Arg::Int(i64::from(p.master_version)), Arg::Blob(&p.wrapped_key)];
     let args: Vec<Arg<'_>> = head.into_iter().chain([Arg::Int(p.row.created_at)]).chain(person_args(person)).collect();
     bind_all(sqlx::query(sql::ONE_PERSON), &args).execute(&mut **tx).await.map_err(error::db("person insert")).map(drop)

@@ -162,9 +162,10 @@ impl Writer {
         self.send(unit, true).await
     }
 
-    /// Runs `unit` as a transaction of its own, without the savepoint a unit of a group commit
-    /// gets: for one large change (an all-or-nothing import), whose savepoint would keep a copy
-    /// of every page it changes in the statement journal. An error rolls the whole of it back.
+    /// Runs `unit` once, as a transaction of its own, never inside a savepoint: for one large
+    /// change (an all-or-nothing import), which a group commit might run twice, and whose
+    /// savepoint, once its batch ran again after a failure, would keep a copy of every page it
+    /// changes in the statement journal. An error rolls the whole of it back.
     pub async fn run_alone<T, F>(&self, unit: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -664,27 +665,21 @@ mod tests {
             let w = writer.clone();
             tokio::spawn(async move { w.run(|c| c.execute("INSERT INTO t (n) VALUES (1)", []).map_err(crate::error::sync("t"))).await })
         };
-        // A large unit alone that fails at its end leaves none of its rows.
-        let failed: Result<(), _> = writer
-            .run_alone(|c| {
+        // 5,000 rows, then what `end` answers.
+        let large = |end: fn() -> Result<i64, StoreError>| {
+            move |c: &rusqlite::Connection| {
                 for n in 100..5100i64 {
                     c.execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(crate::error::sync("t"))?;
                 }
-                Err(StoreError::Backend("stopped before its end".into()))
-            })
-            .await;
+                end()
+            }
+        };
+        // A large unit alone that fails at its end leaves none of its rows.
+        let failed = writer.run_alone(large(|| Err(StoreError::Backend("stopped before its end".into())))).await;
         assert!(failed.is_err());
         queued.await.unwrap().unwrap();
         assert_eq!(count(&path), 1, "the unit queued before is written, the failed one is not");
-        let n = writer
-            .run_alone(|c| {
-                for n in 100..5100i64 {
-                    c.execute("INSERT INTO t (n) VALUES (?1)", [n]).map_err(crate::error::sync("t"))?;
-                }
-                Ok(5000)
-            })
-            .await
-            .unwrap();
+        let n = writer.run_alone(large(|| Ok(5000))).await.unwrap();
         assert_eq!((n, count(&path)), (5000, 5001));
         // And the group commits go on after it.
         writer.run(|c| c.execute("INSERT INTO t (n) VALUES (2)", []).map_err(crate::error::sync("t"))).await.unwrap();
